@@ -1,0 +1,52 @@
+// Package modprobe is the modprobe applet: load a kernel module after the
+// modules it depends on, as listed in /lib/modules/<release>/modules.dep.
+//
+// Synopsis:
+//
+//	modprobe [-d DIR] MODULE [PARAM=VALUE...]
+//
+// Options:
+//
+//	-d DIR  modules directory (default /lib/modules/<uname -r>)
+//
+// Exit codes: 0 loaded (or already loaded), 1 unknown module or the kernel
+// refused, 2 usage error.
+package modprobe
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"pantavisor/lib/kmod"
+)
+
+// Main runs the applet with args (args[0] is the name it was called by).
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("d", "", "modules directory (default /lib/modules/<uname -r>)")
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: %s [-d DIR] MODULE [PARAM=VALUE...]\n\nLoad a kernel module and its dependencies.\n\nOptions:\n", args[0])
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() < 1 {
+		fmt.Fprintf(stderr, "usage: %s [-d DIR] MODULE [PARAM=VALUE...]\n", args[0])
+		return 2
+	}
+	l := kmod.Loader{Dir: *dir}
+	if err := l.Probe(fs.Arg(0), strings.Join(fs.Args()[1:], " ")); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

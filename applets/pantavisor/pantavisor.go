@@ -1,0 +1,172 @@
+// Package pantavisor is the init applet: PID 1 of a Pantavisor device.
+//
+// Synopsis:
+//
+//	init
+//	pantavisor [--appengine]
+//
+// As PID 1 it mounts /proc, /sys, /dev, /dev/pts and /run, loads the kernel
+// modules the initramfs lists in /etc/pantavisor/modules.load, and prints a
+// one-line banner with the version, the kernel and the uptime. On the kernel
+// command line, pv_test=poweroff makes it power off right after the banner.
+// Otherwise it stays up reaping orphans; SIGTERM or SIGINT (Ctrl-Alt-Del)
+// restarts the machine, SIGUSR2 powers it off, as busybox init does.
+//
+// Options:
+//
+//	--appengine  run the engine as a normal process (lands with the engine issue)
+//
+// Exit codes: as PID 1 it never exits. Otherwise 0 for --help, 1 when it
+// cannot run (not PID 1, mode not implemented yet), 2 on a usage error.
+package pantavisor
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/buildinfo"
+	"pantavisor/lib/cmdline"
+	"pantavisor/lib/early"
+	"pantavisor/lib/kmod"
+	"pantavisor/lib/power"
+	"pantavisor/lib/sysinfo"
+)
+
+// ModulesList is the load list mkinitrd writes into the initramfs.
+const ModulesList = "/etc/pantavisor/modules.load"
+
+var errNotPID1 = errors.New("not running as PID 1")
+
+type options struct {
+	appengine bool
+}
+
+// Main runs the applet with args (args[0] is the name it was called by).
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var opts options
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&opts.appengine, "appengine", false, "run as a normal process on an existing Linux")
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: %s [--appengine]\n\nPID 1 of a Pantavisor device.\n\nOptions:\n", args[0])
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	switch {
+	case opts.appengine:
+		fmt.Fprintf(stderr, "%s: --appengine: not implemented\n", args[0])
+		return 1
+	case os.Getpid() != 1:
+		fmt.Fprintf(stderr, "%s: %v (appengine mode is not implemented yet)\n", args[0], errNotPID1)
+		return 1
+	}
+	pid1(stdout)
+	return 0 // not reached: pid1 never returns
+}
+
+// pid1 is the embedded init. It never returns: a panic is printed and the
+// machine restarts so the bootloader can act.
+func pid1(console io.Writer) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(console, "pantavisor: PANIC: %v\n%s\n", r, debug.Stack())
+			halt(console, power.Restart)
+		}
+	}()
+	// Signals first, so none arrives before it is handled.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGCHLD, unix.SIGHUP)
+
+	for _, f := range early.Run(early.Default()) {
+		fmt.Fprintf(console, "pantavisor: early boot: %v\n", f)
+	}
+	if err := power.DisableCtrlAltDel(); err != nil {
+		fmt.Fprintf(console, "pantavisor: %v\n", err)
+	}
+	n, errs := (&kmod.Loader{}).LoadList(ModulesList)
+	for _, err := range errs {
+		fmt.Fprintf(console, "pantavisor: %v\n", err)
+	}
+	fmt.Fprintln(console, banner(n))
+
+	cl, err := readCmdline()
+	if err != nil {
+		fmt.Fprintf(console, "pantavisor: %v\n", err)
+	}
+	if v, _ := cl.Get("pv_test"); v == "poweroff" {
+		fmt.Fprintln(console, "pantavisor: pv_test=poweroff: powering off")
+		halt(console, power.PowerOff)
+	}
+	fmt.Fprintln(console, "pantavisor: no revision to run yet (engine not implemented); idle")
+	for sig := range sigs {
+		switch sig {
+		case unix.SIGCHLD:
+			reap()
+		case unix.SIGTERM, unix.SIGINT:
+			halt(console, power.Restart)
+		case unix.SIGUSR2:
+			halt(console, power.PowerOff)
+		}
+	}
+}
+
+// banner is the one line that says the init is up.
+func banner(modules int) string {
+	k, err := sysinfo.Uname()
+	if err != nil {
+		k = sysinfo.Kernel{Release: "?", Machine: "?"}
+	}
+	up, err := sysinfo.Uptime()
+	upS := "?"
+	if err == nil {
+		upS = fmt.Sprintf("%.2fs", up.Seconds())
+	}
+	return fmt.Sprintf("Pantavisor %s (Go) on Linux %s %s: init up at %s, %d modules loaded",
+		buildinfo.Version, k.Release, k.Machine, upS, modules)
+}
+
+func readCmdline() (cmdline.Cmdline, error) {
+	f, err := os.Open("/proc/cmdline")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return cmdline.Read(f)
+}
+
+// reap collects every exited child: orphans are re-parented to PID 1.
+func reap() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// halt ends the machine and, should the kernel refuse, keeps PID 1 alive
+// retrying: PID 1 exiting would panic the kernel.
+func halt(console io.Writer, a power.Action) {
+	for {
+		fmt.Fprintf(console, "pantavisor: %s\n", a)
+		if err := power.Do(a); err != nil {
+			fmt.Fprintf(console, "pantavisor: %v\n", err)
+		}
+		time.Sleep(5 * time.Second)
+	}
+}

@@ -1,0 +1,55 @@
+// Package boards loads board definitions (boards/<name>/board.json): the
+// architecture, Debian kernel package, initramfs modules, console, storage
+// device and bootloader of each supported machine. Host-side only.
+package boards
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// Board is one board.json.
+type Board struct {
+	Name          string   `json:"name"`
+	Arch          string   `json:"arch"`           // GOARCH of the device binary
+	DebianArch    string   `json:"debian_arch"`    // dpkg architecture of the kernel package
+	KernelPackage string   `json:"kernel_package"` // Debian metapackage, resolved at fetch time
+	QEMU          string   `json:"qemu"`           // qemu-system binary
+	Machine       string   `json:"machine"`        // -machine
+	CPU           string   `json:"cpu,omitempty"`  // -cpu, if needed
+	Console       string   `json:"console"`        // console= device
+	StorageDevice string   `json:"storage_device"` // where /storage lives
+	Bootloader    string   `json:"bootloader"`     // grub, uboot or none
+	Modules       []string `json:"modules"`        // loaded by the init, dependencies resolved by mkinitrd
+}
+
+// Dir is the boards directory of this source tree.
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
+
+// Load reads dir/<name>/board.json and checks its required fields.
+func Load(dir, name string) (*Board, error) {
+	data, err := os.ReadFile(filepath.Join(dir, name, "board.json"))
+	if err != nil {
+		return nil, fmt.Errorf("board %s: %w", name, err)
+	}
+	var b Board
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("board %s: board.json: %w", name, err)
+	}
+	for field, v := range map[string]string{"name": b.Name, "arch": b.Arch, "debian_arch": b.DebianArch,
+		"kernel_package": b.KernelPackage, "qemu": b.QEMU, "console": b.Console} {
+		if v == "" {
+			return nil, fmt.Errorf("board %s: board.json: %q is required", name, field)
+		}
+	}
+	if b.Name != name {
+		return nil, fmt.Errorf("board %s: board.json names itself %q", name, b.Name)
+	}
+	return &b, nil
+}

@@ -1,0 +1,69 @@
+package qemu
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+
+	"github.com/ulikunitz/xz"
+
+	"pantavisor/boards"
+	"pantavisor/lib/kmod"
+	"pantavisor/mkinitrd/cpio"
+)
+
+// RepoRoot is the root of this source tree.
+func RepoRoot() string { return filepath.Dir(boards.Dir()) }
+
+// BuildInitrd builds the device binary for the board's arch (version
+// stamped as version) and the board's initramfs into dir, as `make initrd`
+// does, and returns the initramfs path.
+func BuildInitrd(dir string, b *boards.Board, kernelDir, version string) (string, error) {
+	if b.Arch != runtime.GOARCH {
+		return "", fmt.Errorf("board %s: building a foreign-arch initrd needs -applets", b.Name)
+	}
+	bin := filepath.Join(dir, "pantavisor")
+	build := exec.Command("go", "build", "-trimpath",
+		"-ldflags", "-s -w -X pantavisor/lib/buildinfo.Version="+version,
+		"-o", bin, "./dispatch")
+	build.Dir = RepoRoot()
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+b.Arch)
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	initrd := filepath.Join(dir, "initrd.img")
+	mk := exec.Command("go", "run", "./mkinitrd", "-binary", bin, "-board", b.Name,
+		"-kernel", kernelDir, "-o", initrd)
+	mk.Dir = RepoRoot()
+	if out, err := mk.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("mkinitrd: %v\n%s", err, out)
+	}
+	return initrd, nil
+}
+
+// ModuleList returns the load list (etc/pantavisor/modules.load) inside an
+// xz-compressed initramfs, one module path per entry.
+func ModuleList(initrd string) ([]string, error) {
+	f, err := os.Open(initrd)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := xz.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", initrd, err)
+	}
+	es, err := cpio.Read(zr, 64<<20)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", initrd, err)
+	}
+	for _, e := range es {
+		if e.Name == "etc/pantavisor/modules.load" {
+			return kmod.ParseList(bytes.NewReader(e.Data))
+		}
+	}
+	return nil, fmt.Errorf("%s: no etc/pantavisor/modules.load", initrd)
+}

@@ -1,0 +1,213 @@
+// Package qemu boots a board under QEMU (TCG; KVM hangs on these machines)
+// with its serial console captured, for tests and `make run`.
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"pantavisor/boards"
+)
+
+// Options describe one boot.
+type Options struct {
+	Board  *boards.Board
+	Kernel string   // vmlinuz
+	Initrd string   // initramfs image
+	Append string   // extra kernel command line
+	Disks  []string // raw disk images, attached as virtio drives in order
+	Memory int      // MiB; 0 means 512
+	// Forwards are host TCP ports forwarded to guest ports ("8080:80");
+	// bound to 127.0.0.1 only. Without them the VM has no network at all.
+	Forwards []string
+}
+
+// Args returns the qemu-system command line for o, console on stdio.
+func Args(o Options) []string {
+	mem := o.Memory
+	if mem == 0 {
+		mem = 512
+	}
+	args := []string{o.Board.QEMU, "-accel", "tcg", "-m", fmt.Sprint(mem), "-smp", "2",
+		"-nographic", "-no-reboot"}
+	if o.Board.Machine != "" {
+		args = append(args, "-machine", o.Board.Machine)
+	}
+	if o.Board.CPU != "" {
+		args = append(args, "-cpu", o.Board.CPU)
+	}
+	if len(o.Forwards) == 0 {
+		args = append(args, "-nic", "none")
+	} else {
+		nd := "user,id=n0,restrict=on"
+		for _, f := range o.Forwards {
+			host, guest, _ := strings.Cut(f, ":")
+			nd += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%s-:%s", host, guest)
+		}
+		args = append(args, "-netdev", nd, "-device", "virtio-net-pci,netdev=n0")
+	}
+	for i, d := range o.Disks {
+		args = append(args, "-drive", fmt.Sprintf("file=%s,format=raw,if=virtio,index=%d", d, i))
+	}
+	if o.Board.Arch == "amd64" {
+		// The i6300esb watchdog the board's init loads a driver for.
+		args = append(args, "-device", "i6300esb")
+	}
+	cmdline := strings.TrimSpace("console=" + o.Board.Console + " panic=-1 " + o.Append)
+	return append(args, "-kernel", o.Kernel, "-initrd", o.Initrd, "-append", cmdline)
+}
+
+// VM is a running QEMU.
+type VM struct {
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+	err  error // exit error, valid once done is closed
+
+	mu      sync.Mutex
+	console bytes.Buffer
+	mark    int // Expect searches from here
+	changed chan struct{}
+}
+
+// Start boots o, writing the console to logPath as well as keeping it for
+// Expect. Cancelling ctx kills QEMU.
+func Start(ctx context.Context, o Options, logPath string) (*VM, error) {
+	args := Args(o)
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	v := &VM{log: log, done: make(chan struct{}), changed: make(chan struct{})}
+	v.cmd = exec.CommandContext(ctx, args[0], args[1:]...)
+	v.cmd.Stdin = nil
+	v.cmd.Stdout = v
+	v.cmd.Stderr = v
+	v.cmd.WaitDelay = 5 * time.Second
+	fmt.Fprintf(log, "# %s\n", strings.Join(args, " "))
+	if err := v.cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("starting %s: %w", args[0], err)
+	}
+	go func() {
+		v.err = v.cmd.Wait()
+		v.log.Close()
+		close(v.done)
+		v.notify()
+	}()
+	return v, nil
+}
+
+// Write receives console output.
+func (v *VM) Write(p []byte) (int, error) {
+	v.mu.Lock()
+	v.console.Write(p)
+	v.log.Write(p)
+	v.mu.Unlock()
+	v.notify()
+	return len(p), nil
+}
+
+func (v *VM) notify() {
+	v.mu.Lock()
+	close(v.changed)
+	v.changed = make(chan struct{})
+	v.mu.Unlock()
+}
+
+// ErrExited is returned by Expect when QEMU ends before the match.
+var ErrExited = errors.New("qemu exited")
+
+// Expect waits until the console output after the previous match matches
+// re, and returns the matching text. It fails after timeout or when QEMU
+// exits first.
+func (v *VM) Expect(re *regexp.Regexp, timeout time.Duration) (string, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		v.mu.Lock()
+		out := v.console.Bytes()[v.mark:]
+		loc := re.FindIndex(out)
+		if loc != nil {
+			m := string(out[loc[0]:loc[1]])
+			v.mark += loc[1]
+			v.mu.Unlock()
+			return m, nil
+		}
+		changed := v.changed
+		v.mu.Unlock()
+		select {
+		case <-changed:
+		case <-v.done:
+			// One more look: the last output may have come with the exit.
+			select {
+			case <-deadline.C:
+			default:
+				v.mu.Lock()
+				out := v.console.Bytes()[v.mark:]
+				found := re.Match(out)
+				v.mu.Unlock()
+				if found {
+					continue
+				}
+			}
+			return "", fmt.Errorf("waiting for %q: %w (%v)", re, ErrExited, v.err)
+		case <-deadline.C:
+			return "", fmt.Errorf("waiting for %q: timed out after %s", re, timeout)
+		}
+	}
+}
+
+// Wait waits up to timeout for QEMU to exit and returns its exit error.
+func (v *VM) Wait(timeout time.Duration) error {
+	select {
+	case <-v.done:
+		return v.err
+	case <-time.After(timeout):
+		return fmt.Errorf("qemu still running after %s", timeout)
+	}
+}
+
+// Kill ends QEMU and waits for it.
+func (v *VM) Kill() {
+	if v.cmd.Process != nil {
+		v.cmd.Process.Kill()
+	}
+	<-v.done
+}
+
+// Console returns everything QEMU printed so far.
+func (v *VM) Console() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.console.String()
+}
+
+// Attach runs QEMU for o in the foreground on the given stdio (make run).
+func Attach(o Options, stdin io.Reader, stdout, stderr io.Writer) error {
+	args := Args(o)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	return cmd.Run()
+}
+
+// KernelDir returns where boards/fetch-kernel.sh puts the board's kernel:
+// $PV_KERNEL_CACHE/<board> (default ~/.cache/pvgo/kernels/<board>).
+func KernelDir(board string) string {
+	cache := os.Getenv("PV_KERNEL_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "pvgo", "kernels")
+	}
+	return filepath.Join(cache, board)
+}

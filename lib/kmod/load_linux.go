@@ -1,0 +1,121 @@
+package kmod
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// Loader loads module files. The zero value loads real modules from
+// /lib/modules/<running kernel>.
+type Loader struct {
+	// Dir is the modules directory; empty means /lib/modules/<uname -r>.
+	Dir string
+	// Load replaces finit_module in tests; nil means the real syscall.
+	Load func(file, params string) error
+}
+
+// LoadFile loads one module file with finit_module(2). A module that is
+// already loaded (EEXIST) is not an error.
+func LoadFile(file, params string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("loading module %s: %w", file, err)
+	}
+	defer f.Close()
+	for {
+		err = unix.FinitModule(int(f.Fd()), params, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("finit_module %s: %w", file, err)
+	}
+	return nil
+}
+
+// ModulesDir returns /lib/modules/<release of the running kernel>.
+func ModulesDir() (string, error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "", fmt.Errorf("uname: %w", err)
+	}
+	return filepath.Join("/lib/modules", unix.ByteSliceToString(u.Release[:])), nil
+}
+
+func (l *Loader) dir() (string, error) {
+	if l.Dir != "" {
+		return l.Dir, nil
+	}
+	return ModulesDir()
+}
+
+func (l *Loader) load(file, params string) error {
+	if l.Load != nil {
+		return l.Load(file, params)
+	}
+	return LoadFile(file, params)
+}
+
+// Probe loads the named module after its dependencies, as listed in the
+// modules.dep of the loader's directory. params apply to the named module only.
+func (l *Loader) Probe(name, params string) error {
+	dir, err := l.dir()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(filepath.Join(dir, "modules.dep"))
+	if err != nil {
+		return fmt.Errorf("modprobe %s: %w", name, err)
+	}
+	deps, err := ParseDep(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	files, err := deps.Order(name)
+	if err != nil {
+		return err
+	}
+	for i, file := range files {
+		p := ""
+		if i == len(files)-1 {
+			p = params
+		}
+		if err := l.load(filepath.Join(dir, file), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadList loads every file named in the load list at path, in order, and
+// keeps going after a failure. It returns how many loaded and the failures.
+func (l *Loader) LoadList(path string) (int, []error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, []error{err}
+	}
+	files, err := ParseList(f)
+	f.Close()
+	if err != nil {
+		return 0, []error{err}
+	}
+	var errs []error
+	n := 0
+	for _, file := range files {
+		if err := l.load(file, ""); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errs
+}

@@ -1,0 +1,91 @@
+// Package mount wraps mount(2) and umount2(2) with complete errors and
+// readable flag names.
+package mount
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+var flagNames = []struct {
+	flag uintptr
+	name string
+}{
+	{unix.MS_RDONLY, "ro"},
+	{unix.MS_NOSUID, "nosuid"},
+	{unix.MS_NODEV, "nodev"},
+	{unix.MS_NOEXEC, "noexec"},
+	{unix.MS_SYNCHRONOUS, "sync"},
+	{unix.MS_REMOUNT, "remount"},
+	{unix.MS_NOATIME, "noatime"},
+	{unix.MS_BIND, "bind"},
+	{unix.MS_MOVE, "move"},
+	{unix.MS_REC, "rec"},
+	{unix.MS_PRIVATE, "private"},
+	{unix.MS_SLAVE, "slave"},
+	{unix.MS_SHARED, "shared"},
+	{unix.MS_RELATIME, "relatime"},
+}
+
+// FlagString names mount flags, "rw" when none are set, unknown bits in hex.
+func FlagString(flags uintptr) string {
+	var parts []string
+	for _, f := range flagNames {
+		if flags&f.flag != 0 {
+			parts = append(parts, f.name)
+			flags &^= f.flag
+		}
+	}
+	if flags != 0 {
+		parts = append(parts, fmt.Sprintf("%#x", flags))
+	}
+	if len(parts) == 0 {
+		return "rw"
+	}
+	return strings.Join(parts, ",")
+}
+
+// MountError is a failed mount(2) with everything needed to debug it.
+type MountError struct {
+	Source, Target, FSType string
+	Flags                  uintptr
+	Data                   string
+	Err                    error
+}
+
+func (e *MountError) Error() string {
+	return fmt.Sprintf("mount %s on %s type %s (%s) data %q: %v", e.Source, e.Target, e.FSType, FlagString(e.Flags), e.Data, e.Err)
+}
+
+func (e *MountError) Unwrap() error { return e.Err }
+
+// Mount is the one wrapper of mount(2): it retries EINTR and returns a
+// *MountError.
+func Mount(source, target, fstype string, flags uintptr, data string) error {
+	for {
+		err := unix.Mount(source, target, fstype, flags, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &MountError{source, target, fstype, flags, data, err}
+		}
+		return nil
+	}
+}
+
+// Unmount is the one wrapper of umount2(2), retrying EINTR.
+func Unmount(target string, flags int) error {
+	for {
+		err := unix.Unmount(target, flags)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("umount %s: %w", target, err)
+		}
+		return nil
+	}
+}

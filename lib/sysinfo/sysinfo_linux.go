@@ -1,0 +1,58 @@
+// Package sysinfo reads facts about the running kernel: release, machine
+// and uptime.
+package sysinfo
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kernel is what uname(2) says.
+type Kernel struct {
+	Release, Machine string
+}
+
+// Uname returns the running kernel's release and machine.
+func Uname() (Kernel, error) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return Kernel{}, fmt.Errorf("uname: %w", err)
+	}
+	return Kernel{
+		Release: unix.ByteSliceToString(u.Release[:]),
+		Machine: unix.ByteSliceToString(u.Machine[:]),
+	}, nil
+}
+
+// ParseUptime reads the first field of /proc/uptime.
+func ParseUptime(r io.Reader) (time.Duration, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 256))
+	if err != nil {
+		return 0, fmt.Errorf("reading uptime: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, fmt.Errorf("parsing uptime %q: empty", b)
+	}
+	s, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || s < 0 {
+		return 0, fmt.Errorf("parsing uptime %q: not a number of seconds", f[0])
+	}
+	return time.Duration(s * float64(time.Second)), nil
+}
+
+// Uptime returns the time since the kernel started, from /proc/uptime.
+func Uptime() (time.Duration, error) {
+	f, err := os.Open("/proc/uptime")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return ParseUptime(f)
+}

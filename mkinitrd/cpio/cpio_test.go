@@ -1,0 +1,143 @@
+package cpio
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func sample() []Entry {
+	return []Entry{
+		{Name: "/usr/bin/pantavisor", Mode: TypeReg | 0o755, Data: []byte("\x7fELF binary"), UID: 1000, MTime: 12345},
+		{Name: "usr", Mode: TypeDir | 0o755},
+		{Name: "./usr/bin", Mode: TypeDir | 0o755},
+		{Name: "init", Mode: TypeLink | 0o777, Link: "usr/bin/pantavisor"},
+		{Name: "dev", Mode: TypeDir | 0o755},
+		{Name: "dev/console", Mode: TypeChar | 0o600, Major: 5, Minor: 1},
+		{Name: "empty", Mode: TypeReg | 0o644},
+	}
+}
+
+func TestCleanNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"/a/b": "a/b", "./a": "a", "a/../b": "b", "../../etc": "etc", "/": "", ".": "", "a//b/": "a/b",
+	} {
+		assert.Equal(t, want, Clean(in), "Clean(%q)", in)
+	}
+}
+
+func TestReproducibleSortsAndZeroes(t *testing.T) {
+	es := Reproducible(sample())
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name)
+		assert.Zero(t, e.UID, e.Name)
+		assert.Zero(t, e.MTime, e.Name)
+	}
+	assert.Equal(t, []string{"dev", "dev/console", "empty", "init", "usr", "usr/bin", "usr/bin/pantavisor"}, names)
+}
+
+func TestRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	in := Reproducible(sample())
+	require.NoError(t, Write(&buf, in))
+	assert.Zero(t, buf.Len()%4, "archive length is a multiple of 4")
+	out, err := Read(&buf, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, in, out)
+}
+
+func TestSameInputSameBytes(t *testing.T) {
+	var a, b bytes.Buffer
+	require.NoError(t, Write(&a, Reproducible(sample())))
+	s := sample()
+	s[0], s[3] = s[3], s[0] // input order must not matter
+	require.NoError(t, Write(&b, Reproducible(s)))
+	assert.Equal(t, a.Bytes(), b.Bytes())
+}
+
+func TestReadRejects(t *testing.T) {
+	var good bytes.Buffer
+	require.NoError(t, Write(&good, Reproducible(sample())))
+	cases := map[string][]byte{
+		"empty":      nil,
+		"bad magic":  append([]byte("070707"), good.Bytes()[6:]...),
+		"truncated":  good.Bytes()[:200],
+		"no trailer": good.Bytes()[:good.Len()-124],
+		"bad hex":    append(append([]byte{}, good.Bytes()[:6]...), append([]byte("zzzzzzzz"), good.Bytes()[14:]...)...),
+	}
+	for name, data := range cases {
+		_, err := Read(bytes.NewReader(data), 1<<20)
+		assert.ErrorIs(t, err, ErrFormat, name)
+	}
+	_, err := Read(bytes.NewReader(good.Bytes()), 4)
+	assert.ErrorIs(t, err, ErrFormat, "member larger than maxData")
+}
+
+// TestDebianCpioAccepts checks the archive against GNU cpio's own reader.
+func TestDebianCpioAccepts(t *testing.T) {
+	if _, err := exec.LookPath("cpio"); err != nil {
+		t.Skip("SKIP: needs GNU cpio (apt-get install cpio; make deps installs it)")
+	}
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, Reproducible(sample())))
+	cmd := exec.Command("cpio", "-t", "--quiet")
+	cmd.Stdin = &buf
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "dev\ndev/console\nempty\ninit\nusr\nusr/bin\nusr/bin/pantavisor\n", string(out))
+	assert.False(t, strings.Contains(string(out), "warning"))
+}
+
+func FuzzRead(f *testing.F) {
+	var buf bytes.Buffer
+	if err := Write(&buf, Reproducible(sample())); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte("070701"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		es, err := Read(bytes.NewReader(data), 1<<16)
+		if err != nil {
+			return
+		}
+		// Whatever parsed must write and read back the same.
+		var out bytes.Buffer
+		if err := Write(&out, es); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Read(&out, 1<<16)
+		if err != nil {
+			t.Fatalf("re-read of written archive: %v", err)
+		}
+		if len(back) != len(es) {
+			t.Fatalf("round trip changed the entry count: %d != %d", len(back), len(es))
+		}
+	})
+}
+
+func FuzzWrite(f *testing.F) {
+	f.Add("usr/bin/x", []byte("data"), uint32(TypeReg|0o755))
+	f.Add("init", []byte("usr/bin/x"), uint32(TypeLink|0o777))
+	f.Fuzz(func(t *testing.T, name string, data []byte, mode uint32) {
+		if strings.IndexByte(name, 0) >= 0 || len(name) > maxName-1 {
+			return
+		}
+		in := Reproducible([]Entry{{Name: name, Mode: mode, Data: data, Link: string(data)}})
+		var buf bytes.Buffer
+		if err := Write(&buf, in); err != nil {
+			t.Fatal(err)
+		}
+		out, err := Read(&buf, 1<<20)
+		if err != nil {
+			t.Fatalf("reading what Write wrote: %v", err)
+		}
+		if len(out) != len(in) {
+			t.Fatalf("got %d entries, want %d", len(out), len(in))
+		}
+	})
+}
