@@ -1,0 +1,328 @@
+// Command size-budget is the size gate: it builds the device binary for
+// every arch and variant, measures the stripped binary, its xz size at the
+// kernel-safe settings (xz -9e --check=crc32 --lzma2=dict=1MiB) and the
+// initramfs mkinitrd writes, compares them with budget.txt and fails when a
+// figure exceeds its budget. It also prints the packages that cost the most,
+// from the symbol table of an unstripped build, with the full-vs-nohub delta.
+//
+// Usage: go run ./size-budget [-budget size-budget/budget.txt] [-kernel DIR] [-top 15]
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// target is one build of the device binary.
+type target struct {
+	variant, arch string
+}
+
+func (t target) tags() string {
+	if t.variant == "nohub" {
+		return "nohub"
+	}
+	return ""
+}
+
+var targets = []target{
+	{"full", "amd64"}, {"nohub", "amd64"},
+	{"full", "arm64"}, {"nohub", "arm64"},
+	{"full", "arm"}, {"nohub", "arm"},
+}
+
+// boardRow is the extra figure for a board's real initramfs, modules included.
+const boardRow = "qemu-x86_64"
+
+type options struct {
+	budget, kernel, work string
+	top                int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.budget, "budget", "size-budget/budget.txt", "budget file")
+	flag.StringVar(&o.kernel, "kernel", "", "fetched qemu-x86_64 kernel dir (adds the board initramfs row)")
+	flag.IntVar(&o.top, "top", 15, "packages to list")
+	flag.Parse()
+	if err := run(o, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "size-budget: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options, w io.Writer) error {
+	f, err := os.Open(o.budget)
+	if err != nil {
+		return err
+	}
+	budget, err := parseBudget(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.budget, err)
+	}
+	if o.work, err = os.MkdirTemp("", "size-budget"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(o.work)
+
+	var rows []row
+	for _, t := range targets {
+		r, err := measure(o, t)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r...)
+	}
+	if o.kernel != "" {
+		r, err := measureBoard(o)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	over := printTable(w, rows, budget)
+	if err := printPackages(w, o); err != nil {
+		return err
+	}
+	if len(over) > 0 {
+		return fmt.Errorf("over budget: %s (see README: raising a budget)", strings.Join(over, ", "))
+	}
+	return nil
+}
+
+// row is one measured figure.
+type row struct {
+	variant, arch, figure string
+	bytes                 int64
+}
+
+func (r row) key() string { return r.variant + " " + r.arch + " " + r.figure }
+
+// parseBudget reads "variant arch figure bytes" lines; # starts a comment.
+func parseBudget(r io.Reader) (map[string]int64, error) {
+	out := map[string]int64{}
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 4 {
+			return nil, fmt.Errorf("line %d: want \"variant arch figure bytes\", got %q", n, sc.Text())
+		}
+		v, err := strconv.ParseInt(f[3], 10, 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("line %d: bad byte count %q", n, f[3])
+		}
+		out[strings.Join(f[:3], " ")] = v
+	}
+	return out, sc.Err()
+}
+
+// measure builds t and returns its raw, xz and initramfs sizes.
+func measure(o options, t target) ([]row, error) {
+	bin := filepath.Join(o.work, t.variant+"-"+t.arch)
+	if err := goBuild(bin, t, true); err != nil {
+		return nil, err
+	}
+	raw, err := fileSize(bin)
+	if err != nil {
+		return nil, err
+	}
+	xzSize, err := xzSize(bin)
+	if err != nil {
+		return nil, err
+	}
+	initrd := bin + ".initrd"
+	if err := mkinitrd(o, bin, initrd, nil); err != nil {
+		return nil, err
+	}
+	ir, err := fileSize(initrd)
+	if err != nil {
+		return nil, err
+	}
+	return []row{{t.variant, t.arch, "raw", raw}, {t.variant, t.arch, "xz", xzSize}, {t.variant, t.arch, "initramfs", ir}}, nil
+}
+
+// measureBoard returns the size of the qemu-x86_64 initramfs with its modules.
+func measureBoard(o options) (row, error) {
+	bin := filepath.Join(o.work, "full-amd64")
+	initrd := bin + ".board.initrd"
+	if err := mkinitrd(o, bin, initrd, []string{"-board", boardRow, "-kernel", o.kernel}); err != nil {
+		return row{}, err
+	}
+	n, err := fileSize(initrd)
+	return row{"board", boardRow, "initramfs", n}, err
+}
+
+func goBuild(out string, t target, strip bool) error {
+	ldflags := "-X pantavisor/lib/buildinfo.Version=size-gate"
+	if strip {
+		ldflags = "-s -w " + ldflags
+	}
+	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", out}
+	if tags := t.tags(); tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	cmd := exec.Command("go", append(args, "./dispatch")...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.arch)
+	if t.arch == "arm" {
+		cmd.Env = append(cmd.Env, "GOARM=7")
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s/%s: %v\n%s", t.variant, t.arch, err, b)
+	}
+	return nil
+}
+
+// xzSize compresses with the xz tool at the settings the kernel accepts.
+func xzSize(file string) (int64, error) {
+	out, err := exec.Command("xz", "-9e", "--check=crc32", "--lzma2=dict=1MiB", "-c", file).Output()
+	if err != nil {
+		return 0, fmt.Errorf("xz %s: %w (make deps installs xz-utils)", file, err)
+	}
+	return int64(len(out)), nil
+}
+
+// mkinitrd runs the real initramfs builder; applet names come from the
+// amd64 build, which runs on the host.
+func mkinitrd(o options, bin, out string, extra []string) error {
+	applets := filepath.Join(o.work, "applets.txt")
+	if _, err := os.Stat(applets); errors.Is(err, os.ErrNotExist) {
+		list, err := exec.Command(filepath.Join(o.work, "full-amd64"), "--list").Output()
+		if err != nil {
+			return fmt.Errorf("listing applets: %w", err)
+		}
+		if err := os.WriteFile(applets, list, 0o644); err != nil {
+			return err
+		}
+	}
+	args := append([]string{"run", "./mkinitrd", "-binary", bin, "-applets", applets, "-o", out}, extra...)
+	if b, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("mkinitrd for %s: %v\n%s", bin, err, b)
+	}
+	return nil
+}
+
+func fileSize(name string) (int64, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// printTable prints every figure against its budget and returns the keys of
+// those over budget (or without one).
+func printTable(w io.Writer, rows []row, budget map[string]int64) []string {
+	var over []string
+	fmt.Fprintf(w, "%-7s %-12s %-9s %10s %10s %10s %8s\n", "variant", "arch", "figure", "bytes", "budget", "headroom", "")
+	for _, r := range rows {
+		b, ok := budget[r.key()]
+		status := "ok"
+		head := ""
+		switch {
+		case !ok:
+			status = "NO BUDGET"
+			over = append(over, r.key()+" has no budget")
+		case r.bytes > b:
+			status = "OVER"
+			over = append(over, fmt.Sprintf("%s %d > %d", r.key(), r.bytes, b))
+		}
+		if ok {
+			head = fmt.Sprintf("%d (%.1f%%)", b-r.bytes, 100*float64(b-r.bytes)/float64(b))
+		}
+		fmt.Fprintf(w, "%-7s %-12s %-9s %10d %10d %18s %s\n", r.variant, r.arch, r.figure, r.bytes, b, head, status)
+	}
+	return over
+}
+
+// printPackages lists the packages costing the most in the unstripped
+// amd64 full build, with what nohub saves on each.
+func printPackages(w io.Writer, o options) error {
+	full, err := packageSizes(o, target{"full", "amd64"})
+	if err != nil {
+		return err
+	}
+	nohub, err := packageSizes(o, target{"nohub", "amd64"})
+	if err != nil {
+		return err
+	}
+	type pkg struct {
+		name string
+		size int64
+	}
+	var ps []pkg
+	var total int64
+	for n, s := range full {
+		ps = append(ps, pkg{n, s})
+		total += s
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].size > ps[j].size || ps[i].size == ps[j].size && ps[i].name < ps[j].name })
+	fmt.Fprintf(w, "\ntop %d packages by symbol size (amd64 full, unstripped; %d bytes of symbols in all)\n", o.top, total)
+	fmt.Fprintf(w, "%10s %10s  %s\n", "bytes", "nohub", "package")
+	for i, p := range ps {
+		if i == o.top {
+			break
+		}
+		fmt.Fprintf(w, "%10d %+10d  %s\n", p.size, nohub[p.name]-p.size, p.name)
+	}
+	return nil
+}
+
+// packageSizes sums `go tool nm -size` by package.
+func packageSizes(o options, t target) (map[string]int64, error) {
+	bin := filepath.Join(o.work, "unstripped-"+t.variant)
+	if err := goBuild(bin, t, false); err != nil {
+		return nil, err
+	}
+	out, err := exec.Command("go", "tool", "nm", "-size", "-sort", "size", bin).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go tool nm: %w", err)
+	}
+	return sumByPackage(strings.NewReader(string(out)))
+}
+
+// sumByPackage reads nm lines "addr size type name" and adds sizes per package.
+func sumByPackage(r io.Reader) (map[string]int64, error) {
+	out := map[string]int64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 {
+			continue
+		}
+		size, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		out[symbolPackage(strings.Join(f[3:], " "))] += size
+	}
+	return out, sc.Err()
+}
+
+// symbolPackage returns the import path a symbol belongs to:
+// "pantavisor/lib/kmod.(*Deps).Order" → "pantavisor/lib/kmod".
+func symbolPackage(sym string) string {
+	if strings.HasPrefix(sym, "type:") || strings.HasPrefix(sym, "go:") || strings.HasPrefix(sym, "runtime.") && strings.Contains(sym, "..") {
+		return "(type data and runtime tables)"
+	}
+	slash := strings.LastIndex(sym, "/")
+	dot := strings.Index(sym[slash+1:], ".")
+	if dot < 0 {
+		return "(other)"
+	}
+	return sym[:slash+1+dot]
+}
