@@ -33,7 +33,7 @@ func Name(file string) string {
 // ParseDep reads the modules.dep format ("path: dep dep ...", one module a
 // line; blank lines and # comments ignored).
 func ParseDep(r io.Reader) (*Deps, error) {
-	d := &Deps{deps: map[string][]string{}, byName: map[string]string{}}
+	d := NewDeps()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for n := 1; sc.Scan(); n++ {
