@@ -5,6 +5,7 @@ package sysinfo
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -30,7 +31,8 @@ func Uname() (Kernel, error) {
 	}, nil
 }
 
-// ParseUptime reads the first field of /proc/uptime.
+// ParseUptime reads the first field of /proc/uptime. A negative, NaN or
+// infinite value, or one too large for a time.Duration, is an error.
 func ParseUptime(r io.Reader) (time.Duration, error) {
 	b, err := io.ReadAll(io.LimitReader(r, 256))
 	if err != nil {
@@ -41,11 +43,15 @@ func ParseUptime(r io.Reader) (time.Duration, error) {
 		return 0, fmt.Errorf("parsing uptime %q: empty", b)
 	}
 	s, err := strconv.ParseFloat(f[0], 64)
-	if err != nil || s < 0 {
+	if err != nil || !(s >= 0 && s < maxSeconds) { // !(…) also catches NaN
 		return 0, fmt.Errorf("parsing uptime %q: not a number of seconds", f[0])
 	}
 	return time.Duration(s * float64(time.Second)), nil
 }
+
+// maxSeconds bounds ParseUptime: any number of seconds below it fits in a
+// time.Duration (about 292 years).
+const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
 
 // Uptime returns the time since the kernel started, from /proc/uptime.
 func Uptime() (time.Duration, error) {
