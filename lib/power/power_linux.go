@@ -16,11 +16,16 @@ const (
 	Restart
 )
 
+// String names the action for the console; an unknown value shows as
+// Action(N) rather than passing for one of the real ones.
 func (a Action) String() string {
-	if a == Restart {
+	switch a {
+	case PowerOff:
+		return "power off"
+	case Restart:
 		return "restart"
 	}
-	return "power off"
+	return fmt.Sprintf("Action(%d)", int(a))
 }
 
 var cmds = map[Action]int{
