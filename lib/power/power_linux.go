@@ -28,16 +28,29 @@ func (a Action) String() string {
 	return fmt.Sprintf("Action(%d)", int(a))
 }
 
-var cmds = map[Action]int{
-	PowerOff: unix.LINUX_REBOOT_CMD_POWER_OFF,
-	Restart:  unix.LINUX_REBOOT_CMD_RESTART,
+// cmd returns the reboot(2) command of a, or false for an unknown action.
+// A switch rather than a map: a package-level map is built at init time,
+// in every applet of the binary.
+func (a Action) cmd() (int, bool) {
+	switch a {
+	case PowerOff:
+		return unix.LINUX_REBOOT_CMD_POWER_OFF, true
+	case Restart:
+		return unix.LINUX_REBOOT_CMD_RESTART, true
+	}
+	return 0, false
 }
 
 // Do syncs the filesystems and asks the kernel for the action. It returns
-// only on failure (EPERM outside PID 1's privileges, for example).
+// only on failure (EPERM outside PID 1's privileges, for example); an
+// unknown action fails with EINVAL before anything is synced.
 func Do(a Action) error {
+	cmd, ok := a.cmd()
+	if !ok {
+		return fmt.Errorf("reboot(%s): %w", a, unix.EINVAL)
+	}
 	unix.Sync()
-	if err := unix.Reboot(cmds[a]); err != nil {
+	if err := unix.Reboot(cmd); err != nil {
 		return fmt.Errorf("reboot(%s): %w", a, err)
 	}
 	return nil

@@ -14,14 +14,22 @@ func TestActions(t *testing.T) {
 		a    Action
 		name string
 		cmd  int
+		ok   bool
 	}{
-		{PowerOff, "power off", unix.LINUX_REBOOT_CMD_POWER_OFF},
-		{Restart, "restart", unix.LINUX_REBOOT_CMD_RESTART},
+		{PowerOff, "power off", unix.LINUX_REBOOT_CMD_POWER_OFF, true},
+		{Restart, "restart", unix.LINUX_REBOOT_CMD_RESTART, true},
+		{Action(7), "Action(7)", 0, false},
+		{Action(-1), "Action(-1)", 0, false},
 	} {
 		assert.Equal(t, c.name, c.a.String())
-		assert.Equal(t, c.cmd, cmds[c.a], c.name)
+		cmd, ok := c.a.cmd()
+		assert.Equal(t, c.cmd, cmd, c.name)
+		assert.Equal(t, c.ok, ok, c.name)
 	}
-	assert.Len(t, cmds, 2, "every action has a command")
-	assert.Equal(t, "Action(7)", Action(7).String())
-	assert.Equal(t, "Action(-1)", Action(-1).String())
+}
+
+// TestDoRejectsUnknownAction checks that an unknown action fails before
+// any syscall (so this test cannot reboot the machine running it).
+func TestDoRejectsUnknownAction(t *testing.T) {
+	assert.ErrorIs(t, Do(Action(7)), unix.EINVAL)
 }
