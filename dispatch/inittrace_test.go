@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestNoInitWork builds the device binary as the Makefile does and runs
+// `pantavisor --list` with GODEBUG=inittrace=1. The runtime traces every
+// package that does work at init time; none may be ours (package main or
+// pantavisor/...), or every applet would pay for it. The trace must name
+// some standard package, so a trace that silently stopped working fails too.
+func TestNoInitWork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "pantavisor")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+
+	cmd := exec.Command(bin, "--list")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "stderr: %s", stderr.String())
+	assert.Contains(t, strings.Fields(stdout.String()), "pvtx", "--list still works")
+
+	var traced []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == "init" && strings.HasPrefix(f[2], "@") {
+			traced = append(traced, f[1])
+		}
+	}
+	require.Contains(t, traced, "runtime", "inittrace printed nothing usable:\n%s", stderr.String())
+	for _, pkg := range traced {
+		assert.False(t, pkg == "main" || strings.HasPrefix(pkg, "pantavisor/"),
+			"package %s does work at init time:\n%s", pkg, stderr.String())
+	}
+}
