@@ -144,9 +144,11 @@ func pickModule(dir, tmp string, loaded map[string]bool) (name, file string, why
 func TestLoadFileForReal(t *testing.T) {
 	testenv.RequireRoot(t)
 	_, err := os.Stat("/proc/modules")
-	testenv.Require(t, err == nil, "needs a kernel with loadable module support (no /proc/modules: CONFIG_MODULES is off)")
+	testenv.RequireKernelFeature(t, err == nil, "loadable module support (no /proc/modules: CONFIG_MODULES is off)",
+		"boards/qemu TestBootPowerOff, which loads every initramfs module with finit_module")
 	disabled, _ := os.ReadFile("/proc/sys/kernel/modules_disabled")
-	testenv.Require(t, strings.TrimSpace(string(disabled)) != "1", "needs module loading enabled (kernel.modules_disabled=1)")
+	testenv.RequireKernelFeature(t, strings.TrimSpace(string(disabled)) != "1", "module loading (kernel.modules_disabled=1)",
+		"boards/qemu TestBootPowerOff, which loads every initramfs module with finit_module")
 	dir, err := ModulesDir()
 	require.NoError(t, err)
 	_, err = os.Stat(dir)
