@@ -48,7 +48,7 @@ type AutoRecovery struct {
 
 // Disk is one entry of device.json "disks" (kept even where not acted on).
 type Disk struct {
-	Name, Path, MountTarget, MountOptions, FormatOptions string
+	Name, Path, MountTarget, MountOptions, FormatOptions  string
 	Provision, ProvisionOptions, UUID, Type, Mode, Format string
 	Default, MigrateKeyblob                               bool
 	Aliases, Disks, InitOrder                             []string
