@@ -1,0 +1,137 @@
+package storage
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"pantavisor/lib/state"
+)
+
+// GCOptions say what the collector must keep besides trails/current.
+type GCOptions struct {
+	Keep        []string // revisions to keep: running, in-progress update, last committed (pv_rev)
+	KeepFactory bool     // keep revision "0" (PV_STORAGE_GC_KEEP_FACTORY)
+	KeepObjects []string // objects an ongoing update still needs
+}
+
+// GCReport is what a collection removed.
+type GCReport struct {
+	Revisions []string
+	Objects   int
+	Bytes     int64 // reclaimed: removed objects plus removed trail/log/volume files
+}
+
+// GC removes every revision but the kept ones (and the one trails/current
+// points to) with its logs and revision volumes, then every object no trail
+// links any more (link count 1), as upstream's collector does, except
+// objects a remaining revision's state still names.
+func (s *Storage) GC(opts GCOptions) (GCReport, error) {
+	var rep GCReport
+	keep := map[string]bool{}
+	for _, r := range opts.Keep {
+		keep[r] = true
+	}
+	if cur, err := s.Current(); err == nil {
+		keep[cur] = true
+	}
+	if opts.KeepFactory {
+		keep["0"] = true
+	}
+	revs, err := s.Revisions()
+	if err != nil {
+		return rep, err
+	}
+	for _, rev := range revs {
+		if keep[rev] {
+			continue
+		}
+		for _, p := range []string{s.TrailPath(rev), s.path("logs", rev), s.path("disks", "rev", rev)} {
+			n, err := removeTree(p)
+			rep.Bytes += n
+			if err != nil {
+				return rep, err
+			}
+		}
+		rep.Revisions = append(rep.Revisions, rev)
+	}
+	if err := s.W.SyncDir(s.path("trails")); err != nil {
+		return rep, err
+	}
+	keepObjs, err := s.referencedObjects(opts.KeepObjects)
+	if err != nil {
+		return rep, err
+	}
+	n, b, err := s.removeUnlinkedObjects(keepObjs)
+	rep.Objects, rep.Bytes = n, rep.Bytes+b
+	return rep, err
+}
+
+// referencedObjects returns extra plus every object a remaining revision's
+// state names. Upstream relies on link counts alone, which loses the
+// objects of ".bind" keys (copied, never linked); we keep them.
+func (s *Storage) referencedObjects(extra []string) (map[string]bool, error) {
+	keep := map[string]bool{}
+	for _, k := range extra {
+		keep[k] = true
+	}
+	revs, err := s.Revisions()
+	if err != nil {
+		return nil, err
+	}
+	for _, rev := range revs {
+		data, err := s.StateJSON(rev)
+		if err != nil {
+			continue // a trail without state keeps nothing alive
+		}
+		st, err := state.Parse(data, state.Options{})
+		if err != nil {
+			continue
+		}
+		for _, o := range st.Objects {
+			keep[o.SHA] = true
+		}
+	}
+	return keep, nil
+}
+
+func (s *Storage) removeUnlinkedObjects(keep map[string]bool) (n int, bytes int64, err error) {
+	entries, err := os.ReadDir(s.path("objects"))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if keep[name] || strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || linkCount(fi) != 1 {
+			continue
+		}
+		if err := os.Remove(s.path("objects", name)); err != nil {
+			return n, bytes, err
+		}
+		n++
+		bytes += fi.Size()
+	}
+	if n > 0 {
+		err = s.W.SyncDir(s.path("objects"))
+	}
+	return n, bytes, err
+}
+
+// removeTree removes p and returns the bytes of regular files that had no
+// other link (what the removal really frees).
+func removeTree(p string) (int64, error) {
+	var freed int64
+	filepath.WalkDir(p, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil && linkCount(fi) == 1 {
+				freed += fi.Size()
+			}
+		}
+		return nil
+	})
+	return freed, os.RemoveAll(p)
+}

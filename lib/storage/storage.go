@@ -1,0 +1,181 @@
+// Package storage owns the on-disk layout of a Pantavisor storage
+// (objects, trails, progress files, volumes), compatible with upstream so an
+// existing device's /storage works: installing revisions, checking their
+// integrity and collecting garbage, with every write power-cut safe.
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"pantavisor/lib/persist"
+	"pantavisor/lib/state"
+)
+
+// Errors callers branch on.
+var (
+	ErrBadRevision   = errors.New("invalid revision name")
+	ErrRevisionExist = errors.New("revision already exists")
+	ErrNoRevision    = errors.New("no such revision")
+	ErrHash          = errors.New("checksum mismatch")
+	ErrMissingObject = errors.New("missing object")
+	ErrNoSpace       = errors.New("not enough space")
+)
+
+// Storage is a storage directory (/storage on a device). Create it with
+// Open.
+type Storage struct {
+	Root       string // the directory
+	DevicePath string // where Root is mounted on the device; "/storage" by default
+	Reserved   int    // percent of the filesystem kept free (PV_STORAGE_GC_RESERVED, default 5)
+	W          *persist.Writer
+
+	// statfs reports (available, total) bytes; a seam for tests.
+	statfs func(path string) (avail, total uint64, err error)
+}
+
+// Options configure Open; the zero value means the upstream defaults.
+type Options struct {
+	DevicePath string
+	Reserved   int
+	Writer     *persist.Writer
+}
+
+// Open creates the storage layout under root if needed and removes what an
+// interrupted write left behind (staging trails, *.tmp objects).
+func Open(root string, opts Options) (*Storage, error) {
+	s := &Storage{Root: root, DevicePath: opts.DevicePath, Reserved: opts.Reserved, W: opts.Writer, statfs: statfs}
+	if s.DevicePath == "" {
+		s.DevicePath = "/storage"
+	}
+	if s.Reserved == 0 {
+		s.Reserved = 5
+	}
+	if s.W == nil {
+		s.W = &persist.Writer{}
+	}
+	for _, d := range []string{"objects", "trails", "logs", "disks", "boot", "config", "cache/meta", "cache/devmeta"} {
+		if err := s.W.MkdirAll(s.path(d), 0o755); err != nil {
+			return nil, fmt.Errorf("opening storage %s: %w", root, err)
+		}
+	}
+	if err := s.recover(); err != nil {
+		return nil, fmt.Errorf("opening storage %s: %w", root, err)
+	}
+	return s, nil
+}
+
+func (s *Storage) path(elem ...string) string {
+	return filepath.Join(append([]string{s.Root}, elem...)...)
+}
+
+// ObjectPath is where the object with hash sha is stored.
+func (s *Storage) ObjectPath(sha string) string { return s.path("objects", sha) }
+
+// TrailPath is the checkout directory of revision rev.
+func (s *Storage) TrailPath(rev string) string { return s.path("trails", rev) }
+
+// CheckRevision checks a revision name: a number (remote) or
+// "locals/<name>" with a name of at most 64 characters (local).
+func CheckRevision(rev string) error {
+	if name, ok := strings.CutPrefix(rev, "locals/"); ok {
+		if len(name) > 64 || state.CheckName(name) != nil || strings.HasPrefix(name, ".") {
+			return fmt.Errorf("%w %q: a local name has 1 to 64 characters, no '/' and no leading '.'", ErrBadRevision, rev)
+		}
+		return nil
+	}
+	if rev == "" || len(rev) > 20 {
+		return fmt.Errorf("%w %q", ErrBadRevision, rev)
+	}
+	for _, c := range rev {
+		if c < '0' || c > '9' {
+			return fmt.Errorf("%w %q: want a number or locals/<name>", ErrBadRevision, rev)
+		}
+	}
+	return nil
+}
+
+// stagingPrefix names trails being built; they are renamed into place
+// when complete and removed by Open otherwise.
+const stagingPrefix = ".new."
+
+func (s *Storage) stagingPath(rev string) string {
+	dir, base := filepath.Split(s.TrailPath(rev))
+	return filepath.Join(dir, stagingPrefix+base)
+}
+
+// recover removes leftovers of interrupted writes: staging trails and
+// partial objects. Both are invisible to readers, so removing them loses
+// nothing that was ever complete.
+func (s *Storage) recover() error {
+	for _, dir := range []string{s.path("trails"), s.path("trails", "locals")} {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), stagingPrefix) || strings.HasSuffix(e.Name(), ".tmp") {
+				if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	entries, err := os.ReadDir(s.path("objects"))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			if err := os.Remove(s.path("objects", e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Revisions lists the installed revisions: remote ones, then locals/<name>.
+func (s *Storage) Revisions() ([]string, error) {
+	var revs []string
+	for _, sub := range []string{"", "locals"} {
+		entries, err := os.ReadDir(s.path("trails", sub))
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return nil, err
+		}
+		for _, e := range entries {
+			rev := e.Name()
+			if sub != "" {
+				rev = sub + "/" + rev
+			}
+			if e.IsDir() && CheckRevision(rev) == nil {
+				revs = append(revs, rev)
+			}
+		}
+	}
+	return revs, nil
+}
+
+// HasRevision reports whether rev is installed.
+func (s *Storage) HasRevision(rev string) bool {
+	fi, err := os.Stat(s.TrailPath(rev))
+	return err == nil && fi.IsDir()
+}
+
+// StateJSON returns the raw state of an installed revision.
+func (s *Storage) StateJSON(rev string) ([]byte, error) {
+	if err := CheckRevision(rev); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(s.TrailPath(rev), ".pvr", "json"))
+	if os.IsNotExist(err) {
+		return nil, fmt.Errorf("%w: %s", ErrNoRevision, rev)
+	}
+	return data, err
+}
