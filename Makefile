@@ -10,10 +10,11 @@ BIN     := $(OUT)/pantavisor$(SUFFIX)
 LDFLAGS := -s -w -X pantavisor/lib/buildinfo.Version=$(VERSION)
 GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(if $(filter arm,$(ARCH)),GOARM=7)
 DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-utils
-FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse
+FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
+           lib/rawjson:FuzzParse lib/state:FuzzParse
 export PV_KERNEL_CACHE := $(KCACHE)
 
-.PHONY: all build nohub initrd deps kernel size test test-unit fuzz run clean
+.PHONY: all build nohub initrd deps kernel size test test-unit fuzz bench run clean
 
 all: build
 
@@ -45,6 +46,10 @@ test-unit:
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  go test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=10s ./$$pkg || exit 1; done
+
+# Benchmarks report throughput against a baseline measured in the same run.
+bench:
+	go test -run='^$$' -bench='HashFile|Sha256sum' -benchtime=10x ./lib/storage
 
 test: deps test-unit size fuzz
 
