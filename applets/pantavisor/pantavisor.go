@@ -4,6 +4,7 @@
 //
 //	init
 //	pantavisor [--appengine]
+//	pantavisor validate FILE|DIR|PKG.tgz|PKG.tar
 //
 // As PID 1 it mounts /proc, /sys, /dev, /dev/pts and /run, loads the kernel
 // modules the initramfs lists in /etc/pantavisor/modules.load, and prints a
@@ -12,12 +13,17 @@
 // Otherwise it stays up reaping orphans; SIGTERM or SIGINT (Ctrl-Alt-Del)
 // restarts the machine, SIGUSR2 powers it off, as busybox init does.
 //
+// The validate subcommand checks a state JSON, an unpacked package or trail
+// directory, or a pvr package tarball, and prints a summary (validate.go;
+// "pantavisor validate --help" documents the format).
+//
 // Options:
 //
 //	--appengine  run the engine as a normal process (lands with the engine issue)
 //
 // Exit codes: as PID 1 it never exits. Otherwise 0 for --help, 1 when it
 // cannot run (not PID 1, mode not implemented yet), 2 on a usage error.
+// validate: 0 valid, 1 invalid or objects missing, 2 usage error.
 package pantavisor
 
 import (
@@ -51,6 +57,12 @@ type options struct {
 
 // Main runs the applet with args (args[0] is the name it was called by).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 1 {
+		switch args[1] { // subcommands; anything else is a flag of the daemon
+		case "validate":
+			return validateMain(args[1:], stdout, stderr)
+		}
+	}
 	var opts options
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -1,0 +1,256 @@
+package pantavisor
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"pantavisor/lib/pvrpkg"
+	"pantavisor/lib/state"
+)
+
+// validateUsage is the help of "pantavisor validate"; README.md documents
+// the same format.
+const validateUsage = `Usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar
+
+Parses and validates a Pantavisor state: a state JSON file, a directory
+(an unpacked pvr package with json and objects/, or a trail with .pvr/json),
+or a pvr package tarball (gzip or plain tar). Prints a summary on stdout,
+one "key: value" fact per line in this order:
+
+  spec: pantavisor-service-system@1
+  bsp: linux=K initrd=I fdt=F modules=M firmware=W addons=N
+       (or "bsp: fit=F ...", "bsp: rpiab=R ...", or "bsp: none")
+  groups: G1 G2 ...          start order; "(defaults)" ends the line when
+                             the state has no device.json or groups.json
+  group G: goal=GOAL policy=POLICY timeout=SECONDS   one per group
+  container C: group=G goal=GOAL policy=POLICY roles=mgmt|R1,R2|none
+                             one per container, in state order
+  objects: N keys, U unique
+  missing objects: N         only for packages and directories, then one
+  missing: KEY SHA           line per object whose file is not there
+  warning: TEXT              one per problem upstream tolerates
+
+An empty value prints as "-"; a value with spaces, quotes, '=', ':', ','
+or unprintable characters prints Go-quoted.
+
+Errors go to stderr as "ERROR: KEY: REASON" for an invalid state, else
+"ERROR: PATH: CAUSE".
+
+Exit codes: 0 valid; 1 invalid state, unreadable input or missing objects
+(the summary is printed first); 2 usage error.
+`
+
+var errMissing = errors.New("objects missing")
+
+// input is a state to validate and, for packages and directories, how to
+// tell whether an object's blob is there (nil for a bare state file).
+type input struct {
+	state []byte
+	has   func(state.Object) (bool, error)
+}
+
+// validateMain runs "pantavisor validate"; args[0] is "validate".
+func validateMain(args []string, stdout, stderr io.Writer) int {
+	set := flag.NewFlagSet("pantavisor "+args[0], flag.ContinueOnError)
+	set.SetOutput(stderr)
+	set.Usage = func() {}
+	if err := set.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(stdout, validateUsage)
+			return 0
+		}
+		fmt.Fprintln(stderr, "usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar")
+		return 2
+	}
+	if set.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar")
+		return 2
+	}
+	path := set.Arg(0)
+	err := validate(path, stdout)
+	var se *state.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &se):
+		fmt.Fprintf(stderr, "ERROR: %s: %s\n", oneLine(se.Key), oneLine(se.Reason))
+	default:
+		fmt.Fprintf(stderr, "ERROR: %s: %s\n", oneLine(path), oneLine(err.Error()))
+	}
+	return 1
+}
+
+// validate loads the input at path, parses its state, prints the summary
+// and fails when objects are missing.
+func validate(path string, stdout io.Writer) error {
+	in, err := load(path)
+	if err != nil {
+		return err
+	}
+	st, err := state.Read(bytes.NewReader(in.state), state.Options{})
+	if err != nil {
+		return err
+	}
+	var missing []state.Object
+	if in.has != nil {
+		if missing, err = pvrpkg.Missing(st.Objects, in.has); err != nil {
+			return err
+		}
+	}
+	io.WriteString(stdout, summary(st, in.has != nil, missing))
+	if len(missing) > 0 {
+		return fmt.Errorf("%d of %d %w", len(missing), len(st.Objects), errMissing)
+	}
+	return nil
+}
+
+// load reads a directory, a package tarball or a state file.
+func load(path string) (input, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return input{}, withoutPath(err)
+	}
+	if fi.IsDir() {
+		d, err := pvrpkg.ReadDir(path)
+		if err != nil {
+			return input{}, err
+		}
+		data, err := d.State()
+		return input{state: data, has: d.Has}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return input{}, withoutPath(err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 4096)
+	if head, _ := br.Peek(512); !pvrpkg.IsPackage(head) {
+		data, err := io.ReadAll(io.LimitReader(br, state.MaxSize+1))
+		return input{state: data}, err
+	}
+	c, err := pvrpkg.Scan(br)
+	if err != nil {
+		return input{}, err
+	}
+	return input{state: c.State, has: c.Has}, nil
+}
+
+// withoutPath drops the path of a *fs.PathError: the ERROR line names it.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}
+
+// summary renders the documented validate output.
+func summary(st *state.State, withObjects bool, missing []state.Object) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "spec: %s\n", word(st.Spec))
+	fmt.Fprintf(&b, "bsp: %s\n", bspFacts(st.BSP))
+	b.WriteString("groups:")
+	for _, g := range st.Device.Groups {
+		b.WriteString(" " + word(g.Name))
+	}
+	if st.Device.DefaultGroups {
+		b.WriteString(" (defaults)")
+	}
+	b.WriteString("\n")
+	for _, g := range st.Device.Groups {
+		fmt.Fprintf(&b, "group %s: goal=%s policy=%s timeout=%d\n",
+			word(g.Name), word(g.StatusGoal), word(g.RestartPolicy), g.Timeout)
+	}
+	for _, c := range st.Containers {
+		fmt.Fprintf(&b, "container %s: group=%s goal=%s policy=%s roles=%s\n",
+			word(c.Name), word(c.Group), word(c.StatusGoal), word(c.RestartPolicy), roles(c))
+	}
+	fmt.Fprintf(&b, "objects: %d keys, %d unique\n", len(st.Objects), len(st.UniqueObjects()))
+	if withObjects {
+		fmt.Fprintf(&b, "missing objects: %d\n", len(missing))
+		for _, o := range missing {
+			fmt.Fprintf(&b, "missing: %s %s\n", word(o.Name), word(o.SHA))
+		}
+	}
+	for _, w := range st.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", oneLine(w))
+	}
+	return b.String()
+}
+
+// bspFacts is the value of the "bsp:" line.
+func bspFacts(b *state.BSP) string {
+	if b == nil {
+		return "none"
+	}
+	var boot string
+	switch b.Boot() {
+	case "fit":
+		boot = "fit=" + word(b.FIT)
+	case "rpiab":
+		boot = "rpiab=" + word(b.RPiAB)
+	default:
+		boot = fmt.Sprintf("linux=%s initrd=%s fdt=%s", word(b.Linux), word(b.Initrd), word(b.FDT))
+	}
+	return fmt.Sprintf("%s modules=%s firmware=%s addons=%d", boot, word(b.Modules), word(b.Firmware), len(b.Addons))
+}
+
+// roles is "mgmt" for a management container, else its roles or "none".
+func roles(c *state.Container) string {
+	switch {
+	case c.Mgmt:
+		return "mgmt"
+	case len(c.Roles) == 0:
+		return "none"
+	}
+	ws := make([]string, len(c.Roles))
+	for i, r := range c.Roles {
+		ws[i] = word(r)
+	}
+	return strings.Join(ws, ",")
+}
+
+// word prints s as one token of a summary line: "-" when empty, Go-quoted
+// when it could be mistaken for a separator or is not printable.
+func word(s string) string {
+	if s == "" {
+		return "-"
+	}
+	if s == "-" || !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if r <= ' ' || strings.ContainsRune("\"\\=:,", r) || !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// oneLine escapes control characters so free text stays on its line.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }
