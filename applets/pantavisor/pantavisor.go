@@ -5,6 +5,7 @@
 //	init
 //	pantavisor [--appengine]
 //	pantavisor validate FILE|DIR|PKG.tgz|PKG.tar
+//	pantavisor install --storage DIR [--rev N] PKG.tgz|PKG.tar|DIR
 //
 // As PID 1 it mounts /proc, /sys, /dev, /dev/pts and /run, loads the kernel
 // modules the initramfs lists in /etc/pantavisor/modules.load, and prints a
@@ -15,7 +16,9 @@
 //
 // The validate subcommand checks a state JSON, an unpacked package or trail
 // directory, or a pvr package tarball, and prints a summary (validate.go;
-// "pantavisor validate --help" documents the format).
+// "pantavisor validate --help" documents the format). The install
+// subcommand adds a revision to a storage directory and checks its
+// integrity; board image builders make the factory revision 0 with it.
 //
 // Options:
 //
@@ -24,6 +27,7 @@
 // Exit codes: as PID 1 it never exits. Otherwise 0 for --help, 1 when it
 // cannot run (not PID 1, mode not implemented yet), 2 on a usage error.
 // validate: 0 valid, 1 invalid or objects missing, 2 usage error.
+// install: 0 installed, 1 refused (storage unchanged), 2 usage error.
 package pantavisor
 
 import (
@@ -61,6 +65,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		switch args[1] { // subcommands; anything else is a flag of the daemon
 		case "validate":
 			return validateMain(args[1:], stdout, stderr)
+		case "install":
+			return installMain(args[1:], stdout, stderr)
 		}
 	}
 	var opts options

@@ -4,7 +4,6 @@
 package pvrpkg
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -85,7 +84,7 @@ func walk(r io.Reader, fn func(e Entry, body io.Reader) error) error {
 		}
 		src = zr
 	}
-	if err := walkTar(tar.NewReader(src), fn); err != nil {
+	if err := walkTar(newTarReader(src), fn); err != nil {
 		return err
 	}
 	if zr != nil {
@@ -96,15 +95,13 @@ func walk(r io.Reader, fn func(e Entry, body io.Reader) error) error {
 
 // walkTar calls fn for every accepted entry of tr until the end of the
 // archive.
-func walkTar(tr *tar.Reader, fn func(e Entry, body io.Reader) error) error {
+func walkTar(tr *tarReader, fn func(e Entry, body io.Reader) error) error {
 	seen := make(map[string]bool)
 	for {
 		hdr, err := tr.Next()
 		switch {
 		case err == io.EOF:
 			return nil
-		case errors.Is(err, tar.ErrInsecurePath) && hdr != nil:
-			// GODEBUG=tarinsecurepath=0: checkEntry rejects the name below.
 		case err != nil:
 			return err
 		}
@@ -127,15 +124,15 @@ func walkTar(tr *tar.Reader, fn func(e Entry, body io.Reader) error) error {
 
 // checkEntry turns a tar header into an Entry. ok is false for entries
 // that are skipped (directories, pax global headers).
-func checkEntry(hdr *tar.Header) (e Entry, ok bool, err error) {
+func checkEntry(hdr *tarHeader) (e Entry, ok bool, err error) {
 	name := hdr.Name
 	for strings.HasPrefix(name, "./") {
 		name = name[2:]
 	}
 	switch hdr.Typeflag {
-	case tar.TypeXGlobalHeader:
+	case typePaxGlobal:
 		return Entry{}, false, nil
-	case tar.TypeDir:
+	case typeDir:
 		name = strings.TrimRight(name, "/")
 		if name == "" || name == "." {
 			return Entry{}, false, nil
@@ -145,9 +142,9 @@ func checkEntry(hdr *tar.Header) (e Entry, ok bool, err error) {
 		return Entry{}, false, fmt.Errorf("entry %q: %w: %v", hdr.Name, ErrUnsafeName, err)
 	}
 	switch hdr.Typeflag {
-	case tar.TypeDir:
+	case typeDir:
 		return Entry{}, false, nil
-	case tar.TypeReg:
+	case typeReg:
 	default:
 		return Entry{}, false, fmt.Errorf("entry %q: %w (%s)", name, ErrNotRegular, typeName(hdr.Typeflag))
 	}
@@ -168,15 +165,15 @@ func checkEntry(hdr *tar.Header) (e Entry, ok bool, err error) {
 // typeName names a tar entry type for error messages.
 func typeName(t byte) string {
 	switch t {
-	case tar.TypeSymlink:
+	case typeSymlink:
 		return "symlink"
-	case tar.TypeLink:
+	case typeLink:
 		return "hard link"
-	case tar.TypeChar:
+	case typeChar:
 		return "character device"
-	case tar.TypeBlock:
+	case typeBlock:
 		return "block device"
-	case tar.TypeFifo:
+	case typeFifo:
 		return "fifo"
 	}
 	return fmt.Sprintf("type %q", t)

@@ -198,7 +198,7 @@ func TestWalkErrors(t *testing.T) {
 func TestWalkNULInPAXNameIsRejected(t *testing.T) {
 	// archive/tar refuses to write a NUL in a name, and its reader cuts
 	// ustar names at the first NUL; CheckPath still guards the case.
-	_, _, err := checkEntry(&tar.Header{Name: "json\x00x", Typeflag: tar.TypeReg})
+	_, _, err := checkEntry(&tarHeader{Name: "json\x00x", Typeflag: typeReg})
 	assert.ErrorIs(t, err, ErrUnsafeName)
 	assert.ErrorContains(t, err, "NUL in path")
 }
@@ -218,7 +218,7 @@ func TestWalkCorruptStreams(t *testing.T) {
 		{"gzip bad checksum", badCRC, gzip.ErrChecksum},
 		{"gzip header only", z[:5], io.ErrUnexpectedEOF},
 		{"tar cut in a body", pkg[:600], io.ErrUnexpectedEOF},
-		{"not a tar", []byte(strings.Repeat("x", 1024)), tar.ErrHeader},
+		{"not a tar", []byte(strings.Repeat("x", 1024)), errTarHeader},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

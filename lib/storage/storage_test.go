@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -332,3 +335,110 @@ func TestInstallObjectRejectsBadName(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("must not be read") }
+
+const conformanceDir = "../../testdata/conformance/pvtx/resources/"
+
+func TestInstallConformancePackages(t *testing.T) {
+	for _, pkg := range []string{"pvwificonnect.tgz", "watchdog_pinger.tar"} {
+		t.Run(pkg, func(t *testing.T) {
+			s := openStorage(t, t.TempDir())
+			f, err := os.Open(conformanceDir + pkg)
+			require.NoError(t, err)
+			defer f.Close()
+			st, err := s.InstallPackage("0", f)
+			require.NoError(t, err)
+			require.Len(t, st.Containers, 1)
+			rep, err := s.Verify("0")
+			require.NoError(t, err)
+			assert.Equal(t, 3, rep.Objects)
+			assert.Equal(t, 3, rep.Hashed)
+			objectsConsistent(t, s)
+		})
+	}
+}
+
+// TestInstallPackageFlippedByte: each conformance package with one byte
+// of one object flipped (re-packed the same way) is refused with a
+// checksum error, and the storage stays empty.
+func TestInstallPackageFlippedByte(t *testing.T) {
+	for _, pkg := range []string{"pvwificonnect.tgz", "watchdog_pinger.tar"} {
+		t.Run(pkg, func(t *testing.T) {
+			flipped := flipObjectByte(t, conformanceDir+pkg, strings.HasSuffix(pkg, ".tgz"))
+			s := openStorage(t, t.TempDir())
+			_, err := s.InstallPackage("0", bytes.NewReader(flipped))
+			require.ErrorIs(t, err, ErrHash)
+			assert.ErrorContains(t, err, "content hashes to")
+			assertEmptyStorage(t, s)
+		})
+	}
+}
+
+// flipObjectByte re-packs a package with the middle byte of its largest
+// object flipped.
+func flipObjectByte(t *testing.T, path string, gz bool) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var r io.Reader = f
+	if gz {
+		zr, err := gzip.NewReader(f)
+		require.NoError(t, err)
+		r = zr
+	}
+	type file struct {
+		hdr  *tar.Header
+		body []byte
+	}
+	var files []file
+	big := -1
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		body, err := io.ReadAll(tr)
+		require.NoError(t, err)
+		files = append(files, file{hdr, body})
+		if strings.HasPrefix(hdr.Name, "objects/") && (big < 0 || len(body) > len(files[big].body)) {
+			big = len(files) - 1
+		}
+	}
+	require.GreaterOrEqual(t, big, 0)
+	files[big].body[len(files[big].body)/2] ^= 0x40
+	var out bytes.Buffer
+	var w io.Writer = &out
+	var zw *gzip.Writer
+	if gz {
+		zw = gzip.NewWriter(&out)
+		w = zw
+	}
+	tw := tar.NewWriter(w)
+	for _, fl := range files {
+		require.NoError(t, tw.WriteHeader(fl.hdr))
+		_, err := tw.Write(fl.body)
+		require.NoError(t, err)
+	}
+	require.NoError(t, tw.Close())
+	if zw != nil {
+		require.NoError(t, zw.Close())
+	}
+	return out.Bytes()
+}
+
+func TestInstallDir(t *testing.T) {
+	// A trail of one storage installs into another.
+	src := openStorage(t, t.TempDir())
+	fx := newFixture("a")
+	_, err := src.Install("5", fx.json, fx.opener())
+	require.NoError(t, err)
+	dst := openStorage(t, t.TempDir())
+	_, err = dst.InstallDir("0", src.TrailPath("5"))
+	require.NoError(t, err)
+	_, err = dst.Verify("0")
+	require.NoError(t, err)
+	_, err = dst.InstallDir("1", t.TempDir())
+	assert.ErrorContains(t, err, "no state json")
+}
