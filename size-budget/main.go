@@ -10,6 +10,7 @@ package main
 
 import (
 	"bufio"
+	"debug/elf"
 	"errors"
 	"flag"
 	"fmt"
@@ -281,36 +282,40 @@ func printPackages(w io.Writer, o options) error {
 	return nil
 }
 
-// packageSizes sums `go tool nm -size` by package.
+// packageSizes sums the ELF symbol sizes of an unstripped build by
+// package (what `go tool nm -size` lists, minus symbols in sections that
+// take no file space).
 func packageSizes(o options, t target) (map[string]int64, error) {
 	bin := filepath.Join(o.work, "unstripped-"+t.variant)
 	if err := goBuild(bin, t, false); err != nil {
 		return nil, err
 	}
-	out, err := exec.Command("go", "tool", "nm", "-size", "-sort", "size", bin).Output()
+	f, err := elf.Open(bin)
 	if err != nil {
-		return nil, fmt.Errorf("go tool nm: %w", err)
+		return nil, err
 	}
-	return sumByPackage(strings.NewReader(string(out)))
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("reading symbols of %s: %w", bin, err)
+	}
+	return sumByPackage(syms, f.Sections), nil
 }
 
-// sumByPackage reads nm lines "addr size type name" and adds sizes per package.
-func sumByPackage(r io.Reader) (map[string]int64, error) {
+// sumByPackage adds symbol sizes per package. Symbols in NOBITS sections
+// (.bss, .noptrbss) are skipped: a zero-initialised 32 MiB buffer in
+// crypto/internal/fips140/drbg would otherwise top the list while costing
+// nothing in the file.
+func sumByPackage(syms []elf.Symbol, sections []*elf.Section) map[string]int64 {
 	out := map[string]int64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 4 {
+	for _, sym := range syms {
+		i := int(sym.Section)
+		if sym.Size == 0 || i <= 0 || i >= len(sections) || sections[i].Type == elf.SHT_NOBITS {
 			continue
 		}
-		size, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil {
-			continue
-		}
-		out[symbolPackage(strings.Join(f[3:], " "))] += size
+		out[symbolPackage(sym.Name)] += int64(sym.Size)
 	}
-	return out, sc.Err()
+	return out
 }
 
 // symbolPackage returns the import path a symbol belongs to:
