@@ -14,34 +14,23 @@
 package modprobe
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"pantavisor/lib/cli"
 	"pantavisor/lib/kmod"
 )
 
 // Main runs the applet with args (args[0] is the name it was called by).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlags(args[0], "Usage: "+args[0]+" [-d DIR] MODULE [PARAM=VALUE...]\n\nLoad a kernel module and its dependencies.\n", stdout, stderr)
 	dir := fs.String("d", "", "modules directory (default /lib/modules/<uname -r>)")
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: %s [-d DIR] MODULE [PARAM=VALUE...]\n\nLoad a kernel module and its dependencies.\n\nOptions:\n", args[0])
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := fs.Parse(args[1:]); done {
+		return code
 	}
 	if fs.NArg() < 1 {
-		fmt.Fprintf(stderr, "usage: %s [-d DIR] MODULE [PARAM=VALUE...]\n", args[0])
-		return 2
+		return fs.UsageError("")
 	}
 	l := kmod.Loader{Dir: *dir}
 	if err := l.Probe(fs.Arg(0), strings.Join(fs.Args()[1:], " ")); err != nil {

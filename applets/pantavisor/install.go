@@ -2,14 +2,19 @@ package pantavisor
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"pantavisor/lib/cli"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
+
+const installUsage = `Usage: pantavisor install --storage DIR [--rev N] PKG.tgz|PKG.tar|DIR
+
+Install a pvr package (or unpacked package, or trail) as a revision of a storage.
+`
 
 type installOptions struct {
 	storage, rev, src string
@@ -21,25 +26,14 @@ type installOptions struct {
 // installed, 1 refused (the storage is left as it was), 2 usage.
 func installMain(args []string, stdout, stderr io.Writer) int {
 	var opts installOptions
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlags("pantavisor install", installUsage, stdout, stderr)
 	fs.StringVar(&opts.storage, "storage", "", "storage directory (created if missing)")
 	fs.StringVar(&opts.rev, "rev", "0", "revision: a number or locals/<name>")
-	fs.Usage = func() {
-		fmt.Fprint(stdout, "Usage: pantavisor install --storage DIR [--rev N] PKG.tgz|PKG.tar|DIR\n\n"+
-			"Install a pvr package (or unpacked package, or trail) as a revision of a storage.\n\nOptions:\n")
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := fs.Parse(args[1:]); done {
+		return code
 	}
 	if opts.storage == "" || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: pantavisor install --storage DIR [--rev N] PKG.tgz|PKG.tar|DIR")
-		return 2
+		return fs.UsageError("")
 	}
 	opts.src = fs.Arg(0)
 	if err := runInstall(opts, stdout); err != nil {

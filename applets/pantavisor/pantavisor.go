@@ -32,7 +32,6 @@ package pantavisor
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -43,6 +42,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/buildinfo"
+	"pantavisor/lib/cli"
 	"pantavisor/lib/cmdline"
 	"pantavisor/lib/early"
 	"pantavisor/lib/kmod"
@@ -70,19 +70,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	var opts options
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlags(args[0], "Usage: "+args[0]+" [--appengine]\n       "+args[0]+
+		" validate|install ...\n\nPID 1 of a Pantavisor device.\n", stdout, stderr)
 	fs.BoolVar(&opts.appengine, "appengine", false, "run as a normal process on an existing Linux")
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: %s [--appengine]\n\nPID 1 of a Pantavisor device.\n\nOptions:\n", args[0])
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := fs.Parse(args[1:]); done {
+		return code
 	}
 	switch {
 	case opts.appengine:

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"pantavisor/lib/cli"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/state"
 )
@@ -60,20 +60,12 @@ type input struct {
 
 // validateMain runs "pantavisor validate"; args[0] is "validate".
 func validateMain(args []string, stdout, stderr io.Writer) int {
-	set := flag.NewFlagSet("pantavisor "+args[0], flag.ContinueOnError)
-	set.SetOutput(stderr)
-	set.Usage = func() {}
-	if err := set.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			io.WriteString(stdout, validateUsage)
-			return 0
-		}
-		fmt.Fprintln(stderr, "usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar")
-		return 2
+	set := cli.NewFlags("pantavisor "+args[0], validateUsage, stdout, stderr)
+	if code, done := set.Parse(args[1:]); done {
+		return code
 	}
 	if set.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar")
-		return 2
+		return set.UsageError("")
 	}
 	path := set.Arg(0)
 	err := validate(path, stdout)
