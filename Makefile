@@ -11,7 +11,7 @@ LDFLAGS := -s -w -X pantavisor/lib/buildinfo.Version=$(VERSION)
 GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(if $(filter arm,$(ARCH)),GOARM=7)
 DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-utils
 FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
-           lib/rawjson:FuzzParse lib/state:FuzzParse lib/pvrpkg:FuzzWalk
+           lib/rawjson:FuzzParse lib/state:FuzzParse lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse
 export PV_KERNEL_CACHE := $(KCACHE)
 
 .PHONY: all build nohub initrd deps kernel size test test-unit fuzz bench run clean
