@@ -1,0 +1,170 @@
+package container
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/loop"
+	"pantavisor/lib/mount"
+	"pantavisor/lib/testenv"
+)
+
+// TestMain lets the test binary play the in-namespace stage, as the
+// pv-container applet does in the real binary.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == StageArg {
+		os.Exit(StageMain())
+	}
+	os.Exit(m.Run())
+}
+
+// busyboxImage builds a squashfs rootfs with Debian's static busybox and
+// its applet links, plus the directories a container needs.
+func busyboxImage(t *testing.T) string {
+	t.Helper()
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "mksquashfs", "make deps installs squashfs-tools")
+	_, err := os.Stat("/bin/busybox")
+	testenv.Require(t, err == nil, "needs /bin/busybox (make deps installs busybox-static)")
+	root := t.TempDir()
+	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc", "app"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	data, err := os.ReadFile("/bin/busybox")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755))
+	for _, a := range []string{"sh", "cat", "ls", "hostname", "echo", "sleep", "grep", "mount", "id", "touch", "readlink"} {
+		require.NoError(t, os.Symlink("busybox", filepath.Join(root, "bin", a)))
+	}
+	require.NoError(t, os.Symlink("../tmp", filepath.Join(root, "app", "up")))
+	require.NoError(t, os.Symlink("/etc", filepath.Join(root, "app", "abs")))
+	img := filepath.Join(t.TempDir(), "root.squashfs")
+	out, err := exec.Command("mksquashfs", root, img, "-noappend", "-quiet", "-all-root").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return img
+}
+
+// mountImage loop-mounts img read-only (as the volume code does on the host).
+func mountImage(t *testing.T, img string) string {
+	t.Helper()
+	dev, err := loop.Attacher{}.Attach(img, true)
+	require.NoError(t, err)
+	defer dev.Close()
+	dir := t.TempDir()
+	require.NoError(t, mount.Mount(dev.Path, dir, "squashfs", unix.MS_RDONLY, ""))
+	t.Cleanup(func() { mount.Unmount(dir, unix.MNT_DETACH) })
+	return dir
+}
+
+// testSpec is a container over the busybox image with an overlay in a
+// temp dir and /proc mounted.
+func testSpec(t *testing.T, lower string, args ...string) *Spec {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"rootfs", "upper", "work"} {
+		require.NoError(t, os.Mkdir(filepath.Join(dir, d), 0o755))
+	}
+	return &Spec{
+		Name: "c1", Root: filepath.Join(dir, "rootfs"), Lower: []string{lower},
+		Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"),
+		Mounts:  []Mount{{Source: "proc", Target: "proc", FSType: "proc", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Create: "dir"}},
+		Autodev: true, Hostname: "c1", Env: []string{"PATH=/bin"}, Args: args,
+	}
+}
+
+func testOptions(console *bytes.Buffer) Options {
+	return Options{Exe: os.Args[0], Args: []string{os.Args[0], StageArg}, Cloneflags: DefaultCloneflags, Console: console}
+}
+
+func run(t *testing.T, spec *Spec) (int, string) {
+	t.Helper()
+	var console bytes.Buffer
+	p, err := Start(spec, testOptions(&console))
+	require.NoError(t, err)
+	code := p.Wait()
+	return code, strings.ReplaceAll(console.String(), "\r\n", "\n")
+}
+
+func TestContainerBasics(t *testing.T) {
+	lower := mountImage(t, busyboxImage(t))
+	spec := testSpec(t, lower, "/bin/sh", "-c",
+		`hostname; echo pid=$$; grep CapBnd /proc/self/status; ls -1 /dev; readlink /proc/1/exe; `+
+			`touch /newfile && echo wrote; exit 7`)
+	spec.Caps = []int{unix.CAP_CHOWN, unix.CAP_NET_ADMIN}
+	code, out := run(t, spec)
+	assert.Equal(t, 7, code, out)
+	assert.Contains(t, out, "c1\n", "hostname is the container name")
+	assert.Contains(t, out, "pid=1\n", "init is pid 1 of its pid namespace")
+	assert.Contains(t, out, "CapBnd:\t0000000000001001\n", "only CAP_CHOWN (0) and CAP_NET_ADMIN (12) remain")
+	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty", "pts", "ptmx", "shm", "fd", "console"} {
+		assert.Regexp(t, "(?m)^"+n+"$", out, "/dev/%s", n)
+	}
+	assert.Contains(t, out, "wrote", "the overlay is writable")
+	assert.FileExists(t, filepath.Join(filepath.Dir(spec.Upper), "upper", "newfile"), "writes land in the upper dir")
+	assert.NoFileExists(t, filepath.Join(lower, "newfile"))
+}
+
+func TestContainerMountEntries(t *testing.T) {
+	lower := mountImage(t, busyboxImage(t))
+	shared := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(shared, "data"), []byte("from host\n"), 0o644))
+	spec := testSpec(t, lower, "/bin/sh", "-c", `cat /mnt/vol/data; cat /tmp/data; ls /etc/x; cat /proc/mounts | grep -c ' /mnt/vol '`)
+	spec.Mounts = append(spec.Mounts,
+		Mount{Source: shared, Target: "mnt/vol", Flags: unix.MS_BIND | unix.MS_RDONLY, Create: "dir"},
+		Mount{Source: shared, Target: "app/up", Flags: unix.MS_BIND, Create: "dir"},  // ../tmp, inside root
+		Mount{Source: shared, Target: "app/abs/x", Flags: unix.MS_BIND, Create: "dir"}, // /etc/x in the container
+		Mount{Source: "/nonexistent", Target: "opt", Flags: unix.MS_BIND, Create: "dir", Optional: true},
+	)
+	code, out := run(t, spec)
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "from host\nfrom host\ndata\n1\n")
+	_, err := os.Stat(filepath.Join("/etc", "x", "data"))
+	assert.True(t, os.IsNotExist(err), "an absolute symlink resolves inside the container, not on the host")
+}
+
+func TestContainerEscapesRefused(t *testing.T) {
+	lower := mountImage(t, busyboxImage(t))
+	for _, target := range []string{"../../etc", "app/../../x", "app/up/../../.."} {
+		spec := testSpec(t, lower, "/bin/true")
+		spec.Mounts = append(spec.Mounts, Mount{Source: t.TempDir(), Target: target, Flags: unix.MS_BIND, Create: "dir"})
+		_, err := Start(spec, testOptions(&bytes.Buffer{}))
+		require.Error(t, err, target)
+		assert.ErrorContains(t, err, "path escapes the container root", target)
+	}
+}
+
+func TestContainerInitErrors(t *testing.T) {
+	lower := mountImage(t, busyboxImage(t))
+	_, err := Start(testSpec(t, lower, "/app/missing"), testOptions(&bytes.Buffer{}))
+	assert.ErrorContains(t, err, "c1: init not found in the container rootfs: /app/missing")
+	_, err = Start(testSpec(t, lower, "nosuchcmd"), testOptions(&bytes.Buffer{}))
+	assert.ErrorContains(t, err, "init not found in the container rootfs: nosuchcmd (PATH /bin)")
+	spec := testSpec(t, lower, "/bin/true")
+	spec.Mounts = append(spec.Mounts, Mount{Source: "/nonexistent", Target: "mnt", Flags: unix.MS_BIND, Create: "dir"})
+	_, err = Start(spec, testOptions(&bytes.Buffer{}))
+	assert.ErrorContains(t, err, `c1: mounting: mount /nonexistent on `)
+	assert.ErrorContains(t, err, "no such file or directory")
+}
+
+func TestContainerStop(t *testing.T) {
+	lower := mountImage(t, busyboxImage(t))
+	var console bytes.Buffer
+	// sh as pid 1 ignores SIGTERM without a trap: the stop must escalate.
+	p, err := Start(testSpec(t, lower, "/bin/sh", "-c", "echo up; while true; do sleep 1; done"), testOptions(&console))
+	require.NoError(t, err)
+	start := time.Now()
+	code, err := p.Stop(unix.SIGTERM, 500*time.Millisecond)
+	require.NoError(t, err)
+	assert.Equal(t, 128+int(unix.SIGKILL), code)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Equal(t, code, p.Wait(), "Wait after Stop returns the same code")
+}

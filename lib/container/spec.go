@@ -1,0 +1,164 @@
+package container
+
+import (
+	"fmt"
+	"strconv"
+
+	"pantavisor/lib/rawjson"
+)
+
+// Spec is everything the in-namespace stage needs, resolved by the parent:
+// no config parsing happens inside the container's namespaces. It crosses
+// the re-exec as JSON on the stage's spec fd.
+type Spec struct {
+	Name     string
+	Root     string   // host directory where the stage assembles the rootfs
+	Lower    []string // overlay lower dirs, top first; one entry and no Upper = bind it
+	Upper    string   // overlay upper dir ("" = read-only bind of Lower[0])
+	Work     string   // overlay work dir
+	Mounts   []Mount  // in order, after the rootfs is mounted
+	Autodev  bool     // build a minimal /dev
+	Hostname string   // "" leaves the UTS name alone
+	Caps     []int    // capabilities kept in the bounding set
+	UID, GID int
+	Env      []string
+	Cwd      string
+	Args     []string // init argv; Args[0] is looked up in the rootfs PATH if relative
+}
+
+// Mount is one mount inside the container. Target is relative to the
+// container root and resolved without leaving it; Source is a host path
+// (or a pseudo source like "proc").
+type Mount struct {
+	Source, Target, FSType string
+	Flags                  uintptr
+	Data                   string
+	Create                 string // "dir", "file" or "" (target must exist)
+	Optional               bool   // failures are ignored
+}
+
+// encode writes s as JSON (read back by decodeSpec).
+func (s *Spec) encode() []byte {
+	b := []byte(`{"name":`)
+	b = rawjson.AppendString(b, s.Name)
+	b = appendField(b, "root", s.Root)
+	b = append(b, `,"lower":`...)
+	b = appendStrings(b, s.Lower)
+	b = appendField(b, "upper", s.Upper)
+	b = appendField(b, "work", s.Work)
+	b = append(b, `,"mounts":[`...)
+	for i, m := range s.Mounts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"source":`...)
+		b = rawjson.AppendString(b, m.Source)
+		b = appendField(b, "target", m.Target)
+		b = appendField(b, "fstype", m.FSType)
+		b = appendField(b, "flags", strconv.FormatUint(uint64(m.Flags), 10))
+		b = appendField(b, "data", m.Data)
+		b = appendField(b, "create", m.Create)
+		b = appendField(b, "optional", strconv.FormatBool(m.Optional))
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	b = appendField(b, "autodev", strconv.FormatBool(s.Autodev))
+	b = appendField(b, "hostname", s.Hostname)
+	b = append(b, `,"caps":[`...)
+	for i, c := range s.Caps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(c), 10)
+	}
+	b = append(b, ']')
+	b = appendField(b, "uid", strconv.Itoa(s.UID))
+	b = appendField(b, "gid", strconv.Itoa(s.GID))
+	b = append(b, `,"env":`...)
+	b = appendStrings(b, s.Env)
+	b = appendField(b, "cwd", s.Cwd)
+	b = append(b, `,"args":`...)
+	b = appendStrings(b, s.Args)
+	return append(b, '}')
+}
+
+func appendField(b []byte, key, value string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return rawjson.AppendString(b, value)
+}
+
+func appendStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = rawjson.AppendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// decodeSpec parses what encode wrote. Every value is a string or a list
+// (numbers and booleans travel as strings), so decoding stays trivial.
+func decodeSpec(data []byte) (*Spec, error) {
+	v, err := rawjson.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("stage spec: %w", err)
+	}
+	d := decoder{v: v}
+	s := &Spec{
+		Name: d.str("name"), Root: d.str("root"), Lower: d.strs("lower"), Upper: d.str("upper"),
+		Work: d.str("work"), Autodev: d.bool("autodev"), Hostname: d.str("hostname"),
+		UID: d.int("uid"), GID: d.int("gid"), Env: d.strs("env"), Cwd: d.str("cwd"), Args: d.strs("args"),
+	}
+	caps, _ := v.Get("caps")
+	for _, c := range caps.Items {
+		n, err := c.Int()
+		if err != nil {
+			return nil, fmt.Errorf("stage spec: caps: %w", err)
+		}
+		s.Caps = append(s.Caps, int(n))
+	}
+	mounts, _ := v.Get("mounts")
+	for _, mv := range mounts.Items {
+		md := decoder{v: mv}
+		s.Mounts = append(s.Mounts, Mount{Source: md.str("source"), Target: md.str("target"),
+			FSType: md.str("fstype"), Flags: uintptr(md.int("flags")), Data: md.str("data"),
+			Create: md.str("create"), Optional: md.bool("optional")})
+		if md.err != nil {
+			return nil, md.err
+		}
+	}
+	return s, d.err
+}
+
+type decoder struct {
+	v   rawjson.Value
+	err error
+}
+
+func (d *decoder) str(k string) string {
+	m, _ := d.v.Get(k)
+	return m.Str
+}
+
+func (d *decoder) strs(k string) []string {
+	m, _ := d.v.Get(k)
+	var out []string
+	for _, it := range m.Items {
+		out = append(out, it.Str)
+	}
+	return out
+}
+
+func (d *decoder) int(k string) int {
+	n, err := strconv.ParseInt(d.str(k), 10, 64)
+	if err != nil && d.err == nil {
+		d.err = fmt.Errorf("stage spec: %s: %w", k, err)
+	}
+	return int(n)
+}
+
+func (d *decoder) bool(k string) bool { return d.str(k) == "true" }
