@@ -120,7 +120,7 @@ func TestContainerMountEntries(t *testing.T) {
 	spec := testSpec(t, lower, "/bin/sh", "-c", `cat /mnt/vol/data; cat /tmp/data; ls /etc/x; cat /proc/mounts | grep -c ' /mnt/vol '`)
 	spec.Mounts = append(spec.Mounts,
 		Mount{Source: shared, Target: "mnt/vol", Flags: unix.MS_BIND | unix.MS_RDONLY, Create: "dir"},
-		Mount{Source: shared, Target: "app/up", Flags: unix.MS_BIND, Create: "dir"},  // ../tmp, inside root
+		Mount{Source: shared, Target: "app/up", Flags: unix.MS_BIND, Create: "dir"},    // ../tmp, inside root
 		Mount{Source: shared, Target: "app/abs/x", Flags: unix.MS_BIND, Create: "dir"}, // /etc/x in the container
 		Mount{Source: "/nonexistent", Target: "opt", Flags: unix.MS_BIND, Create: "dir", Optional: true},
 	)
