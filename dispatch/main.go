@@ -13,6 +13,7 @@ import (
 	"pantavisor/applets/insmod"
 	"pantavisor/applets/modprobe"
 	"pantavisor/applets/pantavisor"
+	"pantavisor/applets/pvcontainer"
 )
 
 // mainFunc is the entry point every applet exports.
@@ -32,7 +33,7 @@ var applets = [...]applet{
 	{"insmod", "load one kernel module file", insmod.Main},
 	{"modprobe", "load a kernel module and its dependencies", modprobe.Main},
 	{"pantavisor", "the Pantavisor daemon (PID 1 or appengine)", pantavisor.Main},
-	{"pv-container", "run one container in the foreground", nil},
+	{"pv-container", "run one container in the foreground", pvcontainer.Main},
 	{"pv-ctl", "talk to the pv-ctrl socket (pvcontrol compatible)", nil},
 	{"pvcontrol", "alias of pv-ctl", nil},
 	{"pventer", "run a command inside a container's namespaces", nil},

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ const DefaultCloneflags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWU
 // Cgroup is where the container's processes go (lib/cgroup implements it).
 type Cgroup interface {
 	Add(pid int) error
-	Kill() error
+	Kill(ctx context.Context) error
 }
 
 // Options say how to start a container's stage. The zero value re-executes
@@ -173,7 +174,7 @@ func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig)
 func (p *Process) kill() {
 	p.cmd.Process.Kill()
 	if p.cgroup != nil {
-		p.cgroup.Kill()
+		p.cgroup.Kill(context.Background())
 	}
 	p.Wait()
 }
@@ -192,7 +193,7 @@ func (p *Process) Stop(sig os.Signal, timeout time.Duration) (int, error) {
 	p.cmd.Process.Kill()
 	var err error
 	if p.cgroup != nil {
-		err = p.cgroup.Kill()
+		err = p.cgroup.Kill(context.Background())
 	}
 	return <-done, err
 }

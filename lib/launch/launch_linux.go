@@ -1,0 +1,365 @@
+// Package launch runs one container of a revision end to end: volumes,
+// the _config overlay copy, its cgroup, the LXC config resolved into a
+// launch plan, the start, and on stop the cleanup of all of it.
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/cgroup"
+	"pantavisor/lib/container"
+	"pantavisor/lib/lxcconf"
+	"pantavisor/lib/mount"
+	"pantavisor/lib/state"
+	"pantavisor/lib/storage"
+	"pantavisor/lib/volume"
+)
+
+// Options are the host side of a launch. Zero values take defaults.
+type Options struct {
+	Host         container.Host
+	StateDir     string    // where rootfs mount points are made; "/run/pantavisor/containers"
+	CgroupParent string    // cgroups live at <hierarchy>/<parent>/<name>
+	Console      io.Writer // also receives the console (the log file always does)
+	Stage        container.Options
+	Exe          string // the binary exposed at /pantavisor/bin; os.Executable() by default
+}
+
+// Instance is a running container and everything to undo after it.
+type Instance struct {
+	Name    string
+	proc    *container.Process
+	plan    *container.Plan
+	group   *cgroup.Group
+	vols    *volume.Mounted
+	undo    []func() error
+	log     *os.File
+	Warning []string // what the launch could not honour (logged, not fatal)
+}
+
+// StartRevision starts container name of installed revision rev.
+func StartRevision(st *storage.Storage, rev, name string, o Options) (*Instance, error) {
+	data, err := st.StateJSON(rev)
+	if err != nil {
+		return nil, err
+	}
+	s, err := state.Parse(data, state.Options{KernelRelease: o.Host.KernelRelease})
+	if err != nil {
+		return nil, err
+	}
+	c := s.Container(name)
+	if c == nil {
+		return nil, fmt.Errorf("revision %s has no container %q", rev, name)
+	}
+	if c.Config == "" {
+		return nil, fmt.Errorf("container %s has no LXC config (a data-only container)", name)
+	}
+	trail := st.TrailPath(rev)
+	cfg, warns, err := lxcconf.Load(filepath.Join(trail, c.Dir, c.Config))
+	if err != nil {
+		return nil, err
+	}
+	images := append([]string{c.RootHandler + ":" + c.RootVolume}, c.Volumes...)
+	if c.RootHandler == "" {
+		images[0] = c.RootVolume
+	}
+	if c.RootVolume == "" {
+		images = images[1:]
+	}
+	in := &Instance{Name: name}
+	for _, w := range warns {
+		in.Warning = append(in.Warning, w.Error())
+	}
+	set := volume.Set{Container: name, ImageDir: filepath.Join(trail, c.Dir), Images: images, Storage: c.Storage,
+		Dir: filepath.Join(volumesDir(o), name), Perm: st.VolumePath("permanent", rev, name, ""),
+		Rev: st.VolumePath("revision", rev, name, "")}
+	req := container.Request{Name: name, Group: c.Group, Mgmt: c.Mgmt, AutoModFW: c.AutoModFW, Config: cfg}
+	if o.Host.LogDir == "" {
+		o.Host.LogDir = filepath.Join(st.Root, "logs", rev, name)
+	}
+	configSrc := filepath.Join(trail, "_config", name)
+	return in.start(req, set, configSrc, o)
+}
+
+func volumesDir(o Options) string {
+	if o.Host.VolumesDir == "" {
+		return "/volumes"
+	}
+	return o.Host.VolumesDir
+}
+
+// start runs the launch steps, undoing the done ones on failure.
+func (in *Instance) start(req container.Request, set volume.Set, configSrc string, o Options) (*Instance, error) {
+	err := in.steps(req, set, configSrc, o)
+	if err != nil {
+		in.Close()
+		return nil, fmt.Errorf("starting %s: %w", req.Name, err)
+	}
+	return in, nil
+}
+
+func (in *Instance) steps(req container.Request, set volume.Set, configSrc string, o Options) error {
+	vols, err := volume.Mount(set)
+	if err != nil {
+		return err
+	}
+	in.vols = vols
+	in.Warning = append(in.Warning, vols.Warnings...)
+	if err := in.copyConfig(configSrc, filepath.Join(or(o.Host.ConfigsDir, "/configs"), req.Name)); err != nil {
+		return err
+	}
+	if err := in.prepareRunDir(or(o.Host.RunDir, "/run/pantavisor/pv"), o.Exe); err != nil {
+		return fmt.Errorf("preparing the run dir: %w", err)
+	}
+	root := filepath.Join(or(o.StateDir, "/run/pantavisor/containers"), req.Name, "rootfs")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	in.undo = append(in.undo, func() error { return os.RemoveAll(filepath.Dir(root)) })
+	req.Root = root
+	if o.Host.Cgroups.Mode == 0 {
+		m := cgroup.Manager{Parent: o.CgroupParent}
+		o.Host.Cgroups, _ = m.Layout()
+	}
+	plan, err := container.NewPlan(req, o.Host)
+	if err != nil {
+		return err
+	}
+	in.plan = plan
+	if err := in.mkOverlayDirs(); err != nil {
+		return err
+	}
+	if err := in.joinCgroup(req.Name, o.CgroupParent); err != nil {
+		return err
+	}
+	return in.run(o)
+}
+
+// mkOverlayDirs creates the overlay upper and work dirs on their volume.
+func (in *Instance) mkOverlayDirs() error {
+	for _, d := range []string{in.plan.Spec.Upper, in.plan.Spec.Work} {
+		if d == "" {
+			continue
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *Instance) joinCgroup(name, parent string) error {
+	m := cgroup.Manager{Parent: parent}
+	g, err := m.Create(name)
+	if err != nil {
+		return err
+	}
+	in.group = g
+	return g.Apply(in.plan.Cgroup)
+}
+
+func (in *Instance) run(o Options) error {
+	logDir := filepath.Join(o.Host.LogDir, "lxc")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(logDir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	in.log = f
+	stage := o.Stage
+	stage.Cloneflags = in.plan.Cloneflags
+	stage.Cgroup = in.group
+	stage.Console = f
+	if o.Console != nil {
+		stage.Console = io.MultiWriter(f, o.Console)
+	}
+	p, err := container.Start(in.plan.Spec, stage)
+	if err != nil {
+		return err
+	}
+	in.proc = p
+	return nil
+}
+
+// copyConfig copies the revision's _config/<c> tree (following links, as
+// upstream's cp -aL) to the configs dir, the top overlay layer.
+func (in *Instance) copyConfig(src, dst string) error {
+	if src == "" {
+		return nil
+	}
+	if fi, err := os.Stat(src); err != nil || !fi.IsDir() {
+		return nil
+	}
+	os.RemoveAll(dst)
+	in.undo = append(in.undo, func() error { return os.RemoveAll(dst) })
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		return fmt.Errorf("copying config overlay: %w", err)
+	}
+	return nil
+}
+
+// prepareRunDir makes sure the run dir (bound at /pantavisor) exists and
+// holds bin/pantavisor, our binary bound read-only, with a relative link
+// per applet, so pv-ctl works in every mgmt container without packaging
+// it (an extension over upstream). What it mounts is undone by Close when
+// it was not there before.
+func (in *Instance) prepareRunDir(run, exe string) error {
+	bin := filepath.Join(run, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	target := filepath.Join(bin, "pantavisor")
+	if fi, err := os.Stat(target); err == nil && fi.Size() > 0 {
+		return nil // already there (the engine keeps it for all containers)
+	}
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	names, err := appletNames(exe)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(target, nil, 0o755); err != nil {
+		return err
+	}
+	if err := mount.Mount(exe, target, "", unix.MS_BIND, ""); err != nil {
+		return err
+	}
+	in.undo = append(in.undo, func() error { return mount.Unmount(target, unix.MNT_DETACH) })
+	if err := mount.Mount("", target, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+		return err
+	}
+	for _, n := range names {
+		link := filepath.Join(bin, n)
+		if n == "pantavisor" {
+			continue
+		}
+		os.Remove(link)
+		if err := os.Symlink("pantavisor", link); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appletNames asks the binary for its applets (pantavisor --list).
+func appletNames(exe string) ([]string, error) {
+	out, err := exec.Command(exe, "--list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s --list: %w", exe, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+// Pid is the container init's pid on the host.
+func (in *Instance) Pid() int { return in.proc.Pid }
+
+// Wait waits for the init to exit and returns its exit code. It may run
+// concurrently with Stop. Call Close afterwards.
+func (in *Instance) Wait() int { return in.proc.Wait() }
+
+// Stop asks the init to stop with the config's halt signal (SIGTERM by
+// default), kills the cgroup after timeout and returns the init's exit
+// code. Call Close afterwards.
+func (in *Instance) Stop(timeout time.Duration) (int, error) {
+	return in.proc.Stop(in.plan.HaltSignal, timeout)
+}
+
+// Close undoes everything the launch did, in reverse: kill and remove the
+// cgroup, unmount the volumes, remove the work dirs. Call it once, after
+// the init exited (Wait or Stop returned).
+func (in *Instance) Close() error {
+	var errs []error
+	if in.group != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, in.group.Kill(ctx), in.group.Remove())
+		cancel()
+		in.group = nil
+	}
+	if in.vols != nil {
+		errs = append(errs, in.vols.Unmount())
+		in.vols = nil
+	}
+	for i := len(in.undo) - 1; i >= 0; i-- {
+		errs = append(errs, in.undo[i]())
+	}
+	in.undo = nil
+	if in.log != nil {
+		in.log.Close()
+		in.log = nil
+	}
+	return errors.Join(errs...)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// StartLoose starts a container from an LXC config and a rootfs image
+// outside any revision. The image is the overlay's lower layer whatever
+// the config's rootfs path says; "lxc-overlay" and every other volume the
+// config's mount entries expect under /volumes/<name>/ are boot (tmpfs)
+// volumes.
+func StartLoose(configPath, image, name string, o Options) (*Instance, error) {
+	if err := state.CheckName(name); err != nil {
+		return nil, fmt.Errorf("container name %q: %w", name, err)
+	}
+	if _, err := os.Stat(image); err != nil {
+		return nil, fmt.Errorf("rootfs image: %w", err)
+	}
+	cfg, warns, err := lxcconf.Load(configPath)
+	if err != nil {
+		return nil, err
+	}
+	in := &Instance{Name: name}
+	for _, w := range warns {
+		in.Warning = append(in.Warning, w.Error())
+	}
+	base := filepath.Base(image)
+	vols := []state.Volume{{Name: "lxc-overlay", Persistence: volume.Boot}}
+	seen := map[string]bool{base: true, "lxc-overlay": true}
+	for _, e := range cfg.AllMounts() {
+		if v := volumeOf(e.Source, name); v != "" && !seen[v] {
+			seen[v] = true
+			vols = append(vols, state.Volume{Name: v, Persistence: volume.Boot})
+		}
+	}
+	own := "/volumes/" + name + "/"
+	cfg.Rootfs = lxcconf.Rootfs{Type: "overlayfs", Path: own + base + ":" + own + "lxc-overlay/upper",
+		Lower: own + base, Upper: own + "lxc-overlay/upper"}
+	set := volume.Set{Container: name, ImageDir: filepath.Dir(image), Images: []string{base}, Storage: vols,
+		Dir: filepath.Join(volumesDir(o), name)}
+	if o.Host.LogDir == "" {
+		o.Host.LogDir = filepath.Join(or(o.StateDir, "/run/pantavisor/containers"), name+".logs")
+	}
+	req := container.Request{Name: name, Mgmt: true, AutoModFW: true, Config: cfg}
+	return in.start(req, set, "", o)
+}
+
+// volumeOf returns v for a source "/volumes/<name>/<v>[/...]", else "".
+func volumeOf(source, name string) string {
+	rest, ok := strings.CutPrefix(source, "/volumes/"+name+"/")
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, "/")
+	return v
+}

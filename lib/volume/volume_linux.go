@@ -1,0 +1,186 @@
+// Package volume mounts a container's volumes under /volumes/<c>/<name>
+// as upstream does: loop images from the revision (root squashfs, extra
+// volumes), and storage volumes that are permanent, per revision or per
+// boot.
+package volume
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/loop"
+	"pantavisor/lib/mount"
+	"pantavisor/lib/state"
+)
+
+// Persistence classes of storage volumes (state.Volume.Persistence).
+const (
+	Permanent = "permanent"
+	Revision  = "revision"
+	Boot      = "boot"
+)
+
+// Set is what to mount for one container.
+type Set struct {
+	Container string
+	Dir       string   // mount root: <VolumesDir>/<container>
+	ImageDir  string   // where the images are: trails/<rev>/<container>
+	Images    []string // volume files relative to ImageDir: root-volume, volumes[]
+	Storage   []state.Volume
+	Perm      string // disks/perm/<container>
+	Rev       string // disks/rev/<rev>/<container>
+}
+
+// Mounted lists what was mounted, to undo in reverse order.
+type Mounted struct {
+	Points   []string
+	Warnings []string // e.g. a dm-verity handler that is not applied
+}
+
+// ErrName is returned for a volume name that would leave its directory.
+var ErrName = errors.New("invalid volume name")
+
+// Mount mounts every volume of s; on error it undoes what it did.
+func Mount(s Set) (*Mounted, error) {
+	m := &Mounted{}
+	err := m.mountAll(s)
+	if err != nil {
+		m.Unmount()
+		return nil, fmt.Errorf("volumes of %s: %w", s.Container, err)
+	}
+	return m, nil
+}
+
+func (m *Mounted) mountAll(s Set) error {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	for _, img := range s.Images {
+		if err := m.mountImage(s, img); err != nil {
+			return err
+		}
+	}
+	for _, v := range s.Storage {
+		if err := m.mountStorage(s, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mountImage mounts one volume file of the revision: "name.bind" is a
+// file bind, "name.data" a directory bind, anything else a read-only
+// loop mount with the extension as filesystem type. A "handler:" prefix
+// (dm-verity) is noted and the image mounted plain.
+func (m *Mounted) mountImage(s Set, img string) error {
+	if handler, name, ok := strings.Cut(img, ":"); ok {
+		m.Warnings = append(m.Warnings, fmt.Sprintf("%s: volume handler %q not applied, mounted without verification", name, handler))
+		img = name
+	}
+	if err := state.CheckPath(img); err != nil {
+		return fmt.Errorf("%w %q: %v", ErrName, img, err)
+	}
+	src := filepath.Join(s.ImageDir, img)
+	dst := filepath.Join(s.Dir, img)
+	ext := strings.TrimPrefix(filepath.Ext(img), ".")
+	switch ext {
+	case "bind":
+		return m.bind(src, dst, false)
+	case "data":
+		return m.bind(src, dst, true)
+	}
+	if ext == "" {
+		return fmt.Errorf("%w %q: no extension to tell its filesystem type", ErrName, img)
+	}
+	dev, err := loop.Attacher{}.Attach(src, true)
+	if err != nil {
+		return err
+	}
+	defer dev.Close() // the mount keeps the autoclear device
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	if err := mount.Mount(dev.Path, dst, ext, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil {
+		return fmt.Errorf("volume %s: %w", img, err)
+	}
+	m.Points = append(m.Points, dst)
+	return nil
+}
+
+func (m *Mounted) bind(src, dst string, dir bool) error {
+	if dir {
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return err
+		}
+	} else if err := touch(dst); err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_BIND)
+	if dir {
+		flags |= unix.MS_REC
+	}
+	if err := mount.Mount(src, dst, "", flags, ""); err != nil {
+		return err
+	}
+	m.Points = append(m.Points, dst)
+	return nil
+}
+
+// mountStorage mounts a writable volume: a bind of disks/perm/<c>/<v>
+// (permanent) or disks/rev/<rev>/<c>/<v> (revision), or a fresh tmpfs
+// (boot).
+func (m *Mounted) mountStorage(s Set, v state.Volume) error {
+	if err := state.CheckName(v.Name); err != nil {
+		return fmt.Errorf("%w %q: %v", ErrName, v.Name, err)
+	}
+	dst := filepath.Join(s.Dir, v.Name)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	var src string
+	switch v.Persistence {
+	case Permanent:
+		src = filepath.Join(s.Perm, v.Name)
+	case Revision:
+		src = filepath.Join(s.Rev, v.Name)
+	default:
+		if err := mount.Mount("tmpfs", dst, "tmpfs", unix.MS_NODEV|unix.MS_NOSUID, "mode=755"); err != nil {
+			return err
+		}
+		m.Points = append(m.Points, dst)
+		return nil
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	return m.bind(src, dst, true)
+}
+
+// Unmount undoes the mounts in reverse order; loop devices go with them
+// (autoclear). It reports the first failure and goes on.
+func (m *Mounted) Unmount() error {
+	var first error
+	for i := len(m.Points) - 1; i >= 0; i-- {
+		if err := mount.Unmount(m.Points[i], unix.MNT_DETACH); err != nil && first == nil {
+			first = err
+		}
+	}
+	m.Points = nil
+	return first
+}
+
+func touch(p string) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
