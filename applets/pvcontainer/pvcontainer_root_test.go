@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -28,31 +27,6 @@ func buildBinary(t *testing.T) string {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	return bin
-}
-
-// hostState is what a container could leak: mounts, loop devices, cgroups.
-type hostState struct{ mounts, loops, cgroups []string }
-
-func snapshot(t *testing.T, cgroupParent string) hostState {
-	t.Helper()
-	var s hostState
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	require.NoError(t, err)
-	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) > 4 {
-			s.mounts = append(s.mounts, f[4])
-		}
-	}
-	files, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		s.loops = append(s.loops, strings.TrimSpace(string(b)))
-	}
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupParent + "/*/")
-	s.cgroups = dirs
-	sort.Strings(s.mounts)
-	sort.Strings(s.loops)
-	return s
 }
 
 // dbusConfig is a system bus that lets anyone in: enough for the app to
@@ -85,7 +59,7 @@ func TestPvwificonnect(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	parent := "pvtest" + strings.ReplaceAll(filepath.Base(dir), "/", "")
-	before := snapshot(t, parent)
+	before := testenv.TakeResources(t, parent)
 
 	out, err := exec.Command(bin, "install", "--storage", dir+"/storage", wifiPackage).CombinedOutput()
 	require.NoError(t, err, "%s", out)
@@ -131,10 +105,10 @@ func TestPvwificonnect(t *testing.T) {
 	t.Logf("pvwificonnect exited with %d after SIGTERM", code)
 	assert.NotEqual(t, ExitCannotStart, code)
 
-	after := snapshot(t, parent)
-	assert.Equal(t, before.mounts, after.mounts, "no mount leaked")
-	assert.Equal(t, before.loops, after.loops, "no loop device leaked")
-	assert.Empty(t, after.cgroups, "no container cgroup left")
+	after := testenv.TakeResources(t, parent)
+	assert.Equal(t, before.Mounts, after.Mounts, "no mount leaked")
+	assert.Equal(t, before.Loops, after.Loops, "no loop device leaked")
+	assert.Empty(t, after.Cgroups, "no container cgroup left")
 	for _, d := range []string{"/sys/fs/cgroup/pids/" + parent, "/sys/fs/cgroup/memory/" + parent} {
 		os.Remove(d)
 	}

@@ -3,7 +3,6 @@ package container
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,31 +26,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// busyboxImage builds a squashfs rootfs with Debian's static busybox and
-// its applet links, plus the directories a container needs.
-func busyboxImage(t *testing.T) string {
-	t.Helper()
-	testenv.RequireRoot(t)
-	testenv.RequireCommand(t, "mksquashfs", "make deps installs squashfs-tools")
-	_, err := os.Stat("/bin/busybox")
-	testenv.Require(t, err == nil, "needs /bin/busybox (make deps installs busybox-static)")
-	root := t.TempDir()
-	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc", "app"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
-	}
-	data, err := os.ReadFile("/bin/busybox")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755))
-	for _, a := range []string{"sh", "cat", "ls", "hostname", "echo", "sleep", "grep", "mount", "id", "touch", "readlink"} {
-		require.NoError(t, os.Symlink("busybox", filepath.Join(root, "bin", a)))
-	}
-	require.NoError(t, os.Symlink("../tmp", filepath.Join(root, "app", "up")))
-	require.NoError(t, os.Symlink("/etc", filepath.Join(root, "app", "abs")))
-	img := filepath.Join(t.TempDir(), "root.squashfs")
-	out, err := exec.Command("mksquashfs", root, img, "-noappend", "-quiet", "-all-root").CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return img
-}
+// busyboxImage builds the busybox squashfs rootfs of lib/testenv.
+func busyboxImage(t *testing.T) string { return testenv.BusyboxRootfs(t) }
 
 // mountImage loop-mounts img read-only (as the volume code does on the host).
 func mountImage(t *testing.T, img string) string {

@@ -7,6 +7,9 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 )
 
@@ -51,4 +54,71 @@ func RequireKernelFeature(t testing.TB, ok bool, what, coveredBy string) {
 	if !ok {
 		t.Skipf("SKIPPED, HOST KERNEL LACKS A FEATURE: %s; covered by %s", what, coveredBy)
 	}
+}
+
+// BusyboxApplets are the links BusyboxRootfs makes next to bin/busybox.
+var BusyboxApplets = []string{"sh", "cat", "ls", "hostname", "echo", "sleep", "grep", "mount", "id",
+	"touch", "readlink", "true", "false", "dd", "seq", "head", "wc"}
+
+// BusyboxRootfs builds a squashfs image of a minimal rootfs: Debian's
+// static busybox with BusyboxApplets links, the usual top directories,
+// and app/up -> ../tmp and app/abs -> /etc symlinks for escape tests. It
+// needs root (for -all-root ownership to matter), mksquashfs and busybox.
+func BusyboxRootfs(t testing.TB) string {
+	t.Helper()
+	RequireRoot(t)
+	RequireCommand(t, "mksquashfs", "make deps installs squashfs-tools")
+	_, err := os.Stat("/bin/busybox")
+	Require(t, err == nil, "needs /bin/busybox (make deps installs busybox-static)")
+	root := t.TempDir()
+	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc", "app"} {
+		must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	data, err := os.ReadFile("/bin/busybox")
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755))
+	for _, a := range BusyboxApplets {
+		must(t, os.Symlink("busybox", filepath.Join(root, "bin", a)))
+	}
+	must(t, os.Symlink("../tmp", filepath.Join(root, "app", "up")))
+	must(t, os.Symlink("/etc", filepath.Join(root, "app", "abs")))
+	img := filepath.Join(t.TempDir(), "root.squashfs")
+	if out, err := exec.Command("mksquashfs", root, img, "-noappend", "-quiet", "-all-root").CombinedOutput(); err != nil {
+		t.Fatalf("mksquashfs: %v\n%s", err, out)
+	}
+	return img
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Resources is what a container could leak on the host: mount points,
+// loop device backing files and cgroup directories under a parent.
+type Resources struct{ Mounts, Loops, Cgroups []string }
+
+// TakeResources lists the host's mounts, attached loop devices and the
+// cgroups below cgroupParent in every hierarchy, sorted.
+func TakeResources(t testing.TB, cgroupParent string) Resources {
+	t.Helper()
+	var r Resources
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	must(t, err)
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) > 4 {
+			r.Mounts = append(r.Mounts, f[4])
+		}
+	}
+	files, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		r.Loops = append(r.Loops, strings.TrimSpace(string(b)))
+	}
+	r.Cgroups, _ = filepath.Glob("/sys/fs/cgroup/*/" + cgroupParent + "/*/")
+	sort.Strings(r.Mounts)
+	sort.Strings(r.Loops)
+	return r
 }
