@@ -1,0 +1,77 @@
+package container
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/cgroup"
+	"pantavisor/lib/lxcconf"
+)
+
+func TestPlanPvwificonnect(t *testing.T) {
+	cfg, warns, err := lxcconf.Load("../lxcconf/testdata/pvwificonnect.conf")
+	require.NoError(t, err)
+	require.Empty(t, warns)
+	configs := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(configs, "pvwificonnect"), 0o755))
+	h := Host{VolumesDir: "/v", RunDir: "/r", ConfigsDir: configs, KernelRelease: "6.1.0", DevLog: true,
+		Cgroups: cgroup.Layout{Mode: cgroup.Hybrid, Unified: "/sys/fs/cgroup/unified",
+			V1: []cgroup.Hierarchy{{Path: "/sys/fs/cgroup/pids", Controllers: []string{"pids"}}, {Path: "/sys/fs/cgroup/systemd", Name: "systemd"}}}}
+	p, err := NewPlan(Request{Name: "pvwificonnect", Group: "platform", Mgmt: true, AutoModFW: true, Root: "/root", Config: cfg}, h)
+	require.NoError(t, err)
+	s := p.Spec
+
+	assert.Equal(t, uintptr(unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWUTS|unix.CLONE_NEWCGROUP), p.Cloneflags,
+		"user, net and ipc are kept")
+	assert.Equal(t, []string{filepath.Join(configs, "pvwificonnect"), "/v/pvwificonnect/root.squashfs"}, s.Lower,
+		"the _config copy is the top lower layer, /volumes is relocated")
+	assert.Equal(t, "/v/pvwificonnect/lxc-overlay/upper", s.Upper)
+	assert.Equal(t, "/v/pvwificonnect/lxc-overlay/work", s.Work)
+	assert.Equal(t, "pvwificonnect", s.Hostname)
+	assert.Equal(t, []string{"/app/pvwificonnect"}, s.Args)
+	assert.Equal(t, "/app", s.Cwd)
+	assert.Equal(t, []string{"container=pv-platform", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, s.Env)
+	assert.Equal(t, []int{unix.CAP_NET_BIND_SERVICE, unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_SYS_TIME,
+		unix.CAP_WAKE_ALARM, unix.CAP_BLOCK_SUSPEND}, s.Caps)
+	assert.Equal(t, unix.SIGTERM, p.HaltSignal)
+	assert.Equal(t, []cgroup.Setting{{Key: "devices.allow", Value: "a"}}, p.Cgroup)
+
+	targets := map[string]Mount{}
+	var order []string
+	for _, m := range s.Mounts {
+		targets[m.Target] = m
+		order = append(order, m.Target)
+	}
+	assert.Equal(t, []string{"proc", "proc/sys", "proc/sysrq-trigger", "sys", "sys/fs/cgroup", "sys/fs/cgroup/pids",
+		"sys/fs/cgroup/systemd", "sys/fs/cgroup/unified", "run", "etc/resolv.conf", "tmp", "var/run/dbus",
+		"pantavisor", "lib/firmware", "lib/modules/6.1.0", "dev/log"}, order)
+	assert.Equal(t, "/root/proc/sys", targets["proc/sys"].Source, "mixed proc re-binds its own /proc/sys read-only")
+	assert.Zero(t, targets["sys"].Flags&unix.MS_RDONLY, "sys:rw")
+	assert.Equal(t, "none,name=systemd", targets["sys/fs/cgroup/systemd"].Data)
+	assert.Equal(t, "/v/pvwificonnect/docker--tmp", targets["tmp"].Source)
+	assert.Equal(t, "/v/os/docker--pvrun-dbus", targets["var/run/dbus"].Source, "another container's volume, relocated")
+	assert.Equal(t, "file", targets["etc/resolv.conf"].Create)
+	assert.Equal(t, "mode=755", targets["run"].Data)
+	assert.Equal(t, "/r", targets["pantavisor"].Source, "mgmt: the whole run dir")
+	assert.NotZero(t, targets["pantavisor"].Flags&unix.MS_RDONLY)
+}
+
+func TestPlanRefusals(t *testing.T) {
+	for conf, msg := range map[string]string{
+		"lxc.init.cmd = /bin/true\n":                                           "lxc.rootfs.path is not set",
+		"lxc.rootfs.path = btrfs:/x\n":                                         `rootfs type "btrfs": not supported`,
+		"lxc.rootfs.path = /x\nlxc.namespace.keep = net\n":                     "user namespace: not supported",
+		"lxc.rootfs.path = /x\nlxc.mount.entry = a b none bind,relative 0 0\n": "relative and idmap mounts: not supported",
+	} {
+		cfg, _, err := lxcconf.Parse(strings.NewReader(conf), "t.conf")
+		require.NoError(t, err, conf)
+		_, err = NewPlan(Request{Name: "c", Root: "/root", Config: cfg}, Host{})
+		assert.ErrorContains(t, err, msg, conf)
+	}
+}
