@@ -61,7 +61,7 @@ func statfsType(path string) (int64, error) {
 	if _, err := retry(func() (int, error) { return 0, unix.Statfs(path, &st) }); err != nil {
 		return 0, fmt.Errorf("statfs %s: %w", path, err)
 	}
-	return st.Type, nil
+	return int64(st.Type), nil // int32 on 32-bit arm
 }
 
 // kill sends SIGKILL to pid; a process already gone is not an error.
