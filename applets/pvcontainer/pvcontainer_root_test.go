@@ -58,8 +58,8 @@ func TestPvwificonnect(t *testing.T) {
 	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	parent := "pvtest" + strings.ReplaceAll(filepath.Base(dir), "/", "")
-	before := testenv.TakeResources(t, parent)
+	parent := "pvtest-" + filepath.Base(filepath.Dir(dir)) // unique per test and run
+	before := testenv.TakeResources(t, dir, parent)
 
 	out, err := exec.Command(bin, "install", "--storage", dir+"/storage", wifiPackage).CombinedOutput()
 	require.NoError(t, err, "%s", out)
@@ -105,7 +105,7 @@ func TestPvwificonnect(t *testing.T) {
 	t.Logf("pvwificonnect exited with %d after SIGTERM", code)
 	assert.NotEqual(t, ExitCannotStart, code)
 
-	after := testenv.TakeResources(t, parent)
+	after := testenv.TakeResources(t, dir, parent)
 	assert.Equal(t, before.Mounts, after.Mounts, "no mount leaked")
 	assert.Equal(t, before.Loops, after.Loops, "no loop device leaked")
 	assert.Empty(t, after.Cgroups, "no container cgroup left")

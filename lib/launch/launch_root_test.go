@@ -100,7 +100,7 @@ func newFixture(t *testing.T) *fixture {
 	dir := t.TempDir()
 	st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
 	require.NoError(t, err)
-	parent := "pvlaunch-" + filepath.Base(dir)
+	parent := "pvlaunch-" + filepath.Base(filepath.Dir(dir)) // unique per test and run
 	f := &fixture{dir: dir, st: st, parent: parent, opts: Options{
 		Host:     container.Host{VolumesDir: dir + "/volumes", RunDir: dir + "/run", ConfigsDir: dir + "/configs"},
 		StateDir: dir + "/state", CgroupParent: parent,
@@ -157,7 +157,7 @@ cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes
 ls -1 /pantavisor; exit 3
 `
 	install(t, f, "0", script, "")
-	before := testenv.TakeResources(t, f.parent)
+	before := testenv.TakeResources(t, f.dir, f.parent)
 	code, out := f.run(t, "0")
 	assert.Equal(t, 3, code, out)
 	assert.Contains(t, out, "can't fork", "the pids limit (12) stops the 30 background sleeps")
@@ -165,7 +165,7 @@ ls -1 /pantavisor; exit 3
 	assert.Contains(t, out, "12\n33554432\n", "the container sees its own cgroup limits")
 	assert.Regexp(t, `(?m)^bin$`, out, "mgmt container: the run dir with our binary at /pantavisor")
 
-	after := testenv.TakeResources(t, f.parent)
+	after := testenv.TakeResources(t, f.dir, f.parent)
 	assert.Equal(t, before.Mounts, after.Mounts, "no mount leaked")
 	assert.Equal(t, before.Loops, after.Loops, "no loop device leaked")
 	assert.Empty(t, after.Cgroups, "no cgroup left")
@@ -215,7 +215,7 @@ func TestStartErrors(t *testing.T) {
 	_, err = StartRevision(f.st, "9", "c1", f.opts)
 	assert.ErrorIs(t, err, storage.ErrNoRevision)
 
-	before := testenv.TakeResources(t, f.parent)
+	before := testenv.TakeResources(t, f.dir, f.parent)
 	conf := filepath.Join(t.TempDir(), "bad.conf")
 	require.NoError(t, os.WriteFile(conf, []byte("lxc.rootfs.path = /x\nthis line has no equals\n"), 0o644))
 	img := testenv.BusyboxRootfs(t)
@@ -238,7 +238,7 @@ func TestStartErrors(t *testing.T) {
 	_, err = StartLoose(good, img, "../c1", f.opts)
 	assert.ErrorContains(t, err, "container name")
 
-	after := testenv.TakeResources(t, f.parent)
+	after := testenv.TakeResources(t, f.dir, f.parent)
 	assert.Equal(t, before.Mounts, after.Mounts, "failed starts leak no mount")
 	assert.Equal(t, before.Loops, after.Loops, "failed starts leak no loop device")
 	assert.Empty(t, after.Cgroups)
@@ -251,15 +251,26 @@ func TestLooseRunAndStop(t *testing.T) {
 		"/bin/sh -c \"echo up; ls /data; while true; do sleep 1; done\"", 1)), 0o644))
 	var console syncBuffer
 	f.opts.Console = &console
-	in, err := StartLoose(conf, testenv.BusyboxRootfs(t), "c1", f.opts)
+	img := filepath.Join(f.dir, "root.squashfs") // under f.dir, so the leak check sees its loop device
+	data, err := os.ReadFile(testenv.BusyboxRootfs(t))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(img, data, 0o644))
+	in, err := StartLoose(conf, img, "c1", f.opts)
 	require.NoError(t, err)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(console.String(), "up") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
+	running := testenv.TakeResources(t, f.dir, f.parent)
+	assert.NotEmpty(t, running.Mounts, "the leak check sees the volumes while the container runs")
+	assert.NotEmpty(t, running.Loops, "and its loop device")
+	assert.NotEmpty(t, running.Cgroups, "and its cgroup")
 	code, err := in.Stop(300 * time.Millisecond)
 	require.NoError(t, err)
 	require.NoError(t, in.Close())
+	after := testenv.TakeResources(t, f.dir, f.parent)
+	assert.Empty(t, after.Mounts)
+	assert.Empty(t, after.Cgroups)
 	assert.Equal(t, 137, code, "sh as pid 1 ignores SIGTERM: killed after the timeout")
 	out := console.String()
 	assert.Contains(t, out, "up\n")

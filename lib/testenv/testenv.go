@@ -100,24 +100,33 @@ func must(t testing.TB, err error) {
 // loop device backing files and cgroup directories under a parent.
 type Resources struct{ Mounts, Loops, Cgroups []string }
 
-// TakeResources lists the host's mounts, attached loop devices and the
-// cgroups below cgroupParent in every hierarchy, sorted.
-func TakeResources(t testing.TB, cgroupParent string) Resources {
+// TakeResources lists the host's mounts under dir, the loop devices
+// attached to files under dir and the cgroups below cgroupParent in every
+// hierarchy, sorted. Limiting it to what one test owns keeps it exact while
+// other test packages mount things in parallel.
+func TakeResources(t testing.TB, dir, cgroupParent string) Resources {
 	t.Helper()
 	var r Resources
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	must(t, err)
 	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) > 4 {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir) {
 			r.Mounts = append(r.Mounts, f[4])
 		}
 	}
 	files, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
-		r.Loops = append(r.Loops, strings.TrimSpace(string(b)))
+		if back := strings.TrimSpace(string(b)); strings.HasPrefix(back, dir) {
+			r.Loops = append(r.Loops, back)
+		}
 	}
-	r.Cgroups, _ = filepath.Glob("/sys/fs/cgroup/*/" + cgroupParent + "/*/")
+	groups, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupParent + "/*")
+	for _, g := range groups {
+		if fi, err := os.Stat(g); err == nil && fi.IsDir() {
+			r.Cgroups = append(r.Cgroups, g)
+		}
+	}
 	sort.Strings(r.Mounts)
 	sort.Strings(r.Loops)
 	return r
