@@ -1,0 +1,236 @@
+// Package engine runs a revision: it starts containers group by group in
+// state order, tracks their status against their goals and timeouts,
+// restarts them per auto_recovery, and decides when the device must
+// reboot or roll back. One goroutine (Run) owns all its state.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"pantavisor/lib/state"
+)
+
+// Runner mounts and starts the containers of one revision (lib/launch in
+// production, fakes in tests).
+type Runner interface {
+	Mount(name string) (Unit, error) // volumes only: goal MOUNTED
+	Start(name string) (Unit, error) // volumes and the container
+}
+
+// Unit is a mounted or started container.
+type Unit interface {
+	Wait() int                                // blocks until the init exits (mount-only: until Close)
+	Stop(timeout time.Duration) (int, error) // halt signal, then SIGKILL after timeout
+	Close() error                             // unmount volumes, remove the cgroup
+}
+
+// Action is what the engine asks of the device when Run returns.
+type Action uint8
+
+// The actions.
+const (
+	Exit     Action = iota // the context ended: containers are stopped
+	Reboot                 // a container failed without recovery (or backoff_policy reboot)
+	Rollback               // the revision under test failed: go back to the last good one
+)
+
+var actionNames = [...]string{"exit", "reboot", "rollback"}
+
+func (a Action) String() string { return actionNames[a] }
+
+// Outcome is why Run returned.
+type Outcome struct {
+	Action Action
+	Reason string
+}
+
+func (o Outcome) Error() string { return o.Action.String() + ": " + o.Reason }
+
+// Level grades engine log messages (upstream levels).
+type Level uint8
+
+// The levels used by the engine.
+const (
+	LevelError Level = 1
+	LevelWarn  Level = 2
+	LevelInfo  Level = 3
+	LevelDebug Level = 4
+)
+
+// Options tune the engine; zero values take upstream defaults.
+type Options struct {
+	Tick        time.Duration // main loop period (2 s)
+	StopTimeout time.Duration // grace before SIGKILL on stop (5 s)
+	Updating    bool          // the revision is being tried: failures roll back instead of rebooting
+	Log         func(Level, string)
+	OnStatus    func(Status)     // the revision status changed (device-meta pantavisor.status)
+	Now         func() time.Time // clock seam for tests
+}
+
+// Engine runs one revision. Create it with New, then call Run once.
+type Engine struct {
+	st     *state.State
+	runner Runner
+	o      Options
+	cs     []*ctr
+	exits   chan exited
+	pending []exited // exits received by Run, handled by the next step
+	events  chan event
+	status Status
+
+	mu   sync.Mutex // guards view, the copy other goroutines read
+	view []ContainerStatus
+}
+
+// ContainerStatus is a container's state as reported to other goroutines.
+type ContainerStatus struct {
+	Name, Group, Goal string
+	Status            Status
+	Restarts          int
+	Stable            bool
+}
+
+type exited struct {
+	c    *ctr
+	u    Unit
+	code int
+}
+
+type event struct {
+	name, kind string
+	reply      chan error
+}
+
+// New prepares an engine for the containers of st.
+func New(st *state.State, r Runner, o Options) *Engine {
+	if o.Tick == 0 {
+		o.Tick = 2 * time.Second
+	}
+	if o.StopTimeout == 0 {
+		o.StopTimeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = func(Level, string) {}
+	}
+	e := &Engine{st: st, runner: r, o: o, exits: make(chan exited, 16), events: make(chan event)}
+	for i, c := range st.Containers {
+		e.cs = append(e.cs, &ctr{c: c, group: st.Group(c.Group), groupIndex: groupIndex(st, c.Group), order: i, status: Installed})
+	}
+	e.publish()
+	return e
+}
+
+func groupIndex(st *state.State, name string) int {
+	for i, g := range st.Device.Groups {
+		if g.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (e *Engine) logf(l Level, format string, args ...any) {
+	e.o.Log(l, fmt.Sprintf(format, args...))
+}
+
+// Run is the main loop: every tick (and whenever a container exits or an
+// event arrives) it takes one step. It returns when a step decides the
+// device must reboot or roll back, or when ctx ends; in every case it
+// stops all containers first.
+func (e *Engine) Run(ctx context.Context) Outcome {
+	ticker := time.NewTicker(e.o.Tick)
+	defer ticker.Stop()
+	for {
+		if out := e.step(e.o.Now()); out != nil {
+			e.logf(LevelError, "%s", out.Error())
+			e.stopAll()
+			return *out
+		}
+		select {
+		case <-ctx.Done():
+			e.logf(LevelInfo, "stopping all containers")
+			e.stopAll()
+			return Outcome{Action: Exit, Reason: "stopped"}
+		case ex := <-e.exits:
+			e.pending = append(e.pending, ex)
+		case ev := <-e.events:
+			ev.reply <- e.handle(ev)
+		case <-ticker.C:
+		}
+	}
+}
+
+// Signal delivers a container's signal (type "ready") to the loop; it
+// fails when the container does not exist or does not wait for it.
+func (e *Engine) Signal(ctx context.Context, name, kind string) error {
+	ev := event{name: name, kind: kind, reply: make(chan error, 1)}
+	select {
+	case e.events <- ev:
+		return <-ev.reply
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Containers returns the current status of every container, state order.
+func (e *Engine) Containers() []ContainerStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]ContainerStatus(nil), e.view...)
+}
+
+// Status returns the revision status.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.status
+}
+
+func (e *Engine) handle(ev event) error {
+	c := e.find(ev.name)
+	if c == nil {
+		return fmt.Errorf("no container %q", ev.name)
+	}
+	if ev.kind != "ready" {
+		return fmt.Errorf("unknown signal %q", ev.kind)
+	}
+	if c.c.StatusGoal != state.GoalReady || c.status != Started {
+		return fmt.Errorf("container %s does not wait for ready (goal %s, status %s)", c.c.Name, c.c.StatusGoal, c.status)
+	}
+	c.status = Ready
+	e.logf(LevelInfo, "container %s signalled ready", c.c.Name)
+	return nil
+}
+
+func (e *Engine) find(name string) *ctr {
+	for _, c := range e.cs {
+		if c.c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// publish refreshes the view and reports a revision status change.
+func (e *Engine) publish() {
+	view := make([]ContainerStatus, len(e.cs))
+	for i, c := range e.cs {
+		view[i] = ContainerStatus{Name: c.c.Name, Group: c.c.Group, Goal: c.c.StatusGoal, Status: c.status,
+			Restarts: c.restarts, Stable: c.stable}
+	}
+	rev := e.revisionStatus()
+	e.mu.Lock()
+	e.view = view
+	changed := rev != e.status
+	e.status = rev
+	e.mu.Unlock()
+	if changed && e.o.OnStatus != nil {
+		e.o.OnStatus(rev)
+	}
+}
