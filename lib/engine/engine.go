@@ -22,9 +22,9 @@ type Runner interface {
 
 // Unit is a mounted or started container.
 type Unit interface {
-	Wait() int                                // blocks until the init exits (mount-only: until Close)
+	Wait() int                               // blocks until the init exits (mount-only: until Close)
 	Stop(timeout time.Duration) (int, error) // halt signal, then SIGKILL after timeout
-	Close() error                             // unmount volumes, remove the cgroup
+	Close() error                            // unmount volumes, remove the cgroup
 }
 
 // Action is what the engine asks of the device when Run returns.
@@ -72,14 +72,14 @@ type Options struct {
 
 // Engine runs one revision. Create it with New, then call Run once.
 type Engine struct {
-	st     *state.State
-	runner Runner
-	o      Options
-	cs     []*ctr
+	st      *state.State
+	runner  Runner
+	o       Options
+	cs      []*ctr
 	exits   chan exited
 	pending []exited // exits received by Run, handled by the next step
 	events  chan event
-	status Status
+	status  Status
 
 	mu   sync.Mutex // guards view, the copy other goroutines read
 	view []ContainerStatus

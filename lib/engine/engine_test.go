@@ -41,7 +41,9 @@ type fakeRunner struct {
 	fail   map[string]bool
 }
 
-func newRunner() *fakeRunner { return &fakeRunner{units: map[string]*fakeUnit{}, fail: map[string]bool{}} }
+func newRunner() *fakeRunner {
+	return &fakeRunner{units: map[string]*fakeUnit{}, fail: map[string]bool{}}
+}
 
 func (r *fakeRunner) add(kind, name string) (Unit, error) {
 	r.mu.Lock()
@@ -70,8 +72,9 @@ func (r *fakeRunner) exit(t *testing.T, e *Engine, name string, code int) {
 	r.mu.Lock()
 	u := r.units[name]
 	r.mu.Unlock()
+	before := len(e.exits)
 	u.done <- code
-	require.Eventually(t, func() bool { return len(e.exits) > 0 }, time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return len(e.exits) > before }, time.Second, time.Millisecond)
 }
 
 const sha = "1111111111111111111111111111111111111111111111111111111111111111"
