@@ -44,51 +44,73 @@ type Instance struct {
 	vols    *volume.Mounted
 	undo    []func() error
 	log     *os.File
-	Warning []string // what the launch could not honour (logged, not fatal)
+	closed  chan struct{} // mount-only instances: closed by Close
+	Warning []string      // what the launch could not honour (logged, not fatal)
 }
 
 // StartRevision starts container name of installed revision rev.
 func StartRevision(st *storage.Storage, rev, name string, o Options) (*Instance, error) {
-	data, err := st.StateJSON(rev)
+	c, set, err := revisionVolumes(st, rev, name, o)
 	if err != nil {
 		return nil, err
-	}
-	s, err := state.Parse(data, state.Options{KernelRelease: o.Host.KernelRelease})
-	if err != nil {
-		return nil, err
-	}
-	c := s.Container(name)
-	if c == nil {
-		return nil, fmt.Errorf("revision %s has no container %q", rev, name)
 	}
 	if c.Config == "" {
 		return nil, fmt.Errorf("container %s has no LXC config (a data-only container)", name)
 	}
-	trail := st.TrailPath(rev)
-	cfg, warns, err := lxcconf.Load(filepath.Join(trail, c.Dir, c.Config))
+	cfg, warns, err := lxcconf.Load(filepath.Join(st.TrailPath(rev), c.Dir, c.Config))
 	if err != nil {
 		return nil, err
-	}
-	images := append([]string{c.RootHandler + ":" + c.RootVolume}, c.Volumes...)
-	if c.RootHandler == "" {
-		images[0] = c.RootVolume
-	}
-	if c.RootVolume == "" {
-		images = images[1:]
 	}
 	in := &Instance{Name: name}
 	for _, w := range warns {
 		in.Warning = append(in.Warning, w.Error())
 	}
-	set := volume.Set{Container: name, ImageDir: filepath.Join(trail, c.Dir), Images: images, Storage: c.Storage,
-		Dir: filepath.Join(volumesDir(o), name), Perm: st.VolumePath("permanent", rev, name, ""),
-		Rev: st.VolumePath("revision", rev, name, "")}
 	req := container.Request{Name: name, Group: c.Group, Mgmt: c.Mgmt, AutoModFW: c.AutoModFW, Config: cfg}
 	if o.Host.LogDir == "" {
 		o.Host.LogDir = filepath.Join(st.Root, "logs", rev, name)
 	}
-	configSrc := filepath.Join(trail, "_config", name)
-	return in.start(req, set, configSrc, o)
+	return in.start(req, set, filepath.Join(st.TrailPath(rev), "_config", name), o)
+}
+
+// MountRevision only mounts the volumes of container name (status goal
+// MOUNTED: a data container). The Instance's Wait blocks until Close.
+func MountRevision(st *storage.Storage, rev, name string, o Options) (*Instance, error) {
+	_, set, err := revisionVolumes(st, rev, name, o)
+	if err != nil {
+		return nil, err
+	}
+	vols, err := volume.Mount(set)
+	if err != nil {
+		return nil, err
+	}
+	return &Instance{Name: name, vols: vols, Warning: vols.Warnings, closed: make(chan struct{})}, nil
+}
+
+// revisionVolumes finds container name in revision rev and its volumes.
+func revisionVolumes(st *storage.Storage, rev, name string, o Options) (*state.Container, volume.Set, error) {
+	data, err := st.StateJSON(rev)
+	if err != nil {
+		return nil, volume.Set{}, err
+	}
+	s, err := state.Parse(data, state.Options{KernelRelease: o.Host.KernelRelease})
+	if err != nil {
+		return nil, volume.Set{}, err
+	}
+	c := s.Container(name)
+	if c == nil {
+		return nil, volume.Set{}, fmt.Errorf("revision %s has no container %q", rev, name)
+	}
+	images := c.Volumes
+	if c.RootVolume != "" {
+		root := c.RootVolume
+		if c.RootHandler != "" {
+			root = c.RootHandler + ":" + root
+		}
+		images = append([]string{root}, images...)
+	}
+	return c, volume.Set{Container: name, ImageDir: filepath.Join(st.TrailPath(rev), c.Dir), Images: images,
+		Storage: c.Storage, Dir: filepath.Join(volumesDir(o), name),
+		Perm: st.VolumePath("permanent", rev, name, ""), Rev: st.VolumePath("revision", rev, name, "")}, nil
 }
 
 func volumesDir(o Options) string {
@@ -266,17 +288,31 @@ func appletNames(exe string) ([]string, error) {
 	return strings.Fields(string(out)), nil
 }
 
-// Pid is the container init's pid on the host.
-func (in *Instance) Pid() int { return in.proc.Pid }
+// Pid is the container init's pid on the host (0 when only mounted).
+func (in *Instance) Pid() int {
+	if in.proc == nil {
+		return 0
+	}
+	return in.proc.Pid
+}
 
 // Wait waits for the init to exit and returns its exit code. It may run
 // concurrently with Stop. Call Close afterwards.
-func (in *Instance) Wait() int { return in.proc.Wait() }
+func (in *Instance) Wait() int {
+	if in.proc == nil {
+		<-in.closed
+		return 0
+	}
+	return in.proc.Wait()
+}
 
 // Stop asks the init to stop with the config's halt signal (SIGTERM by
 // default), kills the cgroup after timeout and returns the init's exit
 // code. Call Close afterwards.
 func (in *Instance) Stop(timeout time.Duration) (int, error) {
+	if in.proc == nil {
+		return 0, nil
+	}
 	return in.proc.Stop(in.plan.HaltSignal, timeout)
 }
 
@@ -302,6 +338,10 @@ func (in *Instance) Close() error {
 	if in.log != nil {
 		in.log.Close()
 		in.log = nil
+	}
+	if in.closed != nil {
+		close(in.closed)
+		in.closed = nil
 	}
 	return errors.Join(errs...)
 }
