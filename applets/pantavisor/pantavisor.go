@@ -44,6 +44,7 @@ import (
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/cli"
 	"pantavisor/lib/cmdline"
+	"pantavisor/lib/device"
 	"pantavisor/lib/early"
 	"pantavisor/lib/kmod"
 	"pantavisor/lib/power"
@@ -57,6 +58,7 @@ var errNotPID1 = errors.New("not running as PID 1")
 
 type options struct {
 	appengine bool
+	device    device.Options
 }
 
 // Main runs the applet with args (args[0] is the name it was called by).
@@ -70,18 +72,25 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	var opts options
-	fs := cli.NewFlags(args[0], "Usage: "+args[0]+" [--appengine]\n       "+args[0]+
-		" validate|install ...\n\nPID 1 of a Pantavisor device.\n", stdout, stderr)
-	fs.BoolVar(&opts.appengine, "appengine", false, "run as a normal process on an existing Linux")
+	fs := cli.NewFlags(args[0], "Usage: "+args[0]+" [--appengine [options]]\n       "+args[0]+
+		" validate|install ...\n\nPID 1 of a Pantavisor device, or its engine on an existing Linux (--appengine).\n", stdout, stderr)
+	fs.BoolVar(&opts.appengine, "appengine", false, "run the engine as a normal process on an existing Linux")
+	d := &opts.device
+	fs.StringVar(&d.Storage, "storage", "/storage", "appengine: storage directory")
+	fs.StringVar(&d.Rev, "rev", "", "appengine: revision to run (default trails/current, else 0)")
+	fs.StringVar(&d.RunDir, "rundir", "/run/pantavisor/pv", "appengine: run dir")
+	fs.StringVar(&d.Launch.Host.VolumesDir, "volumes", "/volumes", "appengine: where /volumes is")
+	fs.StringVar(&d.Launch.Host.ConfigsDir, "configs", "/configs", "appengine: _config overlay copies")
+	fs.StringVar(&d.Launch.StateDir, "statedir", "/run/pantavisor/containers", "appengine: rootfs mount points")
+	fs.StringVar(&d.Launch.CgroupParent, "cgroup-parent", "pantavisor", "appengine: parent cgroup of the containers")
 	if code, done := fs.Parse(args[1:]); done {
 		return code
 	}
 	switch {
 	case opts.appengine:
-		fmt.Fprintf(stderr, "%s: --appengine: not implemented\n", args[0])
-		return 1
+		return appengine(opts.device, stderr)
 	case os.Getpid() != 1:
-		fmt.Fprintf(stderr, "%s: %v (appengine mode is not implemented yet)\n", args[0], errNotPID1)
+		fmt.Fprintf(stderr, "%s: %v (use --appengine to run the engine as a normal process)\n", args[0], errNotPID1)
 		return 1
 	}
 	pid1(stdout)

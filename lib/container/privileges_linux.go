@@ -80,19 +80,25 @@ func setIDs(uid, gid int) error {
 	return nil
 }
 
-// setCaps sets permitted, effective and inheritable to keep.
+// setCaps sets permitted, effective and inheritable to keep, limited to
+// what the process holds now (raising a capability it lacks is EPERM: we
+// may run with a reduced set, e.g. inside another container).
 func setCaps(keep map[int]bool, last int) error {
-	var data [2]unix.CapUserData
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var cur, data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &cur[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
 	for c := 0; c <= last; c++ {
 		if keep[c] {
 			data[c/32].Permitted |= 1 << (c % 32)
 		}
 	}
 	for i := range data {
+		data[i].Permitted &= cur[i].Permitted
 		data[i].Effective = data[i].Permitted
 		data[i].Inheritable = data[i].Permitted
 	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
 	}

@@ -265,16 +265,17 @@ func (e *Engine) stopAll() {
 
 // revisionStatus is the lowest group status; a group's status is the
 // lowest status of its members that have not reached their goal, READY
-// when all have.
+// when all have. (A member that is RECOVERING or STOPPED keeps the
+// revision from READY: its status counts as it is.)
 func (e *Engine) revisionStatus() Status {
-	rev := Ready
+	rev, unfinished := Ready, false
 	now := e.o.Now()
 	for _, c := range e.cs {
 		if e.goal(c, now) == Achieved {
 			continue
 		}
-		if c.status < rev {
-			rev = c.status
+		if !unfinished || c.status < rev {
+			rev, unfinished = c.status, true
 		}
 	}
 	return rev

@@ -1,0 +1,55 @@
+package pantavisor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/device"
+	"pantavisor/lib/engine"
+	"pantavisor/lib/sysinfo"
+)
+
+// Exit codes of appengine mode: what a device would do next.
+const (
+	ExitStopped  = 0 // SIGTERM/SIGINT: containers stopped (a "reboot" of the appengine)
+	ExitFailed   = 1 // the revision could not be run at all
+	ExitReboot   = 3 // the engine asks for a reboot (a container failed without recovery)
+	ExitRollback = 4 // the revision under test failed: roll back
+)
+
+// appengine runs the engine as a normal process until SIGTERM/SIGINT or
+// until it asks for a reboot or rollback, which it reports by exit code.
+func appengine(o device.Options, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
+	defer stop()
+	if k, err := sysinfo.Uname(); err == nil {
+		o.Launch.Host.KernelRelease = k.Release
+	}
+	if _, err := os.Stat("/dev/log"); err == nil {
+		o.Launch.Host.DevLog = true
+	}
+	o.Engine.Log = func(l engine.Level, msg string) {
+		fmt.Fprintf(stderr, "pantavisor: %s\n", msg)
+	}
+	o.Engine.OnStatus = func(s engine.Status) {
+		fmt.Fprintf(stderr, "pantavisor: revision status %s\n", s)
+	}
+	out, err := device.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "pantavisor: %v\n", err)
+		return ExitFailed
+	}
+	switch out.Action { // the engine has logged why
+	case engine.Reboot:
+		return ExitReboot
+	case engine.Rollback:
+		return ExitRollback
+	}
+	fmt.Fprintln(stderr, "pantavisor: stopped")
+	return ExitStopped
+}

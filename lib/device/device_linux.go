@@ -1,0 +1,122 @@
+// Package device runs a revision of a storage: it checks the revision's
+// integrity, points trails/current at it, publishes device metadata and
+// drives the engine with the container launcher. PID 1 (embedded mode)
+// and appengine mode both use it.
+package device
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"pantavisor/lib/engine"
+	"pantavisor/lib/launch"
+	"pantavisor/lib/meta"
+	"pantavisor/lib/state"
+	"pantavisor/lib/storage"
+)
+
+// Options say what to run and where. Zero values take defaults.
+type Options struct {
+	Storage  string // the storage directory (/storage)
+	Rev      string // revision to run; "" = trails/current, else "0"
+	RunDir   string // run dir (/run/pantavisor/pv): metadata views, control sockets
+	Updating bool   // the revision is being tried: failures roll back
+	NoVerify bool   // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
+	Launch   launch.Options
+	Engine   engine.Options // Log and OnStatus are wrapped, not replaced
+}
+
+// Run runs a revision until ctx ends (all containers are stopped) or the
+// engine asks for a reboot or a rollback. Steps: open the storage, choose
+// the revision, parse and verify it, set trails/current, publish
+// pantavisor.revision and the system device-meta, run the engine.
+func Run(ctx context.Context, o Options) (engine.Outcome, error) {
+	st, err := storage.Open(o.Storage, storage.Options{})
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	rev := o.Rev
+	if rev == "" {
+		if rev, err = st.Current(); err != nil {
+			rev = "0"
+		}
+	}
+	data, err := st.StateJSON(rev)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	s, err := state.Parse(data, state.Options{KernelRelease: o.Launch.Host.KernelRelease})
+	if err != nil {
+		return engine.Outcome{}, fmt.Errorf("revision %s: %w", rev, err)
+	}
+	if !o.NoVerify {
+		if _, err := st.Verify(rev); err != nil {
+			return engine.Outcome{Action: rollbackOrReboot(o), Reason: "Object validation went wrong: " + err.Error()}, nil
+		}
+	}
+	if err := st.SetCurrent(rev); err != nil {
+		return engine.Outcome{}, err
+	}
+	devmeta := deviceMeta(o, st)
+	devmeta.SetRevision(rev)
+	if entries, err := (&meta.System{Storage: st.Root}).Collect(); err == nil || len(entries) > 0 {
+		devmeta.Publish(entries)
+	}
+	eo := o.Engine
+	eo.Updating = o.Updating
+	onStatus := eo.OnStatus
+	eo.OnStatus = func(s engine.Status) {
+		devmeta.SetStatus(s.String())
+		if onStatus != nil {
+			onStatus(s)
+		}
+	}
+	if o.Launch.Host.RunDir == "" {
+		o.Launch.Host.RunDir = o.RunDir
+	}
+	e := engine.New(s, runner{st: st, rev: rev, o: o.Launch}, eo)
+	return e.Run(ctx), nil
+}
+
+func rollbackOrReboot(o Options) engine.Action {
+	if o.Updating {
+		return engine.Rollback
+	}
+	return engine.Reboot
+}
+
+// deviceMeta is the device-meta store in the run dir, persisted in the
+// storage's cache/devmeta.
+func deviceMeta(o Options, st *storage.Storage) *meta.Store {
+	m := meta.New(meta.Device)
+	if o.RunDir != "" {
+		m.RunDir = o.RunDir
+		m.Dir = filepath.Join(o.RunDir, "device-meta")
+	}
+	m.Persist = filepath.Join(st.Root, "cache", "devmeta")
+	return m
+}
+
+// runner adapts lib/launch to the engine.
+type runner struct {
+	st  *storage.Storage
+	rev string
+	o   launch.Options
+}
+
+func (r runner) Start(name string) (engine.Unit, error) {
+	in, err := launch.StartRevision(r.st, r.rev, name, r.o)
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+func (r runner) Mount(name string) (engine.Unit, error) {
+	in, err := launch.MountRevision(r.st, r.rev, name, r.o)
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
