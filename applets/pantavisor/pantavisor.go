@@ -3,7 +3,7 @@
 // Synopsis:
 //
 //	init
-//	pantavisor [--appengine]
+//	pantavisor [--appengine --storage DIR [--rev N] [options]]
 //	pantavisor validate FILE|DIR|PKG.tgz|PKG.tar
 //	pantavisor install --storage DIR [--rev N] PKG.tgz|PKG.tar|DIR
 //
@@ -11,8 +11,12 @@
 // modules the initramfs lists in /etc/pantavisor/modules.load, and prints a
 // one-line banner with the version, the kernel and the uptime. On the kernel
 // command line, pv_test=poweroff makes it power off right after the banner.
-// Otherwise it stays up reaping orphans; SIGTERM or SIGINT (Ctrl-Alt-Del)
-// restarts the machine, SIGUSR2 powers it off, as busybox init does.
+// Otherwise it forks the main loop (pantavisor --main-loop: cgroups, the
+// storage device of PV_STORAGE_DEVICE, default LABEL=pvstorage, and the
+// revision of pv_try or pv_rev run by the engine) and reaps every child.
+// When the main loop ends it powers off (exit 0) or reboots (anything
+// else); SIGTERM, SIGINT and SIGUSR2 ask the main loop to stop first.
+// pv_test=ready-poweroff stops the main loop once the revision is READY.
 //
 // The validate subcommand checks a state JSON, an unpacked package or trail
 // directory, or a pvr package tarball, and prints a summary (validate.go;
@@ -22,10 +26,14 @@
 //
 // Options:
 //
-//	--appengine  run the engine as a normal process (lands with the engine issue)
+//	--appengine  run the engine as a normal process on an existing Linux
+//	--storage, --rev, --rundir, --volumes, --configs, --statedir, --cgroup-parent
+//	             where appengine mode finds and puts things
 //
-// Exit codes: as PID 1 it never exits. Otherwise 0 for --help, 1 when it
-// cannot run (not PID 1, mode not implemented yet), 2 on a usage error.
+// Exit codes: as PID 1 it never exits. --appengine: 0 stopped by SIGTERM or
+// SIGINT, 1 the revision cannot run, 3 reboot requested, 4 rollback
+// requested. Otherwise 0 for --help, 1 when it cannot run (not PID 1), 2
+// on a usage error.
 // validate: 0 valid, 1 invalid or objects missing, 2 usage error.
 // install: 0 installed, 1 refused (storage unchanged), 2 usage error.
 package pantavisor
@@ -69,6 +77,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return validateMain(args[1:], stdout, stderr)
 		case "install":
 			return installMain(args[1:], stdout, stderr)
+		case mainArg:
+			return mainLoop(stdout)
 		}
 	}
 	var opts options
@@ -130,17 +140,7 @@ func pid1(console io.Writer) {
 		fmt.Fprintln(console, "pantavisor: pv_test=poweroff: powering off")
 		halt(console, power.PowerOff)
 	}
-	fmt.Fprintln(console, "pantavisor: no revision to run yet (engine not implemented); idle")
-	for sig := range sigs {
-		switch sig {
-		case unix.SIGCHLD:
-			reap()
-		case unix.SIGTERM, unix.SIGINT:
-			halt(console, power.Restart)
-		case unix.SIGUSR2:
-			halt(console, power.PowerOff)
-		}
-	}
+	superviseMainLoop(os.Stdout, sigs)
 }
 
 // banner is the one line that says the init is up.
@@ -167,16 +167,6 @@ func readCmdline() (cmdline.Cmdline, error) {
 	return cmdline.Read(f)
 }
 
-// reap collects every exited child: orphans are re-parented to PID 1.
-func reap() {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if pid <= 0 || err != nil {
-			return
-		}
-	}
-}
 
 // halt ends the machine and, should the kernel refuse, keeps PID 1 alive
 // retrying: PID 1 exiting would panic the kernel.

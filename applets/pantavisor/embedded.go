@@ -1,0 +1,193 @@
+package pantavisor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/blkid"
+	"pantavisor/lib/cgroup"
+	"pantavisor/lib/cmdline"
+	"pantavisor/lib/config"
+	"pantavisor/lib/device"
+	"pantavisor/lib/early"
+	"pantavisor/lib/engine"
+	"pantavisor/lib/power"
+	"pantavisor/lib/sysinfo"
+)
+
+// mainArg runs the main loop: PID 1 forks it and only reaps, as upstream
+// forks pv-main-loop. Containers are the main loop's children, so PID 1's
+// wait4(-1) reaper never steals an exit status os/exec waits for.
+const mainArg = "--main-loop"
+
+// Exit codes of the main loop, read by PID 1.
+const (
+	mainPowerOff = 0 // stop requested and done (pv_test=ready-poweroff)
+	mainReboot   = 3 // the engine asks for a reboot
+	mainRollback = 4 // the revision under test failed
+)
+
+// startMainLoop forks and execs the main loop with the console as stdio.
+// It uses ForkExec, not os/exec: PID 1 reaps every child itself.
+func startMainLoop(console *os.File) (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	fd := console.Fd()
+	return syscall.ForkExec(exe, []string{"pantavisor", mainArg}, &syscall.ProcAttr{
+		Env: os.Environ(), Files: []uintptr{fd, fd, fd}})
+}
+
+// mainLoop is the embedded engine: configuration (defaults, config file,
+// kernel cmdline), the cgroup hierarchy, the storage, then the revision
+// the bootloader chose (pv_try, else pv_rev). It returns its exit code.
+func mainLoop(console io.Writer) int {
+	logf := func(format string, args ...any) { fmt.Fprintf(console, "pantavisor: "+format+"\n", args...) }
+	cl, _ := readCmdline()
+	cfg := loadConfig(cl, logf)
+	mountCgroups(logf)
+	spec := cfg.String("PV_STORAGE_DEVICE")
+	if spec == "" {
+		spec = "LABEL=pvstorage"
+	}
+	storageDir := "/storage"
+	dev, err := device.MountStorage(blkid.Finder{}, spec, storageDir, cfg.Duration("PV_STORAGE_WAIT"))
+	if err != nil {
+		logf("%v", err)
+		return mainReboot
+	}
+	logf("storage %s mounted from %s", spec, dev)
+	rev, trying := cl.Get("pv_try")
+	if !trying || rev == "" {
+		rev, _ = cl.Get("pv_rev")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
+	defer stop()
+	testPowerOff := false
+	if v, _ := cl.Get("pv_test"); v == "ready-poweroff" {
+		testPowerOff = true
+	}
+	o := device.Options{Storage: storageDir, Rev: rev, RunDir: "/run/pantavisor/pv",
+		NoVerify: !cfg.Bool("PV_SECUREBOOT_CHECKSUM")}
+	if k, err := sysinfo.Uname(); err == nil {
+		o.Launch.Host.KernelRelease = k.Release
+	}
+	o.Engine.Log = func(l engine.Level, msg string) { logf("%s", msg) }
+	o.Engine.OnStatus = func(s engine.Status) {
+		logf("revision %s status %s", rev, s)
+		if s == engine.Ready && testPowerOff {
+			logf("pv_test=ready-poweroff: stopping")
+			stop()
+		}
+	}
+	out, err := device.Run(ctx, o)
+	if err != nil {
+		logf("%v", err)
+		return mainReboot
+	}
+	switch out.Action {
+	case engine.Reboot:
+		return mainReboot
+	case engine.Rollback:
+		return mainRollback
+	}
+	return mainPowerOff
+}
+
+// loadConfig reads the configuration levels available at boot.
+func loadConfig(cl cmdline.Cmdline, logf func(string, ...any)) *config.Config {
+	cfg := config.New()
+	if warns, err := cfg.LoadFile(config.LevelPVConf, "/etc/pantavisor.config"); err == nil {
+		for _, w := range warns {
+			logf("config: %v", w)
+		}
+	}
+	for _, w := range cfg.LoadCmdline(cl) {
+		if !strings.Contains(w.Error(), "unknown") {
+			logf("config: %v", w)
+		}
+	}
+	return cfg
+}
+
+// mountCgroups builds upstream's hybrid hierarchy (v1 controllers and
+// named hierarchies, cgroup2 at unified), or pure v2 without v1.
+func mountCgroups(logf func(string, ...any)) {
+	subsys, err := cgroup.ReadCgroups("/proc/cgroups")
+	mode := cgroup.Hybrid
+	if err != nil || len(subsys) == 0 {
+		mode = cgroup.Unified
+	}
+	creators, err := cgroup.Mounts(mode, "/sys/fs/cgroup", subsys)
+	if err != nil {
+		logf("cgroups: %v", err)
+		return
+	}
+	for _, f := range early.Run(creators) {
+		logf("cgroups: %v", f)
+	}
+}
+
+// superviseMainLoop is PID 1's life after boot: reap every child; when
+// the main loop ends, power off or reboot as its exit code says; a signal
+// to PID 1 is passed on to the main loop, whose end then decides.
+func superviseMainLoop(console *os.File, sigs <-chan os.Signal) {
+	pid, err := startMainLoop(console)
+	if err != nil {
+		fmt.Fprintf(console, "pantavisor: starting the main loop: %v\n", err)
+		time.Sleep(time.Second)
+		halt(console, power.Restart)
+	}
+	for sig := range sigs {
+		switch sig {
+		case unix.SIGCHLD:
+			if ws, done := reapUntil(pid); done {
+				halt(console, mainExitAction(console, ws))
+			}
+		case unix.SIGTERM, unix.SIGINT, unix.SIGUSR2:
+			unix.Kill(pid, unix.SIGTERM)
+		}
+	}
+}
+
+// reapUntil reaps every exited child; done is true (with its status)
+// when the main loop was among them.
+func reapUntil(main int) (unix.WaitStatus, bool) {
+	var mainWS unix.WaitStatus
+	found := false
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return mainWS, found
+		}
+		if pid == main {
+			mainWS, found = ws, true
+		}
+	}
+}
+
+// mainExitAction turns the main loop's end into what PID 1 does.
+func mainExitAction(console io.Writer, ws unix.WaitStatus) power.Action {
+	switch {
+	case ws.Signaled():
+		fmt.Fprintf(console, "pantavisor: main loop killed by %v: rebooting\n", ws.Signal())
+		return power.Restart
+	case ws.ExitStatus() == mainPowerOff:
+		return power.PowerOff
+	case ws.ExitStatus() == mainRollback:
+		fmt.Fprintln(console, "pantavisor: revision failed: rebooting to roll back")
+		return power.Restart
+	}
+	fmt.Fprintf(console, "pantavisor: main loop exited with %d: rebooting\n", ws.ExitStatus())
+	return power.Restart
+}
