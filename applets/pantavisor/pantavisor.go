@@ -167,7 +167,6 @@ func readCmdline() (cmdline.Cmdline, error) {
 	return cmdline.Read(f)
 }
 
-
 // halt ends the machine and, should the kernel refuse, keeps PID 1 alive
 // retrying: PID 1 exiting would panic the kernel.
 func halt(console io.Writer, a power.Action) {
