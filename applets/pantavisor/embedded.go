@@ -21,6 +21,7 @@ import (
 	"pantavisor/lib/engine"
 	"pantavisor/lib/power"
 	"pantavisor/lib/sysinfo"
+	"pantavisor/lib/watchdog"
 )
 
 // mainArg runs the main loop: PID 1 forks it and only reaps, as upstream
@@ -89,7 +90,10 @@ func mainLoop(console io.Writer) int {
 			stop()
 		}
 	}
+	wdt := startWatchdog(cfg, cl, logf)
+	o.Engine.OnTick = wdt.tick
 	out, err := device.Run(ctx, o)
+	wdt.end(out.Action == engine.Exit && err == nil)
 	if err != nil {
 		logf("%v", err)
 		return mainReboot
@@ -190,4 +194,62 @@ func mainExitAction(console io.Writer, ws unix.WaitStatus) power.Action {
 	}
 	fmt.Fprintf(console, "pantavisor: main loop exited with %d: rebooting\n", ws.ExitStatus())
 	return power.Restart
+}
+
+// wdtState is the main loop's watchdog per PV_WDT_MODE.
+type wdtState struct {
+	mode    string
+	timeout time.Duration
+	w       *watchdog.Watchdog
+	hang    bool // pv_test=wdt-hang: stop kicking, to prove the reset
+	logf    func(string, ...any)
+}
+
+func startWatchdog(cfg *config.Config, cl cmdline.Cmdline, logf func(string, ...any)) *wdtState {
+	s := &wdtState{mode: cfg.String("PV_WDT_MODE"), timeout: cfg.Duration("PV_WDT_TIMEOUT"), logf: logf}
+	if v, _ := cl.Get("pv_test"); v == "wdt-hang" {
+		s.hang = true
+	}
+	if watchdog.ArmedAtStart(s.mode) {
+		s.open()
+	}
+	return s
+}
+
+func (s *wdtState) open() {
+	w, err := watchdog.Open("/dev/watchdog", s.timeout)
+	if err != nil {
+		s.logf("%v", err)
+	}
+	if w != nil {
+		s.w = w
+		s.logf("watchdog armed (%s, mode %s)", s.timeout, s.mode)
+	}
+}
+
+// tick keeps the watchdog alive from the engine's loop. Under
+// pv_test=wdt-hang the loop hangs here instead, as a stuck engine would.
+func (s *wdtState) tick() {
+	if s.hang && s.w != nil {
+		s.logf("pv_test=wdt-hang: main loop hangs, the watchdog must reset the board")
+		select {}
+	}
+	if err := s.w.Kick(); err != nil {
+		s.logf("%v", err)
+	}
+}
+
+// end disarms on a clean stop unless the mode keeps it armed for the
+// shutdown that follows (a stuck shutdown then resets the board).
+func (s *wdtState) end(clean bool) {
+	if watchdog.ArmedAtShutdown(s.mode) && s.w == nil && !clean {
+		s.open()
+		return
+	}
+	if s.mode == watchdog.Always || !clean {
+		return
+	}
+	if err := s.w.Close(); err != nil {
+		s.logf("%v", err)
+	}
 }

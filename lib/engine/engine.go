@@ -67,6 +67,7 @@ type Options struct {
 	Updating    bool          // the revision is being tried: failures roll back instead of rebooting
 	Log         func(Level, string)
 	OnStatus    func(Status)     // the revision status changed (device-meta pantavisor.status)
+	OnTick      func()           // called every loop iteration (the watchdog keepalive)
 	Now         func() time.Time // clock seam for tests
 }
 
@@ -147,6 +148,9 @@ func (e *Engine) Run(ctx context.Context) Outcome {
 	ticker := time.NewTicker(e.o.Tick)
 	defer ticker.Stop()
 	for {
+		if e.o.OnTick != nil {
+			e.o.OnTick()
+		}
 		if out := e.step(e.o.Now()); out != nil {
 			e.logf(LevelError, "%s", out.Error())
 			e.stopAll()
