@@ -14,6 +14,7 @@ import (
 	"pantavisor/applets/modprobe"
 	"pantavisor/applets/pantavisor"
 	"pantavisor/applets/pvcontainer"
+	"pantavisor/applets/pvlogger"
 )
 
 // mainFunc is the entry point every applet exports.
@@ -37,7 +38,7 @@ var applets = [...]applet{
 	{"pv-ctl", "talk to the pv-ctrl socket (pvcontrol compatible)", nil},
 	{"pvcontrol", "alias of pv-ctl", nil},
 	{"pventer", "run a command inside a container's namespaces", nil},
-	{"pvlogger", "forward a container's log files to the log server", nil},
+	{"pvlogger", "send messages to the log server (like logger)", pvlogger.Main},
 	{"pvtx", "build a state transaction and commit it", nil},
 }
 

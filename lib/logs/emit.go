@@ -1,0 +1,82 @@
+package logs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ErrNotStarted is returned for a message written before Start.
+var ErrNotStarted = errors.New("log server not started")
+
+// emit sends m to every output, under the server's lock. Steps:
+//  1. drop pantavisor's own messages above Level (PV_LOG_LEVEL);
+//  2. check the platform and clean the source (ErrBadName);
+//  3. stdout outputs: pantavisor line format;
+//  4. filetree: pantavisor's platform in the pantavisor format to
+//     <rev>/pantavisor/pantavisor.log, others raw to <rev>/<platform>/<source>;
+//  5. singlefile: JSON lines to <rev>/pv.log.
+func (s *Server) emit(m *Message) error {
+	if m.Platform == Pantavisor && m.Level > s.Level {
+		return nil
+	}
+	if err := checkPlatform(m.Platform); err != nil {
+		return err
+	}
+	src, err := cleanSource(m.Source)
+	if err != nil {
+		return err
+	}
+	m.Source = src
+	if !m.Level.Valid() {
+		return badf(ErrBadLevel, "%d", int(m.Level))
+	}
+	now := time.Now()
+	e := entry{Message: m}
+	e.tsec = s.tsec(e.when(now))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case stateNew:
+		return ErrNotStarted
+	case stateClosed:
+		return ErrClosed
+	}
+	if s.outs.stdoutFor(m.Platform) {
+		out := s.Stdout
+		if out == nil {
+			out = os.Stdout
+		}
+		s.scratch = appendPV(s.scratch[:0], &e, FormatTime(s.StdoutTimeFormat, e.when(now)))
+		out.Write(s.scratch) // a console that fails cannot be told
+	}
+	var ftErr, sfErr error
+	if s.outs&Filetree != 0 {
+		ts := FormatTime(s.FiletreeTimeFormat, e.when(now))
+		rel := filepath.Join(s.rev, m.Platform, m.Source)
+		if m.Platform == Pantavisor {
+			rel = filepath.Join(s.rev, Pantavisor, "pantavisor.log")
+			s.scratch = appendPV(s.scratch[:0], &e, ts)
+		} else {
+			s.scratch = appendRaw(s.scratch[:0], &e, ts)
+		}
+		ftErr = s.writeFile(rel)
+	}
+	if s.outs&Singlefile != 0 {
+		s.scratch = appendJSONLines(s.scratch[:0], &e, FormatTime(s.SinglefileTimeFormat, e.when(now)))
+		sfErr = s.writeFile(filepath.Join(s.rev, "pv.log"))
+	}
+	return errors.Join(ftErr, sfErr)
+}
+
+// writeFile appends the scratch buffer to a file of the tree.
+func (s *Server) writeFile(rel string) error {
+	if len(s.scratch) == 0 {
+		return nil
+	}
+	if err := s.tree.write(rel, s.scratch); err != nil {
+		return &os.PathError{Op: "write log", Path: filepath.Join(s.tree.root, rel), Err: err}
+	}
+	return nil
+}
