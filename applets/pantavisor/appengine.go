@@ -11,6 +11,7 @@ import (
 
 	"pantavisor/lib/device"
 	"pantavisor/lib/engine"
+	"pantavisor/lib/logs"
 	"pantavisor/lib/sysinfo"
 )
 
@@ -39,6 +40,7 @@ func appengine(o device.Options, stderr io.Writer) int {
 	o.Engine.OnStatus = func(s engine.Status) {
 		fmt.Fprintf(stderr, "pantavisor: revision status %s\n", s)
 	}
+	o.Logs = &logs.Server{RunDir: o.RunDir, Stdout: stderr, Level: embeddedLogLevel}
 	out, err := device.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "pantavisor: %v\n", err)

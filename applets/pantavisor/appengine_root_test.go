@@ -63,6 +63,11 @@ func TestAppengineRunsRevision(t *testing.T) {
 	console, err := os.ReadFile(filepath.Join(dir, "storage", "logs", "0", "pvwificonnect", "lxc", "console.log"))
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(string(console), "Waiting for system dbus"), "the app ran: %s", console)
+	pvlog, err := os.ReadFile(filepath.Join(dir, "storage", "logs", "0", "pantavisor", "pantavisor.log"))
+	require.NoError(t, err, "the log server wrote pantavisor's own log")
+	assert.Contains(t, string(pvlog), "container pvwificonnect started (group platform)")
+	_, err = os.Lstat(filepath.Join(dir, "run", "pv-ctrl-log"))
+	assert.True(t, os.IsNotExist(err), "the log socket is removed at stop")
 
 	// watchdog_pinger is an ARM binary: it cannot start here, it has no
 	// auto_recovery, so the engine asks for a reboot: exit 3.

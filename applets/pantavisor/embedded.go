@@ -19,6 +19,7 @@ import (
 	"pantavisor/lib/device"
 	"pantavisor/lib/early"
 	"pantavisor/lib/engine"
+	"pantavisor/lib/logs"
 	"pantavisor/lib/power"
 	"pantavisor/lib/sysinfo"
 	"pantavisor/lib/watchdog"
@@ -90,6 +91,8 @@ func mainLoop(console io.Writer) int {
 			stop()
 		}
 	}
+	o.Logs = &logs.Server{RunDir: o.RunDir, DevLog: "/dev/log", Outputs: cfg.String("PV_LOG_SERVER_OUTPUTS"),
+		Level: logLevel(cfg)}
 	wdt := startWatchdog(cfg, cl, logf)
 	o.Engine.OnTick = wdt.tick
 	out, err := device.Run(ctx, o)
@@ -252,4 +255,16 @@ func (s *wdtState) end(clean bool) {
 	if err := s.w.Close(); err != nil {
 		s.logf("%v", err)
 	}
+}
+
+// embeddedLogLevel is PV_LOG_LEVEL in upstream's embedded pantavisor.config
+// (the code default, 0, would keep only FATAL messages).
+const embeddedLogLevel = 4
+
+// logLevel is PV_LOG_LEVEL when configured, else the embedded default.
+func logLevel(cfg *config.Config) logs.Level {
+	if cfg.Level("PV_LOG_LEVEL") == config.LevelDefault {
+		return embeddedLogLevel
+	}
+	return logs.Level(cfg.Int("PV_LOG_LEVEL"))
 }

@@ -11,6 +11,7 @@ import (
 
 	"pantavisor/lib/engine"
 	"pantavisor/lib/launch"
+	"pantavisor/lib/logs"
 	"pantavisor/lib/meta"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
@@ -25,6 +26,7 @@ type Options struct {
 	NoVerify bool   // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
 	Launch   launch.Options
 	Engine   engine.Options // Log and OnStatus are wrapped, not replaced
+	Logs     *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the engine's log too
 }
 
 // Run runs a revision until ctx ends (all containers are stopped) or the
@@ -65,6 +67,13 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	}
 	eo := o.Engine
 	eo.Updating = o.Updating
+	if o.Logs != nil {
+		stopLogs, err := startLogs(o.Logs, st, rev, &eo)
+		if err != nil {
+			return engine.Outcome{}, err
+		}
+		defer stopLogs()
+	}
 	onStatus := eo.OnStatus
 	eo.OnStatus = func(s engine.Status) {
 		devmeta.SetStatus(s.String())
@@ -77,6 +86,26 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	}
 	e := engine.New(s, runner{st: st, rev: rev, o: o.Launch}, eo)
 	return e.Run(ctx), nil
+}
+
+// startLogs starts the log server on the revision's log tree and copies
+// the engine's messages to it.
+func startLogs(srv *logs.Server, st *storage.Storage, rev string, eo *engine.Options) (func(), error) {
+	srv.Rev = rev
+	if srv.StorageLogs == "" {
+		srv.StorageLogs = filepath.Join(st.Root, "logs")
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("log server: %w", err)
+	}
+	log := eo.Log
+	eo.Log = func(l engine.Level, msg string) {
+		srv.Log(logs.Level(l), "pantavisor", msg)
+		if log != nil {
+			log(l, msg)
+		}
+	}
+	return func() { srv.Close() }, nil
 }
 
 func rollbackOrReboot(o Options) engine.Action {
