@@ -83,6 +83,7 @@ func mainLoop(console io.Writer) int {
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease = k.Release
 	}
+	o.BSP = &device.BSP{VolumesDir: "/volumes", KernelRelease: o.Launch.Host.KernelRelease}
 	o.Engine.Log = func(l engine.Level, msg string) { logf("%s", msg) }
 	o.Engine.OnStatus = func(s engine.Status) {
 		logf("revision %s status %s", rev, s)

@@ -27,6 +27,7 @@ type Options struct {
 	Launch   launch.Options
 	Engine   engine.Options // Log and OnStatus are wrapped, not replaced
 	Logs     *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the engine's log too
+	BSP      *BSP           // if set (embedded mode): mount the BSP firmware and modules
 }
 
 // Run runs a revision until ctx ends (all containers are stopped) or the
@@ -59,6 +60,13 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	}
 	if err := st.SetCurrent(rev); err != nil {
 		return engine.Outcome{}, err
+	}
+	if o.BSP != nil {
+		vols, err := mountBSP(*o.BSP, st, rev, s.BSP)
+		if err != nil {
+			return engine.Outcome{Action: rollbackOrReboot(o), Reason: "BSP volumes: " + err.Error()}, nil
+		}
+		defer vols.Unmount()
 	}
 	devmeta := deviceMeta(o, st)
 	devmeta.SetRevision(rev)
