@@ -19,6 +19,7 @@ import (
 	"pantavisor/lib/device"
 	"pantavisor/lib/early"
 	"pantavisor/lib/engine"
+	"pantavisor/lib/hooks"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/power"
 	"pantavisor/lib/sysinfo"
@@ -84,6 +85,10 @@ func mainLoop(console io.Writer) int {
 		o.Launch.Host.KernelRelease = k.Release
 	}
 	o.BSP = &device.BSP{VolumesDir: "/volumes", KernelRelease: o.Launch.Host.KernelRelease}
+	o.Hooks = hooks.Dir
+	if trying {
+		o.Try = rev
+	}
 	o.Engine.Log = func(l engine.Level, msg string) { logf("%s", msg) }
 	o.Engine.OnStatus = func(s engine.Status) {
 		logf("revision %s status %s", rev, s)

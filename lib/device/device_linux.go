@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"pantavisor/lib/engine"
+	"pantavisor/lib/hooks"
 	"pantavisor/lib/launch"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/meta"
@@ -28,6 +29,8 @@ type Options struct {
 	Engine   engine.Options // Log and OnStatus are wrapped, not replaced
 	Logs     *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the engine's log too
 	BSP      *BSP           // if set (embedded mode): mount the BSP firmware and modules
+	Hooks    string         // system hooks directory (hooks.Dir); "" = none
+	Try      string         // pv_try: the revision the bootloader is trying, for the hooks
 }
 
 // Run runs a revision until ctx ends (all containers are stopped) or the
@@ -73,6 +76,9 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	if entries, err := (&meta.System{Storage: st.Root}).Collect(); err == nil || len(entries) > 0 {
 		devmeta.Publish(entries)
 	}
+	if err := runHooks(o, hooks.SystemStart, rev, "", eoLog(o)); err != nil {
+		return engine.Outcome{Action: rollbackOrReboot(o), Reason: err.Error()}, nil
+	}
 	eo := o.Engine
 	eo.Updating = o.Updating
 	if o.Logs != nil {
@@ -83,8 +89,13 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 		defer stopLogs()
 	}
 	onStatus := eo.OnStatus
+	done := false
 	eo.OnStatus = func(s engine.Status) {
 		devmeta.SetStatus(s.String())
+		if s == engine.Ready && !done {
+			done = true // system-done: failure is only logged, as upstream
+			runHooks(o, hooks.SystemDone, rev, s.String(), eo.Log)
+		}
 		if onStatus != nil {
 			onStatus(s)
 		}
@@ -114,6 +125,28 @@ func startLogs(srv *logs.Server, st *storage.Storage, rev string, eo *engine.Opt
 		}
 	}
 	return func() { srv.Close() }, nil
+}
+
+// runHooks runs the system hooks of point op and logs what they printed.
+func runHooks(o Options, op, rev, status string, log func(engine.Level, string)) error {
+	if o.Hooks == "" {
+		return nil
+	}
+	res, err := hooks.Run(o.Hooks, hooks.Env{Op: op, Rev: rev, Try: o.Try, Status: status, Storage: o.Storage})
+	for _, r := range res {
+		log(engine.LevelInfo, "hook "+r.Path+": "+string(r.Output))
+	}
+	if err != nil {
+		log(engine.LevelError, err.Error())
+	}
+	return err
+}
+
+func eoLog(o Options) func(engine.Level, string) {
+	if o.Engine.Log != nil {
+		return o.Engine.Log
+	}
+	return func(engine.Level, string) {}
 }
 
 func rollbackOrReboot(o Options) engine.Action {
