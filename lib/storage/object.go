@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -9,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/digest"
 	"pantavisor/lib/state"
 )
 
@@ -47,7 +47,7 @@ func (s *Storage) InstallObject(sha string, size int64, r io.Reader) (added bool
 	if err != nil {
 		return false, fmt.Errorf("installing object %s: %w", sha, err)
 	}
-	h := sha256.New()
+	h := digest.New()
 	n, err := io.CopyBuffer(io.MultiWriter(f, h), r, make([]byte, hashBufSize))
 	if err == nil && size >= 0 && n != size {
 		err = fmt.Errorf("got %d bytes, want %d", n, size)
@@ -79,7 +79,7 @@ func HashFile(path string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
+	h := digest.New()
 	if _, err := io.CopyBuffer(h, f, make([]byte, hashBufSize)); err != nil {
 		return "", fmt.Errorf("hashing %s: %w", path, err)
 	}
