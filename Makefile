@@ -9,14 +9,15 @@ SUFFIX  := $(if $(filter amd64,$(ARCH)),,-$(ARCH))
 BIN     := $(OUT)/pantavisor$(SUFFIX)
 LDFLAGS := -s -w -X pantavisor/lib/buildinfo.Version=$(VERSION)
 GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(if $(filter arm,$(ARCH)),GOARM=7)
-DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-utils dbus-daemon
+DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-utils dbus-daemon \
+            grub-pc-bin grub-common fdisk kmod
 FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
            lib/rawjson:FuzzParse lib/state:FuzzParse lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse \
            lib/cgroup:FuzzParseMountinfo lib/cgroup:FuzzParseProcCgroup lib/sysinfo:FuzzParseUptime \
            lib/logs:FuzzParse lib/logs:FuzzSplit
 export PV_KERNEL_CACHE := $(KCACHE)
 
-.PHONY: all build nohub initrd deps kernel size test test-unit fuzz bench bench-container run clean
+.PHONY: all build nohub initrd image deps kernel size test test-unit fuzz bench bench-container run run-kernel clean
 
 all: build
 
@@ -75,7 +76,22 @@ bench-container: build
 
 test: deps test-unit size fuzz
 
-run: initrd
+# The board's bootable disk: GRUB in the MBR, ext4 LABEL=<storage_label> with
+# the factory revision 0 (boards/image). modules.squashfs is cached in the
+# work dir. pantavisor install runs from $(BIN) when it is this machine's arch.
+image: build initrd kernel
+	go run ./boards/image/cmd/mkimage -board $(BOARD) -kernel $(KDIR) -initrd $(OUT)/initrd-$(BOARD).img \
+	  $(if $(filter $(shell go env GOHOSTARCH),$(ARCH)),-pantavisor $(BIN)) \
+	  -work $(OUT)/image-$(BOARD) -o $(OUT)/disk-$(BOARD).img
+
+# Boots the disk image through its bootloader, web container on
+# http://127.0.0.1:8080/; without an image, the kernel and initramfs.
+run: deps
+	@if $(MAKE) image; then \
+	  go run ./boards/qemu/cmd/qemu-boot -board $(BOARD) -disk $(OUT)/disk-$(BOARD).img -forward 8080:80; \
+	else echo "make run: no disk image, booting the kernel and initramfs"; $(MAKE) run-kernel; fi
+
+run-kernel: initrd
 	go run ./boards/qemu/cmd/qemu-boot -board $(BOARD) -kernel $(KDIR)/vmlinuz -initrd $(OUT)/initrd-$(BOARD).img
 
 clean:

@@ -24,6 +24,14 @@ type Board struct {
 	StorageDevice string   `json:"storage_device"` // where /storage lives
 	Bootloader    string   `json:"bootloader"`     // grub, uboot or none
 	Modules       []string `json:"modules"`        // loaded by the init, dependencies resolved by mkinitrd
+
+	// Disk image (make image, boards/image): the storage partition's
+	// filesystem label (the init mounts LABEL=<StorageLabel>), the whole
+	// image's size in MiB, and kernel arguments the bootloader passes after
+	// console=<Console> and pv_rev/pv_try.
+	StorageLabel string `json:"storage_label,omitempty"`
+	ImageMiB     int    `json:"image_mib,omitempty"`
+	Cmdline      string `json:"cmdline,omitempty"`
 }
 
 // Dir is the boards directory of this source tree.

@@ -19,14 +19,19 @@ import (
 	"pantavisor/boards"
 )
 
-// Options describe one boot.
+// Options describe one boot: a kernel and initramfs given to QEMU
+// (-kernel), or, without Kernel, the firmware booting the first disk (a
+// board image with its own bootloader; Initrd and Append are then unused).
 type Options struct {
 	Board  *boards.Board
-	Kernel string   // vmlinuz
+	Kernel string   // vmlinuz; "" boots from Disks[0]
 	Initrd string   // initramfs image
 	Append string   // extra kernel command line
 	Disks  []string // raw disk images, attached as virtio drives in order
 	Memory int      // MiB; 0 means 512
+	// Reboot lets a guest reboot restart the machine (a bootloader's
+	// try-boot needs it); by default QEMU exits instead (-no-reboot).
+	Reboot bool
 	// Forwards are host TCP ports forwarded to guest ports ("8080:80");
 	// bound to 127.0.0.1 only. Without them the VM has no network at all.
 	Forwards []string
@@ -38,8 +43,10 @@ func Args(o Options) []string {
 	if mem == 0 {
 		mem = 512
 	}
-	args := []string{o.Board.QEMU, "-accel", "tcg", "-m", fmt.Sprint(mem), "-smp", "2",
-		"-nographic", "-no-reboot"}
+	args := []string{o.Board.QEMU, "-accel", "tcg", "-m", fmt.Sprint(mem), "-smp", "2", "-nographic"}
+	if !o.Reboot {
+		args = append(args, "-no-reboot")
+	}
 	if o.Board.Machine != "" {
 		args = append(args, "-machine", o.Board.Machine)
 	}
@@ -62,6 +69,9 @@ func Args(o Options) []string {
 	if o.Board.Arch == "amd64" {
 		// The i6300esb watchdog the board's init loads a driver for.
 		args = append(args, "-device", "i6300esb")
+	}
+	if o.Kernel == "" {
+		return args // the firmware boots the first disk
 	}
 	cmdline := strings.TrimSpace("console=" + o.Board.Console + " panic=-1 " + o.Append)
 	return append(args, "-kernel", o.Kernel, "-initrd", o.Initrd, "-append", cmdline)

@@ -1,0 +1,79 @@
+// Command mkimage builds a board's bootable disk image (make image): GRUB
+// for BIOS in the MBR, one ext4 storage partition with the factory
+// revision 0 (the board's kernel and modules, our initramfs, and the os,
+// mgmt and web busybox containers). See package pantavisor/boards/image.
+//
+//	mkimage -board B -kernel KDIR -initrd INITRD [-pantavisor BIN] [-work DIR] -o DISK
+//
+// KDIR is boards/fetch-kernel.sh's directory (vmlinuz, modules/<release>).
+// Without -pantavisor it builds one for this machine into the work dir.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"pantavisor/boards"
+	"pantavisor/boards/image"
+)
+
+func main() {
+	board := flag.String("board", "qemu-x86_64", "board name")
+	kdir := flag.String("kernel", "", "kernel directory from boards/fetch-kernel.sh (vmlinuz, modules/<release>)")
+	initrd := flag.String("initrd", "", "the board's initramfs (make initrd)")
+	pv := flag.String("pantavisor", "", "pantavisor binary for this machine (default: go build one)")
+	work := flag.String("work", "", "work directory (default: <out>.work)")
+	out := flag.String("o", "", "disk image to write")
+	sizeMiB := flag.Int("size-mib", 0, "image size in MiB (default: the board's image_mib)")
+	appendArgs := flag.String("append", "", "more kernel arguments")
+	flag.Parse()
+	if err := run(*board, *kdir, *initrd, *pv, *work, *out, *sizeMiB, *appendArgs); err != nil {
+		fmt.Fprintf(os.Stderr, "mkimage: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs string) error {
+	if kdir == "" || initrd == "" || out == "" {
+		return fmt.Errorf("-kernel, -initrd and -o are required")
+	}
+	b, err := boards.Load(boards.Dir(), board)
+	if err != nil {
+		return err
+	}
+	mods, err := image.ModulesRelease(kdir)
+	if err != nil {
+		return err
+	}
+	if work == "" {
+		work = out + ".work"
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	if pv == "" {
+		pv = filepath.Join(work, "pantavisor-host")
+		build := exec.Command("go", "build", "-o", pv, "./dispatch")
+		build.Dir = filepath.Dir(boards.Dir())
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if o, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./dispatch: %v\n%s", err, o)
+		}
+	}
+	start := time.Now()
+	res, err := image.Build(context.Background(), image.Options{Board: b, Kernel: filepath.Join(kdir, "vmlinuz"),
+		ModulesDir: mods, Initrd: initrd, Pantavisor: pv, Work: work, ImageMiB: sizeMiB, Append: appendArgs,
+		Log: os.Stdout}, out)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d MiB, partition 1 LABEL=%s at %d bytes (%d MiB), GRUB core.img %d bytes; %s (%.1fs)\n",
+		res.Disk, res.Size>>20, b.StorageLabel, res.Partition.Offset(), res.Partition.Size()>>20, res.CoreBytes,
+		res.Installed, time.Since(start).Seconds())
+	return nil
+}

@@ -1,0 +1,102 @@
+package image
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Partition is one used MBR primary partition entry.
+type Partition struct {
+	Index    int    // 1-4, as in (hd0,msdos<Index>)
+	Bootable bool   // status 0x80
+	Type     byte   // 0x83: Linux
+	Start    uint64 // first sector (512 bytes)
+	Sectors  uint64
+}
+
+// Offset is the partition's first byte on the disk.
+func (p Partition) Offset() int64 { return int64(p.Start) * sectorSize }
+
+// Size is the partition's length in bytes.
+func (p Partition) Size() int64 { return int64(p.Sectors) * sectorSize }
+
+// ReadMBR reads the MBR partition table of a disk image: the used entries
+// of the four primary slots, in order. It fails without the 0x55AA mark.
+func ReadMBR(r io.ReaderAt) ([]Partition, error) {
+	mbr := make([]byte, sectorSize)
+	if _, err := r.ReadAt(mbr, 0); err != nil {
+		return nil, fmt.Errorf("reading the MBR: %w", err)
+	}
+	if mbr[bootSignatureOff] != 0x55 || mbr[bootSignatureOff+1] != 0xaa {
+		return nil, fmt.Errorf("no MBR partition table (no 0x55AA mark)")
+	}
+	var out []Partition
+	for i := 0; i < 4; i++ {
+		e := mbr[446+16*i : 446+16*(i+1)]
+		p := Partition{Index: i + 1, Bootable: e[0] == 0x80, Type: e[4],
+			Start: uint64(binary.LittleEndian.Uint32(e[8:])), Sectors: uint64(binary.LittleEndian.Uint32(e[12:]))}
+		if p.Type != 0 && p.Sectors != 0 {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Layout is the disk: its size and the one storage partition's start.
+type Layout struct {
+	Size      int64  // bytes, a multiple of 1 MiB
+	PartStart uint64 // sector; GRUB's core.img lives in sectors 1..PartStart-1
+	LabelID   uint32 // MBR disk signature
+}
+
+// sfdiskScript is the sfdisk input for l: a DOS label with one bootable
+// Linux partition from PartStart to the end of the disk.
+func (l Layout) sfdiskScript() string {
+	return "label: dos\n" +
+		"label-id: 0x" + strconv.FormatUint(uint64(l.LabelID), 16) + "\n" +
+		"unit: sectors\n\n" +
+		"start=" + strconv.FormatUint(l.PartStart, 10) + ", type=83, bootable\n"
+}
+
+// partition creates path as a sparse file of l.Size bytes, writes its
+// partition table with sfdisk (on the file: no loop device, no kernel
+// re-read) and returns the partition read back from the MBR.
+func partition(ctx context.Context, path string, l Layout) (Partition, error) {
+	if l.Size%(1<<20) != 0 || l.Size < 4<<20 {
+		return Partition{}, fmt.Errorf("disk size %d: want a multiple of 1 MiB, at least 4 MiB", l.Size)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return Partition{}, err
+	}
+	defer f.Close()
+	if err := f.Truncate(l.Size); err != nil {
+		return Partition{}, err
+	}
+	err = runIn(ctx, strings.NewReader(l.sfdiskScript()), "sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", path)
+	if err != nil {
+		return Partition{}, err
+	}
+	parts, err := ReadMBR(f)
+	if err != nil {
+		return Partition{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(parts) != 1 || parts[0].Start != l.PartStart {
+		return Partition{}, fmt.Errorf("%s: sfdisk wrote %+v, want one partition at sector %d", path, parts, l.PartStart)
+	}
+	return parts[0], nil
+}
+
+// mkfs makes an ext4 filesystem labelled label inside partition p of the
+// disk image, filled from dir, with mkfs.ext4 -E offset (no loop device,
+// no mount). -T default keeps 4 KiB blocks on a small partition.
+func mkfs(ctx context.Context, disk string, p Partition, label, dir string) error {
+	return run(ctx, "", "mkfs.ext4", "-q", "-F", "-T", "default", "-L", label,
+		"-E", "offset="+strconv.FormatInt(p.Offset(), 10), "-d", dir,
+		disk, strconv.FormatInt(p.Size()/1024, 10)+"k")
+}

@@ -1,0 +1,263 @@
+// Package image builds a board's bootable disk image (make image): an MBR
+// disk with GRUB for BIOS and one ext4 storage partition holding the
+// factory revision 0, all without loop devices or mounts. Host-side only.
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"pantavisor/boards"
+)
+
+// Options say what goes into the image. Board, Kernel, ModulesDir, Initrd,
+// Pantavisor and Work are required; the rest has defaults.
+type Options struct {
+	Board      *boards.Board
+	Kernel     string // the board's vmlinuz (bsp/kernel.img)
+	ModulesDir string // its lib/modules/<release>, squashed whole (bsp/modules.squashfs)
+	Initrd     string // the board's initramfs with our init (bsp/pantavisor)
+	Pantavisor string // a pantavisor binary that runs here: `pantavisor install` makes revision 0
+	Work       string // work directory; modules.squashfs is kept there between builds
+	Busybox    string // static busybox of the board's arch for the containers; "" = /bin/busybox
+	GrubDir    string // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
+	ImageMiB   int    // disk size; 0 = the board's image_mib
+	Append     string // more kernel arguments, after the board's (tests: pv_test=poweroff)
+	Log        io.Writer
+}
+
+// Result describes a built image.
+type Result struct {
+	Disk      string
+	Size      int64     // bytes (the file is sparse)
+	Partition Partition // the storage partition
+	CoreBytes int       // GRUB core.img, in sectors 1.. before the partition
+	Installed string    // what `pantavisor install` printed
+}
+
+// PartStart is the storage partition's first sector (1 MiB): GRUB's
+// core.img fits in the gap after the MBR.
+const PartStart = 2048
+
+// labelID is the MBR disk signature, fixed so images are comparable ("pvst").
+const labelID = 0x70767374
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "mkimage: "+format+"\n", args...)
+	}
+}
+
+func (o *Options) check() error {
+	if o.Board == nil {
+		return fmt.Errorf("image: no board")
+	}
+	for name, v := range map[string]string{"kernel": o.Kernel, "modules dir": o.ModulesDir,
+		"initrd": o.Initrd, "pantavisor binary": o.Pantavisor, "work dir": o.Work} {
+		if v == "" {
+			return fmt.Errorf("image: no %s", name)
+		}
+	}
+	if o.Board.Bootloader != "grub" {
+		return fmt.Errorf("image: board %s: bootloader %q, only grub images are built", o.Board.Name, o.Board.Bootloader)
+	}
+	if o.Board.StorageLabel == "" {
+		return fmt.Errorf("image: board %s: board.json has no storage_label", o.Board.Name)
+	}
+	if o.Busybox == "" {
+		o.Busybox = "/bin/busybox"
+	}
+	if o.GrubDir == "" {
+		o.GrubDir = DefaultGrubDir
+	}
+	if o.ImageMiB == 0 {
+		o.ImageMiB = o.Board.ImageMiB
+	}
+	if o.ImageMiB < 8 {
+		return fmt.Errorf("image: board %s: image size %d MiB (image_mib), want at least 8", o.Board.Name, o.ImageMiB)
+	}
+	return os.MkdirAll(o.Work, 0o755)
+}
+
+// Build makes the disk image out: BuildStorage into <Work>/storage, then
+// WriteDisk.
+func Build(ctx context.Context, o Options, out string) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	storage := filepath.Join(o.Work, "storage")
+	installed, err := BuildStorage(ctx, o, storage)
+	if err != nil {
+		return nil, err
+	}
+	res, err := WriteDisk(ctx, o, storage, out)
+	if res != nil {
+		res.Installed = installed
+	}
+	return res, err
+}
+
+// Cmdline is what GRUB passes after pv_rev, pv_try and console=: the
+// storage device by label (pv_storage_device=, PV_STORAGE_DEVICE at the
+// command line level), the board's arguments, then extra.
+func Cmdline(b *boards.Board, extra string) string {
+	return strings.Join(strings.Fields("pv_storage_device=LABEL="+b.StorageLabel+" "+b.Cmdline+" "+extra), " ")
+}
+
+// BuildStorage fills dir (replaced if present) with the storage partition's
+// content and returns what `pantavisor install` printed:
+//  1. the factory package in <Work>/pkg (BuildPackage);
+//  2. `pantavisor install --storage dir --rev 0 <Work>/pkg`: objects/,
+//     trails/0/ with .pvr/ and the boot assets in .pv/;
+//  3. boot/grub/grub.cfg, boot/grubenv (pv_rev=0) and boot/grub/grubenv.
+func BuildStorage(ctx context.Context, o Options, dir string) (string, error) {
+	if err := o.check(); err != nil {
+		return "", err
+	}
+	pkg := filepath.Join(o.Work, "pkg")
+	if err := BuildPackage(ctx, o, pkg); err != nil {
+		return "", err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	o.logf("pantavisor install --storage %s --rev 0 %s", dir, pkg)
+	out, err := output(ctx, o.Pantavisor, "install", "--storage", dir, "--rev", "0", pkg)
+	if err != nil {
+		return "", err
+	}
+	installed := strings.TrimSpace(string(out))
+	o.logf("%s", installed)
+	cfg := GrubConfig{Console: o.Board.Console, Cmdline: Cmdline(o.Board, o.Append)}
+	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(GrubCfg)), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, GrubCfg), []byte(cfg.Text()), 0o644); err != nil {
+		return "", err
+	}
+	return installed, writeEnvs(ctx, dir, "0")
+}
+
+// BuildPackage writes the factory revision as a pvr package into dir
+// (replaced if present):
+//  1. each container's busybox rootfs, squashed with -all-root, plus its
+//     run.json and lxc.container.conf (Containers);
+//  2. the BSP: bsp/run.json, the kernel, the initramfs and the modules
+//     squashfs (cached in Work);
+//  3. device.json with the default groups, then the state json.
+func BuildPackage(ctx context.Context, o Options, dir string) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	p, err := NewPackage(dir)
+	if err != nil {
+		return err
+	}
+	applets, err := busyboxApplets(ctx, o.Busybox)
+	if err != nil {
+		return err
+	}
+	for _, c := range Containers() {
+		sq, err := containerSquashfs(ctx, o, c, applets)
+		if err != nil {
+			return fmt.Errorf("container %s: %w", c.Name, err)
+		}
+		if err := p.AddJSON(c.Name+"/run.json", c.RunJSON()); err != nil {
+			return err
+		}
+		if err := p.AddBytes(c.Name+"/lxc.container.conf", []byte(c.LXCConfig())); err != nil {
+			return err
+		}
+		if err := p.AddFile(c.Name+"/root.squashfs", sq); err != nil {
+			return err
+		}
+	}
+	o.logf("modules.squashfs from %s", o.ModulesDir)
+	mods, err := modulesSquashfs(ctx, o.Work, o.ModulesDir)
+	if err != nil {
+		return err
+	}
+	for key, path := range map[string]string{"bsp/kernel.img": o.Kernel, "bsp/pantavisor": o.Initrd,
+		"bsp/modules.squashfs": mods} {
+		if err := p.AddFile(key, path); err != nil {
+			return err
+		}
+	}
+	if err := p.AddJSON("bsp/run.json", BSPRun()); err != nil {
+		return err
+	}
+	if err := p.AddJSON("device.json", DeviceJSON()); err != nil {
+		return err
+	}
+	return p.Write()
+}
+
+// containerSquashfs builds c's rootfs in <Work>/rootfs/<name> and returns
+// its squashfs, <Work>/<name>.squashfs.
+func containerSquashfs(ctx context.Context, o Options, c Container, applets []string) (string, error) {
+	root := filepath.Join(o.Work, "rootfs", c.Name)
+	if err := os.RemoveAll(root); err != nil {
+		return "", err
+	}
+	if err := buildRootfs(root, o.Busybox, applets, c.RootfsFiles()); err != nil {
+		return "", err
+	}
+	sq := filepath.Join(o.Work, c.Name+".squashfs")
+	o.logf("container %s: %s", c.Name, sq)
+	return sq, squash(ctx, root, sq)
+}
+
+// WriteDisk writes the disk image out from a storage directory:
+//  1. a sparse file of ImageMiB with an MBR partition table (sfdisk): one
+//     bootable Linux partition from PartStart to the end;
+//  2. GRUB's core.img (grub-mkimage, GrubModules, prefix GrubPrefix);
+//  3. the ext4 filesystem labelled storage_label in the partition, filled
+//     from storage (mkfs.ext4 -E offset -d);
+//  4. boot.img into the MBR and core.img after it (installBootCode);
+//  5. the partition table read back, then the file renamed to out.
+func WriteDisk(ctx context.Context, o Options, storage, out string) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	tmp := out + ".tmp"
+	defer os.Remove(tmp)
+	lay := Layout{Size: int64(o.ImageMiB) << 20, PartStart: PartStart, LabelID: labelID}
+	o.logf("%s: %d MiB, MBR, partition 1 from sector %d", out, o.ImageMiB, PartStart)
+	part, err := partition(ctx, tmp, lay)
+	if err != nil {
+		return nil, err
+	}
+	core := filepath.Join(o.Work, "core.img")
+	if err := makeCore(ctx, o.GrubDir, core); err != nil {
+		return nil, err
+	}
+	o.logf("mkfs.ext4 -L %s -E offset=%d -d %s", o.Board.StorageLabel, part.Offset(), storage)
+	if err := mkfs(ctx, tmp, part, o.Board.StorageLabel, storage); err != nil {
+		return nil, err
+	}
+	n, err := installBootCode(tmp, filepath.Join(o.GrubDir, "boot.img"), core, part.Start)
+	if err != nil {
+		return nil, err
+	}
+	o.logf("GRUB: boot.img in the MBR, core.img (%d bytes, modules %s) from sector 1", n, strings.Join(GrubModules, " "))
+	f, err := os.Open(tmp)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := ReadMBR(f)
+	f.Close()
+	if err != nil || len(parts) != 1 || parts[0] != part {
+		return nil, fmt.Errorf("%s: partition table after writing: %v %v, want %+v", tmp, parts, err, part)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return nil, err
+	}
+	return &Result{Disk: out, Size: lay.Size, Partition: part, CoreBytes: n}, nil
+}
