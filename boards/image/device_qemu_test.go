@@ -1,0 +1,72 @@
+package image
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"pantavisor/boards/qemu"
+)
+
+// TestDeviceRunsRevision boots the disk through GRUB into our PID 1,
+// which mounts LABEL=pvstorage, mounts the BSP volumes and runs revision
+// 0: os (root), mgmt (platform) and web (app) start in group order, the
+// revision becomes READY, and pv_test=ready-poweroff stops everything and
+// powers off cleanly. The storage disk read afterwards holds the logs and
+// the persisted device-meta. The containers run on an initramfs root, so
+// this is where pivot_root's EINVAL fallback (MS_MOVE + chroot) is proven.
+func TestDeviceRunsRevision(t *testing.T) {
+	o := qemuImageOptions(t)
+	o.Append = "pv_test=ready-poweroff"
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	res, err := Build(context.Background(), o, disk)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	vm, err := qemu.Start(ctx, qemu.Options{Board: o.Board, Disks: []string{disk}}, filepath.Join(t.TempDir(), "console.log"))
+	require.NoError(t, err)
+	defer vm.Kill()
+	defer func() {
+		if t.Failed() {
+			t.Logf("console:\n%s", vm.Console())
+		}
+	}()
+	expect := func(re string, timeout time.Duration, why string) float64 {
+		t.Helper()
+		_, err := vm.Expect(regexp.MustCompile(re), timeout)
+		require.NoError(t, err, why)
+		return time.Since(start).Seconds()
+	}
+	kernel := expect(`Command line: `, 120*time.Second, "GRUB starts the kernel")
+	expect(`storage LABEL=pvstorage mounted from /dev/vda1`, 120*time.Second, "the main loop mounts the storage")
+	started := expect(`container web started \(group app\)`, 120*time.Second, "the last group starts")
+	ready := expect(`revision 0 status READY`, 120*time.Second, "every goal is reached")
+	expect(`reboot: Power down`, 120*time.Second, "pv_test=ready-poweroff stops the containers and powers off")
+	require.NoError(t, vm.Wait(30*time.Second), "qemu exits 0 on power-off")
+
+	console := vm.Console()
+	iOS := strings.Index(console, "container os started (group root)")
+	iMgmt := strings.Index(console, "container mgmt started (group platform)")
+	iWeb := strings.Index(console, "container web started (group app)")
+	require.True(t, iOS >= 0 && iMgmt >= 0 && iWeb >= 0, "all three containers started")
+	assert.True(t, iOS < iMgmt && iMgmt < iWeb, "groups start in order: root, platform, app")
+	assert.NotContains(t, console, "could not be started")
+	assert.NotContains(t, console, "Kernel panic")
+	t.Logf("BOOT (TCG, wall clock from QEMU start): kernel %.2fs, all containers started %.2fs, READY %.2fs", kernel, started, ready)
+
+	pvlog := debugfs(t, disk, res.Partition, "cat /logs/0/pantavisor/pantavisor.log")
+	assert.Contains(t, pvlog, "container web started (group app)", "the log server wrote pantavisor's log to the storage")
+	mgmt := debugfs(t, disk, res.Partition, "cat /logs/0/mgmt/lxc/console.log")
+	assert.NotEmpty(t, strings.TrimSpace(mgmt), "each container's console is logged")
+	assert.Equal(t, "STOPPED", debugfs(t, disk, res.Partition, "cat /cache/devmeta/pantavisor.status"),
+		"device-meta pantavisor.status persisted: READY, then STOPPED by the power-off")
+	assert.Equal(t, "0", debugfs(t, disk, res.Partition, "cat /cache/devmeta/pantavisor.revision"))
+}
