@@ -70,3 +70,35 @@ func TestDeviceRunsRevision(t *testing.T) {
 		"device-meta pantavisor.status persisted: READY, then STOPPED by the power-off")
 	assert.Equal(t, "0", debugfs(t, disk, res.Partition, "cat /cache/devmeta/pantavisor.revision"))
 }
+
+// TestWatchdogResetsHungMainLoop: with PV_WDT_MODE=always the main loop
+// arms the i6300esb watchdog and kicks it every tick; pv_test=wdt-hang
+// makes the loop hang once the revision runs, and the watchdog must reset
+// the VM (QEMU runs with -no-reboot, so a reset ends it) without any
+// clean power-off.
+func TestWatchdogResetsHungMainLoop(t *testing.T) {
+	o := qemuImageOptions(t)
+	o.Append = "pv_test=wdt-hang pv_wdt_mode=always pv_wdt_timeout=5"
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	_, err := Build(context.Background(), o, disk)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	vm, err := qemu.Start(ctx, qemu.Options{Board: o.Board, Disks: []string{disk}}, filepath.Join(t.TempDir(), "console.log"))
+	require.NoError(t, err)
+	defer vm.Kill()
+	defer func() {
+		if t.Failed() {
+			t.Logf("console:\n%s", vm.Console())
+		}
+	}()
+	_, err = vm.Expect(regexp.MustCompile(`watchdog armed \(5s, mode always\)`), 180*time.Second)
+	require.NoError(t, err, "PV_WDT_MODE/PV_WDT_TIMEOUT from the kernel cmdline arm the watchdog")
+	_, err = vm.Expect(regexp.MustCompile(`pv_test=wdt-hang: main loop hangs`), 120*time.Second)
+	require.NoError(t, err)
+	hung := time.Now()
+	require.NoError(t, vm.Wait(60*time.Second), "the watchdog resets the VM: QEMU (-no-reboot) exits")
+	t.Logf("watchdog reset %.1fs after the main loop hung (timeout 5 s)", time.Since(hung).Seconds())
+	assert.NotContains(t, vm.Console(), "reboot: Power down", "no clean shutdown: the hardware did it")
+	assert.NotContains(t, vm.Console(), "reboot: Restarting system", "not a software reboot either")
+}
