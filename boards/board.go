@@ -61,3 +61,23 @@ func Load(dir, name string) (*Board, error) {
 	}
 	return &b, nil
 }
+
+// ModulesRelease returns the one lib/modules/<release> directory that
+// boards/fetch-kernel.sh extracted into kernelDir/modules.
+func ModulesRelease(kernelDir string) (string, error) {
+	root := filepath.Join(kernelDir, "modules")
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return "", fmt.Errorf("kernel modules: %w", err)
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if len(dirs) != 1 {
+		return "", fmt.Errorf("kernel modules: want one release directory in %s, found %v", root, dirs)
+	}
+	return filepath.Join(root, dirs[0]), nil
+}

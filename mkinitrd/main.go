@@ -135,7 +135,7 @@ func boardModules(o options) ([]cpio.Entry, []string, error) {
 	if o.kernel == "" {
 		return nil, nil, errors.New("-board needs -kernel (the fetched kernel directory)")
 	}
-	dir, err := modulesDir(filepath.Join(o.kernel, "modules"))
+	dir, err := boards.ModulesRelease(o.kernel)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -26,24 +26,6 @@ type moduleSet struct {
 	builtin []string // requested names that are built into the kernel
 }
 
-// modulesDir returns the single lib/modules/<release> directory below root.
-func modulesDir(root string) (string, error) {
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		return "", fmt.Errorf("kernel modules: %w", err)
-	}
-	var dirs []string
-	for _, e := range ents {
-		if e.IsDir() {
-			dirs = append(dirs, e.Name())
-		}
-	}
-	if len(dirs) != 1 {
-		return "", fmt.Errorf("kernel modules: want one release directory in %s, found %v", root, dirs)
-	}
-	return filepath.Join(root, dirs[0]), nil
-}
-
 // resolveModules finds the named modules below dir (lib/modules/<release>),
 // reads each one's .modinfo depends= to pull in its dependencies, and
 // orders them for loading. Names the kernel has built in are skipped.

@@ -32,26 +32,6 @@ func DeviceJSON() map[string]any {
 	}}
 }
 
-// ModulesRelease returns the one lib/modules/<release> directory that
-// boards/fetch-kernel.sh extracted into kernelDir/modules.
-func ModulesRelease(kernelDir string) (string, error) {
-	root := filepath.Join(kernelDir, "modules")
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		return "", fmt.Errorf("kernel modules: %w", err)
-	}
-	var dirs []string
-	for _, e := range ents {
-		if e.IsDir() {
-			dirs = append(dirs, e.Name())
-		}
-	}
-	if len(dirs) != 1 {
-		return "", fmt.Errorf("kernel modules: want one release directory in %s, found %v", root, dirs)
-	}
-	return filepath.Join(root, dirs[0]), nil
-}
-
 // modulesSquashfs returns work/modules.squashfs made from modDir (a
 // lib/modules/<release> directory, all of it), building it only when its
 // key (directory, file count and bytes) changed since the last build:

@@ -21,24 +21,31 @@ import (
 // powers off cleanly. The storage disk read afterwards holds the logs and
 // the persisted device-meta. The containers run on an initramfs root, so
 // this is where pivot_root's EINVAL fallback (MS_MOVE + chroot) is proven.
-func TestDeviceRunsRevision(t *testing.T) {
+// bootImage builds the disk image with cmdline appended and boots it;
+// the VM is killed (its console logged on failure) when the test ends.
+func bootImage(t *testing.T, cmdline string) (*qemu.VM, string, *Result) {
+	t.Helper()
 	o := qemuImageOptions(t)
-	o.Append = "pv_test=ready-poweroff"
+	o.Append = cmdline
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	res, err := Build(context.Background(), o, disk)
 	require.NoError(t, err)
-
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	start := time.Now()
 	vm, err := qemu.Start(ctx, qemu.Options{Board: o.Board, Disks: []string{disk}}, filepath.Join(t.TempDir(), "console.log"))
 	require.NoError(t, err)
-	defer vm.Kill()
-	defer func() {
+	t.Cleanup(func() {
+		vm.Kill()
+		cancel()
 		if t.Failed() {
 			t.Logf("console:\n%s", vm.Console())
 		}
-	}()
+	})
+	return vm, disk, res
+}
+
+func TestDeviceRunsRevision(t *testing.T) {
+	start := time.Now()
+	vm, disk, res := bootImage(t, "pv_test=ready-poweroff")
 	expect := func(re string, timeout time.Duration, why string) float64 {
 		t.Helper()
 		_, err := vm.Expect(regexp.MustCompile(re), timeout)
@@ -77,22 +84,8 @@ func TestDeviceRunsRevision(t *testing.T) {
 // the VM (QEMU runs with -no-reboot, so a reset ends it) without any
 // clean power-off.
 func TestWatchdogResetsHungMainLoop(t *testing.T) {
-	o := qemuImageOptions(t)
-	o.Append = "pv_test=wdt-hang pv_wdt_mode=always pv_wdt_timeout=5"
-	disk := filepath.Join(t.TempDir(), "disk.img")
-	_, err := Build(context.Background(), o, disk)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	vm, err := qemu.Start(ctx, qemu.Options{Board: o.Board, Disks: []string{disk}}, filepath.Join(t.TempDir(), "console.log"))
-	require.NoError(t, err)
-	defer vm.Kill()
-	defer func() {
-		if t.Failed() {
-			t.Logf("console:\n%s", vm.Console())
-		}
-	}()
-	_, err = vm.Expect(regexp.MustCompile(`watchdog armed \(5s, mode always\)`), 180*time.Second)
+	vm, _, _ := bootImage(t, "pv_test=wdt-hang pv_wdt_mode=always pv_wdt_timeout=5")
+	_, err := vm.Expect(regexp.MustCompile(`watchdog armed \(5s, mode always\)`), 180*time.Second)
 	require.NoError(t, err, "PV_WDT_MODE/PV_WDT_TIMEOUT from the kernel cmdline arm the watchdog")
 	_, err = vm.Expect(regexp.MustCompile(`pv_test=wdt-hang: main loop hangs`), 120*time.Second)
 	require.NoError(t, err)

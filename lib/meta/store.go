@@ -226,24 +226,9 @@ func (s *Store) writeFile(dir, name, value string, dirPerm os.FileMode) error {
 		return fmt.Errorf("writing %s %q: %w", s.Kind, name, err)
 	}
 	path := filepath.Join(dir, name)
-	tmp := filepath.Join(dir, "."+name+".tmp")
-	w.Point("write " + tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := f.WriteString(value); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", tmp, err)
-	}
-	if err := w.SyncClose(f); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := w.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
+	// ".<key>.tmp" can never be a valid key, unlike "<key>.tmp".
+	if err := w.WriteFileVia(path, filepath.Join(dir, "."+name+".tmp"), []byte(value), 0o644); err != nil {
+		return fmt.Errorf("writing %s %q: %w", s.Kind, name, err)
 	}
 	return nil
 }

@@ -31,7 +31,12 @@ func (w *Writer) Point(name string) {
 // holds either the old or the new content, never a mix; a stale path.tmp
 // may remain and is ignored by readers.
 func (w *Writer) WriteFile(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
+	return w.WriteFileVia(path, path+".tmp", data, perm)
+}
+
+// WriteFileVia is WriteFile with an explicit temporary file (in the same
+// directory), for directories where "<name>.tmp" could be a real name.
+func (w *Writer) WriteFileVia(path, tmp string, data []byte, perm os.FileMode) error {
 	w.Point("write " + tmp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {

@@ -46,7 +46,7 @@ func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs stri
 	if err != nil {
 		return err
 	}
-	mods, err := image.ModulesRelease(kdir)
+	mods, err := boards.ModulesRelease(kdir)
 	if err != nil {
 		return err
 	}
