@@ -27,6 +27,18 @@ func bootImage(t *testing.T, cmdline string) (*qemu.VM, string, *Result) {
 	t.Helper()
 	o := qemuImageOptions(t)
 	o.Append = cmdline
+	return boot(t, o)
+}
+
+// bootOptions builds and boots the image of o.
+func bootOptions(t *testing.T, o Options) *qemu.VM {
+	t.Helper()
+	vm, _, _ := boot(t, o)
+	return vm
+}
+
+func boot(t *testing.T, o Options) (*qemu.VM, string, *Result) {
+	t.Helper()
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	res, err := Build(context.Background(), o, disk)
 	require.NoError(t, err)
@@ -94,4 +106,47 @@ func TestWatchdogResetsHungMainLoop(t *testing.T) {
 	t.Logf("watchdog reset %.1fs after the main loop hung (timeout 5 s)", time.Since(hung).Seconds())
 	assert.NotContains(t, vm.Console(), "reboot: Power down", "no clean shutdown: the hardware did it")
 	assert.NotContains(t, vm.Console(), "reboot: Restarting system", "not a software reboot either")
+}
+
+// crasher is a container whose init exits after a second, in group.
+func crasher(group string) Container {
+	return Container{Name: "crasher", Group: group, Roles: []string{"nobody"},
+		Init: "#!/bin/sh\necho crasher up\nsleep 1\nexit 1\n"}
+}
+
+// TestRecoveryInQEMU: a container of the app group that keeps exiting is
+// restarted per the group's auto_recovery (on-failure, 5 s × 2^(n-1));
+// the delays are read from the engine's log on the console.
+func TestRecoveryInQEMU(t *testing.T) {
+	o := qemuImageOptions(t)
+	o.Append = ""
+	o.Containers = append(Containers(), crasher("app"))
+	vm := bootOptions(t, o)
+	for _, re := range []string{
+		`container crasher exited with code 1`,
+		`container crasher exited: restart 1 in 5\.0s \(policy on-failure\)`,
+		`container crasher exited: restart 2 in 10\.0s \(policy on-failure\)`,
+		`container crasher exited: restart 3 in 20\.0s \(policy on-failure\)`,
+	} {
+		_, err := vm.Expect(regexp.MustCompile(re), 180*time.Second)
+		require.NoError(t, err, re)
+	}
+	assert.Equal(t, 3, strings.Count(vm.Console(), "container crasher started (group app)"), "started, then restarted twice, before the third exit")
+	assert.NotContains(t, vm.Console(), "reboot: Restarting system", "recovering containers do not reboot the device")
+}
+
+// TestSystemContainerFailureReboots: a container of the platform group
+// (restart_policy system, no auto_recovery) that exits makes the engine
+// ask for a reboot, which PID 1 carries out.
+func TestSystemContainerFailureReboots(t *testing.T) {
+	o := qemuImageOptions(t)
+	o.Append = ""
+	o.Containers = append(Containers(), crasher("platform"))
+	vm := bootOptions(t, o)
+	_, err := vm.Expect(regexp.MustCompile(`reboot: container crasher exited and has no auto_recovery policy`), 180*time.Second)
+	require.NoError(t, err)
+	_, err = vm.Expect(regexp.MustCompile(`reboot: Restarting system`), 60*time.Second)
+	require.NoError(t, err, "PID 1 reboots the device")
+	require.NoError(t, vm.Wait(30*time.Second), "QEMU (-no-reboot) exits on the reboot")
+	assert.Contains(t, vm.Console(), "main loop exited with 3: rebooting")
 }

@@ -18,15 +18,16 @@ import (
 // Pantavisor and Work are required; the rest has defaults.
 type Options struct {
 	Board      *boards.Board
-	Kernel     string // the board's vmlinuz (bsp/kernel.img)
-	ModulesDir string // its lib/modules/<release>, squashed whole (bsp/modules.squashfs)
-	Initrd     string // the board's initramfs with our init (bsp/pantavisor)
-	Pantavisor string // a pantavisor binary that runs here: `pantavisor install` makes revision 0
-	Work       string // work directory; modules.squashfs is kept there between builds
-	Busybox    string // static busybox of the board's arch for the containers; "" = /bin/busybox
-	GrubDir    string // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
-	ImageMiB   int    // disk size; 0 = the board's image_mib
-	Append     string // more kernel arguments, after the board's (tests: pv_test=poweroff)
+	Kernel     string      // the board's vmlinuz (bsp/kernel.img)
+	ModulesDir string      // its lib/modules/<release>, squashed whole (bsp/modules.squashfs)
+	Initrd     string      // the board's initramfs with our init (bsp/pantavisor)
+	Pantavisor string      // a pantavisor binary that runs here: `pantavisor install` makes revision 0
+	Work       string      // work directory; modules.squashfs is kept there between builds
+	Busybox    string      // static busybox of the board's arch for the containers; "" = /bin/busybox
+	GrubDir    string      // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
+	ImageMiB   int         // disk size; 0 = the board's image_mib
+	Append     string      // more kernel arguments, after the board's (tests: pv_test=poweroff)
+	Containers []Container // revision 0's containers; nil = Containers()
 	Log        io.Writer
 }
 
@@ -164,7 +165,11 @@ func BuildPackage(ctx context.Context, o Options, dir string) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range Containers() {
+	cs := o.Containers
+	if cs == nil {
+		cs = Containers()
+	}
+	for _, c := range cs {
 		sq, err := containerSquashfs(ctx, o, c, applets)
 		if err != nil {
 			return fmt.Errorf("container %s: %w", c.Name, err)
