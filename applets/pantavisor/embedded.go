@@ -92,6 +92,11 @@ func mainLoop(console io.Writer) int {
 	o.Engine.Log = func(l engine.Level, msg string) { logf("%s", msg) }
 	o.Engine.OnStatus = func(s engine.Status) {
 		logf("revision %s status %s", rev, s)
+		if s == engine.Ready {
+			logf("memory: PID 1 VmRSS %s Pss %s, main loop VmRSS %s Pss %s",
+				procField("/proc/1/status", "VmRSS:"), procField("/proc/1/smaps_rollup", "Pss:"),
+				procField("/proc/self/status", "VmRSS:"), procField("/proc/self/smaps_rollup", "Pss:"))
+		}
 		if s == engine.Ready && testPowerOff {
 			logf("pv_test=ready-poweroff: stopping")
 			stop()
@@ -273,4 +278,18 @@ func logLevel(cfg *config.Config) logs.Level {
 		return embeddedLogLevel
 	}
 	return logs.Level(cfg.Int("PV_LOG_LEVEL"))
+}
+
+// procField returns the value of the "<field>" line of a /proc file.
+func procField(path, field string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, field); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }

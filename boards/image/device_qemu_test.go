@@ -80,6 +80,9 @@ func TestDeviceRunsRevision(t *testing.T) {
 	assert.NotContains(t, console, "could not be started")
 	assert.NotContains(t, console, "Kernel panic")
 	t.Logf("BOOT (TCG, wall clock from QEMU start): kernel %.2fs, all containers started %.2fs, READY %.2fs", kernel, started, ready)
+	if m := regexp.MustCompile(`memory: PID 1 VmRSS [^\r\n]*`).FindString(console); m != "" {
+		t.Logf("RSS at READY with three containers: %s", m)
+	}
 
 	pvlog := debugfs(t, disk, res.Partition, "cat /logs/0/pantavisor/pantavisor.log")
 	assert.Contains(t, pvlog, "container web started (group app)", "the log server wrote pantavisor's log to the storage")
