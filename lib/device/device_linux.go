@@ -7,6 +7,7 @@ package device
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"pantavisor/lib/engine"
@@ -87,6 +88,8 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 			return engine.Outcome{}, err
 		}
 		defer stopLogs()
+		srv := o.Logs
+		o.Launch.ConsoleLog = func(c string) io.Writer { return consoleWriter{srv: srv, platform: c} }
 	}
 	onStatus := eo.OnStatus
 	done := false
@@ -105,6 +108,19 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	}
 	e := engine.New(s, runner{st: st, rev: rev, o: o.Launch}, eo)
 	return e.Run(ctx), nil
+}
+
+// consoleWriter sends a container's console to the log server as
+// <platform>/lxc/console.log, raw, as upstream's fd subscription does.
+type consoleWriter struct {
+	srv      *logs.Server
+	platform string
+}
+
+func (w consoleWriter) Write(p []byte) (int, error) {
+	err := w.srv.Write(logs.Message{Proto: logs.Raw, Level: logs.Level(engine.LevelInfo), Platform: w.platform,
+		Source: "lxc/console.log", Data: append([]byte(nil), p...)})
+	return len(p), err
 }
 
 // startLogs starts the log server on the revision's log tree and copies

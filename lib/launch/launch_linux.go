@@ -30,9 +30,13 @@ type Options struct {
 	Host         container.Host
 	StateDir     string    // where rootfs mount points are made; "/run/pantavisor/containers"
 	CgroupParent string    // cgroups live at <hierarchy>/<parent>/<name>
-	Console      io.Writer // also receives the console (the log file always does)
-	Stage        container.Options
-	Exe          string // the binary exposed at /pantavisor/bin; os.Executable() by default
+	Console      io.Writer // also receives the console
+	// ConsoleLog, when set, receives a container's console instead of the
+	// file <LogDir>/lxc/console.log (the device passes its log server,
+	// whose rotation cap bounds what a chatty container can write).
+	ConsoleLog func(container string) io.Writer
+	Stage      container.Options
+	Exe        string // the binary exposed at /pantavisor/bin; os.Executable() by default
 }
 
 // Instance is a running container and everything to undo after it.
@@ -191,21 +195,26 @@ func (in *Instance) joinCgroup(name, parent string) error {
 }
 
 func (in *Instance) run(o Options) error {
-	logDir := filepath.Join(o.Host.LogDir, "lxc")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		return err
+	var sink io.Writer
+	if o.ConsoleLog != nil {
+		sink = o.ConsoleLog(in.Name)
+	} else {
+		logDir := filepath.Join(o.Host.LogDir, "lxc")
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(filepath.Join(logDir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		in.log, sink = f, f
 	}
-	f, err := os.OpenFile(filepath.Join(logDir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return err
-	}
-	in.log = f
 	stage := o.Stage
 	stage.Cloneflags = in.plan.Cloneflags
 	stage.Cgroup = in.group
-	stage.Console = f
+	stage.Console = sink
 	if o.Console != nil {
-		stage.Console = io.MultiWriter(f, o.Console)
+		stage.Console = io.MultiWriter(sink, o.Console)
 	}
 	p, err := container.Start(in.plan.Spec, stage)
 	if err != nil {

@@ -2,12 +2,8 @@ package launch
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -17,8 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pantavisor/lib/container"
-	"pantavisor/lib/rawjson"
-	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/testenv"
 )
@@ -55,41 +49,19 @@ type fixture struct {
 	parent string
 }
 
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
 // install makes a storage with revision rev holding container c1 whose
 // init runs script; roles is the run.json "roles" member ("" = absent).
 func install(t *testing.T, f *fixture, rev, script, roles string) {
 	t.Helper()
 	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
 	require.NoError(t, err)
-	objects := map[string][]byte{"c1/lxc.container.conf": []byte(lxcConf), "c1/root.squashfs": img}
 	// The script rides in as a _config overlay file at /app/script.
-	objects["_config/c1/app/script"] = []byte(script)
+	objects := map[string][]byte{"c1/lxc.container.conf": []byte(lxcConf), "c1/root.squashfs": img,
+		"_config/c1/app/script": []byte(script)}
 	run := `{"name":"c1","type":"lxc","config":"lxc.container.conf","root-volume":"root.squashfs",` +
 		`"storage":{"perm":{"persistence":"permanent"},"rev":{"persistence":"revision"},` +
 		`"boot":{"persistence":"boot"},"lxc-overlay":{"persistence":"boot"}}` + roles + `}`
-	var b strings.Builder
-	b.WriteString(`{"#spec":"pantavisor-service-system@1","c1/run.json":` + run)
-	byHash := map[string][]byte{}
-	keys := make([]string, 0, len(objects))
-	for k := range objects {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		h := sum(objects[k])
-		byHash[h] = objects[k]
-		b.WriteString("," + rawjson.Quote(k) + `:"` + h + `"`)
-	}
-	b.WriteString("}")
-	_, err = f.st.Install(rev, []byte(b.String()), func(o state.Object) (io.ReadCloser, int64, error) {
-		return io.NopCloser(bytes.NewReader(byHash[o.SHA])), int64(len(byHash[o.SHA])), nil
-	})
-	require.NoError(t, err)
+	testenv.InstallRevision(t, f.st, rev, objects, map[string]string{"c1/run.json": run})
 }
 
 func newFixture(t *testing.T) *fixture {
