@@ -64,7 +64,8 @@ func TestChattyContainerCannotFillStorage(t *testing.T) {
 	line := strings.Repeat("chatter ", 16)
 	testenv.InstallRevision(t, st, "0", map[string][]byte{
 		"chatty/lxc.container.conf": []byte(chattyConf), "chatty/root.squashfs": img,
-		"_config/chatty/app/script": []byte("while true; do echo " + line + "; done\n"),
+		"_config/chatty/app/script": []byte("mkdir -p /var/log; echo hello-file >> /var/log/messages\n" +
+			"while true; do echo " + line + "; done\n"),
 	}, map[string]string{"chatty/run.json": `{"name":"chatty","type":"lxc","config":"lxc.container.conf",` +
 		`"root-volume":"root.squashfs","storage":{"lxc-overlay":{"persistence":"boot"}}}`})
 
@@ -114,4 +115,7 @@ func TestChattyContainerCannotFillStorage(t *testing.T) {
 	rotated, _ := filepath.Glob(filepath.Join(logDir, "0", "chatty", "lxc", "console.log.*.gz"))
 	assert.NotEmpty(t, rotated, "the console was rotated: the container wrote far more than the budget")
 	assert.Equal(t, testenv.Resources{}, testenv.TakeResources(t, dir, parent), "nothing leaked")
+	msgs, err := os.ReadFile(filepath.Join(logDir, "0", "chatty", "var", "log", "messages"))
+	require.NoError(t, err, "the default file logger followed /var/log/messages inside the container")
+	assert.Equal(t, "hello-file\n", string(msgs))
 }
