@@ -86,6 +86,14 @@ func mainLoop(console io.Writer) int {
 	}
 	o.BSP = &device.BSP{VolumesDir: "/volumes", KernelRelease: o.Launch.Host.KernelRelease}
 	o.Hooks = hooks.Dir
+	o.OnUserMeta = func(key, value string, deleted bool) {
+		// Keys that are not configuration keys are plain metadata.
+		if deleted {
+			cfg.Unset(config.LevelMeta, key)
+		} else {
+			cfg.Set(config.LevelMeta, key, value)
+		}
+	}
 	if trying {
 		o.Try = rev
 	}

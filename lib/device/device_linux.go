@@ -34,6 +34,9 @@ type Options struct {
 	BSP      *BSP           // if set (embedded mode): mount the BSP firmware and modules
 	Hooks    string         // system hooks directory (hooks.Dir); "" = none
 	Try      string         // pv_try: the revision the bootloader is trying, for the hooks
+	// OnUserMeta is told every user-meta change (and every persisted key at
+	// start): user-meta overrides configuration keys at the META level.
+	OnUserMeta func(key, value string, deleted bool)
 }
 
 // Run runs a revision until ctx ends (all containers are stopped) or the
@@ -73,6 +76,10 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 			return engine.Outcome{Action: rollbackOrReboot(o), Reason: "BSP volumes: " + err.Error()}, nil
 		}
 		defer vols.Unmount()
+	}
+	usrmeta := userMeta(o, st)
+	if err := usrmeta.Load(); err != nil && o.Engine.Log != nil {
+		o.Engine.Log(engine.LevelWarn, "user-meta: "+err.Error())
 	}
 	devmeta := deviceMeta(o, st)
 	devmeta.SetRevision(rev)
@@ -183,6 +190,19 @@ func deviceMeta(o Options, st *storage.Storage) *meta.Store {
 		m.Dir = filepath.Join(o.RunDir, "device-meta")
 	}
 	m.Persist = filepath.Join(st.Root, "cache", "devmeta")
+	return m
+}
+
+// userMeta is the user-meta store in the run dir, persisted in the
+// storage's cache/meta, applying each key to the configuration.
+func userMeta(o Options, st *storage.Storage) *meta.Store {
+	m := meta.New(meta.User)
+	if o.RunDir != "" {
+		m.RunDir = o.RunDir
+		m.Dir = filepath.Join(o.RunDir, "user-meta")
+	}
+	m.Persist = filepath.Join(st.Root, "cache", "meta")
+	m.OnChange = o.OnUserMeta
 	return m
 }
 
