@@ -43,7 +43,10 @@ func TestTail(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { Tail{Path: src, Platform: "app", Source: "x", Every: time.Millisecond}.Run(ctx, s); close(done) }()
+	go func() {
+		Tail{Path: src, Platform: "app", Source: "x", Every: time.Millisecond}.Run(ctx, s)
+		close(done)
+	}()
 	cancel()
 	select {
 	case <-done:
