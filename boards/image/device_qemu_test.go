@@ -2,8 +2,12 @@ package image
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +156,47 @@ func TestSystemContainerFailureReboots(t *testing.T) {
 	require.NoError(t, err, "PID 1 reboots the device")
 	require.NoError(t, vm.Wait(30*time.Second), "QEMU (-no-reboot) exits on the reboot")
 	assert.Contains(t, vm.Console(), "main loop exited with 3: rebooting")
+}
+
+// TestWebPage: the demo device's web container serves a page with the
+// device's revision and status on the guest's port 80, reached through
+// QEMU's user network (restrict=on) and a host forward bound to
+// 127.0.0.1; os brought eth0 up with udhcpc against QEMU's DHCP.
+func TestWebPage(t *testing.T) {
+	o := qemuImageOptions(t)
+	o.Append = ""
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	_, err = Build(context.Background(), o, disk)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	vm, err := qemu.Start(ctx, qemu.Options{Board: o.Board, Disks: []string{disk},
+		Forwards: []string{strconv.Itoa(port) + ":80"}}, filepath.Join(t.TempDir(), "console.log"))
+	require.NoError(t, err)
+	defer vm.Kill()
+	defer func() {
+		if t.Failed() {
+			t.Logf("console:\n%s", vm.Console())
+		}
+	}()
+	_, err = vm.Expect(regexp.MustCompile(`revision 0 status READY`), 180*time.Second)
+	require.NoError(t, err)
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	var page string
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		page = string(b)
+		return resp.StatusCode == 200 && strings.Contains(page, "READY")
+	}, 60*time.Second, 500*time.Millisecond, "the page at %s shows the device READY", url)
+	assert.Contains(t, page, "0", "and its revision")
+	t.Logf("page: %s", page)
 }
