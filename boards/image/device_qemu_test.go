@@ -195,8 +195,8 @@ func TestWebPage(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		page = string(b)
-		return resp.StatusCode == 200 && strings.Contains(page, "READY")
+		return resp.StatusCode == 200 && strings.Contains(page, `<td id="status">READY</td>`)
 	}, 60*time.Second, 500*time.Millisecond, "the page at %s shows the device READY", url)
-	assert.Contains(t, page, "0", "and its revision")
+	assert.Contains(t, page, `<td id="revision">0</td>`, "and its revision")
 	t.Logf("page: %s", page)
 }
