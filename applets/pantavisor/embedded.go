@@ -21,6 +21,7 @@ import (
 	"pantavisor/lib/engine"
 	"pantavisor/lib/hooks"
 	"pantavisor/lib/logs"
+	"pantavisor/lib/mount"
 	"pantavisor/lib/power"
 	"pantavisor/lib/sysinfo"
 	"pantavisor/lib/watchdog"
@@ -115,6 +116,7 @@ func mainLoop(console io.Writer) int {
 	wdt := startWatchdog(cfg, cl, logf)
 	o.Engine.OnTick = wdt.tick
 	out, err := device.Run(ctx, o)
+	unmountStorage(storageDir, logf)
 	wdt.end(out.Action == engine.Exit && err == nil)
 	if err != nil {
 		logf("%v", err)
@@ -300,4 +302,16 @@ func procField(path, field string) string {
 		}
 	}
 	return "?"
+}
+
+// unmountStorage flushes and unmounts the storage before PID 1 powers off
+// or reboots; a busy mount is detached (the kernel finishes it).
+func unmountStorage(dir string, logf func(string, ...any)) {
+	unix.Sync()
+	if err := mount.Unmount(dir, 0); err != nil {
+		logf("unmounting %s: %v; detaching it", dir, err)
+		mount.Unmount(dir, unix.MNT_DETACH)
+		return
+	}
+	logf("storage unmounted")
 }

@@ -72,6 +72,7 @@ func TestDeviceRunsRevision(t *testing.T) {
 	expect(`storage LABEL=pvstorage mounted from /dev/vda1`, 120*time.Second, "the main loop mounts the storage")
 	started := expect(`container web started \(group app\)`, 120*time.Second, "the last group starts")
 	ready := expect(`revision 0 status READY`, 120*time.Second, "every goal is reached")
+	expect(`storage unmounted`, 120*time.Second, "the storage is unmounted cleanly before the power-off")
 	expect(`reboot: Power down`, 120*time.Second, "pv_test=ready-poweroff stops the containers and powers off")
 	require.NoError(t, vm.Wait(30*time.Second), "qemu exits 0 on power-off")
 
