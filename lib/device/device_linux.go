@@ -91,6 +91,7 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	}
 	eo := o.Engine
 	eo.Updating = o.Updating
+	eo.Log = eoLog(o)
 	if o.Logs != nil {
 		stopLogs, err := startLogs(o.Logs, st, rev, &eo)
 		if err != nil {
