@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -70,6 +72,7 @@ func mainLoop(console io.Writer) int {
 		return mainReboot
 	}
 	logf("storage %s mounted from %s", spec, dev)
+	recordCrashes(storageDir, logf)
 	rev, trying := cl.Get("pv_try")
 	if !trying || rev == "" {
 		rev, _ = cl.Get("pv_rev")
@@ -113,6 +116,12 @@ func mainLoop(console io.Writer) int {
 	}
 	o.Logs = &logs.Server{RunDir: o.RunDir, DevLog: "/dev/log", Outputs: cfg.String("PV_LOG_SERVER_OUTPUTS"),
 		Level: logLevel(cfg)}
+	o.KernelLog = cfg.Bool("PV_LOG_CAPTURE_DMESG")
+	if o.KernelLog {
+		// The kernel log is in pantavisor/dmesg now: keep only warnings and
+		// worse on the console, so kernel lines stop splitting ours.
+		os.WriteFile("/proc/sys/kernel/printk", []byte("4"), 0o644)
+	}
 	wdt := startWatchdog(cfg, cl, logf)
 	o.Engine.OnTick = wdt.tick
 	out, err := device.Run(ctx, o)
@@ -307,6 +316,7 @@ func procField(path, field string) string {
 // unmountStorage flushes and unmounts the storage before PID 1 powers off
 // or reboots; a busy mount is detached (the kernel finishes it).
 func unmountStorage(dir string, logf func(string, ...any)) {
+	debug.SetCrashOutput(nil, debug.CrashOptions{}) // release crash.log
 	unix.Sync()
 	if err := mount.Unmount(dir, 0); err != nil {
 		logf("unmounting %s: %v; detaching it", dir, err)
@@ -314,4 +324,24 @@ func unmountStorage(dir string, logf func(string, ...any)) {
 		return
 	}
 	logf("storage unmounted")
+}
+
+// recordCrashes makes the Go runtime copy a fatal panic's report (from
+// any goroutine) to /storage/logs/crash.log as well as the console, so the
+// reason survives the reboot PID 1 then does.
+func recordCrashes(storage string, logf func(string, ...any)) {
+	dir := filepath.Join(storage, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		logf("crash log: %v", err)
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "crash.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		logf("crash log: %v", err)
+		return
+	}
+	if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+		logf("crash log: %v", err)
+	}
+	f.Close() // SetCrashOutput keeps its own duplicate
 }

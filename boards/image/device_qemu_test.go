@@ -77,9 +77,10 @@ func TestDeviceRunsRevision(t *testing.T) {
 	require.NoError(t, vm.Wait(30*time.Second), "qemu exits 0 on power-off")
 
 	console := vm.Console()
-	iOS := strings.Index(console, "container os started (group root)")
-	iMgmt := strings.Index(console, "container mgmt started (group platform)")
-	iWeb := strings.Index(console, "container web started (group app)")
+	pvlog := debugfs(t, disk, res.Partition, "cat /logs/0/pantavisor/pantavisor.log")
+	iOS := strings.Index(pvlog, "container os started (group root)")
+	iMgmt := strings.Index(pvlog, "container mgmt started (group platform)")
+	iWeb := strings.Index(pvlog, "container web started (group app)")
 	require.True(t, iOS >= 0 && iMgmt >= 0 && iWeb >= 0, "all three containers started")
 	assert.True(t, iOS < iMgmt && iMgmt < iWeb, "groups start in order: root, platform, app")
 	assert.NotContains(t, console, "could not be started")
@@ -89,8 +90,8 @@ func TestDeviceRunsRevision(t *testing.T) {
 		t.Logf("RSS at READY with three containers: %s", m)
 	}
 
-	pvlog := debugfs(t, disk, res.Partition, "cat /logs/0/pantavisor/pantavisor.log")
 	assert.Contains(t, pvlog, "container web started (group app)", "the log server wrote pantavisor's log to the storage")
+	assert.Regexp(t, `\[dmesg\]: \[ *[0-9.]+\] Linux version`, pvlog, "the kernel log is captured as pantavisor/dmesg")
 	mgmt := debugfs(t, disk, res.Partition, "cat /logs/0/mgmt/lxc/console.log")
 	assert.NotEmpty(t, strings.TrimSpace(mgmt), "each container's console is logged")
 	assert.Equal(t, "STOPPED", debugfs(t, disk, res.Partition, "cat /cache/devmeta/pantavisor.status"),

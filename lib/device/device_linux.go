@@ -23,17 +23,18 @@ import (
 
 // Options say what to run and where. Zero values take defaults.
 type Options struct {
-	Storage  string // the storage directory (/storage)
-	Rev      string // revision to run; "" = trails/current, else "0"
-	RunDir   string // run dir (/run/pantavisor/pv): metadata views, control sockets
-	Updating bool   // the revision is being tried: failures roll back
-	NoVerify bool   // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
-	Launch   launch.Options
-	Engine   engine.Options // Log and OnStatus are wrapped, not replaced
-	Logs     *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the engine's log too
-	BSP      *BSP           // if set (embedded mode): mount the BSP firmware and modules
-	Hooks    string         // system hooks directory (hooks.Dir); "" = none
-	Try      string         // pv_try: the revision the bootloader is trying, for the hooks
+	Storage   string // the storage directory (/storage)
+	Rev       string // revision to run; "" = trails/current, else "0"
+	RunDir    string // run dir (/run/pantavisor/pv): metadata views, control sockets
+	Updating  bool   // the revision is being tried: failures roll back
+	NoVerify  bool   // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
+	Launch    launch.Options
+	Engine    engine.Options // Log and OnStatus are wrapped, not replaced
+	Logs      *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the engine's log too
+	BSP       *BSP           // if set (embedded mode): mount the BSP firmware and modules
+	Hooks     string         // system hooks directory (hooks.Dir); "" = none
+	Try       string         // pv_try: the revision the bootloader is trying, for the hooks
+	KernelLog bool           // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
 	// OnUserMeta is told every user-meta change (and every persisted key at
 	// start): user-meta overrides configuration keys at the META level.
 	OnUserMeta func(key, value string, deleted bool)
@@ -99,6 +100,11 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 		}
 		defer stopLogs()
 		srv := o.Logs
+		if o.KernelLog {
+			if err := srv.Capture(); err != nil {
+				eo.Log(engine.LevelWarn, "kernel log: "+err.Error())
+			}
+		}
 		o.Launch.ConsoleLog = func(c string) io.Writer { return consoleWriter{srv: srv, platform: c} }
 	}
 	onStatus := eo.OnStatus
@@ -228,7 +234,7 @@ func (r runner) Start(name string) (engine.Unit, error) {
 	for _, t := range fileLoggers(r.state.Container(name), in.Pid()) {
 		go t.Run(ctx, r.logs)
 	}
-	return tailedUnit{Instance: in, stop: cancel}, nil
+	return &tailedUnit{Instance: in, stop: cancel}, nil
 }
 
 // defaultLoggers are the files followed when run.json has no "logs", as
@@ -267,7 +273,7 @@ type tailedUnit struct {
 	stop context.CancelFunc
 }
 
-func (u tailedUnit) Close() error {
+func (u *tailedUnit) Close() error {
 	u.stop()
 	return u.Instance.Close()
 }

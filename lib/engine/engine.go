@@ -97,6 +97,7 @@ type ContainerStatus struct {
 type exited struct {
 	c    *ctr
 	u    Unit
+	gen  int // the start it belongs to (units need not be comparable)
 	code int
 }
 

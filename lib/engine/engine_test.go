@@ -290,3 +290,30 @@ func TestStatusNames(t *testing.T) {
 		assert.Equal(t, n, s.String())
 	}
 }
+
+// uncomparableUnit holds a func, so == on it would panic: the engine must
+// never compare units.
+type uncomparableUnit struct {
+	*fakeUnit
+	f func()
+}
+
+type uncomparableRunner struct{ *fakeRunner }
+
+func (r uncomparableRunner) Start(name string) (Unit, error) {
+	u, err := r.fakeRunner.Start(name)
+	if err != nil {
+		return nil, err
+	}
+	return uncomparableUnit{fakeUnit: u.(*fakeUnit), f: func() {}}, nil
+}
+
+func TestUnitsNeedNotBeComparable(t *testing.T) {
+	st := revision(t, "", [2]string{"c", `,"group":"app"`})
+	r := newRunner()
+	e := New(st, uncomparableRunner{r}, Options{})
+	require.Nil(t, e.step(t0))
+	r.exit(t, e, "c", 1)
+	require.NotPanics(t, func() { require.Nil(t, e.step(t0)) })
+	assert.Equal(t, Recovering, e.find("c").status)
+}

@@ -24,6 +24,7 @@ type ctr struct {
 	retries    int
 	restarts   int
 	nextTry    time.Time // while Recovering
+	gen        int       // counts starts, to match exits to them
 	resetAt    time.Time // backoff_policy duration: retries reset then
 }
 
@@ -126,6 +127,8 @@ func (e *Engine) start(c *ctr, now time.Time) *Outcome {
 		return e.recover(c, now, "could not be started")
 	}
 	c.unit = u
+	c.gen++
+	gen := c.gen
 	if mountOnly {
 		c.status = Mounted
 		e.logf(LevelInfo, "container %s mounted (group %s)", c.c.Name, c.c.Group)
@@ -133,7 +136,7 @@ func (e *Engine) start(c *ctr, now time.Time) *Outcome {
 	}
 	c.status = Started
 	e.logf(LevelInfo, "container %s started (group %s)", c.c.Name, c.c.Group)
-	go func() { e.exits <- exited{c: c, u: u, code: u.Wait()} }()
+	go func() { e.exits <- exited{c: c, u: u, gen: gen, code: u.Wait()} }()
 	return nil
 }
 
@@ -182,7 +185,7 @@ func (e *Engine) checkGoals(now time.Time) *Outcome {
 // onExit handles a container init that ended.
 func (e *Engine) onExit(ex exited, now time.Time) *Outcome {
 	c := ex.c
-	if c.unit != ex.u {
+	if c.unit == nil || c.gen != ex.gen {
 		return nil // an earlier incarnation, already handled
 	}
 	c.unit = nil
