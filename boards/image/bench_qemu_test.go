@@ -101,13 +101,14 @@ var (
 	baselineRE = regexp.MustCompile(`baseline: \d+ containers started at ([0-9.]+)s`)
 	ext4RE     = regexp.MustCompile(`^\[\s*([0-9]+\.[0-9]+)\] EXT4-fs \(\w+\): mounted filesystem`)
 	installRE  = regexp.MustCompile(`pantavisor: revision \S+ status INSTALLED`)
+	pvMountRE  = regexp.MustCompile(`pantavisor: storage \S+ mounted from`)
 )
 
 // bootFigures are one boot's times in kernel seconds (0 = the first
 // printk, [    0.000000]).
 type bootFigures struct {
 	toInit  float64 // "Run /init as init process", the kernel's own stamp
-	storage float64 // the storage's ext4 mounted (printk)
+	storage float64 // the storage mounted: ours, its line (mapped; the main loop may quiet the kernel's console); the baseline, ext4's printk
 	install float64 // ours: the revision verified and INSTALLED, mapped
 	started float64 // the line saying the last container started, mapped
 	// Checks of the mapping on a user-space line whose time the guest
@@ -170,8 +171,11 @@ func figures(lines []consoleLine, names []string, baseline bool) (bootFigures, e
 		if m := runInitRE.FindStringSubmatch(l.text); m != nil {
 			f.toInit = seconds(m[1]).Seconds()
 		}
-		if m := ext4RE.FindStringSubmatch(l.text); m != nil && f.storage == 0 {
+		if m := ext4RE.FindStringSubmatch(l.text); baseline && m != nil && f.storage == 0 {
 			f.storage = seconds(m[1]).Seconds()
+		}
+		if !baseline && f.storage == 0 && pvMountRE.MatchString(l.text) {
+			f.storage = kt(l)
 		}
 		if !baseline && f.install == 0 && installRE.MatchString(l.text) {
 			f.install = kt(l)
@@ -379,6 +383,7 @@ func TestBootFigures(t *testing.T) {
 		{ms(5000), "[    0.100000] early line, replayed late"},
 		{ms(7010), "[    2.000000] Run /init as init process"},
 		{ms(7300), "[    2.300000] EXT4-fs (vda1): mounted filesystem with ordered data mode. Quota mode: none."},
+		{ms(7320), "pantavisor: storage LABEL=pvstorage mounted from /dev/vda1"},
 		{ms(7400), "Pantavisor bench (Go) on Linux 6.1.0-56-amd64 x86_64: init up at 2.37s, 20 modules loaded"},
 		{ms(8005), "[    3.000000] loop0: detected capacity change from 0 to 2040"},
 		{ms(8050), "pantavisor: revision 0 status INSTALLED"},
@@ -390,16 +395,17 @@ func TestBootFigures(t *testing.T) {
 	f, err := figures(lines, []string{"os", "mgmt", "web"}, false)
 	require.NoError(t, err)
 	assert.InDelta(t, 2.0, f.toInit, 1e-9)
-	assert.InDelta(t, 2.3, f.storage, 1e-9)
+	assert.InDelta(t, 2.32, f.storage, 1e-9)
 	assert.InDelta(t, 3.05, f.install, 1e-9)
 	assert.InDelta(t, 4.0, f.started, 1e-9, "offset 5.000 s from the EXT4 line, not the replayed one")
 	assert.InDelta(t, 2.37, f.uptime, 1e-9)
 	assert.InDelta(t, 2.4, f.mapped, 1e-9)
-	_, err = figures(lines[:8], []string{"os", "mgmt", "web"}, false)
+	_, err = figures(lines[:9], []string{"os", "mgmt", "web"}, false)
 	assert.Error(t, err, "web never started")
 
 	base := []consoleLine{
 		{ms(7010), "[    2.000000] Run /init as init process"},
+		{ms(7400), "[    2.400000] EXT4-fs (vda1): mounted filesystem with ordered data mode. Quota mode: none."},
 		{ms(7500), "[    2.500000] loop0: detected capacity change from 0 to 2040"},
 		{ms(7720), "[    2.705000] baseline: 3 containers started at 2.68s"},
 		{ms(7710), "baseline: 3 containers started at 2.68s"},
@@ -407,8 +413,9 @@ func TestBootFigures(t *testing.T) {
 	f, err = figures(base, []string{"os", "mgmt", "web"}, true)
 	require.NoError(t, err)
 	assert.InDelta(t, 2.71, f.started, 1e-9)
+	assert.InDelta(t, 2.4, f.storage, 1e-9)
 	assert.InDelta(t, 2.68, f.uptime, 1e-9)
 	assert.InDelta(t, 2.705, f.printk, 1e-9)
-	_, err = figures(base[:3], nil, true)
+	_, err = figures(base[:4], nil, true)
 	assert.Error(t, err, "the kmsg copy alone is not the event")
 }
