@@ -57,6 +57,12 @@ func startMainLoop(console *os.File) (int, error) {
 // kernel cmdline), the cgroup hierarchy, the storage, then the revision
 // the bootloader chose (pv_try, else pv_rev). It returns its exit code.
 func mainLoop(console io.Writer) int {
+	// A long-running daemon on small devices: collect more often than
+	// Go's default (GOGC=100) to keep the heap, and so RSS, small. An
+	// explicit GOGC in the environment still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	logf := func(format string, args ...any) { fmt.Fprintf(console, "pantavisor: "+format+"\n", args...) }
 	cl, _ := readCmdline()
 	cfg := loadConfig(cl, logf)
