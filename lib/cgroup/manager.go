@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -20,16 +21,9 @@ type Manager struct {
 	Parent    string // relative path of the groups' parent in every hierarchy, e.g. "lxc"; "" = hierarchy root
 }
 
-func (m *Manager) root() string      { return or(m.Root, "/sys/fs/cgroup") }
-func (m *Manager) mountinfo() string { return or(m.Mountinfo, "/proc/self/mountinfo") }
-func (m *Manager) proc() string      { return or(m.Proc, "/proc") }
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
+func (m *Manager) root() string      { return cmp.Or(m.Root, "/sys/fs/cgroup") }
+func (m *Manager) mountinfo() string { return cmp.Or(m.Mountinfo, "/proc/self/mountinfo") }
+func (m *Manager) proc() string      { return cmp.Or(m.Proc, "/proc") }
 
 // Layout detects the hierarchies under Root.
 func (m *Manager) Layout() (Layout, error) {

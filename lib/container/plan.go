@@ -1,6 +1,7 @@
 package container
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -25,16 +26,14 @@ type Host struct {
 	Cgroups       cgroup.Layout // the host's hierarchies, mirrored for lxc.mount.auto cgroup
 }
 
-func (h Host) volumes() string { return or(h.VolumesDir, "/volumes") }
-func (h Host) runDir() string  { return or(h.RunDir, "/run/pantavisor/pv") }
-func (h Host) configs() string { return or(h.ConfigsDir, "/configs") }
+// Volumes is VolumesDir or its default.
+func (h Host) Volumes() string { return cmp.Or(h.VolumesDir, "/volumes") }
 
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
+// Run is RunDir or its default.
+func (h Host) Run() string { return cmp.Or(h.RunDir, "/run/pantavisor/pv") }
+
+// Configs is ConfigsDir or its default.
+func (h Host) Configs() string { return cmp.Or(h.ConfigsDir, "/configs") }
 
 // Request names the container and what the state says about it.
 type Request struct {
@@ -71,7 +70,7 @@ func NewPlan(r Request, h Host) (*Plan, error) {
 		spec.Args = []string{"/sbin/init"}
 	}
 	if flags&unix.CLONE_NEWUTS != 0 {
-		spec.Hostname = or(c.UTSName, r.Name)
+		spec.Hostname = cmp.Or(c.UTSName, r.Name)
 	}
 	if err := planRootfs(spec, r, h); err != nil {
 		return nil, err
@@ -102,7 +101,7 @@ func NewPlan(r Request, h Host) (*Plan, error) {
 // relocate moves a config path under /volumes to the host's volumes dir.
 func (h Host) relocate(p string) string {
 	if rest, ok := strings.CutPrefix(p, "/volumes/"); ok {
-		return filepath.Join(h.volumes(), rest)
+		return filepath.Join(h.Volumes(), rest)
 	}
 	return p
 }
@@ -121,7 +120,7 @@ func planRootfs(spec *Spec, r Request, h Host) error {
 		spec.Lower = []string{h.relocate(rf.Path)}
 		return nil
 	}
-	if cfg := filepath.Join(h.configs(), r.Name); isDir(cfg) {
+	if cfg := filepath.Join(h.Configs(), r.Name); isDir(cfg) {
 		spec.Lower = append(spec.Lower, cfg)
 	}
 	for _, l := range rf.LowerDirs() {
@@ -213,7 +212,7 @@ func entryMounts(entries []lxcconf.MountEntry, h Host) ([]Mount, error) {
 // sees the whole run dir, others only the control sockets and their own
 // logs), the kernel's modules and firmware, and /dev/log.
 func pantavisorMounts(r Request, h Host) []Mount {
-	run := h.runDir()
+	run := h.Run()
 	ro := uintptr(unix.MS_BIND | unix.MS_REC | unix.MS_RDONLY)
 	var out []Mount
 	if r.Mgmt {

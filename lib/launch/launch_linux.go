@@ -4,6 +4,7 @@
 package launch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,8 @@ type Options struct {
 	Stage      container.Options
 	Exe        string // the binary exposed at /pantavisor/bin; os.Executable() by default
 }
+
+func (o Options) stateDir() string { return cmp.Or(o.StateDir, "/run/pantavisor/containers") }
 
 // Instance is a running container and everything to undo after it.
 type Instance struct {
@@ -113,15 +116,8 @@ func revisionVolumes(st *storage.Storage, rev, name string, o Options) (*state.C
 		images = append([]string{root}, images...)
 	}
 	return c, volume.Set{Container: name, ImageDir: filepath.Join(st.TrailPath(rev), c.Dir), Images: images,
-		Storage: c.Storage, Dir: filepath.Join(volumesDir(o), name),
+		Storage: c.Storage, Dir: filepath.Join(o.Host.Volumes(), name),
 		Perm: st.VolumePath("permanent", rev, name, ""), Rev: st.VolumePath("revision", rev, name, "")}, nil
-}
-
-func volumesDir(o Options) string {
-	if o.Host.VolumesDir == "" {
-		return "/volumes"
-	}
-	return o.Host.VolumesDir
 }
 
 // start runs the launch steps, undoing the done ones on failure.
@@ -141,13 +137,13 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 	}
 	in.vols = vols
 	in.Warning = append(in.Warning, vols.Warnings...)
-	if err := in.copyConfig(configSrc, filepath.Join(or(o.Host.ConfigsDir, "/configs"), req.Name)); err != nil {
+	if err := in.copyConfig(configSrc, filepath.Join(o.Host.Configs(), req.Name)); err != nil {
 		return err
 	}
-	if err := in.prepareRunDir(or(o.Host.RunDir, "/run/pantavisor/pv"), o.Exe); err != nil {
+	if err := in.prepareRunDir(o.Host.Run(), o.Exe); err != nil {
 		return fmt.Errorf("preparing the run dir: %w", err)
 	}
-	root := filepath.Join(or(o.StateDir, "/run/pantavisor/containers"), req.Name, "rootfs")
+	root := filepath.Join(o.stateDir(), req.Name, "rootfs")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
@@ -355,13 +351,6 @@ func (in *Instance) Close() error {
 	return errors.Join(errs...)
 }
 
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // StartLoose starts a container from an LXC config and a rootfs image
 // outside any revision. The image is the overlay's lower layer whatever
 // the config's rootfs path says; "lxc-overlay" and every other volume the
@@ -395,9 +384,9 @@ func StartLoose(configPath, image, name string, o Options) (*Instance, error) {
 	cfg.Rootfs = lxcconf.Rootfs{Type: "overlayfs", Path: own + base + ":" + own + "lxc-overlay/upper",
 		Lower: own + base, Upper: own + "lxc-overlay/upper"}
 	set := volume.Set{Container: name, ImageDir: filepath.Dir(image), Images: []string{base}, Storage: vols,
-		Dir: filepath.Join(volumesDir(o), name)}
+		Dir: filepath.Join(o.Host.Volumes(), name)}
 	if o.Host.LogDir == "" {
-		o.Host.LogDir = filepath.Join(or(o.StateDir, "/run/pantavisor/containers"), name+".logs")
+		o.Host.LogDir = filepath.Join(o.stateDir(), name+".logs")
 	}
 	req := container.Request{Name: name, Mgmt: true, AutoModFW: true, Config: cfg}
 	return in.start(req, set, "", o)

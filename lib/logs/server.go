@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"os"
@@ -85,14 +86,7 @@ const (
 	stateClosed
 )
 
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func (s *Server) runDir() string { return or(s.RunDir, "/run/pantavisor/pv") }
+func (s *Server) runDir() string { return cmp.Or(s.RunDir, "/run/pantavisor/pv") }
 
 // CtrlSocket returns the path of pv-ctrl-log.
 func (s *Server) CtrlSocket() string { return filepath.Join(s.runDir(), CtrlSocketName) }
@@ -116,7 +110,7 @@ func (s *Server) Start() error {
 	if err := checkRev(s.Rev); err != nil {
 		return err
 	}
-	t := tree{root: or(s.StorageLogs, "/storage/logs")}
+	t := tree{root: cmp.Or(s.StorageLogs, "/storage/logs")}
 	if outs&(Filetree|Singlefile) != 0 {
 		if err := os.MkdirAll(t.root, 0o755); err != nil {
 			return err

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"os"
 	"strconv"
@@ -42,7 +43,7 @@ func (s *Server) Subscribe(f *os.File, platform, source string, level Level) err
 // "[<sec.usec>] <text>" at the level of its syslog priority, and the
 // records' continuation lines are dropped.
 func (s *Server) Capture() error {
-	path := or(s.Kmsg, "/dev/kmsg")
+	path := cmp.Or(s.Kmsg, "/dev/kmsg")
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}
