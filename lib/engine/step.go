@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -221,7 +222,7 @@ func (e *Engine) recover(c *ctr, now time.Time, what string) *Outcome {
 		}
 		switch ar.BackoffPolicy {
 		case "reboot":
-			return &Outcome{Action: Reboot, Reason: "container " + c.c.Name + " exhausted its " + itoa(ar.MaxRetries) + " retries"}
+			return &Outcome{Action: Reboot, Reason: "container " + c.c.Name + " exhausted its " + strconv.Itoa(ar.MaxRetries) + " retries"}
 		case "never":
 			e.logf(LevelWarn, "container %s exhausted its retries: staying stopped", c.c.Name)
 			return nil
@@ -282,17 +283,4 @@ func (e *Engine) revisionStatus() Status {
 		}
 	}
 	return rev
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
 }
