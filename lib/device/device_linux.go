@@ -78,11 +78,10 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 		}
 		defer vols.Unmount()
 	}
-	usrmeta := userMeta(o, st)
+	devmeta, usrmeta := metaStores(o, st)
 	if err := usrmeta.Load(); err != nil && o.Engine.Log != nil {
 		o.Engine.Log(engine.LevelWarn, "user-meta: "+err.Error())
 	}
-	devmeta := deviceMeta(o, st)
 	devmeta.SetRevision(rev)
 	if entries, err := (&meta.System{Storage: st.Root}).Collect(); err == nil || len(entries) > 0 {
 		devmeta.Publish(entries)
@@ -188,29 +187,14 @@ func rollbackOrReboot(o Options) engine.Action {
 	return engine.Reboot
 }
 
-// deviceMeta is the device-meta store in the run dir, persisted in the
-// storage's cache/devmeta.
-func deviceMeta(o Options, st *storage.Storage) *meta.Store {
-	m := meta.New(meta.Device)
-	if o.RunDir != "" {
-		m.RunDir = o.RunDir
-		m.Dir = filepath.Join(o.RunDir, "device-meta")
-	}
-	m.Persist = filepath.Join(st.Root, "cache", "devmeta")
-	return m
-}
-
-// userMeta is the user-meta store in the run dir, persisted in the
-// storage's cache/meta, applying each key to the configuration.
-func userMeta(o Options, st *storage.Storage) *meta.Store {
-	m := meta.New(meta.User)
-	if o.RunDir != "" {
-		m.RunDir = o.RunDir
-		m.Dir = filepath.Join(o.RunDir, "user-meta")
-	}
-	m.Persist = filepath.Join(st.Root, "cache", "meta")
-	m.OnChange = o.OnUserMeta
-	return m
+// metaStores are the device-meta and user-meta stores: views in the run
+// dir (meta derives them), persisted in the storage's cache/devmeta and
+// cache/meta; each user-meta key is also applied to the configuration.
+func metaStores(o Options, st *storage.Storage) (dev, usr *meta.Store) {
+	dev = &meta.Store{Kind: meta.Device, RunDir: o.RunDir, Persist: filepath.Join(st.Root, "cache", "devmeta")}
+	usr = &meta.Store{Kind: meta.User, RunDir: o.RunDir, Persist: filepath.Join(st.Root, "cache", "meta"),
+		OnChange: o.OnUserMeta}
+	return dev, usr
 }
 
 // runner adapts lib/launch to the engine.

@@ -28,7 +28,7 @@ func TestUserMetaOverridesConfig(t *testing.T) {
 			cfg.Set(config.LevelMeta, k, v)
 		}
 	}}
-	m := userMeta(o, st)
+	_, m := metaStores(o, st)
 	require.NoError(t, m.Load())
 	assert.Equal(t, 5, cfg.Int("PV_LOG_LEVEL"))
 	assert.Equal(t, config.LevelMeta, cfg.Level("PV_LOG_LEVEL"))
