@@ -121,7 +121,8 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	if o.Launch.Host.RunDir == "" {
 		o.Launch.Host.RunDir = o.RunDir
 	}
-	e := engine.New(s, runner{st: st, rev: rev, o: o.Launch, state: s, logs: o.Logs}, eo)
+	rv := &launch.Revision{Storage: st, Rev: rev, State: s}
+	e := engine.New(s, runner{rev: rv, o: o.Launch, logs: o.Logs}, eo)
 	return e.Run(ctx), nil
 }
 
@@ -199,15 +200,13 @@ func metaStores(o Options, st *storage.Storage) (dev, usr *meta.Store) {
 
 // runner adapts lib/launch to the engine.
 type runner struct {
-	st    *storage.Storage
-	rev   string
-	o     launch.Options
-	state *state.State
-	logs  *logs.Server // nil: no file loggers
+	rev  *launch.Revision // its state is the one the engine runs
+	o    launch.Options
+	logs *logs.Server // nil: no file loggers
 }
 
 func (r runner) Start(name string) (engine.Unit, error) {
-	in, err := launch.StartRevision(r.st, r.rev, name, r.o)
+	in, err := r.rev.Start(name, r.o)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +214,7 @@ func (r runner) Start(name string) (engine.Unit, error) {
 		return in, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	for _, t := range fileLoggers(r.state.Container(name), in.Pid()) {
+	for _, t := range fileLoggers(r.rev.State.Container(name), in.Pid()) {
 		go t.Run(ctx, r.logs)
 	}
 	return &tailedUnit{Instance: in, stop: cancel}, nil
@@ -263,7 +262,7 @@ func (u *tailedUnit) Close() error {
 }
 
 func (r runner) Mount(name string) (engine.Unit, error) {
-	in, err := launch.MountRevision(r.st, r.rev, name, r.o)
+	in, err := r.rev.Mount(name, r.o)
 	if err != nil {
 		return nil, err
 	}

@@ -55,16 +55,56 @@ type Instance struct {
 	Warning []string      // what the launch could not honour (logged, not fatal)
 }
 
+// Revision is an installed revision whose containers are launched; its
+// state is parsed once, not at every start.
+type Revision struct {
+	Storage *storage.Storage
+	Rev     string
+	State   *state.State
+}
+
+// OpenRevision reads and parses installed revision rev.
+func OpenRevision(st *storage.Storage, rev string, o Options) (*Revision, error) {
+	data, err := st.StateJSON(rev)
+	if err != nil {
+		return nil, err
+	}
+	s, err := state.Parse(data, state.Options{KernelRelease: o.Host.KernelRelease})
+	if err != nil {
+		return nil, err
+	}
+	return &Revision{Storage: st, Rev: rev, State: s}, nil
+}
+
 // StartRevision starts container name of installed revision rev.
 func StartRevision(st *storage.Storage, rev, name string, o Options) (*Instance, error) {
-	c, set, err := revisionVolumes(st, rev, name, o)
+	r, err := OpenRevision(st, rev, o)
+	if err != nil {
+		return nil, err
+	}
+	return r.Start(name, o)
+}
+
+// MountRevision only mounts the volumes of container name of revision rev.
+func MountRevision(st *storage.Storage, rev, name string, o Options) (*Instance, error) {
+	r, err := OpenRevision(st, rev, o)
+	if err != nil {
+		return nil, err
+	}
+	return r.Mount(name, o)
+}
+
+// Start starts container name of the revision.
+func (r *Revision) Start(name string, o Options) (*Instance, error) {
+	c, set, err := r.volumes(name, o)
 	if err != nil {
 		return nil, err
 	}
 	if c.Config == "" {
 		return nil, fmt.Errorf("container %s has no LXC config (a data-only container)", name)
 	}
-	cfg, warns, err := lxcconf.Load(filepath.Join(st.TrailPath(rev), c.Dir, c.Config))
+	trail := r.Storage.TrailPath(r.Rev)
+	cfg, warns, err := lxcconf.Load(filepath.Join(trail, c.Dir, c.Config))
 	if err != nil {
 		return nil, err
 	}
@@ -74,15 +114,15 @@ func StartRevision(st *storage.Storage, rev, name string, o Options) (*Instance,
 	}
 	req := container.Request{Name: name, Group: c.Group, Mgmt: c.Mgmt, AutoModFW: c.AutoModFW, Config: cfg}
 	if o.Host.LogDir == "" {
-		o.Host.LogDir = filepath.Join(st.Root, "logs", rev, name)
+		o.Host.LogDir = filepath.Join(r.Storage.Root, "logs", r.Rev, name)
 	}
-	return in.start(req, set, filepath.Join(st.TrailPath(rev), "_config", name), o)
+	return in.start(req, set, filepath.Join(trail, "_config", name), o)
 }
 
-// MountRevision only mounts the volumes of container name (status goal
-// MOUNTED: a data container). The Instance's Wait blocks until Close.
-func MountRevision(st *storage.Storage, rev, name string, o Options) (*Instance, error) {
-	_, set, err := revisionVolumes(st, rev, name, o)
+// Mount only mounts the volumes of container name (status goal MOUNTED:
+// a data container). The Instance's Wait blocks until Close.
+func (r *Revision) Mount(name string, o Options) (*Instance, error) {
+	_, set, err := r.volumes(name, o)
 	if err != nil {
 		return nil, err
 	}
@@ -93,19 +133,11 @@ func MountRevision(st *storage.Storage, rev, name string, o Options) (*Instance,
 	return &Instance{Name: name, vols: vols, Warning: vols.Warnings, closed: make(chan struct{})}, nil
 }
 
-// revisionVolumes finds container name in revision rev and its volumes.
-func revisionVolumes(st *storage.Storage, rev, name string, o Options) (*state.Container, volume.Set, error) {
-	data, err := st.StateJSON(rev)
-	if err != nil {
-		return nil, volume.Set{}, err
-	}
-	s, err := state.Parse(data, state.Options{KernelRelease: o.Host.KernelRelease})
-	if err != nil {
-		return nil, volume.Set{}, err
-	}
-	c := s.Container(name)
+// volumes finds container name in the revision and its volumes.
+func (r *Revision) volumes(name string, o Options) (*state.Container, volume.Set, error) {
+	c := r.State.Container(name)
 	if c == nil {
-		return nil, volume.Set{}, fmt.Errorf("revision %s has no container %q", rev, name)
+		return nil, volume.Set{}, fmt.Errorf("revision %s has no container %q", r.Rev, name)
 	}
 	images := c.Volumes
 	if c.RootVolume != "" {
@@ -115,9 +147,10 @@ func revisionVolumes(st *storage.Storage, rev, name string, o Options) (*state.C
 		}
 		images = append([]string{root}, images...)
 	}
-	return c, volume.Set{Container: name, ImageDir: filepath.Join(st.TrailPath(rev), c.Dir), Images: images,
+	st := r.Storage
+	return c, volume.Set{Container: name, ImageDir: filepath.Join(st.TrailPath(r.Rev), c.Dir), Images: images,
 		Storage: c.Storage, Dir: filepath.Join(o.Host.Volumes(), name),
-		Perm: st.VolumePath("permanent", rev, name, ""), Rev: st.VolumePath("revision", rev, name, "")}, nil
+		Perm: st.VolumePath("permanent", r.Rev, name, ""), Rev: st.VolumePath("revision", r.Rev, name, "")}, nil
 }
 
 // start runs the launch steps, undoing the done ones on failure.
