@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pantavisor/lib/cgroup"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/hooks"
 	"pantavisor/lib/launch"
@@ -120,6 +121,10 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	}
 	if o.Launch.Host.RunDir == "" {
 		o.Launch.Host.RunDir = o.RunDir
+	}
+	if o.Launch.Host.Cgroups.Mode == 0 { // read the hierarchy once, not at every start
+		m := cgroup.Manager{Parent: o.Launch.CgroupParent}
+		o.Launch.Host.Cgroups, _ = m.Layout()
 	}
 	rv := &launch.Revision{Storage: st, Rev: rev, State: s}
 	e := engine.New(s, runner{rev: rv, o: o.Launch, logs: o.Logs}, eo)
