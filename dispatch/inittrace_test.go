@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"pantavisor/lib/testenv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,11 +22,7 @@ func TestNoInitWork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; skipped with -short")
 	}
-	bin := filepath.Join(t.TempDir(), "pantavisor")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
+	bin := testenv.BuildDevice(t, filepath.Join(t.TempDir(), "pantavisor"), "-s -w")
 
 	cmd := exec.Command(bin, "--list")
 	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")

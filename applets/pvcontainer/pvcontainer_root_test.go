@@ -18,17 +18,6 @@ import (
 
 const wifiPackage = "../../testdata/conformance/pvtx/resources/pvwificonnect.tgz"
 
-// buildBinary builds the device binary the way make does.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pantavisor")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "../../dispatch")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return bin
-}
-
 // dbusConfig is a system bus that lets anyone in: enough for the app to
 // see the bus.
 const dbusConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -56,7 +45,7 @@ func TestPvwificonnect(t *testing.T) {
 	testenv.RequireCommand(t, "dbus-daemon", "make deps installs dbus-daemon")
 	_, err := os.Stat("/dev/loop-control")
 	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
-	bin := buildBinary(t)
+	bin := testenv.BuildDevice(t, filepath.Join(t.TempDir(), "pantavisor"), "")
 	dir := t.TempDir()
 	parent := "pvtest-" + filepath.Base(filepath.Dir(dir)) // unique per test and run
 	before := testenv.TakeResources(t, dir, parent)

@@ -20,7 +20,6 @@ var (
 	testTmp  string // removed by TestMain
 	pvOnce   sync.Once
 	pvBinary string
-	pvErr    error
 )
 
 func TestMain(m *testing.M) {
@@ -38,16 +37,9 @@ func TestMain(m *testing.M) {
 // its install subcommand, as make image does.
 func hostPantavisor(t *testing.T) string {
 	t.Helper()
-	pvOnce.Do(func() {
-		pvBinary = filepath.Join(testTmp, "pantavisor")
-		cmd := exec.Command("go", "build", "-o", pvBinary, "./dispatch")
-		cmd.Dir = filepath.Dir(boards.Dir())
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			pvErr = fmt.Errorf("go build ./dispatch: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, pvErr)
+	pvOnce.Do(func() { pvBinary = testenv.BuildDevice(t, filepath.Join(testTmp, "pantavisor"), "") })
+	_, err := os.Stat(pvBinary)
+	require.NoError(t, err, "the device binary was built by the first test that needed it")
 	return pvBinary
 }
 
