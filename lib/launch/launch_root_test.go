@@ -1,11 +1,9 @@
 package launch
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,33 +85,18 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// syncBuffer is a console sink safe for the copying goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.ReplaceAll(s.b.String(), "\r\n", "\n")
-}
+// console reads a pty console as lines ending in "\n".
+func console(b *testenv.Buffer) string { return strings.ReplaceAll(b.String(), "\r\n", "\n") }
 
 func (f *fixture) run(t *testing.T, rev string) (int, string) {
 	t.Helper()
-	var console syncBuffer
-	f.opts.Console = &console
+	var out testenv.Buffer
+	f.opts.Console = &out
 	in, err := StartRevision(f.st, rev, "c1", f.opts)
 	require.NoError(t, err)
 	code := in.Wait()
 	require.NoError(t, in.Close())
-	return code, console.String()
+	return code, console(&out)
 }
 
 // TestVolumesLimitsAndLeaks: the container writes to one volume of each
@@ -223,8 +206,8 @@ func TestLooseRunAndStop(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "c.conf")
 	require.NoError(t, os.WriteFile(conf, []byte(strings.Replace(lxcConf, "/bin/sh /app/script",
 		"/bin/sh -c \"echo up; ls /data; while true; do sleep 1; done\"", 1)), 0o644))
-	var console syncBuffer
-	f.opts.Console = &console
+	var out testenv.Buffer
+	f.opts.Console = &out
 	img := filepath.Join(f.dir, "root.squashfs") // under f.dir, so the leak check sees its loop device
 	data, err := os.ReadFile(testenv.BusyboxRootfs(t))
 	require.NoError(t, err)
@@ -232,7 +215,7 @@ func TestLooseRunAndStop(t *testing.T) {
 	in, err := StartLoose(conf, img, "c1", f.opts)
 	require.NoError(t, err)
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(console.String(), "up") && time.Now().Before(deadline) {
+	for !strings.Contains(console(&out), "up") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	running := testenv.TakeResources(t, f.dir, f.parent)
@@ -246,9 +229,9 @@ func TestLooseRunAndStop(t *testing.T) {
 	assert.Empty(t, after.Mounts)
 	assert.Empty(t, after.Cgroups)
 	assert.Equal(t, 137, code, "sh as pid 1 ignores SIGTERM: killed after the timeout")
-	out := console.String()
-	assert.Contains(t, out, "up\n")
+	text := console(&out)
+	assert.Contains(t, text, "up\n")
 	for _, v := range []string{"perm", "rev", "boot"} {
-		assert.Contains(t, out, v, "volumes the config expects are made as boot volumes")
+		assert.Contains(t, text, v, "volumes the config expects are made as boot volumes")
 	}
 }

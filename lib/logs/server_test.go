@@ -1,9 +1,9 @@
 package logs
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
+	"pantavisor/lib/testenv"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -32,24 +32,6 @@ func (l *errLog) list() []error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]error(nil), l.errs...)
-}
-
-// syncBuffer is a bytes.Buffer safe for the server and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // startServer starts a server in a temp dir whose senders are all the
@@ -193,7 +175,7 @@ func atoi(t *testing.T, s string) float64 {
 }
 
 func TestServerOutputs(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	s, _ := startServer(t, func(s *Server) {
 		s.Outputs = "singlefile,stdout.containers"
 		s.Stdout = out
