@@ -50,7 +50,7 @@ func mountIn(root string, m Mount) error {
 	if err != nil {
 		return err
 	}
-	if err := create(target, m.Create); err != nil {
+	if err := mount.CreateTarget(target, m.Create); err != nil {
 		return fmt.Errorf("creating mount target %s: %w", m.Target, err)
 	}
 	if m.Flags&unix.MS_BIND == 0 {
@@ -61,25 +61,6 @@ func mountIn(root string, m Mount) error {
 	}
 	if extra := m.Flags &^ bindFlags; extra != 0 {
 		return mount.Mount("", target, "", unix.MS_REMOUNT|unix.MS_BIND|extra, "")
-	}
-	return nil
-}
-
-// create makes a mount target: "dir" makes the directory and parents,
-// "file" an empty file (for binding a file) and its parents.
-func create(target, what string) error {
-	switch what {
-	case "dir":
-		return os.MkdirAll(target, 0o755)
-	case "file":
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC, 0o644)
-		if err != nil {
-			return err
-		}
-		return f.Close()
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ package mount
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -88,4 +90,24 @@ func Unmount(target string, flags int) error {
 		}
 		return nil
 	}
+}
+
+// CreateTarget makes a mount point: what "dir" creates the directory
+// and its parents, "file" an empty file (for binding a file) and its
+// parents, "" nothing (the target must exist). Existing ones are kept.
+func CreateTarget(target, what string) error {
+	switch what {
+	case "dir":
+		return os.MkdirAll(target, 0o755)
+	case "file":
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	return nil
 }

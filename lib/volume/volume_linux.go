@@ -113,16 +113,12 @@ func (m *Mounted) mountImage(s Set, img string) error {
 }
 
 func (m *Mounted) bind(src, dst string, dir bool) error {
+	kind, flags := "file", uintptr(unix.MS_BIND)
 	if dir {
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return err
-		}
-	} else if err := touch(dst); err != nil {
-		return err
+		kind, flags = "dir", flags|unix.MS_REC
 	}
-	flags := uintptr(unix.MS_BIND)
-	if dir {
-		flags |= unix.MS_REC
+	if err := mount.CreateTarget(dst, kind); err != nil {
+		return err
 	}
 	if err := mount.Mount(src, dst, "", flags, ""); err != nil {
 		return err
@@ -172,15 +168,4 @@ func (m *Mounted) Unmount() error {
 	}
 	m.Points = nil
 	return first
-}
-
-func touch(p string) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return err
-	}
-	return f.Close()
 }
