@@ -71,7 +71,7 @@ func runInstall(opts installOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.Verify(opts.rev)
+	rep, err := s.VerifyState(opts.rev, st)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 		return engine.Outcome{}, fmt.Errorf("revision %s: %w", rev, err)
 	}
 	if !o.NoVerify {
-		if _, err := st.Verify(rev); err != nil {
+		if _, err := st.VerifyState(rev, s); err != nil {
 			return engine.Outcome{Action: rollbackOrReboot(o), Reason: "Object validation went wrong: " + err.Error()}, nil
 		}
 	}

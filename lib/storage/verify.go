@@ -31,15 +31,21 @@ var verifySkip = [...]string{"bsp/pantavisor", "bsp/kernel.img", "bsp/fit-image.
 // skip list), and every inline json file equals the state's raw value.
 // Each distinct object is hashed once, however many keys share it.
 func (s *Storage) Verify(rev string) (VerifyReport, error) {
-	var rep VerifyReport
 	data, err := s.StateJSON(rev)
 	if err != nil {
-		return rep, err
+		return VerifyReport{}, err
 	}
 	st, err := state.Parse(data, state.Options{})
 	if err != nil {
-		return rep, fmt.Errorf("verifying %s: %w", rev, err)
+		return VerifyReport{}, fmt.Errorf("verifying %s: %w", rev, err)
 	}
+	return s.VerifyState(rev, st)
+}
+
+// VerifyState is Verify for a caller that already parsed rev's state
+// (st must be the state of trails/<rev>/.pvr/json).
+func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error) {
+	var rep VerifyReport
 	skip := verityDataDevices(st)
 	trail := s.TrailPath(rev)
 	hashed := map[string]bool{}
