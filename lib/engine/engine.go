@@ -90,8 +90,22 @@ type Engine struct {
 type ContainerStatus struct {
 	Name, Group, Goal string
 	Status            Status
-	Restarts          int
+	RestartPolicy     string              // "system" or "container"
+	Roles             []string            // as in run.json ("mgmt" …)
+	AutoRecovery      *state.AutoRecovery // nil: policy "no"
+	Retries           int                 // current_retries: restarts since the count last reset
+	Restarts          int                 // restarts since the revision started
 	Stable            bool
+	UserStopped       bool // stopped through Control("stop")
+}
+
+// GroupStatus is a group's state: its members' lowest status, READY when
+// all reached their goal.
+type GroupStatus struct {
+	Name, Goal, RestartPolicy string
+	Status                    Status
+	Timeout                   int                 // seconds
+	AutoRecovery              *state.AutoRecovery // the group's default; nil: policy "no"
 }
 
 type exited struct {
@@ -195,6 +209,15 @@ func (e *Engine) Status() Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.status
+}
+
+// Groups returns every group's status, in state order.
+func (e *Engine) Groups() []GroupStatus { panic("engine: Groups not implemented yet") }
+
+// Control asks the loop to "start", "stop" or "restart" a container with
+// restart_policy "container" (see ErrNoContainer and the other errors).
+func (e *Engine) Control(ctx context.Context, name, action string) error {
+	panic("engine: Control not implemented yet")
 }
 
 func (e *Engine) handle(ev event) error {
