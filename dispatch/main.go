@@ -14,6 +14,8 @@ import (
 	"pantavisor/applets/modprobe"
 	"pantavisor/applets/pantavisor"
 	"pantavisor/applets/pvcontainer"
+	"pantavisor/applets/pvctl"
+	"pantavisor/applets/pventer"
 	"pantavisor/applets/pvlogger"
 )
 
@@ -35,9 +37,9 @@ var applets = [...]applet{
 	{"modprobe", "load a kernel module and its dependencies", modprobe.Main},
 	{"pantavisor", "the Pantavisor daemon (PID 1 or appengine)", pantavisor.Main},
 	{"pv-container", "run one container in the foreground", pvcontainer.Main},
-	{"pv-ctl", "talk to the pv-ctrl socket (pvcontrol compatible)", nil},
-	{"pvcontrol", "alias of pv-ctl", nil},
-	{"pventer", "run a command inside a container's namespaces", nil},
+	{"pv-ctl", "talk to the pv-ctrl socket (pvcontrol compatible)", pvctl.Main},
+	{"pvcontrol", "alias of pv-ctl", pvctl.Main},
+	{"pventer", "run a command inside a container's namespaces", pventer.Main},
 	{"pvlogger", "send messages to the log server (like logger)", pvlogger.Main},
 	{"pvtx", "build a state transaction and commit it", nil},
 }

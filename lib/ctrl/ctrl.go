@@ -6,6 +6,9 @@ package ctrl
 
 import (
 	"context"
+	"errors"
+	"io"
+	"strconv"
 	"time"
 
 	"pantavisor/lib/config"
@@ -52,3 +55,53 @@ type Server struct {
 	http    http1.Server
 	timeout time.Duration
 }
+
+// handler answers one route; args are the {} segments of its template.
+type handler func(s *Server, w *http1.Response, r *http1.Request, c *Caller, args []string)
+
+// Caller is who sent a request: a container of the running revision, or
+// Pantavisor and host processes ("_pv_").
+type Caller struct {
+	Name string // container name, or "_pv_"
+	Mgmt bool   // may use every route (role mgmt, or _pv_)
+}
+
+// errTooBig is readBody's error for a body over its cap.
+var errTooBig = errors.New("body too big")
+
+// readBody reads the whole request body, at most max bytes; over that it
+// returns errTooBig (answered 507 as upstream, see sendTooBig).
+func readBody(r *http1.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, errTooBig
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, errTooBig
+	}
+	return b, nil
+}
+
+// sendError answers {"Error":"msg"} as upstream (no space after the colon).
+func sendError(w *http1.Response, status int, msg string) {
+	w.Send(status, "application/json", appendError(nil, msg))
+}
+
+func appendError(b []byte, msg string) []byte {
+	b = append(b, `{"Error":`...)
+	b = strconv.AppendQuote(b, msg) // TODO(ctrl): JSON escaping, not Go quoting
+	return append(b, '}')
+}
+
+// sendTooBig is upstream's answer to a body over its cap: 507, which
+// pvcontrol turns into exit 48.
+func sendTooBig(w *http1.Response) { sendError(w, 507, "Not enough disk space available") }
+
+// sendOK is upstream's plain OK: 200, JSON content type, empty body.
+func sendOK(w *http1.Response) { w.Send(200, "application/json", nil) }
+
+// sendJSON answers 200 with a JSON body.
+func sendJSON(w *http1.Response, body []byte) { w.Send(200, "application/json", body) }
