@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strconv"
+	"pantavisor/lib/rawjson"
 	"time"
 
 	"pantavisor/lib/config"
@@ -92,7 +92,7 @@ func sendError(w *http1.Response, status int, msg string) {
 
 func appendError(b []byte, msg string) []byte {
 	b = append(b, `{"Error":`...)
-	b = strconv.AppendQuote(b, msg) // TODO(ctrl): JSON escaping, not Go quoting
+	b = rawjson.AppendString(b, msg)
 	return append(b, '}')
 }
 
