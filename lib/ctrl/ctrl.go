@@ -105,3 +105,14 @@ func sendOK(w *http1.Response) { w.Send(200, "application/json", nil) }
 
 // sendJSON answers 200 with a JSON body.
 func sendJSON(w *http1.Response, body []byte) { w.Send(200, "application/json", body) }
+
+// route is one entry of the routing table. A path with "{}" segments is a
+// template route (matched segment by segment, query included, as upstream
+// matches the raw URI); any other path is exact (query ignored, no
+// trailing slash). The two kinds differ in some error texts.
+type route struct {
+	method    string
+	path      string
+	h         handler
+	anyCaller bool // no mgmt role needed (only POST /signal)
+}
