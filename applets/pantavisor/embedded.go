@@ -94,6 +94,9 @@ func mainLoop(console io.Writer) int {
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease = k.Release
 	}
+	// Our log server links /dev/log to pv-ctrl-log; containers get it
+	// bound unless PV_LOG_AUTO_DEVLOG=0 or their run.json says "dev-log": false.
+	o.Launch.Host.DevLog = cfg.Bool("PV_LOG_AUTO_DEVLOG")
 	o.BSP = &device.BSP{VolumesDir: "/volumes", KernelRelease: o.Launch.Host.KernelRelease}
 	o.Hooks = hooks.Dir
 	o.OnUserMeta = func(key, value string, deleted bool) {

@@ -22,7 +22,7 @@ type Host struct {
 	ConfigsDir    string        // PV_SYSTEM_CONFDIR: _config overlay copies; "/configs"
 	LogDir        string        // this container's log directory, bound at /pantavisor/logs for non-mgmt
 	KernelRelease string        // for the /lib/modules/<release> bind
-	DevLog        bool          // bind /dev/log (PV_LOG_AUTO_DEVLOG or run.json dev-log)
+	DevLog        bool          // bind /dev/log: PV_LOG_AUTO_DEVLOG, overridden per container by run.json dev-log
 	Cgroups       cgroup.Layout // the host's hierarchies, mirrored for lxc.mount.auto cgroup
 }
 

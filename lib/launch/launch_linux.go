@@ -116,6 +116,9 @@ func (r *Revision) Start(name string, o Options) (*Instance, error) {
 	if o.Host.LogDir == "" {
 		o.Host.LogDir = filepath.Join(r.Storage.Root, "logs", r.Rev, name)
 	}
+	if c.DevLog != nil { // run.json "dev-log" overrides PV_LOG_AUTO_DEVLOG
+		o.Host.DevLog = *c.DevLog
+	}
 	return in.start(req, set, filepath.Join(trail, "_config", name), o)
 }
 

@@ -164,6 +164,33 @@ func TestRoles(t *testing.T) {
 	assert.Regexp(t, `(?m)^device-id$`, out, "mgmt containers see the whole run dir")
 }
 
+// TestDevLog: PV_LOG_AUTO_DEVLOG (Host.DevLog) binds /dev/log into a
+// container unless its run.json says "dev-log": false.
+func TestDevLog(t *testing.T) {
+	f := newFixture(t)
+	if _, err := os.Lstat("/dev/log"); os.IsNotExist(err) {
+		require.NoError(t, os.WriteFile("/dev/log", nil, 0o666)) // the host has no syslog: a stand-in
+		t.Cleanup(func() { os.Remove("/dev/log") })
+	}
+	f.opts.Host.DevLog = true
+	probe := `[ -e /dev/log ] && echo devlog-present || echo devlog-absent`
+	install(t, f, "0", probe, "")
+	code, out := f.run(t, "0")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "devlog-present", "PV_LOG_AUTO_DEVLOG binds /dev/log")
+
+	install(t, f, "1", probe, `,"dev-log":false`)
+	code, out = f.run(t, "1")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "devlog-absent", `run.json "dev-log": false overrides PV_LOG_AUTO_DEVLOG`)
+
+	f.opts.Host.DevLog = false
+	install(t, f, "2", probe, `,"dev-log":true`)
+	code, out = f.run(t, "2")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "devlog-present", `run.json "dev-log": true binds it without PV_LOG_AUTO_DEVLOG`)
+}
+
 func TestStartErrors(t *testing.T) {
 	f := newFixture(t)
 	install(t, f, "0", `true`, "")
