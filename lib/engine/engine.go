@@ -82,11 +82,13 @@ type Engine struct {
 	events  chan event
 	status  Status
 
-	mu   sync.Mutex // guards view, the copy other goroutines read
-	view []ContainerStatus
+	mu     sync.Mutex // guards view, groups and status: the copy other goroutines read
+	view   []ContainerStatus
+	groups []GroupStatus
 }
 
 // ContainerStatus is a container's state as reported to other goroutines.
+// Roles and AutoRecovery are shared with the state: read only.
 type ContainerStatus struct {
 	Name, Group, Goal string
 	Status            Status
@@ -100,7 +102,8 @@ type ContainerStatus struct {
 }
 
 // GroupStatus is a group's state: its members' lowest status, READY when
-// all reached their goal.
+// all reached their goal or it has none (upstream pv_group_check_goals).
+// AutoRecovery is shared with the state: read only.
 type GroupStatus struct {
 	Name, Goal, RestartPolicy string
 	Status                    Status
@@ -115,9 +118,10 @@ type exited struct {
 	code int
 }
 
+// event is a request to the loop: a signal (kind) or a control action.
 type event struct {
-	name, kind string
-	reply      chan error
+	name, kind, action string
+	reply              chan error
 }
 
 // New prepares an engine for the containers of st.
@@ -186,9 +190,25 @@ func (e *Engine) Run(ctx context.Context) Outcome {
 }
 
 // Signal delivers a container's signal (type "ready") to the loop; it
-// fails when the container does not exist or does not wait for it.
+// fails when the container does not exist or does not wait for it. A
+// READY signal to a container already READY is accepted again.
 func (e *Engine) Signal(ctx context.Context, name, kind string) error {
-	ev := event{name: name, kind: kind, reply: make(chan error, 1)}
+	return e.send(ctx, event{name: name, kind: kind})
+}
+
+// Control asks the loop to "start", "stop" or "restart" a container with
+// restart_policy "container" and returns its verdict: nil (the change is
+// requested; it completes asynchronously), ErrNoContainer,
+// ErrSystemPolicy, ErrBadAction, ErrNotStartable, ErrNotRestartable, or
+// ctx's error when the loop did not take the request in time.
+func (e *Engine) Control(ctx context.Context, name, action string) error {
+	return e.send(ctx, event{name: name, action: action})
+}
+
+// send hands ev to Run and waits for its answer (which is immediate once
+// taken: the loop never blocks handling an event).
+func (e *Engine) send(ctx context.Context, ev event) error {
+	ev.reply = make(chan error, 1)
 	select {
 	case e.events <- ev:
 		return <-ev.reply
@@ -204,6 +224,13 @@ func (e *Engine) Containers() []ContainerStatus {
 	return append([]ContainerStatus(nil), e.view...)
 }
 
+// Groups returns every group's status, in state order.
+func (e *Engine) Groups() []GroupStatus {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]GroupStatus(nil), e.groups...)
+}
+
 // Status returns the revision status.
 func (e *Engine) Status() Status {
 	e.mu.Lock()
@@ -211,28 +238,37 @@ func (e *Engine) Status() Status {
 	return e.status
 }
 
-// Groups returns every group's status, in state order.
-func (e *Engine) Groups() []GroupStatus { panic("engine: Groups not implemented yet") }
-
-// Control asks the loop to "start", "stop" or "restart" a container with
-// restart_policy "container" (see ErrNoContainer and the other errors).
-func (e *Engine) Control(ctx context.Context, name, action string) error {
-	panic("engine: Control not implemented yet")
-}
-
+// handle answers an event and publishes what it changed.
 func (e *Engine) handle(ev event) error {
 	c := e.find(ev.name)
+	var err error
+	if ev.action != "" {
+		err = e.control(c, ev.action)
+	} else {
+		err = e.signal(c, ev.name, ev.kind)
+	}
+	if err == nil {
+		e.publish()
+	}
+	return err
+}
+
+// signal applies a container's signal: "ready" moves a STARTED container
+// whose goal is READY to READY.
+func (e *Engine) signal(c *ctr, name, kind string) error {
 	if c == nil {
-		return fmt.Errorf("no container %q", ev.name)
+		return fmt.Errorf("no container %q", name)
 	}
-	if ev.kind != "ready" {
-		return fmt.Errorf("unknown signal %q", ev.kind)
+	if kind != "ready" {
+		return fmt.Errorf("unknown signal %q", kind)
 	}
-	if c.c.StatusGoal != state.GoalReady || c.status != Started {
+	if c.c.StatusGoal != state.GoalReady || (c.status != Started && c.status != Ready) {
 		return fmt.Errorf("container %s does not wait for ready (goal %s, status %s)", c.c.Name, c.c.StatusGoal, c.status)
 	}
-	c.status = Ready
-	e.logf(LevelInfo, "container %s signalled ready", c.c.Name)
+	if c.status == Started {
+		c.status = Ready
+		e.logf(LevelInfo, "container %s signalled ready", c.c.Name)
+	}
 	return nil
 }
 
@@ -243,22 +279,4 @@ func (e *Engine) find(name string) *ctr {
 		}
 	}
 	return nil
-}
-
-// publish refreshes the view and reports a revision status change.
-func (e *Engine) publish() {
-	view := make([]ContainerStatus, len(e.cs))
-	for i, c := range e.cs {
-		view[i] = ContainerStatus{Name: c.c.Name, Group: c.c.Group, Goal: c.c.StatusGoal, Status: c.status,
-			Restarts: c.restarts, Stable: c.stable}
-	}
-	rev := e.revisionStatus()
-	e.mu.Lock()
-	e.view = view
-	changed := rev != e.status
-	e.status = rev
-	e.mu.Unlock()
-	if changed && e.o.OnStatus != nil {
-		e.o.OnStatus(rev)
-	}
 }

@@ -27,6 +27,10 @@ type ctr struct {
 	nextTry    time.Time // while Recovering
 	gen        int       // counts starts, to match exits to them
 	resetAt    time.Time // backoff_policy duration: retries reset then
+
+	userStopped bool          // stopped through Control: goal counts as reached, no recovery
+	reinstall   bool          // a requested stop is under way: reinstall once it exited
+	stopDone    chan struct{} // closed when a requested stop's Unit.Stop returned
 }
 
 // step is one pass of the main loop at time now. Steps: handle exits,
@@ -142,8 +146,13 @@ func (e *Engine) start(c *ctr, now time.Time) *Outcome {
 }
 
 // goal is upstream's goal check: achieved when the status reached the
-// goal, timed out when the group timeout passed first.
+// goal, timed out when the group timeout passed first. A user-stopped
+// container counts as achieved (upstream sets its goal to STOPPED), so it
+// neither blocks later groups nor keeps the revision from READY.
 func (e *Engine) goal(c *ctr, now time.Time) GoalCheck {
+	if c.userStopped {
+		return Achieved
+	}
 	want := goalStatus(c.c.StatusGoal)
 	if c.status == want || (want == Started && c.status == Ready) {
 		return Achieved
@@ -170,7 +179,7 @@ func (e *Engine) checkGoals(now time.Time) *Outcome {
 			}
 			c.stable = now.Sub(c.goalAt) >= time.Duration(st)*time.Second
 		case Unachieved:
-			if c.status < Starting || c.status == Recovering || c.deadline.IsZero() || now.Before(c.deadline) {
+			if c.status < Starting || c.status == Recovering || c.status == Stopping || c.deadline.IsZero() || now.Before(c.deadline) {
 				continue
 			}
 			c.timedOut = true
@@ -190,7 +199,15 @@ func (e *Engine) onExit(ex exited, now time.Time) *Outcome {
 		return nil // an earlier incarnation, already handled
 	}
 	c.unit = nil
+	if c.stopDone != nil { // a requested stop: let its Stop return first
+		<-c.stopDone
+		c.stopDone = nil
+	}
 	ex.u.Close()
+	if c.status == Stopping {
+		e.stopped(c, ex.code)
+		return nil
+	}
 	c.status = Stopped
 	e.logf(LevelWarn, "container %s exited with code %d", c.c.Name, ex.code)
 	return e.recover(c, now, "exited")
@@ -242,7 +259,8 @@ func (e *Engine) recover(c *ctr, now time.Time, what string) *Outcome {
 }
 
 // stopAll stops every container at once (lenient stop, SIGKILL after
-// StopTimeout) and unmounts everything.
+// StopTimeout) and unmounts everything. A container already stopping on
+// request is not stopped twice: its Stop is awaited, then it is closed.
 func (e *Engine) stopAll() {
 	var wg sync.WaitGroup
 	for _, c := range e.cs {
@@ -251,12 +269,16 @@ func (e *Engine) stopAll() {
 		}
 		c.status = Stopping
 		wg.Add(1)
-		go func(u Unit) {
+		go func(u Unit, stopping chan struct{}) {
 			defer wg.Done()
-			u.Stop(e.o.StopTimeout)
+			if stopping != nil {
+				<-stopping
+			} else {
+				u.Stop(e.o.StopTimeout)
+			}
 			u.Close()
-		}(c.unit)
-		c.unit = nil
+		}(c.unit, c.stopDone)
+		c.unit, c.stopDone, c.reinstall = nil, nil, false
 	}
 	wg.Wait()
 	for _, c := range e.cs {
@@ -265,22 +287,4 @@ func (e *Engine) stopAll() {
 		}
 	}
 	e.publish()
-}
-
-// revisionStatus is the lowest group status; a group's status is the
-// lowest status of its members that have not reached their goal, READY
-// when all have. (A member that is RECOVERING or STOPPED keeps the
-// revision from READY: its status counts as it is.)
-func (e *Engine) revisionStatus() Status {
-	rev, unfinished := Ready, false
-	now := e.o.Now()
-	for _, c := range e.cs {
-		if e.goal(c, now) == Achieved {
-			continue
-		}
-		if !unfinished || c.status < rev {
-			rev, unfinished = c.status, true
-		}
-	}
-	return rev
 }
