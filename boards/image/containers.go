@@ -134,8 +134,9 @@ exit 0
 
 const mgmtInit = `#!/bin/sh
 # mgmt: role mgmt, so /pantavisor is the whole run directory. Every 5 s it
-# logs the device's revision and status and shares them with the web
-# container through its volume /var/pvstatus.
+# logs the device's revision and status and the container list from
+# pv-ctl ls, and shares them with the web container through its volume
+# /var/pvstatus.
 trap 'exit 0' TERM INT
 echo "mgmt: up"
 while :; do
@@ -149,6 +150,12 @@ while :; do
 	echo "mgmt: revision=${rev:-?} status=${status:-unknown} /pantavisor: $(ls /pantavisor 2>/dev/null | tr '\n' ' ')"
 	printf 'revision=%s\nstatus=%s\n' "$rev" "${status:-unknown}" > /var/pvstatus/status.tmp &&
 		mv /var/pvstatus/status.tmp /var/pvstatus/status
+	if /pantavisor/bin/pv-ctl ls > /var/pvstatus/containers.tmp 2>&1; then
+		echo "mgmt: pv-ctl ls: $(cat /var/pvstatus/containers.tmp)"
+		mv /var/pvstatus/containers.tmp /var/pvstatus/containers
+	else
+		echo "mgmt: pv-ctl ls failed: $(cat /var/pvstatus/containers.tmp)"
+	fi
 	sleep 5 &
 	wait $!
 done
@@ -158,8 +165,8 @@ const webInit = `#!/bin/sh
 # web: busybox httpd on port 80 in the device's network namespace (QEMU's
 # hostfwd reaches it), serving /www. index.html is rewritten every 5 s from
 # /proc/cmdline (the booted revision) and /var/pvstatus/status (what the
-# mgmt container shares: status, and the revision when the command line
-# has none).
+# mgmt container shares: status, the container list (pv-ctl ls), and the
+# revision when the command line has none).
 esc() { printf '%s' "$1" | sed 's/&/\&amp;/g; s/</\&lt;/g; s/>/\&gt;/g'; }
 page() {
 	rev=
@@ -182,7 +189,10 @@ page() {
 <tr><th>trying</th><td id="try">$(esc "${try:-no}")</td></tr>
 <tr><th>status</th><td id="status">$(esc "${status:-unknown}")</td></tr>
 <tr><th>uptime</th><td>$(cut -d' ' -f1 /proc/uptime) s</td></tr>
-</table></body></html>
+</table>
+<h2>Containers (pv-ctl ls, from the mgmt container)</h2>
+<pre id="containers">$(esc "$(cat /var/pvstatus/containers 2>/dev/null || echo unknown)")</pre>
+</body></html>
 EOF
 	mv /www/index.html.tmp /www/index.html
 }

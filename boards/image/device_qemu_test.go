@@ -197,8 +197,13 @@ func TestWebPage(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		page = string(b)
-		return resp.StatusCode == 200 && strings.Contains(page, `<td id="status">READY</td>`)
-	}, 60*time.Second, 500*time.Millisecond, "the page at %s shows the device READY", url)
+		return resp.StatusCode == 200 && strings.Contains(page, `<td id="status">READY</td>`) &&
+			strings.Contains(page, `"name":"web"`)
+	}, 60*time.Second, 500*time.Millisecond, "the page at %s shows the device READY and the container list", url)
 	assert.Contains(t, page, `<td id="revision">0</td>`, "and its revision")
+	for _, c := range []string{"os", "mgmt", "web"} {
+		assert.Regexp(t, `\{"name":"`+c+`","group":"[a-z]+","status":"(STARTED|READY)"`, page,
+			"pv-ctl ls, run by the mgmt container over pv-ctrl, lists %s", c)
+	}
 	t.Logf("page: %s", page)
 }
