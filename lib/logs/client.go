@@ -4,7 +4,13 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"time"
+
+	"pantavisor/lib/unixsock"
 )
+
+// sendTimeout bounds a connect to a full backlog and a stalled send.
+const sendTimeout = 5 * time.Second
 
 // Client sends messages to a log server's pv-ctrl-log on one connection,
 // each in the JSON format followed by a NUL byte, so that any number of
@@ -16,13 +22,13 @@ type Client struct {
 }
 
 // Dial connects to the pv-ctrl-log socket at path, or in path when it is a
-// directory (a run dir). Errors are *SockError, so errors.Is(err,
+// directory (a run dir). Errors are *unixsock.SockError, so errors.Is(err,
 // unix.ENOENT) or unix.ECONNREFUSED tell why the server is unreachable.
 func Dial(path string) (*Client, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, CtrlSocketName)
 	}
-	c, err := dialUnix(path)
+	c, err := unixsock.Dial(path, sendTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -32,6 +38,9 @@ func Dial(path string) (*Client, error) {
 // Send sends one message; msg may span several lines.
 func (c *Client) Send(level Level, source, msg string) error {
 	c.buf = append(AppendJSON(c.buf[:0], level, source, msg), 0)
+	if err := c.conn.SetWriteDeadline(time.Now().Add(sendTimeout)); err != nil {
+		return err
+	}
 	_, err := c.conn.Write(c.buf)
 	return err
 }
@@ -58,20 +67,20 @@ func fdRequest(path string, f *os.File, platform, source string, level Level, ac
 	copy(req[50:99], source)
 	binary.NativeEndian.PutUint32(req[100:], uint32(level))
 	binary.NativeEndian.PutUint32(req[104:], uint32(action))
-	conn, err := dialUnix(path)
+	conn, err := unixsock.Dial(path, sendTimeout)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	if f == nil {
-		return sendFD(conn, req[:], -1)
+		return unixsock.SendFD(conn, req[:], -1)
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = sendFD(conn, req[:], int(fd)) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = unixsock.SendFD(conn, req[:], int(fd)) }); err != nil {
 		return err
 	}
 	return serr

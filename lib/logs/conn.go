@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/unixsock"
 )
 
 // acceptLoop accepts connections on ln until it is closed and serves each
@@ -14,9 +16,9 @@ import (
 func (s *Server) acceptLoop(ln *os.File, serve func(*os.File, int)) {
 	defer s.wg.Done()
 	for {
-		c, pid, err := accept(ln)
+		c, pid, err := unixsock.Accept(ln)
 		if err != nil {
-			var se *SockError
+			var se *unixsock.SockError
 			if !errors.As(err, &se) {
 				return // the listener was closed
 			}
@@ -125,10 +127,10 @@ func (s *Server) serveFd(c *os.File, pid int) {
 	var fds []int
 	defer func() { closeFDs(fds) }()
 	for {
-		n, got, err := recvFDs(c, req[have:])
+		n, got, err := unixsock.RecvFDs(c, req[have:])
 		fds = append(fds, got...)
 		if err != nil || n == 0 {
-			if se := (*SockError)(nil); errors.As(err, &se) {
+			if se := (*unixsock.SockError)(nil); errors.As(err, &se) {
 				s.report(err) // not the end of the stream nor Close
 			}
 			return

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/cgroup"
+	"pantavisor/lib/unixsock"
 )
 
 // Socket names in the run dir.
@@ -126,11 +127,11 @@ func (s *Server) Start() error {
 	if err := os.MkdirAll(s.runDir(), 0o755); err != nil {
 		return err
 	}
-	ctrl, err := listenUnix(s.CtrlSocket())
+	ctrl, err := unixsock.Listen(s.CtrlSocket(), 0o666)
 	if err != nil {
 		return err
 	}
-	fdl, err := listenUnix(s.FdSocket())
+	fdl, err := unixsock.Listen(s.FdSocket(), 0o666)
 	if err != nil {
 		ctrl.Close()
 		os.Remove(s.CtrlSocket())

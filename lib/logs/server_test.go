@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"pantavisor/lib/testenv"
+	"pantavisor/lib/unixsock"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -61,7 +62,7 @@ func startServer(t *testing.T, mod func(*Server)) (*Server, *errLog) {
 // send connects to path, writes each message and closes.
 func send(t *testing.T, path string, msgs ...[]byte) {
 	t.Helper()
-	c, err := dialUnix(path)
+	c, err := unixsock.Dial(path, 0)
 	require.NoError(t, err)
 	for _, m := range msgs {
 		_, err := c.Write(m)
@@ -271,7 +272,7 @@ func TestServerCloseStopsEverything(t *testing.T) {
 		Identify: func(int) string { return "app" }, Errors: el.add}
 	require.NoError(t, s.Start())
 
-	idle, err := dialUnix(s.CtrlSocket()) // a client that never closes
+	idle, err := unixsock.Dial(s.CtrlSocket(), 0) // a client that never closes
 	require.NoError(t, err)
 	defer idle.Close()
 	_, err = idle.Write([]byte("level=INFO src=idle message=partial"))
@@ -280,7 +281,7 @@ func TestServerCloseStopsEverything(t *testing.T) {
 	require.NoError(t, err)
 	defer w.Close()
 	require.NoError(t, s.Subscribe(r, "app", "console", Info))
-	fdc, err := dialUnix(s.FdSocket()) // an idle pv-fd-log client
+	fdc, err := unixsock.Dial(s.FdSocket(), 0) // an idle pv-fd-log client
 	require.NoError(t, err)
 	defer fdc.Close()
 	waitFile(t, filepath.Join(s.StorageLogs, "1/app/idle"), "partial\n")
