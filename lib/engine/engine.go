@@ -118,10 +118,12 @@ type exited struct {
 	code int
 }
 
-// event is a request to the loop: a signal (kind) or a control action.
+// event is a request to the loop: a signal of type kind, or with control
+// set the Control action kind.
 type event struct {
-	name, kind, action string
-	reply              chan error
+	name, kind string
+	control    bool
+	reply      chan error
 }
 
 // New prepares an engine for the containers of st.
@@ -202,7 +204,7 @@ func (e *Engine) Signal(ctx context.Context, name, kind string) error {
 // ErrSystemPolicy, ErrBadAction, ErrNotStartable, ErrNotRestartable, or
 // ctx's error when the loop did not take the request in time.
 func (e *Engine) Control(ctx context.Context, name, action string) error {
-	return e.send(ctx, event{name: name, action: action})
+	return e.send(ctx, event{name: name, kind: action, control: true})
 }
 
 // send hands ev to Run and waits for its answer (which is immediate once
@@ -242,8 +244,8 @@ func (e *Engine) Status() Status {
 func (e *Engine) handle(ev event) error {
 	c := e.find(ev.name)
 	var err error
-	if ev.action != "" {
-		err = e.control(c, ev.action)
+	if ev.control {
+		err = e.control(c, ev.kind)
 	} else {
 		err = e.signal(c, ev.name, ev.kind)
 	}

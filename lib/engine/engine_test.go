@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,23 +16,24 @@ import (
 )
 
 // fakeUnit is a container whose init exits when the test says so.
+// Stop and Close may run on other goroutines than the test's.
 type fakeUnit struct {
-	name    string
-	done    chan int
-	closed  bool
-	stopped bool
+	name   string
+	done   chan int
+	closed atomic.Bool
+	stops  atomic.Int32
 }
 
 func (u *fakeUnit) Wait() int { return <-u.done }
 func (u *fakeUnit) Stop(time.Duration) (int, error) {
-	u.stopped = true
+	u.stops.Add(1)
 	select {
 	case u.done <- 143:
 	default:
 	}
 	return 143, nil
 }
-func (u *fakeUnit) Close() error { u.closed = true; return nil }
+func (u *fakeUnit) Close() error { u.closed.Store(true); return nil }
 
 // fakeRunner records starts and mounts.
 type fakeRunner struct {
@@ -69,12 +71,22 @@ func (r *fakeRunner) log() string {
 // exit makes a container's init exit and waits until the engine got it.
 func (r *fakeRunner) exit(t *testing.T, e *Engine, name string, code int) {
 	t.Helper()
-	r.mu.Lock()
-	u := r.units[name]
-	r.mu.Unlock()
 	before := len(e.exits)
-	u.done <- code
-	require.Eventually(t, func() bool { return len(e.exits) > before }, time.Second, time.Millisecond)
+	r.unit(name).done <- code
+	awaitExit(t, e, before)
+}
+
+func (r *fakeRunner) unit(name string) *fakeUnit {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.units[name]
+}
+
+// awaitExit waits until an exit reached the engine's channel (it holds
+// more than before).
+func awaitExit(t *testing.T, e *Engine, before int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(e.exits) > before }, 2*time.Second, time.Millisecond)
 }
 
 const sha = "1111111111111111111111111111111111111111111111111111111111111111"
@@ -173,7 +185,7 @@ func TestRecoveryBackoff(t *testing.T) {
 	require.NotNil(t, out)
 	assert.Equal(t, Reboot, out.Action)
 	assert.Contains(t, out.Reason, "web exhausted its 5 retries")
-	assert.True(t, r.units["web"].closed, "an exited container is cleaned up")
+	assert.True(t, r.units["web"].closed.Load(), "an exited container is cleaned up")
 }
 
 func TestRecoveryPolicies(t *testing.T) {
@@ -264,8 +276,8 @@ func TestStartFailureAndStopAll(t *testing.T) {
 	res := <-done
 	assert.Equal(t, Exit, res.Action)
 	for _, n := range []string{"a", "b"} {
-		assert.True(t, r.units[n].stopped, n)
-		assert.True(t, r.units[n].closed, n)
+		assert.EqualValues(t, 1, r.units[n].stops.Load(), n)
+		assert.True(t, r.units[n].closed.Load(), n)
 	}
 	for _, c := range e.Containers() {
 		assert.Equal(t, Stopped, c.Status)
