@@ -35,9 +35,10 @@ const (
 	Exit     Action = iota // the context ended: containers are stopped
 	Reboot                 // a container failed without recovery (or backoff_policy reboot)
 	Rollback               // the revision under test failed: go back to the last good one
+	PowerOff               // asked for by a command (the engine itself never returns it)
 )
 
-var actionNames = [...]string{"exit", "reboot", "rollback"}
+var actionNames = [...]string{"exit", "reboot", "rollback", "poweroff"}
 
 func (a Action) String() string { return actionNames[a] }
 
