@@ -7,8 +7,7 @@ package http1
 
 import (
 	"io"
-	"os"
-	"time"
+	"strings"
 )
 
 // Field is one header line.
@@ -18,13 +17,48 @@ type Field struct{ Name, Value string }
 type Header []Field
 
 // Get returns the value of the first field called name (case-insensitive), "" if none.
-func (h Header) Get(name string) string { panic("http1: not implemented yet") }
+func (h Header) Get(name string) string {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// Has reports whether a field called name (case-insensitive) is present.
+func (h Header) Has(name string) bool {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
+}
 
 // Set replaces every field called name by one with value.
-func (h *Header) Set(name, value string) { panic("http1: not implemented yet") }
+func (h *Header) Set(name, value string) {
+	h.Del(name)
+	*h = append(*h, Field{name, value})
+}
+
+// Add appends a field, keeping fields of the same name.
+func (h *Header) Add(name, value string) { *h = append(*h, Field{name, value}) }
+
+// Del removes every field called name.
+func (h *Header) Del(name string) {
+	out := (*h)[:0]
+	for _, f := range *h {
+		if !strings.EqualFold(f.Name, name) {
+			out = append(out, f)
+		}
+	}
+	*h = out
+}
 
 // Request is a request as the server received it (Body is the decoded
-// body: Content-Length or chunked, io.EOF at its end, never nil).
+// body: Content-Length or chunked, io.EOF at its end, never nil). The
+// Request and its Body are valid until the handler returns.
 type Request struct {
 	Method        string
 	Target        string // the request-target as sent: path and query
@@ -36,69 +70,80 @@ type Request struct {
 }
 
 // Path returns Target without its query.
-func (r *Request) Path() string { panic("http1: not implemented yet") }
-
-// Response is what a handler writes to.
-type Response struct{}
-
-// Header returns the response header to fill before WriteHeader.
-func (w *Response) Header() *Header { panic("http1: not implemented yet") }
-
-// WriteHeader sends the status line and header. length is the body size,
-// or -1 to stream a body of unknown size (chunked on HTTP/1.1, ended by
-// closing the connection on HTTP/1.0).
-func (w *Response) WriteHeader(status int, length int64) error { panic("http1: not implemented yet") }
-
-// Write sends body bytes (after WriteHeader).
-func (w *Response) Write(p []byte) (int, error) { panic("http1: not implemented yet") }
-
-// Send writes a whole response with Content-Type ctype ("" = none).
-func (w *Response) Send(status int, ctype string, body []byte) error {
-	panic("http1: not implemented yet")
+func (r *Request) Path() string {
+	p, _, _ := strings.Cut(r.Target, "?")
+	return p
 }
 
-// Handler answers one request. A handler that returns without writing a
-// response gets a 500.
-type Handler func(w *Response, r *Request)
-
-// Server serves HTTP/1.x on a unix socket.
-type Server struct {
-	Handler        Handler
-	MaxConns       int           // open connections at most (256); more are refused with 503 and closed
-	MaxHeaderBytes int           // request line and header (8 KiB); more is 431
-	HeaderTimeout  time.Duration // to receive a request's header (10 s)
-	IdleTimeout    time.Duration // keep-alive wait for the next request (60 s)
-	ReadTimeout    time.Duration // longest pause inside a request body (30 s)
-	WriteTimeout   time.Duration // longest stall writing a response (30 s)
-	Log            func(msg string)
+// Query returns the part of Target after '?', "" if none.
+func (r *Request) Query() string {
+	_, q, _ := strings.Cut(r.Target, "?")
+	return q
 }
 
-// Listen binds the socket at path (mode 0666, replacing a stale one) and
-// serves it in the background until Close.
-func (s *Server) Listen(path string) error { panic("http1: not implemented yet") }
-
-// Close stops accepting, closes every connection and waits for the handlers.
-func (s *Server) Close() error { panic("http1: not implemented yet") }
-
-// Client sends requests to a unix socket, one connection per request.
-type Client struct {
-	Socket  string
-	Timeout time.Duration // whole request, connect to end of body (0 = none)
+// Reason returns the reason phrase the server sends with status
+// (libevent's wording), "" for a code it does not know.
+func Reason(status int) string {
+	switch status {
+	case 100:
+		return "Continue"
+	case 200:
+		return "OK"
+	case 201:
+		return "Created"
+	case 202:
+		return "Accepted"
+	case 204:
+		return "No Content"
+	case 206:
+		return "Partial Content"
+	case 301:
+		return "Moved Permanently"
+	case 302:
+		return "Found"
+	case 304:
+		return "Not Modified"
+	case 400:
+		return "Bad Request"
+	case 401:
+		return "Unauthorized"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 408:
+		return "Request Timeout"
+	case 409:
+		return "Conflict"
+	case 411:
+		return "Length Required"
+	case 413:
+		return "Payload Too Large"
+	case 417:
+		return "Expectation Failed"
+	case 422:
+		return "Unprocessable Entity"
+	case 429:
+		return "Too Many Requests"
+	case 431:
+		return "Request Header Fields Too Large"
+	case 500:
+		return "Internal Server Error"
+	case 501:
+		return "Not Implemented"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	case 504:
+		return "Gateway Timeout"
+	case 507:
+		return "Insufficient Storage"
+	}
+	return ""
 }
 
-// ClientResponse is a response read by Client.Do; the caller closes Body.
-type ClientResponse struct {
-	Status        int
-	Reason        string
-	Header        Header
-	ContentLength int64 // -1: chunked or until close
-	Body          io.ReadCloser
-}
-
-// Do sends a request with a body of length bytes (-1: chunked; 0 and nil
-// body: none) and returns the response with its body unread.
-func (c *Client) Do(method, target string, h Header, body io.Reader, length int64) (*ClientResponse, error) {
-	panic("http1: not implemented yet")
-}
-
-var _ = os.Stdin
+// bodyless reports whether a response with status never has a body.
+func bodyless(status int) bool { return status < 200 || status == 204 || status == 304 }

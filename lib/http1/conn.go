@@ -1,0 +1,213 @@
+package http1
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"pantavisor/lib/unixsock"
+)
+
+const (
+	bufSize       = 4 << 10   // per-connection read and write buffers
+	maxDrain      = 256 << 10 // unread request body bytes skipped to keep a connection
+	maxLinger     = 64 << 10  // bytes read and dropped while closing
+	lingerTimeout = 500 * time.Millisecond
+)
+
+// The server's own answers to requests it cannot parse.
+const (
+	bodyBadRequest  = `{"Error":"Bad request"}`
+	bodyUnsupported = `{"Error": "Unsupported protocol"}` // sic: libevent's space
+	bodyTooBig      = `{"Error":"Request header too large"}`
+	continueLine    = "HTTP/1.1 100 Continue\r\n\r\n"
+)
+
+// transport is a connection: an *os.File socket, or a fake in tests.
+type transport interface {
+	io.ReadWriteCloser
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// conn is one server connection, served by one goroutine.
+type conn struct {
+	s       *Server
+	t       transport
+	pid     int
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	body    body      // the current request's body
+	w       *Response // the current response
+	expect  bool      // "100 Continue" is owed before the body is read
+	wrote   bool      // response bytes were written: closing lingers
+	dropped bool      // closing without a word
+	rset    time.Time // when the read deadline was last pushed
+	wset    time.Time // when the write deadline was last pushed
+	scratch []byte    // response header buffer
+}
+
+func newConn(s *Server, t transport, pid int) *conn {
+	c := &conn{s: s, t: t, pid: pid, br: bufio.NewReaderSize(t, bufSize), bw: bufio.NewWriterSize(t, bufSize)}
+	c.body.before = c.beforeBody
+	c.body.trailerMax = s.MaxHeaderBytes
+	return c
+}
+
+// serve answers requests until the connection ends: 1.0 requests, a
+// "Connection: close", an error or an undrainable body end it.
+func (c *conn) serve() {
+	defer func() {
+		c.close()
+		c.s.untrack(c)
+	}()
+	for first := true; ; first = false {
+		r, err := c.next(first)
+		if err != nil {
+			c.reject(err)
+			return
+		}
+		if h := r.Header.Get("Host"); h != "" && h != "localhost" {
+			c.dropped = true // upstream's router refuses other hosts without a response
+			return
+		}
+		if !c.respond(r) {
+			return
+		}
+	}
+}
+
+// next reads the next request's head: the first waits HeaderTimeout,
+// later ones IdleTimeout for their first byte.
+func (c *conn) next(first bool) (*Request, error) {
+	if !first {
+		c.t.SetReadDeadline(time.Now().Add(c.s.IdleTimeout))
+		if _, err := c.br.Peek(1); err != nil {
+			return nil, io.EOF
+		}
+	}
+	c.t.SetReadDeadline(time.Now().Add(c.s.HeaderTimeout))
+	c.rset = time.Time{}
+	r, err := readRequest(c.br, c.s.MaxHeaderBytes)
+	if err != nil {
+		return nil, err
+	}
+	r.PeerPid = c.pid
+	c.body.reset(c.br, r.ContentLength)
+	r.Body = &c.body
+	return r, nil
+}
+
+// respond runs the handler on r and completes its response; it reports
+// whether the connection may serve another request.
+func (c *conn) respond(r *Request) bool {
+	c.w = &Response{c: c, proto: r.Proto, head: r.Method == "HEAD",
+		keep: r.Proto == "HTTP/1.1" && !hasToken(r.Header.Get("Connection"), "close")}
+	c.expect = r.Proto == "HTTP/1.1" && hasToken(r.Header.Get("Expect"), "100-continue") && !c.body.done()
+	c.run(r)
+	c.w.finish()
+	return c.w.keep && c.drain()
+}
+
+// run calls the handler; a panic closes the connection instead of the
+// process.
+func (c *conn) run(r *Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.w.keep = false
+			msg, _ := v.(string)
+			if err, ok := v.(error); ok {
+				msg = err.Error()
+			}
+			c.s.logf("handler panic on " + r.Method + " " + r.Target + ": " + msg)
+		}
+	}()
+	c.s.Handler(c.w, r)
+}
+
+// reject answers a request that could not be read, or says nothing when
+// the stream ended, failed or timed out.
+func (c *conn) reject(err error) {
+	var status int
+	var body string
+	switch {
+	case errors.Is(err, ErrProto):
+		status, body = 400, bodyUnsupported
+	case errors.Is(err, ErrHeaderTooBig):
+		status, body = 431, bodyTooBig
+	case errors.Is(err, ErrBadRequest), errors.Is(err, io.ErrUnexpectedEOF):
+		status, body = 400, bodyBadRequest
+	default:
+		return
+	}
+	c.w = &Response{c: c, proto: "HTTP/1.1"}
+	c.w.Send(status, "application/json", []byte(body))
+	c.w.Flush()
+}
+
+// drain reads what the handler left of the request body, so that the
+// next request can be read; it reports false when the body is too long,
+// bad, or was never sent (100-continue not given).
+func (c *conn) drain() bool {
+	if c.body.done() {
+		return true
+	}
+	if c.expect {
+		return false
+	}
+	n, err := io.CopyN(io.Discard, &c.body, maxDrain+1)
+	return err == io.EOF && n <= maxDrain
+}
+
+// beforeBody runs before each read of the request body: it sends the owed
+// "100 Continue" (unless the response has begun) and pushes the read
+// deadline.
+func (c *conn) beforeBody() error {
+	if c.expect {
+		c.expect = false
+		if c.w == nil || c.w.status == 0 {
+			if _, err := c.write([]byte(continueLine)); err != nil {
+				return err
+			}
+			c.writeDeadline()
+			if err := c.bw.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if now := time.Now(); now.Sub(c.rset) > c.s.ReadTimeout/8 {
+		c.rset = now
+		return c.t.SetReadDeadline(now.Add(c.s.ReadTimeout))
+	}
+	return nil
+}
+
+// write buffers response bytes with a fresh write deadline.
+func (c *conn) write(p []byte) (int, error) {
+	c.writeDeadline()
+	c.wrote = true
+	return c.bw.Write(p)
+}
+
+// writeDeadline pushes the write deadline (at most every WriteTimeout/8).
+func (c *conn) writeDeadline() {
+	if now := time.Now(); now.Sub(c.wset) > c.s.WriteTimeout/8 {
+		c.wset = now
+		c.t.SetWriteDeadline(now.Add(c.s.WriteTimeout))
+	}
+}
+
+// close ends the connection. After a response it half-closes and reads
+// what the client still sends for a moment, so that the client reads the
+// response instead of a reset.
+func (c *conn) close() {
+	if c.wrote && !c.dropped {
+		if f, ok := c.t.(*os.File); ok && unixsock.ShutdownWrite(f) == nil {
+			c.t.SetReadDeadline(time.Now().Add(lingerTimeout))
+			io.CopyN(io.Discard, c.t, maxLinger)
+		}
+	}
+	c.t.Close()
+}

@@ -1,0 +1,171 @@
+package http1
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"pantavisor/lib/unixsock"
+)
+
+// Defaults of the Server limits.
+const (
+	DefaultMaxConns       = 256
+	DefaultMaxHeaderBytes = 8 << 10
+	DefaultHeaderTimeout  = 10 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+	DefaultReadTimeout    = 30 * time.Second
+	DefaultWriteTimeout   = 30 * time.Second
+)
+
+// Server serves HTTP/1.x on a unix socket. The zero value of a limit
+// means its default.
+type Server struct {
+	Handler        Handler
+	MaxConns       int           // open connections at most (256); more are refused with 503 and closed
+	MaxHeaderBytes int           // request line and header (8 KiB); more is 431
+	HeaderTimeout  time.Duration // to receive a request's header (10 s)
+	IdleTimeout    time.Duration // keep-alive wait for the next request (60 s)
+	ReadTimeout    time.Duration // longest pause inside a request body (30 s)
+	WriteTimeout   time.Duration // longest stall writing a response (30 s)
+	Log            func(msg string)
+
+	mu     sync.Mutex
+	ln     *os.File
+	path   string
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Handler answers one request. A handler that returns without writing a
+// response gets a 500; one that panics gets a 500 too (if it wrote
+// nothing) and its connection is closed.
+type Handler func(w *Response, r *Request)
+
+// Listen binds the socket at path (mode 0666, replacing a stale one) and
+// serves it in the background until Close.
+func (s *Server) Listen(path string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil || s.closed {
+		return errors.New("http1: server already started")
+	}
+	if s.Handler == nil {
+		return errors.New("http1: server without a handler")
+	}
+	ln, err := unixsock.Listen(path, 0o666)
+	if err != nil {
+		return err
+	}
+	s.setDefaults()
+	s.ln, s.path, s.conns = ln, path, make(map[*conn]struct{})
+	s.wg.Add(1)
+	go s.acceptLoop(ln)
+	return nil
+}
+
+func (s *Server) setDefaults() {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if s.MaxConns <= 0 {
+		s.MaxConns = DefaultMaxConns
+	}
+	if s.MaxHeaderBytes <= 0 {
+		s.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	def(&s.HeaderTimeout, DefaultHeaderTimeout)
+	def(&s.IdleTimeout, DefaultIdleTimeout)
+	def(&s.ReadTimeout, DefaultReadTimeout)
+	def(&s.WriteTimeout, DefaultWriteTimeout)
+}
+
+// Close stops accepting, closes every connection, waits for the handlers
+// and removes the socket file.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed || s.ln == nil {
+		s.closed = true
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	err := s.ln.Close()
+	for c := range s.conns {
+		c.t.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	os.Remove(s.path)
+	return err
+}
+
+// acceptLoop accepts connections until ln is closed and serves each in
+// its own goroutine; it never waits on a connection.
+func (s *Server) acceptLoop(ln *os.File) {
+	defer s.wg.Done()
+	for {
+		f, pid, err := unixsock.Accept(ln)
+		if err != nil {
+			var se *unixsock.SockError
+			if !errors.As(err, &se) {
+				return // closed
+			}
+			s.logf(err.Error())
+			time.Sleep(50 * time.Millisecond) // EMFILE and friends: let fds free up
+			continue
+		}
+		c := newConn(s, f, pid)
+		if !s.track(c) {
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// track registers c, or refuses it (503 when full) and returns false.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		c.t.Close()
+		return false
+	case len(s.conns) >= s.MaxConns:
+		refuse(c.t)
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+// untrack forgets c after its goroutine ends.
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// refused is the whole answer to a connection over MaxConns.
+const refused = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n" +
+	"Content-Length: 32\r\nConnection: close\r\n\r\n{\"Error\":\"Too many connections\"}"
+
+// refuse answers a connection over MaxConns with a 503 and closes it.
+// A new socket's send buffer is empty, so the write does not wait.
+func refuse(f transport) {
+	f.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	f.Write([]byte(refused))
+	f.Close()
+}
+
+func (s *Server) logf(msg string) {
+	if s.Log != nil {
+		s.Log("http1: " + msg)
+	}
+}
