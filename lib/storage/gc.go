@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"pantavisor/lib/progress"
 	"pantavisor/lib/state"
 )
 
@@ -13,6 +15,21 @@ type GCOptions struct {
 	Keep        []string // revisions to keep: running, in-progress update, last committed (pv_rev)
 	KeepFactory bool     // keep revision "0" (PV_STORAGE_GC_KEEP_FACTORY)
 	KeepObjects []string // objects an ongoing update still needs
+
+	// KeepUpdating keeps revisions whose progress says an update is under
+	// way (QUEUED, DOWNLOADING, INPROGRESS, TESTING), for callers that do
+	// not know the in-progress revision.
+	KeepUpdating bool
+	// KeepLastDone keeps the most recently committed revision (done
+	// marker or progress DONE), for callers that cannot read pv_rev.
+	KeepLastDone bool
+	// KeepNewSince, when not zero, keeps revisions not yet run (progress
+	// NEW) whose trail changed at or after it: a local step uploaded for
+	// a LOCAL_RUN that has not come yet. Upstream removes them.
+	KeepNewSince time.Time
+	// KeepObjectsSince, when not zero, keeps objects stored at or after it
+	// (uploaded for a step not uploaded yet).
+	KeepObjectsSince time.Time
 }
 
 // GCReport is what a collection removed.
@@ -42,6 +59,7 @@ func (s *Storage) GC(opts GCOptions) (GCReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	s.keepByProgress(revs, opts, keep)
 	for _, rev := range revs {
 		if keep[rev] {
 			continue
@@ -62,9 +80,58 @@ func (s *Storage) GC(opts GCOptions) (GCReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	n, b, err := s.removeUnlinkedObjects(keepObjs)
+	n, b, err := s.removeUnlinkedObjects(keepObjs, opts.KeepObjectsSince)
 	rep.Objects, rep.Bytes = n, rep.Bytes+b
 	return rep, err
+}
+
+// keepByProgress adds to keep the revisions opts keeps for what their
+// progress files say.
+func (s *Storage) keepByProgress(revs []string, opts GCOptions, keep map[string]bool) {
+	if !opts.KeepUpdating && !opts.KeepLastDone && opts.KeepNewSince.IsZero() {
+		return
+	}
+	var lastDone string
+	var lastTime time.Time
+	for _, rev := range revs {
+		status, mtime := s.progressStatus(rev)
+		switch {
+		case status == progress.New && !opts.KeepNewSince.IsZero():
+			if fi, err := os.Stat(s.TrailPath(rev)); err == nil && !fi.ModTime().Before(opts.KeepNewSince) {
+				keep[rev] = true
+			}
+		case opts.KeepUpdating && status != "" && status != progress.New && !progress.Final(status):
+			keep[rev] = true
+		}
+		if fi, err := os.Stat(filepath.Join(s.TrailPath(rev), ".pv", DoneFile)); err == nil {
+			status, mtime = progress.Done, fi.ModTime()
+		}
+		if status == progress.Done && !mtime.Before(lastTime) {
+			lastDone, lastTime = rev, mtime
+		}
+	}
+	if opts.KeepLastDone && lastDone != "" {
+		keep[lastDone] = true
+	}
+}
+
+// progressStatus returns the status in rev's progress file and the file's
+// mtime; "" when there is none or it does not parse.
+func (s *Storage) progressStatus(rev string) (string, time.Time) {
+	p := filepath.Join(s.TrailPath(rev), ".pv", ProgressFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", time.Time{}
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", time.Time{}
+	}
+	pr, err := progress.Parse(data)
+	if err != nil {
+		return "", time.Time{}
+	}
+	return pr.Status, fi.ModTime()
 }
 
 // referencedObjects returns extra plus every object a remaining revision's
@@ -95,7 +162,7 @@ func (s *Storage) referencedObjects(extra []string) (map[string]bool, error) {
 	return keep, nil
 }
 
-func (s *Storage) removeUnlinkedObjects(keep map[string]bool) (n int, bytes int64, err error) {
+func (s *Storage) removeUnlinkedObjects(keep map[string]bool, since time.Time) (n int, bytes int64, err error) {
 	entries, err := os.ReadDir(s.path("objects"))
 	if err != nil {
 		return 0, 0, err
@@ -107,6 +174,9 @@ func (s *Storage) removeUnlinkedObjects(keep map[string]bool) (n int, bytes int6
 		}
 		fi, err := e.Info()
 		if err != nil || !fi.Mode().IsRegular() || linkCount(fi) != 1 {
+			continue
+		}
+		if !since.IsZero() && !fi.ModTime().Before(since) {
 			continue
 		}
 		if err := os.Remove(s.path("objects", name)); err != nil {

@@ -2,9 +2,11 @@ package storage
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -24,10 +26,17 @@ func (s *Storage) HasObject(sha string) bool {
 }
 
 // InstallObject stores the object sha from r. size is the expected length,
-// or -1 when unknown; it is checked against free space first. Steps: stream
-// to objects/<sha>.tmp while hashing, check the hash, fsync, rename to
-// objects/<sha>, fsync the directory. On any error nothing is left. It
-// returns false when the object was already stored (r is not read).
+// or -1 when unknown (a chunked upload); a known size is checked against
+// free space first, and while writing the free space is checked again every
+// spaceCheckEvery bytes. Steps: stream to a temporary file of a unique name
+// (objects/<sha>.<random>.tmp) while hashing, check the length and the hash,
+// fsync, hard-link it as objects/<sha>, fsync the directory, remove the
+// temporary file. On any error nothing is left. A full disk (ENOSPC,
+// EDQUOT or the reserve reached) is an ErrNoSpace error; a content that
+// does not hash to sha is an ErrHash error. It returns false when the
+// object was already stored (r is then not read), or when a concurrent
+// call stored it first: linking never replaces an object a trail may
+// already link. Memory use does not depend on the object's size.
 func (s *Storage) InstallObject(sha string, size int64, r io.Reader) (added bool, err error) {
 	if !state.IsSHA256(sha) {
 		return false, fmt.Errorf("installing object %q: not a sha256", sha)
@@ -41,35 +50,137 @@ func (s *Storage) InstallObject(sha string, size int64, r io.Reader) (added bool
 		}
 	}
 	final := s.ObjectPath(sha)
-	tmp := final + ".tmp"
-	s.W.Point("write " + tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	s.W.Point("write " + final + ".tmp")
+	f, err := os.CreateTemp(filepath.Dir(final), sha+".*.tmp")
 	if err != nil {
-		return false, fmt.Errorf("installing object %s: %w", sha, err)
+		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := s.writeObject(f, sha, size, r); err != nil {
+		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+	}
+	err = s.W.Link(tmp, final)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil // a concurrent upload of the same content won
+	}
+	if err != nil {
+		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+	}
+	return true, nil
+}
+
+// spaceCheckEvery is how often (in bytes written) InstallObject checks
+// that the storage still has room above its reserve.
+const spaceCheckEvery = 8 << 20
+
+// writeObject streams r into f (closed on return) while hashing it and
+// checks the length, the hash and the free space; then fsyncs f.
+func (s *Storage) writeObject(f *os.File, sha string, size int64, r io.Reader) error {
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
 	}
 	h := digest.New()
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), r, make([]byte, hashBufSize))
-	if err == nil && size >= 0 && n != size {
-		err = fmt.Errorf("got %d bytes, want %d", n, size)
+	buf := make([]byte, hashBufSize)
+	var n int64
+	var err error
+	for err == nil {
+		var m int
+		m, err = fill(r, buf)
+		if m > 0 {
+			h.Write(buf[:m])
+			if _, werr := f.Write(buf[:m]); werr != nil {
+				err = werr
+				break
+			}
+			if n/spaceCheckEvery != (n+int64(m))/spaceCheckEvery {
+				if serr := s.CheckSpace(1); serr != nil {
+					err = serr
+					break
+				}
+			}
+			n += int64(m)
+		}
+	}
+	if err == io.EOF {
+		err = nil
+		if size >= 0 && n != size {
+			err = fmt.Errorf("got %d bytes, want %d", n, size)
+		}
 	}
 	if err == nil {
 		if got := hex.EncodeToString(h.Sum(nil)); got != sha {
 			err = fmt.Errorf("%w: content hashes to %s", ErrHash, got)
 		}
 	}
-	if err == nil {
-		err = s.W.SyncClose(f)
-	} else {
-		f.Close()
-	}
-	if err == nil {
-		err = s.W.Rename(tmp, final)
-	}
 	if err != nil {
-		os.Remove(tmp)
-		return false, fmt.Errorf("installing object %s: %w", sha, err)
+		f.Close()
+		return err
 	}
-	return true, nil
+	return s.W.SyncClose(f)
+}
+
+// fill reads into buf until it is full or r fails; io.EOF only when r
+// itself ends (a truncated body's io.ErrUnexpectedEOF stays an error).
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// noSpace marks a full-disk error (ENOSPC, EDQUOT) as ErrNoSpace too.
+func noSpace(err error) error {
+	if (errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)) && !errors.Is(err, ErrNoSpace) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
+
+// OpenObject opens the stored object sha for reading; an invalid name or
+// a missing object is an ErrMissingObject error.
+func (s *Storage) OpenObject(sha string) (*os.File, error) {
+	if !state.IsSHA256(sha) {
+		return nil, fmt.Errorf("%w: %q is not a sha256", ErrMissingObject, sha)
+	}
+	f, err := os.Open(s.ObjectPath(sha))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrMissingObject, sha)
+	}
+	return f, err
+}
+
+// ObjectInfo is one stored object.
+type ObjectInfo struct {
+	SHA  string
+	Size int64
+}
+
+// Objects lists the stored objects in name order (temporary files of
+// uploads in progress are not objects).
+func (s *Storage) Objects() ([]ObjectInfo, error) {
+	entries, err := os.ReadDir(s.path("objects"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ObjectInfo, 0, len(entries))
+	for _, e := range entries {
+		if !state.IsSHA256(e.Name()) || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile (GC)
+		}
+		out = append(out, ObjectInfo{SHA: e.Name(), Size: fi.Size()})
+	}
+	return out, nil
 }
 
 // HashFile returns the hex sha256 of a file's content.

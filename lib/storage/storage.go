@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"pantavisor/lib/persist"
 	"pantavisor/lib/state"
@@ -35,6 +36,8 @@ type Storage struct {
 
 	// statfs reports (available, total) bytes; a seam for tests.
 	statfs func(path string) (avail, total uint64, err error)
+
+	stepMu sync.Mutex // serialises PutState's replacement of a trail
 }
 
 // Options configure Open; the zero value means the upstream defaults.
