@@ -8,13 +8,14 @@ import (
 	"context"
 	"errors"
 	"io"
-	"pantavisor/lib/rawjson"
+	"sync"
 	"time"
 
 	"pantavisor/lib/config"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/http1"
 	"pantavisor/lib/meta"
+	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -33,27 +34,80 @@ type Command struct {
 	Payload string
 }
 
-// Server is the pv-ctrl socket of a running revision.
+// Server is the pv-ctrl socket of a running revision. Fill the fields,
+// then call Start; Close stops it. State and Engine may be replaced while
+// it runs with SetRevision only.
 type Server struct {
-	Socket   string           // the socket path: <PV_SYSTEM_RUNDIR>/pv-ctrl
-	Storage  *storage.Storage // objects, steps, progress, GC
-	State    *state.State     // the running revision (containers' roles); nil until loaded
-	Engine   Engine           // nil until the revision runs
-	DevMeta  *meta.Store
-	UsrMeta  *meta.Store
-	Config   *config.Config
-	Identify func(pid int) (name string, err error) // cgroup name of pid; "" for host processes (_pv_)
-	// Commands receives the accepted /commands (one pending at a time);
-	// the device takes them from it and calls Done when one is handled.
+	Socket    string           // the socket path: <PV_SYSTEM_RUNDIR>/pv-ctrl
+	Storage   *storage.Storage // objects, steps, progress, GC
+	State     *state.State     // the running revision (containers' roles); nil until loaded
+	Engine    Engine           // nil until the revision runs
+	DevMeta   *meta.Store
+	UsrMeta   *meta.Store
+	Config    *config.Config                         // nil: the defaults
+	Identify  func(pid int) (name string, err error) // cgroup name of pid; "" for host processes (_pv_)
+	AppEngine bool                                   // appengine mode: a caller "<c>-<digits>" is also looked up as <c>
+	// Commands receives the accepted /commands. One command is pending
+	// from its acceptance until the device calls Done, and a second one
+	// is refused meanwhile, so a capacity of 1 never blocks; Start makes
+	// it (capacity 1) when nil.
 	Commands  chan Command
-	Updating  func() bool // an update is in progress (503 Retry-After 600)
-	Remote    func() bool // remote mode (UPDATE_METADATA, GO_REMOTE)
-	Claimed   func() bool // the device is claimed on the Hub (MAKE_FACTORY)
+	Updating  func() bool // an update is in progress (503 Retry-After 600); nil: never
+	Remote    func() bool // remote mode (UPDATE_METADATA, GO_REMOTE); nil: never
+	Claimed   func() bool // the device is claimed on the Hub (MAKE_FACTORY, UNCLAIM); nil: never
 	BuildInfo []byte      // GET /buildinfo, text/plain
 	Log       func(msg string)
 
 	http    http1.Server
-	timeout time.Duration
+	timeout time.Duration // a request's wait on the engine (10 s)
+
+	mu      sync.Mutex // guards State and Engine once started, and pending
+	pending bool       // a command was accepted and Done not yet called
+}
+
+// Start listens on Socket and serves the routes in the background until
+// Close.
+func (s *Server) Start() error {
+	if s.Commands == nil {
+		s.Commands = make(chan Command, 1)
+	}
+	if s.timeout == 0 {
+		s.timeout = 10 * time.Second
+	}
+	s.http = http1.Server{Handler: s.serve, Log: s.Log}
+	return s.http.Listen(s.Socket)
+}
+
+// Close stops the socket and waits for the requests in progress.
+func (s *Server) Close() error { return s.http.Close() }
+
+// SetRevision replaces the running revision's state and engine (either
+// may be nil: not loaded, not running).
+func (s *Server) SetRevision(st *state.State, e Engine) {
+	s.mu.Lock()
+	s.State, s.Engine = st, e
+	s.mu.Unlock()
+}
+
+// revision returns the state and engine in effect.
+func (s *Server) revision() (*state.State, Engine) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.State, s.Engine
+}
+
+// Done frees the command slot: the device has handled the command it took
+// from Commands, and /commands accepts the next one.
+func (s *Server) Done() {
+	s.mu.Lock()
+	s.pending = false
+	s.mu.Unlock()
+}
+
+func (s *Server) logf(msg string) {
+	if s.Log != nil {
+		s.Log(msg)
+	}
 }
 
 // handler answers one route; args are the {} segments of its template.
@@ -106,13 +160,12 @@ func sendOK(w *http1.Response) { w.Send(200, "application/json", nil) }
 // sendJSON answers 200 with a JSON body.
 func sendJSON(w *http1.Response, body []byte) { w.Send(200, "application/json", body) }
 
-// route is one entry of the routing table. A path with "{}" segments is a
-// template route (matched segment by segment, query included, as upstream
-// matches the raw URI); any other path is exact (query ignored, no
-// trailing slash). The two kinds differ in some error texts.
-type route struct {
-	method    string
-	path      string
-	h         handler
-	anyCaller bool // no mgmt role needed (only POST /signal)
+// sendBodyError answers a failed readBody: 507 over the cap, else 400
+// with msg.
+func sendBodyError(w *http1.Response, err error, msg string) {
+	if errors.Is(err, errTooBig) {
+		sendTooBig(w)
+		return
+	}
+	sendError(w, 400, msg)
 }
