@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,11 @@ type GCReport struct {
 	Revisions []string
 	Objects   int
 	Bytes     int64 // reclaimed: removed objects plus removed trail/log/volume files
+}
+
+// String summarises a report for a log line.
+func (r GCReport) String() string {
+	return fmt.Sprintf("removed %d revisions %v and %d objects, reclaimed %d bytes", len(r.Revisions), r.Revisions, r.Objects, r.Bytes)
 }
 
 // GC removes every revision but the kept ones (and the one trails/current

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"pantavisor/lib/progress"
 )
 
 // Per-revision files under trails/<rev>/.pv/.
@@ -109,4 +111,16 @@ func (s *Storage) VolumePath(persistence, rev, container, volume string) string 
 		return s.path("disks", "rev", rev, container, volume)
 	}
 	return ""
+}
+
+// Progress is a revision's update progress (see lib/progress).
+type Progress = progress.Progress
+
+// ProgressJSON returns p as upstream's progress JSON; a zero p.Progress
+// is taken from the status (WONTGO 100, TESTING 75, ...).
+func ProgressJSON(p Progress) []byte {
+	if p.Progress == 0 {
+		p.Progress = progress.Percent(p.Status)
+	}
+	return p.Bytes()
 }
