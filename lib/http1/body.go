@@ -144,31 +144,36 @@ func orBad(err error) error {
 func parseChunkSize(line []byte) (int64, bool) {
 	var n int64
 	i := 0
-	for ; i < len(line); i++ {
-		c := line[i]
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			goto rest
-		}
-		if i == 15 {
-			return 0, false
+	for ; i < len(line) && i < 16; i++ {
+		d := unhex(line[i])
+		if d < 0 {
+			break
 		}
 		n = n<<4 | int64(d)
 	}
-rest:
-	if i == 0 {
+	if i == 0 || i == 16 {
 		return 0, false
 	}
-	for ; i < len(line) && (line[i] == ' ' || line[i] == '\t'); i++ {
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
 	}
-	return n, i == len(line) || line[i] == ';'
+	if i < len(line) && line[i] != ';' {
+		return 0, false
+	}
+	return n, true
+}
+
+// unhex returns the value of a hex digit, -1 for another byte.
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
 }
 
 // chunkWriter writes each Write as one chunk of the chunked coding.

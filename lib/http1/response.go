@@ -45,8 +45,8 @@ func (w *Response) WriteHeader(status int, length int64) error {
 		return ErrBadStatus
 	}
 	w.status = status
-	if hasToken(w.header.Get("Connection"), "close") {
-		w.keep = false
+	if hasToken(w.header.Get("Connection"), "close") || w.c.expect {
+		w.keep = false // an unsent body (100-continue) is not waited for
 	}
 	switch {
 	case bodyless(status) || w.head:
