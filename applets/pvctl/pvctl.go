@@ -24,6 +24,20 @@
 // newline go to stdout (an empty body gives an empty line). On any other
 // status the body goes to stderr the same way.
 //
+// Deviations from the upstream script:
+//   - steps install stops at the first failed request (GET /objects, an
+//     object or step upload, the commit message), prints that reply's body
+//     on stderr and exits with its code; upstream ignores errors and exits 0.
+//     It also needs at least one object in the package (upstream accepts an
+//     empty objects/ directory), and finds an existing revision by its
+//     exact "name" in GET /steps rather than by substring.
+//   - JSON payloads are escaped; names in paths have controls, space and
+//     non-ASCII bytes percent-encoded (the script pastes both raw).
+//   - No connection: the error goes to stderr (curl's script prints an
+//     empty line there); the exit code is 255 all the same.
+//   - curl's --connect-timeout 5 has no separate counterpart (see
+//     requestTimeout).
+//
 // Exit codes: 0 HTTP 200; 1 usage error or missing socket; 48 body
 // {"Error":"Not enough disk space available"}; 60 body {"Error":"Object has
 // bad checksum"}; 70 body {"Error":"State verification has failed"}; 75

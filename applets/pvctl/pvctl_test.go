@@ -161,10 +161,19 @@ func TestObjects(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	r = run(t, "hello and more", false, "-s", f.sock, "objects", "put", "-5", sha)
 	require.Equal(t, 0, r.code, r.stderr)
+	r = run(t, "all of stdin", false, "-s", f.sock, "objects", "put", "-", sha) // chunked
+	require.Equal(t, 0, r.code, r.stderr)
 	reqs := f.requests()
-	require.Len(t, reqs, 2)
+	require.Len(t, reqs, 3)
 	assert.Equal(t, rec{"PUT", "/objects/" + sha, ctypeOcts, "object bytes", 12, reqs[0].SHA}, reqs[0])
 	assert.Equal(t, "hello", reqs[1].Body)
+	assert.Equal(t, "all of stdin", reqs[2].Body)
+
+	// A file that cannot be read: no request, exit 255.
+	r = run(t, "", false, "-s", f.sock, "objects", "put", "/nonexistent/obj", sha)
+	assert.Equal(t, 255, r.code)
+	assert.Contains(t, r.stderr, "/nonexistent/obj")
+	assert.Len(t, f.requests(), 3)
 
 	// get: the raw body, whatever the status, exit 0; -f writes it to a file.
 	f.reply = func(rec) (int, string) { return 200, "raw\n\n" }
