@@ -69,14 +69,14 @@ func closeNamespaces(nss []nsFile) {
 }
 
 // setns joins namespace ns with the calling thread.
-func setns(ns nsFile, pid int) error {
+func setns(ns nsFile) error {
 	for {
 		err := unix.Setns(int(ns.f.Fd()), ns.flag)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("setns %s (CLONE_NEW%s) of pid %d: %w", ns.name, flagName(ns.flag), pid, err)
+			return fmt.Errorf("setns %s (CLONE_NEW%s): %w", ns.name, flagName(ns.flag), err)
 		}
 		return nil
 	}
@@ -141,7 +141,7 @@ func joinAndStart(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.
 		}
 	}
 	for _, ns := range nss {
-		if err := setns(ns, pid); err != nil {
+		if err := setns(ns); err != nil {
 			return nil, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,7 +68,7 @@ func startBox(t *testing.T) *box {
 		[]byte("echo up\nwhile true; do sleep 1; done\n"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(cfg, "etc", "profile"), []byte("echo profile read\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(cfg, "etc", "passwd"),
-		[]byte("root:x:0:0:root:/app/home:/bin/sh\napp:x:1000:1000::/tmp:/bin/nosuchshell\n"), 0o644))
+		[]byte("root:x:0:0:root:/app/home:/bin/sh\napp:x:1000:1000::/tmp:/bin/nosuchshell\nghost:x:1001:1001::/nonexistent:/bin/sh\n"), 0o644))
 	conf := filepath.Join(dir, "box.conf")
 	require.NoError(t, os.WriteFile(conf, []byte(boxConf), 0o644))
 	img := filepath.Join(dir, "root.squashfs")
@@ -137,13 +138,22 @@ func exitOf(err error) int {
 
 func nsOf(t *testing.T, pid string, names ...string) string {
 	t.Helper()
+	s, err := nsLinks(pid, names...)
+	require.NoError(t, err)
+	return s
+}
+
+// nsLinks reads /proc/<pid>/ns/<name> for each name, one a line.
+func nsLinks(pid string, names ...string) (string, error) {
 	var lines []string
 	for _, n := range names {
 		l, err := os.Readlink("/proc/" + pid + "/ns/" + n)
-		require.NoError(t, err)
+		if err != nil {
+			return "", err
+		}
 		lines = append(lines, l)
 	}
-	return strings.Join(lines, "\n") + "\n"
+	return strings.Join(lines, "\n") + "\n", nil
 }
 
 // TestEnterContainer: what runs through pventer sees the container's
@@ -182,8 +192,14 @@ func TestEnterContainer(t *testing.T) {
 	out, _ = b.enter(t, nil, "echo $PVENTER_TEST $USER $HOME $SHELL $TERM $PATH; pwd")
 	assert.Equal(t, "from-init root /app/home /bin/sh pventer-term /bin\n/app/home\n", out,
 		"the init's environment, root's passwd entry, our TERM, the home as working directory")
-	out, _ = b.enter(t, []string{"PVUSER=app"}, "echo $USER $HOME $SHELL; pwd")
-	assert.Equal(t, "app /tmp /bin/sh\n/tmp\n", out, "PVUSER picks the entry; a missing shell falls back to /bin/sh")
+	for _, tc := range []struct{ user, want, why string }{
+		{"app", "app /tmp /bin/sh\n/tmp\n", "PVUSER picks the entry; a missing shell falls back to /bin/sh"},
+		{"ghost", "ghost / /bin/sh\n/\n", "a missing home falls back to /"},
+		{"nobody", "nobody / /bin/sh\n/\n", "a user not in passwd: / and /bin/sh"},
+	} {
+		out, _ = b.enter(t, []string{"PVUSER=" + tc.user}, "echo $USER $HOME $SHELL; pwd")
+		assert.Equal(t, tc.want, out, tc.why)
+	}
 
 	out, code = b.enter(t, nil, "echo", "a b", "|", "wc", "-w")
 	assert.Equal(t, "2\n", strings.TrimLeft(out, " "), "the words are joined and run by the shell (-c)")
@@ -293,4 +309,39 @@ func TestHost(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, hostNS+string(own), out.String(), "%s: host namespaces, our cgroups", name)
 	}
+}
+
+// TestStartInsideLeavesCallerOnHost: startInside runs in-process; the
+// command is in the container while no thread of ours stays there (the
+// locked thread ends with its goroutine).
+func TestStartInsideLeavesCallerOnHost(t *testing.T) {
+	b := startBox(t)
+	kinds := []string{"cgroup", "ipc", "mnt", "net", "pid", "uts"}
+	host := nsOf(t, "self", kinds...)
+	var out testenv.Buffer
+	cmd, err := startInside("/proc", b.init, func() (*exec.Cmd, error) {
+		return &exec.Cmd{Path: "/bin/hostname", Args: []string{"hostname"}, Stdout: &out}, nil
+	})
+	require.NoError(t, err)
+	require.NoError(t, cmd.Wait())
+	assert.Equal(t, "boxhost\n", out.String())
+
+	seen := make(chan string)
+	for range 64 {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			s, err := nsLinks("thread-self", kinds...)
+			if err != nil {
+				s = err.Error()
+			}
+			seen <- s
+		}()
+	}
+	for range 64 {
+		assert.Equal(t, host, <-seen, "every thread of ours is still on the host")
+	}
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	assert.DirExists(t, wd, "our working directory is untouched")
 }

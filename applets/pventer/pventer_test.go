@@ -167,3 +167,18 @@ func TestNoContainer(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "pventer: no container found: ghost\n", errb.String())
 }
+
+func TestNamespaceTable(t *testing.T) {
+	want := map[string]string{"cgroup": "CGROUP", "ipc": "IPC", "uts": "UTS", "net": "NET", "pid": "PID", "mnt": "NS"}
+	seen := map[int]bool{}
+	for _, ns := range namespaces {
+		assert.Equal(t, want[ns.name], flagName(ns.flag), ns.name)
+		assert.False(t, seen[ns.flag], "%s listed twice", ns.name)
+		seen[ns.flag] = true
+		_, err := os.Stat("/proc/self/ns/" + ns.name)
+		assert.NoError(t, err, "%s is a /proc/<pid>/ns name", ns.name)
+	}
+	assert.Len(t, namespaces, len(want))
+	assert.Equal(t, "mnt", namespaces[len(namespaces)-1].name, "the mount namespace is joined last")
+	assert.Equal(t, "16", flagName(16), "unknown flags print as numbers")
+}
