@@ -8,7 +8,8 @@
 // pventer finds the init of container NAME (the process of the container's
 // cgroup, <hierarchy>/<cgroup-parent>/NAME, whose parent is outside it),
 // moves itself into every cgroup of the container (so pv-ctrl and the log
-// server identify what it runs as that container), joins the init's
+// server identify what it runs as that container; its few Go threads then
+// count against the container's pids limit while it waits), joins the init's
 // cgroup, ipc, uts, net, pid and mount namespaces and runs, from the
 // container's view, "<shell> -l" or, with CMD, "<shell> -c 'CMD ARG...'"
 // (the words joined by spaces, as upstream's SSH_ORIGINAL_COMMAND, so
