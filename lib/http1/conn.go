@@ -44,6 +44,7 @@ type conn struct {
 	expect  bool      // "100 Continue" is owed before the body is read
 	wrote   bool      // response bytes were written: closing lingers
 	dropped bool      // closing without a word
+	refused bool      // over MaxConns: answered with a 503
 	rset    time.Time // when the read deadline was last pushed
 	wset    time.Time // when the write deadline was last pushed
 	scratch []byte    // response header buffer
@@ -63,6 +64,11 @@ func (c *conn) serve() {
 		c.close()
 		c.s.untrack(c)
 	}()
+	if c.refused {
+		c.write([]byte(refused))
+		c.bw.Flush()
+		return
+	}
 	for first := true; ; first = false {
 		r, err := c.next(first)
 		if err != nil {

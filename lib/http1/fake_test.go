@@ -23,8 +23,7 @@ func fakeServe(in []byte, h Handler) []byte {
 	s := &Server{Handler: h, conns: map[*conn]struct{}{}}
 	s.setDefaults()
 	fc := &fakeConn{in: bytes.NewReader(in)}
-	c := newConn(s, fc, 0)
-	s.track(c)
-	c.serve()
+	s.track(newConn(s, fc, 0))
+	s.wg.Wait()
 	return fc.out.Bytes()
 }

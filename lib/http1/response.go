@@ -45,8 +45,8 @@ func (w *Response) WriteHeader(status int, length int64) error {
 		return ErrBadStatus
 	}
 	w.status = status
-	if hasToken(w.header.Get("Connection"), "close") || w.c.expect {
-		w.keep = false // an unsent body (100-continue) is not waited for
+	if hasToken(w.header.Get("Connection"), "close") || w.c.expect || w.c.body.err != nil && !w.c.body.done() {
+		w.keep = false // an unsent (100-continue) or broken request body is not waited for
 	}
 	switch {
 	case bodyless(status) || w.head:

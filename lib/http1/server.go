@@ -34,7 +34,8 @@ type Server struct {
 	mu     sync.Mutex
 	ln     *os.File
 	path   string
-	conns  map[*conn]struct{}
+	conns  map[*conn]struct{} // served and refused
+	active int                // served connections
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -119,35 +120,35 @@ func (s *Server) acceptLoop(ln *os.File) {
 			time.Sleep(50 * time.Millisecond) // EMFILE and friends: let fds free up
 			continue
 		}
-		c := newConn(s, f, pid)
-		if !s.track(c) {
-			continue
-		}
-		go c.serve()
+		s.track(newConn(s, f, pid))
 	}
 }
 
-// track registers c, or refuses it (503 when full) and returns false.
-func (s *Server) track(c *conn) bool {
+// track registers c and serves it; over MaxConns, c is answered with
+// a 503 (at most MaxConns such answers in flight, others are closed).
+func (s *Server) track(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c.refused = s.active >= s.MaxConns
 	switch {
-	case s.closed:
+	case s.closed, c.refused && len(s.conns)-s.active >= s.MaxConns:
 		c.t.Close()
-		return false
-	case len(s.conns) >= s.MaxConns:
-		refuse(c.t)
-		return false
+		return
+	case !c.refused:
+		s.active++
 	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
-	return true
+	go c.serve()
 }
 
 // untrack forgets c after its goroutine ends.
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if !c.refused {
+		s.active--
+	}
 	s.mu.Unlock()
 	s.wg.Done()
 }
@@ -155,14 +156,6 @@ func (s *Server) untrack(c *conn) {
 // refused is the whole answer to a connection over MaxConns.
 const refused = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n" +
 	"Content-Length: 32\r\nConnection: close\r\n\r\n{\"Error\":\"Too many connections\"}"
-
-// refuse answers a connection over MaxConns with a 503 and closes it.
-// A new socket's send buffer is empty, so the write does not wait.
-func refuse(f transport) {
-	f.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	f.Write([]byte(refused))
-	f.Close()
-}
 
 func (s *Server) logf(msg string) {
 	if s.Log != nil {
