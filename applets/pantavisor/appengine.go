@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/config"
 	"pantavisor/lib/device"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/logs"
@@ -41,6 +42,12 @@ func appengine(o device.Options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pantavisor: revision status %s\n", s)
 	}
 	o.Logs = &logs.Server{RunDir: o.RunDir, Stdout: stderr, Level: embeddedLogLevel}
+	o.Config = config.New()
+	for _, w := range o.Config.LoadEnv(os.Environ()) {
+		fmt.Fprintf(stderr, "pantavisor: config: %v\n", w)
+	}
+	o.AppEngine = true
+	o.BuildInfo = buildInfo()
 	out, err := device.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "pantavisor: %v\n", err)

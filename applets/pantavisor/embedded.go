@@ -99,6 +99,8 @@ func mainLoop(console io.Writer) int {
 	o.Launch.Host.DevLog = cfg.Bool("PV_LOG_AUTO_DEVLOG")
 	o.BSP = &device.BSP{VolumesDir: "/volumes", KernelRelease: o.Launch.Host.KernelRelease}
 	o.Hooks = hooks.Dir
+	o.Config = cfg
+	o.BuildInfo = buildInfo()
 	o.OnUserMeta = func(key, value string, deleted bool) {
 		// Keys that are not configuration keys are plain metadata.
 		if deleted {

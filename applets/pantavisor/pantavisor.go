@@ -143,6 +143,11 @@ func pid1(console io.Writer) {
 	superviseMainLoop(os.Stdout, sigs)
 }
 
+// buildInfo is the GET /buildinfo text: what this binary is.
+func buildInfo() []byte {
+	return []byte("pantavisor " + buildinfo.Version + " (Go)\n")
+}
+
 // banner is the one line that says the init is up.
 func banner(modules int) string {
 	k, err := sysinfo.Uname()

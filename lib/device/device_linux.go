@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"pantavisor/lib/cgroup"
+	"pantavisor/lib/config"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/hooks"
 	"pantavisor/lib/launch"
@@ -36,6 +37,9 @@ type Options struct {
 	Hooks     string         // system hooks directory (hooks.Dir); "" = none
 	Try       string         // pv_try: the revision the bootloader is trying, for the hooks
 	KernelLog bool           // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
+	Config    *config.Config // the device's configuration (/config, commands); nil: defaults
+	BuildInfo []byte         // GET /buildinfo
+	AppEngine bool           // appengine mode: container names may carry a -<n> suffix
 	// OnUserMeta is told every user-meta change (and every persisted key at
 	// start): user-meta overrides configuration keys at the META level.
 	OnUserMeta func(key, value string, deleted bool)
@@ -128,7 +132,19 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	}
 	rv := &launch.Revision{Storage: st, Rev: rev, State: s}
 	e := engine.New(s, runner{rev: rv, o: o.Launch, logs: o.Logs}, eo)
-	return e.Run(ctx), nil
+	devmeta.SetMode(false) // no Hub client yet: always local
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c, err := startControl(o, st, s, e, devmeta, usrmeta, cancel, eo.Log)
+	if err != nil {
+		return engine.Outcome{}, fmt.Errorf("control socket: %w", err)
+	}
+	out := e.Run(ctx)
+	if asked := c.close(); asked != nil && out.Action == engine.Exit {
+		out = *asked
+		eo.Log(engine.LevelInfo, out.Error())
+	}
+	return out, nil
 }
 
 // consoleWriter sends a container's console to the log server as
