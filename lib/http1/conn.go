@@ -51,7 +51,7 @@ type conn struct {
 }
 
 func newConn(s *Server, t transport, pid int) *conn {
-	c := &conn{s: s, t: t, pid: pid, br: bufio.NewReaderSize(t, bufSize), bw: bufio.NewWriterSize(t, bufSize)}
+	c := &conn{s: s, t: t, pid: pid, br: s.reader(t), bw: s.writer(t)}
 	c.body.before = c.beforeBody
 	c.body.trailerMax = s.MaxHeaderBytes
 	return c
@@ -205,15 +205,42 @@ func (c *conn) writeDeadline() {
 	}
 }
 
-// close ends the connection. After a response it half-closes and reads
-// what the client still sends for a moment, so that the client reads the
-// response instead of a reset.
+// close ends the connection. After a response, if the client sent bytes
+// that were not read, it half-closes and reads what the client still
+// sends for a moment: closing a socket with unread bytes would make the
+// client's read fail (ECONNRESET) instead of returning the response.
 func (c *conn) close() {
-	if c.wrote && !c.dropped {
-		if f, ok := c.t.(*os.File); ok && unixsock.ShutdownWrite(f) == nil {
+	if f, ok := c.t.(*os.File); ok && c.wrote && !c.dropped && c.unread(f) {
+		if unixsock.ShutdownWrite(f) == nil {
 			c.t.SetReadDeadline(time.Now().Add(lingerTimeout))
 			io.CopyN(io.Discard, c.t, maxLinger)
 		}
 	}
 	c.t.Close()
+	c.s.readers.Put(c.br)
+	c.s.writers.Put(c.bw)
+}
+
+// reader returns a pooled read buffer on t.
+func (s *Server) reader(t transport) *bufio.Reader {
+	if br, _ := s.readers.Get().(*bufio.Reader); br != nil {
+		br.Reset(t)
+		return br
+	}
+	return bufio.NewReaderSize(t, bufSize)
+}
+
+// writer returns a pooled write buffer on t.
+func (s *Server) writer(t transport) *bufio.Writer {
+	if bw, _ := s.writers.Get().(*bufio.Writer); bw != nil {
+		bw.Reset(t)
+		return bw
+	}
+	return bufio.NewWriterSize(t, bufSize)
+}
+
+// unread reports whether the client sent bytes the server did not read.
+func (c *conn) unread(f *os.File) bool {
+	n, err := unixsock.Unread(f)
+	return err != nil || n > 0 || c.br.Buffered() > 0 || !c.body.done()
 }

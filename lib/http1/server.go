@@ -38,6 +38,8 @@ type Server struct {
 	active int                // served connections
 	closed bool
 	wg     sync.WaitGroup
+
+	readers, writers sync.Pool // connection buffers
 }
 
 // Handler answers one request. A handler that returns without writing a

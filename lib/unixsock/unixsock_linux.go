@@ -194,3 +194,20 @@ func ShutdownWrite(conn *os.File) error {
 	}
 	return nil
 }
+
+// Unread returns how many bytes wait in conn's receive queue (FIONREAD).
+func Unread(conn *os.File) (int, error) {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { n, ierr = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }); err != nil {
+		return 0, err
+	}
+	if ierr != nil {
+		return 0, &SockError{"ioctl SIOCINQ", conn.Name(), ierr}
+	}
+	return n, nil
+}
