@@ -75,7 +75,7 @@ func trimEOL(b []byte) []byte {
 
 // readRequest reads a request line and header from br, at most max bytes
 // (empty lines before the request line count). It returns io.EOF when the
-// stream ends before any byte, ErrProto, ErrHeaderTooBig or ErrBadRequest
+// stream ends before the request line, ErrProto, ErrHeaderTooBig or ErrBadRequest
 // for bad input, and the reader's error otherwise. ContentLength and the
 // framing come from the header; Body is left nil.
 func readRequest(br *bufio.Reader, max int) (*Request, error) {
@@ -83,6 +83,7 @@ func readRequest(br *bufio.Reader, max int) (*Request, error) {
 	var line []byte
 	var err error
 	for i := 0; i <= maxEmptyLines; i++ {
+		l.seen = false // the stream may end after empty lines
 		if line, err = l.line(); err != nil || len(line) > 0 {
 			break
 		}

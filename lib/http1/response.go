@@ -16,7 +16,8 @@ var (
 	ErrBadStatus = errors.New("http1: invalid status code")
 )
 
-// Response is what a handler writes to.
+// Response is what a handler writes to; it must not be used after the
+// handler returns.
 type Response struct {
 	c      *conn
 	header Header
