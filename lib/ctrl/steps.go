@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"pantavisor/lib/http1"
 	"pantavisor/lib/rawjson"
@@ -26,6 +27,10 @@ const (
 // stepDate is the date format of GET /steps: upstream's
 // "%Y-%m-%dT%H:%M:%SZ" applied to the local time (the Z is literal).
 const stepDate = "2006-01-02T15:04:05Z"
+
+// stepsZone is the time zone of GET /steps dates; nil means time.Local.
+// Tests set it before starting a server.
+var stepsZone *time.Location
 
 // maxLocalName is the longest local step name (after "locals/").
 const maxLocalName = 64
@@ -69,10 +74,15 @@ func (s *Server) listSteps(w *http1.Response, _ *http1.Request, _ *Caller, _ []s
 		sendError(w, 500, msgStepsError)
 		return
 	}
-	sendJSON(w, appendSteps(nil, steps))
+	zone := stepsZone
+	if zone == nil {
+		zone = time.Local
+	}
+	sendJSON(w, appendSteps(nil, steps, zone))
 }
 
-func appendSteps(b []byte, steps []storage.Step) []byte {
+// appendSteps appends the GET /steps array, dates in zone.
+func appendSteps(b []byte, steps []storage.Step, zone *time.Location) []byte {
 	b = append(b, '[')
 	for i, st := range steps {
 		if i > 0 {
@@ -81,7 +91,7 @@ func appendSteps(b []byte, steps []storage.Step) []byte {
 		b = append(b, `{"name":`...)
 		b = rawjson.AppendString(b, st.Rev)
 		b = append(b, `, "date":"`...)
-		b = st.ModTime.Local().AppendFormat(b, stepDate)
+		b = st.ModTime.In(zone).AppendFormat(b, stepDate)
 		b = append(b, `", "commitmsg":`...)
 		b = rawjson.AppendString(b, string(st.CommitMsg))
 		b = append(b, `, "progress":`...)

@@ -21,11 +21,11 @@ const (
 	factoryPrg = `{"status":"DONE","status-msg":"Factory revision","progress":100,"retries":0}`
 )
 
-// inUTC makes local time UTC for the test (GET /steps formats local time).
-func inUTC(t *testing.T) {
-	old := time.Local
-	time.Local = time.UTC
-	t.Cleanup(func() { time.Local = old })
+// inZone makes GET /steps format dates in zone; call it before starting
+// the server.
+func inZone(t *testing.T, zone *time.Location) {
+	stepsZone = zone
+	t.Cleanup(func() { stepsZone = nil })
 }
 
 func putStep(t *testing.T, st *storage.Storage, rev, body string) {
@@ -43,7 +43,7 @@ func setMtime(t *testing.T, p string, at time.Time) {
 // locals first, ", " separators, local-time dates with a literal Z,
 // escaped commit messages, raw progress or {}.
 func TestListSteps(t *testing.T) {
-	inUTC(t)
+	inZone(t, time.UTC)
 	ss := newStorageServer(t, "")
 	goldenStorage(t, "steps_empty", rawReq(t, ss.socket, req10("GET", "/steps", "")))
 
@@ -63,8 +63,9 @@ func TestListSteps(t *testing.T) {
 	setMtime(t, ss.st.TrailPath("locals/other"), time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC))
 	goldenStorage(t, "steps", rawReq(t, ss.socket, req10("GET", "/steps", "")))
 
-	time.Local = time.FixedZone("CEST", 2*3600)
-	_, body := ss.call(t, "GET", "/steps", "")
+	steps, err := ss.st.Steps()
+	require.NoError(t, err)
+	body := string(appendSteps(nil, steps, time.FixedZone("CEST", 2*3600)))
 	assert.Contains(t, body, `{"name":"0", "date":"2026-05-26T12:00:50Z", "commitmsg":"", "progress":`+factoryPrg+`}`,
 		"local time with a literal Z, as upstream's strftime")
 }
