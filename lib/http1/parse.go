@@ -174,8 +174,9 @@ func framing(h Header) (length int64, chunked bool, err error) {
 	for _, f := range h {
 		switch {
 		case strings.EqualFold(f.Name, "Transfer-Encoding"):
-			for _, c := range strings.Split(f.Value, ",") {
-				c = strings.Trim(c, " \t")
+			for v := f.Value; v != ""; {
+				var c string
+				c, v = nextItem(v)
 				switch {
 				case chunked:
 					return 0, false, ErrBadRequest // chunked must be the last coding
@@ -186,12 +187,16 @@ func framing(h Header) (length int64, chunked bool, err error) {
 				}
 			}
 		case strings.EqualFold(f.Name, "Content-Length"):
-			for _, v := range strings.Split(f.Value, ",") {
-				n, ok := parseLength(strings.Trim(v, " \t"))
+			for v := f.Value; ; {
+				var item string
+				item, v = nextItem(v)
+				n, ok := parseLength(item)
 				if !ok || length >= 0 && n != length {
 					return 0, false, ErrBadRequest
 				}
-				length = n
+				if length = n; v == "" {
+					break
+				}
 			}
 		}
 	}
@@ -231,12 +236,17 @@ func parseLength(s string) (int64, bool) {
 func hasToken(v, token string) bool {
 	for v != "" {
 		var t string
-		t, v, _ = strings.Cut(v, ",")
-		if strings.EqualFold(strings.Trim(t, " \t"), token) {
+		if t, v = nextItem(v); strings.EqualFold(t, token) {
 			return true
 		}
 	}
 	return false
+}
+
+// nextItem splits the first item, without blanks, off a comma-separated list.
+func nextItem(list string) (item, rest string) {
+	item, rest, _ = strings.Cut(list, ",")
+	return strings.Trim(item, " \t"), rest
 }
 
 // isToken reports whether b is a non-empty RFC 9110 token (method, field name).
