@@ -14,7 +14,8 @@ DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-util
 FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
            lib/rawjson:FuzzParse lib/state:FuzzParse lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse \
            lib/cgroup:FuzzParseMountinfo lib/cgroup:FuzzParseProcCgroup lib/sysinfo:FuzzParseUptime \
-           lib/logs:FuzzParse lib/logs:FuzzSplit
+           lib/logs:FuzzParse lib/logs:FuzzSplit lib/http1:FuzzRequest lib/ctrl:FuzzCommand lib/ctrl:FuzzRoute \
+           lib/ctrl:FuzzLocalName
 export PV_KERNEL_CACHE := $(KCACHE)
 
 .PHONY: all build nohub initrd image deps kernel size test test-unit fuzz bench bench-container bench-boot run run-kernel clean
@@ -55,6 +56,10 @@ fuzz:
 # Benchmarks report throughput against a baseline measured in the same run.
 bench:
 	go test -run='^$$' -bench='HashFile|Sha256sum' -benchtime=10x ./lib/storage
+	go test -run='^TestLatencyReport$$' -bench='^BenchmarkGet(Ours|NetHTTP)$$' -v ./lib/http1 | tee $(OUT)/bench-ctrl.txt
+	@awk '/^BenchmarkGet/ {split($$1,a,"/"); k=a[1] "/" a[2]; sub(/-[0-9]+$$/,"",k); v[k]=$$3} \
+	  END {for (k in v) if (k ~ /Ours/) {n=k; sub(/Ours/,"NetHTTP",n); if (v[n]) \
+	    printf "bench-ctrl: %s: ours %.0f ns/op, net/http %.0f ns/op, requests/s ratio ours/net-http %.2fx (goal >= 1.0x)\n", k, v[k], v[n], v[n]/v[k]}}' $(OUT)/bench-ctrl.txt
 
 # Container start latency (root): ours (test-binary stage on a pre-mounted
 # squashfs, with our own loop+squashfs mount per start, with the device
