@@ -88,11 +88,12 @@ func TestCommandRejections(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ts := newTestServer(t)
 			e := c.env
-			ts.Remote = func() bool { return e.remote }
-			ts.Updating = func() bool { return e.updating }
-			ts.Claimed = func() bool { return e.claimed }
+			ts := newTestServer(t, func(ts *testServer) {
+				ts.Remote = func() bool { return e.remote }
+				ts.Updating = func() bool { return e.updating }
+				ts.Claimed = func() bool { return e.claimed }
+			})
 			if e.noRemoteCfg {
 				require.NoError(t, ts.Config.Set(config.LevelEnv, "PV_CONTROL_REMOTE", "0"))
 			}

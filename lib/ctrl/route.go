@@ -52,8 +52,7 @@ var routes = [...]route{
 func tables() [][]route {
 	return [][]route{
 		routes[:],
-		// ENABLE when objects.go/steps.go define storageRoutes:
-		// storageRoutes[:],
+		storageRoutes[:],
 	}
 }
 

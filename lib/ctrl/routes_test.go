@@ -3,6 +3,7 @@ package ctrl
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,7 +25,7 @@ func TestGolden(t *testing.T) {
 		{name: "signal_ready", caller: "ready", method: "POST", target: "/signal", body: `{"type":"ready","payload":""}`},
 		{name: "commands_reboot", method: "POST", target: "/commands", body: `{"op":"REBOOT_DEVICE","payload":"bye"}`},
 		{name: "commands_pending", method: "POST", target: "/commands", body: `{"op":"RUN_GC","payload":""}`,
-			setup: func(ts *testServer) { ts.Commands <- Command{}; ts.pending = true }},
+			setup: func(ts *testServer) { ts.pending = true }},
 		{name: "user_meta_list", method: "GET", target: "/user-meta", setup: func(ts *testServer) {
 			ts.UsrMeta.Set("a.b", "1")
 			ts.UsrMeta.Set("obj", `{"x": [1, 2]}`)
@@ -58,10 +59,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ts := newTestServer(t)
-			if c.setup != nil {
-				c.setup(ts)
-			}
+			ts := newTestServer(t, c.setup)
 			resp := ts.do(t, c.caller, c.method, c.target, c.body)
 			golden(t, c.name, resp)
 			code, head, body := parsed(t, resp)
@@ -139,10 +137,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ts := newTestServer(t)
-			if c.setup != nil {
-				c.setup(ts)
-			}
+			ts := newTestServer(t, c.setup)
 			code, head, body := parsed(t, ts.do(t, c.caller, c.method, c.target, c.body))
 			assert.Equal(t, c.status, code)
 			assert.Equal(t, errorBody(c.msg), body)
@@ -196,7 +191,10 @@ func TestPermissions(t *testing.T) {
 // TestCallers: _pv_ and its prefixes are privileged, a container is
 // privileged by role mgmt, appengine strips -<digits>.
 func TestCallers(t *testing.T) {
-	ts := newTestServer(t)
+	servers := map[bool]*testServer{
+		false: newTestServer(t),
+		true:  newTestServer(t, func(ts *testServer) { ts.AppEngine = true }),
+	}
 	for _, c := range []struct {
 		name      string
 		appengine bool
@@ -207,7 +205,7 @@ func TestCallers(t *testing.T) {
 		{"ready", false, 403}, {"mgmt-12", false, 500}, {"mgmt-12", true, 200}, {"plain-3", true, 403},
 		{"mgmt-", true, 500}, {"mgmt-x1", true, 500}, {"-12", true, 500},
 	} {
-		ts.AppEngine = c.appengine
+		ts := servers[c.appengine]
 		code, _, _ := parsed(t, ts.do(t, c.name, "GET", "/groups", ""))
 		assert.Equal(t, c.status, code, "caller %q appengine %v", c.name, c.appengine)
 	}
@@ -231,9 +229,11 @@ func TestControlContainer(t *testing.T) {
 }
 
 func TestUserMetaStore(t *testing.T) {
-	ts := newTestServer(t)
+	var mu sync.Mutex
 	var changes []string
-	ts.UsrMeta.OnChange = func(k, v string, del bool) { changes = append(changes, k+"="+v) }
+	ts := newTestServer(t, func(ts *testServer) {
+		ts.UsrMeta.OnChange = func(k, v string, del bool) { mu.Lock(); changes = append(changes, k+"="+v); mu.Unlock() }
+	})
 	code, _, _ := parsed(t, ts.do(t, "", "PUT", "/user-meta/PV_LOG_LEVEL", "5"))
 	require.Equal(t, 200, code)
 	v, err := ts.UsrMeta.Get("PV_LOG_LEVEL")
@@ -241,7 +241,9 @@ func TestUserMetaStore(t *testing.T) {
 	assert.Equal(t, "5", v)
 	code, _, _ = parsed(t, ts.do(t, "", "DELETE", "/user-meta/PV_LOG_LEVEL", ""))
 	require.Equal(t, 200, code)
+	mu.Lock()
 	assert.Equal(t, []string{"PV_LOG_LEVEL=5", "PV_LOG_LEVEL="}, changes)
+	mu.Unlock()
 	// a query is part of the key, as upstream: refused as an invalid key
 	code, _, _ = parsed(t, ts.do(t, "", "PUT", "/user-meta/k?x", "v"))
 	assert.Equal(t, 200, code)

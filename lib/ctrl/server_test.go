@@ -117,7 +117,9 @@ type testServer struct {
 	idErr  error
 }
 
-func newTestServer(t *testing.T) *testServer {
+// newTestServer starts a test server after applying setup (nil ones are
+// skipped): fields the handlers read must be set before Start.
+func newTestServer(t *testing.T, setup ...func(*testServer)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	st := testState(t)
@@ -135,6 +137,11 @@ func newTestServer(t *testing.T) *testServer {
 			defer ts.mu.Unlock()
 			return ts.caller, ts.idErr
 		},
+	}
+	for _, f := range setup {
+		if f != nil {
+			f(ts)
+		}
 	}
 	require.NoError(t, ts.Start())
 	t.Cleanup(func() { ts.Close() })
