@@ -250,3 +250,15 @@ func TestUserMetaStore(t *testing.T) {
 	_, err = ts.UsrMeta.Get("k?x")
 	assert.NoError(t, err)
 }
+
+func TestNoContent(t *testing.T) {
+	ts := newTestServer(t, func(ts *testServer) { ts.Remote = func() bool { return true } })
+	golden(t, "commands_go_remote_204", ts.do(t, "", "POST", "/commands", `{"op":"GO_REMOTE","payload":""}`))
+}
+
+// TestHTTP11 is pvtx's and curl's framing: HTTP/1.1 with Content-Length.
+func TestHTTP11(t *testing.T) {
+	ts := newTestServer(t)
+	resp := ts.raw(t, "GET /wakelocks HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+	golden(t, "wakelocks_http11", resp)
+}
