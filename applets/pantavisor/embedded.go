@@ -101,14 +101,6 @@ func mainLoop(console io.Writer) int {
 	o.Hooks = hooks.Dir
 	o.Config = cfg
 	o.BuildInfo = buildInfo()
-	o.OnUserMeta = func(key, value string, deleted bool) {
-		// Keys that are not configuration keys are plain metadata.
-		if deleted {
-			cfg.Unset(config.LevelMeta, key)
-		} else {
-			cfg.Set(config.LevelMeta, key, value)
-		}
-	}
 	if trying {
 		o.Try = rev
 	}

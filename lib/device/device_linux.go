@@ -37,12 +37,9 @@ type Options struct {
 	Hooks     string         // system hooks directory (hooks.Dir); "" = none
 	Try       string         // pv_try: the revision the bootloader is trying, for the hooks
 	KernelLog bool           // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
-	Config    *config.Config // the device's configuration (/config, commands); nil: defaults
+	Config    *config.Config // the device's configuration (/config, commands, user-meta overrides); nil: defaults
 	BuildInfo []byte         // GET /buildinfo
 	AppEngine bool           // appengine mode: container names may carry a -<n> suffix
-	// OnUserMeta is told every user-meta change (and every persisted key at
-	// start): user-meta overrides configuration keys at the META level.
-	OnUserMeta func(key, value string, deleted bool)
 }
 
 // Run runs a revision until ctx ends (all containers are stopped) or the
@@ -214,8 +211,17 @@ func rollbackOrReboot(o Options) engine.Action {
 // cache/meta; each user-meta key is also applied to the configuration.
 func metaStores(o Options, st *storage.Storage) (dev, usr *meta.Store) {
 	dev = &meta.Store{Kind: meta.Device, RunDir: o.RunDir, Persist: filepath.Join(st.Root, "cache", "devmeta")}
-	usr = &meta.Store{Kind: meta.User, RunDir: o.RunDir, Persist: filepath.Join(st.Root, "cache", "meta"),
-		OnChange: o.OnUserMeta}
+	usr = &meta.Store{Kind: meta.User, RunDir: o.RunDir, Persist: filepath.Join(st.Root, "cache", "meta")}
+	if cfg := o.Config; cfg != nil {
+		usr.OnChange = func(key, value string, deleted bool) {
+			// Keys that are not configuration keys are plain metadata.
+			if deleted {
+				cfg.Unset(config.LevelMeta, key)
+			} else {
+				cfg.Set(config.LevelMeta, key, value)
+			}
+		}
+	}
 	return dev, usr
 }
 

@@ -23,11 +23,7 @@ func TestUserMetaOverridesConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(st.Root, "cache", "meta", "PV_LOG_LEVEL"), []byte("5"), 0o644))
 	cfg := config.New()
-	o := Options{RunDir: filepath.Join(dir, "run"), OnUserMeta: func(k, v string, deleted bool) {
-		if !deleted {
-			cfg.Set(config.LevelMeta, k, v)
-		}
-	}}
+	o := Options{RunDir: filepath.Join(dir, "run"), Config: cfg}
 	_, m := metaStores(o, st)
 	require.NoError(t, m.Load())
 	assert.Equal(t, 5, cfg.Int("PV_LOG_LEVEL"))
@@ -35,6 +31,8 @@ func TestUserMetaOverridesConfig(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dir, "run", "user-meta", "PV_LOG_LEVEL"))
 	require.NoError(t, err)
 	assert.Equal(t, "5", string(got))
+	require.NoError(t, m.Delete("PV_LOG_LEVEL"))
+	assert.Equal(t, config.LevelDefault, cfg.Level("PV_LOG_LEVEL"), "deleting the key drops the override")
 }
 
 // TestHooks: system-start runs before the revision and its failure means
