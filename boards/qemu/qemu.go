@@ -28,13 +28,20 @@ type Options struct {
 	Initrd string   // initramfs image
 	Append string   // extra kernel command line
 	Disks  []string // raw disk images, attached as virtio drives in order
-	Memory int      // MiB; 0 means 512
+	// ReadOnlyDisks are raw disk images attached read-only after Disks
+	// (the first is /dev/vdb behind one disk): QEMU never writes them.
+	ReadOnlyDisks []string
+	Memory        int // MiB; 0 means 512
 	// Reboot lets a guest reboot restart the machine (a bootloader's
 	// try-boot needs it); by default QEMU exits instead (-no-reboot).
 	Reboot bool
 	// Forwards are host TCP ports forwarded to guest ports ("8080:80");
 	// bound to 127.0.0.1 only. Without them the VM has no network at all.
 	Forwards []string
+	// QMP is a unix socket path where QEMU serves its machine protocol
+	// (VM.QMP); "" means none. Without Reboot a system_reset ends QEMU,
+	// as a guest reboot does.
+	QMP string
 }
 
 // Args returns the qemu-system command line for o, console on stdio.
@@ -66,6 +73,12 @@ func Args(o Options) []string {
 	for i, d := range o.Disks {
 		args = append(args, "-drive", fmt.Sprintf("file=%s,format=raw,if=virtio,index=%d", d, i))
 	}
+	for i, d := range o.ReadOnlyDisks {
+		args = append(args, "-drive", fmt.Sprintf("file=%s,format=raw,if=virtio,index=%d,readonly=on", d, len(o.Disks)+i))
+	}
+	if o.QMP != "" {
+		args = append(args, "-qmp", "unix:"+o.QMP+",server=on,wait=off")
+	}
 	if o.Board.Arch == "amd64" {
 		// The i6300esb watchdog the board's init loads a driver for.
 		args = append(args, "-device", "i6300esb")
@@ -79,6 +92,7 @@ func Args(o Options) []string {
 
 // VM is a running QEMU.
 type VM struct {
+	opts Options
 	cmd  *exec.Cmd
 	log  *os.File
 	done chan struct{}
@@ -88,6 +102,8 @@ type VM struct {
 	console bytes.Buffer
 	mark    int // Expect searches from here
 	changed chan struct{}
+	qmp     *QMP // VM.QMP's client, dialled once
+	exited  bool // QEMU ended: no new QMP client
 }
 
 // Start boots o, writing the console to logPath as well as keeping it for
@@ -98,7 +114,7 @@ func Start(ctx context.Context, o Options, logPath string) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &VM{log: log, done: make(chan struct{}), changed: make(chan struct{})}
+	v := &VM{opts: o, log: log, done: make(chan struct{}), changed: make(chan struct{})}
 	v.cmd = exec.CommandContext(ctx, args[0], args[1:]...)
 	v.cmd.Stdin = nil
 	v.cmd.Stdout = v
@@ -111,7 +127,13 @@ func Start(ctx context.Context, o Options, logPath string) (*VM, error) {
 	}
 	go func() {
 		v.err = v.cmd.Wait()
+		v.mu.Lock()
 		v.log.Close()
+		v.exited = true
+		if v.qmp != nil {
+			v.qmp.Close()
+		}
+		v.mu.Unlock()
 		close(v.done)
 		v.notify()
 	}()
@@ -138,38 +160,65 @@ func (v *VM) notify() {
 // ErrExited is returned by Expect when QEMU ends before the match.
 var ErrExited = errors.New("qemu exited")
 
+// Mark is a position in the console output: a test takes one before it
+// resets the machine and waits with ExpectSince for what comes after it,
+// never for an older boot's line.
+type Mark int
+
+// Mark returns the end of the console output so far.
+func (v *VM) Mark() Mark {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return Mark(v.console.Len())
+}
+
 // Expect waits until the console output after the previous match matches
 // re, and returns the matching text. It fails after timeout or when QEMU
 // exits first.
 func (v *VM) Expect(re *regexp.Regexp, timeout time.Duration) (string, error) {
+	return v.expect(-1, re, timeout)
+}
+
+// ExpectSince is Expect searching the console output from m instead of
+// from the previous match; the next Expect searches after this match.
+func (v *VM) ExpectSince(m Mark, re *regexp.Regexp, timeout time.Duration) (string, error) {
+	return v.expect(int(m), re, timeout)
+}
+
+// expect searches from from, or from v.mark when from < 0, and moves
+// v.mark past the match.
+func (v *VM) expect(from int, re *regexp.Regexp, timeout time.Duration) (string, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
+	look := func() (string, bool) {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		start := from
+		if start < 0 {
+			start = v.mark
+		}
+		start = min(start, v.console.Len())
+		out := v.console.Bytes()[start:]
+		loc := re.FindIndex(out)
+		if loc == nil {
+			return "", false
+		}
+		v.mark = start + loc[1]
+		return string(out[loc[0]:loc[1]]), true
+	}
 	for {
 		v.mu.Lock()
-		out := v.console.Bytes()[v.mark:]
-		loc := re.FindIndex(out)
-		if loc != nil {
-			m := string(out[loc[0]:loc[1]])
-			v.mark += loc[1]
-			v.mu.Unlock()
-			return m, nil
-		}
 		changed := v.changed
 		v.mu.Unlock()
+		if m, ok := look(); ok {
+			return m, nil
+		}
 		select {
 		case <-changed:
 		case <-v.done:
 			// One more look: the last output may have come with the exit.
-			select {
-			case <-deadline.C:
-			default:
-				v.mu.Lock()
-				out := v.console.Bytes()[v.mark:]
-				found := re.Match(out)
-				v.mu.Unlock()
-				if found {
-					continue
-				}
+			if m, ok := look(); ok {
+				return m, nil
 			}
 			return "", fmt.Errorf("waiting for %q: %w (%v)", re, ErrExited, v.err)
 		case <-deadline.C:

@@ -1,0 +1,111 @@
+package qemu
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"pantavisor/boards"
+)
+
+func testBoard() *boards.Board {
+	return &boards.Board{Name: "qemu-x86_64", Arch: "amd64", QEMU: "qemu-system-x86_64", Machine: "q35", Console: "ttyS0"}
+}
+
+// TestArgs: one row per option that adds arguments, and their combination.
+func TestArgs(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		o         Options
+		want, not []string
+	}{
+		{"defaults", Options{}, []string{"-m 512", "-no-reboot", "-nic none", "-device i6300esb"}, []string{"-qmp", "readonly"}},
+		{"reboot", Options{Reboot: true}, nil, []string{"-no-reboot"}},
+		{"disks", Options{Disks: []string{"a.img", "b.img"}},
+			[]string{"-drive file=a.img,format=raw,if=virtio,index=0 -drive file=b.img,format=raw,if=virtio,index=1"}, []string{"readonly"}},
+		{"read-only disks after the disks", Options{Disks: []string{"a.img"}, ReadOnlyDisks: []string{"p.img", "q.img"}},
+			[]string{"-drive file=a.img,format=raw,if=virtio,index=0 " +
+				"-drive file=p.img,format=raw,if=virtio,index=1,readonly=on " +
+				"-drive file=q.img,format=raw,if=virtio,index=2,readonly=on"}, nil},
+		{"read-only disk alone", Options{ReadOnlyDisks: []string{"p.img"}},
+			[]string{"-drive file=p.img,format=raw,if=virtio,index=0,readonly=on"}, nil},
+		{"qmp", Options{QMP: "/tmp/vm.qmp"}, []string{"-qmp unix:/tmp/vm.qmp,server=on,wait=off"}, nil},
+		{"forwards", Options{Forwards: []string{"8080:80"}},
+			[]string{"-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80 -device virtio-net-pci,netdev=n0"}, []string{"-nic none"}},
+		{"kernel", Options{Kernel: "vmlinuz", Initrd: "initrd", Append: "pv_test=x"},
+			[]string{"-kernel vmlinuz -initrd initrd -append console=ttyS0 panic=-1 pv_test=x"}, nil},
+		{"all", Options{Reboot: true, Disks: []string{"a.img"}, ReadOnlyDisks: []string{"p.img"}, QMP: "s", Memory: 1024},
+			[]string{"-m 1024", "index=1,readonly=on", "-qmp unix:s,server=on,wait=off"}, []string{"-no-reboot"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.o.Board = testBoard()
+			args := Args(tc.o)
+			assert.Equal(t, "qemu-system-x86_64", args[0])
+			line := strings.Join(args, " ")
+			for _, w := range tc.want {
+				assert.Contains(t, line, w)
+			}
+			for _, n := range tc.not {
+				assert.NotContains(t, line, n)
+			}
+		})
+	}
+}
+
+// fakeVM is a VM without a process: the test writes its console and
+// ends it.
+func fakeVM(t *testing.T, o Options) *VM {
+	log, err := os.Create(filepath.Join(t.TempDir(), "console.log"))
+	require.NoError(t, err)
+	t.Cleanup(func() { log.Close() })
+	return &VM{opts: o, log: log, done: make(chan struct{}), changed: make(chan struct{})}
+}
+
+// TestExpectSinceMark: across resets the console keeps growing; a Mark
+// taken before a reset makes ExpectSince skip the older boot's line,
+// while Expect goes on from its previous match.
+func TestExpectSinceMark(t *testing.T) {
+	v := fakeVM(t, Options{})
+	ready := regexp.MustCompile(`revision 0 status READY`)
+	v.Write([]byte("boot 1\nrevision 0 status READY\n"))
+	m, err := v.Expect(ready, time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "revision 0 status READY", m)
+
+	mark := v.Mark()
+	assert.Equal(t, Mark(len("boot 1\nrevision 0 status READY\n")), mark)
+	got := make(chan error, 1)
+	go func() {
+		_, err := v.ExpectSince(mark, regexp.MustCompile(`boot \d`), time.Minute)
+		got <- err
+	}()
+	v.Write([]byte("reset\n"))
+	v.Write([]byte("boot 2\n"))
+	require.NoError(t, <-got, "boot 2 comes after the mark")
+	assert.Regexp(t, `boot 2`, v.Console())
+
+	_, err = v.ExpectSince(mark, regexp.MustCompile(`boot 1`), 10*time.Millisecond)
+	assert.ErrorContains(t, err, "timed out", "boot 1 is before the mark")
+	_, err = v.ExpectSince(0, regexp.MustCompile(`boot 1`), time.Second)
+	assert.NoError(t, err, "mark 0 is the whole console")
+	_, err = v.ExpectSince(Mark(1<<20), regexp.MustCompile(`x*`), time.Second)
+	assert.NoError(t, err, "a mark past the end is the end")
+
+	v.Write([]byte("revision 0 status READY\n"))
+	_, err = v.ExpectSince(mark, ready, time.Second)
+	require.NoError(t, err, "the second boot's READY")
+	close(v.done)
+	_, err = v.Expect(ready, time.Minute)
+	assert.ErrorIs(t, err, ErrExited, "Expect goes on after the last match: no third READY")
+}
+
+func TestVMQMPNeedsSocket(t *testing.T) {
+	_, err := fakeVM(t, Options{}).QMP()
+	assert.ErrorIs(t, err, ErrNoQMP)
+}
