@@ -83,7 +83,7 @@ func TestStorageGCError(t *testing.T) {
 	require.NoError(t, os.RemoveAll(filepath.Join(ss.st.Root, "objects")))
 	code, body := ss.call(t, "POST", "/storage/gc", "")
 	assert.Equal(t, 500, code)
-	assert.Equal(t, errBody("Error running garbage collector"), body)
+	assert.Equal(t, errorBody("Error running garbage collector"), body)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

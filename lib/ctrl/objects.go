@@ -125,16 +125,10 @@ func (s *Server) putObject(w *http1.Response, r *http1.Request, _ *Caller, args 
 		sendError(w, 500, msgUploadError)
 		return
 	}
-	body := &readTracker{r: r.Body}
-	_, err := s.Storage.InstallObject(sha, r.ContentLength, body)
-	if err != nil {
-		s.logf("PUT /objects/" + sha + ": " + err.Error())
-	}
-	if body.read {
-		io.Copy(io.Discard, r.Body)
-	} else {
-		drainBody(r)
-	}
+	err := s.store(r, func(body io.Reader) error {
+		_, err := s.Storage.InstallObject(sha, r.ContentLength, body)
+		return err
+	})
 	switch {
 	case err == nil:
 		sendOK(w)
@@ -145,6 +139,22 @@ func (s *Server) putObject(w *http1.Response, r *http1.Request, _ *Caller, args 
 	default:
 		sendError(w, 500, msgUploadError)
 	}
+}
+
+// store streams the request body into the storage with put, logs a
+// failure, and reads what put left of the body, so the answer can follow.
+func (s *Server) store(r *http1.Request, put func(body io.Reader) error) error {
+	body := &readTracker{r: r.Body}
+	err := put(body)
+	if err != nil {
+		s.logf(r.Method + " " + r.Target + ": " + err.Error())
+	}
+	if body.read {
+		io.Copy(io.Discard, r.Body)
+	} else {
+		drainBody(r)
+	}
+	return err
 }
 
 // readTracker records whether a body was read at all.

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"io"
 	"net"
 	"os"
@@ -26,7 +25,6 @@ import (
 	"pantavisor/lib/storage"
 )
 
-var updateStorage = flag.Bool("update-storage", false, "rewrite testdata/storage from the responses")
 
 // storageServer serves storageRoutes on a socket in a temporary directory,
 // through a small dispatcher of its own (the table's templates and
@@ -128,18 +126,9 @@ func (ss *storageServer) do(t *testing.T, method, target string, body io.Reader,
 // goldenStorage compares got with testdata/storage/<name>.txt.
 func goldenStorage(t *testing.T, name, got string) {
 	t.Helper()
-	p := filepath.Join("testdata", "storage", name+".txt")
-	if *updateStorage {
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(p)
-	require.NoError(t, err, "run go test -update-storage to create it")
-	assert.Equal(t, string(want), got, name)
+	goldenFile(t, filepath.Join("testdata", "storage", name+".txt"), got)
 }
 
-func errBody(msg string) string { return `{"Error":"` + msg + `"}` }
 
 func hexSum(b []byte) string {
 	h := sha256.Sum256(b)
@@ -201,7 +190,7 @@ func TestGetObject(t *testing.T) {
 	for _, target := range []string{"/objects/" + hexSum([]byte("missing")), "/objects/abc", "/objects/" + strings.ToUpper(sha), "/objects/..", "/objects/%2e%2e"} {
 		code, body := ss.call(t, "GET", target, "")
 		assert.Equal(t, 400, code, target)
-		assert.Equal(t, errBody("Request has bad object name"), body, target)
+		assert.Equal(t, errorBody("Request has bad object name"), body, target)
 	}
 }
 
@@ -215,16 +204,16 @@ func TestPutObject(t *testing.T) {
 		stored       bool
 	}{
 		"good":           {"/objects/" + sha, content, 200, "", true},
-		"wrong hash":     {"/objects/" + hexSum([]byte("other")), content, 422, errBody("Object has bad checksum"), false},
-		"short name":     {"/objects/" + sha[:63], content, 400, errBody("Request has bad object name"), false},
-		"long name":      {"/objects/" + sha + "0", content, 400, errBody("Request has bad object name"), false},
-		"upper case":     {"/objects/" + strings.ToUpper(sha), content, 400, errBody("Request has bad object name"), false},
-		"dot dot":        {"/objects/..", content, 400, errBody("Request has bad object name"), false},
-		"escaped dots":   {"/objects/%2e%2e", content, 400, errBody("Request has bad object name"), false},
+		"wrong hash":     {"/objects/" + hexSum([]byte("other")), content, 422, errorBody("Object has bad checksum"), false},
+		"short name":     {"/objects/" + sha[:63], content, 400, errorBody("Request has bad object name"), false},
+		"long name":      {"/objects/" + sha + "0", content, 400, errorBody("Request has bad object name"), false},
+		"upper case":     {"/objects/" + strings.ToUpper(sha), content, 400, errorBody("Request has bad object name"), false},
+		"dot dot":        {"/objects/..", content, 400, errorBody("Request has bad object name"), false},
+		"escaped dots":   {"/objects/%2e%2e", content, 400, errorBody("Request has bad object name"), false},
 		"traversal 64":   {"/objects/" + "../../" + sha[6:], content, 400, "", false},
-		"query in name":  {"/objects/" + sha + "?x=1", content, 400, errBody("Request has bad object name"), false},
-		"empty body":     {"/objects/" + sha, "", 422, errBody("Object has bad checksum"), false},
-		"wrong method":   {"/objects", content, 400, errBody("Method not supported for this endpoint"), false},
+		"query in name":  {"/objects/" + sha + "?x=1", content, 400, errorBody("Request has bad object name"), false},
+		"empty body":     {"/objects/" + sha, "", 422, errorBody("Object has bad checksum"), false},
+		"wrong method":   {"/objects", content, 400, errorBody("Method not supported for this endpoint"), false},
 		"not a template": {"/objects/" + sha + "/x", content, 400, "", false},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -273,7 +262,7 @@ func TestPutObjectChunked(t *testing.T) {
 
 	code, body = ss.do(t, "PUT", "/objects/"+hexSum([]byte("nope")), bytes.NewReader(data), -1)
 	assert.Equal(t, 422, code)
-	assert.Equal(t, errBody("Object has bad checksum"), body)
+	assert.Equal(t, errorBody("Object has bad checksum"), body)
 	assert.Empty(t, leftovers(t, ss.st.Root, false))
 }
 
@@ -396,7 +385,7 @@ func TestPutObjectDiskFull(t *testing.T) {
 	for _, length := range []int64{int64(len(data)), -1} {
 		code, body := ss.do(t, "PUT", "/objects/"+sha, bytes.NewReader(data), length)
 		assert.Equal(t, 507, code, "length %d", length)
-		assert.Equal(t, errBody("Not enough disk space available"), body)
+		assert.Equal(t, errorBody("Not enough disk space available"), body)
 		assert.Empty(t, leftovers(t, root, true), "length %d", length)
 	}
 	// Just above the reserve, below the disk: the write itself hits ENOSPC.

@@ -24,7 +24,7 @@ import (
 	"pantavisor/lib/state"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/golden from the responses")
+var update = flag.Bool("update", false, "rewrite testdata/golden and testdata/storage from the responses")
 
 const sha = "1111111111111111111111111111111111111111111111111111111111111111"
 
@@ -204,14 +204,20 @@ func header(head, name string) string {
 // golden compares resp with testdata/golden/<name>.txt (rewritten with -update).
 func golden(t *testing.T, name, resp string) {
 	t.Helper()
-	p := filepath.Join("testdata", "golden", name+".txt")
+	goldenFile(t, filepath.Join("testdata", "golden", name+".txt"), resp)
+}
+
+// goldenFile compares got with the file at p, or rewrites it under -update.
+func goldenFile(t *testing.T, p, got string) {
+	t.Helper()
 	if *update {
-		require.NoError(t, os.WriteFile(p, []byte(resp), 0o644))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(got), 0o644))
 		return
 	}
 	want, err := os.ReadFile(p)
 	require.NoError(t, err, "run go test -update to create it")
-	assert.Equal(t, string(want), resp, name)
+	assert.Equal(t, string(want), got, p)
 }
 
 func errorBody(msg string) string { return `{"Error":"` + msg + `"}` }

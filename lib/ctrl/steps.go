@@ -183,16 +183,10 @@ func (s *Server) putLocalStep(w *http1.Response, r *http1.Request, _ *Caller, ar
 		return
 	}
 	rev := "locals/" + args[0]
-	body := &readTracker{r: r.Body}
-	_, err := s.Storage.PutState(rev, r.ContentLength, body)
-	if err != nil {
-		s.logf("PUT /steps/" + rev + ": " + err.Error())
-	}
-	if body.read {
-		io.Copy(io.Discard, r.Body)
-	} else {
-		drainBody(r)
-	}
+	err := s.store(r, func(body io.Reader) error {
+		_, err := s.Storage.PutState(rev, r.ContentLength, body)
+		return err
+	})
 	switch {
 	case err == nil:
 		sendOK(w)

@@ -99,7 +99,7 @@ func TestGetStep(t *testing.T) {
 	} {
 		code, body := ss.call(t, "GET", target, "")
 		assert.Equal(t, 404, code, target)
-		assert.Equal(t, errBody("Resource does not exist"), body, target)
+		assert.Equal(t, errorBody("Resource does not exist"), body, target)
 	}
 	require.NoError(t, os.Remove(filepath.Join(ss.st.TrailPath("0"), ".pv", "progress")))
 	code, _ := ss.call(t, "GET", "/steps/0/progress", "")
@@ -134,16 +134,16 @@ func TestPutLocalStep(t *testing.T) {
 }
 
 func TestPutLocalStepErrors(t *testing.T) {
-	badName := errBody("Request has bad step name")
+	badName := errorBody("Request has bad step name")
 	for name, tc := range map[string]struct {
 		target, body string
 		code         int
 		resp         string
 	}{
-		"bad json":          {"/steps/locals/x", `{"#spec":`, 422, errBody("Parser: State JSON has bad format")},
-		"not a state":       {"/steps/locals/x", `[]`, 422, errBody("Parser: State JSON has bad format")},
-		"legacy spec":       {"/steps/locals/x", `{"#spec":"pantavisor-multi-platform@1"}`, 422, errBody("Parser: State JSON has bad format")},
-		"empty":             {"/steps/locals/x", ``, 422, errBody("Parser: State JSON has bad format")},
+		"bad json":          {"/steps/locals/x", `{"#spec":`, 422, errorBody("Parser: State JSON has bad format")},
+		"not a state":       {"/steps/locals/x", `[]`, 422, errorBody("Parser: State JSON has bad format")},
+		"legacy spec":       {"/steps/locals/x", `{"#spec":"pantavisor-multi-platform@1"}`, 422, errorBody("Parser: State JSON has bad format")},
+		"empty":             {"/steps/locals/x", ``, 422, errorBody("Parser: State JSON has bad format")},
 		"dot dot":           {"/steps/locals/..", stepState, 400, badName},
 		"dot":               {"/steps/locals/.", stepState, 400, badName},
 		"escaped dot dot":   {"/steps/locals/%2e%2e", stepState, 400, badName},
@@ -153,8 +153,8 @@ func TestPutLocalStepErrors(t *testing.T) {
 		"query":             {"/steps/locals/x?a=b", stepState, 400, badName},
 		"two slashes":       {"/steps/locals/a/b", stepState, 400, "unknown endpoint: /steps/locals/a/b"},
 		"traversal":         {"/steps/locals/../x", stepState, 400, "unknown endpoint: /steps/locals/../x"},
-		"remote":            {"/steps/1", stepState, 400, errBody("Method not supported for this endpoint")},
-		"too big":           {"/steps/locals/x", "", 507, errBody("Not enough disk space available")},
+		"remote":            {"/steps/1", stepState, 400, errorBody("Method not supported for this endpoint")},
+		"too big":           {"/steps/locals/x", "", 507, errorBody("Not enough disk space available")},
 		"not locals at all": {"/steps/x/y", stepState, 400, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -168,7 +168,7 @@ func TestPutLocalStepErrors(t *testing.T) {
 			}
 			assert.Equal(t, tc.code, code, body)
 			if strings.HasPrefix(tc.resp, "unknown") {
-				assert.Equal(t, errBody(tc.resp), body)
+				assert.Equal(t, errorBody(tc.resp), body)
 			} else if tc.resp != "" {
 				assert.Equal(t, tc.resp, body)
 			}
@@ -199,7 +199,7 @@ func TestPutLocalStepDiskFull(t *testing.T) {
 	big := `{"#spec":"pantavisor-service-system@1","x.json":"` + strings.Repeat("x", 5<<20) + `"}`
 	code, body := ss.call(t, "PUT", "/steps/locals/x", big)
 	assert.Equal(t, 507, code, "free-space check")
-	assert.Equal(t, errBody("Not enough disk space available"), body)
+	assert.Equal(t, errorBody("Not enough disk space available"), body)
 	code, _ = ss.do(t, "PUT", "/steps/locals/x", strings.NewReader(big), -1)
 	assert.Equal(t, 507, code, "ENOSPC while writing")
 	revs, _ := ss.st.Revisions()
@@ -239,13 +239,13 @@ func TestCommitMsg(t *testing.T) {
 		{"/steps/0/commitmsg", "remote msg", 200, "", "0"},
 		{"/steps/current/commitmsg", "current msg", 200, "", "0"},
 		{"/steps/locals/x/commitmsg", strings.Repeat("m", 256), 200, "", "locals/x"},
-		{"/steps/locals/x/commitmsg", strings.Repeat("m", 257), 507, errBody("Not enough disk space available"), ""},
-		{"/steps/locals/x/commitmsg", "", 400, errBody("No commit message"), ""},
-		{"/steps/9/commitmsg", "msg", 500, errBody("Cannot write message"), ""},
-		{"/steps/locals/y/commitmsg", "msg", 500, errBody("Cannot write message"), ""},
-		{"/steps/../commitmsg", "msg", 500, errBody("Cannot write message"), ""},
-		{"/steps/locals/../commitmsg", "msg", 400, errBody("Request has bad step name"), ""},
-		{"/steps/locals/%2e%2e/commitmsg", "msg", 400, errBody("Request has bad step name"), ""},
+		{"/steps/locals/x/commitmsg", strings.Repeat("m", 257), 507, errorBody("Not enough disk space available"), ""},
+		{"/steps/locals/x/commitmsg", "", 400, errorBody("No commit message"), ""},
+		{"/steps/9/commitmsg", "msg", 500, errorBody("Cannot write message"), ""},
+		{"/steps/locals/y/commitmsg", "msg", 500, errorBody("Cannot write message"), ""},
+		{"/steps/../commitmsg", "msg", 500, errorBody("Cannot write message"), ""},
+		{"/steps/locals/../commitmsg", "msg", 400, errorBody("Request has bad step name"), ""},
+		{"/steps/locals/%2e%2e/commitmsg", "msg", 400, errorBody("Request has bad step name"), ""},
 	} {
 		code, body := ss.call(t, "PUT", tc.target, tc.body)
 		assert.Equal(t, tc.code, code, tc.target)
