@@ -25,7 +25,6 @@ import (
 	"pantavisor/lib/storage"
 )
 
-
 // storageServer serves storageRoutes on a socket in a temporary directory,
 // through a small dispatcher of its own (the table's templates and
 // methods, as the package router matches them), so the storage routes are
@@ -128,7 +127,6 @@ func goldenStorage(t *testing.T, name, got string) {
 	t.Helper()
 	goldenFile(t, filepath.Join("testdata", "storage", name+".txt"), got)
 }
-
 
 func hexSum(b []byte) string {
 	h := sha256.Sum256(b)
