@@ -12,6 +12,7 @@ type Container struct {
 	Files   []File            // more rootfs files
 	Storage map[string]string // volumes besides lxc-overlay: name → persistence
 	Mounts  []string          // more lxc.mount.entry values
+	Run     map[string]any    // more run.json keys (restart_policy, status_goal, auto_recovery)
 }
 
 // statusVolume is the mgmt container's boot volume where it shares the
@@ -49,7 +50,7 @@ func (c Container) RunJSON() map[string]any {
 	for name, p := range c.Storage {
 		storage[name] = map[string]any{"persistence": p}
 	}
-	return map[string]any{
+	run := map[string]any{
 		"#spec":       "service-manifest-run@1",
 		"config":      "lxc.container.conf",
 		"drivers":     map[string]any{"manual": []string{}, "optional": []string{}, "required": []string{}},
@@ -61,6 +62,10 @@ func (c Container) RunJSON() map[string]any {
 		"type":        "lxc",
 		"volumes":     []string{},
 	}
+	for k, v := range c.Run {
+		run[k] = v
+	}
+	return run
 }
 
 // LXCConfig is the container's lxc.container.conf as pvr's template writes

@@ -18,16 +18,17 @@ import (
 // Pantavisor and Work are required; the rest has defaults.
 type Options struct {
 	Board      *boards.Board
-	Kernel     string      // the board's vmlinuz (bsp/kernel.img)
-	ModulesDir string      // its lib/modules/<release>, squashed whole (bsp/modules.squashfs)
-	Initrd     string      // the board's initramfs with our init (bsp/pantavisor)
-	Pantavisor string      // a pantavisor binary that runs here: `pantavisor install` makes revision 0
-	Work       string      // work directory; modules.squashfs is kept there between builds
-	Busybox    string      // static busybox of the board's arch for the containers; "" = /bin/busybox
-	GrubDir    string      // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
-	ImageMiB   int         // disk size; 0 = the board's image_mib
-	Append     string      // more kernel arguments, after the board's (tests: pv_test=poweroff)
-	Containers []Container // revision 0's containers; nil = Containers()
+	Kernel     string         // the board's vmlinuz (bsp/kernel.img)
+	ModulesDir string         // its lib/modules/<release>, squashed whole (bsp/modules.squashfs)
+	Initrd     string         // the board's initramfs with our init (bsp/pantavisor)
+	Pantavisor string         // a pantavisor binary that runs here: `pantavisor install` makes revision 0
+	Work       string         // work directory; modules.squashfs is kept there between builds
+	Busybox    string         // static busybox of the board's arch for the containers; "" = /bin/busybox
+	GrubDir    string         // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
+	ImageMiB   int            // disk size; 0 = the board's image_mib
+	Append     string         // more kernel arguments, after the board's (tests: pv_test=poweroff)
+	Containers []Container    // revision 0's containers; nil = Containers()
+	Device     map[string]any // device.json; nil = DeviceJSON()
 	Log        io.Writer
 }
 
@@ -198,7 +199,11 @@ func BuildPackage(ctx context.Context, o Options, dir string) error {
 	if err := p.AddJSON("bsp/run.json", BSPRun()); err != nil {
 		return err
 	}
-	if err := p.AddJSON("device.json", DeviceJSON()); err != nil {
+	dev := o.Device
+	if dev == nil {
+		dev = DeviceJSON()
+	}
+	if err := p.AddJSON("device.json", dev); err != nil {
 		return err
 	}
 	return p.Write()
