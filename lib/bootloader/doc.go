@@ -1,0 +1,26 @@
+// Package bootloader keeps the bootloader environment that selects the
+// revision to boot (pv_rev, pv_try, pv_trying) and the try-boot logic on
+// top of it: install, commit, fail, the boot-time choice and the resume
+// decision after a reboot.
+//
+// Kinds (PV_BOOTLOADER_TYPE) and their files below the storage (Layout):
+//
+//   - "grub": boot/grubenv in GRUB's env block format (pv_rev, pv_try),
+//     read by GRUB's load_env; the latch pv_trying lives in GRUB's own env
+//     boot/grub/grubenv, which GRUB's save_env writes in place.
+//   - "uboot" (and "uboot-pvk", the same file): boot/uboot.txt, 1024
+//     bytes of NUL-separated key=value (U-Boot's env import format); the
+//     latch is U-Boot's business, Pantavisor's pv_trying key lives in the
+//     same file.
+//   - "direct": no bootloader (QEMU -kernel, or a fixed kernel): our init
+//     runs the latch itself. boot/direct.env in the GRUB env block format
+//     (readable and editable with grub-editenv) holds all three keys. The
+//     name differs from upstream's U-Boot pv.env (which holds pv_trying
+//     only) so a board switching kinds never misreads a stale file.
+//
+// GRUB and U-Boot files are rewritten in place (pwrite of the whole block
+// at offset 0, fsync) because GRUB's save_env writes the blocks the file
+// already has; a missing or wrongly sized file is created whole (write a
+// temporary, fsync, rename, fsync the directory). The direct env is always
+// replaced atomically that way: nothing reads its blocks.
+package bootloader
