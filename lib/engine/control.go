@@ -49,12 +49,7 @@ func running(s Status) bool {
 // pending restart is cancelled. It always succeeds.
 func (e *Engine) userStop(c *ctr) {
 	c.userStopped, c.reinstall = true, false
-	switch {
-	case running(c.status):
-		e.stopAsync(c)
-	case c.status != Stopping:
-		c.status = Stopped
-	}
+	e.halt(c)
 	e.logf(LevelInfo, "container %s stopped by request", c.c.Name)
 }
 
@@ -92,6 +87,17 @@ func (e *Engine) userRestart(c *ctr) error {
 	}
 	e.logf(LevelInfo, "container %s restarted by request", c.c.Name)
 	return nil
+}
+
+// halt stops c: a running one in the background (STOPPING), a waiting
+// or recovering one at once (STOPPED); one already stopping goes on.
+func (e *Engine) halt(c *ctr) {
+	switch {
+	case running(c.status):
+		e.stopAsync(c)
+	case c.status != Stopping:
+		c.status = Stopped
+	}
 }
 
 // reinstallNow makes c INSTALLED with a fresh retry count, so the next

@@ -81,11 +81,13 @@ type Engine struct {
 	exits   chan exited
 	pending []exited // exits received by Run, handled by the next step
 	events  chan event
-	status  Status
+	trans   *transition // under way, nil when none
 
-	mu     sync.Mutex // guards view, groups and status: the copy other goroutines read
-	view   []ContainerStatus
-	groups []GroupStatus
+	mu            sync.Mutex // guards the rest: the copy other goroutines read
+	view          []ContainerStatus
+	groups        []GroupStatus
+	status        Status
+	transitioning bool
 }
 
 // ContainerStatus is a container's state as reported to other goroutines.
@@ -119,11 +121,12 @@ type exited struct {
 	code int
 }
 
-// event is a request to the loop: a signal of type kind, or with control
-// set the Control action kind.
+// event is a request to the loop: a signal of type kind, with control set
+// the Control action kind, with apply set a call to make in the loop.
 type event struct {
 	name, kind string
 	control    bool
+	apply      func() error
 	reply      chan error
 }
 
@@ -143,10 +146,22 @@ func New(st *state.State, r Runner, o Options) *Engine {
 	}
 	e := &Engine{st: st, runner: r, o: o, exits: make(chan exited, 16), events: make(chan event)}
 	for i, c := range st.Containers {
-		e.cs = append(e.cs, &ctr{c: c, group: st.Group(c.Group), groupIndex: groupIndex(st, c.Group), order: i, status: Installed})
+		e.cs = append(e.cs, newCtr(st, c, i))
 	}
 	e.publish()
 	return e
+}
+
+// newCtr is the record of container sc, number i of st, not yet started.
+func newCtr(st *state.State, sc *state.Container, i int) *ctr {
+	c := &ctr{status: Installed}
+	c.link(st, sc, i)
+	return c
+}
+
+// link points c at container sc, number i of st, and its group.
+func (c *ctr) link(st *state.State, sc *state.Container, i int) {
+	c.c, c.group, c.groupIndex, c.order = sc, st.Group(sc.Group), groupIndex(st, sc.Group), i
 }
 
 func groupIndex(st *state.State, name string) int {
@@ -243,12 +258,14 @@ func (e *Engine) Status() Status {
 
 // handle answers an event and publishes what it changed.
 func (e *Engine) handle(ev event) error {
-	c := e.find(ev.name)
 	var err error
-	if ev.control {
-		err = e.control(c, ev.kind)
-	} else {
-		err = e.signal(c, ev.name, ev.kind)
+	switch {
+	case ev.apply != nil:
+		err = ev.apply()
+	case ev.control:
+		err = e.control(e.find(ev.name), ev.kind)
+	default:
+		err = e.signal(e.find(ev.name), ev.name, ev.kind)
 	}
 	if err == nil {
 		e.publish()

@@ -28,21 +28,24 @@ type ctr struct {
 	gen        int       // counts starts, to match exits to them
 	resetAt    time.Time // backoff_policy duration: retries reset then
 
+	dropping    bool          // replaced or removed by the transition under way: goal counts as reached, no restart
 	userStopped bool          // stopped through Control: goal counts as reached, no recovery
 	reinstall   bool          // a requested stop is under way: reinstall once it exited
 	stopDone    chan struct{} // closed when a requested stop's Unit.Stop returned
 }
 
 // step is one pass of the main loop at time now. Steps: handle exits,
-// bring recovering containers back, start what the group rule allows,
-// check goals and timeouts, publish the status. It returns non-nil when
-// the device must reboot or roll back.
+// swap in the next state once a transition's containers stopped, bring
+// recovering containers back, start what the group rule allows, check
+// goals and timeouts, publish the status. It returns non-nil when the
+// device must reboot or roll back.
 func (e *Engine) step(now time.Time) *Outcome {
 	for _, ex := range e.drainExits() {
 		if out := e.onExit(ex, now); out != nil {
 			return out
 		}
 	}
+	e.swapWhenStopped()
 	for _, c := range e.cs {
 		if c.status == Recovering && !now.Before(c.nextTry) {
 			c.status = Installed
@@ -87,7 +90,7 @@ func (e *Engine) startReady(now time.Time) *Outcome {
 	for started := true; started; {
 		started = false
 		for _, c := range e.cs {
-			if c.status != Installed && c.status != Blocked {
+			if (c.status != Installed && c.status != Blocked) || c.dropping {
 				continue
 			}
 			if !e.earlierGroupsDone(c, now) {
@@ -148,9 +151,10 @@ func (e *Engine) start(c *ctr, now time.Time) *Outcome {
 // goal is upstream's goal check: achieved when the status reached the
 // goal, timed out when the group timeout passed first. A user-stopped
 // container counts as achieved (upstream sets its goal to STOPPED), so it
-// neither blocks later groups nor keeps the revision from READY.
+// neither blocks later groups nor keeps the revision from READY; so does
+// one a transition is dropping.
 func (e *Engine) goal(c *ctr, now time.Time) GoalCheck {
-	if c.userStopped {
+	if c.userStopped || c.dropping {
 		return Achieved
 	}
 	want := goalStatus(c.c.StatusGoal)

@@ -24,7 +24,7 @@ func (e *Engine) publish() {
 		}
 	}
 	e.mu.Lock()
-	e.view, e.groups = view, groups
+	e.view, e.groups, e.transitioning = view, groups, e.trans != nil
 	changed := rev.status() != e.status
 	e.status = rev.status()
 	e.mu.Unlock()
