@@ -22,5 +22,17 @@
 // at offset 0, fsync) because GRUB's save_env writes the blocks the file
 // already has; a missing or wrongly sized file is created whole (write a
 // temporary, fsync, rename, fsync the directory). The direct env is always
-// replaced atomically that way: nothing reads its blocks.
+// replaced atomically that way: nothing reads its blocks. Every write step
+// is a persist crash point ("pwrite <file>", "fsync <file>", or persist's
+// own for a replacement).
+//
+// Two deliberate differences from upstream, each shown by a crash walk
+// (TestUpstreamChoicesBreakTheWalk):
+//   - Commit order: the env commit (Boot.Commit) comes before progress
+//     DONE, never after; DecideResume finishes a commit cut short.
+//   - The latch: the boot that finds a failed try (pv_trying == pv_try)
+//     leaves pv_trying set; Fail, Commit and Install clear it. Upstream's
+//     U-Boot script and grub.cfg clear it right away, so a reset before
+//     Fail try-boots the failed revision a second time. A grub.cfg for
+//     this package must not "unset pv_trying; save_env" on that branch.
 package bootloader
