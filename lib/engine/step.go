@@ -28,7 +28,7 @@ type ctr struct {
 	gen        int       // counts starts, to match exits to them
 	resetAt    time.Time // backoff_policy duration: retries reset then
 
-	dropping    bool          // replaced or removed by the transition under way: goal counts as reached, no restart
+	dropping    bool          // replaced or removed by the transition under way: no restart, no timeout
 	userStopped bool          // stopped through Control: goal counts as reached, no recovery
 	reinstall   bool          // a requested stop is under way: reinstall once it exited
 	stopDone    chan struct{} // closed when a requested stop's Unit.Stop returned
@@ -151,10 +151,9 @@ func (e *Engine) start(c *ctr, now time.Time) *Outcome {
 // goal is upstream's goal check: achieved when the status reached the
 // goal, timed out when the group timeout passed first. A user-stopped
 // container counts as achieved (upstream sets its goal to STOPPED), so it
-// neither blocks later groups nor keeps the revision from READY; so does
-// one a transition is dropping.
+// neither blocks later groups nor keeps the revision from READY.
 func (e *Engine) goal(c *ctr, now time.Time) GoalCheck {
-	if c.userStopped || c.dropping {
+	if c.userStopped {
 		return Achieved
 	}
 	want := goalStatus(c.c.StatusGoal)
@@ -169,7 +168,8 @@ func (e *Engine) goal(c *ctr, now time.Time) GoalCheck {
 
 // checkGoals marks reached goals (arming stability) and timeouts. A
 // timeout only unblocks the next group, except while the revision is
-// being tried: then it is a rollback.
+// being tried: then it is a rollback. A container a transition is
+// dropping never times out.
 func (e *Engine) checkGoals(now time.Time) *Outcome {
 	for _, c := range e.cs {
 		switch e.goal(c, now) {
@@ -183,7 +183,7 @@ func (e *Engine) checkGoals(now time.Time) *Outcome {
 			}
 			c.stable = now.Sub(c.goalAt) >= time.Duration(st)*time.Second
 		case Unachieved:
-			if c.status < Starting || c.status == Recovering || c.status == Stopping || c.deadline.IsZero() || now.Before(c.deadline) {
+			if c.dropping || c.status < Starting || c.status == Recovering || c.status == Stopping || c.deadline.IsZero() || now.Before(c.deadline) {
 				continue
 			}
 			c.timedOut = true
