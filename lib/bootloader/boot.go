@@ -158,7 +158,8 @@ func clearLatch(latch Env) error {
 // on the command line: trying ⇔ pv_try is non-empty and equals the booted
 // rev. The env is not read (it says what is committed; see Resume).
 //
-// Direct (no bootloader), the init runs the latch like grub.cfg:
+// Direct (no bootloader), the command line is not read and the init runs
+// the latch like grub.cfg:
 //   - pv_try set and pv_trying == pv_try: that try was booted once and
 //     never committed or failed: run pv_rev, leave the latch armed;
 //   - pv_try set otherwise: set pv_trying=pv_try and commit it BEFORE

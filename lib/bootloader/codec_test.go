@@ -187,3 +187,26 @@ func FuzzParseUboot(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) { roundTrip(t, ubootCodec, data) })
 }
+
+// TestTornBlocks: an in-place rewrite cut between two 512-byte sectors
+// leaves a mix of the new and old block. It parses without panic (or is
+// reported corrupt); with an env shorter than a sector, as pv_rev and
+// pv_try always are, the mix is exactly the new env.
+func TestTornBlocks(t *testing.T) {
+	long := strings.Repeat("y", 600)
+	for _, c := range []codec{grubCodec, ubootCodec} {
+		oldB, err := c.encode(entries("pv_rev", "1", "other", long))
+		require.NoError(t, err)
+		newB, err := c.encode(entries("pv_rev", "2", "pv_try", "3"))
+		require.NoError(t, err)
+		for _, cut := range []int{1, 100, 512, 1023} {
+			c.parse(append(append([]byte(nil), newB[:cut]...), oldB[cut:]...))
+			c.parse(append(append([]byte(nil), oldB[:cut]...), newB[cut:]...))
+		}
+		short, err := c.encode(entries("pv_rev", "1"))
+		require.NoError(t, err)
+		got, err := c.parse(append(append([]byte(nil), newB[:512]...), short[512:]...))
+		require.NoError(t, err)
+		require.Equal(t, entries("pv_rev", "2", "pv_try", "3"), got)
+	}
+}
