@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )
 
@@ -129,25 +128,7 @@ func (s *Storage) fillTrail(dir string, stateJSON []byte, st *state.State) error
 	if err := s.W.WriteFile(filepath.Join(dir, ".pvr", "json"), stateJSON, 0o644); err != nil {
 		return err
 	}
-	cfg := `{"ObjectsDir": ` + rawjson.Quote(filepath.Join(s.DevicePath, "objects")) + `}`
-	if err := s.W.WriteFile(filepath.Join(dir, ".pvr", "config"), []byte(cfg), 0o644); err != nil {
-		return err
-	}
-	for _, o := range st.Objects {
-		if err := s.placeObject(dir, o); err != nil {
-			return err
-		}
-	}
-	for _, j := range st.JSONs {
-		p := filepath.Join(dir, j.Name)
-		if err := s.W.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := s.W.WriteFile(p, j.Raw, 0o644); err != nil {
-			return err
-		}
-	}
-	return s.linkBootAssets(dir, st)
+	return s.fillLinks(dir, st)
 }
 
 // placeObject hard-links an object into the trail; ".bind" objects are
@@ -211,7 +192,7 @@ func (s *Storage) linkBootAssets(dir string, st *state.State) error {
 		return err
 	}
 	for _, a := range assets {
-		if err := s.W.Link(filepath.Join(dir, a[1]), filepath.Join(dir, ".pv", a[0])); err != nil {
+		if err := s.W.Link(filepath.Join(dir, a[1]), filepath.Join(dir, ".pv", a[0])); err != nil && !errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("linking boot asset %s: %w", a[0], err)
 		}
 	}

@@ -1,0 +1,168 @@
+package update
+
+import (
+	"strings"
+
+	"pantavisor/lib/bootloader"
+	"pantavisor/lib/engine"
+	"pantavisor/lib/progress"
+	"pantavisor/lib/storage"
+)
+
+// View is what Tick needs to know of the running revision.
+type View struct {
+	Ready  bool // every group reached its status goal (engine status READY)
+	Stable bool // every container is stable (its auto_recovery stable_timeout passed)
+}
+
+// Tick advances the test of a revision reached by a reboot or a swap; the
+// device calls it from the engine's loop (OnTick, OnStatus). Steps:
+//   - goals not reached within PV_UPDATER_GOALS_TIMEOUT ⇒ fail with
+//     ERROR "Status goal not reached";
+//   - goals reached ⇒ TESTING "Awaiting to set rollback point if update
+//     is stable" (reboot) / "Awaiting to see if update is stable" (swap);
+//   - PV_UPDATER_COMMIT_DELAY later, with every container stable ⇒ commit
+//     (reboot) or UPDATED (swap).
+//
+// It returns the outcome the device must act on (nil: keep running).
+func (u *Updater) Tick(v View) *engine.Outcome {
+	c := u.config()
+	now := u.now()
+	u.mu.Lock()
+	rev, ph, reboot, since, tested := u.rev, u.phase, u.reboot, u.since, u.testedAt
+	u.mu.Unlock()
+	if ph != trial {
+		return nil
+	}
+	switch {
+	case tested.IsZero() && !v.Ready:
+		if now.Sub(since) >= c.GoalsTimeout {
+			return u.fail(progress.MsgGoalTimeout, true)
+		}
+	case tested.IsZero():
+		msg := progress.MsgAwaitStable
+		if reboot {
+			msg = progress.MsgAwaitCommit
+		}
+		u.mu.Lock()
+		u.testedAt = now
+		u.mu.Unlock()
+		u.set(rev, progress.Testing, msg)
+	case now.Sub(tested) >= c.CommitDelay && v.Stable && reboot:
+		u.commit(rev)
+	case now.Sub(tested) >= c.CommitDelay && v.Stable:
+		u.set(rev, progress.Updated, progress.MsgUpdated)
+		u.finish()
+	}
+	return nil
+}
+
+// commit makes the tried revision rev the rollback point. Steps:
+//  1. Boot.Commit(rev): pv_rev=rev, unset pv_try, clear the latch;
+//  2. progress DONE "Update finished, revision set as rollback point";
+//  3. the .pv/done marker;
+//  4. GC (keeping new locals uploaded within PV_STORAGE_GC_THRESHOLD_DEFERTIME).
+//
+// The order differs from upstream on purpose. Upstream writes DONE
+// before the env commit: a power cut between the two leaves DONE on a
+// revision the bootloader will not boot again (it falls back to the old
+// pv_rev), and the device believes in a rollback point that is not one.
+// Writing the env first, the commit point is the env write: a cut before
+// it leaves TESTING on a try that the latch turns into "Unexpected
+// rollback" at the next boot; a cut after it leaves a committed revision
+// whose progress is TESTING, which Resume repairs (Commit again, DONE).
+// At no point can DONE name a revision the bootloader does not boot.
+//
+// A failing env commit fails the update (the next boot rolls back).
+func (u *Updater) commit(rev string) *engine.Outcome {
+	if err := u.Boot.Commit(rev); err != nil {
+		u.logf(engine.LevelError, "%v", err)
+		u.Note(engine.LevelError, err.Error())
+		return u.fail(progress.MsgInternal, true)
+	}
+	u.done(rev, progress.MsgDone)
+	u.finish()
+	u.gc(rev)
+	return nil
+}
+
+// done writes DONE msg and the done marker on rev (after the env commit).
+func (u *Updater) done(rev, msg string) {
+	if err := u.set(rev, progress.Done, msg); err != nil {
+		u.logf(engine.LevelError, "%v", err)
+	}
+	if err := u.Storage.MarkDone(rev); err != nil {
+		u.logf(engine.LevelError, "%v", err)
+	}
+}
+
+// gc collects what the commit of rev made garbage (reference §2.3):
+// every revision but rev (running and committed), the factory one when
+// configured, and local steps not yet run that were uploaded within the
+// defer time; then unlinked objects not uploaded within it.
+func (u *Updater) gc(rev string) {
+	c := u.config()
+	since := u.now().Add(-c.GCDefer)
+	rep, err := u.Storage.GC(storage.GCOptions{Keep: []string{rev}, KeepFactory: c.KeepFactory,
+		KeepNewSince: since, KeepObjectsSince: since})
+	if err != nil {
+		u.logf(engine.LevelWarn, "garbage collector: %v", err)
+		return
+	}
+	u.logf(engine.LevelInfo, "garbage collector: %s", rep.String())
+}
+
+// Failed is told that the engine ended the revision under test (or never
+// started it: object validation) with out. It records the failure (see
+// fail) and returns the outcome the device must act on. Outside an
+// update, or for an outcome that is no failure, out is returned as is.
+func (u *Updater) Failed(out engine.Outcome) engine.Outcome {
+	u.mu.Lock()
+	ph := u.phase
+	u.mu.Unlock()
+	if ph == idle || (out.Action != engine.Rollback && out.Action != engine.Reboot) {
+		return out
+	}
+	if o := u.fail(failMsg(out.Reason), false); o != nil {
+		return *o
+	}
+	return out
+}
+
+// failMsg maps an engine outcome's reason to upstream's progress message.
+func failMsg(reason string) string {
+	for _, m := range []string{progress.MsgGoalTimeout, progress.MsgBadObjects, progress.MsgContainerStart} {
+		if strings.HasPrefix(reason, m) {
+			return m
+		}
+	}
+	return progress.MsgContainerStart
+}
+
+// fail ends the update under way in failure: progress ERROR msg (with the
+// noted log lines), then Boot.Fail so the next boot runs pv_rev, and the
+// outcome Rollback (reboot into it). The order makes a cut between the
+// two harmless: the latch boots pv_rev anyway, and Resume sees the
+// failed progress and only completes the Fail.
+//
+// Revision 0 (or any revision that is also pv_rev) cannot be rolled
+// back: there is nothing older to boot. It gets ERROR and keeps running:
+// no outcome when the engine still runs it (running), else Reboot into it.
+func (u *Updater) fail(msg string, running bool) *engine.Outcome {
+	rev := u.Rev()
+	u.set(rev, progress.Error, msg)
+	if u.Boot.Pending() != "" {
+		if err := u.Boot.Fail(); err != nil {
+			u.logf(engine.LevelError, "%v", err)
+		}
+	}
+	u.finish()
+	if rev == u.Boot.Committed() || rev == bootloader.FactoryRev {
+		u.logf(engine.LevelError, "revision %s failed and cannot be rolled back: keeping it", rev)
+		if running {
+			return nil
+		}
+		return &engine.Outcome{Action: engine.Reboot, Reason: msg + ": revision " + rev + " cannot be rolled back"}
+	}
+	return &engine.Outcome{Action: engine.Rollback, Reason: msg}
+}

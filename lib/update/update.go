@@ -1,0 +1,199 @@
+// Package update moves a device from revision to revision: the progress
+// state machine of upstream Pantavisor (trails/<rev>/.pv/progress), the
+// local update flow (LOCAL_RUN), reboot and non-reboot transitions,
+// try-boot, commit and rollback through the bootloader env, and the
+// resume decision at every boot.
+//
+// An Updater is one component with its dependencies injected: the
+// storage, the try-boot logic (lib/bootloader's Boot), the transition
+// rule (engine.Changes), a clock and the configuration. The device drives
+// it: Resume at boot, Start on LOCAL_RUN, Transitioned after a
+// non-reboot swap, Tick from the engine's loop, Failed when the engine
+// gives up on a revision under test.
+package update
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"pantavisor/lib/engine"
+	"pantavisor/lib/progress"
+	"pantavisor/lib/state"
+	"pantavisor/lib/storage"
+)
+
+// Boot is the try-boot logic the updater uses (*bootloader.Boot).
+type Boot interface {
+	Committed() string        // pv_rev, "0" when unset
+	Pending() string          // pv_try, "" when none
+	Install(rev string) error // pv_try=rev: the next boot tries rev once
+	Commit(rev string) error  // pv_rev=rev, unset pv_try and the latch
+	Fail() error              // unset pv_try: the next boot runs pv_rev
+}
+
+// ChangesFunc says whether moving from cur to next needs a reboot and
+// which containers a non-reboot transition swaps (engine.Changes).
+type ChangesFunc func(cur, next *state.State) (reboot bool, changed []string, reason string)
+
+// Config holds the updater's configuration keys; zero values take the
+// upstream defaults.
+type Config struct {
+	Retries      int           // PV_REVISION_RETRIES (10)
+	CommitDelay  time.Duration // PV_UPDATER_COMMIT_DELAY (25 s)
+	GoalsTimeout time.Duration // PV_UPDATER_GOALS_TIMEOUT (120 s)
+	GCDefer      time.Duration // PV_STORAGE_GC_THRESHOLD_DEFERTIME (600 s): younger new locals survive GC
+	KeepFactory  bool          // PV_STORAGE_GC_KEEP_FACTORY
+}
+
+// Sentinels callers branch on.
+var (
+	// ErrBusy: an update is already in progress (ctrl answers 503).
+	ErrBusy = errors.New("an update is already in progress")
+	// ErrNoStep: the revision to run is not a valid installed step.
+	ErrNoStep = errors.New("no such step")
+)
+
+// Messages of ours next to lib/progress's upstream texts.
+const (
+	MsgMaxRetries         = "Max update processing retries reached"
+	MsgUnexpectedRollback = "Unexpected rollback"
+)
+
+// maxLogLines bounds the log lines kept for a failed revision's "logs".
+const maxLogLines = 32
+
+// phase is where the update under way stands.
+type phase uint8
+
+const (
+	idle     phase = iota // no update
+	starting              // Start runs: validating, installing, deciding
+	swapping              // non-reboot: waiting for the device's Transitioned
+	trial                 // the new revision runs: goals, then commit delay
+)
+
+// Updater is the update state machine of one device. Set the exported
+// fields, then use it from any goroutine; one lock guards its state and
+// is never held while calling out to the engine.
+type Updater struct {
+	Storage *storage.Storage
+	Boot    Boot
+	Changes ChangesFunc
+	Config  Config
+	Now     func() time.Time           // nil: time.Now
+	Log     func(engine.Level, string) // nil: discard
+
+	mu       sync.Mutex
+	rev      string    // the revision under update, "" when idle
+	phase    phase     //
+	reboot   bool      // rev was reached by a reboot (commit) rather than a swap (UPDATED)
+	since    time.Time // the new revision started running: goals timer
+	testedAt time.Time // TESTING since; zero before
+	logs     []string  // error and warning lines while updating
+}
+
+func (u *Updater) now() time.Time {
+	if u.Now == nil {
+		return time.Now()
+	}
+	return u.Now()
+}
+
+func (u *Updater) logf(l engine.Level, format string, args ...any) {
+	if u.Log != nil {
+		u.Log(l, "updater: "+fmt.Sprintf(format, args...))
+	}
+}
+
+func (u *Updater) config() Config {
+	c := u.Config
+	if c.Retries <= 0 {
+		c.Retries = 10
+	}
+	if c.CommitDelay <= 0 {
+		c.CommitDelay = 25 * time.Second
+	}
+	if c.GoalsTimeout <= 0 {
+		c.GoalsTimeout = 120 * time.Second
+	}
+	if c.GCDefer <= 0 {
+		c.GCDefer = 600 * time.Second
+	}
+	return c
+}
+
+// Updating reports whether an update is in progress: from Start (or a
+// resumed try) until its final status. ctrl answers 503 meanwhile.
+func (u *Updater) Updating() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.phase != idle
+}
+
+// Rev returns the revision under update, "" when none.
+func (u *Updater) Rev() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.rev
+}
+
+// Note records a log line; warnings and errors seen while an update is
+// in progress become the "logs" of its progress should it fail (upstream
+// keeps the ERROR-level log lines of a failed revision in .pv/logs).
+func (u *Updater) Note(l engine.Level, msg string) {
+	if l > engine.LevelWarn {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.phase == idle {
+		return
+	}
+	if len(u.logs) == maxLogLines {
+		u.logs = u.logs[1:]
+	}
+	u.logs = append(u.logs, msg)
+}
+
+// read returns rev's progress (zero when none or unreadable).
+func (u *Updater) read(rev string) progress.Progress {
+	data, err := u.Storage.Progress(rev)
+	if err != nil || data == nil {
+		return progress.Progress{}
+	}
+	p, _ := progress.Parse(data)
+	return p
+}
+
+// status returns the status in rev's progress, "" when none.
+func (u *Updater) status(rev string) string { return u.read(rev).Status }
+
+// set writes status and msg to rev's progress, keeping its retries; an
+// ERROR carries the log lines noted during the update.
+func (u *Updater) set(rev, status, msg string) error {
+	p := u.read(rev)
+	p.Status, p.Msg, p.Progress, p.Downloads = status, msg, progress.Percent(status), nil
+	if status == progress.Error {
+		u.mu.Lock()
+		if len(u.logs) > 0 {
+			p.Logs = strings.Join(u.logs, "\n")
+		}
+		u.mu.Unlock()
+	}
+	u.logf(engine.LevelInfo, "revision %s: %s %q", rev, status, msg)
+	if err := u.Storage.SetProgress(rev, p.Bytes()); err != nil {
+		return fmt.Errorf("progress of %s: %w", rev, err)
+	}
+	return nil
+}
+
+// finish ends the update under way (its final status is written).
+func (u *Updater) finish() {
+	u.mu.Lock()
+	u.rev, u.phase, u.reboot, u.logs = "", idle, false, nil
+	u.since, u.testedAt = time.Time{}, time.Time{}
+	u.mu.Unlock()
+}
