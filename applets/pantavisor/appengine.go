@@ -2,6 +2,7 @@ package pantavisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/bootloader"
+	"pantavisor/lib/cmdline"
 	"pantavisor/lib/config"
 	"pantavisor/lib/device"
 	"pantavisor/lib/engine"
@@ -23,6 +26,37 @@ const (
 	ExitReboot   = 3 // the engine asks for a reboot (a container failed without recovery)
 	ExitRollback = 4 // the revision under test failed: roll back
 )
+
+// chooseDirect picks the revision of an appengine as a device without a
+// bootloader would boot it: the direct env of the storage (boot/direct.env)
+// and its one-shot try latch (bootloader.Boot.Choose). A restart of the
+// appengine is the device's reboot. An explicit --rev wins.
+func chooseDirect(o *device.Options) error {
+	b, err := bootloader.Options{}.OpenBoot(bootloader.KindDirect, o.Storage)
+	if b == nil {
+		return err
+	}
+	o.Boot = b
+	if o.Rev != "" {
+		return err
+	}
+	rev, trying, cerr := choose(b, nil)
+	o.Rev, o.Trying = rev, trying
+	if trying {
+		o.Try = rev
+	}
+	return errors.Join(err, cerr)
+}
+
+// choose is b.Choose, except that a direct env never written (no pv_rev,
+// no pv_try) chooses "": the device runs trails/current, else 0, as
+// before any update.
+func choose(b *bootloader.Boot, cl cmdline.Cmdline) (string, bool, error) {
+	if _, ok := b.Env.Get(bootloader.KeyRev); b.Direct && !ok && b.Pending() == "" {
+		return "", false, nil
+	}
+	return b.Choose(cl)
+}
 
 // appengine runs the engine as a normal process until SIGTERM/SIGINT or
 // until it asks for a reboot or rollback, which it reports by exit code.
@@ -48,6 +82,9 @@ func appengine(o device.Options, stderr io.Writer) int {
 	}
 	o.AppEngine = true
 	o.BuildInfo = buildInfo()
+	if err := chooseDirect(&o); err != nil {
+		fmt.Fprintf(stderr, "pantavisor: bootloader env: %v\n", err)
+	}
 	out, err := device.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "pantavisor: %v\n", err)

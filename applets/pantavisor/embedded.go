@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/blkid"
+	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/cmdline"
 	"pantavisor/lib/config"
@@ -79,17 +80,14 @@ func mainLoop(console io.Writer) int {
 	}
 	logf("storage %s mounted from %s", spec, dev)
 	recordCrashes(storageDir, logf)
-	rev, trying := cl.Get("pv_try")
-	if !trying || rev == "" {
-		rev, _ = cl.Get("pv_rev")
-	}
+	boot, rev, trying := chooseRevision(cfg, cl, storageDir, logf)
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 	defer stop()
 	testPowerOff := false
 	if v, _ := cl.Get("pv_test"); v == "ready-poweroff" {
 		testPowerOff = true
 	}
-	o := device.Options{Storage: storageDir, Rev: rev, RunDir: "/run/pantavisor/pv",
+	o := device.Options{Storage: storageDir, Rev: rev, Trying: trying, Boot: boot, RunDir: "/run/pantavisor/pv",
 		NoVerify: !cfg.Bool("PV_SECUREBOOT_CHECKSUM")}
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease = k.Release
@@ -141,6 +139,33 @@ func mainLoop(console io.Writer) int {
 		return mainRollback
 	}
 	return mainPowerOff
+}
+
+// chooseRevision opens the bootloader env (PV_BOOTLOADER_TYPE: grub keeps
+// boot/grubenv and GRUB's latch env boot/grub/grubenv) and returns the
+// revision to run and whether it is a try. A kernel started without a
+// bootloader (QEMU -kernel: no pv_rev on the command line) uses the
+// direct env and runs the one-shot latch itself. On an error the
+// revision is still the one to run (bootloader.Boot.Choose).
+func chooseRevision(cfg *config.Config, cl cmdline.Cmdline, storage string, logf func(string, ...any)) (*bootloader.Boot, string, bool) {
+	kind := cfg.String("PV_BOOTLOADER_TYPE")
+	if _, ok := cl.Get(bootloader.KeyRev); !ok {
+		kind = bootloader.KindDirect
+	}
+	b, err := bootloader.Options{}.OpenBoot(kind, storage)
+	if err != nil {
+		logf("bootloader env (%s): %v", kind, err)
+	}
+	if b == nil {
+		rev, _ := cl.Get(bootloader.KeyRev)
+		return nil, rev, false
+	}
+	rev, trying, err := choose(b, cl)
+	if err != nil {
+		logf("bootloader: %v", err)
+	}
+	logf("bootloader %s: running revision %s (trying %t, committed %s)", kind, rev, trying, b.Committed())
+	return b, rev, trying
 }
 
 // loadConfig reads the configuration levels available at boot.

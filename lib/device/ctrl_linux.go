@@ -3,7 +3,6 @@ package device
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"pantavisor/lib/cgroup"
@@ -28,6 +27,7 @@ type control struct {
 	st     *storage.Storage
 	cfg    *config.Config
 	dev    *meta.Store
+	ups    *updates
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
@@ -36,20 +36,25 @@ type control struct {
 
 // startControl opens the pv-ctrl socket for the revision run by e.
 func startControl(o Options, st *storage.Storage, s *state.State, e *engine.Engine, dev, usr *meta.Store,
-	cancel context.CancelFunc, log func(engine.Level, string)) (*control, error) {
+	cancel context.CancelFunc, log func(engine.Level, string), ups *updates) (*control, error) {
 	cfg := o.Config
 	if cfg == nil {
 		cfg = config.New()
 	}
 	m := cgroup.Manager{Parent: o.Launch.CgroupParent}
-	c := &control{cancel: cancel, log: log, st: st, cfg: cfg, dev: dev}
+	c := &control{cancel: cancel, log: log, st: st, cfg: cfg, dev: dev, ups: ups}
 	c.srv = &ctrl.Server{
 		Socket: filepath.Join(o.RunDir, CtrlSocketName), Storage: st, State: s, Engine: e,
 		DevMeta: dev, UsrMeta: usr, Config: cfg, AppEngine: o.AppEngine,
 		Identify: m.NameOf, Commands: make(chan ctrl.Command, 1),
-		Updating: func() bool { return false }, Remote: func() bool { return false }, Claimed: func() bool { return false },
+		Updating: ups.u.Updating, Remote: func() bool { return false }, Claimed: func() bool { return false },
 		BuildInfo: o.BuildInfo,
 		Log:       func(msg string) { log(engine.LevelInfo, "pv-ctrl: "+msg) },
+	}
+	ups.end = c.end
+	ups.moved = func(rev string, next *state.State) {
+		c.srv.SetRevision(next, e)
+		dev.SetRevision(rev)
 	}
 	if err := c.srv.Start(); err != nil {
 		return nil, err
@@ -101,27 +106,23 @@ func (c *control) run(cmd ctrl.Command) {
 	case ctrl.OpGoRemote:
 		c.dev.SetMode(true)
 	case ctrl.OpLocalRun, ctrl.OpLocalRunCommit, ctrl.OpMakeFactory:
-		// The updater (lib/update) is not in this build yet: the revision
-		// is marked as not going, as upstream does for an update that
-		// cannot start, never as a success.
-		rev := cmd.Payload
-		if rev == "" || storage.CheckRevision(rev) != nil || !c.st.HasRevision(rev) {
-			return
-		}
-		c.st.SetProgress(rev, storage.ProgressJSON(storage.Progress{Status: "WONTGO",
-			Msg: "Updates are not supported by this build yet"}))
+		c.ups.command(cmd.Op, cmd.Payload, cmd.Op == ctrl.OpLocalRunCommit, cmd.Op == ctrl.OpMakeFactory)
 	default:
 		c.log(engine.LevelWarn, "command "+cmd.Op+" is not handled: ignoring")
 	}
 }
 
 // keep lists what GC must not remove besides its own rules: the running
-// revision.
+// revision, the one under update and the committed one (pv_rev).
 func (c *control) keep() []string {
+	keep := []string{c.ups.u.Boot.Committed()}
 	if cur, err := c.st.Current(); err == nil {
-		return []string{cur}
+		keep = append(keep, cur)
 	}
-	return nil
+	if rev := c.ups.u.Rev(); rev != "" {
+		keep = append(keep, rev)
+	}
+	return keep
 }
 
 func (c *control) end(out engine.Outcome) {
@@ -132,5 +133,3 @@ func (c *control) end(out engine.Outcome) {
 	c.mu.Unlock()
 	c.cancel()
 }
-
-var _ = strings.Cut

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/config"
 	"pantavisor/lib/engine"
@@ -21,15 +22,18 @@ import (
 	"pantavisor/lib/meta"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
+	"pantavisor/lib/update"
 )
 
 // Options say what to run and where. Zero values take defaults.
 type Options struct {
-	Storage   string // the storage directory (/storage)
-	Rev       string // revision to run; "" = trails/current, else "0"
-	RunDir    string // run dir (/run/pantavisor/pv): metadata views, control sockets
-	Updating  bool   // the revision is being tried: failures roll back
-	NoVerify  bool   // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
+	Storage   string           // the storage directory (/storage)
+	Rev       string           // revision to run; "" = trails/current, else "0"
+	RunDir    string           // run dir (/run/pantavisor/pv): metadata views, control sockets
+	Updating  bool             // the revision is being tried: failures roll back
+	Trying    bool             // the bootloader is trying Rev (Boot.Choose): the updater resumes its test
+	Boot      *bootloader.Boot // pv_rev/pv_try; nil: the direct env of the storage (no bootloader)
+	NoVerify  bool             // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
 	Launch    launch.Options
 	Engine    engine.Options // Log and OnStatus are wrapped, not replaced
 	Logs      *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the engine's log too
@@ -44,8 +48,12 @@ type Options struct {
 
 // Run runs a revision until ctx ends (all containers are stopped) or the
 // engine asks for a reboot or a rollback. Steps: open the storage, choose
-// the revision, parse and verify it, set trails/current, publish
-// pantavisor.revision and the system device-meta, run the engine.
+// the revision, resume the update state machine (Resume: a failed try
+// booted again ends here with a rollback), parse and verify the revision,
+// set trails/current, publish pantavisor.revision and the system
+// device-meta, run the engine with the updater testing a revision under
+// update; a failure of that revision is recorded (ERROR) before Run
+// returns the rollback.
 func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 	st, err := storage.Open(o.Storage, storage.Options{})
 	if err != nil {
@@ -57,6 +65,40 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 			rev = "0"
 		}
 	}
+	sink := &logSink{log: eoLog(o)}
+	u, err := newUpdater(o, st, sink.Log)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	r := u.Resume(rev, o.Trying)
+	if r.Reboot {
+		return engine.Outcome{Action: engine.Rollback, Reason: "revision " + rev + " failed its try"}, nil
+	}
+	o.Updating = o.Updating || r.Updating
+	out, err := run(ctx, o, st, rev, u, sink)
+	if err != nil {
+		return out, err
+	}
+	return u.Failed(out), nil
+}
+
+// logSink forwards log lines to the log in effect (the engine's, once the
+// log server wraps it) and notes them for the updater.
+type logSink struct {
+	log  func(engine.Level, string)
+	note func(engine.Level, string)
+}
+
+// Log writes one line.
+func (s *logSink) Log(l engine.Level, msg string) {
+	s.log(l, msg)
+	if s.note != nil {
+		s.note(l, msg)
+	}
+}
+
+// run is Run once the revision is chosen.
+func run(ctx context.Context, o Options, st *storage.Storage, rev string, u *update.Updater, sink *logSink) (engine.Outcome, error) {
 	data, err := st.StateJSON(rev)
 	if err != nil {
 		return engine.Outcome{}, err
@@ -108,18 +150,8 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 		}
 		o.Launch.ConsoleLog = func(c string) io.Writer { return consoleWriter{srv: srv, platform: c} }
 	}
-	onStatus := eo.OnStatus
-	done := false
-	eo.OnStatus = func(s engine.Status) {
-		devmeta.SetStatus(s.String())
-		if s == engine.Ready && !done {
-			done = true // system-done: failure is only logged, as upstream
-			runHooks(o, hooks.SystemDone, rev, s.String(), eo.Log)
-		}
-		if onStatus != nil {
-			onStatus(s)
-		}
-	}
+	sink.log, sink.note = eo.Log, u.Note
+	eo.Log = sink.Log
 	if o.Launch.Host.RunDir == "" {
 		o.Launch.Host.RunDir = o.RunDir
 	}
@@ -127,12 +159,17 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 		m := cgroup.Manager{Parent: o.Launch.CgroupParent}
 		o.Launch.Host.Cgroups, _ = m.Layout()
 	}
-	rv := &launch.Revision{Storage: st, Rev: rev, State: s}
-	e := engine.New(s, runner{rev: rv, o: o.Launch, logs: o.Logs}, eo)
-	devmeta.SetMode(false) // no Hub client yet: always local
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c, err := startControl(o, st, s, e, devmeta, usrmeta, cancel, eo.Log)
+	ups := &updates{u: u, ctx: ctx, log: eo.Log, cur: s,
+		run: func(rev string, s *state.State) engine.Runner {
+			return runner{rev: &launch.Revision{Storage: st, Rev: rev, State: s}, o: o.Launch, logs: o.Logs}
+		}}
+	watch(o, &eo, rev, devmeta, ups)
+	e := engine.New(s, ups.run(rev, s), eo)
+	ups.e = e
+	devmeta.SetMode(false) // no Hub client yet: always local
+	c, err := startControl(o, st, s, e, devmeta, usrmeta, cancel, eo.Log, ups)
 	if err != nil {
 		return engine.Outcome{}, fmt.Errorf("control socket: %w", err)
 	}
@@ -142,6 +179,31 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 		eo.Log(engine.LevelInfo, out.Error())
 	}
 	return out, nil
+}
+
+// watch hooks the engine's status and ticks: device-meta
+// pantavisor.status, the system-done hook once READY, and the updater.
+func watch(o Options, eo *engine.Options, rev string, devmeta *meta.Store, ups *updates) {
+	onStatus, onTick := eo.OnStatus, eo.OnTick
+	done := false
+	log := eo.Log
+	eo.OnStatus = func(s engine.Status) {
+		devmeta.SetStatus(s.String())
+		if s == engine.Ready && !done {
+			done = true // system-done: failure is only logged, as upstream
+			runHooks(o, hooks.SystemDone, rev, s.String(), log)
+		}
+		if onStatus != nil {
+			onStatus(s)
+		}
+		ups.tick()
+	}
+	eo.OnTick = func() {
+		if onTick != nil {
+			onTick()
+		}
+		ups.tick()
+	}
 }
 
 // consoleWriter sends a container's console to the log server as
