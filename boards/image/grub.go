@@ -43,7 +43,10 @@ type GrubConfig struct {
 // Text returns grub.cfg: upstream Pantavisor's try-boot latch. It loads
 // pv_rev and pv_try from PVEnv and pv_trying from GrubEnv, then:
 //   - pv_try set and equal to pv_trying: that try already booted once and
-//     did not commit, so it failed; clear pv_trying and boot pv_rev;
+//     did not commit, so it failed; boot pv_rev. pv_trying stays set until
+//     Pantavisor records the failure (lib/bootloader's Fail unsets pv_try
+//     and clears it): upstream clears it here, so a power cut before
+//     Pantavisor runs would boot the failed try a second time;
 //   - pv_try set otherwise: save pv_trying=pv_try first, then boot pv_try
 //     with pv_try=<rev> on the command line;
 //   - no pv_try: boot pv_rev.
@@ -78,8 +81,6 @@ func (c GrubConfig) Text() string {
 	w("if [ -n \"$pv_try\" ]; then")
 	w("\tif [ \"$pv_try\" = \"$pv_trying\" ]; then")
 	w("\t\techo \"pv: revision $pv_try failed its try boot, back to $pv_rev\"")
-	w("\t\tunset pv_trying")
-	w("\t\tsave_env pv_trying")
 	w("\telse")
 	w("\t\tset pv_trying=\"$pv_try\"")
 	w("\t\tsave_env pv_trying")

@@ -19,10 +19,10 @@ func TestGrubConfigText(t *testing.T) {
 		"\tlinux /trails/$1/.pv/pv-kernel.img pv_rev=$1 $2 console=ttyS0 pv_storage_device=LABEL=pvstorage panic=2\n",
 		"\tinitrd /trails/$1/.pv/pv-initrd.img\n",
 		// A try that already booted once (pv_trying == pv_try) failed:
-		// the latch is cleared and pv_rev boots.
+		// pv_rev boots and the latch stays until Pantavisor clears it.
 		"\tif [ \"$pv_try\" = \"$pv_trying\" ]; then\n" +
 			"\t\techo \"pv: revision $pv_try failed its try boot, back to $pv_rev\"\n" +
-			"\t\tunset pv_trying\n\t\tsave_env pv_trying\n",
+			"\telse\n",
 		// Otherwise the latch is saved before the try boots.
 		"\t\tset pv_trying=\"$pv_try\"\n\t\tsave_env pv_trying\n" +
 			"\t\tset pv_boot_rev=\"$pv_try\"\n\t\tset pv_boot_try=\"pv_try=$pv_try\"\n",
@@ -31,6 +31,7 @@ func TestGrubConfigText(t *testing.T) {
 	} {
 		assert.Contains(t, cfg, want)
 	}
+	assert.Equal(t, 1, strings.Count(cfg, "save_env"), "GRUB writes its env only to latch a try")
 	assert.Less(t, strings.Index(cfg, "save_env pv_trying\n\t\tset pv_boot_rev"), strings.Index(cfg, "pv_boot \"$pv_boot_rev\""),
 		"pv_trying is saved before the try boots")
 
