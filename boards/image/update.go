@@ -150,6 +150,12 @@ func (c *Container) prependInit(lines string) {
 	c.Init = first + "\n" + lines + rest
 }
 
+// ConsoleLogs is a kernel argument (Options.Append) that copies the
+// containers' output to the serial console as well as the log files, so
+// a QEMU test can wait for what a container prints (VersionLine,
+// PackagesLine…).
+const ConsoleLogs = "pv_log_server_outputs=filetree,stdout.containers"
+
 // VersionLine is what a container changed by VersionChange prints first
 // on its console.
 func VersionLine(container, version string) string {
