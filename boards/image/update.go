@@ -245,3 +245,42 @@ func (c *Container) setRun(key string, v any) {
 	}
 	c.Run[key] = v
 }
+
+// InstallLine starts what the mgmt container of InstallAtBoot prints
+// after `pv-ctl steps install` (then its exit code and output), and
+// RunLine after `pv-ctl cmd run`.
+func InstallLine(rev string) string { return "mgmt: install locals/" + rev + ": exit " }
+
+// RunLine: see InstallLine.
+func RunLine(rev string) string { return "mgmt: run locals/" + rev + ": exit " }
+
+// InstallAtBoot makes the mgmt container, when it starts on a boot of
+// revision 0 (pv_rev on the kernel command line) and the device has no
+// step locals/<rev> yet, upload PackageDir/<pkg> as that step with
+// `pv-ctl steps install`, printing InstallLine, and, if run, start the
+// update with `pv-ctl cmd run locals/<rev>`, printing RunLine. A boot
+// back into revision 0 after a rollback finds the step and does nothing.
+// Apply it, with WithPackageDisk, to the factory Options.
+func InstallAtBoot(pkg, rev string, run bool) Change {
+	return func(o *Options) {
+		c := o.container("mgmt")
+		if c == nil {
+			return
+		}
+		step := "locals/" + rev
+		script := "booted=0\nfor w in $(cat /proc/cmdline); do case \"$w\" in pv_rev=*) booted=${w#pv_rev=} ;; esac; done\n" +
+			"if [ \"$booted\" = 0 ] && ! /pantavisor/bin/pv-ctl steps ls 2>/dev/null | grep -qF '\"" + step + "\"'; then\n" +
+			"\tout=$(/pantavisor/bin/pv-ctl steps install " + PackageDir + "/" + pkg + " " + step + " 2>/tmp/install.err)\n" +
+			"\trc=$?\n" +
+			"\techo \"" + InstallLine(rev) + "$rc: $out\"\n" +
+			"\t[ $rc = 0 ] || echo \"mgmt: install failed: $(tail -n 3 /tmp/install.err | tr '\\n' ' ')\"\n" +
+			"\techo \"mgmt: install uploaded $(grep -c uploading /tmp/install.err) objects\"\n"
+		if run {
+			script += "\tif [ $rc = 0 ]; then\n" +
+				"\t\tout=$(/pantavisor/bin/pv-ctl cmd run " + step + " 2>&1)\n" +
+				"\t\techo \"" + RunLine(rev) + "$?: $(echo \"$out\" | tr '\\n' ' ')\"\n" +
+				"\tfi\n"
+		}
+		c.prependInit(script + "fi\n")
+	}
+}

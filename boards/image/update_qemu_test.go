@@ -99,3 +99,28 @@ func TestQMPResetReboots(t *testing.T) {
 	require.NoError(t, q.Quit())
 	assert.NoError(t, vm.Wait(30*time.Second), "quit ends QEMU with status 0")
 }
+
+// TestInstallFromPackageDisk: mgmt uploads an update package from the
+// read-only package disk with `pv-ctl steps install` over pv-ctrl
+// (InstallAtBoot without run): the package BuildUpdatePackage made is
+// accepted by the device, and the step is listed afterwards.
+func TestInstallFromPackageDisk(t *testing.T) {
+	o := qemuImageOptions(t)
+	o.Append = ConsoleLogs
+	WithPackageDisk(&o)
+	InstallAtBoot("app.tgz", "app", false)(&o)
+	pkg := filepath.Join(t.TempDir(), "app.tgz")
+	require.NoError(t, BuildUpdatePackage(context.Background(), o, AppOnlyChange("2"), pkg))
+	pkgDisk := filepath.Join(t.TempDir(), "packages.img")
+	require.NoError(t, BuildPackageDisk(context.Background(), map[string]string{"app.tgz": pkg}, pkgDisk))
+
+	vm := bootWith(t, o, qemu.Options{ReadOnlyDisks: []string{pkgDisk}})
+	// Short patterns: the log server may split a long container line.
+	m, err := vm.Expect(regexp.MustCompile(regexp.QuoteMeta(InstallLine("app"))+`\d+`), 240*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, InstallLine("app")+"0", m, "pv-ctl steps install exits 0")
+	up, err := vm.Expect(regexp.MustCompile(`mgmt: install uploaded \d+ objects`), 60*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "mgmt: install uploaded 1 objects", up,
+		"only web's new squashfs: the BSP and the other containers are revision 0's objects")
+}

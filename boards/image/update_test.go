@@ -17,6 +17,7 @@ import (
 
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/pvrpkg"
+	"pantavisor/lib/testenv"
 )
 
 // scanTgz reads a package tarball with the device's reader: its state
@@ -234,4 +235,27 @@ func TestBuildPackageDisk(t *testing.T) {
 		err := BuildPackageDisk(ctx, map[string]string{bad: a}, filepath.Join(t.TempDir(), "bad.img"))
 		assert.ErrorContains(t, err, "plain file name", bad)
 	}
+}
+
+// TestScenarioInits: every init script a scenario writes is valid sh
+// (sh -n), and InstallAtBoot's names the step and the package.
+func TestScenarioInits(t *testing.T) {
+	testenv.RequireCommand(t, "sh", "a POSIX shell")
+	o, err := derive(Options{})
+	require.NoError(t, err)
+	WithPackageDisk(&o)
+	InstallAtBoot("app.tgz", "app", true)(&o)
+	NeverReady(5)(&o)
+	SystemChange("2")(&o)
+	AppOnlyChange("2")(&o)
+	e, err := derive(Options{})
+	require.NoError(t, err)
+	ExitingApp()(&e)
+	for _, c := range append(o.Containers, *e.container("web")) {
+		out, err := exec.Command("sh", "-n", "-c", c.Init).CombinedOutput()
+		assert.NoError(t, err, "%s: %s", c.Name, out)
+	}
+	mgmt := o.container("mgmt").Init
+	assert.Contains(t, mgmt, "pv-ctl steps install /updates/app.tgz locals/app")
+	assert.Contains(t, mgmt, "pv-ctl cmd run locals/app")
 }
