@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -48,8 +49,12 @@ func (s *Server) emit(m *Message) error {
 		if out == nil {
 			out = os.Stdout
 		}
-		s.scratch = appendPV(s.scratch[:0], &e, FormatTime(s.StdoutTimeFormat, e.when(now)))
-		out.Write(s.scratch) // a console that fails cannot be told
+		whole := *m // the other outputs keep m's data as it is
+		whole.Data = s.wholeLines(m)
+		s.scratch = appendPV(s.scratch[:0], &entry{Message: &whole, tsec: e.tsec}, FormatTime(s.StdoutTimeFormat, e.when(now)))
+		if len(s.scratch) > 0 {
+			out.Write(s.scratch) // a console that fails cannot be told
+		}
 	}
 	var ftErr, sfErr error
 	if s.outs&Filetree != 0 {
@@ -79,4 +84,34 @@ func (s *Server) writeFile(rel string) error {
 		return &os.PathError{Op: "write log", Path: filepath.Join(s.tree.root, rel), Err: err}
 	}
 	return nil
+}
+
+// maxPartial bounds the unfinished line kept per stream for stdout: a
+// longer one is printed as it is.
+const maxPartial = 4096
+
+// wholeLines returns the complete lines of a stream message for the
+// stdout outputs. Raw and Legacy data are chunks of a stream (a console
+// read cuts lines anywhere): the unfinished last line waits for the rest
+// of it, so a line is never printed in two pieces. Other protocols carry
+// whole messages.
+func (s *Server) wholeLines(m *Message) []byte {
+	if m.Proto != Raw && m.Proto != Legacy {
+		return m.Data
+	}
+	key := m.Platform + "\x00" + m.Source
+	data := m.Data
+	if prev := s.partial[key]; len(prev) > 0 {
+		data = append(prev, data...)
+		delete(s.partial, key)
+	}
+	cut := bytes.LastIndexByte(data, '\n') + 1
+	if rest := data[cut:]; len(rest) > 0 && len(rest) < maxPartial {
+		if s.partial == nil {
+			s.partial = map[string][]byte{}
+		}
+		s.partial[key] = append([]byte(nil), rest...)
+		data = data[:cut]
+	}
+	return data
 }

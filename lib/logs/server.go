@@ -79,6 +79,7 @@ type Server struct {
 	conns   map[*os.File]struct{}
 	subs    map[string]*os.File
 	scratch []byte
+	partial map[string][]byte // stdout: the unfinished last line of a stream, by platform and source
 }
 
 const (

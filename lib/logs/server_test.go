@@ -337,3 +337,23 @@ func TestBudget(t *testing.T) {
 	_, err = Budget(0, false, filepath.Join(dir, "none"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestStdoutWholeLines: console chunks cut lines anywhere; the stdout
+// output prints each line once, whole, and holds an unfinished one.
+func TestStdoutWholeLines(t *testing.T) {
+	var out testenv.Buffer
+	s, _ := startServer(t, func(s *Server) { s.Outputs = "filetree,stdout.containers"; s.Stdout = &out })
+	for _, chunk := range []string{"hel", "lo\nwor", "ld\n", "tail"} {
+		require.NoError(t, s.Write(Message{Proto: Raw, Level: Info, Platform: "app", Source: "lxc/console.log", Data: []byte(chunk)}))
+	}
+	got := out.String()
+	assert.Regexp(t, `(?m)^\[app\] \d+ INFO\t -- \[lxc/console.log\]: hello\n\[app\] \d+ INFO\t -- \[lxc/console.log\]: world\n$`, got)
+	assert.NotContains(t, got, "tail", "an unfinished line waits for its end")
+
+	long := strings.Repeat("x", maxPartial)
+	require.NoError(t, s.Write(Message{Proto: Raw, Level: Info, Platform: "app", Source: "other", Data: []byte(long)}))
+	assert.Contains(t, out.String(), "]: "+long+"\n", "a line longer than the bound is printed as it is")
+	file, err := os.ReadFile(filepath.Join(s.StorageLogs, "1", "app", "lxc", "console.log"))
+	require.NoError(t, err)
+	assert.Equal(t, "hello\nworld\ntail", string(file), "the file tree keeps the raw stream")
+}
