@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -40,7 +41,7 @@ func chooseDirect(o *device.Options) error {
 	if o.Rev != "" {
 		return err
 	}
-	rev, trying, cerr := choose(b, nil)
+	rev, trying, cerr := choose(b, o.Storage, nil)
 	o.Rev, o.Trying = rev, trying
 	if trying {
 		o.Try = rev
@@ -48,12 +49,15 @@ func chooseDirect(o *device.Options) error {
 	return errors.Join(err, cerr)
 }
 
-// choose is b.Choose, except that a direct env never written (no pv_rev,
-// no pv_try) chooses "": the device runs trails/current, else 0, as
-// before any update.
-func choose(b *bootloader.Boot, cl cmdline.Cmdline) (string, bool, error) {
-	if _, ok := b.Env.Get(bootloader.KeyRev); b.Direct && !ok && b.Pending() == "" {
-		return "", false, nil
+// choose is b.Choose, except that a direct env that was never written
+// chooses "": the device runs trails/current, else 0, as before any
+// update.
+func choose(b *bootloader.Boot, storage string, cl cmdline.Cmdline) (string, bool, error) {
+	if b.Direct {
+		env, _, _ := bootloader.Layout(bootloader.KindDirect)
+		if _, err := os.Stat(filepath.Join(storage, env)); os.IsNotExist(err) {
+			return "", false, nil
+		}
 	}
 	return b.Choose(cl)
 }

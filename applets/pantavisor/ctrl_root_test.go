@@ -38,9 +38,38 @@ type ctrlDevice struct {
 	bin, dir, parent, sock string
 	cmd                    *exec.Cmd
 	stderr                 testenv.Buffer
+	env                    []string // extra environment of the appengine
+	img                    []byte   // the busybox squashfs of every container
 }
 
-func startCtrlDevice(t *testing.T) *ctrlDevice {
+// ctrlApps are the containers of the fixture revision: name and run.json
+// extras.
+var ctrlApps = [...]struct{ name, extra string }{
+	{"mgmt", `"group":"platform","roles":["mgmt"],"status_goal":"READY","restart_policy":"system"`},
+	{"app", `"group":"app","roles":[],"restart_policy":"container"`},
+}
+
+// files are the objects and inline jsons of the fixture revision;
+// confs overrides a container's LXC config (by name), extras adds
+// run.json members.
+func (d *ctrlDevice) files(confs, extras map[string]string) (objects map[string][]byte, inline map[string]string) {
+	objects, inline = map[string][]byte{}, map[string]string{}
+	for _, c := range ctrlApps {
+		conf, ok := confs[c.name]
+		if !ok {
+			conf = strings.ReplaceAll(ctrlConf, "%s", c.name)
+		}
+		objects[c.name+"/lxc.container.conf"] = []byte(conf)
+		objects[c.name+"/root.squashfs"] = d.img
+		inline[c.name+"/run.json"] = `{"name":"` + c.name + `","type":"lxc","config":"lxc.container.conf",` +
+			`"root-volume":"root.squashfs","storage":{"lxc-overlay":{"persistence":"boot"}},` + c.extra + extras[c.name] + `}`
+	}
+	return objects, inline
+}
+
+// newCtrlDevice makes a storage holding the fixture revision 0; start runs
+// the appengine on it. Cleanup stops it and checks nothing leaked.
+func newCtrlDevice(t *testing.T) *ctrlDevice {
 	t.Helper()
 	testenv.RequireRoot(t)
 	_, err := os.Stat("/dev/loop-control")
@@ -51,31 +80,13 @@ func startCtrlDevice(t *testing.T) *ctrlDevice {
 	d.sock = filepath.Join(d.dir, "run", "pv-ctrl")
 	st, err := storage.Open(filepath.Join(d.dir, "storage"), storage.Options{})
 	require.NoError(t, err)
-	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
+	d.img, err = os.ReadFile(testenv.BusyboxRootfs(t))
 	require.NoError(t, err)
-	objects := map[string][]byte{}
-	inline := map[string]string{}
-	for _, c := range []struct{ name, extra string }{
-		{"mgmt", `"group":"platform","roles":["mgmt"],"status_goal":"READY","restart_policy":"system"`},
-		{"app", `"group":"app","roles":[],"restart_policy":"container"`},
-	} {
-		objects[c.name+"/lxc.container.conf"] = []byte(strings.ReplaceAll(ctrlConf, "%s", c.name))
-		objects[c.name+"/root.squashfs"] = img
-		inline[c.name+"/run.json"] = `{"name":"` + c.name + `","type":"lxc","config":"lxc.container.conf",` +
-			`"root-volume":"root.squashfs","storage":{"lxc-overlay":{"persistence":"boot"}},` + c.extra + `}`
-	}
+	objects, inline := d.files(nil, nil)
 	testenv.InstallRevision(t, st, "0", objects, inline)
 	before := testenv.TakeResources(t, d.dir, d.parent)
-	d.cmd = exec.Command(d.bin, "--appengine", "--storage", d.dir+"/storage", "--rundir", d.dir+"/run",
-		"--volumes", d.dir+"/volumes", "--configs", d.dir+"/configs", "--statedir", d.dir+"/state",
-		"--cgroup-parent", d.parent)
-	d.cmd.Stderr = &d.stderr
-	require.NoError(t, d.cmd.Start())
 	t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			d.cmd.Process.Signal(unix.SIGTERM)
-			d.cmd.Wait()
-		}
+		d.stop(t)
 		if t.Failed() {
 			t.Logf("appengine log:\n%s", d.stderr.String())
 		}
@@ -84,10 +95,43 @@ func startCtrlDevice(t *testing.T) *ctrlDevice {
 			os.Remove(filepath.Join("/sys/fs/cgroup", h, d.parent))
 		}
 	})
+	return d
+}
+
+// start runs the appengine on the device's storage (again after it
+// ended: a reboot as the bootloader would do it).
+func (d *ctrlDevice) start(t *testing.T) {
+	t.Helper()
+	d.cmd = exec.Command(d.bin, "--appengine", "--storage", d.dir+"/storage", "--rundir", d.dir+"/run",
+		"--volumes", d.dir+"/volumes", "--configs", d.dir+"/configs", "--statedir", d.dir+"/state",
+		"--cgroup-parent", d.parent)
+	d.cmd.Env = append(os.Environ(), d.env...)
+	d.cmd.Stderr = &d.stderr
+	require.NoError(t, d.cmd.Start())
+}
+
+// stop ends a running appengine with SIGTERM.
+func (d *ctrlDevice) stop(t *testing.T) {
+	if d.cmd != nil && d.cmd.ProcessState == nil {
+		d.cmd.Process.Signal(unix.SIGTERM)
+		d.cmd.Wait()
+	}
+}
+
+// waitStarted waits until mgmt is STARTED (app waits for mgmt's READY).
+func (d *ctrlDevice) waitStarted(t *testing.T) {
+	t.Helper()
 	require.Eventually(t, func() bool {
 		out, _, code := d.pvctl(t, "ls")
 		return code == 0 && strings.Contains(out, `{"name":"mgmt","group":"platform","status":"STARTED"`)
 	}, 30*time.Second, 100*time.Millisecond, "mgmt starts (app waits for mgmt's READY goal)")
+}
+
+func startCtrlDevice(t *testing.T) *ctrlDevice {
+	t.Helper()
+	d := newCtrlDevice(t)
+	d.start(t)
+	d.waitStarted(t)
 	return d
 }
 

@@ -160,7 +160,7 @@ func chooseRevision(cfg *config.Config, cl cmdline.Cmdline, storage string, logf
 		rev, _ := cl.Get(bootloader.KeyRev)
 		return nil, rev, false
 	}
-	rev, trying, err := choose(b, cl)
+	rev, trying, err := choose(b, storage, cl)
 	if err != nil {
 		logf("bootloader: %v", err)
 	}

@@ -222,9 +222,14 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 // startLogs starts the log server on the revision's log tree and copies
 // the engine's messages to it.
 func startLogs(srv *logs.Server, st *storage.Storage, rev string, eo *engine.Options) (func(), error) {
-	srv.Rev = rev
 	if srv.StorageLogs == "" {
 		srv.StorageLogs = filepath.Join(st.Root, "logs")
+	}
+	// A local revision logs to logs/locals/<name>, as upstream: the log
+	// server takes one directory name, so its root moves down one level.
+	srv.Rev = rev
+	if dir, name, ok := strings.Cut(rev, "/"); ok {
+		srv.StorageLogs, srv.Rev = filepath.Join(srv.StorageLogs, dir), name
 	}
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("log server: %w", err)

@@ -114,13 +114,14 @@ func (u *Updater) gc(rev string) {
 
 // Failed is told that the engine ended the revision under test (or never
 // started it: object validation) with out. It records the failure (see
-// fail) and returns the outcome the device must act on. Outside an
-// update, or for an outcome that is no failure, out is returned as is.
+// fail) and returns the outcome the device must act on. Outside the test
+// of a revision (no update, or a reboot Start asked for), or for an
+// outcome that is no failure, out is returned as is.
 func (u *Updater) Failed(out engine.Outcome) engine.Outcome {
 	u.mu.Lock()
 	ph := u.phase
 	u.mu.Unlock()
-	if ph == idle || (out.Action != engine.Rollback && out.Action != engine.Reboot) {
+	if ph != trial || (out.Action != engine.Rollback && out.Action != engine.Reboot) {
 		return out
 	}
 	if o := u.fail(failMsg(out.Reason), false); o != nil {
