@@ -27,6 +27,9 @@ func TestStartReboot(t *testing.T) {
 
 	_, err = f.u.Start(stepRev, f.cur)
 	assert.ErrorIs(t, err, ErrBusy)
+	asked := engine.Outcome{Action: engine.Reboot, Reason: "update"}
+	assert.Equal(t, asked, f.u.Failed(asked), "the reboot Start asked for is no failure")
+	f.requireStatus(stepRev, progress.InProgress, progress.MsgRebooting)
 	_, err = (&Updater{Storage: f.st, Boot: f.boot}).Start("locals/nope", f.cur)
 	assert.ErrorIs(t, err, ErrNoStep)
 }
@@ -84,6 +87,7 @@ func TestRetriesCounted(t *testing.T) {
 		_, err := f.u.Start(stepRev, f.cur)
 		require.NoError(t, err)
 		assert.Equal(t, i, f.progress(stepRev).Retries)
+		f.u.Transitioned(nil)
 		f.u.Failed(engine.Outcome{Action: engine.Rollback, Reason: "A container could not be started: x"})
 	}
 	plan, err := f.u.Start(stepRev, f.cur)
@@ -310,6 +314,7 @@ func TestRevisionZeroKeepsRunning(t *testing.T) {
 	f.boot.calls = nil
 	_, err = f.u.Start("0", f.cur)
 	require.NoError(t, err)
+	f.u.Transitioned(nil)
 	out := f.u.Failed(engine.Outcome{Action: engine.Rollback, Reason: "A container could not be started: app"})
 	assert.Equal(t, engine.Reboot, out.Action, "the engine stopped: boot rev 0 again, never a rollback")
 	assert.Equal(t, []string{"install 0", "fail"}, f.boot.calls)
