@@ -59,8 +59,8 @@ func (u *Updater) Tick(v View) *engine.Outcome {
 
 // commit makes the tried revision rev the rollback point. Steps:
 //  1. Boot.Commit(rev): pv_rev=rev, unset pv_try, clear the latch;
-//  2. progress DONE "Update finished, revision set as rollback point";
-//  3. the .pv/done marker;
+//  2. the .pv/done marker;
+//  3. progress DONE "Update finished, revision set as rollback point";
 //  4. GC (keeping new locals uploaded within PV_STORAGE_GC_THRESHOLD_DEFERTIME).
 //
 // The order differs from upstream on purpose. Upstream writes DONE
@@ -86,12 +86,15 @@ func (u *Updater) commit(rev string) *engine.Outcome {
 	return nil
 }
 
-// done writes DONE msg and the done marker on rev (after the env commit).
+// done marks rev committed: the .pv/done marker, then progress DONE msg
+// (after the env commit). DONE is written last so that a cut anywhere
+// before it leaves a committed revision whose progress is not final yet,
+// which Resume repairs (ResumeRepairDone); a DONE never lacks its marker.
 func (u *Updater) done(rev, msg string) {
-	if err := u.set(rev, progress.Done, msg); err != nil {
+	if err := u.Storage.MarkDone(rev); err != nil {
 		u.logf(engine.LevelError, "%v", err)
 	}
-	if err := u.Storage.MarkDone(rev); err != nil {
+	if err := u.set(rev, progress.Done, msg); err != nil {
 		u.logf(engine.LevelError, "%v", err)
 	}
 }
