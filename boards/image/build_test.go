@@ -87,7 +87,7 @@ func TestBuild(t *testing.T) {
 		for _, dir := range []string{"/trails/0/os", "/trails/0/mgmt", "/trails/0/web", "/trails/0/bsp"} {
 			assert.Contains(t, debugfs(t, disk, p, "ls "+dir), "run.json", dir)
 		}
-		cfg := GrubConfig{Console: "ttyS0", Cmdline: "pv_storage_device=LABEL=pvstorage panic=2"}.Text()
+		cfg := GrubConfig{Console: "ttyS0", Cmdline: "pv_storage_device=LABEL=pvstorage pv_bootloader_type=grub panic=2"}.Text()
 		assert.Equal(t, cfg, debugfs(t, disk, p, "cat /boot/grub/grub.cfg"))
 		pvEnv := debugfs(t, disk, p, "cat /boot/grubenv")
 		assert.Len(t, pvEnv, 1024, "a GRUB env block")

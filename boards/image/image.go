@@ -105,9 +105,12 @@ func Build(ctx context.Context, o Options, out string) (*Result, error) {
 
 // Cmdline is what GRUB passes after pv_rev, pv_try and console=: the
 // storage device by label (pv_storage_device=, PV_STORAGE_DEVICE at the
-// command line level), the board's arguments, then extra.
+// command line level), the bootloader Pantavisor keeps its env for
+// (pv_bootloader_type=grub: this disk boots through GRUB, whatever the
+// board's default), the board's arguments, then extra.
 func Cmdline(b *boards.Board, extra string) string {
-	return strings.Join(strings.Fields("pv_storage_device=LABEL="+b.StorageLabel+" "+b.Cmdline+" "+extra), " ")
+	return strings.Join(strings.Fields("pv_storage_device=LABEL="+b.StorageLabel+" pv_bootloader_type=grub "+
+		b.Cmdline+" "+extra), " ")
 }
 
 // BuildStorage fills dir (replaced if present) with the storage partition's
