@@ -183,10 +183,11 @@ func (u *Updater) set(rev, status, msg string) error {
 		}
 		u.mu.Unlock()
 	}
-	u.logf(engine.LevelInfo, "revision %s: %s %q", rev, status, msg)
 	if err := u.Storage.SetProgress(rev, p.Bytes()); err != nil {
 		return fmt.Errorf("progress of %s: %w", rev, err)
 	}
+	// Logged once durable: whoever reads the line may cut the power.
+	u.logf(engine.LevelInfo, "revision %s: %s %q", rev, status, msg)
 	return nil
 }
 
