@@ -97,14 +97,12 @@ func (s *scenario) probe(stop <-chan struct{}) <-chan probed {
 	return out
 }
 
-// startScenario builds the factory Options (scenarioAppend plus extra on
-// the command line, the os container watched, mgmt running InstallAtBoot
-// of <name>.tgz as locals/<name> with `pv-ctl cmd run`), the update
-// package change makes of them, the package disk and the image, and
-// boots it. With web, the guest's port 80 is forwarded to s.webURL.
-func startScenario(t *testing.T, name string, change Change, extra string, web bool) *scenario {
+// scenarioOptions are the factory Options of the scenarios:
+// scenarioAppend plus extra on the command line, the os container
+// watched (watchOS), app's stable_timeout cut to 5 s, mgmt mounting the
+// package disk.
+func scenarioOptions(t *testing.T, extra string) Options {
 	t.Helper()
-	ctx := context.Background()
 	o := qemuImageOptions(t)
 	o.Append = strings.TrimSpace(scenarioAppend + " " + extra)
 	o.Containers = Containers()
@@ -114,11 +112,31 @@ func startScenario(t *testing.T, name string, change Change, extra string, web b
 		ar["stable_timeout"] = 5 // upstream 30: web is stable, and an update commits, sooner
 	}
 	WithPackageDisk(&o)
+	return o
+}
+
+// startScenario builds scenarioOptions with mgmt running InstallAtBoot
+// of <name>.tgz as locals/<name> with `pv-ctl cmd run`, the update
+// package change makes of them, the package disk and the image, and
+// boots it. With web, the guest's port 80 is forwarded to s.webURL.
+func startScenario(t *testing.T, name string, change Change, extra string, web bool) *scenario {
+	t.Helper()
+	o := scenarioOptions(t, extra)
 	InstallAtBoot(name+".tgz", name, true)(&o)
 	pkg := filepath.Join(t.TempDir(), name+".tgz")
-	require.NoError(t, BuildUpdatePackage(ctx, o, change, pkg))
+	require.NoError(t, BuildUpdatePackage(context.Background(), o, change, pkg))
+	s := bootScenario(t, o, map[string]string{name + ".tgz": pkg}, web)
+	s.rev = "locals/" + name
+	return s
+}
+
+// bootScenario builds the package disk of pkgs and the image of o and
+// boots them (reboots allowed, a QMP socket).
+func bootScenario(t *testing.T, o Options, pkgs map[string]string, web bool) *scenario {
+	t.Helper()
+	ctx := context.Background()
 	pkgDisk := filepath.Join(t.TempDir(), "packages.img")
-	require.NoError(t, BuildPackageDisk(ctx, map[string]string{name + ".tgz": pkg}, pkgDisk))
+	require.NoError(t, BuildPackageDisk(ctx, pkgs, pkgDisk))
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	res, err := Build(ctx, o, disk)
 	require.NoError(t, err)
@@ -144,7 +162,7 @@ func startScenario(t *testing.T, name string, change Change, extra string, web b
 	})
 	q, err := vm.QMP()
 	require.NoError(t, err)
-	return &scenario{t: t, vm: vm, qmp: q, disk: disk, res: res, rev: "locals/" + name, webURL: url}
+	return &scenario{t: t, vm: vm, qmp: q, disk: disk, res: res, webURL: url}
 }
 
 // expect waits for re in the console after the previous expect's match
