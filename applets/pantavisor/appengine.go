@@ -76,9 +76,6 @@ func appengine(o device.Options, stderr io.Writer) int {
 	o.Engine.Log = func(l engine.Level, msg string) {
 		fmt.Fprintf(stderr, "pantavisor: %s\n", msg)
 	}
-	o.Engine.OnStatus = func(s engine.Status) {
-		fmt.Fprintf(stderr, "pantavisor: revision status %s\n", s)
-	}
 	o.Logs = &logs.Server{RunDir: o.RunDir, Stdout: stderr, Level: embeddedLogLevel}
 	o.Config = config.New()
 	for _, w := range o.Config.LoadEnv(os.Environ()) {

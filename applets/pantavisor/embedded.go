@@ -104,7 +104,6 @@ func mainLoop(console io.Writer) int {
 	}
 	o.Engine.Log = func(l engine.Level, msg string) { logf("%s", msg) }
 	o.Engine.OnStatus = func(s engine.Status) {
-		logf("revision %s status %s", rev, s)
 		if s == engine.Ready {
 			logf("memory: PID 1 VmRSS %s Pss %s, main loop VmRSS %s Pss %s",
 				procField("/proc/1/status", "VmRSS:"), procField("/proc/1/smaps_rollup", "Pss:"),

@@ -189,6 +189,11 @@ func watch(o Options, eo *engine.Options, rev string, devmeta *meta.Store, ups *
 	log := eo.Log
 	eo.OnStatus = func(s engine.Status) {
 		devmeta.SetStatus(s.String())
+		running, err := devmeta.Get(meta.KeyRevision) // moves with a non-reboot swap
+		if err != nil {
+			running = rev
+		}
+		log(engine.LevelInfo, "revision "+running+" status "+s.String())
 		if s == engine.Ready && !done {
 			done = true // system-done: failure is only logged, as upstream
 			runHooks(o, hooks.SystemDone, rev, s.String(), log)

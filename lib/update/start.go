@@ -153,6 +153,11 @@ func (u *Updater) decide(rev string, cur, next *state.State) (Plan, error) {
 	if cur != nil && u.Changes != nil {
 		reboot, changed, reason = u.Changes(cur, next)
 	}
+	// The bootloader reads the storage without replaying its journal:
+	// the trail must be in place before pv_try points at it.
+	if _, err := u.Storage.Checkpoint(); err != nil {
+		return Plan{}, u.abort(rev, err)
+	}
 	if err := u.Boot.Install(rev); err != nil {
 		return Plan{}, u.abort(rev, err)
 	}
