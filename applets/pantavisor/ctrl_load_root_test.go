@@ -120,18 +120,11 @@ func writeRandomFile(t *testing.T, path string, size int) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// vmHWM is the peak resident set of a process, KiB.
+// vmHWM is the peak resident set of a process, KiB (procField reads it).
 func vmHWM(t *testing.T, pid string) int64 {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + pid + "/status")
-	require.NoError(t, err)
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			require.NoError(t, err)
-			return n
-		}
-	}
-	t.Fatal("no VmHWM in /proc/" + pid + "/status")
-	return 0
+	v := procField("/proc/"+pid+"/status", "VmHWM:")
+	n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
+	require.NoError(t, err, "VmHWM of %s: %q", pid, v)
+	return n
 }

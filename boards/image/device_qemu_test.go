@@ -167,12 +167,9 @@ func TestSystemContainerFailureReboots(t *testing.T) {
 func TestWebPage(t *testing.T) {
 	o := qemuImageOptions(t)
 	o.Append = ""
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freePort(t)
 	disk := filepath.Join(t.TempDir(), "disk.img")
-	_, err = Build(context.Background(), o, disk)
+	_, err := Build(context.Background(), o, disk)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -206,4 +203,14 @@ func TestWebPage(t *testing.T) {
 			"pv-ctl ls, run by the mgmt container over pv-ctrl, lists %s", c)
 	}
 	t.Logf("page: %s", page)
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago,
+// for a QEMU host forward.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

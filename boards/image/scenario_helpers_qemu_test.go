@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -143,10 +142,7 @@ func bootScenario(t *testing.T, o Options, pkgs map[string]string, web bool) *sc
 	qo := qemu.Options{Board: o.Board, Disks: []string{disk}, ReadOnlyDisks: []string{pkgDisk}, Reboot: true, QMP: qmpPath(t)}
 	var url string
 	if web {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		port := freePort(t)
 		qo.Forwards = []string{strconv.Itoa(port) + ":80"}
 		url = "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	}
