@@ -25,10 +25,8 @@ import (
 	"pantavisor/lib/storage"
 )
 
-// storageServer serves storageRoutes on a socket in a temporary directory,
-// through a small dispatcher of its own (the table's templates and
-// methods, as the package router matches them), so the storage routes are
-// tested whether or not the package router lists them.
+// storageServer serves a storage through the package router on a socket
+// in a temporary directory; every request comes from the host (_pv_).
 type storageServer struct {
 	*Server
 	socket string
@@ -44,36 +42,12 @@ func newStorageServer(t *testing.T, root string) *storageServer {
 	}
 	st, err := storage.Open(root, storage.Options{})
 	require.NoError(t, err)
-	ss := &storageServer{Server: &Server{Storage: st, Config: config.New()}, socket: filepath.Join(dir, "pv-ctrl"), st: st}
-	h := &http1.Server{Handler: ss.dispatch}
-	require.NoError(t, h.Listen(ss.socket))
-	t.Cleanup(func() { h.Close() })
+	socket := filepath.Join(dir, "pv-ctrl")
+	ss := &storageServer{Server: &Server{Socket: socket, Storage: st, Config: config.New(),
+		Identify: func(int) (string, error) { return "", nil }}, socket: socket, st: st}
+	require.NoError(t, ss.Start())
+	t.Cleanup(func() { ss.Close() })
 	return ss
-}
-
-func (ss *storageServer) dispatch(w *http1.Response, r *http1.Request) {
-	var buf [maxSegments]string
-	segs := splitPath(r.Target, buf[:0])
-	path, _, _ := strings.Cut(r.Target, "?")
-	for i := range storageRoutes {
-		rt := &storageRoutes[i]
-		var args []string
-		if isTemplate(rt.path) {
-			var ok bool
-			if args, ok = matchTemplate(rt.path, segs, nil); !ok {
-				continue
-			}
-		} else if rt.path != path {
-			continue
-		}
-		if m := byMethod(storageRoutes[:], rt.path, r.Method); m != nil {
-			m.h(ss.Server, w, r, &Caller{Name: "_pv_", Mgmt: true}, args)
-			return
-		}
-		sendError(w, 400, "Method not supported for this endpoint")
-		return
-	}
-	sendError(w, 400, "unknown endpoint: "+r.Target)
 }
 
 // rawReq sends raw request bytes and reads the whole answer until close.
