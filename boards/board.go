@@ -25,6 +25,12 @@ type Board struct {
 	Bootloader    string   `json:"bootloader"`     // grub, uboot or none
 	Modules       []string `json:"modules"`        // loaded by the init, dependencies resolved by mkinitrd
 
+	// BSPModules are the modules the BSP's modules.squashfs ships:
+	// paths under lib/modules/<release>, each a module file or a
+	// directory of them, with their dependencies (modules.dep) added.
+	// Empty ships the whole tree.
+	BSPModules []string `json:"bsp_modules,omitempty"`
+
 	// Disk image (make image, boards/image): the storage partition's
 	// filesystem label (the init mounts LABEL=<StorageLabel>), the whole
 	// image's size in MiB, and kernel arguments the bootloader passes after

@@ -240,7 +240,7 @@ type bootBench struct {
 
 // setupBootBench builds, in PV_BENCH_WORK (default a temporary directory;
 // modules.squashfs is cached there), our initramfs and the board's disk
-// image as make image does (the whole modules tree, pv_test=ready-poweroff
+// image as make image does (the board's bsp_modules, pv_test=ready-poweroff
 // appended), then the same image with the baseline initramfs in place of
 // ours: same kernel, GRUB, storage, objects and container squashfs images.
 // PV_BENCH_APPEND adds kernel arguments to both (a diagnostic, e.g.

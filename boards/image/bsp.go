@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // BSPRun is bsp/run.json: the kernel, the initramfs (our init) and the
@@ -33,17 +34,24 @@ func DeviceJSON() map[string]any {
 }
 
 // modulesSquashfs returns work/modules.squashfs made from modDir (a
-// lib/modules/<release> directory, all of it), building it only when its
-// key (directory, file count and bytes) changed since the last build:
+// lib/modules/<release> directory) with the modules keep selects (see
+// boards.Board.BSPModules; empty keeps all), building it only when its
+// key (directory, file count and bytes, keep) changed since the last
+// build:
 //  1. hard-link the tree into work/modules/lib/modules/<release>;
 //  2. depmod -b there: Debian's package ships no modules.dep (its
 //     postinst makes it), and modprobe on the device needs one;
-//  3. mksquashfs that <release> directory with xz.
-func modulesSquashfs(ctx context.Context, work, modDir string) (string, error) {
+//  3. with keep, remove the modules neither kept nor a dependency of a
+//     kept one, then depmod again for the smaller tree;
+//  4. mksquashfs that <release> directory with xz.
+func modulesSquashfs(ctx context.Context, work, modDir string, keep []string) (string, error) {
 	out := filepath.Join(work, "modules.squashfs")
 	key, err := treeKey(modDir)
 	if err != nil {
 		return "", err
+	}
+	if len(keep) > 0 {
+		key += "keep " + strings.Join(keep, " ") + "\n"
 	}
 	if old, err := os.ReadFile(out + ".key"); err == nil && string(old) == key {
 		if _, err := os.Stat(out); err == nil {
@@ -62,6 +70,14 @@ func modulesSquashfs(ctx context.Context, work, modDir string) (string, error) {
 	if err := run(ctx, "", "depmod", "-b", stage, rel); err != nil {
 		return "", err
 	}
+	if len(keep) > 0 {
+		if err := pruneModules(dst, keep); err != nil {
+			return "", err
+		}
+		if err := run(ctx, "", "depmod", "-b", stage, rel); err != nil {
+			return "", err
+		}
+	}
 	os.Remove(out + ".key")
 	if err := squash(ctx, dst, out, "-comp", "xz"); err != nil {
 		return "", err
@@ -70,6 +86,82 @@ func modulesSquashfs(ctx context.Context, work, modDir string) (string, error) {
 		return "", err
 	}
 	return out, os.WriteFile(out+".key", []byte(key), 0o644)
+}
+
+// pruneModules removes from the release directory dir every module
+// (.ko, .ko.xz, ...) that no keep path selects, directly or as a
+// dependency in dir's modules.dep, and the directories left empty. A
+// keep path that selects nothing is an error: a typo in board.json must
+// not ship a BSP without the module it names.
+func pruneModules(dir string, keep []string) error {
+	deps, err := readModulesDep(filepath.Join(dir, "modules.dep"))
+	if err != nil {
+		return err
+	}
+	kept := map[string]bool{}
+	for _, k := range keep {
+		k = strings.Trim(filepath.ToSlash(filepath.Clean(k)), "/")
+		n := 0
+		for mod, ds := range deps {
+			if mod != k && !strings.HasPrefix(mod, k+"/") {
+				continue
+			}
+			n++
+			kept[mod] = true
+			for _, d := range ds {
+				kept[d] = true
+			}
+		}
+		if n == 0 {
+			return fmt.Errorf("bsp_modules: %q selects no module of %s", k, dir)
+		}
+	}
+	for mod := range deps {
+		if !kept[mod] {
+			if err := os.Remove(filepath.Join(dir, mod)); err != nil {
+				return err
+			}
+		}
+	}
+	return removeEmptyDirs(filepath.Join(dir, "kernel"))
+}
+
+// readModulesDep parses depmod's modules.dep: "mod: dep dep ...", each
+// module with its whole dependency chain, paths relative to the release.
+func readModulesDep(path string) (map[string][]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("kernel modules: %w", err)
+	}
+	deps := map[string][]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		mod, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		deps[strings.TrimSpace(mod)] = strings.Fields(rest)
+	}
+	return deps, nil
+}
+
+// removeEmptyDirs removes the directories under root (root included)
+// that hold no file, deepest first.
+func removeEmptyDirs(root string) error {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := removeEmptyDirs(filepath.Join(root, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if ents, err = os.ReadDir(root); err == nil && len(ents) == 0 {
+		return os.Remove(root)
+	}
+	return err
 }
 
 // treeKey identifies a directory tree's content cheaply: its absolute

@@ -106,6 +106,13 @@ trap 'exit 0' TERM INT
 echo "os: up; configuring eth0 with DHCP"
 ip link set lo up
 ip link set eth0 up
+# The BSP's modules volume, bound at /lib/modules/<release>: load a module
+# with dependencies (bridge needs stp and llc) as a network container would.
+if modprobe bridge && grep -q '^stp ' /proc/modules; then
+	echo "os: modprobe bridge: ok"
+else
+	echo "os: modprobe bridge: failed"
+fi
 udhcpc -i eth0 -b -t 10 -T 3 -s /usr/share/udhcpc/default.script
 while :; do
 	sleep 3600 &

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/boards"
 	"pantavisor/boards/qemu"
 )
 
@@ -163,13 +164,21 @@ func TestSystemContainerFailureReboots(t *testing.T) {
 // TestWebPage: the demo device's web container serves a page with the
 // device's revision and status on the guest's port 80, reached through
 // QEMU's user network (restrict=on) and a host forward bound to
-// 127.0.0.1; os brought eth0 up with udhcpc against QEMU's DHCP.
+// 127.0.0.1; os brought eth0 up with udhcpc against QEMU's DHCP, and
+// loaded a module with its dependencies from the BSP's modules volume.
 func TestWebPage(t *testing.T) {
 	o := qemuImageOptions(t)
-	o.Append = ""
+	o.Append = ConsoleLogs
+	// The board's real modules, trimmed to its bsp_modules, not the fake
+	// tree of the other QEMU tests.
+	b, err := boards.Load(boards.Dir(), "qemu-x86_64")
+	require.NoError(t, err)
+	o.Board.BSPModules = b.BSPModules
+	o.ModulesDir, err = boards.ModulesRelease(qemu.KernelDir(b.Name))
+	require.NoError(t, err)
 	port := freePort(t)
 	disk := filepath.Join(t.TempDir(), "disk.img")
-	_, err := Build(context.Background(), o, disk)
+	_, err = Build(context.Background(), o, disk)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -203,6 +212,11 @@ func TestWebPage(t *testing.T) {
 			"pv-ctl ls, run by the mgmt container over pv-ctrl, lists %s", c)
 	}
 	t.Logf("page: %s", page)
+	// Expect searches on from READY; os printed its line before that.
+	require.Eventually(t, func() bool { return strings.Contains(vm.Console(), "os: modprobe bridge: ") },
+		30*time.Second, 200*time.Millisecond, "the os container's modprobe line")
+	assert.True(t, strings.Contains(vm.Console(), "os: modprobe bridge: ok"),
+		"bridge, stp and llc load from the board's trimmed modules.squashfs (the console above says why not)")
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago,

@@ -63,6 +63,7 @@ func testOptions(t *testing.T, kernel, initrd string) Options {
 	t.Helper()
 	b, err := boards.Load(boards.Dir(), "qemu-x86_64")
 	require.NoError(t, err)
+	b.BSPModules = nil // the fake tree below has no module to select
 	mods := filepath.Join(t.TempDir(), "6.1.0-test")
 	require.NoError(t, os.MkdirAll(filepath.Join(mods, "kernel"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(mods, "modules.builtin"), []byte("kernel/fs/ext4/ext4.ko\n"), 0o644))

@@ -19,7 +19,7 @@ import (
 type Options struct {
 	Board      *boards.Board
 	Kernel     string         // the board's vmlinuz (bsp/kernel.img)
-	ModulesDir string         // its lib/modules/<release>, squashed whole (bsp/modules.squashfs)
+	ModulesDir string         // its lib/modules/<release>; bsp/modules.squashfs holds Board.BSPModules of it
 	Initrd     string         // the board's initramfs with our init (bsp/pantavisor)
 	Pantavisor string         // a pantavisor binary that runs here: `pantavisor install` makes revision 0
 	Work       string         // work directory; modules.squashfs is kept there between builds
@@ -189,7 +189,7 @@ func BuildPackage(ctx context.Context, o Options, dir string) error {
 		}
 	}
 	o.logf("modules.squashfs from %s", o.ModulesDir)
-	mods, err := modulesSquashfs(ctx, o.Work, o.ModulesDir)
+	mods, err := modulesSquashfs(ctx, o.Work, o.ModulesDir, o.Board.BSPModules)
 	if err != nil {
 		return err
 	}

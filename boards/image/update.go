@@ -30,7 +30,7 @@ func BuildUpdatePackage(ctx context.Context, base Options, change Change, out st
 	if err := base.check(); err != nil {
 		return err
 	}
-	mods, err := modulesSquashfs(ctx, base.Work, base.ModulesDir)
+	mods, err := modulesSquashfs(ctx, base.Work, base.ModulesDir, base.Board.BSPModules)
 	if err != nil {
 		return err
 	}
