@@ -202,6 +202,36 @@ func TestVerifyCuresAndCatches(t *testing.T) {
 		assert.ErrorIs(t, err, ErrHash)
 		assert.ErrorContains(t, err, "app/lxc.container.conf")
 	})
+	t.Run("two objects changed: the first in state order is reported", func(t *testing.T) {
+		s, trail := setup(t)
+		data, err := s.StateJSON("1")
+		require.NoError(t, err)
+		st, err := state.Parse(data, state.Options{})
+		require.NoError(t, err)
+		var names []string
+		for _, o := range st.Objects {
+			if !strings.HasPrefix(o.Name, "bsp/") {
+				names = append(names, o.Name)
+			}
+		}
+		require.GreaterOrEqual(t, len(names), 3)
+		first, last := names[0], names[len(names)-1]
+		for _, n := range []string{last, first} { // written in reverse
+			require.NoError(t, os.WriteFile(filepath.Join(trail, n), []byte("tampered "+n), 0o644))
+		}
+		for i := 0; i < 20; i++ { // the hashes finish in any order
+			_, err = s.Verify("1")
+			require.ErrorIs(t, err, ErrHash)
+			require.ErrorContains(t, err, first+": ")
+		}
+	})
+	t.Run("every distinct object is hashed once", func(t *testing.T) {
+		s, _ := setup(t)
+		rep, err := s.Verify("1")
+		require.NoError(t, err)
+		assert.Equal(t, rep.Objects-rep.Skipped, rep.Hashed, "the fixture's objects are distinct")
+		assert.Positive(t, rep.Hashed)
+	})
 	t.Run("trail file replaced by a copy", func(t *testing.T) {
 		s, trail := setup(t)
 		p := filepath.Join(trail, "app", "root.squashfs.hash")

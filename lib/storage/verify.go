@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"pantavisor/lib/rawjson"
@@ -43,12 +45,17 @@ func (s *Storage) Verify(rev string) (VerifyReport, error) {
 }
 
 // VerifyState is Verify for a caller that already parsed rev's state
-// (st must be the state of trails/<rev>/.pvr/json).
+// (st must be the state of trails/<rev>/.pvr/json). Links are checked
+// (and cured) in state order first; then the distinct objects are hashed
+// by up to verifyWorkers goroutines, as hashing is CPU-bound and devices
+// have several cores. The error reported is that of the first failing
+// object in state order, whatever order the hashes finished in.
 func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error) {
 	var rep VerifyReport
 	skip := verityDataDevices(st)
 	trail := s.TrailPath(rev)
-	hashed := map[string]bool{}
+	var todo []state.Object
+	queued := map[string]bool{}
 	for _, o := range st.Objects {
 		rep.Objects++
 		cured, err := s.checkLink(trail, o)
@@ -62,17 +69,26 @@ func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error)
 			rep.Skipped++
 			continue
 		}
-		if hashed[o.SHA] && !strings.HasSuffix(o.Name, ".bind") {
+		// A .bind key is a copy, not a link: each copy is hashed.
+		if queued[o.SHA] && !strings.HasSuffix(o.Name, ".bind") {
 			continue
 		}
+		queued[o.SHA] = true
+		todo = append(todo, o)
+	}
+	errs := make([]error, len(todo))
+	parallel(len(todo), verifyWorkers(), func(i int) {
+		o := todo[i]
 		got, err := HashFile(filepath.Join(trail, o.Name))
+		if err == nil && got != o.SHA {
+			err = fmt.Errorf("%s: %w: want %s, got %s", o.Name, ErrHash, o.SHA, got)
+		}
+		errs[i] = err
+	})
+	for _, err := range errs {
 		if err != nil {
 			return rep, fmt.Errorf("verifying %s: %w", rev, err)
 		}
-		if got != o.SHA {
-			return rep, fmt.Errorf("verifying %s: %s: %w: want %s, got %s", rev, o.Name, ErrHash, o.SHA, got)
-		}
-		hashed[o.SHA] = true
 		rep.Hashed++
 	}
 	for _, j := range st.JSONs {
@@ -85,6 +101,33 @@ func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error)
 		}
 	}
 	return rep, nil
+}
+
+// verifyWorkers is how many objects VerifyState hashes at once: one per
+// CPU, at most 4 (each holds a hashBufSize buffer).
+func verifyWorkers() int {
+	return min(runtime.NumCPU(), 4)
+}
+
+// parallel calls f(0) … f(n-1) on up to workers goroutines and returns
+// when all calls have.
+func parallel(n, workers int, f func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // checkLink makes sure the trail file of o is its object (same inode),
