@@ -1,0 +1,138 @@
+package pvtx
+
+import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"pantavisor/lib/digest"
+	"pantavisor/lib/persist"
+	"pantavisor/lib/pvrpkg"
+	"pantavisor/lib/state"
+)
+
+// ErrBadObject is wrapped when an object's content does not hash to its
+// name; such an object is not stored.
+var ErrBadObject = errors.New("object content does not match its sha256 name")
+
+// ErrNoJSON is wrapped when a package holds no "json" file.
+var ErrNoJSON = errors.New("package has no json")
+
+// source is an opened input of add or queue unpack: a package (tar, gzip
+// or bzip2 tar) to walk, or a state JSON.
+type source struct {
+	r   *bufio.Reader
+	pkg bool
+}
+
+// sniff recognises a package by its magic bytes, as upstream does; any
+// other content is a state JSON.
+func sniff(r io.Reader) source {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(512)
+	return source{r: br, pkg: pvrpkg.IsPackage(head) || isBzip2(head)}
+}
+
+func isBzip2(head []byte) bool { return bytes.HasPrefix(head, []byte("BZh")) }
+
+// readJSON reads a state JSON source (at most state.MaxSize bytes).
+func (src source) readJSON() ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(src.r, state.MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > state.MaxSize {
+		return nil, fmt.Errorf("state json larger than %d bytes", state.MaxSize)
+	}
+	return data, nil
+}
+
+// walk reads a package source, calls obj for each object file and returns
+// the state JSON. A bzip2 stream is decompressed first (pvrpkg reads tar
+// and gzip). Unsafe, unexpected or duplicate names fail (see pvrpkg.Walk).
+//
+// Deviation: upstream skips files other than "json" and "objects/*"; pvrpkg
+// refuses them, so a package with stray files is reported, not half used.
+func (src source) walk(obj func(sha string, size int64, body io.Reader) error) ([]byte, error) {
+	var r io.Reader = src.r
+	if head, _ := src.r.Peek(3); isBzip2(head) {
+		r = bzip2.NewReader(src.r)
+	}
+	var js []byte
+	err := pvrpkg.Walk(r, func(e pvrpkg.Entry, body io.Reader) error {
+		if e.SHA != "" {
+			return obj(e.SHA, e.Size, body)
+		}
+		var err error
+		js, err = io.ReadAll(body)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if js == nil {
+		return nil, fmt.Errorf("reading package: %w", ErrNoJSON)
+	}
+	return js, nil
+}
+
+// storeObject writes body to dir/sha unless a file there already hashes
+// to sha. Steps: write a temporary file in dir while hashing, refuse and
+// delete it when the hash is not sha (ErrBadObject), fsync, rename.
+func storeObject(w *persist.Writer, dir, sha string, body io.Reader) error {
+	path := filepath.Join(dir, sha)
+	if ok, _ := objectOK(path, sha); ok {
+		return nil
+	}
+	if err := w.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+sha+".tmp*")
+	if err != nil {
+		return fmt.Errorf("storing object %s: %w", sha, err)
+	}
+	tmp := f.Name()
+	h := digest.New()
+	_, err = io.Copy(io.MultiWriter(f, h), body)
+	if err == nil {
+		if got := hex.EncodeToString(h.Sum(nil)); got != sha {
+			err = fmt.Errorf("%w: %s hashes to %s", ErrBadObject, sha, got)
+		}
+	}
+	if err == nil {
+		err = w.SyncClose(f)
+	} else {
+		f.Close()
+	}
+	if err == nil {
+		err = w.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("storing object %s: %w", sha, err)
+	}
+	return nil
+}
+
+// objectOK reports whether the regular file path hashes to sha.
+func objectOK(path, sha string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return false, err
+	}
+	h := digest.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(h.Sum(nil)) == sha, nil
+}
