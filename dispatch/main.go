@@ -17,6 +17,7 @@ import (
 	"pantavisor/applets/pvctl"
 	"pantavisor/applets/pventer"
 	"pantavisor/applets/pvlogger"
+	"pantavisor/applets/pvtx"
 )
 
 // mainFunc is the entry point every applet exports.
@@ -41,7 +42,7 @@ var applets = [...]applet{
 	{"pvcontrol", "alias of pv-ctl", pvctl.Main},
 	{"pventer", "run a command inside a container's namespaces", pventer.Main},
 	{"pvlogger", "send messages to the log server (like logger)", pvlogger.Main},
-	{"pvtx", "build a state transaction and commit it", nil},
+	{"pvtx", "build a state transaction and commit it", pvtx.Main},
 }
 
 const (

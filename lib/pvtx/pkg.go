@@ -15,6 +15,7 @@ import (
 	"pantavisor/lib/persist"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/state"
+	"pantavisor/lib/storage"
 )
 
 // ErrBadObject is wrapped when an object's content does not hash to its
@@ -122,17 +123,10 @@ func storeObject(w *persist.Writer, dir, sha string, body io.Reader) error {
 
 // objectOK reports whether the regular file path hashes to sha.
 func objectOK(path, sha string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() {
 		return false, err
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return false, err
-	}
-	h := digest.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false, err
-	}
-	return hex.EncodeToString(h.Sum(nil)) == sha, nil
+	got, err := storage.HashFile(path)
+	return got == sha, err
 }
