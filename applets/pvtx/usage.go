@@ -17,7 +17,7 @@ Commands:
                                 With OBJDIR it is local: objects are saved there
                                 and it ends with 'deploy'. Without, it is remote:
                                 objects go to pv-ctrl and it ends with 'commit'.
-  add FILE|-                    merge a package (tar, tar.gz or tar.bz2 with a
+  add FILE|-                    merge a package (tar or tar.gz with a
                                 "json" and "objects/<sha256>") or a state JSON;
                                 '-' reads a package from stdin
   remove PART                   remove a part: NAME, _sigs/NAME.json or

@@ -317,3 +317,17 @@ func sha256hex(data []byte) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
+
+// A bzip2 package (upstream reads them; we do not link the decoder) is
+// recognised and refused with ErrBzip2, not parsed as a state JSON.
+func TestBzip2PackageIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.beginWith("", res("os.json"))
+	before := e.show()
+	pkg := filepath.Join(e.tmp, "pkg.tar.bz2")
+	require.NoError(t, os.WriteFile(pkg, []byte("BZh91AY&SY\x00\x00\x00\x00"), 0o644))
+	err := e.tx.Add(pkg)
+	require.ErrorIs(t, err, ErrBzip2)
+	assert.Contains(t, err.Error(), "recompress the tar with gzip")
+	assert.Equal(t, before, e.show(), "state unchanged")
+}

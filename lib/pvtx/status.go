@@ -53,10 +53,12 @@ type Status struct {
 }
 
 // MarshalBinary encodes s in upstream's layout: 4104 bytes, or 8208 when
-// s has a queue. Paths longer than 4095 bytes are an error.
+// s has a queue (or a queue's count or error, so that what ParseStatus
+// read from a queue struct is written back whole). Paths longer than 4095
+// bytes are an error.
 func (s *Status) MarshalBinary() ([]byte, error) {
 	size := txnSize
-	if s.Queue != "" {
+	if s.Queue != "" || s.Count != 0 || s.Error != 0 {
 		size = queueSize
 	}
 	b := make([]byte, size)
@@ -67,7 +69,7 @@ func (s *Status) MarshalBinary() ([]byte, error) {
 	if err := putPath(b[offObj:offQueue], s.Objects); err != nil {
 		return nil, err
 	}
-	if s.Queue != "" {
+	if size == queueSize {
 		if err := putPath(b[offQueue:offCount], s.Queue); err != nil {
 			return nil, err
 		}

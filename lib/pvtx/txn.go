@@ -228,7 +228,7 @@ func (t *Txn) Add(path string) error {
 	return t.AddFrom(f)
 }
 
-// AddFrom adds a package (tar, gzip or bzip2 tar, recognised by magic) or
+// AddFrom adds a package (tar or gzip tar, recognised by magic) or
 // a state JSON read from r. A package's objects are stored in the objects
 // directory (local, sha256-checked, skipped when already there) or sent to
 // pv-ctrl one by one (remote); its json is merged last, so a failed object
