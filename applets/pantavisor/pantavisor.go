@@ -79,6 +79,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return installMain(args[1:], stdout, stderr)
 		case mainArg:
 			return mainLoop(stdout)
+		case superviseArg:
+			if os.Getpid() == 1 {
+				superviseMain(args[2:], os.Stdout)
+			}
+			fmt.Fprintf(stderr, "%s: %s: %v\n", args[0], superviseArg, errNotPID1)
+			return 1
 		}
 	}
 	var opts options
