@@ -229,14 +229,8 @@ func superviseMainLoop(console *os.File, sigs <-chan os.Signal) {
 
 // superviseMain is PID 1 after the re-exec: args are superviseArg's.
 func superviseMain(args []string, console *os.File) {
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(console, "pantavisor: PANIC: %v\n%s\n", r, debug.Stack())
-			halt(console, power.Restart)
-		}
-	}()
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGCHLD, unix.SIGHUP)
+	defer restartOnPanic(console)
+	sigs := pid1Signals()
 	pid := 0
 	if len(args) > 0 {
 		pid, _ = strconv.Atoi(args[0])
@@ -415,4 +409,20 @@ func recordCrashes(storage string, logf func(string, ...any)) {
 		logf("crash log: %v", err)
 	}
 	f.Close() // SetCrashOutput keeps its own duplicate
+}
+
+// restartOnPanic, deferred by PID 1's entry points, prints a panic and
+// restarts the machine: PID 1 must never exit.
+func restartOnPanic(console io.Writer) {
+	if r := recover(); r != nil {
+		fmt.Fprintf(console, "pantavisor: PANIC: %v\n%s\n", r, debug.Stack())
+		halt(console, power.Restart)
+	}
+}
+
+// pid1Signals subscribes to the signals PID 1 handles.
+func pid1Signals() chan os.Signal {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGCHLD, unix.SIGHUP)
+	return sigs
 }

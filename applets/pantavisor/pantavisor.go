@@ -43,11 +43,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"runtime/debug"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/cli"
@@ -116,15 +112,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // pid1 is the embedded init. It never returns: a panic is printed and the
 // machine restarts so the bootloader can act.
 func pid1(console io.Writer) {
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(console, "pantavisor: PANIC: %v\n%s\n", r, debug.Stack())
-			halt(console, power.Restart)
-		}
-	}()
+	defer restartOnPanic(console)
 	// Signals first, so none arrives before it is handled.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGCHLD, unix.SIGHUP)
+	sigs := pid1Signals()
 
 	for _, f := range early.Run(early.Default()) {
 		fmt.Fprintf(console, "pantavisor: early boot: %v\n", f)
