@@ -72,15 +72,20 @@ func Run(ctx context.Context, o Options) (engine.Outcome, error) {
 		return engine.Outcome{}, err
 	}
 	r := u.Resume(rev, o.Trying)
-	if r.Reboot {
-		return engine.Outcome{Action: engine.Rollback, Reason: "revision " + rev + " failed its try"}, nil
+	if out := r.Outcome(rev); out != nil {
+		return *out, nil
 	}
 	o.Updating = o.Updating || r.Updating
 	out, err := run(ctx, o, st, rev, u, sink)
 	if err != nil {
 		return out, err
 	}
-	return u.Failed(out), nil
+	if out.Action != engine.Fail {
+		return out, nil
+	}
+	out = u.Decide(out)
+	sink.Log(engine.LevelError, out.Error())
+	return out, nil
 }
 
 // logSink forwards log lines to the log in effect (the engine's, once the
@@ -110,7 +115,7 @@ func run(ctx context.Context, o Options, st *storage.Storage, rev string, u *upd
 	}
 	if !o.NoVerify {
 		if _, err := st.VerifyState(rev, s); err != nil {
-			return engine.Outcome{Action: rollbackOrReboot(o), Reason: "Object validation went wrong: " + err.Error()}, nil
+			return *engine.Failure(engine.BadObjects, err.Error()), nil
 		}
 		// The hash buffers were the boot's largest allocation: give their
 		// pages back now rather than at the scavenger's pace.
@@ -122,7 +127,7 @@ func run(ctx context.Context, o Options, st *storage.Storage, rev string, u *upd
 	if o.BSP != nil {
 		vols, err := mountBSP(*o.BSP, st, rev, s.BSP)
 		if err != nil {
-			return engine.Outcome{Action: rollbackOrReboot(o), Reason: "BSP volumes: " + err.Error()}, nil
+			return *engine.Failure(engine.SetupFailed, "BSP volumes: "+err.Error()), nil
 		}
 		defer vols.Unmount()
 	}
@@ -143,7 +148,7 @@ func run(ctx context.Context, o Options, st *storage.Storage, rev string, u *upd
 	}()
 	defer func() { <-published }()
 	if err := runHooks(o, hooks.SystemStart, rev, "", eoLog(o)); err != nil {
-		return engine.Outcome{Action: rollbackOrReboot(o), Reason: err.Error()}, nil
+		return *engine.Failure(engine.SetupFailed, err.Error()), nil
 	}
 	eo := o.Engine
 	eo.Updating = o.Updating
@@ -283,12 +288,6 @@ func eoLog(o Options) func(engine.Level, string) {
 	return func(engine.Level, string) {}
 }
 
-func rollbackOrReboot(o Options) engine.Action {
-	if o.Updating {
-		return engine.Rollback
-	}
-	return engine.Reboot
-}
 
 // metaStores are the device-meta and user-meta stores: views in the run
 // dir (meta derives them), persisted in the storage's cache/devmeta and

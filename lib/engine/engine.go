@@ -27,28 +27,58 @@ type Unit interface {
 	Close() error                            // unmount volumes, remove the cgroup
 }
 
-// Action is what the engine asks of the device when Run returns.
+// Action is what ends a running revision. The engine returns Exit or
+// Fail; what a failure means for the device (Reboot or Rollback) is the
+// updater's decision alone (lib/update Updater.Decide); commands ask for
+// Reboot and PowerOff.
 type Action uint8
 
 // The actions.
 const (
 	Exit     Action = iota // the context ended: containers are stopped
-	Reboot                 // a container failed without recovery (or backoff_policy reboot)
+	Reboot                 // the device reboots (a command, an update, a failure outside a try)
 	Rollback               // the revision under test failed: go back to the last good one
-	PowerOff               // asked for by a command (the engine itself never returns it)
+	PowerOff               // asked for by a command
+	Fail                   // the revision failed: Cause says how, the updater decides what follows
 )
 
-var actionNames = [...]string{"exit", "reboot", "rollback", "poweroff"}
+var actionNames = [...]string{"exit", "reboot", "rollback", "poweroff", "fail"}
 
 func (a Action) String() string { return actionNames[a] }
 
-// Outcome is why Run returned.
+// Cause says what failed, for an Outcome whose Action is Fail (and kept
+// on the Reboot or Rollback decided from it).
+type Cause uint8
+
+// The causes.
+const (
+	NoCause         Cause = iota
+	GoalTimeout           // a status goal was not reached in time (revision under test)
+	ContainerFailed       // a container could not be started, or exited with no recovery left
+	BadObjects            // the revision's objects failed the integrity check (device)
+	SetupFailed           // the revision's setup failed before any container: BSP volumes, a system-start hook (device)
+	TryFailed             // the revision under test was booted again after its try ended (updater)
+	UpdateFailed          // the update itself failed: a bootloader env or progress write, a swap (updater)
+)
+
+var causeNames = [...]string{"", "goal timeout", "container failed", "bad objects", "setup failed", "try failed", "update failed"}
+
+func (c Cause) String() string { return causeNames[c] }
+
+// Outcome is why Run returned: the action, and for a failure its cause
+// and what failed (Reason, for the log).
 type Outcome struct {
 	Action Action
+	Cause  Cause
 	Reason string
 }
 
 func (o Outcome) Error() string { return o.Action.String() + ": " + o.Reason }
+
+// Failure is the Outcome of a failure of kind cause: what failed, why.
+func Failure(cause Cause, reason string) *Outcome {
+	return &Outcome{Action: Fail, Cause: cause, Reason: reason}
+}
 
 // Level grades engine log messages (upstream levels).
 type Level uint8
@@ -65,7 +95,7 @@ const (
 type Options struct {
 	Tick        time.Duration // main loop period (2 s)
 	StopTimeout time.Duration // grace before SIGKILL on stop (5 s)
-	Updating    bool          // the revision is being tried: failures roll back instead of rebooting
+	Updating    bool          // the revision is under test: a goal timeout and exhausted retries are failures
 	Log         func(Level, string)
 	OnStatus    func(Status)     // the revision status changed (device-meta pantavisor.status)
 	OnTick      func()           // called every loop iteration (the watchdog keepalive)
@@ -178,9 +208,9 @@ func (e *Engine) logf(l Level, format string, args ...any) {
 }
 
 // Run is the main loop: every tick (and whenever a container exits or an
-// event arrives) it takes one step. It returns when a step decides the
-// device must reboot or roll back, or when ctx ends; in every case it
-// stops all containers first.
+// event arrives) it takes one step. It returns when a step finds the
+// revision failed (Action Fail, with its Cause), or when ctx ends; in
+// every case it stops all containers first.
 func (e *Engine) Run(ctx context.Context) Outcome {
 	ticker := time.NewTicker(e.o.Tick)
 	defer ticker.Stop()
@@ -189,7 +219,7 @@ func (e *Engine) Run(ctx context.Context) Outcome {
 			e.o.OnTick()
 		}
 		if out := e.step(e.o.Now()); out != nil {
-			e.logf(LevelError, "%s", out.Error())
+			e.logf(LevelError, "revision failed (%s): %s", out.Cause, out.Reason)
 			e.stopAll()
 			return *out
 		}

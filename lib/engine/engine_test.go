@@ -156,7 +156,7 @@ func TestGoalTimeoutUnblocksOrRollsBack(t *testing.T) {
 	require.Nil(t, e.step(t0))
 	out := e.step(t0.Add(11 * time.Second))
 	require.NotNil(t, out)
-	assert.Equal(t, Outcome{Action: Rollback, Reason: "Status goal not reached"}, *out)
+	assert.Equal(t, Outcome{Action: Fail, Cause: GoalTimeout, Reason: "container a did not reach READY within 10s"}, *out)
 }
 
 func TestRecoveryBackoff(t *testing.T) {
@@ -183,7 +183,8 @@ func TestRecoveryBackoff(t *testing.T) {
 	r.exit(t, e, "web", 1)
 	out := e.step(now)
 	require.NotNil(t, out)
-	assert.Equal(t, Reboot, out.Action)
+	assert.Equal(t, Fail, out.Action, "backoff_policy reboot: the revision fails (the updater decides the reboot)")
+	assert.Equal(t, ContainerFailed, out.Cause)
 	assert.Contains(t, out.Reason, "web exhausted its 5 retries")
 	assert.True(t, r.units["web"].closed.Load(), "an exited container is cleaned up")
 }
@@ -195,11 +196,11 @@ func TestRecoveryPolicies(t *testing.T) {
 		want        *Outcome
 		status      Status
 	}{
-		{"no policy reboots", `,"group":"root"`, false, &Outcome{Reboot, "container c exited and has no auto_recovery policy"}, Stopped},
-		{"no policy rolls back while trying", `,"group":"root"`, true,
-			&Outcome{Rollback, "A container could not be started: container c exited and has no auto_recovery policy"}, Stopped},
+		{"no policy fails", `,"group":"root"`, false, Failure(ContainerFailed, "container c exited and has no auto_recovery policy"), Stopped},
+		{"no policy fails the same while trying", `,"group":"root"`, true,
+			Failure(ContainerFailed, "container c exited and has no auto_recovery policy"), Stopped},
 		{"unless-stopped is not handled (upstream)", `,"auto_recovery":{"policy":"unless-stopped"}`, false,
-			&Outcome{Reboot, "container c exited and has no auto_recovery policy"}, Stopped},
+			Failure(ContainerFailed, "container c exited and has no auto_recovery policy"), Stopped},
 		{"unlimited retries without delay restart at once", `,"auto_recovery":{"policy":"always","max_retries":0}`, false, nil, Started},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,7 +265,7 @@ func TestStartFailureAndStopAll(t *testing.T) {
 	e := New(st, r, Options{})
 	out := e.step(t0)
 	require.NotNil(t, out)
-	assert.Equal(t, Outcome{Reboot, "container b could not be started and has no auto_recovery policy"}, *out)
+	assert.Equal(t, *Failure(ContainerFailed, "container b could not be started and has no auto_recovery policy"), *out)
 
 	r = newRunner()
 	e = New(st, r, Options{Tick: time.Millisecond})

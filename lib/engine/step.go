@@ -38,7 +38,7 @@ type ctr struct {
 // swap in the next state once a transition's containers stopped, bring
 // recovering containers back, start what the group rule allows, check
 // goals and timeouts, publish the status. It returns non-nil when the
-// device must reboot or roll back.
+// revision failed.
 func (e *Engine) step(now time.Time) *Outcome {
 	for _, ex := range e.drainExits() {
 		if out := e.onExit(ex, now); out != nil {
@@ -189,7 +189,7 @@ func (e *Engine) checkGoals(now time.Time) *Outcome {
 			c.timedOut = true
 			e.logf(LevelWarn, "container %s did not reach %s within %ds", c.c.Name, c.c.StatusGoal, c.group.Timeout)
 			if e.o.Updating {
-				return &Outcome{Action: Rollback, Reason: "Status goal not reached"}
+				return Failure(GoalTimeout, "container "+c.c.Name+" did not reach "+c.c.StatusGoal+" within "+strconv.Itoa(c.group.Timeout)+"s")
 			}
 		}
 	}
@@ -218,32 +218,27 @@ func (e *Engine) onExit(ex exited, now time.Time) *Outcome {
 }
 
 // recover applies auto_recovery after a failure (reference §4.3): no
-// policy ⇒ reboot (rollback while trying); always/on-failure ⇒ restart
+// policy ⇒ the revision fails; always/on-failure ⇒ restart
 // after retry_delay × backoff_factor^(n-1), until max_retries; then
-// backoff_policy: reboot, never (stay stopped) or a pause after which the
-// count resets. reset_window resets the count of a container that ran
-// longer than it.
+// backoff_policy: reboot (the revision fails), never (stay stopped) or a
+// pause after which the count resets; under test, exhausted retries fail
+// the revision whatever the policy. reset_window resets the count of a
+// container that ran longer than it.
 func (e *Engine) recover(c *ctr, now time.Time, what string) *Outcome {
 	ar := c.c.AutoRecovery
-	fail := func(reason string) *Outcome {
-		if e.o.Updating {
-			return &Outcome{Action: Rollback, Reason: "A container could not be started: " + reason}
-		}
-		return &Outcome{Action: Reboot, Reason: reason}
-	}
 	if ar == nil || (ar.Policy != "always" && ar.Policy != "on-failure") {
-		return fail("container " + c.c.Name + " " + what + " and has no auto_recovery policy")
+		return Failure(ContainerFailed, "container "+c.c.Name+" "+what+" and has no auto_recovery policy")
 	}
 	if ar.ResetWindow > 0 && now.Sub(c.startedAt) > time.Duration(ar.ResetWindow)*time.Second {
 		c.retries = 0
 	}
 	if ar.MaxRetries > 0 && c.retries >= ar.MaxRetries {
 		if e.o.Updating {
-			return fail("container " + c.c.Name + " exhausted its retries")
+			return Failure(ContainerFailed, "container "+c.c.Name+" exhausted its retries")
 		}
 		switch ar.BackoffPolicy {
 		case "reboot":
-			return &Outcome{Action: Reboot, Reason: "container " + c.c.Name + " exhausted its " + strconv.Itoa(ar.MaxRetries) + " retries"}
+			return Failure(ContainerFailed, "container "+c.c.Name+" exhausted its "+strconv.Itoa(ar.MaxRetries)+" retries")
 		case "never":
 			e.logf(LevelWarn, "container %s exhausted its retries: staying stopped", c.c.Name)
 			return nil

@@ -129,7 +129,7 @@ func TestTransitionFailureRollsBack(t *testing.T) {
 	require.NoError(t, transitionTo(e, next, r2, changed))
 	out := e.step(t0.Add(time.Second))
 	require.NotNil(t, out)
-	assert.Equal(t, Outcome{Rollback, "A container could not be started: container new could not be started and has no auto_recovery policy"}, *out)
+	assert.Equal(t, *Failure(ContainerFailed, "container new could not be started and has no auto_recovery policy"), *out)
 }
 
 func TestTransitionBusy(t *testing.T) {
@@ -186,10 +186,10 @@ func TestTransitionThroughRun(t *testing.T) {
 	assert.Equal(t, "start web", r2.log())
 	assert.Equal(t, []string{"os STARTED", "web STARTED"}, names(e))
 
-	require.NoError(t, e.SetUpdating(ctx, false), "committed: a failure reboots again")
+	require.NoError(t, e.SetUpdating(ctx, false), "committed: no longer under test")
 	r2.unit("web").done <- 1
 	out := <-done
-	assert.Equal(t, Outcome{Reboot, "container web exited and has no auto_recovery policy"}, out)
+	assert.Equal(t, *Failure(ContainerFailed, "container web exited and has no auto_recovery policy"), out)
 	assert.True(t, r.unit("os").closed.Load(), "all stopped")
 	stop()
 }
@@ -208,7 +208,7 @@ func TestRunEndsDuringTransition(t *testing.T) {
 	}
 }
 
-func TestSetUpdatingRollsBack(t *testing.T) {
+func TestSetUpdatingFails(t *testing.T) {
 	st := stateOf(t, ctrKeys("os", shaA, `,"group":"root"`))
 	r := newRunner()
 	e := New(st, r, Options{Tick: time.Millisecond})
@@ -218,8 +218,7 @@ func TestSetUpdatingRollsBack(t *testing.T) {
 	require.NoError(t, e.SetUpdating(context.Background(), true))
 	r.unit("os").done <- 1
 	out := <-done
-	assert.Equal(t, Rollback, out.Action)
-	assert.Equal(t, "A container could not be started: container os exited and has no auto_recovery policy", out.Reason)
+	assert.Equal(t, *Failure(ContainerFailed, "container os exited and has no auto_recovery policy"), out)
 }
 
 // slowUnit's Stop returns only once release is closed.

@@ -123,7 +123,7 @@ func (d *crashDevice) bootOnce() (rev string, again bool, err error) {
 		if !r.Updating {
 			return rev, false, fmt.Errorf("the committed revision %s is broken: %w", rev, err)
 		}
-		u.Failed(engine.Outcome{Action: engine.Rollback, Reason: progress.MsgBadObjects})
+		u.Decide(*engine.Failure(engine.BadObjects, "checksum"))
 		return rev, true, nil
 	}
 	if r.Updating {
@@ -139,7 +139,7 @@ func (d *crashDevice) bootOnce() (rev string, again bool, err error) {
 func (d *crashDevice) test(u *Updater) bool {
 	u.Tick(View{Ready: true})
 	if scenarios[d.sc].fails {
-		u.Failed(engine.Outcome{Action: engine.Rollback, Reason: progress.MsgContainerStart + ": app exited"})
+		u.Decide(*engine.Failure(engine.ContainerFailed, "app exited"))
 		return true
 	}
 	d.clock = d.clock.Add(time.Minute)

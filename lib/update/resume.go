@@ -13,6 +13,15 @@ type Resumed struct {
 	Reboot   bool // reboot before running anything (a failed try booted again)
 }
 
+// Outcome is what the device does before running booted: nil to run it,
+// else the rollback of a failed try booted again.
+func (r Resumed) Outcome(booted string) *engine.Outcome {
+	if !r.Reboot {
+		return nil
+	}
+	return &engine.Outcome{Action: engine.Rollback, Cause: engine.TryFailed, Reason: "revision " + booted + " failed its try"}
+}
+
 // Resume decides, at boot, what the booted revision means for the update
 // state machine (bootloader.DecideResume on the env and the progress
 // files) and carries it out: Commit (repair of a cut between our env

@@ -203,7 +203,7 @@ func (u *Updater) Transitioned(err error) *engine.Outcome {
 	if err != nil {
 		u.logf(engine.LevelError, "transition to %s: %v", rev, err)
 		u.Note(engine.LevelError, err.Error())
-		return u.fail(progress.MsgInternal, true)
+		return u.fail(progress.MsgInternal, engine.UpdateFailed, "", true)
 	}
 	if err := u.Storage.SetCurrent(rev); err != nil {
 		u.logf(engine.LevelWarn, "%v", err)

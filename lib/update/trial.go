@@ -1,8 +1,6 @@
 package update
 
 import (
-	"strings"
-
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/progress"
@@ -37,7 +35,7 @@ func (u *Updater) Tick(v View) *engine.Outcome {
 	switch {
 	case tested.IsZero() && !v.Ready:
 		if now.Sub(since) >= c.GoalsTimeout {
-			return u.fail(progress.MsgGoalTimeout, true)
+			return u.fail(progress.MsgGoalTimeout, engine.GoalTimeout, "", true)
 		}
 	case tested.IsZero():
 		msg := progress.MsgAwaitStable
@@ -78,7 +76,7 @@ func (u *Updater) commit(rev string) *engine.Outcome {
 	if err := u.Boot.Commit(rev); err != nil {
 		u.logf(engine.LevelError, "%v", err)
 		u.Note(engine.LevelError, err.Error())
-		return u.fail(progress.MsgInternal, true)
+		return u.fail(progress.MsgInternal, engine.UpdateFailed, "", true)
 	}
 	u.done(rev, progress.MsgDone)
 	u.finish()
@@ -115,30 +113,37 @@ func (u *Updater) gc(rev string) {
 	u.logf(engine.LevelInfo, "garbage collector: %s", rep.String())
 }
 
-// Failed is told that the engine ended the revision under test (or never
-// started it: object validation) with out. It records the failure (see
-// fail) and returns the outcome the device must act on. Outside the test
-// of a revision (no update, or a reboot Start asked for), or for an
-// outcome that is no failure, out is returned as is.
-func (u *Updater) Failed(out engine.Outcome) engine.Outcome {
+// Decide is the one place that turns a failed revision (an Outcome with
+// Action Fail, from the engine or the device's checks before it) into
+// what the device does, and chooses the progress text:
+//   - the revision under test: progress ERROR with the cause's message
+//     (see fail), then Rollback, or Reboot into a revision that cannot be
+//     rolled back;
+//   - any other revision: Reboot (upstream reboots on a failure outside
+//     an update).
+//
+// Any other outcome (Exit, a Reboot or PowerOff asked for) is returned
+// as is.
+func (u *Updater) Decide(out engine.Outcome) engine.Outcome {
+	if out.Action != engine.Fail {
+		return out
+	}
 	u.mu.Lock()
 	ph := u.phase
 	u.mu.Unlock()
-	if ph != trial || (out.Action != engine.Rollback && out.Action != engine.Reboot) {
-		return out
+	if ph != trial {
+		return engine.Outcome{Action: engine.Reboot, Cause: out.Cause, Reason: out.Reason}
 	}
-	if o := u.fail(failMsg(out.Reason), false); o != nil {
-		return *o
-	}
-	return out
+	return *u.fail(failMsg(out.Cause), out.Cause, out.Reason, false)
 }
 
-// failMsg maps an engine outcome's reason to upstream's progress message.
-func failMsg(reason string) string {
-	for _, m := range []string{progress.MsgGoalTimeout, progress.MsgBadObjects, progress.MsgContainerStart} {
-		if strings.HasPrefix(reason, m) {
-			return m
-		}
+// failMsg is upstream's progress message for a failure of kind cause.
+func failMsg(cause engine.Cause) string {
+	switch cause {
+	case engine.GoalTimeout:
+		return progress.MsgGoalTimeout
+	case engine.BadObjects:
+		return progress.MsgBadObjects
 	}
 	return progress.MsgContainerStart
 }
@@ -152,7 +157,9 @@ func failMsg(reason string) string {
 // Revision 0 (or any revision that is also pv_rev) cannot be rolled
 // back: there is nothing older to boot. It gets ERROR and keeps running:
 // no outcome when the engine still runs it (running), else Reboot into it.
-func (u *Updater) fail(msg string, running bool) *engine.Outcome {
+//
+// The outcome carries cause, and msg and detail as its reason.
+func (u *Updater) fail(msg string, cause engine.Cause, detail string, running bool) *engine.Outcome {
 	rev := u.Rev()
 	u.set(rev, progress.Error, msg)
 	if u.Boot.Pending() != "" {
@@ -166,7 +173,16 @@ func (u *Updater) fail(msg string, running bool) *engine.Outcome {
 		if running {
 			return nil
 		}
-		return &engine.Outcome{Action: engine.Reboot, Reason: msg + ": revision " + rev + " cannot be rolled back"}
+		return &engine.Outcome{Action: engine.Reboot, Cause: cause, Reason: reason(msg, detail) + ": revision " + rev + " cannot be rolled back"}
 	}
-	return &engine.Outcome{Action: engine.Rollback, Reason: msg}
+	return &engine.Outcome{Action: engine.Rollback, Cause: cause, Reason: reason(msg, detail)}
+}
+
+
+// reason is an outcome's reason: the progress message, then the detail.
+func reason(msg, detail string) string {
+	if detail == "" {
+		return msg
+	}
+	return msg + ": " + detail
 }

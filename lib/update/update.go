@@ -8,8 +8,9 @@
 // storage, the try-boot logic (lib/bootloader's Boot), the transition
 // rule (engine.Changes), a clock and the configuration. The device drives
 // it: Resume at boot, Start on LOCAL_RUN, Transitioned after a
-// non-reboot swap, Tick from the engine's loop, Failed when the engine
-// gives up on a revision under test.
+// non-reboot swap, Tick from the engine's loop, Decide when the revision
+// fails. Only the updater decides between reboot and rollback, and only
+// it chooses the progress texts.
 package update
 
 import (

@@ -28,7 +28,7 @@ func TestStartReboot(t *testing.T) {
 	_, err = f.u.Start(stepRev, f.cur)
 	assert.ErrorIs(t, err, ErrBusy)
 	asked := engine.Outcome{Action: engine.Reboot, Reason: "update"}
-	assert.Equal(t, asked, f.u.Failed(asked), "the reboot Start asked for is no failure")
+	assert.Equal(t, asked, f.u.Decide(asked), "the reboot Start asked for is no failure")
 	f.requireStatus(stepRev, progress.InProgress, progress.MsgRebooting)
 	_, err = (&Updater{Storage: f.st, Boot: f.boot}).Start("locals/nope", f.cur)
 	assert.ErrorIs(t, err, ErrNoStep)
@@ -88,7 +88,7 @@ func TestRetriesCounted(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, i, f.progress(stepRev).Retries)
 		f.u.Transitioned(nil)
-		f.u.Failed(engine.Outcome{Action: engine.Rollback, Reason: "A container could not be started: x"})
+		f.u.Decide(*engine.Failure(engine.ContainerFailed, "x"))
 	}
 	plan, err := f.u.Start(stepRev, f.cur)
 	require.NoError(t, err)
@@ -136,7 +136,7 @@ func TestNonRebootFailures(t *testing.T) {
 			f.u.Transitioned(nil)
 			f.u.Note(engine.LevelError, "container app exited with code 1")
 			f.u.Note(engine.LevelInfo, "not kept")
-			out := f.u.Failed(engine.Outcome{Action: engine.Rollback, Reason: "A container could not be started: app exited"})
+			out := f.u.Decide(*engine.Failure(engine.ContainerFailed, "app exited"))
 			return &out
 		}, progress.MsgContainerStart},
 		{"goals", func(f *fixture) *engine.Outcome {
@@ -218,13 +218,13 @@ func TestTryFailures(t *testing.T) {
 			return *f.u.Tick(View{})
 		}, progress.MsgGoalTimeout},
 		{"container", func(f *fixture) engine.Outcome {
-			return f.u.Failed(engine.Outcome{Action: engine.Rollback, Reason: "A container could not be started: container app exhausted its retries"})
+			return f.u.Decide(*engine.Failure(engine.ContainerFailed, "container app exhausted its retries"))
 		}, progress.MsgContainerStart},
 		{"engine goal", func(f *fixture) engine.Outcome {
-			return f.u.Failed(engine.Outcome{Action: engine.Rollback, Reason: "Status goal not reached"})
+			return f.u.Decide(*engine.Failure(engine.GoalTimeout, "container app did not reach READY within 30s"))
 		}, progress.MsgGoalTimeout},
 		{"objects", func(f *fixture) engine.Outcome {
-			return f.u.Failed(engine.Outcome{Action: engine.Rollback, Reason: "Object validation went wrong: checksum"})
+			return f.u.Decide(*engine.Failure(engine.BadObjects, "checksum"))
 		}, progress.MsgBadObjects},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -315,7 +315,28 @@ func TestRevisionZeroKeepsRunning(t *testing.T) {
 	_, err = f.u.Start("0", f.cur)
 	require.NoError(t, err)
 	f.u.Transitioned(nil)
-	out := f.u.Failed(engine.Outcome{Action: engine.Rollback, Reason: "A container could not be started: app"})
+	out := f.u.Decide(*engine.Failure(engine.ContainerFailed, "app"))
 	assert.Equal(t, engine.Reboot, out.Action, "the engine stopped: boot rev 0 again, never a rollback")
 	assert.Equal(t, []string{"install 0", "fail"}, f.boot.calls)
+}
+
+// TestDecide: the updater alone turns a failure into a reboot or a
+// rollback; anything else passes through.
+func TestDecide(t *testing.T) {
+	f := newFixture(t, false)
+	fail := *engine.Failure(engine.ContainerFailed, "container web exited and has no auto_recovery policy")
+	assert.Equal(t, engine.Outcome{Action: engine.Reboot, Cause: engine.ContainerFailed,
+		Reason: "container web exited and has no auto_recovery policy"}, f.u.Decide(fail), "no update: a failure reboots")
+	for _, a := range []engine.Action{engine.Exit, engine.Reboot, engine.PowerOff} {
+		assert.Equal(t, engine.Outcome{Action: a, Reason: "x"}, f.u.Decide(engine.Outcome{Action: a, Reason: "x"}))
+	}
+	_, err := f.u.Start(stepRev, f.cur)
+	require.NoError(t, err)
+	f.u.Transitioned(nil)
+	assert.Equal(t, engine.Outcome{Action: engine.Rollback, Cause: engine.ContainerFailed,
+		Reason: "A container could not be started: container web exited and has no auto_recovery policy"}, f.u.Decide(fail))
+
+	assert.Nil(t, Resumed{Kind: bootloader.ResumeTry, Updating: true}.Outcome("1"))
+	assert.Equal(t, &engine.Outcome{Action: engine.Rollback, Cause: engine.TryFailed, Reason: "revision 1 failed its try"},
+		Resumed{Kind: bootloader.ResumeRollback, Reboot: true}.Outcome("1"))
 }
