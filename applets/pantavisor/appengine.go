@@ -43,9 +43,6 @@ func chooseDirect(o *device.Options) error {
 	}
 	rev, trying, cerr := choose(b, o.Storage, nil)
 	o.Rev, o.Trying = rev, trying
-	if trying {
-		o.Try = rev
-	}
 	return errors.Join(err, cerr)
 }
 
@@ -73,9 +70,7 @@ func appengine(o device.Options, stderr io.Writer) int {
 	if _, err := os.Stat("/dev/log"); err == nil {
 		o.Launch.Host.DevLog = true
 	}
-	o.Engine.Log = func(l engine.Level, msg string) {
-		fmt.Fprintf(stderr, "pantavisor: %s\n", msg)
-	}
+	o.Console = stderr
 	o.Logs = &logs.Server{RunDir: o.RunDir, Stdout: stderr, Level: embeddedLogLevel}
 	o.Config = config.New()
 	for _, w := range o.Config.LoadEnv(os.Environ()) {
@@ -86,7 +81,11 @@ func appengine(o device.Options, stderr io.Writer) int {
 	if err := chooseDirect(&o); err != nil {
 		fmt.Fprintf(stderr, "pantavisor: bootloader env: %v\n", err)
 	}
-	out, err := device.Run(ctx, o)
+	d, err := device.New(o, nil)
+	var out engine.Outcome
+	if err == nil {
+		out, err = d.Run(ctx)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pantavisor: %v\n", err)
 		return ExitFailed

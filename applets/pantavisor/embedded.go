@@ -89,7 +89,7 @@ func mainLoop(console io.Writer) int {
 		testPowerOff = true
 	}
 	o := device.Options{Storage: storageDir, Rev: rev, Trying: trying, Boot: boot, RunDir: "/run/pantavisor/pv",
-		NoVerify: !cfg.Bool("PV_SECUREBOOT_CHECKSUM")}
+		NoVerify: !cfg.Bool("PV_SECUREBOOT_CHECKSUM"), Console: console}
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease = k.Release
 	}
@@ -100,21 +100,6 @@ func mainLoop(console io.Writer) int {
 	o.Hooks = hooks.Dir
 	o.Config = cfg
 	o.BuildInfo = buildInfo()
-	if trying {
-		o.Try = rev
-	}
-	o.Engine.Log = func(l engine.Level, msg string) { logf("%s", msg) }
-	o.Engine.OnStatus = func(s engine.Status) {
-		if s == engine.Ready {
-			logf("memory: PID 1 VmRSS %s Pss %s, main loop VmRSS %s Pss %s",
-				procField("/proc/1/status", "VmRSS:"), procField("/proc/1/smaps_rollup", "Pss:"),
-				procField("/proc/self/status", "VmRSS:"), procField("/proc/self/smaps_rollup", "Pss:"))
-		}
-		if s == engine.Ready && testPowerOff {
-			logf("pv_test=ready-poweroff: stopping")
-			stop()
-		}
-	}
 	o.Logs = &logs.Server{RunDir: o.RunDir, DevLog: "/dev/log", Outputs: cfg.String("PV_LOG_SERVER_OUTPUTS"),
 		Level: logLevel(cfg)}
 	o.KernelLog = cfg.Bool("PV_LOG_CAPTURE_DMESG")
@@ -123,11 +108,15 @@ func mainLoop(console io.Writer) int {
 		// worse on the console, so kernel lines stop splitting ours.
 		os.WriteFile("/proc/sys/kernel/printk", []byte("4"), 0o644)
 	}
-	wdt := startWatchdog(cfg, cl, logf)
-	o.Engine.OnTick = wdt.tick
-	out, err := device.Run(ctx, o)
+	obs := &embedded{logf: logf, wdt: startWatchdog(cfg, cl, logf), testPowerOff: testPowerOff, stop: stop}
+	d, err := device.New(o, obs)
+	var out engine.Outcome
+	if err == nil {
+		out, err = d.Run(ctx)
+	} else {
+		obs.Exit(out, err)
+	}
 	unmountStorage(storageDir, logf)
-	wdt.end(out.Action == engine.Exit && err == nil)
 	if err != nil {
 		logf("%v", err)
 		return mainReboot
@@ -139,6 +128,37 @@ func mainLoop(console io.Writer) int {
 		return mainRollback
 	}
 	return mainPowerOff
+}
+
+// embedded is the main loop's view of the device (device.Observer).
+type embedded struct {
+	logf         func(string, ...any)
+	wdt          *wdtState
+	testPowerOff bool // pv_test=ready-poweroff
+	stop         context.CancelFunc
+}
+
+// Status prints the memory figures once READY and stops under
+// pv_test=ready-poweroff.
+func (m *embedded) Status(s engine.Status) {
+	if s != engine.Ready {
+		return
+	}
+	m.logf("memory: PID 1 VmRSS %s Pss %s, main loop VmRSS %s Pss %s",
+		procField("/proc/1/status", "VmRSS:"), procField("/proc/1/smaps_rollup", "Pss:"),
+		procField("/proc/self/status", "VmRSS:"), procField("/proc/self/smaps_rollup", "Pss:"))
+	if m.testPowerOff {
+		m.logf("pv_test=ready-poweroff: stopping")
+		m.stop()
+	}
+}
+
+// Tick keeps the watchdog alive.
+func (m *embedded) Tick() { m.wdt.tick() }
+
+// Exit disarms the watchdog or keeps it armed for the shutdown, per mode.
+func (m *embedded) Exit(out engine.Outcome, err error) {
+	m.wdt.end(out.Action == engine.Exit && err == nil)
 }
 
 // chooseRevision opens the bootloader env (PV_BOOTLOADER_TYPE: grub keeps

@@ -191,6 +191,25 @@ func TestLocalUpdateWithoutReboot(t *testing.T) {
 	assert.Equal(t, "from-app-v2\n", out)
 	cur, _ := os.Readlink(filepath.Join(d.dir, "storage", "trails", "current"))
 	assert.Equal(t, "locals/app2", cur)
+	logsFollowSwap(t, d, "locals/app2")
+}
+
+// logsFollowSwap: after a swap to rev without a reboot, the log server
+// writes to rev's tree and logs/current names a directory that exists
+// (issue 13, item 4: the logs stayed in logs/0 and logs/current pointed
+// at a directory never created).
+func logsFollowSwap(t *testing.T, d *ctrlDevice, rev string) {
+	t.Helper()
+	logs := filepath.Join(d.dir, "storage", "logs")
+	fi, err := os.Stat(filepath.Join(logs, "current"))
+	require.NoError(t, err, "logs/current resolves")
+	assert.True(t, fi.IsDir())
+	target, _ := os.Readlink(filepath.Join(logs, "current"))
+	assert.Equal(t, rev, target)
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(filepath.Join(logs, rev, "pantavisor", "pantavisor.log"))
+		return strings.Contains(string(b), "UPDATED")
+	}, 10*time.Second, 50*time.Millisecond, "pantavisor's lines after the swap go to logs/%s", rev)
 }
 
 // TestLocalUpdateReboot: a change of the system container mgmt needs a

@@ -1,23 +1,20 @@
 // Package device runs a revision of a storage: it checks the revision's
 // integrity, points trails/current at it, publishes device metadata and
-// drives the engine with the container launcher. PID 1 (embedded mode)
-// and appengine mode both use it.
+// drives the engine with the container launcher, the updater and the
+// pv-ctrl socket. PID 1 (embedded mode) and appengine mode both build one
+// Device with New and call Run.
 package device
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"runtime/debug"
-	"strconv"
-	"strings"
 
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/config"
 	"pantavisor/lib/engine"
-	"pantavisor/lib/hooks"
 	"pantavisor/lib/launch"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/meta"
@@ -31,350 +28,233 @@ type Options struct {
 	Storage   string           // the storage directory (/storage)
 	Rev       string           // revision to run; "" = trails/current, else "0"
 	RunDir    string           // run dir (/run/pantavisor/pv): metadata views, control sockets
-	Updating  bool             // the revision is being tried: failures roll back
 	Trying    bool             // the bootloader is trying Rev (Boot.Choose): the updater resumes its test
 	Boot      *bootloader.Boot // pv_rev/pv_try; nil: the direct env of the storage (no bootloader)
 	NoVerify  bool             // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
-	Launch    launch.Options
-	Engine    engine.Options // Log and OnStatus are wrapped, not replaced
-	Logs      *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the engine's log too
-	BSP       *BSP           // if set (embedded mode): mount the BSP firmware and modules
-	Hooks     string         // system hooks directory (hooks.Dir); "" = none
-	Try       string         // pv_try: the revision the bootloader is trying, for the hooks
-	KernelLog bool           // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
-	Config    *config.Config // the device's configuration (/config, commands, user-meta overrides); nil: defaults
-	BuildInfo []byte         // GET /buildinfo
-	AppEngine bool           // appengine mode: container names may carry a -<n> suffix
+	Launch    launch.Options   // ConsoleLog, Host.RunDir and Host.Cgroups are the device's
+	Engine    engine.Options   // Tick, StopTimeout, Now; Log, OnStatus, OnTick and Updating are the device's
+	Logs      *logs.Server     // if set: started for the revision (logs/<rev>/…), gets the device's log too
+	BSP       *BSP             // if set (embedded mode): mount the BSP firmware and modules
+	Hooks     string           // system hooks directory (hooks.Dir); "" = none
+	KernelLog bool             // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
+	Config    *config.Config   // the device's configuration (/config, commands, user-meta overrides); nil: defaults
+	BuildInfo []byte           // GET /buildinfo
+	AppEngine bool             // appengine mode: container names may carry a -<n> suffix
+	Console   io.Writer        // the device's log lines as "pantavisor: <msg>" (the console, stderr); nil: none
 }
 
-// Run runs a revision until ctx ends (all containers are stopped) or the
-// engine asks for a reboot or a rollback. Steps: open the storage, choose
-// the revision, resume the update state machine (Resume: a failed try
-// booted again ends here with a rollback), parse and verify the revision,
-// set trails/current, publish pantavisor.revision and the system
-// device-meta, run the engine with the updater testing a revision under
-// update; a failure of that revision is recorded (ERROR) before Run
-// returns the rollback.
-func Run(ctx context.Context, o Options) (engine.Outcome, error) {
+// Observer is what a front end (PID 1's main loop, appengine) sees of a
+// running device. Status and Tick are called from the engine's loop and
+// must not block it.
+type Observer interface {
+	Status(s engine.Status)              // the revision status changed
+	Tick()                               // every loop iteration: the watchdog keepalive
+	Exit(out engine.Outcome, err error) // Run is returning out (or err)
+}
+
+// Device is one device running revisions of one storage. New builds it;
+// Run runs it once.
+type Device struct {
+	o   Options
+	obs Observer
+	st  *storage.Storage
+	cfg *config.Config
+	u   *update.Updater
+	rev string // the revision Run starts with
+
+	// Set by Run's steps, in order, before anything that reads them runs.
+	cur     *state.State // the running state (the command goroutine's once the engine runs)
+	devmeta *meta.Store
+	usrmeta *meta.Store
+	logsOn  bool // the log server runs: the device's lines go to it too
+	e       *engine.Engine
+	ctx     context.Context // the engine's: ends with the revision
+	ctrl    *control
+	ready   bool // READY was seen once: system-done ran (engine loop only)
+}
+
+// New opens the storage, chooses the revision (o.Rev, else
+// trails/current, else "0") and builds the updater on the bootloader env
+// (o.Boot; without one the storage's direct env). A nil obs observes
+// nothing.
+func New(o Options, obs Observer) (*Device, error) {
 	st, err := storage.Open(o.Storage, storage.Options{})
 	if err != nil {
-		return engine.Outcome{}, err
+		return nil, err
 	}
-	rev := o.Rev
-	if rev == "" {
-		if rev, err = st.Current(); err != nil {
-			rev = "0"
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	cfg := o.Config
+	if cfg == nil {
+		cfg = config.New()
+	}
+	d := &Device{o: o, obs: obs, st: st, cfg: cfg, rev: o.Rev}
+	if d.rev == "" {
+		if d.rev, err = st.Current(); err != nil {
+			d.rev = "0"
 		}
 	}
-	sink := &logSink{log: eoLog(o)}
-	u, err := newUpdater(o, st, sink.Log)
-	if err != nil {
-		return engine.Outcome{}, err
+	if d.o.Launch.Host.RunDir == "" {
+		d.o.Launch.Host.RunDir = o.RunDir
 	}
-	r := u.Resume(rev, o.Trying)
-	if out := r.Outcome(rev); out != nil {
+	if d.o.Launch.Host.Cgroups.Mode == 0 { // read the hierarchy once, not at every start
+		m := cgroup.Manager{Parent: o.Launch.CgroupParent}
+		d.o.Launch.Host.Cgroups, _ = m.Layout()
+	}
+	if srv := o.Logs; srv != nil {
+		d.o.Launch.ConsoleLog = func(c string) io.Writer { return consoleWriter{srv: srv, platform: c} }
+	}
+	u, warn, err := d.newUpdater()
+	if err != nil {
+		return nil, err
+	}
+	d.u = u
+	if warn != nil {
+		d.log(engine.LevelWarn, warn.Error())
+	}
+	return d, nil
+}
+
+// Run runs the revision until ctx ends (all containers are stopped), a
+// command ends it, or it fails; a failure is turned into a reboot or a
+// rollback by the updater (Decide). Steps: resume the update state
+// machine (a failed try booted again ends here with its rollback), load
+// and verify the revision, set trails/current, mount the BSP, publish
+// the metadata, run the system-start hooks, start the log server, then
+// run the engine with pv-ctrl until it returns.
+func (d *Device) Run(ctx context.Context) (out engine.Outcome, err error) {
+	defer func() { d.obs.Exit(out, err) }()
+	r := d.u.Resume(d.rev, d.o.Trying)
+	if out := r.Outcome(d.rev); out != nil {
 		return *out, nil
 	}
-	o.Updating = o.Updating || r.Updating
-	out, err := run(ctx, o, st, rev, u, sink)
-	if err != nil {
+	out, err = d.run(ctx, r.Updating)
+	if err != nil || out.Action != engine.Fail {
 		return out, err
 	}
-	if out.Action != engine.Fail {
-		return out, nil
-	}
-	out = u.Decide(out)
-	sink.Log(engine.LevelError, out.Error())
+	out = d.u.Decide(out)
+	d.log(engine.LevelError, out.Error())
 	return out, nil
 }
 
-// logSink forwards log lines to the log in effect (the engine's, once the
-// log server wraps it) and notes them for the updater.
-type logSink struct {
-	log  func(engine.Level, string)
-	note func(engine.Level, string)
-}
-
-// Log writes one line.
-func (s *logSink) Log(l engine.Level, msg string) {
-	s.log(l, msg)
-	if s.note != nil {
-		s.note(l, msg)
-	}
-}
-
-// run is Run once the revision is chosen.
-func run(ctx context.Context, o Options, st *storage.Storage, rev string, u *update.Updater, sink *logSink) (engine.Outcome, error) {
-	data, err := st.StateJSON(rev)
-	if err != nil {
+// run is Run once the update state machine resumed.
+func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error) {
+	if err := d.load(); err != nil {
 		return engine.Outcome{}, err
 	}
-	s, err := state.Parse(data, state.Options{KernelRelease: o.Launch.Host.KernelRelease})
-	if err != nil {
-		return engine.Outcome{}, fmt.Errorf("revision %s: %w", rev, err)
+	if err := d.verify(); err != nil {
+		return *engine.Failure(engine.BadObjects, err.Error()), nil
 	}
-	if !o.NoVerify {
-		if _, err := st.VerifyState(rev, s); err != nil {
-			return *engine.Failure(engine.BadObjects, err.Error()), nil
-		}
-		// The hash buffers were the boot's largest allocation: give their
-		// pages back now rather than at the scavenger's pace.
-		debug.FreeOSMemory()
-	}
-	if err := st.SetCurrent(rev); err != nil {
+	if err := d.st.SetCurrent(d.rev); err != nil {
 		return engine.Outcome{}, err
 	}
-	if o.BSP != nil {
-		vols, err := mountBSP(*o.BSP, st, rev, s.BSP)
+	if d.o.BSP != nil {
+		vols, err := mountBSP(*d.o.BSP, d.st, d.rev, d.cur.BSP)
 		if err != nil {
 			return *engine.Failure(engine.SetupFailed, "BSP volumes: "+err.Error()), nil
 		}
 		defer vols.Unmount()
 	}
-	devmeta, usrmeta := metaStores(o, st)
-	if err := usrmeta.Load(); err != nil && o.Engine.Log != nil {
-		o.Engine.Log(engine.LevelWarn, "user-meta: "+err.Error())
-	}
-	devmeta.SetRevision(rev)
-	// The system entries are files written durably one by one (about
-	// 0.1 s under QEMU TCG): off the path to the first container, done
-	// before run returns and the storage is unmounted.
-	published := make(chan struct{})
-	go func() {
-		defer close(published)
-		if entries, err := (&meta.System{Storage: st.Root}).Collect(); err == nil || len(entries) > 0 {
-			devmeta.Publish(entries)
-		}
-	}()
-	defer func() { <-published }()
-	if err := runHooks(o, hooks.SystemStart, rev, "", eoLog(o)); err != nil {
+	defer d.publishMeta()()
+	if err := d.runHooks(hookSystemStart, ""); err != nil {
 		return *engine.Failure(engine.SetupFailed, err.Error()), nil
 	}
-	eo := o.Engine
-	eo.Updating = o.Updating
-	eo.Log = eoLog(o)
-	if o.Logs != nil {
-		stopLogs, err := startLogs(o.Logs, st, rev, &eo)
-		if err != nil {
+	if d.o.Logs != nil {
+		if err := d.startLogs(); err != nil {
 			return engine.Outcome{}, err
 		}
-		defer stopLogs()
-		srv := o.Logs
-		if o.KernelLog {
-			if err := srv.Capture(); err != nil {
-				eo.Log(engine.LevelWarn, "kernel log: "+err.Error())
-			}
-		}
-		o.Launch.ConsoleLog = func(c string) io.Writer { return consoleWriter{srv: srv, platform: c} }
-	}
-	sink.log, sink.note = eo.Log, u.Note
-	eo.Log = sink.Log
-	if o.Launch.Host.RunDir == "" {
-		o.Launch.Host.RunDir = o.RunDir
-	}
-	if o.Launch.Host.Cgroups.Mode == 0 { // read the hierarchy once, not at every start
-		m := cgroup.Manager{Parent: o.Launch.CgroupParent}
-		o.Launch.Host.Cgroups, _ = m.Layout()
+		defer d.o.Logs.Close()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ups := &updates{u: u, ctx: ctx, log: eo.Log, cur: s,
-		run: func(rev string, s *state.State) engine.Runner {
-			return runner{rev: &launch.Revision{Storage: st, Rev: rev, State: s}, o: o.Launch, logs: o.Logs}
-		}}
-	watch(o, &eo, rev, devmeta, ups)
-	e := engine.New(s, ups.run(rev, s), eo)
-	ups.e = e
-	devmeta.SetMode(false) // no Hub client yet: always local
-	c, err := startControl(o, st, s, e, devmeta, usrmeta, cancel, eo.Log, ups)
+	d.startEngine(ctx, updating)
+	c, err := d.serveControl(cancel)
 	if err != nil {
 		return engine.Outcome{}, fmt.Errorf("control socket: %w", err)
 	}
-	out := e.Run(ctx)
+	out := d.e.Run(ctx)
 	if asked := c.close(); asked != nil && out.Action == engine.Exit {
 		out = *asked
-		eo.Log(engine.LevelInfo, out.Error())
+		d.log(engine.LevelInfo, out.Error())
 	}
 	return out, nil
 }
 
-// watch hooks the engine's status and ticks: device-meta
-// pantavisor.status, the system-done hook once READY, and the updater.
-func watch(o Options, eo *engine.Options, rev string, devmeta *meta.Store, ups *updates) {
-	onStatus, onTick := eo.OnStatus, eo.OnTick
-	done := false
-	log := eo.Log
-	eo.OnStatus = func(s engine.Status) {
-		devmeta.SetStatus(s.String())
-		running, err := devmeta.Get(meta.KeyRevision) // moves with a non-reboot swap
-		if err != nil {
-			running = rev
-		}
-		log(engine.LevelInfo, "revision "+running+" status "+s.String())
-		if s == engine.Ready && !done {
-			done = true // system-done: failure is only logged, as upstream
-			runHooks(o, hooks.SystemDone, rev, s.String(), log)
-		}
-		if onStatus != nil {
-			onStatus(s)
-		}
-		ups.tick()
+// load reads and parses the revision's state.
+func (d *Device) load() error {
+	data, err := d.st.StateJSON(d.rev)
+	if err != nil {
+		return err
 	}
-	eo.OnTick = func() {
-		if onTick != nil {
-			onTick()
-		}
-		ups.tick()
+	s, err := state.Parse(data, state.Options{KernelRelease: d.o.Launch.Host.KernelRelease})
+	if err != nil {
+		return fmt.Errorf("revision %s: %w", d.rev, err)
 	}
+	d.cur = s
+	return nil
 }
 
-// consoleWriter sends a container's console to the log server as
-// <platform>/lxc/console.log, raw, as upstream's fd subscription does.
-type consoleWriter struct {
-	srv      *logs.Server
-	platform string
-}
-
-func (w consoleWriter) Write(p []byte) (int, error) {
-	err := w.srv.Write(logs.Message{Proto: logs.Raw, Level: logs.Level(engine.LevelInfo), Platform: w.platform,
-		Source: "lxc/console.log", Data: append([]byte(nil), p...)})
-	return len(p), err
-}
-
-// startLogs starts the log server on the revision's log tree and copies
-// the engine's messages to it.
-func startLogs(srv *logs.Server, st *storage.Storage, rev string, eo *engine.Options) (func(), error) {
-	if srv.StorageLogs == "" {
-		srv.StorageLogs = filepath.Join(st.Root, "logs")
-	}
-	// A local revision logs to logs/locals/<name>, as upstream: the log
-	// server takes one directory name, so its root moves down one level.
-	srv.Rev = rev
-	if dir, name, ok := strings.Cut(rev, "/"); ok {
-		srv.StorageLogs, srv.Rev = filepath.Join(srv.StorageLogs, dir), name
-	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("log server: %w", err)
-	}
-	log := eo.Log
-	eo.Log = func(l engine.Level, msg string) {
-		srv.Log(logs.Level(l), "pantavisor", msg)
-		if log != nil {
-			log(l, msg)
-		}
-	}
-	return func() { srv.Close() }, nil
-}
-
-// runHooks runs the system hooks of point op and logs what they printed.
-func runHooks(o Options, op, rev, status string, log func(engine.Level, string)) error {
-	if o.Hooks == "" {
+// verify checks the revision's objects unless told not to.
+func (d *Device) verify() error {
+	if d.o.NoVerify {
 		return nil
 	}
-	res, err := hooks.Run(o.Hooks, hooks.Env{Op: op, Rev: rev, Try: o.Try, Status: status, Storage: o.Storage})
-	for _, r := range res {
-		log(engine.LevelInfo, "hook "+r.Path+": "+string(r.Output))
+	if _, err := d.st.VerifyState(d.rev, d.cur); err != nil {
+		return err
 	}
+	// The hash buffers were the boot's largest allocation: give their
+	// pages back now rather than at the scavenger's pace.
+	debug.FreeOSMemory()
+	return nil
+}
+
+// startEngine builds the engine for the loaded revision.
+func (d *Device) startEngine(ctx context.Context, updating bool) {
+	eo := d.o.Engine
+	eo.Updating, eo.Log, eo.OnStatus, eo.OnTick = updating, d.log, d.onStatus, d.onTick
+	d.ctx = ctx
+	d.e = engine.New(d.cur, d.runner(d.rev, d.cur), eo)
+}
+
+// onStatus follows the revision status from the engine's loop:
+// device-meta pantavisor.status, the console line, the system-done hook
+// once READY, the front end, and the update under test.
+func (d *Device) onStatus(s engine.Status) {
+	d.devmeta.SetStatus(s.String())
+	running, err := d.devmeta.Get(meta.KeyRevision) // moves with a non-reboot swap
 	if err != nil {
-		log(engine.LevelError, err.Error())
+		running = d.rev
 	}
-	return err
+	d.log(engine.LevelInfo, "revision "+running+" status "+s.String())
+	if s == engine.Ready && !d.ready {
+		d.ready = true
+		d.runHooks(hookSystemDone, s.String()) // failure is only logged, as upstream
+	}
+	d.obs.Status(s)
+	d.tick()
 }
 
-func eoLog(o Options) func(engine.Level, string) {
-	if o.Engine.Log != nil {
-		return o.Engine.Log
-	}
-	return func(engine.Level, string) {}
+// onTick is every iteration of the engine's loop.
+func (d *Device) onTick() {
+	d.obs.Tick()
+	d.tick()
 }
 
-
-// metaStores are the device-meta and user-meta stores: views in the run
-// dir (meta derives them), persisted in the storage's cache/devmeta and
-// cache/meta; each user-meta key is also applied to the configuration.
-func metaStores(o Options, st *storage.Storage) (dev, usr *meta.Store) {
-	dev = &meta.Store{Kind: meta.Device, RunDir: o.RunDir, Persist: filepath.Join(st.Root, "cache", "devmeta")}
-	usr = &meta.Store{Kind: meta.User, RunDir: o.RunDir, Persist: filepath.Join(st.Root, "cache", "meta")}
-	if cfg := o.Config; cfg != nil {
-		usr.OnChange = func(key, value string, deleted bool) {
-			// Keys that are not configuration keys are plain metadata.
-			if deleted {
-				cfg.Unset(config.LevelMeta, key)
-			} else {
-				cfg.Set(config.LevelMeta, key, value)
-			}
-		}
+// log writes one of the device's lines to the console, to the log server
+// once it runs, and notes it for the updater.
+func (d *Device) log(l engine.Level, msg string) {
+	if d.o.Console != nil {
+		fmt.Fprintf(d.o.Console, "pantavisor: %s\n", msg)
 	}
-	return dev, usr
+	if d.logsOn {
+		d.o.Logs.Log(logs.Level(l), "pantavisor", msg)
+	}
+	d.u.Note(l, msg)
 }
 
-// runner adapts lib/launch to the engine.
-type runner struct {
-	rev  *launch.Revision // its state is the one the engine runs
-	o    launch.Options
-	logs *logs.Server // nil: no file loggers
-}
+type nopObserver struct{}
 
-func (r runner) Start(name string) (engine.Unit, error) {
-	in, err := r.rev.Start(name, r.o)
-	if err != nil {
-		return nil, err
-	}
-	if r.logs == nil || in.Pid() == 0 {
-		return in, nil
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	for _, t := range fileLoggers(r.rev.State.Container(name), in.Pid()) {
-		go t.Run(ctx, r.logs)
-	}
-	return &tailedUnit{Instance: in, stop: cancel}, nil
-}
-
-// defaultLoggers are the files followed when run.json has no "logs", as
-// upstream: syslog and messages, truncated past 2 MiB.
-var defaultLoggers = [...]string{"/var/log/syslog", "/var/log/messages"}
-
-// fileLoggers are the Tails of a container's run.json "logs" (file
-// entries), read through /proc/<pid>/root.
-func fileLoggers(c *state.Container, pid int) []logs.Tail {
-	if c == nil {
-		return nil
-	}
-	root := "/proc/" + strconv.Itoa(pid) + "/root"
-	var out []logs.Tail
-	if len(c.Logs) == 0 {
-		for _, f := range defaultLoggers {
-			out = append(out, logs.Tail{Path: root + f, Platform: c.Name, Source: strings.TrimPrefix(f, "/"),
-				MaxSize: 2 << 20, Truncate: true})
-		}
-		return out
-	}
-	for _, l := range c.Logs {
-		if l.File == "" || !strings.HasPrefix(l.File, "/") {
-			continue
-		}
-		max, _ := strconv.ParseInt(l.MaxSize, 10, 64)
-		out = append(out, logs.Tail{Path: root + l.File, Platform: c.Name, Source: strings.TrimPrefix(l.File, "/"),
-			MaxSize: max, Truncate: l.Truncate == "true"})
-	}
-	return out
-}
-
-// tailedUnit stops a container's file loggers when it is closed.
-type tailedUnit struct {
-	*launch.Instance
-	stop context.CancelFunc
-}
-
-func (u *tailedUnit) Close() error {
-	u.stop()
-	return u.Instance.Close()
-}
-
-func (r runner) Mount(name string) (engine.Unit, error) {
-	in, err := r.rev.Mount(name, r.o)
-	if err != nil {
-		return nil, err
-	}
-	return in, nil
-}
+func (nopObserver) Status(engine.Status)          {}
+func (nopObserver) Tick()                         {}
+func (nopObserver) Exit(engine.Outcome, error) {}

@@ -103,7 +103,7 @@ func TestChattyContainerCannotFillStorage(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
-	out, err := Run(ctx, o)
+	out, err := run(t, ctx, o)
 	close(stopSampling)
 	<-sampled
 	require.NoError(t, err)

@@ -23,8 +23,9 @@ func TestUserMetaOverridesConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(st.Root, "cache", "meta", "PV_LOG_LEVEL"), []byte("5"), 0o644))
 	cfg := config.New()
-	o := Options{RunDir: filepath.Join(dir, "run"), Config: cfg}
-	_, m := metaStores(o, st)
+	d, err := New(Options{Storage: st.Root, RunDir: filepath.Join(dir, "run"), Config: cfg}, nil)
+	require.NoError(t, err)
+	_, m := d.metaStores()
 	require.NoError(t, m.Load())
 	assert.Equal(t, 5, cfg.Int("PV_LOG_LEVEL"))
 	assert.Equal(t, config.LevelMeta, cfg.Level("PV_LOG_LEVEL"))
@@ -52,7 +53,7 @@ func TestHooks(t *testing.T) {
 	o := Options{Storage: st.Root, RunDir: filepath.Join(dir, "run"), Hooks: hooksDir}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	out, err := Run(ctx, o)
+	out, err := run(t, ctx, o)
 	require.NoError(t, err)
 	assert.Equal(t, engine.Exit, out.Action)
 	got, err := os.ReadFile(marks)
@@ -60,8 +61,16 @@ func TestHooks(t *testing.T) {
 	assert.Equal(t, "system-start 0 \nsystem-done 0 READY\n", string(got))
 
 	require.NoError(t, os.WriteFile(filepath.Join(hooksDir, "20-fail"), []byte("#!/bin/sh\nexit 1\n"), 0o755))
-	out, err = Run(context.Background(), o)
+	out, err = run(t, context.Background(), o)
 	require.NoError(t, err)
 	assert.Equal(t, engine.Reboot, out.Action)
 	assert.Contains(t, out.Reason, "20-fail (system-start): exit status 1")
+}
+
+// run builds a device from o and runs it.
+func run(t *testing.T, ctx context.Context, o Options) (engine.Outcome, error) {
+	t.Helper()
+	d, err := New(o, nil)
+	require.NoError(t, err)
+	return d.Run(ctx)
 }

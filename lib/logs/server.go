@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,9 +166,12 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// checkRev accepts a revision usable as one directory name.
+// checkRev accepts a revision usable as the tree's directory: one name,
+// or locals/<name> (a local revision logs to logs/locals/<name>, as
+// upstream).
 func checkRev(rev string) error {
-	if rev == "" || rev == "." || rev == ".." || len(rev) > 255 || containsAny(rev, "/\x00") {
+	name, _ := strings.CutPrefix(rev, "locals/")
+	if name == "" || name == "." || name == ".." || len(name) > 255 || containsAny(name, "/\x00") {
 		return badf(ErrNoRev, "bad revision %q", rev)
 	}
 	return nil

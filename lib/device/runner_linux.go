@@ -1,0 +1,88 @@
+package device
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"pantavisor/lib/engine"
+	"pantavisor/lib/launch"
+	"pantavisor/lib/logs"
+	"pantavisor/lib/state"
+)
+
+// runner is the engine's Runner for revision rev of the device.
+func (d *Device) runner(rev string, s *state.State) engine.Runner {
+	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: d.o.Launch, logs: d.o.Logs}
+}
+
+// runner adapts lib/launch to the engine.
+type runner struct {
+	rev  *launch.Revision // its state is the one the engine runs
+	o    launch.Options
+	logs *logs.Server // nil: no file loggers
+}
+
+func (r runner) Start(name string) (engine.Unit, error) {
+	in, err := r.rev.Start(name, r.o)
+	if err != nil {
+		return nil, err
+	}
+	if r.logs == nil || in.Pid() == 0 {
+		return in, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, t := range fileLoggers(r.rev.State.Container(name), in.Pid()) {
+		go t.Run(ctx, r.logs)
+	}
+	return &tailedUnit{Instance: in, stop: cancel}, nil
+}
+
+// defaultLoggers are the files followed when run.json has no "logs", as
+// upstream: syslog and messages, truncated past 2 MiB.
+var defaultLoggers = [...]string{"/var/log/syslog", "/var/log/messages"}
+
+// fileLoggers are the Tails of a container's run.json "logs" (file
+// entries), read through /proc/<pid>/root.
+func fileLoggers(c *state.Container, pid int) []logs.Tail {
+	if c == nil {
+		return nil
+	}
+	root := "/proc/" + strconv.Itoa(pid) + "/root"
+	var out []logs.Tail
+	if len(c.Logs) == 0 {
+		for _, f := range defaultLoggers {
+			out = append(out, logs.Tail{Path: root + f, Platform: c.Name, Source: strings.TrimPrefix(f, "/"),
+				MaxSize: 2 << 20, Truncate: true})
+		}
+		return out
+	}
+	for _, l := range c.Logs {
+		if l.File == "" || !strings.HasPrefix(l.File, "/") {
+			continue
+		}
+		max, _ := strconv.ParseInt(l.MaxSize, 10, 64)
+		out = append(out, logs.Tail{Path: root + l.File, Platform: c.Name, Source: strings.TrimPrefix(l.File, "/"),
+			MaxSize: max, Truncate: l.Truncate == "true"})
+	}
+	return out
+}
+
+// tailedUnit stops a container's file loggers when it is closed.
+type tailedUnit struct {
+	*launch.Instance
+	stop context.CancelFunc
+}
+
+func (u *tailedUnit) Close() error {
+	u.stop()
+	return u.Instance.Close()
+}
+
+func (r runner) Mount(name string) (engine.Unit, error) {
+	in, err := r.rev.Mount(name, r.o)
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
