@@ -47,8 +47,8 @@ type Options struct {
 // running device. Status and Tick are called from the engine's loop and
 // must not block it.
 type Observer interface {
-	Status(s engine.Status)              // the revision status changed
-	Tick()                               // every loop iteration: the watchdog keepalive
+	Status(s engine.Status)             // the revision status changed
+	Tick()                              // every loop iteration: the watchdog keepalive
 	Exit(out engine.Outcome, err error) // Run is returning out (or err)
 }
 
@@ -255,6 +255,6 @@ func (d *Device) log(l engine.Level, msg string) {
 
 type nopObserver struct{}
 
-func (nopObserver) Status(engine.Status)          {}
-func (nopObserver) Tick()                         {}
+func (nopObserver) Status(engine.Status)       {}
+func (nopObserver) Tick()                      {}
 func (nopObserver) Exit(engine.Outcome, error) {}

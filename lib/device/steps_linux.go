@@ -118,4 +118,3 @@ func (w consoleWriter) Write(p []byte) (int, error) {
 		Source: "lxc/console.log", Data: append([]byte(nil), p...)})
 	return len(p), err
 }
-

@@ -105,4 +105,3 @@ func (d *Device) moved(rev string, next *state.State) {
 		}
 	}
 }
-

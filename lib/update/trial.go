@@ -178,7 +178,6 @@ func (u *Updater) fail(msg string, cause engine.Cause, detail string, running bo
 	return &engine.Outcome{Action: engine.Rollback, Cause: cause, Reason: reason(msg, detail)}
 }
 
-
 // reason is an outcome's reason: the progress message, then the detail.
 func reason(msg, detail string) string {
 	if detail == "" {
