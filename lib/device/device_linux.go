@@ -221,7 +221,9 @@ func (d *Device) startEngine(ctx context.Context, updating bool) {
 // device-meta pantavisor.status, the console line, the system-done hook
 // once READY, the front end, and the update under test.
 func (d *Device) onStatus(s engine.Status) {
-	d.devmeta.SetStatus(s.String())
+	if err := d.devmeta.SetStatus(s.String()); err != nil {
+		d.log(engine.LevelWarn, "device-meta: "+err.Error())
+	}
 	running, err := d.devmeta.Get(meta.KeyRevision) // moves with a non-reboot swap
 	if err != nil {
 		running = d.rev

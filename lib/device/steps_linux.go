@@ -35,7 +35,9 @@ func (d *Device) publishMeta() (wait func()) {
 	go func() {
 		defer close(published)
 		if entries, err := (&meta.System{Storage: d.st.Root}).Collect(); err == nil || len(entries) > 0 {
-			d.devmeta.Publish(entries)
+			if err := d.devmeta.Publish(entries); err != nil {
+				d.log(engine.LevelWarn, "device-meta: "+err.Error())
+			}
 		}
 	}()
 	return func() { <-published }

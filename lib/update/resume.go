@@ -98,7 +98,7 @@ func (u *Updater) sweep(booted string, trying bool) {
 		}
 		switch u.status(rev) {
 		case progress.Queued, progress.Downloading, progress.InProgress, progress.Testing:
-			u.set(rev, progress.Error, MsgUnexpectedRollback)
+			u.record(rev, progress.Error, MsgUnexpectedRollback)
 		}
 	}
 }

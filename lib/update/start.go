@@ -185,7 +185,7 @@ func (u *Updater) decide(rev string, cur, next *state.State) (Plan, error) {
 func (u *Updater) abort(rev string, err error) error {
 	u.logf(engine.LevelError, "revision %s: %v", rev, err)
 	u.Note(engine.LevelError, err.Error())
-	u.set(rev, progress.Error, progress.MsgInternal)
+	u.record(rev, progress.Error, progress.MsgInternal)
 	if u.Boot.Pending() == rev {
 		if ferr := u.Boot.Fail(); ferr != nil {
 			err = errors.Join(err, ferr)

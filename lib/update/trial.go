@@ -45,11 +45,11 @@ func (u *Updater) Tick(v View) *engine.Outcome {
 		u.mu.Lock()
 		u.testedAt = now
 		u.mu.Unlock()
-		u.set(rev, progress.Testing, msg)
+		u.record(rev, progress.Testing, msg)
 	case now.Sub(tested) >= c.CommitDelay && v.Stable && reboot:
 		u.commit(rev)
 	case now.Sub(tested) >= c.CommitDelay && v.Stable:
-		u.set(rev, progress.Updated, progress.MsgUpdated)
+		u.record(rev, progress.Updated, progress.MsgUpdated)
 		u.finish()
 	}
 	return nil
@@ -161,7 +161,7 @@ func failMsg(cause engine.Cause) string {
 // The outcome carries cause, and msg and detail as its reason.
 func (u *Updater) fail(msg string, cause engine.Cause, detail string, running bool) *engine.Outcome {
 	rev := u.Rev()
-	u.set(rev, progress.Error, msg)
+	u.record(rev, progress.Error, msg)
 	if u.Boot.Pending() != "" {
 		if err := u.Boot.Fail(); err != nil {
 			u.logf(engine.LevelError, "%v", err)

@@ -192,6 +192,14 @@ func (u *Updater) set(rev, status, msg string) error {
 	return nil
 }
 
+// record is set where the caller goes on whatever happens: a failed
+// write is logged, never dropped.
+func (u *Updater) record(rev, status, msg string) {
+	if err := u.set(rev, status, msg); err != nil {
+		u.logf(engine.LevelError, "%v", err)
+	}
+}
+
 // finish ends the update under way (its final status is written).
 func (u *Updater) finish() {
 	u.mu.Lock()
