@@ -36,8 +36,8 @@ type Options struct {
 	Mountinfo  string // default /proc/self/mountinfo
 
 	KillGroup func(ctx context.Context, g *cgroup.Group) error // default: g.Kill, then g.Remove
-	Unmount   func(target string, flags int) error            // default mount.Unmount
-	Detach    func(dev string) error                          // default loop.Detach
+	Unmount   func(target string, flags int) error             // default mount.Unmount
+	Detach    func(dev string) error                           // default loop.Detach
 }
 
 func (o Options) proc() string      { return cmp.Or(o.Proc, "/proc") }
