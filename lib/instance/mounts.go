@@ -44,9 +44,9 @@ func MountsBelow(r io.Reader, dirs []string) ([]string, error) {
 		}
 		return b.order - a.order
 	})
-	out := make([]string, len(found))
-	for i, e := range found {
-		out[i] = e.point
+	var out []string
+	for _, e := range found {
+		out = append(out, e.point)
 	}
 	return out, nil
 }
