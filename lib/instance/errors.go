@@ -1,0 +1,36 @@
+package instance
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Sentinels that callers and tests branch on with errors.Is.
+var (
+	// ErrLocked: another engine holds the storage or the cgroup parent.
+	ErrLocked = errors.New("locked by another engine")
+	// ErrSocketInUse: a control socket to clean answers: its owner lives.
+	ErrSocketInUse = errors.New("socket is in use by a live process")
+	// ErrLeftover: something Cleanup found is still there after it.
+	ErrLeftover = errors.New("leftover could not be cleaned")
+)
+
+// LockedError is Acquire's error when the lock is held elsewhere; it
+// matches ErrLocked.
+type LockedError struct {
+	What string // "storage" or "cgroup parent"
+	Path string // the directory locked
+	Pid  int    // the holder as /proc/locks shows it; 0 if unknown
+}
+
+func (e *LockedError) Error() string {
+	s := fmt.Sprintf("%s %s: %v", e.What, e.Path, ErrLocked)
+	if e.Pid > 0 {
+		s += " (pid " + strconv.Itoa(e.Pid) + ")"
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
