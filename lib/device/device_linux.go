@@ -15,6 +15,7 @@ import (
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/config"
 	"pantavisor/lib/engine"
+	"pantavisor/lib/instance"
 	"pantavisor/lib/launch"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/meta"
@@ -57,6 +58,7 @@ type Observer interface {
 type Device struct {
 	o   Options
 	obs Observer
+	lk  *instance.Lock // the storage is this device's until Run returns
 	st  *storage.Storage
 	cfg *config.Config
 	u   *update.Updater
@@ -73,11 +75,21 @@ type Device struct {
 	ready   bool // READY was seen once: system-done ran (engine loop only)
 }
 
-// New opens the storage, chooses the revision (o.Rev, else
-// trails/current, else "0") and builds the updater on the bootloader env
-// (o.Boot; without one the storage's direct env). A nil obs observes
-// nothing.
-func New(o Options, obs Observer) (*Device, error) {
+// New locks the storage (instance.ErrLocked: another engine runs on it,
+// or on the appengine's cgroup parent), opens it, chooses the revision
+// (o.Rev, else trails/current, else "0") and builds the updater on the
+// bootloader env (o.Boot; without one the storage's direct env). Run
+// releases the lock. A nil obs observes nothing.
+func New(o Options, obs Observer) (d *Device, err error) {
+	lk, err := lock(o)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lk.Release()
+		}
+	}()
 	st, err := storage.Open(o.Storage, storage.Options{})
 	if err != nil {
 		return nil, err
@@ -89,7 +101,7 @@ func New(o Options, obs Observer) (*Device, error) {
 	if cfg == nil {
 		cfg = config.New()
 	}
-	d := &Device{o: o, obs: obs, st: st, cfg: cfg, rev: o.Rev}
+	d = &Device{o: o, obs: obs, lk: lk, st: st, cfg: cfg, rev: o.Rev}
 	if d.rev == "" {
 		if d.rev, err = st.Current(); err != nil {
 			d.rev = "0"
@@ -118,13 +130,18 @@ func New(o Options, obs Observer) (*Device, error) {
 
 // Run runs the revision until ctx ends (all containers are stopped), a
 // command ends it, or it fails; a failure is turned into a reboot or a
-// rollback by the updater (Decide). Steps: resume the update state
-// machine (a failed try booted again ends here with its rollback), load
+// rollback by the updater (Decide). Steps: clean what a previous
+// instance left, resume the update state machine (a failed try booted
+// again ends here with its rollback), load
 // and verify the revision, set trails/current, mount the BSP, publish
 // the metadata, run the system-start hooks, start the log server, then
 // run the engine with pv-ctrl until it returns.
 func (d *Device) Run(ctx context.Context) (out engine.Outcome, err error) {
 	defer func() { d.obs.Exit(out, err) }()
+	defer d.lk.Release()
+	if err := d.cleanLeftovers(ctx); err != nil {
+		return engine.Outcome{}, err
+	}
 	r := d.u.Resume(d.rev, d.o.Trying)
 	if out := r.Outcome(d.rev); out != nil {
 		return *out, nil

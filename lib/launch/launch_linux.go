@@ -42,6 +42,12 @@ type Options struct {
 
 func (o Options) stateDir() string { return cmp.Or(o.StateDir, "/run/pantavisor/containers") }
 
+// MountDirs are the directories below which launches mount: volumes,
+// rootfs mount points, _config copies and the run dir.
+func (o Options) MountDirs() []string {
+	return []string{o.Host.Volumes(), o.stateDir(), o.Host.Configs(), o.Host.Run()}
+}
+
 // Instance is a running container and everything to undo after it.
 type Instance struct {
 	Name    string
