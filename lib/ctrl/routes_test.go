@@ -132,7 +132,7 @@ func TestErrors(t *testing.T) {
 		{name: "device-meta put published by host", method: "PUT", target: "/device-meta/interfaces", body: "{}",
 			status: 403, msg: "Device meta key is managed by Pantavisor and cannot be changed via API"},
 		{name: "device-meta delete published", caller: "mgmt", method: "DELETE", target: "/device-meta/pantavisor.revision",
-			setup: func(ts *testServer) { ts.DevMeta.SetRevision("1") },
+			setup:  func(ts *testServer) { ts.DevMeta.SetRevision("1") },
 			status: 403, msg: "Device meta key is managed by Pantavisor and cannot be changed via API"},
 		{name: "device-meta delete published unset", method: "DELETE", target: "/device-meta/pantahub.state",
 			status: 403, msg: "Device meta key is managed by Pantavisor and cannot be changed via API"},
