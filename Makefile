@@ -14,7 +14,7 @@ DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-util
 FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
            lib/rawjson:FuzzParse lib/state:FuzzParse lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse \
            lib/cgroup:FuzzParseMountinfo lib/cgroup:FuzzParseProcCgroup lib/sysinfo:FuzzParseUptime \
-           lib/logs:FuzzParse lib/logs:FuzzSplit lib/pvtx:FuzzState lib/pvtx:FuzzParseStatus lib/pvtx:FuzzDecodeBase64URL lib/http1:FuzzRequest lib/ctrl:FuzzCommand lib/ctrl:FuzzRoute \
+           lib/logs:FuzzParse lib/logs:FuzzSplit lib/logs:FuzzEscape lib/pvtx:FuzzState lib/pvtx:FuzzParseStatus lib/pvtx:FuzzDecodeBase64URL lib/http1:FuzzRequest lib/ctrl:FuzzCommand lib/ctrl:FuzzRoute \
            lib/ctrl:FuzzLocalName lib/bootloader:FuzzParseGrubenv lib/bootloader:FuzzParseUboot
 export PV_KERNEL_CACHE := $(KCACHE)
 

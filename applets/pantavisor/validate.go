@@ -15,6 +15,7 @@ import (
 	"pantavisor/lib/cli"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/state"
+	"pantavisor/lib/storage"
 )
 
 // validateUsage is the help of "pantavisor validate"; README.md documents
@@ -22,8 +23,9 @@ import (
 const validateUsage = `Usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar
 
 Parses and validates a Pantavisor state: a state JSON file, a directory
-(an unpacked pvr package with json and objects/, or a trail with .pvr/json),
-or a pvr package tarball (gzip or plain tar). Prints a summary on stdout,
+(an unpacked pvr package with json and objects/, or a trail with .pvr/json,
+whose objects are also looked up in the storage's objects/ when the trail
+is a storage's trails/REV or trails/locals/NAME), or a pvr package tarball (gzip or plain tar). Prints a summary on stdout,
 one "key: value" fact per line in this order:
 
   spec: pantavisor-service-system@1
@@ -112,7 +114,7 @@ func load(path string) (input, error) {
 		return input{}, withoutPath(err)
 	}
 	if fi.IsDir() {
-		d, err := pvrpkg.ReadDir(path)
+		d, err := storage.ReadDir(path)
 		if err != nil {
 			return input{}, err
 		}

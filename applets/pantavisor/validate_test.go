@@ -152,6 +152,31 @@ func TestValidateDirectories(t *testing.T) {
 	assert.Equal(t, "ERROR: "+trail+": 2 of 3 objects missing\n", errs)
 }
 
+// TestValidateUploadedStep: a step uploaded to a storage (PUT
+// /steps/locals/NAME) is trails/locals/NAME/.pvr/json alone, its objects
+// in the storage's objects/: they are found there.
+func TestValidateUploadedStep(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "validate", "pvwificonnect.golden"))
+	require.NoError(t, err)
+	pkgDir := t.TempDir()
+	unpack(t, resources+"pvwificonnect.tgz", pkgDir, "")
+	root := t.TempDir()
+	trail := filepath.Join(root, "trails", "locals", "up")
+	require.NoError(t, os.MkdirAll(filepath.Join(trail, ".pvr"), 0o755))
+	require.NoError(t, os.Rename(filepath.Join(pkgDir, "objects"), filepath.Join(root, "objects")))
+	require.NoError(t, os.Rename(filepath.Join(pkgDir, "json"), filepath.Join(trail, ".pvr", "json")))
+
+	code, out, errs := validateRun(trail)
+	assert.Equal(t, 0, code, errs)
+	assert.Equal(t, string(want), out)
+
+	require.NoError(t, os.Remove(filepath.Join(root, "objects", wifiObject)))
+	code, out, errs = validateRun(trail)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "missing objects: 1\nmissing: pvwificonnect/root.squashfs "+wifiObject+"\n")
+	assert.Equal(t, "ERROR: "+trail+": 1 of 3 objects missing\n", errs)
+}
+
 func TestValidatePackageMissingObject(t *testing.T) {
 	dir := t.TempDir()
 	unpack(t, resources+"pvwificonnect.tgz", filepath.Join(dir, "pkg"), wifiObject)

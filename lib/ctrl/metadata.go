@@ -1,6 +1,7 @@
 package ctrl
 
 import (
+	"errors"
 	"strings"
 
 	"pantavisor/lib/http1"
@@ -16,6 +17,11 @@ var (
 	userMetaRoute = metaRoute{"couldn't get user-meta", "Cannot add or update user meta", "User meta does not exist"}
 	devMetaRoute  = metaRoute{"couldn't get device-meta", "Cannot add or update device meta", "Device meta does not exist"}
 )
+
+// msgReadOnlyMeta answers 403 to a PUT or DELETE of a device-meta key
+// Pantavisor publishes (meta.Published). Upstream lets clients overwrite
+// them; here they are read-only, in upstream's error shape.
+const msgReadOnlyMeta = "Device meta key is managed by Pantavisor and cannot be changed via API"
 
 func (s *Server) listUserMeta(w *http1.Response, _ *http1.Request, _ *Caller, _ []string) {
 	s.listMeta(w, s.UsrMeta, userMetaRoute)
@@ -70,7 +76,7 @@ func metaKey(target string) string {
 // putMeta answers PUT /<kind>/{key}: the raw body is the value. It needs
 // a Content-Length of at least 1 and at most maxMetaBody (507 above).
 // The store writes the views and runs its OnChange hook (for user-meta,
-// the device's config override).
+// the device's config override); a key Pantavisor publishes is 403.
 func (s *Server) putMeta(w *http1.Response, r *http1.Request, st *meta.Store, t metaRoute) {
 	if r.ContentLength <= 0 {
 		sendError(w, 400, t.put)
@@ -85,23 +91,31 @@ func (s *Server) putMeta(w *http1.Response, r *http1.Request, st *meta.Store, t 
 		sendError(w, 500, t.put)
 		return
 	}
-	if err := st.Set(metaKey(r.Target), string(body)); err != nil {
+	if err := st.ClientSet(metaKey(r.Target), string(body)); err != nil {
 		s.logf(err.Error())
+		if errors.Is(err, meta.ErrReadOnly) {
+			sendError(w, 403, msgReadOnlyMeta)
+			return
+		}
 		sendError(w, 500, t.put)
 		return
 	}
 	sendOK(w)
 }
 
-// deleteMeta answers DELETE /<kind>/{key}; any failure (missing or
-// invalid key) is upstream's 404.
+// deleteMeta answers DELETE /<kind>/{key}; a key Pantavisor publishes
+// is 403, any other failure (missing or invalid key) upstream's 404.
 func (s *Server) deleteMeta(w *http1.Response, r *http1.Request, st *meta.Store, t metaRoute) {
 	if st == nil {
 		sendError(w, 404, t.missing)
 		return
 	}
-	if err := st.Delete(metaKey(r.Target)); err != nil {
+	if err := st.ClientDelete(metaKey(r.Target)); err != nil {
 		s.logf(err.Error())
+		if errors.Is(err, meta.ErrReadOnly) {
+			sendError(w, 403, msgReadOnlyMeta)
+			return
+		}
 		sendError(w, 404, t.missing)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pantavisor/lib/engine"
+	"pantavisor/lib/meta"
 )
 
 // TestGolden compares the full raw answer of every route of this file
@@ -126,6 +127,15 @@ func TestErrors(t *testing.T) {
 		{name: "device-meta put no length", method: "PUT", target: "/device-meta/k", status: 400, msg: "Cannot add or update device meta"},
 		{name: "device-meta put too big", method: "PUT", target: "/device-meta/k", body: big, status: 507, msg: "Not enough disk space available"},
 		{name: "device-meta delete missing", method: "DELETE", target: "/device-meta/k", status: 404, msg: "Device meta does not exist"},
+		{name: "device-meta put published", caller: "mgmt", method: "PUT", target: "/device-meta/pantavisor.status", body: "FORGED",
+			status: 403, msg: "Device meta key is managed by Pantavisor and cannot be changed via API"},
+		{name: "device-meta put published by host", method: "PUT", target: "/device-meta/interfaces", body: "{}",
+			status: 403, msg: "Device meta key is managed by Pantavisor and cannot be changed via API"},
+		{name: "device-meta delete published", caller: "mgmt", method: "DELETE", target: "/device-meta/pantavisor.revision",
+			setup:  func(ts *testServer) { ts.DevMeta.SetRevision("1") },
+			status: 403, msg: "Device meta key is managed by Pantavisor and cannot be changed via API"},
+		{name: "device-meta delete published unset", method: "DELETE", target: "/device-meta/pantahub.state",
+			status: 403, msg: "Device meta key is managed by Pantavisor and cannot be changed via API"},
 		{name: "device-meta list no store", method: "GET", target: "/device-meta", setup: func(ts *testServer) { ts.DevMeta = nil },
 			status: 500, msg: "couldn't get device-meta"},
 		{name: "driver load", caller: "drv", method: "PUT", target: "/drivers/bt/load", status: 400, msg: "Error loading driver"},
@@ -261,4 +271,26 @@ func TestHTTP11(t *testing.T) {
 	ts := newTestServer(t)
 	resp := ts.raw(t, "GET /wakelocks HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 	golden(t, "wakelocks_http11", resp)
+}
+
+// TestDevMetaPublishedReadOnly: a mgmt container can neither overwrite
+// nor delete the keys Pantavisor publishes; their values stay, and other
+// keys are still the clients'.
+func TestDevMetaPublishedReadOnly(t *testing.T) {
+	ts := newTestServer(t, func(ts *testServer) {
+		ts.DevMeta.SetStatus("READY")
+		ts.DevMeta.SetRevision("locals/a")
+	})
+	code, _, _ := parsed(t, ts.do(t, "mgmt", "PUT", "/device-meta/pantavisor.status", "ERROR"))
+	assert.Equal(t, 403, code)
+	code, _, _ = parsed(t, ts.do(t, "mgmt", "DELETE", "/device-meta/pantavisor.revision", ""))
+	assert.Equal(t, 403, code)
+	list, err := ts.DevMeta.List()
+	require.NoError(t, err)
+	assert.Equal(t, []meta.Entry{{Key: "pantavisor.revision", Value: "locals/a"}, {Key: "pantavisor.status", Value: "READY"}}, list)
+
+	code, _, _ = parsed(t, ts.do(t, "mgmt", "PUT", "/device-meta/mgmt.state", "fine"))
+	assert.Equal(t, 200, code)
+	code, _, _ = parsed(t, ts.do(t, "mgmt", "DELETE", "/device-meta/mgmt.state", ""))
+	assert.Equal(t, 200, code)
 }

@@ -96,7 +96,7 @@ const maxPartial = 4096
 // of it, so a line is never printed in two pieces. Other protocols carry
 // whole messages.
 func (s *Server) wholeLines(m *Message) []byte {
-	if m.Proto != Raw && m.Proto != Legacy {
+	if !m.Proto.Stream() {
 		return m.Data
 	}
 	key := m.Platform + "\x00" + m.Source

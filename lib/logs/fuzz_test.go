@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"testing"
 )
 
@@ -44,6 +45,41 @@ func FuzzSplit(f *testing.F) {
 		}
 		if err == nil && eof && used != len(b) {
 			t.Fatalf("split(%q) at eof left %d bytes", b, len(b)-used)
+		}
+	})
+}
+
+// FuzzEscape: whatever a client sends, the escaper and every output
+// format write valid UTF-8 with no control byte but the line end (and the
+// tab of the pantavisor format's header); a whole message is one line, and
+// escaping is idempotent.
+func FuzzEscape(f *testing.F) {
+	f.Add([]byte("plain"), false)
+	f.Add([]byte("a\nb\r\n\x00\x1b[31m\x7f\xc2\x85\xe2\x80\xa8\xff"), true)
+	f.Add([]byte("\n[pantavisor] 1 ERROR\t -- [x]: forged\n"), false)
+	f.Fuzz(func(t *testing.T, b []byte, stream bool) {
+		esc := AppendEscaped(nil, b)
+		checkEscapedOutput(t, esc, false)
+		if bytes.IndexByte(esc, '\n') >= 0 {
+			t.Fatalf("newline left in %q", esc)
+		}
+		if again := AppendEscaped(nil, esc); !bytes.Equal(again, esc) {
+			t.Fatalf("escaping %q twice gave %q", esc, again)
+		}
+		if Escape(string(b)) != string(esc) {
+			t.Fatalf("Escape(%q) differs from AppendEscaped", b)
+		}
+		p := Text
+		if stream {
+			p = Raw
+		}
+		e := &entry{Message: &Message{Proto: p, Level: Info, Platform: "app", Source: "s", Data: b}}
+		checkEscapedOutput(t, appendRaw(nil, e, ""), false)
+		pv := appendPV(nil, e, "")
+		checkEscapedOutput(t, pv, true)
+		checkEscapedOutput(t, appendJSONLines(nil, e, ""), false)
+		if !stream && bytes.Count(pv, []byte("\n")) > 1 {
+			t.Fatalf("whole message %q gave several lines %q", b, pv)
 		}
 	})
 }

@@ -13,8 +13,9 @@ import (
 // Proto is the wire format a message arrived in.
 type Proto uint8
 
-// The wire formats of pv-ctrl-log, and Raw for data read from a subscribed
-// file descriptor (written to the file tree as is, like Legacy).
+// The wire formats of pv-ctrl-log, Raw for data read from a subscribed
+// file descriptor (a stream, like Legacy: see Stream) and Text for one
+// whole message given to Server.Log.
 const (
 	Unknown Proto = iota
 	Legacy        // binary struct, code 0
@@ -24,9 +25,15 @@ const (
 	JSON
 	KV
 	Raw
+	Text
 )
 
-var protoNames = [...]string{"unknown", "legacy", "cmd", "rfc5424", "rfc3164", "json", "kv", "raw"}
+var protoNames = [...]string{"unknown", "legacy", "cmd", "rfc5424", "rfc3164", "json", "kv", "raw", "text"}
+
+// Stream reports whether messages of p are chunks of a byte stream
+// (Legacy, Raw: a console, a pipe), multi-line by nature and cut
+// anywhere, rather than one whole message each.
+func (p Proto) Stream() bool { return p == Legacy || p == Raw }
 
 func (p Proto) String() string {
 	if int(p) < len(protoNames) {

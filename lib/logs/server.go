@@ -239,9 +239,11 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Log writes one of pantavisor's own messages (platform "pantavisor").
+// Log writes one of pantavisor's own messages (platform "pantavisor") as
+// one line: its newlines and other control characters are escaped (see
+// AppendEscaped), as any text in it may come from a client.
 func (s *Server) Log(level Level, source, msg string) error {
-	return s.Write(Message{Proto: Raw, Level: level, Platform: Pantavisor, Source: source, Data: []byte(msg)})
+	return s.Write(Message{Proto: Text, Level: level, Platform: Pantavisor, Source: source, Data: []byte(msg)})
 }
 
 // Write sends m to the outputs; an empty Platform is pantavisor. m.Data

@@ -151,10 +151,11 @@ func TestServerPantavisorLog(t *testing.T) {
 	require.Eventually(t, func() bool {
 		b, _ := os.ReadFile(path)
 		got = string(b)
-		return strings.Count(got, "\n") == 3
+		return strings.Count(got, "\n") == 2
 	}, 5*time.Second, 5*time.Millisecond)
 	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
-	want := []string{"INFO\t -- [engine]: started", "INFO\t -- [engine]: second line", "ERROR\t -- [ctrl]: from the socket"}
+	// One message is one line: its newline is escaped (issue 13, item 6).
+	want := []string{"INFO\t -- [engine]: started\\nsecond line", "ERROR\t -- [ctrl]: from the socket"}
 	now := time.Now().Unix()
 	for i, l := range lines {
 		rest, ok := strings.CutPrefix(l, "[pantavisor] ")
@@ -189,13 +190,13 @@ func TestServerOutputs(t *testing.T) {
 	require.Eventually(t, func() bool {
 		b, _ := os.ReadFile(path)
 		lines = strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-		return len(lines) == 3
+		return len(lines) == 2
 	}, 5*time.Second, 5*time.Millisecond)
 	year := time.Now().Format("2006")
 	want := []map[string]any{
 		{"tnano": 0.0, "ts": year, "platform": "pantavisor", "lvl": "INFO", "src": "engine", "msg": "pv message"},
-		{"tnano": 0.0, "ts": year, "platform": "app", "lvl": "WARN", "src": "web", "msg": `line "1"`},
-		{"tnano": 0.0, "ts": year, "platform": "app", "lvl": "WARN", "src": "web", "msg": "line 2"},
+		// One message is one line: its newline is escaped (issue 13, item 6).
+		{"tnano": 0.0, "ts": year, "platform": "app", "lvl": "WARN", "src": "web", "msg": `line "1"\nline 2`},
 	}
 	for i, l := range lines {
 		var m map[string]any
@@ -206,8 +207,7 @@ func TestServerOutputs(t *testing.T) {
 	}
 	assert.NoDirExists(t, filepath.Join(s.StorageLogs, "1/app"), "no filetree")
 	got := out.String()
-	assert.Contains(t, got, "WARN\t -- [web]: line \"1\"\n")
-	assert.Contains(t, got, "WARN\t -- [web]: line 2\n")
+	assert.Contains(t, got, "WARN\t -- [web]: line \"1\"\\nline 2\n")
 	assert.NotContains(t, got, "pv message", "stdout.containers leaves pantavisor out")
 }
 

@@ -146,7 +146,7 @@ func (s *Server) logLines(tmpl Message, lines []byte, kmsg bool) {
 		s.report(s.emit(&m))
 		return
 	}
-	eachLine(lines, func(line []byte) {
+	splitLines(lines, func(line []byte) {
 		m := tmpl
 		if m.Level, m.Data = kmsgLine(line); m.Data != nil {
 			s.report(s.emit(&m))
