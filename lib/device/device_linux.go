@@ -264,7 +264,7 @@ func (d *Device) onTick() {
 // once it runs, and notes it for the updater.
 func (d *Device) log(l engine.Level, msg string) {
 	if d.o.Console != nil {
-		fmt.Fprintf(d.o.Console, "pantavisor: %s\n", msg)
+		fmt.Fprintf(d.o.Console, "pantavisor: %s\n", logs.Escape(msg))
 	}
 	if d.logsOn {
 		d.o.Logs.Log(logs.Level(l), "pantavisor", msg)
