@@ -11,7 +11,7 @@ import (
 )
 
 // sample returns a valid value for k that differs from its default.
-func sample(k Key) string {
+func sample(k Spec) string {
 	switch k.Type {
 	case TypeBool:
 		if k.Default == "1" {

@@ -13,7 +13,7 @@
 // Upstream instead keeps one value that the last writer overwrites; the two
 // agree when levels are loaded in rank order.
 //
-// A key may be set only at the levels of its mask (Key.Levels), built from
+// A key may be set only at the levels of its mask (Spec.Levels), built from
 // upstream's groups PV = PV_CONF|POLICY|PV_CMDLINE|ENV, PH =
 // PH_CONF|POLICY|PH_CMDLINE|ENV, OEM and RUN = META|CMD as given per key in
 // the reference table. ARGS and PH_CLIENT are in no group: upstream writes

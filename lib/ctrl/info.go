@@ -48,7 +48,7 @@ func (s *Server) config(w *http1.Response, _ *http1.Request, _ *Caller, _ []stri
 	sendJSON(w, append(b, '}'))
 }
 
-func appendTyped(b []byte, c *config.Config, k config.Key) []byte {
+func appendTyped(b []byte, c *config.Config, k config.Spec) []byte {
 	switch k.Type {
 	case config.TypeBool:
 		return strconv.AppendBool(b, c.Bool(k.Name))
