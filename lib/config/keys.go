@@ -51,7 +51,7 @@ type Spec struct {
 // keys is the table of every key, sorted by Name for binary search. Defaults
 // and masks are the reference table's (pantavisor-core.md 5.3); Alias is the
 // first legacy name of upstream's aliases[] for the key (newer keys have none).
-var keys = [...]Spec{
+var keys = [numKeys]Spec{
 	{"PH_CREDS_HOST", "creds.host", "api.pantahub.com", "", TypeString, ph | oem, false},
 	{"PH_CREDS_ID", "creds.id", "", "", TypeString, ph | oem | client, false},
 	{"PH_CREDS_PORT", "creds.port", "443", "", TypeInt, ph | oem, false},
