@@ -25,7 +25,14 @@
 //
 // # Keys
 //
-// Keys are matched ignoring ASCII case. Every key of upstream's table is
+// Code names a key by its constant (names.go: StorageDevice for
+// PV_STORAGE_DEVICE, PHCredsHost for PH_CREDS_HOST), a Key indexing the
+// table, and reads it with Get; text from users goes through ParseKey or
+// Set. Paths derives the device's directories from the keys that name
+// them; Override sets a front end's own command-line option above every
+// level.
+//
+// Key names in text are matched ignoring ASCII case. Every key of upstream's table is
 // known with its default, type, mask and secrecy (Keys). Legacy dotted names
 // are accepted with an ErrLegacyKey warning: the primary alias of each key as
 // in upstream's aliases[] (log.level, storage.device, creds.host, …, note
