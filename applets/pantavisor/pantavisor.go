@@ -48,6 +48,7 @@ import (
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/cli"
 	"pantavisor/lib/cmdline"
+	"pantavisor/lib/config"
 	"pantavisor/lib/device"
 	"pantavisor/lib/early"
 	"pantavisor/lib/kmod"
@@ -90,7 +91,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	d := &opts.device
 	fs.StringVar(&d.Storage, "storage", "/storage", "appengine: storage directory")
 	fs.StringVar(&d.Rev, "rev", "", "appengine: revision to run (default trails/current, else 0)")
-	fs.StringVar(&d.RunDir, "rundir", "/run/pantavisor/pv", "appengine: run dir")
+	fs.StringVar(&d.RunDir, "rundir", config.DefaultRunDir, "appengine: run dir")
 	fs.StringVar(&d.Launch.Host.VolumesDir, "volumes", "/volumes", "appengine: where /volumes is")
 	fs.StringVar(&d.Launch.Host.ConfigsDir, "configs", "/configs", "appengine: _config overlay copies")
 	fs.StringVar(&d.Launch.StateDir, "statedir", "/run/pantavisor/containers", "appengine: rootfs mount points")

@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/cli"
+	"pantavisor/lib/config"
 	"pantavisor/lib/container"
 	"pantavisor/lib/launch"
 	"pantavisor/lib/storage"
@@ -101,7 +102,7 @@ func (o *options) register(fs *cli.Flags, cmd string) {
 		fs.StringVar(&o.name, "name", "container", "container name")
 	}
 	fs.StringVar(&h.VolumesDir, "volumes", "/volumes", "where /volumes is")
-	fs.StringVar(&h.RunDir, "rundir", "/run/pantavisor/pv", "bound at /pantavisor")
+	fs.StringVar(&h.RunDir, "rundir", config.DefaultRunDir, "bound at /pantavisor")
 	fs.StringVar(&h.ConfigsDir, "configs", "/configs", "_config overlay copies")
 	fs.StringVar(&o.launch.StateDir, "statedir", "/run/pantavisor/containers", "rootfs mount points")
 	fs.StringVar(&o.launch.CgroupParent, "cgroup-parent", "pantavisor", "parent cgroup of the container's")

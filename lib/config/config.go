@@ -175,33 +175,44 @@ func (c *Config) value(i int) setting {
 	return v
 }
 
+// The string-taking getters below are the API before Key: they find key by
+// name at every call and return the zero value for a misspelt one. They
+// remain only until lib/device, applets/pantavisor/embedded.go and
+// appengine.go read through Get; new code uses Get.
+
 // String returns the canonical text of key's value (secrets included), ""
-// for an unset or unknown key. Getters take the same names as Set.
+// for an unset or unknown key.
+//
+// Deprecated: use Get(k).String().
 func (c *Config) String(key string) string { v, _ := c.get(key); return v.s }
 
-// Bool returns key's value as a boolean (any non-zero number is true);
-// false for an unknown key.
-func (c *Config) Bool(key string) bool { v, _ := c.get(key); return v.n != 0 }
+// Bool returns key's value as a boolean; false for an unknown key.
+//
+// Deprecated: use Get(k).Bool().
+func (c *Config) Bool(key string) bool { return Value(c.getOrZero(key)).Bool() }
 
-// Int returns the number of key: an INT, BOOL 0/1, DURATION in seconds or
-// SIZE in bytes or percent; 0 for an unknown key.
-func (c *Config) Int(key string) int { v, _ := c.get(key); return int(v.n) }
+// Int returns the number of key; 0 for an unknown key.
+//
+// Deprecated: use Get(k).Int().
+func (c *Config) Int(key string) int { return Value(c.getOrZero(key)).Int() }
 
 // Duration returns a DURATION or INT key as seconds; 0 for an unknown key.
-func (c *Config) Duration(key string) time.Duration {
-	v, _ := c.get(key)
-	return time.Duration(v.n) * time.Second
-}
+//
+// Deprecated: use Get(k).Duration().
+func (c *Config) Duration(key string) time.Duration { return Value(c.getOrZero(key)).Duration() }
 
 // Size returns a SIZE key: n bytes, or n percent when percent is true.
-func (c *Config) Size(key string) (n int64, percent bool) {
-	v, _ := c.get(key)
-	return v.n, strings.HasSuffix(v.s, "%")
-}
+//
+// Deprecated: use Get(k).Size().
+func (c *Config) Size(key string) (n int64, percent bool) { return Value(c.getOrZero(key)).Size() }
 
 // Level returns the level that set the value in effect for key
 // (LevelDefault if none did, or for an unknown key).
-func (c *Config) Level(key string) Level { v, _ := c.get(key); return v.l }
+//
+// Deprecated: use Get(k).Level().
+func (c *Config) Level(key string) Level { return c.getOrZero(key).l }
+
+func (c *Config) getOrZero(key string) setting { v, _ := c.get(key); return v }
 
 // secret replaces the value of a Secret key when printed.
 const secret = "<secret>"
@@ -240,7 +251,7 @@ func line(b *strings.Builder, name string, l Level, v string) {
 // policy returns PV_POLICY if it is a usable file name ("" otherwise:
 // upstream refuses a policy containing '/').
 func (c *Config) policy() string {
-	p := c.String("PV_POLICY")
+	p := c.Get(Policy).String()
 	if strings.Contains(p, "/") || p == "." || p == ".." {
 		return ""
 	}
@@ -256,7 +267,7 @@ func (c *Config) PolicyFile() string {
 	if p == "" {
 		return ""
 	}
-	return path.Join(c.String("PV_SYSTEM_ETCPANTAVISORDIR"), "policies", p+".config")
+	return path.Join(c.Get(SystemEtcpantavisordir).String(), "policies", p+".config")
 }
 
 // OEMFile returns the path, relative to a revision's trail directory (and
@@ -264,7 +275,7 @@ func (c *Config) PolicyFile() string {
 // <PV_OEM_NAME>/<PV_POLICY or "default">.config, or "" when PV_OEM_NAME is
 // unset or not a plain name.
 func (c *Config) OEMFile() string {
-	oem := c.String("PV_OEM_NAME")
+	oem := c.Get(OEMName).String()
 	if oem == "" || strings.Contains(oem, "/") || oem == "." || oem == ".." {
 		return ""
 	}

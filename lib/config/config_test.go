@@ -11,7 +11,7 @@ import (
 )
 
 // sample returns a valid value for k that differs from its default.
-func sample(k Key) string {
+func sample(k Spec) string {
 	switch k.Type {
 	case TypeBool:
 		if k.Default == "1" {
@@ -34,19 +34,20 @@ func sample(k Key) string {
 // TestMaskEveryKeyEveryLevel sets every key at every level: accepted exactly
 // at the levels of its mask, and a refused value leaves the key untouched.
 func TestMaskEveryKeyEveryLevel(t *testing.T) {
-	for _, k := range Keys() {
+	for i, k := range Keys() {
+		key := Key(i)
 		for l := LevelDefault; l < numLevels; l++ {
 			c := New()
 			err := c.Set(l, k.Name, sample(k))
 			if k.Levels.Has(l) {
 				require.NoError(t, err, "%s at %s", k.Name, l)
-				assert.Equal(t, l, c.Level(k.Name))
-				assert.NotEqual(t, k.Default, c.String(k.Name), "%s at %s", k.Name, l)
+				assert.Equal(t, l, c.Get(key).Level())
+				assert.NotEqual(t, k.Default, c.Get(key).String(), "%s at %s", k.Name, l)
 				continue
 			}
 			require.ErrorIs(t, err, ErrNotAllowed, "%s at %s", k.Name, l)
-			assert.Equal(t, LevelDefault, c.Level(k.Name))
-			assert.Equal(t, New().String(k.Name), c.String(k.Name))
+			assert.Equal(t, LevelDefault, c.Get(key).Level())
+			assert.Equal(t, New().Get(key).String(), c.Get(key).String())
 		}
 	}
 }
@@ -86,28 +87,28 @@ func TestPrecedence(t *testing.T) {
 	require.NoError(t, c.Set(LevelPVConf, "PV_LOG_LEVEL", "1"))
 	require.NoError(t, c.Set(LevelOEM, "PV_LOG_LEVEL", "2"))
 	require.NoError(t, c.Set(LevelPVCmdline, "PV_LOG_LEVEL", "3"))
-	assert.Equal(t, 4, c.Int("PV_LOG_LEVEL"))
-	assert.Equal(t, LevelEnv, c.Level("PV_LOG_LEVEL"))
+	assert.Equal(t, 4, c.Get(LogLevel).Int())
+	assert.Equal(t, LevelEnv, c.Get(LogLevel).Level())
 
 	require.NoError(t, c.Set(LevelMeta, "PV_LOG_LEVEL", "5"))
-	assert.Equal(t, 5, c.Int("PV_LOG_LEVEL"))
+	assert.Equal(t, 5, c.Get(LogLevel).Int())
 	require.NoError(t, c.Set(LevelCmd, "PV_LOG_LEVEL", "0"))
-	assert.Equal(t, LevelCmd, c.Level("PV_LOG_LEVEL"))
+	assert.Equal(t, LevelCmd, c.Get(LogLevel).Level())
 	require.NoError(t, c.Set(LevelMeta, "PV_LOG_LEVEL", "2"), "a lower level changes underneath")
-	assert.Equal(t, 0, c.Int("PV_LOG_LEVEL"))
+	assert.Equal(t, 0, c.Get(LogLevel).Int())
 
 	require.NoError(t, c.Unset(LevelCmd, "PV_LOG_LEVEL"))
-	assert.Equal(t, 2, c.Int("PV_LOG_LEVEL"))
+	assert.Equal(t, 2, c.Get(LogLevel).Int())
 	require.NoError(t, c.Set(LevelMeta, "PV_LOG_LEVEL", "5"), "same level: last write wins")
-	assert.Equal(t, 5, c.Int("PV_LOG_LEVEL"))
+	assert.Equal(t, 5, c.Get(LogLevel).Int())
 
 	for _, l := range []Level{LevelMeta, LevelEnv, LevelPVCmdline, LevelOEM} {
 		require.NoError(t, c.Unset(l, "PV_LOG_LEVEL"))
 	}
-	assert.Equal(t, 1, c.Int("PV_LOG_LEVEL"))
-	assert.Equal(t, LevelPVConf, c.Level("PV_LOG_LEVEL"))
+	assert.Equal(t, 1, c.Get(LogLevel).Int())
+	assert.Equal(t, LevelPVConf, c.Get(LogLevel).Level())
 	require.NoError(t, c.Unset(LevelPVConf, "log.level"), "unset through an alias")
-	assert.Equal(t, LevelDefault, c.Level("PV_LOG_LEVEL"))
+	assert.Equal(t, LevelDefault, c.Get(LogLevel).Level())
 	assert.NoError(t, c.Unset(LevelPVConf, "PV_LOG_LEVEL"), "unsetting twice is fine")
 	assert.ErrorIs(t, c.Unset(LevelMeta, "PV_NOPE"), ErrUnknownKey)
 }
@@ -123,26 +124,26 @@ func TestMetaRefusedKeepsLower(t *testing.T) {
 	require.True(t, errors.As(err, &w))
 	assert.Equal(t, LevelMeta, w.Level)
 	assert.Equal(t, `metadata: PV_STORAGE_DEVICE="/dev/sdb1": key not allowed at this level: PV_STORAGE_DEVICE`, w.Error())
-	assert.Equal(t, "LABEL=root", c.String("PV_STORAGE_DEVICE"))
-	assert.Equal(t, LevelPVConf, c.Level("PV_STORAGE_DEVICE"))
+	assert.Equal(t, "LABEL=root", c.Get(StorageDevice).String())
+	assert.Equal(t, LevelPVConf, c.Get(StorageDevice).Level())
 	require.NoError(t, c.Unset(LevelMeta, "PV_STORAGE_DEVICE"))
-	assert.Equal(t, "LABEL=root", c.String("PV_STORAGE_DEVICE"))
+	assert.Equal(t, "LABEL=root", c.Get(StorageDevice).String())
 }
 
 func TestMetaRevert(t *testing.T) {
 	c := New()
 	require.NoError(t, c.Set(LevelPHConf, "PH_UPDATER_INTERVAL", "60"))
 	require.NoError(t, c.Set(LevelMeta, "ph_updater_interval", "1min"))
-	assert.Equal(t, 60, c.Int("PH_UPDATER_INTERVAL"))
+	assert.Equal(t, 60, c.Get(PHUpdaterInterval).Int())
 	require.NoError(t, c.Set(LevelMeta, "PH_UPDATER_INTERVAL", "10"))
-	assert.Equal(t, 10, c.Int("PH_UPDATER_INTERVAL"))
+	assert.Equal(t, 10, c.Get(PHUpdaterInterval).Int())
 	require.NoError(t, c.Unset(LevelMeta, "PH_UPDATER_INTERVAL"))
-	assert.Equal(t, 60, c.Int("PH_UPDATER_INTERVAL"))
-	assert.Equal(t, LevelPHConf, c.Level("PH_UPDATER_INTERVAL"))
+	assert.Equal(t, 60, c.Get(PHUpdaterInterval).Int())
+	assert.Equal(t, LevelPHConf, c.Get(PHUpdaterInterval).Level())
 
 	// A bad META value is refused and does not hide the value below.
 	assert.ErrorIs(t, c.Set(LevelMeta, "PH_UPDATER_INTERVAL", "soon"), ErrBadValue)
-	assert.Equal(t, LevelPHConf, c.Level("PH_UPDATER_INTERVAL"))
+	assert.Equal(t, LevelPHConf, c.Get(PHUpdaterInterval).Level())
 }
 
 func TestReset(t *testing.T) {
@@ -152,8 +153,8 @@ func TestReset(t *testing.T) {
 	require.NoError(t, c.Set(LevelOEM, "PV_NET_BRDEV", "br9"))
 	require.NoError(t, c.Set(LevelOEM, "PV_SYSCTL_VM_SWAPPINESS", "10"))
 	c.Reset(LevelOEM)
-	assert.Equal(t, 1, c.Int("PV_LOG_LEVEL"))
-	assert.Equal(t, "lxcbr0", c.String("PV_NET_BRDEV"))
+	assert.Equal(t, 1, c.Get(LogLevel).Int())
+	assert.Equal(t, "lxcbr0", c.Get(NetBrdev).String())
 	assert.Len(t, c.Sysctls(), 1, "only the default is left")
 }
 
@@ -162,7 +163,7 @@ func TestWarnings(t *testing.T) {
 	err := c.Set(LevelPVConf, "log.level", "4")
 	require.ErrorIs(t, err, ErrLegacyKey, "alias: applied with a warning")
 	assert.Equal(t, `pv conf file: log.level="4": legacy key, read as PV_LOG_LEVEL`, err.Error())
-	assert.Equal(t, 4, c.Int("PV_LOG_LEVEL"))
+	assert.Equal(t, 4, c.Get(LogLevel).Int())
 
 	err = c.Set(LevelEnv, "PV_NO_SUCH_KEY", "1")
 	require.ErrorIs(t, err, ErrUnknownKey)
@@ -171,11 +172,11 @@ func TestWarnings(t *testing.T) {
 	err = c.Set(LevelOEM, "PV_LOG_LEVEL", "loud")
 	require.ErrorIs(t, err, ErrBadValue)
 	assert.Equal(t, `oem config: PV_LOG_LEVEL="loud": bad value: want a decimal 32-bit integer`, err.Error())
-	assert.Equal(t, 4, c.Int("PV_LOG_LEVEL"))
+	assert.Equal(t, 4, c.Get(LogLevel).Int())
 
 	err = c.Set(LevelPVConf, "creds.host", "hub.local")
 	require.ErrorIs(t, err, ErrNotAllowed, "alias of a PH key at a PV level")
-	assert.Equal(t, "api.pantahub.com", c.String("PH_CREDS_HOST"))
+	assert.Equal(t, "api.pantahub.com", c.Get(PHCredsHost).String())
 
 	assert.ErrorIs(t, c.Set(LevelDefault, "PV_LOG_LEVEL", "1"), ErrNotAllowed, "defaults are fixed")
 	assert.ErrorIs(t, c.Set(numLevels, "PV_LOG_LEVEL", "1"), ErrNotAllowed)
@@ -185,7 +186,7 @@ func TestSecretHidden(t *testing.T) {
 	c := New()
 	require.NoError(t, c.Set(LevelPHConf, "PH_CREDS_SECRET", "s3cr3t"))
 	require.NoError(t, c.Set(LevelPHConf, "PH_CREDS_ID", "dev1"))
-	assert.Equal(t, "s3cr3t", c.String("PH_CREDS_SECRET"), "getters return the real value")
+	assert.Equal(t, "s3cr3t", c.Get(PHCredsSecret).String(), "getters return the real value")
 
 	err := c.Set(LevelMeta, "PH_CREDS_SECRET", "leak")
 	require.ErrorIs(t, err, ErrNotAllowed)
@@ -208,14 +209,14 @@ func TestClientAndArgsLevels(t *testing.T) {
 	c := New()
 	require.NoError(t, c.Set(LevelPHConf, "PH_CREDS_PRN", "prn:old"))
 	require.NoError(t, c.Set(LevelPHClient, "PH_CREDS_PRN", "prn:::devices:/abc"))
-	assert.Equal(t, "prn:::devices:/abc", c.String("PH_CREDS_PRN"))
+	assert.Equal(t, "prn:::devices:/abc", c.Get(PHCredsPRN).String())
 	require.NoError(t, c.Set(LevelPHClient, "PH_CREDS_PRN", ""), "unclaim clears")
-	assert.Equal(t, "", c.String("PH_CREDS_PRN"))
+	assert.Equal(t, "", c.Get(PHCredsPRN).String())
 	assert.ErrorIs(t, c.Set(LevelPHClient, "PH_CREDS_HOST", "x"), ErrNotAllowed)
 
 	require.NoError(t, c.Set(LevelArgs, "PV_SYSTEM_INIT_MODE", "appengine"))
 	require.NoError(t, c.Set(LevelPVConf, "PV_SYSTEM_INIT_MODE", "standalone"))
-	assert.Equal(t, "standalone", c.String("PV_SYSTEM_INIT_MODE"), "the config file is above argv")
+	assert.Equal(t, "standalone", c.Get(SystemInitMode).String(), "the config file is above argv")
 	assert.ErrorIs(t, c.Set(LevelArgs, "PV_LOG_LEVEL", "5"), ErrNotAllowed)
 }
 
@@ -257,7 +258,7 @@ func TestConcurrent(t *testing.T) {
 			for j := 0; j < 200; j++ {
 				_ = c.Set(LevelMeta, "PV_LOG_LEVEL", "3")
 				_ = c.Set(LevelOEM, "PV_SYSCTL_VM_SWAPPINESS", "1")
-				_ = c.Int("PV_LOG_LEVEL")
+				_ = c.Get(LogLevel).Int()
 				_, _ = c.WriteTo(&strings.Builder{})
 				_ = c.Unset(LevelMeta, "PV_LOG_LEVEL")
 				c.Reset(LevelOEM)
@@ -265,5 +266,5 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	assert.Equal(t, LevelDefault, c.Level("PV_LOG_LEVEL"))
+	assert.Equal(t, LevelDefault, c.Get(LogLevel).Level())
 }

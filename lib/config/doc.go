@@ -13,7 +13,7 @@
 // Upstream instead keeps one value that the last writer overwrites; the two
 // agree when levels are loaded in rank order.
 //
-// A key may be set only at the levels of its mask (Key.Levels), built from
+// A key may be set only at the levels of its mask (Spec.Levels), built from
 // upstream's groups PV = PV_CONF|POLICY|PV_CMDLINE|ENV, PH =
 // PH_CONF|POLICY|PH_CMDLINE|ENV, OEM and RUN = META|CMD as given per key in
 // the reference table. ARGS and PH_CLIENT are in no group: upstream writes
@@ -25,7 +25,14 @@
 //
 // # Keys
 //
-// Keys are matched ignoring ASCII case. Every key of upstream's table is
+// Code names a key by its constant (names.go: StorageDevice for
+// PV_STORAGE_DEVICE, PHCredsHost for PH_CREDS_HOST), a Key indexing the
+// table, and reads it with Get; text from users goes through ParseKey or
+// Set. Paths derives the device's directories from the keys that name
+// them; Override sets a front end's own command-line option above every
+// level.
+//
+// Key names in text are matched ignoring ASCII case. Every key of upstream's table is
 // known with its default, type, mask and secrecy (Keys). Legacy dotted names
 // are accepted with an ErrLegacyKey warning: the primary alias of each key as
 // in upstream's aliases[] (log.level, storage.device, creds.host, …, note

@@ -36,8 +36,9 @@ const (
 	client = Mask(1) << LevelPHClient // creds the Hub client learns at registration
 )
 
-// Key describes one configuration key.
-type Key struct {
+// Spec describes one configuration key: its name, legacy alias, default,
+// value syntax and the levels allowed to set it.
+type Spec struct {
 	Name    string // canonical name, e.g. PV_LOG_LEVEL
 	Alias   string // legacy dotted name, e.g. log.level; "" if none
 	Default string // upstream default; "" means unset
@@ -50,7 +51,7 @@ type Key struct {
 // keys is the table of every key, sorted by Name for binary search. Defaults
 // and masks are the reference table's (pantavisor-core.md 5.3); Alias is the
 // first legacy name of upstream's aliases[] for the key (newer keys have none).
-var keys = [...]Key{
+var keys = [numKeys]Spec{
 	{"PH_CREDS_HOST", "creds.host", "api.pantahub.com", "", TypeString, ph | oem, false},
 	{"PH_CREDS_ID", "creds.id", "", "", TypeString, ph | oem | client, false},
 	{"PH_CREDS_PORT", "creds.port", "443", "", TypeInt, ph | oem, false},
@@ -176,14 +177,14 @@ var compat = [...]struct{ alias, name string }{
 }
 
 // Keys returns a copy of the key table, sorted by name.
-func Keys() []Key { return slices.Clone(keys[:]) }
+func Keys() []Spec { return slices.Clone(keys[:]) }
 
 // Lookup finds a key by canonical name or legacy alias, both ASCII
 // case-insensitive.
-func Lookup(name string) (Key, bool) {
+func Lookup(name string) (Spec, bool) {
 	i, _ := find(name)
 	if i < 0 {
-		return Key{}, false
+		return Spec{}, false
 	}
 	return keys[i], true
 }
@@ -191,7 +192,7 @@ func Lookup(name string) (Key, bool) {
 // find returns the index of the key named name (or -1) and whether name was
 // a legacy alias.
 func find(name string) (int, bool) {
-	if i, ok := slices.BinarySearchFunc(keys[:], name, func(k Key, n string) int {
+	if i, ok := slices.BinarySearchFunc(keys[:], name, func(k Spec, n string) int {
 		return foldCmp(k.Name, n)
 	}); ok {
 		return i, false

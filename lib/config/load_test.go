@@ -57,7 +57,7 @@ func TestLoadLevels(t *testing.T) {
 		warns, err := c.Load(tc.level, strings.NewReader(tc.file))
 		require.NoError(t, err)
 		assert.Len(t, warns, tc.warns, "%s: %v", tc.level, warns)
-		assert.Equal(t, tc.want, c.String(tc.key), tc.level.String())
+		assert.Equal(t, tc.want, get(t, c, tc.key).String(), tc.level.String())
 	}
 }
 
@@ -81,8 +81,8 @@ func TestLoadWarnings(t *testing.T) {
 		assert.ErrorIs(t, warns[i], want.err)
 		assert.Equal(t, want.text, warns[i].Error())
 	}
-	assert.Equal(t, 4, c.Int("PV_LOG_LEVEL"), "later line wins, keys case-insensitive")
-	assert.Equal(t, 15*time.Second, c.Duration("PV_WDT_TIMEOUT"))
+	assert.Equal(t, 4, c.Get(LogLevel).Int(), "later line wins, keys case-insensitive")
+	assert.Equal(t, 15*time.Second, c.Get(WDTTimeout).Duration())
 }
 
 func TestLoadFile(t *testing.T) {
@@ -93,7 +93,7 @@ func TestLoadFile(t *testing.T) {
 	warns, err := c.LoadFile(LevelPVConf, name)
 	require.NoError(t, err)
 	assert.Empty(t, warns)
-	assert.Equal(t, "grub", c.String("PV_BOOTLOADER_TYPE"))
+	assert.Equal(t, "grub", c.Get(BootloaderType).String())
 
 	_, err = c.LoadFile(LevelOEM, filepath.Join(dir, "missing.config"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
@@ -110,11 +110,11 @@ func TestLoadEnv(t *testing.T) {
 	require.Len(t, warns, 1, "%v", warns)
 	assert.ErrorIs(t, warns[0], ErrUnknownKey)
 	assert.Equal(t, LevelEnv, warns[0].Level)
-	assert.Equal(t, 5, c.Int("PV_LOG_LEVEL"), "lower-case pv_ words are the kernel's, left to LoadCmdline")
-	assert.Equal(t, "env.hub", c.String("PH_CREDS_HOST"))
-	assert.Equal(t, 120, c.Int("PH_UPDATER_INTERVAL"))
-	assert.Equal(t, "a=b", c.String("PV_POLICY"), "split at the first '='")
-	assert.Equal(t, LevelEnv, c.Level("PV_POLICY"))
+	assert.Equal(t, 5, c.Get(LogLevel).Int(), "lower-case pv_ words are the kernel's, left to LoadCmdline")
+	assert.Equal(t, "env.hub", c.Get(PHCredsHost).String())
+	assert.Equal(t, 120, c.Get(PHUpdaterInterval).Int())
+	assert.Equal(t, "a=b", c.Get(Policy).String(), "split at the first '='")
+	assert.Equal(t, LevelEnv, c.Get(Policy).Level())
 }
 
 func TestLoadCmdline(t *testing.T) {
@@ -134,15 +134,15 @@ func TestLoadCmdline(t *testing.T) {
 		`ph cmdline: ph_log_level="5": unknown key`,
 		`pv cmdline: pv_nope="1": unknown key`,
 	}, texts)
-	assert.Equal(t, 3, c.Int("PV_LOG_LEVEL"))
-	assert.Equal(t, LevelPVCmdline, c.Level("PV_LOG_LEVEL"))
-	assert.Equal(t, "cmd.hub", c.String("PH_CREDS_HOST"))
-	assert.Equal(t, LevelPHCmdline, c.Level("PH_CREDS_HOST"))
-	assert.Equal(t, "LABEL=pvroot", c.String("PV_STORAGE_DEVICE"))
-	assert.Equal(t, 8443, c.Int("PH_CREDS_PORT"))
-	assert.Equal(t, "appengine", c.String("PV_SYSTEM_INIT_MODE"))
-	assert.Equal(t, "stdout,filetree", c.String("PV_LOG_SERVER_OUTPUTS"))
-	assert.True(t, c.Bool("PV_LOG_PUSH"), "upper-case words reach init as environment, not here")
+	assert.Equal(t, 3, c.Get(LogLevel).Int())
+	assert.Equal(t, LevelPVCmdline, c.Get(LogLevel).Level())
+	assert.Equal(t, "cmd.hub", c.Get(PHCredsHost).String())
+	assert.Equal(t, LevelPHCmdline, c.Get(PHCredsHost).Level())
+	assert.Equal(t, "LABEL=pvroot", c.Get(StorageDevice).String())
+	assert.Equal(t, 8443, c.Get(PHCredsPort).Int())
+	assert.Equal(t, "appengine", c.Get(SystemInitMode).String())
+	assert.Equal(t, "stdout,filetree", c.Get(LogServerOutputs).String())
+	assert.True(t, c.Get(LogPush).Bool(), "upper-case words reach init as environment, not here")
 
 	// A PH key needs ph_, a PV key pv_.
 	c = New()

@@ -17,7 +17,7 @@ type setting struct {
 
 // parseValue checks raw against the syntax of k and returns its canonical
 // form. The error says what was expected, without repeating raw.
-func parseValue(k *Key, raw string) (setting, error) {
+func parseValue(k *Spec, raw string) (setting, error) {
 	switch k.Type {
 	case TypeBool:
 		return parseBool(raw)

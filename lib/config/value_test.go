@@ -26,14 +26,14 @@ func TestBool(t *testing.T) {
 	} {
 		c, err := setOne(t, "PV_DEBUG_SHELL_AUTOLOGIN", tc.in)
 		require.NoError(t, err, tc.in)
-		assert.Equal(t, tc.want, c.Bool("PV_DEBUG_SHELL_AUTOLOGIN"), tc.in)
-		assert.Equal(t, map[bool]string{true: "1", false: "0"}[tc.want], c.String("PV_DEBUG_SHELL_AUTOLOGIN"), "printed as 1/0")
+		assert.Equal(t, tc.want, c.Get(DebugShellAutologin).Bool(), tc.in)
+		assert.Equal(t, map[bool]string{true: "1", false: "0"}[tc.want], c.Get(DebugShellAutologin).String(), "printed as 1/0")
 	}
 	for _, bad := range []string{"", "2", "-1", "y", "n", "enable", "truee", " 1x"} {
 		c, err := setOne(t, "PV_DEBUG_SHELL", bad)
 		assert.ErrorIs(t, err, ErrBadValue, "%q", bad)
-		assert.True(t, c.Bool("PV_DEBUG_SHELL"), "%q: default kept", bad)
-		assert.Equal(t, LevelDefault, c.Level("PV_DEBUG_SHELL"))
+		assert.True(t, c.Get(DebugShell).Bool(), "%q: default kept", bad)
+		assert.Equal(t, LevelDefault, c.Get(DebugShell).Level())
 	}
 }
 
@@ -46,12 +46,12 @@ func TestInt(t *testing.T) {
 	} {
 		c, err := setOne(t, "PV_LOOP_INDEX_BASE", tc.in)
 		require.NoError(t, err, tc.in)
-		assert.Equal(t, tc.want, c.Int("PV_LOOP_INDEX_BASE"), tc.in)
+		assert.Equal(t, tc.want, c.Get(LoopIndexBase).Int(), tc.in)
 	}
 	for _, bad := range []string{"", "x", "1.5", "0x10", "2147483648", "1 2", "5s"} {
 		c, err := setOne(t, "PV_LOG_LEVEL", bad)
 		assert.ErrorIs(t, err, ErrBadValue, "%q", bad)
-		assert.Equal(t, 0, c.Int("PV_LOG_LEVEL"), "default kept")
+		assert.Equal(t, 0, c.Get(LogLevel).Int(), "default kept")
 	}
 }
 
@@ -66,13 +66,13 @@ func TestDuration(t *testing.T) {
 	} {
 		c, err := setOne(t, "PV_WDT_TIMEOUT", tc.in)
 		require.NoError(t, err, tc.in)
-		assert.Equal(t, tc.want, c.Duration("PV_WDT_TIMEOUT"), tc.in)
-		assert.Equal(t, int(tc.want/time.Second), c.Int("PV_WDT_TIMEOUT"), "Int gives seconds")
+		assert.Equal(t, tc.want, c.Get(WDTTimeout).Duration(), tc.in)
+		assert.Equal(t, int(tc.want/time.Second), c.Get(WDTTimeout).Int(), "Int gives seconds")
 	}
 	for _, bad := range []string{"", "s", "-1", "10m", "1w", "1h30min", "1.5h", "10 min", "24856d", "99999999999999999999"} {
 		c, err := setOne(t, "PV_WDT_TIMEOUT", bad)
 		assert.ErrorIs(t, err, ErrBadValue, "%q", bad)
-		assert.Equal(t, 15*time.Second, c.Duration("PV_WDT_TIMEOUT"), "default kept")
+		assert.Equal(t, 15*time.Second, c.Get(WDTTimeout).Duration(), "default kept")
 	}
 }
 
@@ -93,15 +93,15 @@ func TestSize(t *testing.T) {
 	} {
 		c, err := setOne(t, "PV_LOG_DIR_MAXSIZE", tc.in)
 		require.NoError(t, err, tc.in)
-		n, pct := c.Size("PV_LOG_DIR_MAXSIZE")
+		n, pct := c.Get(LogDirMaxsize).Size()
 		assert.Equal(t, tc.n, n, tc.in)
 		assert.Equal(t, tc.percent, pct, tc.in)
-		assert.Equal(t, tc.printed, c.String("PV_LOG_DIR_MAXSIZE"), tc.in)
+		assert.Equal(t, tc.printed, c.Get(LogDirMaxsize).String(), tc.in)
 	}
 	for _, bad := range []string{"", "M", "-1", "1.5M", "101%", "1P", "1 M", "1MiB", "%", "9999999999T"} {
 		c, err := setOne(t, "PV_LOG_DIR_MAXSIZE", bad)
 		assert.ErrorIs(t, err, ErrBadValue, "%q", bad)
-		n, pct := c.Size("PV_LOG_DIR_MAXSIZE")
+		n, pct := c.Get(LogDirMaxsize).Size()
 		assert.Equal(t, int64(0), n, "default kept")
 		assert.False(t, pct)
 	}
@@ -111,8 +111,8 @@ func TestString(t *testing.T) {
 	for _, in := range []string{"", "LABEL=root", "/dev/mmcblk0p2", `"quoted"`, "a=b=c", "spaces inside", "#hash"} {
 		c, err := setOne(t, "PV_STORAGE_DEVICE", in)
 		require.NoError(t, err, in)
-		assert.Equal(t, in, c.String("PV_STORAGE_DEVICE"))
-		assert.Equal(t, LevelPVConf, c.Level("PV_STORAGE_DEVICE"))
+		assert.Equal(t, in, c.Get(StorageDevice).String())
+		assert.Equal(t, LevelPVConf, c.Get(StorageDevice).Level())
 	}
 }
 
@@ -128,12 +128,12 @@ func TestEnum(t *testing.T) {
 		for _, w := range words {
 			c, err := setOne(t, key, w)
 			require.NoError(t, err, "%s=%s", key, w)
-			assert.Equal(t, w, c.String(key))
+			assert.Equal(t, w, get(t, c, key).String())
 		}
 		c, err := setOne(t, key, "GRUB")
 		if key == "PV_BOOTLOADER_TYPE" {
 			require.NoError(t, err, "case-insensitive")
-			assert.Equal(t, "grub", c.String(key), "stored in its canonical case")
+			assert.Equal(t, "grub", get(t, c, key).String(), "stored in its canonical case")
 			continue
 		}
 		assert.ErrorIs(t, err, ErrBadValue, key)
@@ -141,7 +141,7 @@ func TestEnum(t *testing.T) {
 	c, err := setOne(t, "PV_BOOTLOADER_TYPE", "lilo")
 	assert.ErrorIs(t, err, ErrBadValue)
 	assert.Contains(t, err.Error(), "uboot,uboot-pvk,grub,rpiab,uboot-ab", "the error lists the choices")
-	assert.Equal(t, "uboot", c.String("PV_BOOTLOADER_TYPE"))
+	assert.Equal(t, "uboot", c.Get(BootloaderType).String())
 }
 
 func TestList(t *testing.T) {
@@ -154,12 +154,12 @@ func TestList(t *testing.T) {
 	} {
 		c, err := setOne(t, "PV_LOG_SERVER_OUTPUTS", in)
 		require.NoError(t, err, in)
-		assert.Equal(t, want, c.String("PV_LOG_SERVER_OUTPUTS"), in)
+		assert.Equal(t, want, c.Get(LogServerOutputs).String(), in)
 	}
 	c, err := setOne(t, "PV_LOG_SERVER_OUTPUTS", "filetree,syslog")
 	assert.ErrorIs(t, err, ErrBadValue)
 	assert.Contains(t, err.Error(), `"syslog"`)
-	assert.Equal(t, "filetree", c.String("PV_LOG_SERVER_OUTPUTS"), "whole value refused")
+	assert.Equal(t, "filetree", c.Get(LogServerOutputs).String(), "whole value refused")
 }
 
 // TestDefaultsParse checks every default against its own type, and the
@@ -175,21 +175,21 @@ func TestDefaultsParse(t *testing.T) {
 		}
 	}
 	c := New()
-	assert.Equal(t, "api.pantahub.com", c.String("PH_CREDS_HOST"))
-	assert.Equal(t, 443, c.Int("PH_CREDS_PORT"))
-	assert.Equal(t, 25*time.Second, c.Duration("PV_UPDATER_COMMIT_DELAY"))
-	assert.Equal(t, "/pv", c.String("PV_SYSTEM_RUNDIR"), "code default, not the docs'")
-	assert.Equal(t, -1, c.Int("PV_LOOP_INDEX_BASE"))
-	assert.True(t, c.Bool("PV_CONTROL_REMOTE"))
-	assert.Equal(t, "", c.String("PH_CREDS_SECRET"))
-	assert.Equal(t, time.Hour, c.Duration("PV_POWER_WAKE_INTERVAL"))
+	assert.Equal(t, "api.pantahub.com", c.Get(PHCredsHost).String())
+	assert.Equal(t, 443, c.Get(PHCredsPort).Int())
+	assert.Equal(t, 25*time.Second, c.Get(UpdaterCommitDelay).Duration())
+	assert.Equal(t, "/pv", c.Get(SystemRundir).String(), "code default, not the docs'")
+	assert.Equal(t, -1, c.Get(LoopIndexBase).Int())
+	assert.True(t, c.Get(ControlRemote).Bool())
+	assert.Equal(t, "", c.Get(PHCredsSecret).String())
+	assert.Equal(t, time.Hour, c.Get(PowerWakeInterval).Duration())
 }
 
 func TestTypeMismatchGetters(t *testing.T) {
 	c := New()
-	assert.Equal(t, 1, c.Int("PV_DEBUG_SHELL"), "BOOL as number")
-	assert.True(t, c.Bool("PH_CREDS_PORT"), "non-zero INT is true")
-	assert.Equal(t, 0, c.Int("PV_STORAGE_DEVICE"), "STRING has no number")
+	assert.Equal(t, 1, c.Get(DebugShell).Int(), "BOOL as number")
+	assert.True(t, c.Get(PHCredsPort).Bool(), "non-zero INT is true")
+	assert.Equal(t, 0, c.Get(StorageDevice).Int(), "STRING has no number")
 	for _, unknown := range []string{"PV_NOPE", ""} {
 		assert.Equal(t, "", c.String(unknown))
 		assert.False(t, c.Bool(unknown))
@@ -198,7 +198,7 @@ func TestTypeMismatchGetters(t *testing.T) {
 		assert.Equal(t, LevelDefault, c.Level(unknown))
 	}
 	var zero Config
-	assert.Equal(t, "uboot", zero.String("PV_BOOTLOADER_TYPE"), "the zero Config holds the defaults")
+	assert.Equal(t, "uboot", zero.Get(BootloaderType).String(), "the zero Config holds the defaults")
 	assert.True(t, errors.Is(zero.Set(LevelEnv, "PV_LOG_LEVEL", "3"), nil))
-	assert.Equal(t, 3, zero.Int("PV_LOG_LEVEL"))
+	assert.Equal(t, 3, zero.Get(LogLevel).Int())
 }

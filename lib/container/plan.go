@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/cgroup"
+	"pantavisor/lib/config"
 	"pantavisor/lib/lxcconf"
 )
 
@@ -30,7 +31,7 @@ type Host struct {
 func (h Host) Volumes() string { return cmp.Or(h.VolumesDir, "/volumes") }
 
 // Run is RunDir or its default.
-func (h Host) Run() string { return cmp.Or(h.RunDir, "/run/pantavisor/pv") }
+func (h Host) Run() string { return cmp.Or(h.RunDir, config.DefaultRunDir) }
 
 // Configs is ConfigsDir or its default.
 func (h Host) Configs() string { return cmp.Or(h.ConfigsDir, "/configs") }

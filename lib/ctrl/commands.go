@@ -3,6 +3,7 @@ package ctrl
 import (
 	"strings"
 
+	"pantavisor/lib/config"
 	"pantavisor/lib/http1"
 	"pantavisor/lib/rawjson"
 )
@@ -84,9 +85,9 @@ func (s *Server) check(op string) *rejection {
 		return &rejection{503, "600", "Cannot do this operation while update is ongoing"}
 	case op == OpMakeFactory && call(s.Claimed):
 		return &rejection{409, "", "Cannot do this operation if device is already claimed"}
-	case op == OpGoRemote && !s.configBool("PV_CONTROL_REMOTE"):
+	case op == OpGoRemote && !s.configBool(config.ControlRemote):
 		return &rejection{409, "", "Cannot do this operation when remote mode is disabled by config"}
-	case op == OpDeferReboot && !s.configBool("PV_DEBUG_SHELL"):
+	case op == OpDeferReboot && !s.configBool(config.DebugShell):
 		return &rejection{409, "", "Cannot do this operation when debug shell is not active"}
 	case op == OpGoRemote && remote:
 		return &rejection{204, "", "Already in remote mode"}
@@ -107,12 +108,7 @@ func blockedByUpdate(op string) bool {
 func call(f func() bool) bool { return f != nil && f() }
 
 // configBool reads a boolean key of Config (the defaults when nil).
-func (s *Server) configBool(key string) bool {
-	if s.Config == nil {
-		return defaultConfig().Bool(key)
-	}
-	return s.Config.Bool(key)
-}
+func (s *Server) configBool(k config.Key) bool { return s.cfg().Get(k).Bool() }
 
 // command answers POST /commands: parse, rejection checks, then the one
 // pending slot; an accepted command goes to Commands. Ops without a

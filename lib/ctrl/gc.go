@@ -3,6 +3,7 @@ package ctrl
 import (
 	"time"
 
+	"pantavisor/lib/config"
 	"pantavisor/lib/http1"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/storage"
@@ -37,13 +38,13 @@ func (s *Server) storageGC(w *http1.Response, _ *http1.Request, _ *Caller, _ []s
 // gcOptions are the collector's options for a run at now.
 func (s *Server) gcOptions(now time.Time) storage.GCOptions {
 	c := s.cfg()
-	deferTime := c.Duration("PV_STORAGE_GC_THRESHOLD_DEFERTIME")
+	deferTime := c.Get(config.StorageGcThresholdDefertime).Duration()
 	if deferTime <= 0 {
 		deferTime = defaultGCDefer
 	}
 	since := now.Add(-deferTime)
 	return storage.GCOptions{
-		KeepFactory:      c.Bool("PV_STORAGE_GC_KEEP_FACTORY"),
+		KeepFactory:      c.Get(config.StorageGcKeepFactory).Bool(),
 		KeepUpdating:     true,
 		KeepLastDone:     true,
 		KeepNewSince:     since,

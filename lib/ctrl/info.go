@@ -33,7 +33,7 @@ func (s *Server) config(w *http1.Response, _ *http1.Request, _ *Caller, _ []stri
 	c := s.cfg()
 	b := []byte{'{'}
 	n := 0
-	for _, k := range config.Keys() {
+	for i, k := range config.Keys() {
 		if k.Alias == "" {
 			continue
 		}
@@ -43,29 +43,29 @@ func (s *Server) config(w *http1.Response, _ *http1.Request, _ *Caller, _ []stri
 		n++
 		b = rawjson.AppendString(b, k.Alias)
 		b = append(b, ':')
-		b = appendTyped(b, c, k)
+		b = appendTyped(b, c.Get(config.Key(i)), k)
 	}
 	sendJSON(w, append(b, '}'))
 }
 
-func appendTyped(b []byte, c *config.Config, k config.Key) []byte {
+func appendTyped(b []byte, v config.Value, k config.Spec) []byte {
 	switch k.Type {
 	case config.TypeBool:
-		return strconv.AppendBool(b, c.Bool(k.Name))
+		return strconv.AppendBool(b, v.Bool())
 	case config.TypeInt, config.TypeDuration, config.TypeSize:
-		return strconv.AppendInt(b, int64(c.Int(k.Name)), 10)
+		return strconv.AppendInt(b, int64(v.Int()), 10)
 	case config.TypeEnum:
-		return strconv.AppendInt(b, int64(choiceIndex(k.Choices, c.String(k.Name))), 10)
+		return strconv.AppendInt(b, int64(choiceIndex(k.Choices, v.String())), 10)
 	case config.TypeList:
 		mask := 0
-		for _, w := range strings.Split(c.String(k.Name), ",") {
+		for _, w := range strings.Split(v.String(), ",") {
 			if i := choiceIndex(k.Choices, w); i >= 0 {
 				mask |= 1 << i
 			}
 		}
 		return strconv.AppendInt(b, int64(mask), 10)
 	}
-	return rawjson.AppendString(b, c.String(k.Name))
+	return rawjson.AppendString(b, v.String())
 }
 
 // choiceIndex returns the position of word in the comma-separated
@@ -91,11 +91,12 @@ func (s *Server) config2(w *http1.Response, _ *http1.Request, _ *Caller, _ []str
 			b = append(b, ',')
 		}
 		b = append(b, `{"key":`...)
+		v := c.Get(config.Key(i))
 		b = rawjson.AppendString(b, k.Name)
 		b = append(b, `,"value":`...)
-		b = rawjson.AppendString(b, c.String(k.Name))
+		b = rawjson.AppendString(b, v.String())
 		b = append(b, `,"modified":`...)
-		b = rawjson.AppendString(b, c.Level(k.Name).String())
+		b = rawjson.AppendString(b, v.Level().String())
 		b = append(b, '}')
 	}
 	sendJSON(w, append(b, ']'))

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/cgroup"
+	"pantavisor/lib/config"
 	"pantavisor/lib/unixsock"
 )
 
@@ -89,7 +90,7 @@ const (
 	stateClosed
 )
 
-func (s *Server) runDir() string { return cmp.Or(s.RunDir, "/run/pantavisor/pv") }
+func (s *Server) runDir() string { return cmp.Or(s.RunDir, config.DefaultRunDir) }
 
 // CtrlSocket returns the path of pv-ctrl-log.
 func (s *Server) CtrlSocket() string { return filepath.Join(s.runDir(), CtrlSocketName) }

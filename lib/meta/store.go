@@ -9,11 +9,12 @@ import (
 	"strings"
 	"sync"
 
+	"pantavisor/lib/config"
 	"pantavisor/lib/persist"
 )
 
 // DefaultRunDir is Pantavisor's run directory ($RUNDIR).
-const DefaultRunDir = "/run/pantavisor/pv"
+const DefaultRunDir = config.DefaultRunDir
 
 // Entry is one key and its value.
 type Entry struct {
