@@ -34,7 +34,7 @@ func (d *Device) serveControl(cancel context.CancelFunc) (*control, error) {
 	m := cgroup.Manager{Parent: d.o.Launch.CgroupParent}
 	c := &control{d: d, cancel: cancel}
 	c.srv = &ctrl.Server{
-		Socket: filepath.Join(d.o.RunDir, CtrlSocketName), Storage: d.st, State: d.cur, Engine: d.e,
+		Socket: filepath.Join(d.o.Paths.RunDir, CtrlSocketName), Storage: d.st, State: d.cur, Engine: d.e,
 		DevMeta: d.devmeta, UsrMeta: d.usrmeta, Config: d.cfg, AppEngine: d.o.AppEngine,
 		Identify: m.NameOf, Commands: make(chan ctrl.Command, 1),
 		Updating: d.u.Updating, Remote: func() bool { return false }, Claimed: func() bool { return false },
@@ -89,7 +89,7 @@ func (c *control) run(cmd ctrl.Command) {
 		if cmd.Op == ctrl.OpEnableSSH {
 			v = "1"
 		}
-		d.cfg.Set(config.LevelCmd, "PV_DEBUG_SSH", v)
+		d.cfg.Set(config.LevelCmd, config.DebugSSH.Name(), v)
 	case ctrl.OpGoRemote:
 		d.setMode(true)
 	case ctrl.OpLocalRun, ctrl.OpLocalRunCommit, ctrl.OpMakeFactory:

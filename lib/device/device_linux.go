@@ -26,9 +26,8 @@ import (
 
 // Options say what to run and where. Zero values take defaults.
 type Options struct {
-	Storage   string           // the storage directory (/storage)
+	Paths     config.Paths     // Storage and RunDir must be set; an empty DevMeta, UsrMeta or Logs is under Storage
 	Rev       string           // revision to run; "" = trails/current, else "0"
-	RunDir    string           // run dir (/run/pantavisor/pv): metadata views, control sockets
 	Trying    bool             // the bootloader is trying Rev (Boot.Choose): the updater resumes its test
 	Boot      *bootloader.Boot // pv_rev/pv_try; nil: the direct env of the storage (no bootloader)
 	NoVerify  bool             // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
@@ -90,7 +89,7 @@ func New(o Options, obs Observer) (d *Device, err error) {
 			lk.Release()
 		}
 	}()
-	st, err := storage.Open(o.Storage, storage.Options{})
+	st, err := storage.Open(o.Paths.Storage, storage.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +107,7 @@ func New(o Options, obs Observer) (d *Device, err error) {
 		}
 	}
 	if d.o.Launch.Host.RunDir == "" {
-		d.o.Launch.Host.RunDir = o.RunDir
+		d.o.Launch.Host.RunDir = o.Paths.RunDir
 	}
 	if d.o.Launch.Host.Cgroups.Mode == 0 { // read the hierarchy once, not at every start
 		m := cgroup.Manager{Parent: o.Launch.CgroupParent}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/config"
 	"pantavisor/lib/container"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/launch"
@@ -71,7 +72,7 @@ func TestChattyContainerCannotFillStorage(t *testing.T) {
 
 	const budget = 1 << 20
 	parent := "pvdevice-" + filepath.Base(filepath.Dir(dir))
-	o := Options{Storage: st.Root, Rev: "0", RunDir: dir + "/run",
+	o := Options{Paths: config.Paths{Storage: st.Root, RunDir: dir + "/run"}, Rev: "0",
 		Logs: &logs.Server{RunDir: dir + "/run", DirMaxSize: budget, Level: 4},
 		Launch: launch.Options{Host: container.Host{VolumesDir: dir + "/volumes", ConfigsDir: dir + "/configs"},
 			StateDir: dir + "/state", CgroupParent: parent, Exe: "/bin/busybox",

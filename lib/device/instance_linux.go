@@ -15,7 +15,7 @@ import (
 // this device: a second engine gets instance.ErrLocked. PID 1's
 // containers live at the hierarchy root, which is not locked.
 func lock(o Options) (*instance.Lock, error) {
-	lo := instance.LockOptions{Storage: o.Storage}
+	lo := instance.LockOptions{Storage: o.Paths.Storage}
 	if o.AppEngine {
 		lo.CgroupParent = o.Launch.CgroupParent
 	}

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 
@@ -44,12 +45,14 @@ func (d *Device) publishMeta() (wait func()) {
 }
 
 // metaStores are the device-meta and user-meta stores: views in the run
-// dir (meta derives them), persisted in the storage's cache/devmeta and
-// cache/meta; each user-meta key is also applied to the configuration.
+// dir (meta derives them), persisted in PV_CACHE_DEVMETADIR and
+// PV_CACHE_USRMETADIR (the storage's cache/devmeta and cache/meta); each
+// user-meta key is also applied to the configuration.
 func (d *Device) metaStores() (dev, usr *meta.Store) {
-	dev = &meta.Store{Kind: meta.Device, RunDir: d.o.RunDir, Persist: filepath.Join(d.st.Root, "cache", "devmeta")}
+	p := d.o.Paths
+	dev = &meta.Store{Kind: meta.Device, RunDir: p.RunDir, Persist: cmp.Or(p.DevMeta, filepath.Join(d.st.Root, "cache", "devmeta"))}
 	cfg := d.cfg
-	usr = &meta.Store{Kind: meta.User, RunDir: d.o.RunDir, Persist: filepath.Join(d.st.Root, "cache", "meta"),
+	usr = &meta.Store{Kind: meta.User, RunDir: p.RunDir, Persist: cmp.Or(p.UsrMeta, filepath.Join(d.st.Root, "cache", "meta")),
 		OnChange: func(key, value string, deleted bool) {
 			// Keys that are not configuration keys are plain metadata.
 			if deleted {
@@ -73,7 +76,7 @@ func (d *Device) runHooks(op, status string) error {
 	if d.o.Hooks == "" {
 		return nil
 	}
-	env := hooks.Env{Op: op, Rev: d.rev, Status: status, Storage: d.o.Storage}
+	env := hooks.Env{Op: op, Rev: d.rev, Status: status, Storage: d.o.Paths.Storage}
 	if d.o.Trying {
 		env.Try = d.rev
 	}

@@ -2,6 +2,7 @@ package device
 
 import (
 	"pantavisor/lib/bootloader"
+	"pantavisor/lib/config"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/state"
 	"pantavisor/lib/update"
@@ -20,9 +21,9 @@ func (d *Device) newUpdater() (u *update.Updater, warn, err error) {
 	}
 	cfg := d.cfg
 	u = &update.Updater{Storage: d.st, Boot: b, Changes: engine.Changes, Log: d.log,
-		Config: update.Config{Retries: cfg.Int("PV_REVISION_RETRIES"), CommitDelay: cfg.Duration("PV_UPDATER_COMMIT_DELAY"),
-			GoalsTimeout: cfg.Duration("PV_UPDATER_GOALS_TIMEOUT"), GCDefer: cfg.Duration("PV_STORAGE_GC_THRESHOLD_DEFERTIME"),
-			KeepFactory: cfg.Bool("PV_STORAGE_GC_KEEP_FACTORY")}}
+		Config: update.Config{Retries: cfg.Get(config.RevisionRetries).Int(), CommitDelay: cfg.Get(config.UpdaterCommitDelay).Duration(),
+			GoalsTimeout: cfg.Get(config.UpdaterGoalsTimeout).Duration(), GCDefer: cfg.Get(config.StorageGcThresholdDefertime).Duration(),
+			KeepFactory: cfg.Get(config.StorageGcKeepFactory).Bool()}}
 	return u, warn, nil
 }
 

@@ -1,0 +1,75 @@
+package device
+
+import (
+	"io"
+	"os"
+
+	"pantavisor/lib/config"
+	"pantavisor/lib/hooks"
+	"pantavisor/lib/logs"
+	"pantavisor/lib/sysinfo"
+)
+
+// Mode is how the device runs.
+type Mode uint8
+
+// The modes.
+const (
+	Embedded  Mode = iota // PID 1's main loop: the device's whole userland
+	AppEngine             // a normal process on an existing Linux
+)
+
+// defaultLogLevel is PV_LOG_LEVEL in upstream's embedded pantavisor.config
+// (the code default, 0, would keep only FATAL messages).
+const defaultLogLevel = 4
+
+// FromConfig returns the Options of a device in mode, every setting read
+// from cfg, which is resolved (defaults, files, command line, overrides
+// such as appengine's --storage) before it is called. The modes differ
+// here and nowhere else:
+//   - Embedded mounts the BSP's firmware and modules, runs the system
+//     hooks, captures the kernel log (PV_LOG_CAPTURE_DMESG), makes
+//     /dev/log a link to the log server, and binds it into containers
+//     per PV_LOG_AUTO_DEVLOG;
+//   - AppEngine leaves the BSP, the hooks, the kernel log and /dev/log to
+//     the host (containers get the host's /dev/log when it has one), and
+//     container names may carry a -<n> suffix.
+//
+// The caller sets what is not configuration: the revision and its
+// bootloader env, the launcher's state dir and cgroup parent, the build
+// info, and Engine's timings.
+func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, error) {
+	p, err := cfg.Paths()
+	if err != nil {
+		return Options{}, err
+	}
+	o := Options{Paths: p, Config: cfg, Console: console, NoVerify: !cfg.Get(config.SecurebootChecksum).Bool()}
+	o.Launch.Host.VolumesDir, o.Launch.Host.ConfigsDir, o.Launch.Host.RunDir = p.Volumes, p.Configs, p.RunDir
+	if k, err := sysinfo.Uname(); err == nil {
+		o.Launch.Host.KernelRelease = k.Release
+	}
+	o.Logs = &logs.Server{RunDir: p.RunDir, StorageLogs: p.Logs, Stdout: console,
+		Outputs: cfg.Get(config.LogServerOutputs).String(), Level: logLevel(cfg)}
+	switch mode {
+	case Embedded:
+		o.BSP = &BSP{VolumesDir: p.Volumes, KernelRelease: o.Launch.Host.KernelRelease}
+		o.Hooks = hooks.Dir
+		o.KernelLog = cfg.Get(config.LogCaptureDmesg).Bool()
+		o.Logs.DevLog = "/dev/log"
+		o.Launch.Host.DevLog = cfg.Get(config.LogAutoDevlog).Bool()
+	case AppEngine:
+		o.AppEngine = true
+		_, err := os.Stat("/dev/log")
+		o.Launch.Host.DevLog = err == nil
+	}
+	return o, nil
+}
+
+// logLevel is PV_LOG_LEVEL when configured, else the embedded default.
+func logLevel(cfg *config.Config) logs.Level {
+	v := cfg.Get(config.LogLevel)
+	if v.Level() == config.LevelDefault {
+		return defaultLogLevel
+	}
+	return logs.Level(v.Int())
+}
