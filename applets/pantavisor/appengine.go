@@ -7,16 +7,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/bootloader"
-	"pantavisor/lib/cmdline"
 	"pantavisor/lib/config"
 	"pantavisor/lib/device"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/logs"
+	"pantavisor/lib/pid1"
 	"pantavisor/lib/sysinfo"
 )
 
@@ -41,25 +40,12 @@ func chooseDirect(o *device.Options) error {
 	if o.Rev != "" {
 		return err
 	}
-	rev, trying, cerr := choose(b, o.Storage, nil)
+	rev, trying, cerr := pid1.Choose(b, o.Storage, nil)
 	o.Rev, o.Trying = rev, trying
 	if trying {
 		o.Try = rev
 	}
 	return errors.Join(err, cerr)
-}
-
-// choose is b.Choose, except that a direct env that was never written
-// chooses "": the device runs trails/current, else 0, as before any
-// update.
-func choose(b *bootloader.Boot, storage string, cl cmdline.Cmdline) (string, bool, error) {
-	if b.Direct {
-		env, _, _ := bootloader.Layout(bootloader.KindDirect)
-		if _, err := os.Stat(filepath.Join(storage, env)); os.IsNotExist(err) {
-			return "", false, nil
-		}
-	}
-	return b.Choose(cl)
 }
 
 // appengine runs the engine as a normal process until SIGTERM/SIGINT or

@@ -43,7 +43,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/cli"
@@ -51,6 +50,7 @@ import (
 	"pantavisor/lib/device"
 	"pantavisor/lib/early"
 	"pantavisor/lib/kmod"
+	"pantavisor/lib/pid1"
 	"pantavisor/lib/power"
 	"pantavisor/lib/sysinfo"
 )
@@ -73,13 +73,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return validateMain(args[1:], stdout, stderr)
 		case "install":
 			return installMain(args[1:], stdout, stderr)
-		case mainArg:
+		case pid1.MainLoopArg:
 			return mainLoop(stdout)
-		case superviseArg:
+		case pid1.SuperviseArg:
 			if os.Getpid() == 1 {
-				superviseMain(args[2:], os.Stdout)
+				pid1.SuperviseMain(args[2:], os.Stdout)
 			}
-			fmt.Fprintf(stderr, "%s: %s: %v\n", args[0], superviseArg, errNotPID1)
+			fmt.Fprintf(stderr, "%s: %s: %v\n", args[0], pid1.SuperviseArg, errNotPID1)
 			return 1
 		}
 	}
@@ -105,16 +105,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v (use --appengine to run the engine as a normal process)\n", args[0], errNotPID1)
 		return 1
 	}
-	pid1(stdout)
-	return 0 // not reached: pid1 never returns
+	runPID1(stdout)
+	return 0 // not reached: runPID1 never returns
 }
 
-// pid1 is the embedded init. It never returns: a panic is printed and the
+// runPID1 is the embedded init. It never returns: a panic is printed and the
 // machine restarts so the bootloader can act.
-func pid1(console io.Writer) {
-	defer restartOnPanic(console)
+func runPID1(console io.Writer) {
+	defer pid1.RestartOnPanic(console)
 	// Signals first, so none arrives before it is handled.
-	sigs := pid1Signals()
+	sigs := pid1.Signals()
 
 	for _, f := range early.Run(early.Default()) {
 		fmt.Fprintf(console, "pantavisor: early boot: %v\n", f)
@@ -134,9 +134,9 @@ func pid1(console io.Writer) {
 	}
 	if v, _ := cl.Get("pv_test"); v == "poweroff" {
 		fmt.Fprintln(console, "pantavisor: pv_test=poweroff: powering off")
-		halt(console, power.PowerOff)
+		pid1.Halt(console, power.PowerOff)
 	}
-	superviseMainLoop(os.Stdout, sigs)
+	pid1.SuperviseMainLoop(os.Stdout, sigs)
 }
 
 // buildInfo is the GET /buildinfo text: what this binary is.
@@ -166,16 +166,4 @@ func readCmdline() (cmdline.Cmdline, error) {
 	}
 	defer f.Close()
 	return cmdline.Read(f)
-}
-
-// halt ends the machine and, should the kernel refuse, keeps PID 1 alive
-// retrying: PID 1 exiting would panic the kernel.
-func halt(console io.Writer, a power.Action) {
-	for {
-		fmt.Fprintf(console, "pantavisor: %s\n", a)
-		if err := power.Do(a); err != nil {
-			fmt.Fprintf(console, "pantavisor: %v\n", err)
-		}
-		time.Sleep(5 * time.Second)
-	}
 }
