@@ -2,7 +2,6 @@ package pantavisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"pantavisor/lib/bootloader"
 	"pantavisor/lib/config"
 	"pantavisor/lib/device"
 	"pantavisor/lib/engine"
@@ -27,25 +25,18 @@ const (
 	ExitRollback = 4 // the revision under test failed: roll back
 )
 
-// chooseDirect picks the revision of an appengine as a device without a
-// bootloader would boot it: the direct env of the storage (boot/direct.env)
-// and its one-shot try latch (bootloader.Boot.Choose). A restart of the
-// appengine is the device's reboot. An explicit --rev wins.
+// chooseDirect sets the revision an appengine runs (pid1.ChooseDirect:
+// the storage's direct env, unless --rev names one).
 func chooseDirect(o *device.Options) error {
-	b, err := bootloader.Options{}.OpenBoot(bootloader.KindDirect, o.Storage)
+	b, rev, trying, err := pid1.ChooseDirect(o.Storage, o.Rev)
 	if b == nil {
 		return err
 	}
-	o.Boot = b
-	if o.Rev != "" {
-		return err
-	}
-	rev, trying, cerr := pid1.Choose(b, o.Storage, nil)
-	o.Rev, o.Trying = rev, trying
+	o.Boot, o.Rev, o.Trying = b, rev, trying
 	if trying {
 		o.Try = rev
 	}
-	return errors.Join(err, cerr)
+	return err
 }
 
 // appengine runs the engine as a normal process until SIGTERM/SIGINT or

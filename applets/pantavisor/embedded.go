@@ -49,8 +49,8 @@ func mainLoop(console io.Writer) int {
 		return pid1.MainReboot
 	}
 	logf("storage %s mounted from %s", spec, dev)
-	pid1.RecordCrashes(storageDir, logf)
-	boot, rev, trying := pid1.ChooseRevision(cfg, cl, storageDir, logf)
+	pid1.RecordCrashes(console, storageDir)
+	boot, rev, trying := pid1.ChooseRevision(console, cfg.String("PV_BOOTLOADER_TYPE"), cl, storageDir)
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 	defer stop()
 	testPowerOff := false
@@ -92,10 +92,10 @@ func mainLoop(console io.Writer) int {
 		// worse on the console, so kernel lines stop splitting ours.
 		os.WriteFile("/proc/sys/kernel/printk", []byte("4"), 0o644)
 	}
-	wdt := pid1.StartWatchdog(cfg, cl, logf)
+	wdt := startWatchdog(cfg, cl, console)
 	o.Engine.OnTick = wdt.Tick
 	out, err := device.Run(ctx, o)
-	pid1.UnmountStorage(storageDir, logf)
+	pid1.UnmountStorage(console, storageDir)
 	wdt.End(out.Action == engine.Exit && err == nil)
 	if err != nil {
 		logf("%v", err)
@@ -142,6 +142,16 @@ func mountCgroups(logf func(string, ...any)) {
 	for _, f := range early.Run(creators) {
 		logf("cgroups: %v", f)
 	}
+}
+
+// startWatchdog arms the watchdog per PV_WDT_MODE and PV_WDT_TIMEOUT;
+// pv_test=wdt-hang makes its Tick hang.
+func startWatchdog(cfg *config.Config, cl cmdline.Cmdline, console io.Writer) *pid1.Watchdog {
+	test, _ := cl.Get("pv_test")
+	w := &pid1.Watchdog{Mode: cfg.String("PV_WDT_MODE"), Timeout: cfg.Duration("PV_WDT_TIMEOUT"),
+		Hang: test == "wdt-hang", Console: console}
+	w.Start()
+	return w
 }
 
 // embeddedLogLevel is PV_LOG_LEVEL in upstream's embedded pantavisor.config

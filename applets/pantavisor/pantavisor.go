@@ -39,6 +39,7 @@
 package pantavisor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -77,7 +78,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return mainLoop(stdout)
 		case pid1.SuperviseArg:
 			if os.Getpid() == 1 {
-				pid1.SuperviseMain(args[2:], os.Stdout)
+				resumePID1(args[2:], os.Stdout)
 			}
 			fmt.Fprintf(stderr, "%s: %s: %v\n", args[0], pid1.SuperviseArg, errNotPID1)
 			return 1
@@ -112,7 +113,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // runPID1 is the embedded init. It never returns: a panic is printed and the
 // machine restarts so the bootloader can act.
 func runPID1(console io.Writer) {
-	defer pid1.RestartOnPanic(console)
+	s := &pid1.Supervisor{Console: console}
+	ctx := context.Background() // Halt never returns
+	defer s.RestartOnPanic(ctx)
 	// Signals first, so none arrives before it is handled.
 	sigs := pid1.Signals()
 
@@ -134,9 +137,18 @@ func runPID1(console io.Writer) {
 	}
 	if v, _ := cl.Get("pv_test"); v == "poweroff" {
 		fmt.Fprintln(console, "pantavisor: pv_test=poweroff: powering off")
-		pid1.Halt(console, power.PowerOff)
+		s.Halt(ctx, power.PowerOff)
 	}
-	pid1.SuperviseMainLoop(os.Stdout, sigs)
+	s.Boot(ctx, os.Stdout, sigs) // the main loop's stdio: the console
+}
+
+// resumePID1 is PID 1 after its re-exec as the main loop's supervisor
+// (pid1.SuperviseArg): args name the main loop's pid. It never returns.
+func resumePID1(args []string, console *os.File) {
+	s := &pid1.Supervisor{Console: console}
+	ctx := context.Background() // Halt never returns
+	defer s.RestartOnPanic(ctx)
+	s.Resume(ctx, args, pid1.Signals())
 }
 
 // buildInfo is the GET /buildinfo text: what this binary is.

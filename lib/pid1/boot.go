@@ -1,28 +1,30 @@
 package pid1
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cmdline"
-	"pantavisor/lib/config"
 )
 
-// ChooseRevision opens the bootloader env (PV_BOOTLOADER_TYPE: grub keeps
-// boot/grubenv and GRUB's latch env boot/grub/grubenv) and returns the
-// revision to run and whether it is a try. A kernel started without a
-// bootloader (QEMU -kernel: no pv_rev on the command line) uses the
-// direct env and runs the one-shot latch itself. On an error the
-// revision is still the one to run (bootloader.Boot.Choose).
-func ChooseRevision(cfg *config.Config, cl cmdline.Cmdline, storage string, logf func(string, ...any)) (*bootloader.Boot, string, bool) {
-	kind := cfg.String("PV_BOOTLOADER_TYPE")
+// ChooseRevision opens the bootloader env of kind (PV_BOOTLOADER_TYPE:
+// grub keeps boot/grubenv and GRUB's latch env boot/grub/grubenv) below
+// storage and returns it, the revision to run and whether it is a try. A
+// kernel started without a bootloader (QEMU -kernel: no pv_rev on the
+// command line) uses the direct env and runs the one-shot latch itself.
+// Errors are reported on console: the revision returned is still the one
+// to run (bootloader.Boot.Choose), pv_rev of the command line when no env
+// opens (the Boot is then nil).
+func ChooseRevision(console io.Writer, kind string, cl cmdline.Cmdline, storage string) (*bootloader.Boot, string, bool) {
 	if _, ok := cl.Get(bootloader.KeyRev); !ok {
 		kind = bootloader.KindDirect
 	}
 	b, err := bootloader.Options{}.OpenBoot(kind, storage)
 	if err != nil {
-		logf("bootloader env (%s): %v", kind, err)
+		say(console, "bootloader env (%s): %v", kind, err)
 	}
 	if b == nil {
 		rev, _ := cl.Get(bootloader.KeyRev)
@@ -30,10 +32,25 @@ func ChooseRevision(cfg *config.Config, cl cmdline.Cmdline, storage string, logf
 	}
 	rev, trying, err := Choose(b, storage, cl)
 	if err != nil {
-		logf("bootloader: %v", err)
+		say(console, "bootloader: %v", err)
 	}
-	logf("bootloader %s: running revision %s (trying %t, committed %s)", kind, rev, trying, b.Committed())
+	say(console, "bootloader %s: running revision %s (trying %t, committed %s)", kind, rev, trying, b.Committed())
 	return b, rev, trying
+}
+
+// ChooseDirect picks the revision of an appengine as a device without a
+// bootloader would boot it: the direct env below storage (boot/direct.env)
+// and its one-shot try latch (see Choose). A restart of the appengine is
+// the device's reboot. An explicit rev wins (never a try). When the env
+// cannot be opened at all, b is nil and rev is returned as given. An error
+// comes with a usable choice.
+func ChooseDirect(storage, rev string) (b *bootloader.Boot, chosen string, trying bool, err error) {
+	b, err = bootloader.Options{}.OpenBoot(bootloader.KindDirect, storage)
+	if b == nil || rev != "" {
+		return b, rev, false, err
+	}
+	chosen, trying, cerr := Choose(b, storage, nil)
+	return b, chosen, trying, errors.Join(err, cerr)
 }
 
 // Choose is b.Choose, except that a direct env that was never written

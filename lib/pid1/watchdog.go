@@ -1,68 +1,110 @@
 package pid1
 
 import (
+	"io"
 	"time"
 
-	"pantavisor/lib/cmdline"
-	"pantavisor/lib/config"
 	"pantavisor/lib/watchdog"
 )
 
-// Watchdog is the main loop's watchdog per PV_WDT_MODE.
-type Watchdog struct {
-	mode    string
-	timeout time.Duration
-	w       *watchdog.Watchdog
-	hang    bool // pv_test=wdt-hang: stop kicking, to prove the reset
-	logf    func(string, ...any)
+// WatchdogDevice is an armed watchdog: *watchdog.Watchdog on a device.
+type WatchdogDevice interface {
+	Kick() error
+	Close() error
 }
 
-// StartWatchdog arms the watchdog if PV_WDT_MODE says so at start.
-func StartWatchdog(cfg *config.Config, cl cmdline.Cmdline, logf func(string, ...any)) *Watchdog {
-	s := &Watchdog{mode: cfg.String("PV_WDT_MODE"), timeout: cfg.Duration("PV_WDT_TIMEOUT"), logf: logf}
-	if v, _ := cl.Get("pv_test"); v == "wdt-hang" {
-		s.hang = true
-	}
-	if watchdog.ArmedAtStart(s.mode) {
+// Watchdog is the main loop's watchdog per PV_WDT_MODE (the modes of
+// lib/watchdog): Start arms it when the mode arms at start, Tick keeps it
+// alive from the engine's loop, End disarms or keeps it for the shutdown.
+// Set the fields in the struct literal; the zero value is disabled.
+type Watchdog struct {
+	Mode    string        // PV_WDT_MODE
+	Timeout time.Duration // PV_WDT_TIMEOUT
+	// Hang is pv_test=wdt-hang: Tick hangs instead of kicking, to prove
+	// that the watchdog resets the board.
+	Hang bool
+	// Console receives every message; nil drops them.
+	Console io.Writer
+	// Path is the device, /dev/watchdog when "".
+	Path string
+	// Open arms the device; watchdog.Open when nil.
+	Open func(path string, timeout time.Duration) (WatchdogDevice, error)
+
+	dev WatchdogDevice // armed, or nil
+}
+
+// Armed reports whether the watchdog is open (counting down).
+func (s *Watchdog) Armed() bool { return s.dev != nil }
+
+// Start arms the watchdog if the mode arms it at the main loop's start
+// (startup, always). A failure is reported on the console and leaves it
+// disarmed; a device that refused the timeout stays armed with its own.
+func (s *Watchdog) Start() {
+	if watchdog.ArmedAtStart(s.Mode) {
 		s.open()
 	}
-	return s
 }
 
 func (s *Watchdog) open() {
-	w, err := watchdog.Open("/dev/watchdog", s.timeout)
+	path := s.Path
+	if path == "" {
+		path = "/dev/watchdog"
+	}
+	var w WatchdogDevice
+	var err error
+	if s.Open != nil {
+		w, err = s.Open(path, s.Timeout)
+	} else {
+		w, err = openDevice(path, s.Timeout)
+	}
 	if err != nil {
-		s.logf("%v", err)
+		say(s.Console, "%v", err)
 	}
 	if w != nil {
-		s.w = w
-		s.logf("watchdog armed (%s, mode %s)", s.timeout, s.mode)
+		s.dev = w
+		say(s.Console, "watchdog armed (%s, mode %s)", s.Timeout, s.Mode)
 	}
 }
 
-// Tick keeps the watchdog alive from the engine's loop. Under
-// pv_test=wdt-hang the loop hangs here instead, as a stuck engine would.
+// openDevice is watchdog.Open without a typed nil in the interface.
+func openDevice(path string, timeout time.Duration) (WatchdogDevice, error) {
+	w, err := watchdog.Open(path, timeout)
+	if w == nil {
+		return nil, err
+	}
+	return w, err
+}
+
+// Tick keeps the watchdog alive from the engine's loop; a disarmed one
+// does nothing. Under Hang an armed watchdog makes Tick hang forever
+// instead, as a stuck engine would.
 func (s *Watchdog) Tick() {
-	if s.hang && s.w != nil {
-		s.logf("pv_test=wdt-hang: main loop hangs, the watchdog must reset the board")
+	if s.dev == nil {
+		return
+	}
+	if s.Hang {
+		say(s.Console, "pv_test=wdt-hang: main loop hangs, the watchdog must reset the board")
 		select {}
 	}
-	if err := s.w.Kick(); err != nil {
-		s.logf("%v", err)
+	if err := s.dev.Kick(); err != nil {
+		say(s.Console, "%v", err)
 	}
 }
 
-// End disarms on a clean stop unless the mode keeps it armed for the
-// shutdown that follows (a stuck shutdown then resets the board).
+// End is called once the main loop has stopped, clean or not. An unclean
+// end (a reboot follows) arms a disarmed watchdog in the modes that arm
+// at shutdown, so a stuck shutdown resets the board, and keeps an armed
+// one. A clean end disarms it (magic close), except in mode always.
 func (s *Watchdog) End(clean bool) {
-	if watchdog.ArmedAtShutdown(s.mode) && s.w == nil && !clean {
+	if watchdog.ArmedAtShutdown(s.Mode) && s.dev == nil && !clean {
 		s.open()
 		return
 	}
-	if s.mode == watchdog.Always || !clean {
+	if s.Mode == watchdog.Always || !clean || s.dev == nil {
 		return
 	}
-	if err := s.w.Close(); err != nil {
-		s.logf("%v", err)
+	if err := s.dev.Close(); err != nil {
+		say(s.Console, "%v", err)
 	}
+	s.dev = nil
 }
