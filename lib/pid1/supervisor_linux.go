@@ -211,6 +211,9 @@ func (s *Supervisor) Halt(ctx context.Context, a power.Action) {
 		if err := s.reboot(a); err != nil {
 			say(s.Console, "%v", err)
 		}
+		if ctx.Err() != nil {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
