@@ -31,6 +31,9 @@ const (
 )
 
 // say prints one "pantavisor: " line to console; a nil console drops it.
+// Not inlined: its 22 callers would each carry the concatenation (1.5 KB).
+//
+//go:noinline
 func say(console io.Writer, format string, args ...any) {
 	if console == nil {
 		return

@@ -1,7 +1,6 @@
 package pid1
 
 import (
-	"bufio"
 	"io"
 	"os"
 	"strings"
@@ -20,9 +19,12 @@ func ProcField(path, field string) string {
 
 // procField is ProcField on the file's content.
 func procField(r io.Reader, field string) string {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, field); ok {
 			return strings.TrimSpace(v)
 		}
 	}

@@ -214,11 +214,7 @@ func (s *Supervisor) Halt(ctx context.Context, a power.Action) {
 		if ctx.Err() != nil {
 			return
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.after(5 * time.Second):
-		}
+		<-s.after(5 * time.Second)
 	}
 }
 
