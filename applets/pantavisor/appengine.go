@@ -2,22 +2,17 @@ package pantavisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
-	"pantavisor/lib/bootloader"
-	"pantavisor/lib/cmdline"
 	"pantavisor/lib/config"
 	"pantavisor/lib/device"
 	"pantavisor/lib/engine"
-	"pantavisor/lib/logs"
-	"pantavisor/lib/sysinfo"
+	"pantavisor/lib/pid1"
 )
 
 // Exit codes of appengine mode: what a device would do next.
@@ -28,57 +23,43 @@ const (
 	ExitRollback = 4 // the revision under test failed: roll back
 )
 
-// chooseDirect picks the revision of an appengine as a device without a
-// bootloader would boot it: the direct env of the storage (boot/direct.env)
-// and its one-shot try latch (bootloader.Boot.Choose). A restart of the
-// appengine is the device's reboot. An explicit --rev wins.
-func chooseDirect(o *device.Options) error {
-	b, err := bootloader.Options{}.OpenBoot(bootloader.KindDirect, o.Storage)
-	if b == nil {
-		return err
-	}
-	o.Boot = b
-	if o.Rev != "" {
-		return err
-	}
-	rev, trying, cerr := choose(b, o.Storage, nil)
-	o.Rev, o.Trying = rev, trying
-	return errors.Join(err, cerr)
-}
-
-// choose is b.Choose, except that a direct env that was never written
-// chooses "": the device runs trails/current, else 0, as before any
-// update.
-func choose(b *bootloader.Boot, storage string, cl cmdline.Cmdline) (string, bool, error) {
-	if b.Direct {
-		env, _, _ := bootloader.Layout(bootloader.KindDirect)
-		if _, err := os.Stat(filepath.Join(storage, env)); os.IsNotExist(err) {
-			return "", false, nil
-		}
-	}
-	return b.Choose(cl)
+// appengineFlags are appengine's command line: the paths override their
+// configuration keys; the others have no key.
+type appengineFlags struct {
+	overrides    map[config.Key]string // flags given: --storage, --rundir, --volumes, --configs
+	rev          string
+	stateDir     string
+	cgroupParent string
 }
 
 // appengine runs the engine as a normal process until SIGTERM/SIGINT or
 // until it asks for a reboot or rollback, which it reports by exit code.
-func appengine(o device.Options, stderr io.Writer) int {
+// Its configuration is the environment (PV_*), then the flags.
+func appengine(f appengineFlags, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 	defer stop()
-	if k, err := sysinfo.Uname(); err == nil {
-		o.Launch.Host.KernelRelease = k.Release
-	}
-	if _, err := os.Stat("/dev/log"); err == nil {
-		o.Launch.Host.DevLog = true
-	}
-	o.Console = stderr
-	o.Logs = &logs.Server{RunDir: o.RunDir, Stdout: stderr, Level: embeddedLogLevel}
-	o.Config = config.New()
-	for _, w := range o.Config.LoadEnv(os.Environ()) {
+	cfg := config.New()
+	for _, w := range cfg.LoadEnv(os.Environ()) {
 		fmt.Fprintf(stderr, "pantavisor: config: %v\n", w)
 	}
-	o.AppEngine = true
+	for k, v := range f.overrides {
+		if err := cfg.Override(k, v); err != nil {
+			fmt.Fprintf(stderr, "pantavisor: %v\n", err)
+			return ExitFailed
+		}
+	}
+	o, err := device.FromConfig(cfg, device.AppEngine, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "pantavisor: %v\n", err)
+		return ExitFailed
+	}
+	o.Launch.StateDir, o.Launch.CgroupParent = f.stateDir, f.cgroupParent
 	o.BuildInfo = buildInfo()
-	if err := chooseDirect(&o); err != nil {
+	// As a device without a bootloader boots: the storage's direct env,
+	// unless --rev names the revision.
+	b, rev, trying, err := pid1.ChooseDirect(o.Paths.Storage, f.rev)
+	o.Boot, o.Rev, o.Trying = b, rev, trying
+	if err != nil {
 		fmt.Fprintf(stderr, "pantavisor: bootloader env: %v\n", err)
 	}
 	d, err := device.New(o, nil)
@@ -90,7 +71,7 @@ func appengine(o device.Options, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pantavisor: %v\n", err)
 		return ExitFailed
 	}
-	switch out.Action { // the engine has logged why
+	switch out.Action { // the device has logged why
 	case engine.Reboot:
 		return ExitReboot
 	case engine.Rollback:

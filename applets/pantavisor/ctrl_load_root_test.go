@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/pid1"
 )
 
 // TestCtrlUnderLoad: with 200 idle connections and a client sending one
@@ -123,7 +125,7 @@ func writeRandomFile(t *testing.T, path string, size int) string {
 // vmHWM is the peak resident set of a process, KiB (procField reads it).
 func vmHWM(t *testing.T, pid string) int64 {
 	t.Helper()
-	v := procField("/proc/"+pid+"/status", "VmHWM:")
+	v := pid1.ProcField("/proc/"+pid+"/status", "VmHWM:")
 	n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
 	require.NoError(t, err, "VmHWM of %s: %q", pid, v)
 	return n

@@ -39,19 +39,20 @@
 package pantavisor
 
 import (
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/cli"
 	"pantavisor/lib/cmdline"
 	"pantavisor/lib/config"
-	"pantavisor/lib/device"
 	"pantavisor/lib/early"
 	"pantavisor/lib/kmod"
+	"pantavisor/lib/pid1"
 	"pantavisor/lib/power"
 	"pantavisor/lib/sysinfo"
 )
@@ -63,7 +64,21 @@ var errNotPID1 = errors.New("not running as PID 1")
 
 type options struct {
 	appengine bool
-	device    device.Options
+	engine    appengineFlags
+	paths     [4]string // --storage, --rundir, --volumes, --configs
+}
+
+// pathFlags are appengine's path flags and the keys they override.
+var pathFlags = [...]struct {
+	name string
+	key  config.Key
+	def  string
+	help string
+}{
+	{"storage", config.StorageMntpoint, config.DefaultStorage, "appengine: storage directory (PV_STORAGE_MNTPOINT)"},
+	{"rundir", config.SystemRundir, config.DefaultRunDir, "appengine: run dir (PV_SYSTEM_RUNDIR)"},
+	{"volumes", config.DiskVoldir, "/volumes", "appengine: where /volumes is (PV_DISK_VOLDIR)"},
+	{"configs", config.SystemConfdir, "/configs", "appengine: _config overlay copies (PV_SYSTEM_CONFDIR)"},
 }
 
 // Main runs the applet with args (args[0] is the name it was called by).
@@ -74,13 +89,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return validateMain(args[1:], stdout, stderr)
 		case "install":
 			return installMain(args[1:], stdout, stderr)
-		case mainArg:
+		case pid1.MainLoopArg:
 			return mainLoop(stdout)
-		case superviseArg:
+		case pid1.SuperviseArg:
 			if os.Getpid() == 1 {
-				superviseMain(args[2:], os.Stdout)
+				resumePID1(args[2:], os.Stdout)
 			}
-			fmt.Fprintf(stderr, "%s: %s: %v\n", args[0], superviseArg, errNotPID1)
+			fmt.Fprintf(stderr, "%s: %s: %v\n", args[0], pid1.SuperviseArg, errNotPID1)
 			return 1
 		}
 	}
@@ -88,34 +103,45 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlags(args[0], "Usage: "+args[0]+" [--appengine [options]]\n       "+args[0]+
 		" validate|install ...\n\nPID 1 of a Pantavisor device, or its engine on an existing Linux (--appengine).\n", stdout, stderr)
 	fs.BoolVar(&opts.appengine, "appengine", false, "run the engine as a normal process on an existing Linux")
-	d := &opts.device
-	fs.StringVar(&d.Storage, "storage", "/storage", "appengine: storage directory")
-	fs.StringVar(&d.Rev, "rev", "", "appengine: revision to run (default trails/current, else 0)")
-	fs.StringVar(&d.RunDir, "rundir", config.DefaultRunDir, "appengine: run dir")
-	fs.StringVar(&d.Launch.Host.VolumesDir, "volumes", "/volumes", "appengine: where /volumes is")
-	fs.StringVar(&d.Launch.Host.ConfigsDir, "configs", "/configs", "appengine: _config overlay copies")
-	fs.StringVar(&d.Launch.StateDir, "statedir", "/run/pantavisor/containers", "appengine: rootfs mount points")
-	fs.StringVar(&d.Launch.CgroupParent, "cgroup-parent", "pantavisor", "appengine: parent cgroup of the containers")
+	for i, p := range pathFlags {
+		fs.StringVar(&opts.paths[i], p.name, p.def, p.help)
+	}
+	e := &opts.engine
+	fs.StringVar(&e.rev, "rev", "", "appengine: revision to run (default trails/current, else 0)")
+	fs.StringVar(&e.stateDir, "statedir", "/run/pantavisor/containers", "appengine: rootfs mount points")
+	fs.StringVar(&e.cgroupParent, "cgroup-parent", "pantavisor", "appengine: parent cgroup of the containers")
 	if code, done := fs.Parse(args[1:]); done {
 		return code
 	}
 	switch {
 	case opts.appengine:
-		return appengine(opts.device, stderr)
+		// A path flag overrides its key; one not given leaves the key to
+		// the environment, else its default (the flag's default).
+		e.overrides = map[config.Key]string{}
+		fs.Visit(func(f *flag.Flag) {
+			for i, p := range pathFlags {
+				if f.Name == p.name {
+					e.overrides[p.key] = opts.paths[i]
+				}
+			}
+		})
+		return appengine(opts.engine, stderr)
 	case os.Getpid() != 1:
 		fmt.Fprintf(stderr, "%s: %v (use --appengine to run the engine as a normal process)\n", args[0], errNotPID1)
 		return 1
 	}
-	pid1(stdout)
-	return 0 // not reached: pid1 never returns
+	runPID1(stdout)
+	return 0 // not reached: runPID1 never returns
 }
 
-// pid1 is the embedded init. It never returns: a panic is printed and the
+// runPID1 is the embedded init. It never returns: a panic is printed and the
 // machine restarts so the bootloader can act.
-func pid1(console io.Writer) {
-	defer restartOnPanic(console)
+func runPID1(console io.Writer) {
+	s := &pid1.Supervisor{Console: console}
+	ctx := context.Background() // Halt never returns
+	defer s.RestartOnPanic(ctx)
 	// Signals first, so none arrives before it is handled.
-	sigs := pid1Signals()
+	sigs := pid1.Signals()
 
 	for _, f := range early.Run(early.Default()) {
 		fmt.Fprintf(console, "pantavisor: early boot: %v\n", f)
@@ -135,9 +161,18 @@ func pid1(console io.Writer) {
 	}
 	if v, _ := cl.Get("pv_test"); v == "poweroff" {
 		fmt.Fprintln(console, "pantavisor: pv_test=poweroff: powering off")
-		halt(console, power.PowerOff)
+		s.Halt(ctx, power.PowerOff)
 	}
-	superviseMainLoop(os.Stdout, sigs)
+	s.Boot(ctx, os.Stdout, sigs) // the main loop's stdio: the console
+}
+
+// resumePID1 is PID 1 after its re-exec as the main loop's supervisor
+// (pid1.SuperviseArg): args name the main loop's pid. It never returns.
+func resumePID1(args []string, console *os.File) {
+	s := &pid1.Supervisor{Console: console}
+	ctx := context.Background() // Halt never returns
+	defer s.RestartOnPanic(ctx)
+	s.Resume(ctx, args, pid1.Signals())
 }
 
 // buildInfo is the GET /buildinfo text: what this binary is.
@@ -167,16 +202,4 @@ func readCmdline() (cmdline.Cmdline, error) {
 	}
 	defer f.Close()
 	return cmdline.Read(f)
-}
-
-// halt ends the machine and, should the kernel refuse, keeps PID 1 alive
-// retrying: PID 1 exiting would panic the kernel.
-func halt(console io.Writer, a power.Action) {
-	for {
-		fmt.Fprintf(console, "pantavisor: %s\n", a)
-		if err := power.Do(a); err != nil {
-			fmt.Fprintf(console, "pantavisor: %v\n", err)
-		}
-		time.Sleep(5 * time.Second)
-	}
 }

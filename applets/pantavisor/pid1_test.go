@@ -5,13 +5,15 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"pantavisor/lib/pid1"
 )
 
 // TestPID1OnlyModes: the embedded init and its re-executed supervisor
 // refuse to run as anything but PID 1 (a stray "init --supervise 5" on a
 // host must not start reaping or halting it), with exit 1 and a reason.
 func TestPID1OnlyModes(t *testing.T) {
-	for _, args := range [][]string{{"init"}, {"init", superviseArg, "5"}} {
+	for _, args := range [][]string{{"init"}, {"init", pid1.SuperviseArg, "5"}} {
 		var out, errs bytes.Buffer
 		code := Main(args, nil, &out, &errs)
 		assert.Equal(t, 1, code, "%q", args)

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Level is where a value comes from. Levels are ordered: for each key the
@@ -174,45 +173,6 @@ func (c *Config) value(i int) setting {
 	v, _ := parseValue(&keys[i], keys[i].Default) // defaults are tested to parse
 	return v
 }
-
-// The string-taking getters below are the API before Key: they find key by
-// name at every call and return the zero value for a misspelt one. They
-// remain only until lib/device, applets/pantavisor/embedded.go and
-// appengine.go read through Get; new code uses Get.
-
-// String returns the canonical text of key's value (secrets included), ""
-// for an unset or unknown key.
-//
-// Deprecated: use Get(k).String().
-func (c *Config) String(key string) string { v, _ := c.get(key); return v.s }
-
-// Bool returns key's value as a boolean; false for an unknown key.
-//
-// Deprecated: use Get(k).Bool().
-func (c *Config) Bool(key string) bool { return Value(c.getOrZero(key)).Bool() }
-
-// Int returns the number of key; 0 for an unknown key.
-//
-// Deprecated: use Get(k).Int().
-func (c *Config) Int(key string) int { return Value(c.getOrZero(key)).Int() }
-
-// Duration returns a DURATION or INT key as seconds; 0 for an unknown key.
-//
-// Deprecated: use Get(k).Duration().
-func (c *Config) Duration(key string) time.Duration { return Value(c.getOrZero(key)).Duration() }
-
-// Size returns a SIZE key: n bytes, or n percent when percent is true.
-//
-// Deprecated: use Get(k).Size().
-func (c *Config) Size(key string) (n int64, percent bool) { return Value(c.getOrZero(key)).Size() }
-
-// Level returns the level that set the value in effect for key
-// (LevelDefault if none did, or for an unknown key).
-//
-// Deprecated: use Get(k).Level().
-func (c *Config) Level(key string) Level { return c.getOrZero(key).l }
-
-func (c *Config) getOrZero(key string) setting { v, _ := c.get(key); return v }
 
 // secret replaces the value of a Secret key when printed.
 const secret = "<secret>"

@@ -191,11 +191,8 @@ func TestTypeMismatchGetters(t *testing.T) {
 	assert.True(t, c.Get(PHCredsPort).Bool(), "non-zero INT is true")
 	assert.Equal(t, 0, c.Get(StorageDevice).Int(), "STRING has no number")
 	for _, unknown := range []string{"PV_NOPE", ""} {
-		assert.Equal(t, "", c.String(unknown))
-		assert.False(t, c.Bool(unknown))
-		assert.Equal(t, 0, c.Int(unknown))
-		assert.Equal(t, time.Duration(0), c.Duration(unknown))
-		assert.Equal(t, LevelDefault, c.Level(unknown))
+		_, ok := ParseKey(unknown)
+		assert.False(t, ok, "an unknown name is no key: nothing can read it")
 	}
 	var zero Config
 	assert.Equal(t, "uboot", zero.Get(BootloaderType).String(), "the zero Config holds the defaults")

@@ -89,7 +89,7 @@ func (c *control) run(cmd ctrl.Command) {
 		if cmd.Op == ctrl.OpEnableSSH {
 			v = "1"
 		}
-		d.cfg.Set(config.LevelCmd, config.DebugSSH.Name(), v)
+		d.cfg.Set(config.LevelCmd, "PV_DEBUG_SSH", v)
 	case ctrl.OpGoRemote:
 		d.setMode(true)
 	case ctrl.OpLocalRun, ctrl.OpLocalRunCommit, ctrl.OpMakeFactory:

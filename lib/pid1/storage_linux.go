@@ -1,0 +1,48 @@
+package pid1
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/mount"
+)
+
+// UnmountStorage flushes and unmounts the storage at dir before PID 1
+// powers off or reboots; a busy mount is detached (the kernel finishes
+// it). It releases crash.log first (see RecordCrashes) and reports on
+// console.
+func UnmountStorage(console io.Writer, dir string) {
+	debug.SetCrashOutput(nil, debug.CrashOptions{}) // release crash.log
+	unix.Sync()
+	if err := mount.Unmount(dir, 0); err != nil {
+		say(console, "unmounting %s: %v; detaching it", dir, err)
+		mount.Unmount(dir, unix.MNT_DETACH)
+		return
+	}
+	say(console, "storage unmounted")
+}
+
+// RecordCrashes makes the Go runtime copy a fatal panic's report (from
+// any goroutine) to <storage>/logs/crash.log as well as the console, so
+// the reason survives the reboot PID 1 then does. Failures are reported
+// on console; UnmountStorage undoes it.
+func RecordCrashes(console io.Writer, storage string) {
+	dir := filepath.Join(storage, "logs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		say(console, "crash log: %v", err)
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "crash.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		say(console, "crash log: %v", err)
+		return
+	}
+	if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+		say(console, "crash log: %v", err)
+	}
+	f.Close() // SetCrashOutput keeps its own duplicate
+}
