@@ -72,7 +72,7 @@ func (c *conn) serve() {
 	for first := true; ; first = false {
 		r, err := c.next(first)
 		if err != nil {
-			c.reject(err)
+			c.reject(err, r)
 			return
 		}
 		if h := r.Header.Get("Host"); h != "" && h != "localhost" {
@@ -86,7 +86,8 @@ func (c *conn) serve() {
 }
 
 // next reads the next request's head: the first waits HeaderTimeout,
-// later ones IdleTimeout for their first byte.
+// later ones IdleTimeout for their first byte. On error, the request is
+// returned too once its line was read (its version is known).
 func (c *conn) next(first bool) (*Request, error) {
 	if !first {
 		c.t.SetReadDeadline(time.Now().Add(c.s.IdleTimeout))
@@ -98,7 +99,7 @@ func (c *conn) next(first bool) (*Request, error) {
 	c.rset = time.Time{}
 	r, err := readRequest(c.br, c.s.MaxHeaderBytes)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
 	r.PeerPid = c.pid
 	c.body.reset(c.br, r.ContentLength)
@@ -134,8 +135,9 @@ func (c *conn) run(r *Request) {
 }
 
 // reject answers a request that could not be read, or says nothing when
-// the stream ended, failed or timed out.
-func (c *conn) reject(err error) {
+// the stream ended, failed or timed out. The answer is in r's version when
+// its request line was read (r not nil), else in HTTP/1.1.
+func (c *conn) reject(err error, r *Request) {
 	var status int
 	var body string
 	switch {
@@ -148,7 +150,11 @@ func (c *conn) reject(err error) {
 	default:
 		return
 	}
-	c.w = &Response{c: c, proto: "HTTP/1.1"}
+	proto := "HTTP/1.1"
+	if r != nil {
+		proto = r.Proto
+	}
+	c.w = &Response{c: c, proto: proto}
 	c.w.Send(status, "application/json", []byte(body))
 	c.w.Flush()
 }
