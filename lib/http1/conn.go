@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"pantavisor/lib/connlimit"
 	"pantavisor/lib/unixsock"
 )
 
@@ -37,6 +38,7 @@ type conn struct {
 	s       *Server
 	t       transport
 	pid     int
+	peer    connlimit.Peer // the caller class, from pid at accept time
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	body    body      // the current request's body
@@ -214,9 +216,11 @@ func (c *conn) writeDeadline() {
 // close ends the connection. After a response, if the client sent bytes
 // that were not read, it half-closes and reads what the client still
 // sends for a moment: closing a socket with unread bytes would make the
-// client's read fail (ECONNRESET) instead of returning the response.
+// client's read fail (ECONNRESET) instead of returning the response. A
+// refused connection always lingers so: its 503 is sent at accept, often
+// before the client's request arrives.
 func (c *conn) close() {
-	if f, ok := c.t.(*os.File); ok && c.wrote && !c.dropped && c.unread(f) {
+	if f, ok := c.t.(*os.File); ok && c.wrote && !c.dropped && (c.refused || c.unread(f)) {
 		if unixsock.ShutdownWrite(f) == nil {
 			c.t.SetReadDeadline(time.Now().Add(lingerTimeout))
 			io.CopyN(io.Discard, c.t, maxLinger)
