@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pantavisor/lib/config"
+	"pantavisor/lib/connlimit"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/http1"
 	"pantavisor/lib/meta"
@@ -66,7 +67,10 @@ type Server struct {
 }
 
 // Start listens on Socket and serves the routes in the background until
-// Close.
+// Close. Each connection is classified when accepted (see classify):
+// 32 of the 256 connections are reserved for the host, 32 for the mgmt
+// containers, and any other container holds 32 at most; a connection
+// over its share is answered 503 and closed.
 func (s *Server) Start() error {
 	if s.Commands == nil {
 		s.Commands = make(chan Command, 1)
@@ -74,7 +78,8 @@ func (s *Server) Start() error {
 	if s.timeout == 0 {
 		s.timeout = 10 * time.Second
 	}
-	s.http = http1.Server{Handler: s.serve, Log: s.Log}
+	s.http = http1.Server{Handler: s.serve, Log: s.Log, Classify: s.classify,
+		ClassLimits: connlimit.Limits{Host: hostConns, Mgmt: mgmtConns, PerContainer: containerConns}}
 	return s.http.Listen(s.Socket)
 }
 

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
+	"sync/atomic"
 
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cgroup"
@@ -64,7 +66,8 @@ type Device struct {
 	rev string // the revision Run starts with
 
 	// Set by Run's steps, in order, before anything that reads them runs.
-	cur     *state.State // the running state (the command goroutine's once the engine runs)
+	cur     *state.State             // the running state (the command goroutine's once the engine runs)
+	mgmt    atomic.Pointer[[]string] // cur's containers with the mgmt role, for the log server's goroutines
 	devmeta *meta.Store
 	usrmeta *meta.Store
 	logsOn  bool // the log server runs: the device's lines go to it too
@@ -115,6 +118,9 @@ func New(o Options, obs Observer) (d *Device, err error) {
 	}
 	if srv := o.Logs; srv != nil {
 		d.o.Launch.ConsoleLog = func(c string) io.Writer { return consoleWriter{srv: srv, platform: c} }
+		// The log server's senders are named and classed as pv-ctrl's are:
+		// by the container cgroup below the launcher's parent.
+		srv.Identify, srv.Mgmt = identify(o.Launch.CgroupParent), d.isMgmt
 	}
 	u, warn, err := d.newUpdater()
 	if err != nil {
@@ -207,8 +213,40 @@ func (d *Device) load() error {
 	if err != nil {
 		return fmt.Errorf("revision %s: %w", d.rev, err)
 	}
-	d.cur = s
+	d.running(s)
 	return nil
+}
+
+// running makes s the running state.
+func (d *Device) running(s *state.State) {
+	d.cur = s
+	var mgmt []string
+	for _, c := range s.Containers {
+		if c.Mgmt {
+			mgmt = append(mgmt, c.Name)
+		}
+	}
+	d.mgmt.Store(&mgmt)
+}
+
+// isMgmt reports whether container name of the running state has the
+// mgmt role.
+func (d *Device) isMgmt(name string) bool {
+	p := d.mgmt.Load()
+	return p != nil && slices.Contains(*p, name)
+}
+
+// identify names the container of a pid by its cgroup below parent, ""
+// for pantavisor and the host, logs.UnknownPlatform when unreadable.
+func identify(parent string) func(pid int) string {
+	m := cgroup.Manager{Parent: parent}
+	return func(pid int) string {
+		name, err := m.NameOf(pid)
+		if err != nil {
+			return logs.UnknownPlatform
+		}
+		return name
+	}
 }
 
 // verify checks the revision's objects unless told not to.

@@ -205,3 +205,29 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestMgmtRoles: the log server classes a sender as mgmt by the role of
+// its container in the running state, which follows a swap.
+func TestMgmtRoles(t *testing.T) {
+	sha := strings.Repeat("a", 64)
+	ctr := func(name, extra string) string {
+		return `"` + name + `/lxc.container.conf":"` + sha + `","` + name + `/run.json":{"name":"` + name +
+			`","type":"lxc","config":"lxc.container.conf"` + extra + `}`
+	}
+	parse := func(body string) *state.State {
+		s, err := state.Parse([]byte(`{"#spec":"pantavisor-service-system@1",`+body+`}`), state.Options{})
+		require.NoError(t, err)
+		return s
+	}
+	d := &Device{}
+	assert.False(t, d.isMgmt("os"), "nothing runs yet")
+	d.running(parse(ctr("os", `,"roles":["mgmt"]`) + "," + ctr("app", `,"roles":["nobody"]`)))
+	assert.True(t, d.isMgmt("os"))
+	assert.False(t, d.isMgmt("app"))
+	assert.False(t, d.isMgmt("nope"))
+	d.running(parse(ctr("app", `,"roles":["mgmt"]`)))
+	assert.False(t, d.isMgmt("os"), "gone with the swap")
+	assert.True(t, d.isMgmt("app"))
+	assert.Equal(t, logs.UnknownPlatform, identify("")(-1), "an unreadable pid")
+	assert.Equal(t, "", identify("pvtest-none")(os.Getpid()), "the test itself is no container")
+}

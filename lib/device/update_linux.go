@@ -95,7 +95,7 @@ func (d *Device) swap(plan update.Plan) bool {
 // pv-ctrl serves its state, device-meta names it, and the log server
 // writes to its tree (logs/current, set by the updater, names it).
 func (d *Device) moved(rev string, next *state.State) {
-	d.cur = next
+	d.running(next)
 	d.ctrl.srv.SetRevision(next, d.e)
 	if err := d.devmeta.SetRevision(rev); err != nil {
 		d.log(engine.LevelWarn, "device-meta: "+err.Error())

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"pantavisor/lib/connlimit"
 	"pantavisor/lib/unixsock"
 )
 
@@ -37,6 +38,7 @@ type conn struct {
 	s       *Server
 	t       transport
 	pid     int
+	peer    connlimit.Peer // the caller class, from pid at accept time
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	body    body      // the current request's body
@@ -72,7 +74,7 @@ func (c *conn) serve() {
 	for first := true; ; first = false {
 		r, err := c.next(first)
 		if err != nil {
-			c.reject(err)
+			c.reject(err, r)
 			return
 		}
 		if h := r.Header.Get("Host"); h != "" && h != "localhost" {
@@ -86,7 +88,8 @@ func (c *conn) serve() {
 }
 
 // next reads the next request's head: the first waits HeaderTimeout,
-// later ones IdleTimeout for their first byte.
+// later ones IdleTimeout for their first byte. On error, the request is
+// returned too once its line was read (its version is known).
 func (c *conn) next(first bool) (*Request, error) {
 	if !first {
 		c.t.SetReadDeadline(time.Now().Add(c.s.IdleTimeout))
@@ -98,7 +101,7 @@ func (c *conn) next(first bool) (*Request, error) {
 	c.rset = time.Time{}
 	r, err := readRequest(c.br, c.s.MaxHeaderBytes)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
 	r.PeerPid = c.pid
 	c.body.reset(c.br, r.ContentLength)
@@ -134,8 +137,9 @@ func (c *conn) run(r *Request) {
 }
 
 // reject answers a request that could not be read, or says nothing when
-// the stream ended, failed or timed out.
-func (c *conn) reject(err error) {
+// the stream ended, failed or timed out. The answer is in r's version when
+// its request line was read (r not nil), else in HTTP/1.1.
+func (c *conn) reject(err error, r *Request) {
 	var status int
 	var body string
 	switch {
@@ -148,7 +152,11 @@ func (c *conn) reject(err error) {
 	default:
 		return
 	}
-	c.w = &Response{c: c, proto: "HTTP/1.1"}
+	proto := "HTTP/1.1"
+	if r != nil {
+		proto = r.Proto
+	}
+	c.w = &Response{c: c, proto: proto}
 	c.w.Send(status, "application/json", []byte(body))
 	c.w.Flush()
 }
@@ -208,9 +216,11 @@ func (c *conn) writeDeadline() {
 // close ends the connection. After a response, if the client sent bytes
 // that were not read, it half-closes and reads what the client still
 // sends for a moment: closing a socket with unread bytes would make the
-// client's read fail (ECONNRESET) instead of returning the response.
+// client's read fail (ECONNRESET) instead of returning the response. A
+// refused connection always lingers so: its 503 is sent at accept, often
+// before the client's request arrives.
 func (c *conn) close() {
-	if f, ok := c.t.(*os.File); ok && c.wrote && !c.dropped && c.unread(f) {
+	if f, ok := c.t.(*os.File); ok && c.wrote && !c.dropped && (c.refused || c.unread(f)) {
 		if unixsock.ShutdownWrite(f) == nil {
 			c.t.SetReadDeadline(time.Now().Add(lingerTimeout))
 			io.CopyN(io.Discard, c.t, maxLinger)

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/connlimit"
 	"pantavisor/lib/unixsock"
 )
 
@@ -360,5 +361,47 @@ func TestCurl(t *testing.T) {
 			require.NoError(t, err, stderr.String())
 			assert.Equal(t, tt.want, string(out))
 		})
+	}
+}
+
+func TestClassLimits(t *testing.T) {
+	b := newBlocker()
+	var mu sync.Mutex
+	var who connlimit.Peer
+	_, path := serve(t, b.handle, func(s *Server) {
+		s.MaxConns = 4
+		s.ClassLimits = connlimit.Limits{Host: 1, Mgmt: 1, PerContainer: 1}
+		s.Classify = func(int) connlimit.Peer { mu.Lock(); defer mu.Unlock(); return who }
+	})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(b.release)
+	steps := []struct {
+		peer  connlimit.Peer
+		admit bool
+	}{
+		{connlimit.Peer{Class: connlimit.Other, Name: "a"}, true},
+		{connlimit.Peer{Class: connlimit.Other, Name: "a"}, false}, // a's cap
+		{connlimit.Peer{Class: connlimit.Other, Name: "b"}, true},
+		{connlimit.Peer{Class: connlimit.Other, Name: "c"}, false}, // the 2 shared slots are taken
+		{connlimit.Peer{Class: connlimit.Host}, true},              // reserved
+		{connlimit.Peer{Class: connlimit.Mgmt, Name: "m"}, true},   // reserved
+		{connlimit.Peer{Class: connlimit.Host}, false},             // MaxConns
+	}
+	for i, st := range steps {
+		mu.Lock()
+		who = st.peer
+		mu.Unlock()
+		if !st.admit {
+			assert.Equal(t, refused, raw(t, path, "GET /x HTTP/1.1\r\n\r\n", true), "step %d", i)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _ := get(t, path, "/block")
+			assert.Equal(t, 200, status)
+		}()
+		<-b.entered // classified and served: the next connection may be someone else's
 	}
 }

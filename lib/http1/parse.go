@@ -77,7 +77,10 @@ func trimEOL(b []byte) []byte {
 // (empty lines before the request line count). It returns io.EOF when the
 // stream ends before the request line, ErrProto, ErrHeaderTooBig or ErrBadRequest
 // for bad input, and the reader's error otherwise. ContentLength and the
-// framing come from the header; Body is left nil.
+// framing come from the header; Body is left nil. An error after the
+// request line comes with the request as far as it was read (Method,
+// Target, Proto), so that the answer can use its version; an error before
+// it comes with a nil request.
 func readRequest(br *bufio.Reader, max int) (*Request, error) {
 	l := lineReader{br: br, left: max}
 	var line []byte
@@ -96,10 +99,10 @@ func readRequest(br *bufio.Reader, max int) (*Request, error) {
 		return nil, err
 	}
 	if r.Header, err = readFields(&l, ErrBadRequest); err != nil {
-		return nil, err
+		return r, err
 	}
 	if r.ContentLength, err = requestLength(r.Header); err != nil {
-		return nil, err
+		return r, err
 	}
 	return r, nil
 }

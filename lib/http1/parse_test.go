@@ -36,7 +36,7 @@ func TestReadRequest(t *testing.T) {
 			method: "PUT", target: "/", proto: "HTTP/1.1", header: Header{{"Transfer-Encoding", "identity"}, {"Content-Length", "2"}}, length: 2, body: "ab"},
 		{name: "equal lengths", in: "PUT / HTTP/1.1\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nab",
 			method: "PUT", target: "/", proto: "HTTP/1.1", header: Header{{"Content-Length", "2, 2"}, {"Content-Length", "2"}}, length: 2, body: "ab"},
-		{name: "chunked", in: "POST / HTTP/1.1\r\nTransfer-Encoding: gzip-less, chunked\r\n\r\n", err: ErrBadRequest},
+		{name: "chunked", in: "POST / HTTP/1.1\r\nTransfer-Encoding: gzip-less, chunked\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
 		{name: "chunked body", in: "POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\nContent-Length: 99\r\n\r\n2 ; a=b\r\nab\r\n0\r\nX: y\r\n\r\n",
 			method: "POST", target: "/", proto: "HTTP/1.1", header: Header{{"Transfer-Encoding", "Chunked"}, {"Content-Length", "99"}}, length: -1, body: "ab"},
 		{name: "long header line", in: "GET / HTTP/1.1\r\nX: " + long + "\r\n\r\n",
@@ -47,7 +47,7 @@ func TestReadRequest(t *testing.T) {
 		{name: "cut after CRLF", in: "\r\nGE", err: io.ErrUnexpectedEOF},
 		{name: "too many empty lines", in: "\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", err: ErrBadRequest},
 		{name: "cut in line", in: "GET / HT", err: io.ErrUnexpectedEOF},
-		{name: "cut in header", in: "GET / HTTP/1.1\r\nA: b\r\n", err: io.ErrUnexpectedEOF},
+		{name: "cut in header", in: "GET / HTTP/1.1\r\nA: b\r\n", err: io.ErrUnexpectedEOF, proto: "HTTP/1.1"},
 		{name: "HTTP/2.0", in: "GET / HTTP/2.0\r\n\r\n", err: ErrProto},
 		{name: "HTTP/1.2", in: "GET / HTTP/1.2\r\n\r\n", err: ErrProto},
 		{name: "HTTP/0.9", in: "GET / HTTP/0.9\r\n\r\n", err: ErrProto},
@@ -56,18 +56,24 @@ func TestReadRequest(t *testing.T) {
 		{name: "two spaces", in: "GET  / HTTP/1.1\r\n\r\n", err: ErrBadRequest},
 		{name: "bad method", in: "G(T / HTTP/1.1\r\n\r\n", err: ErrBadRequest},
 		{name: "control in target", in: "GET /\x01 HTTP/1.1\r\n\r\n", err: ErrBadRequest},
-		{name: "no colon", in: "GET / HTTP/1.1\r\nHost\r\n\r\n", err: ErrBadRequest},
-		{name: "space before colon", in: "GET / HTTP/1.1\r\nHost : x\r\n\r\n", err: ErrBadRequest},
-		{name: "folded line", in: "GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", err: ErrBadRequest},
-		{name: "NUL in value", in: "GET / HTTP/1.1\r\nA: b\x00c\r\n\r\n", err: ErrBadRequest},
-		{name: "CR in value", in: "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", err: ErrBadRequest},
-		{name: "negative length", in: "PUT / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", err: ErrBadRequest},
-		{name: "huge length", in: "PUT / HTTP/1.1\r\nContent-Length: 9999999999999999999\r\n\r\n", err: ErrBadRequest},
-		{name: "plus length", in: "PUT / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", err: ErrBadRequest},
-		{name: "differing lengths", in: "PUT / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", err: ErrBadRequest},
-		{name: "gzip coding", in: "PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", err: ErrBadRequest},
-		{name: "chunked not last", in: "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n", err: ErrBadRequest},
-		{name: "head too big", in: "GET / HTTP/1.1\r\nX: " + long + long + "\r\n\r\n", err: ErrHeaderTooBig},
+		{name: "no colon", in: "GET / HTTP/1.1\r\nHost\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "space before colon", in: "GET / HTTP/1.1\r\nHost : x\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "folded line", in: "GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "NUL in value", in: "GET / HTTP/1.1\r\nA: b\x00c\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "CR in value", in: "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "negative length", in: "PUT / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "huge length", in: "PUT / HTTP/1.1\r\nContent-Length: 9999999999999999999\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "plus length", in: "PUT / HTTP/1.1\r\nContent-Length: +1\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "differing lengths", in: "PUT / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "gzip coding", in: "PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "chunked not last", in: "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.1"},
+		{name: "head too big", in: "GET / HTTP/1.1\r\nX: " + long + long + "\r\n\r\n", err: ErrHeaderTooBig, proto: "HTTP/1.1"},
+		{name: "request line too big", in: "GET /" + long + long + " HTTP/1.0\r\n\r\n", err: ErrHeaderTooBig},
+		{name: "1.0 no colon", in: "GET / HTTP/1.0\r\nHost\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.0"},
+		{name: "1.0 cut in header", in: "PUT / HTTP/1.0\r\nA: b\r\n", err: io.ErrUnexpectedEOF, proto: "HTTP/1.0"},
+		{name: "1.0 head too big", in: "GET / HTTP/1.0\r\nX: " + long + long + "\r\n\r\n", err: ErrHeaderTooBig, proto: "HTTP/1.0"},
+		{name: "1.0 differing lengths", in: "PUT / HTTP/1.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.0"},
+		{name: "1.0 chunked not last", in: "PUT / HTTP/1.0\r\nTransfer-Encoding: chunked, identity\r\n\r\n", err: ErrBadRequest, proto: "HTTP/1.0"},
 		{name: "short body", in: "PUT / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", method: "PUT", target: "/", proto: "HTTP/1.1",
 			header: Header{{"Content-Length", "5"}}, length: 5, body: "ab", bodyErr: io.ErrUnexpectedEOF},
 		{name: "bad chunk size", in: "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", method: "PUT", target: "/", proto: "HTTP/1.1",
@@ -85,6 +91,11 @@ func TestReadRequest(t *testing.T) {
 			r, err := readRequest(br, DefaultMaxHeaderBytes)
 			if tt.err != nil {
 				assert.ErrorIs(t, err, tt.err)
+				if tt.proto == "" {
+					assert.Nil(t, r, "no request line: answered in HTTP/1.1")
+				} else if assert.NotNil(t, r, "the request line was read: its version is known") {
+					assert.Equal(t, tt.proto, r.Proto)
+				}
 				return
 			}
 			require.NoError(t, err)
@@ -181,8 +192,9 @@ func TestHasToken(t *testing.T) {
 }
 
 // FuzzRequest feeds arbitrary bytes to the request parser and the body
-// decoder, then to a whole server connection: no panic, no hang, and a
-// parsed request is well-formed.
+// decoder, then to a whole server connection: no panic, no hang, a parsed
+// request is well-formed, and once the request line was read the answer,
+// good or bad, is in the request's HTTP version.
 func FuzzRequest(f *testing.F) {
 	for _, s := range []string{
 		"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -191,6 +203,8 @@ func FuzzRequest(f *testing.F) {
 		"GET / HTTP/2.0\r\n\r\n",
 		"PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
 		"\r\nGET /a?b HTTP/1.1\r\nConnection: close\r\n\r\n",
+		"GET / HTTP/1.0\r\nNo colon\r\n\r\n",
+		"PUT / HTTP/1.0\r\nContent-Length: 1, 2\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -214,6 +228,9 @@ func FuzzRequest(f *testing.F) {
 		out := fakeServe(in, echo)
 		if len(out) > 0 {
 			require.True(t, bytes.HasPrefix(out, []byte("HTTP/1.")), "%q", out)
+		}
+		if r != nil && len(out) > 0 {
+			require.True(t, bytes.HasPrefix(out, []byte(r.Proto+" ")), "a %s request answered %q", r.Proto, out)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"pantavisor/lib/connlimit"
 	"pantavisor/lib/unixsock"
 )
 
@@ -22,8 +23,19 @@ const (
 // Server serves HTTP/1.x on a unix socket. The zero value of a limit
 // means its default.
 type Server struct {
-	Handler        Handler
-	MaxConns       int           // open connections at most (256); more are refused with 503 and closed
+	Handler  Handler
+	MaxConns int // open connections at most (256); more are refused with 503 and closed
+	// Classify names the caller class of a connection from its peer pid
+	// (SO_PEERCRED), for the split of MaxConns by ClassLimits. It runs in
+	// the accept loop, once per connection before any byte is read, so it
+	// must be quick (a /proc read) and never wait on the client. nil:
+	// every caller is the host.
+	Classify func(pid int) connlimit.Peer
+	// ClassLimits reserves slots of MaxConns for the host and mgmt
+	// callers and caps each other container (see connlimit). A
+	// connection over its class's share is refused like one over
+	// MaxConns. The zero value: one pool for all callers.
+	ClassLimits    connlimit.Limits
 	MaxHeaderBytes int           // request line and header (8 KiB); more is 431
 	HeaderTimeout  time.Duration // to receive a request's header (10 s)
 	IdleTimeout    time.Duration // keep-alive wait for the next request (60 s)
@@ -36,6 +48,7 @@ type Server struct {
 	path   string
 	conns  map[*conn]struct{} // served and refused
 	active int                // served connections
+	table  *connlimit.Table   // served connections by caller class
 	closed bool
 	wg     sync.WaitGroup
 
@@ -85,6 +98,7 @@ func (s *Server) setDefaults() {
 	def(&s.IdleTimeout, DefaultIdleTimeout)
 	def(&s.ReadTimeout, DefaultReadTimeout)
 	def(&s.WriteTimeout, DefaultWriteTimeout)
+	s.table = connlimit.New(s.MaxConns, s.ClassLimits)
 }
 
 // Close stops accepting, closes every connection, waits for the handlers
@@ -107,8 +121,9 @@ func (s *Server) Close() error {
 	return err
 }
 
-// acceptLoop accepts connections until ln is closed and serves each in
-// its own goroutine; it never waits on a connection.
+// acceptLoop accepts connections until ln is closed, classifies each by
+// its peer pid and serves it in its own goroutine; it never waits on a
+// connection.
 func (s *Server) acceptLoop(ln *os.File) {
 	defer s.wg.Done()
 	for {
@@ -122,16 +137,27 @@ func (s *Server) acceptLoop(ln *os.File) {
 			time.Sleep(50 * time.Millisecond) // EMFILE and friends: let fds free up
 			continue
 		}
-		s.track(newConn(s, f, pid))
+		c := newConn(s, f, pid)
+		c.peer = s.classify(pid)
+		s.track(c)
 	}
 }
 
-// track registers c and serves it; over MaxConns, c is answered with
-// a 503 (at most MaxConns such answers in flight, others are closed).
+// classify is Classify's answer for pid, the host without Classify.
+func (s *Server) classify(pid int) connlimit.Peer {
+	if s.Classify == nil {
+		return connlimit.Peer{Class: connlimit.Host}
+	}
+	return s.Classify(pid)
+}
+
+// track registers c and serves it; over MaxConns or its class's share
+// (see ClassLimits), c is answered with a 503 (at most MaxConns such
+// answers in flight, others are closed).
 func (s *Server) track(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.refused = s.active >= s.MaxConns
+	c.refused = s.closed || !s.table.Take(c.peer)
 	switch {
 	case s.closed, c.refused && len(s.conns)-s.active >= s.MaxConns:
 		c.t.Close()
@@ -150,12 +176,14 @@ func (s *Server) untrack(c *conn) {
 	delete(s.conns, c)
 	if !c.refused {
 		s.active--
+		s.table.Release(c.peer)
 	}
 	s.mu.Unlock()
 	s.wg.Done()
 }
 
-// refused is the whole answer to a connection over MaxConns.
+// refused is the whole answer to a connection over MaxConns or over its
+// class's share.
 const refused = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n" +
 	"Content-Length: 32\r\nConnection: close\r\n\r\n{\"Error\":\"Too many connections\"}"
 

@@ -136,6 +136,16 @@ func TestServerRaw(t *testing.T) {
 		{"header too big", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n",
 			"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\nContent-Length: 36\r\nConnection: close\r\n\r\n{\"Error\":\"Request header too large\"}", false},
 		{"eof at once", "", "", true},
+		// A request whose line was read is answered in its own version.
+		{"1.0 bad header", "GET / HTTP/1.0\r\nHost\r\n\r\n",
+			"HTTP/1.0 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 23\r\nConnection: close\r\n\r\n{\"Error\":\"Bad request\"}", false},
+		{"1.0 bad framing", "PUT / HTTP/1.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+			"HTTP/1.0 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 23\r\nConnection: close\r\n\r\n{\"Error\":\"Bad request\"}", false},
+		{"1.0 truncated head", "GET / HTTP/1.0\r\nA: b", "HTTP/1.0 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 23\r\nConnection: close\r\n\r\n{\"Error\":\"Bad request\"}", true},
+		{"1.0 header too big", "GET / HTTP/1.0\r\nX: " + strings.Repeat("a", 9000) + "\r\n\r\n",
+			"HTTP/1.0 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\nContent-Length: 36\r\nConnection: close\r\n\r\n{\"Error\":\"Request header too large\"}", false},
+		{"1.0 request line too big", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.0\r\n\r\n",
+			"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\nContent-Length: 36\r\nConnection: close\r\n\r\n{\"Error\":\"Request header too large\"}", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,9 +11,11 @@ import (
 	"pantavisor/lib/unixsock"
 )
 
-// acceptLoop accepts connections on ln until it is closed and serves each
-// in its own goroutine, registered so that Close can end it.
-func (s *Server) acceptLoop(ln *os.File, serve func(*os.File, int)) {
+// acceptLoop accepts connections on ln until it is closed, names each
+// sender (see caller) and serves it in its own goroutine, registered so
+// that Close can end it; a connection over the sender's share of MaxConns
+// is closed at once.
+func (s *Server) acceptLoop(ln *os.File, serve func(c *os.File, pid int, platform string)) {
 	defer s.wg.Done()
 	for {
 		c, pid, err := unixsock.Accept(ln)
@@ -26,20 +28,27 @@ func (s *Server) acceptLoop(ln *os.File, serve func(*os.File, int)) {
 			time.Sleep(50 * time.Millisecond) // EMFILE and friends: let fds free up
 			continue
 		}
+		platform, peer := s.caller(pid)
 		s.mu.Lock()
 		if s.state != stateStarted {
 			s.mu.Unlock()
 			c.Close()
 			return
 		}
+		if !s.table.Take(peer) {
+			s.mu.Unlock()
+			c.Close()
+			continue
+		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			serve(c, pid)
+			serve(c, pid, platform)
 			s.mu.Lock()
 			delete(s.conns, c)
+			s.table.Release(peer)
 			s.mu.Unlock()
 			c.Close()
 		}()
@@ -48,8 +57,7 @@ func (s *Server) acceptLoop(ln *os.File, serve func(*os.File, int)) {
 
 // serveCtrl reads messages from one pv-ctrl-log connection until it ends
 // (see split for the framing) and logs each under the sender's platform.
-func (s *Server) serveCtrl(c *os.File, pid int) {
-	platform := s.identify(pid)
+func (s *Server) serveCtrl(c *os.File, pid int, platform string) {
 	buf := make([]byte, 0, 4096)
 	var st framing
 	for {
@@ -120,8 +128,9 @@ func (s *Server) command(data []byte, pid int) error {
 const fdRequestSize = 50 + 50 + 4 + 4
 
 // serveFd reads subscription requests from one pv-fd-log connection; each
-// comes with a file descriptor (SCM_RIGHTS) for action 1 (subscribe).
-func (s *Server) serveFd(c *os.File, pid int) {
+// comes with a file descriptor (SCM_RIGHTS) for action 1 (subscribe);
+// platform is the sender's.
+func (s *Server) serveFd(c *os.File, pid int, platform string) {
 	var req [fdRequestSize]byte
 	have := 0
 	var fds []int
@@ -145,18 +154,18 @@ func (s *Server) serveFd(c *os.File, pid int) {
 		}
 		closeFDs(fds)
 		fds = nil
-		s.report(s.fdRequest(req[:], fd, pid))
+		s.report(s.fdRequest(req[:], fd, platform))
 	}
 }
 
 // fdRequest obeys one pv-fd-log request. The platform comes from the
 // request, as upstream; an empty one is the sender's.
-func (s *Server) fdRequest(req []byte, fd, pid int) error {
+func (s *Server) fdRequest(req []byte, fd int, sender string) error {
 	platform, source := cstring(req[:50]), cstring(req[50:100])
 	level := Level(hostInt32(req[100:]))
 	action := hostInt32(req[104:])
 	if platform == "" {
-		platform = s.identify(pid)
+		platform = sender
 	}
 	switch {
 	case action == 0:

@@ -14,8 +14,20 @@ import (
 
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/config"
+	"pantavisor/lib/connlimit"
 	"pantavisor/lib/unixsock"
 )
+
+// DefaultMaxConns is the log sockets' connection cap (MaxConns).
+const DefaultMaxConns = 512
+
+// DefaultClassLimits is the log sockets' split of MaxConns: 64 slots for
+// pantavisor and the host, 64 for the mgmt containers, and 64 connections
+// at most of each other container (one per process that keeps a syslog
+// connection open). Non-mgmt containers together hold at most 384.
+func DefaultClassLimits() connlimit.Limits {
+	return connlimit.Limits{Host: 64, Mgmt: 64, PerContainer: 64}
+}
 
 // Socket names in the run dir.
 const (
@@ -61,8 +73,23 @@ type Server struct {
 
 	// Identify names the container of a connected pid; "" is pantavisor
 	// itself. Default: the cgroup name below "pantavisor"
-	// (cgroup.Manager.NameOf), UnknownPlatform when it cannot be read.
+	// (cgroup.Manager.NameOf), UnknownPlatform when it cannot be read. It
+	// runs in the accept loops, once per connection: it must be quick
+	// (a /proc read) and never wait on the client.
 	Identify func(pid int) string
+	// Mgmt reports whether the container called platform has the mgmt
+	// role, for the split of MaxConns (asked once per connection, at
+	// accept time). nil: no container has.
+	Mgmt func(platform string) bool
+	// MaxConns bounds the open connections of pv-ctrl-log and pv-fd-log
+	// together; 0 = DefaultMaxConns. A connection over it, or over its
+	// caller's share in ClassLimits, is closed at once.
+	MaxConns int
+	// ClassLimits splits MaxConns between callers (see connlimit): slots
+	// only pantavisor and host processes may take, slots only mgmt
+	// containers may take, and a cap on each other container (by
+	// platform). The zero value means DefaultClassLimits.
+	ClassLimits connlimit.Limits
 	// Errors, if set, gets every error the server recovers from (a
 	// malformed message, an unwritable file). It is called from server
 	// goroutines with no lock held and must not block for long.
@@ -79,6 +106,7 @@ type Server struct {
 	tree    tree
 	lns     []*os.File
 	conns   map[*os.File]struct{}
+	table   *connlimit.Table // open connections by caller class
 	subs    map[string]*os.File
 	scratch []byte
 	partial map[string][]byte // stdout: the unfinished last line of a stream, by platform and source
@@ -103,7 +131,7 @@ func (s *Server) FdSocket() string { return filepath.Join(s.runDir(), FdSocketNa
 //  2. compute the log dir budget and rotation figures (see Budget, Figures);
 //  3. listen on pv-ctrl-log and pv-fd-log, and link DevLog to pv-ctrl-log;
 //  4. start one goroutine per socket that accepts connections, each
-//     served by its own goroutine.
+//     served by its own goroutine within MaxConns and ClassLimits.
 //
 // On error nothing is left running. Call Close to stop.
 func (s *Server) Start() error {
@@ -160,6 +188,11 @@ func (s *Server) Start() error {
 	s.state, s.outs, s.rev, s.tree = stateStarted, outs, s.Rev, t
 	s.lns = []*os.File{ctrl, fdl}
 	s.conns = make(map[*os.File]struct{})
+	lim := s.ClassLimits
+	if lim == (connlimit.Limits{}) {
+		lim = DefaultClassLimits()
+	}
+	s.table = connlimit.New(cmp.Or(s.MaxConns, DefaultMaxConns), lim)
 	s.subs = make(map[string]*os.File)
 	s.wg.Add(2)
 	go s.acceptLoop(ctrl, s.serveCtrl)
@@ -263,16 +296,21 @@ func (s *Server) report(err error) {
 	}
 }
 
-// identify names the container of pid (see Identify).
-func (s *Server) identify(pid int) string {
+// caller names the sender pid of a connection: its platform (see
+// Identify; pantavisor for "") and its class for the split of MaxConns.
+func (s *Server) caller(pid int) (platform string, p connlimit.Peer) {
 	id := s.Identify
 	if id == nil {
 		id = defaultIdentify
 	}
-	if name := id(pid); name != "" {
-		return name
+	name := id(pid)
+	switch {
+	case name == "":
+		return Pantavisor, connlimit.Peer{Class: connlimit.Host}
+	case s.Mgmt != nil && s.Mgmt(name):
+		return name, connlimit.Peer{Class: connlimit.Mgmt, Name: name}
 	}
-	return Pantavisor
+	return name, connlimit.Peer{Class: connlimit.Other, Name: name}
 }
 
 func defaultIdentify(pid int) string {
