@@ -91,6 +91,8 @@ func TestFromConfig(t *testing.T) {
 	require.NoError(t, cfg.Override(config.StorageMntpoint, "/x/storage"))
 	require.NoError(t, cfg.Override(config.SystemRundir, "/x/run"))
 	require.NoError(t, cfg.Override(config.LogLevel, "6"))
+	require.NoError(t, cfg.Override(config.LogDirMaxsize, "10%"))
+	require.NoError(t, cfg.Override(config.LogTimestamp, "absolute"))
 	var console strings.Builder
 	for _, mode := range []Mode{Embedded, AppEngine} {
 		o, err := FromConfig(cfg, mode, &console)
@@ -102,6 +104,11 @@ func TestFromConfig(t *testing.T) {
 		assert.Equal(t, "/x/run", o.Launch.Host.RunDir)
 		assert.Equal(t, "/volumes", o.Launch.Host.VolumesDir)
 		assert.Equal(t, logs.Level(6), o.Logs.Level)
+		assert.Equal(t, int64(10), o.Logs.DirMaxSize)
+		assert.True(t, o.Logs.DirMaxPercent)
+		assert.Equal(t, 4, o.Logs.HysteresisFactor)
+		assert.Equal(t, 5, o.Logs.RotateFactor)
+		assert.Equal(t, "absolute", o.Logs.Timestamp)
 		assert.False(t, o.NoVerify, "PV_SECUREBOOT_CHECKSUM defaults on in both modes")
 		assert.Same(t, cfg, o.Config)
 		assert.Equal(t, mode == Embedded, o.BSP != nil, "BSP only embedded")

@@ -48,8 +48,7 @@ func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, erro
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease = k.Release
 	}
-	o.Logs = &logs.Server{RunDir: p.RunDir, StorageLogs: p.Logs, Stdout: console,
-		Outputs: cfg.Get(config.LogServerOutputs).String(), Level: logLevel(cfg)}
+	o.Logs = logServer(cfg, p, console)
 	switch mode {
 	case Embedded:
 		o.BSP = &BSP{VolumesDir: p.Volumes, KernelRelease: o.Launch.Host.KernelRelease}
@@ -72,4 +71,18 @@ func logLevel(cfg *config.Config) logs.Level {
 		return defaultLogLevel
 	}
 	return logs.Level(v.Int())
+}
+
+// logServer is the log server's configuration: its paths, outputs,
+// level, the log dir's budget and rotation, and the time formats.
+func logServer(cfg *config.Config, p config.Paths, console io.Writer) *logs.Server {
+	size, percent := cfg.Get(config.LogDirMaxsize).Size()
+	return &logs.Server{RunDir: p.RunDir, StorageLogs: p.Logs, Stdout: console,
+		Outputs: cfg.Get(config.LogServerOutputs).String(), Level: logLevel(cfg),
+		DirMaxSize: size, DirMaxPercent: percent,
+		HysteresisFactor: cfg.Get(config.LogHysteresisFactor).Int(), RotateFactor: cfg.Get(config.LogRotateFactor).Int(),
+		Timestamp:            cfg.Get(config.LogTimestamp).String(),
+		FiletreeTimeFormat:   cfg.Get(config.LogFiletreeTimestampFormat).String(),
+		SinglefileTimeFormat: cfg.Get(config.LogSinglefileTimestampFormat).String(),
+		StdoutTimeFormat:     cfg.Get(config.LogStdoutTimestampFormat).String()}
 }
