@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/eintr"
 )
 
 // namespaces are joined in this order (util-linux nsenter's, less user
@@ -70,16 +72,10 @@ func closeNamespaces(nss []nsFile) {
 
 // setns joins namespace ns with the calling thread.
 func setns(ns nsFile) error {
-	for {
-		err := unix.Setns(int(ns.f.Fd()), ns.flag)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("setns %s (CLONE_NEW%s): %w", ns.name, flagName(ns.flag), err)
-		}
-		return nil
+	if err := eintr.Retry(func() error { return unix.Setns(int(ns.f.Fd()), ns.flag) }); err != nil {
+		return fmt.Errorf("setns %s (CLONE_NEW%s): %w", ns.name, flagName(ns.flag), err)
 	}
+	return nil
 }
 
 func flagName(flag int) string {
