@@ -54,6 +54,7 @@ import (
 
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/cli"
+	"pantavisor/lib/enter"
 )
 
 const usage = `Usage: pventer -c|--container NAME [CMD [ARG...]]
@@ -103,12 +104,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // run enters the container and runs the command: find the init, join
 // its cgroups, read its environment, start the command inside
-// (startInside, command), then wait for it while forwarding signals.
+// (StartInside, command), then wait for it while forwarding signals.
 func run(o options, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	pid := o.hostPid
-	if !isHost(o.container) {
+	if !enter.IsHost(o.container) {
 		var err error
-		if pid, err = findInit(o.proc, o.parent, o.container); err != nil {
+		if pid, err = enter.FindInit(o.proc, o.parent, o.container); err != nil {
 			return 0, err
 		}
 		if err := joinCgroups(o, pid); err != nil {
@@ -119,12 +120,12 @@ func run(o options, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("environment of %s: %w", o.container, err)
 	}
-	env := parseEnviron(environ)
+	env := enter.ParseEnviron(environ)
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	defer signal.Stop(sigs)
-	cmd, err := startInside(o.proc, pid, func() (*exec.Cmd, error) {
+	cmd, err := enter.StartInside(o.proc, pid, func() (*exec.Cmd, error) {
 		return command(o, env, stdin, stdout, stderr)
 	})
 	if err != nil {
@@ -140,7 +141,7 @@ func run(o options, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 			if cmd.ProcessState == nil {
 				return 0, err
 			}
-			return exitCode(cmd.ProcessState), nil
+			return enter.ExitCode(cmd.ProcessState), nil
 		}
 	}
 }
@@ -159,19 +160,19 @@ func joinCgroups(o options, pid int) error {
 }
 
 // command builds the command from inside the container (it runs on
-// startInside's thread, so /etc/passwd is the container's, read without
+// StartInside's thread, so /etc/passwd is the container's, read without
 // following its symlinks out to the host as /proc/<pid>/root would): the
 // user's shell if executable there, else /bin/sh; their home if a
 // directory there, else /.
 func command(o options, initEnv []string, stdin io.Reader, stdout, stderr io.Writer) (*exec.Cmd, error) {
-	acc, _, err := readPasswd("/etc/passwd", o.user)
+	acc, _, err := enter.ReadPasswd("/etc/passwd", o.user)
 	if err != nil {
 		return nil, err
 	}
-	if !isExecutable(acc.Shell) {
+	if !enter.IsExecutable(acc.Shell) {
 		acc.Shell = "/bin/sh"
 	}
-	if !isDir(acc.Home) {
+	if !enter.IsDir(acc.Home) {
 		acc.Home = "/"
 	}
 	argv := []string{acc.Shell, "-l"}
@@ -179,6 +180,6 @@ func command(o options, initEnv []string, stdin io.Reader, stdout, stderr io.Wri
 		argv = []string{acc.Shell, "-c", strings.Join(o.args, " ")}
 	}
 	return &exec.Cmd{Path: acc.Shell, Args: argv, Dir: acc.Home,
-		Env:   commandEnv(initEnv, o.user, acc, o.term),
+		Env:   enter.CommandEnv(initEnv, o.user, acc, o.term),
 		Stdin: stdin, Stdout: stdout, Stderr: stderr}, nil
 }

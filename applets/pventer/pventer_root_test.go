@@ -17,6 +17,7 @@ import (
 
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/container"
+	"pantavisor/lib/enter"
 	"pantavisor/lib/launch"
 	"pantavisor/lib/testenv"
 )
@@ -247,7 +248,7 @@ func TestCgroupIdentity(t *testing.T) {
 			assert.Equal(t, "box", n, "pid %d", p)
 		}
 	}
-	init, err := findInit("/proc", b.parent, "box")
+	init, err := enter.FindInit("/proc", b.parent, "box")
 	require.NoError(t, err)
 	assert.Equal(t, b.init, init, "the init is still found while a pventer is in the group")
 
@@ -311,7 +312,7 @@ func TestHost(t *testing.T) {
 	}
 }
 
-// TestStartInsideLeavesCallerOnHost: startInside runs in-process; the
+// TestStartInsideLeavesCallerOnHost: StartInside runs in-process; the
 // command is in the container while no thread of ours stays there (the
 // locked thread ends with its goroutine).
 func TestStartInsideLeavesCallerOnHost(t *testing.T) {
@@ -319,7 +320,7 @@ func TestStartInsideLeavesCallerOnHost(t *testing.T) {
 	kinds := []string{"cgroup", "ipc", "mnt", "net", "pid", "uts"}
 	host := nsOf(t, "self", kinds...)
 	var out testenv.Buffer
-	cmd, err := startInside("/proc", b.init, func() (*exec.Cmd, error) {
+	cmd, err := enter.StartInside("/proc", b.init, func() (*exec.Cmd, error) {
 		return &exec.Cmd{Path: "/bin/hostname", Args: []string{"hostname"}, Stdout: &out}, nil
 	})
 	require.NoError(t, err)

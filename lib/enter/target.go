@@ -1,4 +1,4 @@
-package pventer
+package enter
 
 import (
 	"bufio"
@@ -15,13 +15,13 @@ import (
 	"pantavisor/lib/cgroup"
 )
 
-// errNoContainer: no running process belongs to the named container.
-var errNoContainer = errors.New("no container found")
+// ErrNoContainer: no running process belongs to the named container.
+var ErrNoContainer = errors.New("no container found")
 
-// isHost reports whether name means the host (upstream: "/" and "_pv_").
-func isHost(name string) bool { return name == "/" || name == "_pv_" }
+// IsHost reports whether name means the host (upstream: "/" and "_pv_").
+func IsHost(name string) bool { return name == "/" || name == "_pv_" }
 
-// findInit returns the host pid of container name's init, looking at the
+// FindInit returns the host pid of container name's init, looking at the
 // procfs mounted at proc with containers' cgroups below parent:
 //  1. the members are the pids whose cgroup name (cgroup.NameIn) is name;
 //  2. the candidates are members whose parent is not a member (a process
@@ -29,8 +29,8 @@ func isHost(name string) bool { return name == "/" || name == "_pv_" }
 //  3. the candidate that is pid 1 of a child pid namespace (NSpid in
 //     /proc/<pid>/status ends in 1) wins, else the lowest candidate.
 //
-// It returns errNoContainer when no process is in the container.
-func findInit(proc, parent, name string) (int, error) {
+// It returns ErrNoContainer when no process is in the container.
+func FindInit(proc, parent, name string) (int, error) {
 	pids, err := listPids(proc)
 	if err != nil {
 		return 0, err
@@ -52,7 +52,7 @@ func findInit(proc, parent, name string) (int, error) {
 		}
 	}
 	if len(cands) == 0 {
-		return 0, fmt.Errorf("%w: %s", errNoContainer, name)
+		return 0, fmt.Errorf("%w: %s", ErrNoContainer, name)
 	}
 	for _, pid := range cands {
 		if isNsInit(proc, pid) {
@@ -125,41 +125,41 @@ func parseNSpid(r io.Reader) []string {
 	return nil
 }
 
-// account is the part of a passwd entry pventer uses.
-type account struct{ Home, Shell string }
+// Account is the part of a passwd entry pventer uses.
+type Account struct{ Home, Shell string }
 
 // parsePasswd finds user in a passwd text ("name:pw:uid:gid:gecos:home:shell").
-func parsePasswd(r io.Reader, user string) (account, bool, error) {
+func parsePasswd(r io.Reader, user string) (Account, bool, error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), ":")
 		if len(f) >= 7 && f[0] == user {
-			return account{Home: f[5], Shell: f[6]}, true, nil
+			return Account{Home: f[5], Shell: f[6]}, true, nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return account{}, false, fmt.Errorf("read passwd: %w", err)
+		return Account{}, false, fmt.Errorf("read passwd: %w", err)
 	}
-	return account{}, false, nil
+	return Account{}, false, nil
 }
 
-// readPasswd reads user from the passwd file at path. A missing file or
+// ReadPasswd reads user from the passwd file at path. A missing file or
 // user is not an error: ok is false.
-func readPasswd(path, user string) (account, bool, error) {
+func ReadPasswd(path, user string) (Account, bool, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return account{}, false, nil
+		return Account{}, false, nil
 	}
 	if err != nil {
-		return account{}, false, err
+		return Account{}, false, err
 	}
 	defer f.Close()
 	return parsePasswd(f, user)
 }
 
-// parseEnviron splits a /proc/<pid>/environ text (NUL-terminated
+// ParseEnviron splits a /proc/<pid>/environ text (NUL-terminated
 // KEY=VALUE strings); entries without '=' are dropped.
-func parseEnviron(b []byte) []string {
+func ParseEnviron(b []byte) []string {
 	var env []string
 	for _, e := range bytes.Split(b, []byte{0}) {
 		if bytes.IndexByte(e, '=') > 0 {
@@ -178,9 +178,9 @@ func setEnv(env []string, key, value string) []string {
 	return append(env, key+"="+value)
 }
 
-// commandEnv is the command's environment: the init's, PATH defaulted,
-// USER/HOME/SHELL from the account and TERM from ours (when set).
-func commandEnv(initEnv []string, user string, acc account, term string) []string {
+// CommandEnv is the command's environment: the init's, PATH defaulted,
+// USER/HOME/SHELL from the Account and TERM from ours (when set).
+func CommandEnv(initEnv []string, user string, acc Account, term string) []string {
 	env := slices.Clone(initEnv)
 	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
 		env = append(env, "PATH="+defaultPath)

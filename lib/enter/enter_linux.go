@@ -1,4 +1,4 @@
-package pventer
+package enter
 
 import (
 	"fmt"
@@ -96,7 +96,7 @@ func flagName(flag int) string {
 	return strconv.Itoa(flag)
 }
 
-// startInside starts the command that build returns inside pid's
+// StartInside starts the command that build returns inside pid's
 // namespaces. Steps, all on a new goroutine locked to its OS thread:
 //  1. open the namespaces of pid that differ from ours;
 //  2. unshare CLONE_FS: setns(CLONE_NEWNS) fails with EINVAL while other
@@ -109,7 +109,7 @@ func flagName(flag int) string {
 //
 // The thread is never unlocked: when the goroutine ends, Go ends the
 // thread with it, so no other goroutine runs in the container.
-func startInside(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.Cmd, error) {
+func StartInside(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.Cmd, error) {
 	type result struct {
 		cmd *exec.Cmd
 		err error
@@ -124,7 +124,7 @@ func startInside(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.C
 	return r.cmd, r.err
 }
 
-// joinAndStart is startInside's locked thread.
+// joinAndStart is StartInside's locked thread.
 func joinAndStart(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.Cmd, error) {
 	nss, err := openNamespaces(proc, pid)
 	if err != nil {
@@ -151,21 +151,21 @@ func joinAndStart(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.
 	return cmd, nil
 }
 
-// isExecutable reports whether p is an absolute path we may execute (seen
+// IsExecutable reports whether p is an absolute path we may execute (seen
 // from the calling thread).
-func isExecutable(p string) bool {
+func IsExecutable(p string) bool {
 	return p != "" && filepath.IsAbs(p) && unix.Access(p, unix.X_OK) == nil
 }
 
-// isDir reports whether p is a directory (seen from the calling thread).
-func isDir(p string) bool {
+// IsDir reports whether p is a directory (seen from the calling thread).
+func IsDir(p string) bool {
 	var st unix.Stat_t
 	return p != "" && unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 }
 
-// exitCode maps a finished command to an exit code: its own, or 128+N
+// ExitCode maps a finished command to an exit code: its own, or 128+N
 // when signal N killed it.
-func exitCode(st *os.ProcessState) int {
+func ExitCode(st *os.ProcessState) int {
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
