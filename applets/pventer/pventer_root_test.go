@@ -293,17 +293,18 @@ func TestStoppedContainer(t *testing.T) {
 func TestHost(t *testing.T) {
 	testenv.RequireRoot(t)
 	for _, name := range []string{"_pv_", "/"} {
-		o := options{container: name, parent: "pantavisor", user: "root", proc: "/proc", self: os.Getpid(),
-			hostPid: 1, args: []string{"for n in mnt net uts; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup"}}
+		o := enter.Options{Container: name, Parent: "pantavisor", User: "root", Proc: "/proc", Self: os.Getpid(),
+			HostPid: 1, Args: []string{"for n in mnt net uts; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup"}}
 		if _, err := os.Readlink("/proc/1/ns/mnt"); err != nil {
 			// A sandbox whose pid 1 holds capabilities we lack (ptrace
 			// access is denied): the test process stands in for pid 1.
 			t.Logf("LOUD: /proc/1/ns not readable here (%v): the host is pid %d for this test", err, os.Getpid())
-			o.hostPid = os.Getpid()
+			o.HostPid = os.Getpid()
 		}
-		hostNS := nsOf(t, strconv.Itoa(o.hostPid), "mnt", "net", "uts")
+		hostNS := nsOf(t, strconv.Itoa(o.HostPid), "mnt", "net", "uts")
 		var out, errb testenv.Buffer
-		code, err := run(o, strings.NewReader(""), &out, &errb)
+		o.Stdin, o.Stdout, o.Stderr = strings.NewReader(""), &out, &errb
+		code, err := enter.Run(o)
 		require.NoError(t, err, name)
 		assert.Equal(t, 0, code, errb.String())
 		own, err := os.ReadFile("/proc/self/cgroup")

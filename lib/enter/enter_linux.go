@@ -151,21 +151,21 @@ func joinAndStart(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.
 	return cmd, nil
 }
 
-// IsExecutable reports whether p is an absolute path we may execute (seen
+// isExecutable reports whether p is an absolute path we may execute (seen
 // from the calling thread).
-func IsExecutable(p string) bool {
+func isExecutable(p string) bool {
 	return p != "" && filepath.IsAbs(p) && unix.Access(p, unix.X_OK) == nil
 }
 
-// IsDir reports whether p is a directory (seen from the calling thread).
-func IsDir(p string) bool {
+// isDir reports whether p is a directory (seen from the calling thread).
+func isDir(p string) bool {
 	var st unix.Stat_t
 	return p != "" && unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 }
 
-// ExitCode maps a finished command to an exit code: its own, or 128+N
+// exitCode maps a finished command to an exit code: its own, or 128+N
 // when signal N killed it.
-func ExitCode(st *os.ProcessState) int {
+func exitCode(st *os.ProcessState) int {
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}

@@ -125,41 +125,41 @@ func parseNSpid(r io.Reader) []string {
 	return nil
 }
 
-// Account is the part of a passwd entry pventer uses.
-type Account struct{ Home, Shell string }
+// account is the part of a passwd entry pventer uses.
+type account struct{ Home, Shell string }
 
 // parsePasswd finds user in a passwd text ("name:pw:uid:gid:gecos:home:shell").
-func parsePasswd(r io.Reader, user string) (Account, bool, error) {
+func parsePasswd(r io.Reader, user string) (account, bool, error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), ":")
 		if len(f) >= 7 && f[0] == user {
-			return Account{Home: f[5], Shell: f[6]}, true, nil
+			return account{Home: f[5], Shell: f[6]}, true, nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return Account{}, false, fmt.Errorf("read passwd: %w", err)
+		return account{}, false, fmt.Errorf("read passwd: %w", err)
 	}
-	return Account{}, false, nil
+	return account{}, false, nil
 }
 
-// ReadPasswd reads user from the passwd file at path. A missing file or
+// readPasswd reads user from the passwd file at path. A missing file or
 // user is not an error: ok is false.
-func ReadPasswd(path, user string) (Account, bool, error) {
+func readPasswd(path, user string) (account, bool, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return Account{}, false, nil
+		return account{}, false, nil
 	}
 	if err != nil {
-		return Account{}, false, err
+		return account{}, false, err
 	}
 	defer f.Close()
 	return parsePasswd(f, user)
 }
 
-// ParseEnviron splits a /proc/<pid>/environ text (NUL-terminated
+// parseEnviron splits a /proc/<pid>/environ text (NUL-terminated
 // KEY=VALUE strings); entries without '=' are dropped.
-func ParseEnviron(b []byte) []string {
+func parseEnviron(b []byte) []string {
 	var env []string
 	for _, e := range bytes.Split(b, []byte{0}) {
 		if bytes.IndexByte(e, '=') > 0 {
@@ -178,9 +178,9 @@ func setEnv(env []string, key, value string) []string {
 	return append(env, key+"="+value)
 }
 
-// CommandEnv is the command's environment: the init's, PATH defaulted,
-// USER/HOME/SHELL from the Account and TERM from ours (when set).
-func CommandEnv(initEnv []string, user string, acc Account, term string) []string {
+// commandEnv is the command's environment: the init's, PATH defaulted,
+// USER/HOME/SHELL from the account and TERM from ours (when set).
+func commandEnv(initEnv []string, user string, acc account, term string) []string {
 	env := slices.Clone(initEnv)
 	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
 		env = append(env, "PATH="+defaultPath)

@@ -116,32 +116,32 @@ nohome:x:1001:1001::::
 func TestParsePasswd(t *testing.T) {
 	for _, tc := range []struct {
 		user string
-		want Account
+		want account
 		ok   bool
 	}{
-		{"root", Account{"/root", "/bin/ash"}, true},
-		{"app", Account{"/home/app", "/bin/sh"}, true},
-		{"nohome", Account{"", ""}, true},
-		{"short", Account{}, false},
-		{"ro", Account{}, false},
-		{"", Account{}, false},
+		{"root", account{"/root", "/bin/ash"}, true},
+		{"app", account{"/home/app", "/bin/sh"}, true},
+		{"nohome", account{"", ""}, true},
+		{"short", account{}, false},
+		{"ro", account{}, false},
+		{"", account{}, false},
 	} {
 		got, ok, err := parsePasswd(strings.NewReader(passwd), tc.user)
 		require.NoError(t, err)
 		assert.Equal(t, tc.ok, ok, tc.user)
 		assert.Equal(t, tc.want, got, tc.user)
 	}
-	_, ok, err := ReadPasswd(filepath.Join(t.TempDir(), "none"), "root")
+	_, ok, err := readPasswd(filepath.Join(t.TempDir(), "none"), "root")
 	assert.NoError(t, err, "a container without /etc/passwd falls back")
 	assert.False(t, ok)
 }
 
 func TestEnviron(t *testing.T) {
-	env := ParseEnviron([]byte("A=1\x00noeq\x00=x\x00USER=init\x00HOME=/\x00B=\x00"))
+	env := parseEnviron([]byte("A=1\x00noeq\x00=x\x00USER=init\x00HOME=/\x00B=\x00"))
 	assert.Equal(t, []string{"A=1", "USER=init", "HOME=/", "B="}, env)
-	got := CommandEnv(env, "app", Account{"/home/app", "/bin/sh"}, "xterm")
+	got := commandEnv(env, "app", account{"/home/app", "/bin/sh"}, "xterm")
 	assert.Equal(t, []string{"A=1", "B=", "PATH=" + defaultPath, "USER=app", "HOME=/home/app", "SHELL=/bin/sh", "TERM=xterm"}, got)
-	got = CommandEnv([]string{"PATH=/bin", "TERM=linux"}, "root", Account{"/", "/bin/sh"}, "")
+	got = commandEnv([]string{"PATH=/bin", "TERM=linux"}, "root", account{"/", "/bin/sh"}, "")
 	assert.Equal(t, []string{"PATH=/bin", "TERM=linux", "USER=root", "HOME=/", "SHELL=/bin/sh"}, got,
 		"the init's PATH is kept; without our TERM the init's stays")
 }
