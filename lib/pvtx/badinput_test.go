@@ -238,6 +238,9 @@ func TestRevisionNames(t *testing.T) {
 		"locals/a": true, "locals/" + strings.Repeat("x", 64): true,
 		"locals/" + strings.Repeat("x", 65): false, "locals/": false, "locals/a/b": false,
 		"a": false, "locals/..": false, "5": false,
+		// storage.CheckLocalName's rule, which pvtx once accepted.
+		"locals/.x": false, "locals/a\\b": false, "locals/a?b": false, "locals/a%2fb": false, "locals/a\nb": false,
+		"locals/pvtx-1-ab-2": true,
 	} {
 		assert.Equal(t, ok, checkRevision(rev) == nil, rev)
 	}
