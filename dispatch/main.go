@@ -133,7 +133,7 @@ func usage(w io.Writer) {
 	for _, a := range applets {
 		fmt.Fprintf(&b, "  %-13s %s\n", a.name, a.summary)
 	}
-	io.WriteString(w, b.String())
+	_, _ = io.WriteString(w, b.String())
 }
 
 // install creates DIR/<applet> symlinks pointing at the running binary.

@@ -148,7 +148,9 @@ func (s *Server) sendTrailFile(w *http1.Response, rev string, elem ...string) {
 	if err := w.WriteHeader(200, fi.Size()); err != nil {
 		return
 	}
-	io.CopyBuffer(w, io.LimitReader(f, fi.Size()), make([]byte, 32<<10))
+	// The status is sent: a failure now can only close the connection,
+	// which the response does.
+	_, _ = io.CopyBuffer(w, io.LimitReader(f, fi.Size()), make([]byte, 32<<10))
 }
 
 // putLocalStep answers PUT /steps/locals/{name}: the body is stored as the

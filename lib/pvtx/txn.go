@@ -383,7 +383,7 @@ func checkKey(key string) error {
 // the name only needs to differ between commits of one second).
 func random() uint32 {
 	var b [4]byte
-	unix.Getrandom(b[:], unix.GRND_NONBLOCK)
+	_, _ = unix.Getrandom(b[:], unix.GRND_NONBLOCK) // EAGAIN leaves b zero
 	return getInt32u(b[:])
 }
 
