@@ -48,6 +48,7 @@ var applets = [...]applet{
 const (
 	exitUnknown        = 127 // no such applet, as a shell says for a missing command
 	exitNotImplemented = 1
+	exitUsage          = 2
 )
 
 func main() {
@@ -77,6 +78,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if b := find(args[1]); b != nil {
 			return call(b, args[1:], stdin, stdout, stderr)
 		}
+		if name == "pantavisor" && notAWord(args[1], os.Getpid()) {
+			fmt.Fprintf(stderr, "%s: %s is not an applet nor an option\n", name, args[1])
+			usage(stderr)
+			return exitUsage
+		}
 	}
 	if a == nil {
 		fmt.Fprintf(stderr, "%s: applet not found\n", name)
@@ -84,6 +90,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUnknown
 	}
 	return call(a, args, stdin, stdout, stderr)
+}
+
+// notAWord reports whether word, after "pantavisor" in process pid, is
+// neither an option nor a command of the pantavisor applet, so the user
+// mistyped an applet. PID 1 is exempt: the kernel passes init the words of its command line
+// it does not know, and PID 1 must never exit.
+func notAWord(word string, pid int) bool {
+	return !strings.HasPrefix(word, "-") && !pantavisor.IsCommand(word) && pid != 1
 }
 
 func call(a *applet, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -119,7 +133,7 @@ func usage(w io.Writer) {
 	for _, a := range applets {
 		fmt.Fprintf(&b, "  %-13s %s\n", a.name, a.summary)
 	}
-	io.WriteString(w, b.String())
+	_, _ = io.WriteString(w, b.String())
 }
 
 // install creates DIR/<applet> symlinks pointing at the running binary.

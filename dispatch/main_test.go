@@ -58,6 +58,48 @@ func TestUnknownApplet(t *testing.T) {
 	assert.Contains(t, errs, "pv-ctl")
 }
 
+// TestNotAnAppletNorOption: "pantavisor WORD" with a WORD that is no
+// applet, option or pantavisor command is a usage error with the list,
+// not the PID 1 applet's "not running as PID 1".
+func TestNotAnAppletNorOption(t *testing.T) {
+	code, out, errs := call3("pantavisor", "no-such-applet", "x")
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.True(t, strings.HasPrefix(errs, "pantavisor: no-such-applet is not an applet nor an option\nUsage: pantavisor APPLET"), errs)
+	assert.Contains(t, errs, "pv-ctl")
+	assert.NotContains(t, errs, "not running as PID 1")
+
+	// The applet's own commands and options still reach it.
+	for _, args := range [][]string{{"pantavisor", "validate", "--help"}, {"pantavisor", "install", "--help"}, {"pantavisor", "--appengine", "--help"}} {
+		code, out, _ := call3(args...)
+		assert.Equal(t, 0, code, "%v", args)
+		assert.Contains(t, out, "sage", "%v", args)
+	}
+	code, _, errs = call3("pantavisor", "--no-such-option")
+	assert.Equal(t, exitUsage, code, "a bad option is the applet's usage error")
+	assert.NotContains(t, errs, "is not an applet")
+}
+
+func TestNotAWord(t *testing.T) {
+	for _, tc := range []struct {
+		word string
+		pid  int
+		want bool
+	}{
+		{"no-such-applet", 4242, true},
+		{"", 4242, true},
+		{"no-such-applet", 1, false}, // PID 1 ignores the kernel's extra words
+		{"validate", 4242, false},
+		{"install", 4242, false},
+		{"--main-loop", 4242, false},
+		{"--supervise", 4242, false},
+		{"--appengine", 4242, false},
+		{"-h", 4242, false},
+	} {
+		assert.Equal(t, tc.want, notAWord(tc.word, tc.pid), "%q as pid %d", tc.word, tc.pid)
+	}
+}
+
 func TestInstallCreatesLinksAndSparesFiles(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "modprobe"), []byte("busybox"), 0o755))

@@ -46,7 +46,7 @@ const boardRow = "qemu-x86_64"
 
 type options struct {
 	budget, kernel, work string
-	top                int
+	top                  int
 }
 
 func main() {
@@ -270,7 +270,9 @@ func printPackages(w io.Writer, o options) error {
 		ps = append(ps, pkg{n, s})
 		total += s
 	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].size > ps[j].size || ps[i].size == ps[j].size && ps[i].name < ps[j].name })
+	sort.Slice(ps, func(i, j int) bool {
+		return ps[i].size > ps[j].size || ps[i].size == ps[j].size && ps[i].name < ps[j].name
+	})
 	fmt.Fprintf(w, "\ntop %d packages by symbol size (amd64 full, unstripped; %d bytes of symbols in all)\n", o.top, total)
 	fmt.Fprintf(w, "%10s %10s  %s\n", "bytes", "nohub", "package")
 	for i, p := range ps {

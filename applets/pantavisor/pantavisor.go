@@ -81,6 +81,18 @@ var pathFlags = [...]struct {
 	{"configs", config.SystemConfdir, "/configs", "appengine: _config overlay copies (PV_SYSTEM_CONFDIR)"},
 }
 
+// IsCommand reports whether word, as the first argument, selects one of
+// the applet's commands: validate, install, or the internal entries of the
+// main loop and the supervisor. Options start with '-'; any other word is
+// no command of this applet (dispatch says so instead of running it).
+func IsCommand(word string) bool {
+	switch word {
+	case "validate", "install", mainArg, superviseArg:
+		return true
+	}
+	return false
+}
+
 // Main runs the applet with args (args[0] is the name it was called by).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 1 {

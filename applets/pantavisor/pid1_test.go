@@ -21,3 +21,13 @@ func TestPID1OnlyModes(t *testing.T) {
 		assert.Empty(t, out.String(), "%q", args)
 	}
 }
+
+// TestIsCommand: the words Main dispatches on before parsing options.
+func TestIsCommand(t *testing.T) {
+	for word, want := range map[string]bool{
+		"validate": true, "install": true, mainArg: true, superviseArg: true,
+		"": false, "init": false, "--appengine": false, "validat": false, "pvtx": false,
+	} {
+		assert.Equal(t, want, IsCommand(word), "%q", word)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/ctrl/ctrltest"
 	"pantavisor/lib/pvrpkg"
 )
 
@@ -68,8 +69,8 @@ func objectsReply(shas ...string) string {
 }
 
 // device answers GET /objects and GET /steps with lists, the rest 200.
-func device(objects, steps string) func(rec) (int, string) {
-	return func(r rec) (int, string) {
+func device(objects, steps string) func(ctrltest.Request) (int, string) {
+	return func(r ctrltest.Request) (int, string) {
 		switch r.Method + " " + r.Target {
 		case "GET /objects":
 			return 200, objects
@@ -86,10 +87,10 @@ func TestInstall(t *testing.T) {
 	pkg := writePkg(t, map[string]string{
 		"json": state, "objects/" + sum([]byte(a)): a, "objects/" + sum([]byte(b)): b, "objects/" + sum([]byte(c)): c,
 	})
-	f := newFake(t)
-	f.reply = device(objectsReply(sum([]byte(b))), `[{"name":"locals/other", "date":"x", "commitmsg":"", "progress":{}}]`)
+	f := ctrltest.New(t)
+	f.SetReply(device(objectsReply(sum([]byte(b))), `[{"name":"locals/other", "date":"x", "commitmsg":"", "progress":{}}]`))
 
-	r := run(t, "", false, "-s", f.sock, "-m", "installed", "steps", "install", pkg)
+	r := run(t, "", false, "-s", f.Sock, "-m", "installed", "steps", "install", pkg)
 	require.Equal(t, 0, r.code, r.stderr)
 	rev := "locals/" + fileSum(t, pkg)
 	assert.Equal(t, `{"revision":"`+rev+`"}`+"\n", r.stdout)
@@ -100,8 +101,8 @@ func TestInstall(t *testing.T) {
 		"GET /steps",
 		"PUT /steps/" + rev,
 		"PUT /steps/" + rev + "/commitmsg",
-	}, f.calls())
-	reqs := f.requests()
+	}, f.Calls())
+	reqs := f.Requests()
 	assert.Equal(t, sum([]byte(a)), reqs[1].SHA)
 	assert.Equal(t, sum([]byte(c)), reqs[2].SHA)
 	assert.Equal(t, ctypeOcts, reqs[1].CType)
@@ -110,15 +111,13 @@ func TestInstall(t *testing.T) {
 	assert.Equal(t, "uploading "+sum([]byte(a))+" (1/2) 8\nuploading "+sum([]byte(c))+" (2/2) 100000\n", r.stderr)
 
 	// Everything already there: no uploads at all, same output.
-	f.mu.Lock()
-	f.reqs = nil
-	f.mu.Unlock()
-	f.reply = device(objectsReply(sum([]byte(a)), sum([]byte(b)), sum([]byte(c))), `[{"name":"locals/mine", "date":"x"}]`)
-	r = run(t, "", false, "-s", f.sock, "-m", "msg", "steps", "install", pkg, "locals/mine")
+	f.Reset()
+	f.SetReply(device(objectsReply(sum([]byte(a)), sum([]byte(b)), sum([]byte(c))), `[{"name":"locals/mine", "date":"x"}]`))
+	r = run(t, "", false, "-s", f.Sock, "-m", "msg", "steps", "install", pkg, "locals/mine")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "{\"revision\":\"locals/mine\"}\n", r.stdout)
 	assert.Empty(t, r.stderr)
-	assert.Equal(t, []string{"GET /objects", "GET /steps"}, f.calls())
+	assert.Equal(t, []string{"GET /objects", "GET /steps"}, f.Calls())
 }
 
 // TestInstallFailure checks the deviation: a failed upload stops the
@@ -126,7 +125,7 @@ func TestInstall(t *testing.T) {
 func TestInstallFailure(t *testing.T) {
 	a := "object a"
 	pkg := writePkg(t, map[string]string{"json": "{}", "objects/" + sum([]byte(a)): a})
-	f := newFake(t)
+	f := ctrltest.New(t)
 	for _, tc := range []struct {
 		fail   string // the request that fails
 		status int
@@ -140,23 +139,23 @@ func TestInstallFailure(t *testing.T) {
 		{"PUT /steps/locals/x/commitmsg", 503, `{"Error":"busy"}`, 75},
 	} {
 		t.Run(tc.fail, func(t *testing.T) {
-			f.reply = func(r rec) (int, string) {
+			f.SetReply(func(r ctrltest.Request) (int, string) {
 				if r.Method+" "+r.Target == tc.fail {
 					return tc.status, tc.body
 				}
 				return device("[]", "[]")(r)
-			}
-			r := run(t, "", false, "-s", f.sock, "-m", "m", "steps", "install", pkg, "locals/x")
+			})
+			r := run(t, "", false, "-s", f.Sock, "-m", "m", "steps", "install", pkg, "locals/x")
 			assert.Equal(t, tc.code, r.code)
 			assert.Empty(t, r.stdout)
 			assert.True(t, strings.HasSuffix(r.stderr, tc.body+"\n"), r.stderr)
-			assert.Equal(t, tc.fail, f.calls()[len(f.calls())-1], "nothing sent after the failure")
+			assert.Equal(t, tc.fail, f.Calls()[len(f.Calls())-1], "nothing sent after the failure")
 		})
 	}
 }
 
 func TestInstallBadPackage(t *testing.T) {
-	f := newFake(t)
+	f := ctrltest.New(t)
 	dir := t.TempDir()
 	notGzip := filepath.Join(dir, "plain.tgz")
 	require.NoError(t, os.WriteFile(notGzip, []byte("not a tarball"), 0o644))
@@ -170,12 +169,12 @@ func TestInstallBadPackage(t *testing.T) {
 		{"no objects", writePkg(t, map[string]string{"json": "{}"}), "ERROR: wrong contents of compressed step\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := run(t, "", false, "-s", f.sock, "steps", "install", tc.path)
+			r := run(t, "", false, "-s", f.Sock, "steps", "install", tc.path)
 			assert.Equal(t, 1, r.code)
 			assert.Equal(t, tc.stdout, r.stdout)
 		})
 	}
-	assert.Empty(t, f.requests())
+	assert.Empty(t, f.Requests())
 }
 
 // TestInstallConformance installs upstream's real pvwificonnect package:
@@ -196,14 +195,14 @@ func TestInstallConformance(t *testing.T) {
 	sort.Strings(shas)
 	require.Len(t, shas, 3)
 
-	f := newFake(t)
-	f.reply = device(objectsReply(shas[0]), "[]")
-	r := run(t, "", false, "-s", f.sock, "steps", "install", conformancePkg)
+	f := ctrltest.New(t)
+	f.SetReply(device(objectsReply(shas[0]), "[]"))
+	r := run(t, "", false, "-s", f.Sock, "steps", "install", conformancePkg)
 	require.Equal(t, 0, r.code, r.stderr)
 	rev := "locals/" + fileSum(t, conformancePkg)
 	assert.Equal(t, `{"revision":"`+rev+`"}`+"\n", r.stdout)
 	var put []string
-	for _, q := range f.requests() {
+	for _, q := range f.Requests() {
 		if q.Method == "PUT" && strings.HasPrefix(q.Target, "/objects/") {
 			sha := strings.TrimPrefix(q.Target, "/objects/")
 			assert.Equal(t, sha, q.SHA, "body of %s", sha)
@@ -213,7 +212,7 @@ func TestInstallConformance(t *testing.T) {
 	}
 	sort.Strings(put)
 	assert.Equal(t, shas[1:], put)
-	last := f.requests()[len(f.requests())-1]
+	last := f.Requests()[len(f.Requests())-1]
 	assert.Equal(t, "PUT /steps/"+rev, last.Method+" "+last.Target)
 	assert.Equal(t, string(pkg.State), last.Body)
 }
@@ -228,7 +227,7 @@ func TestObjectPutLarge(t *testing.T) {
 	require.NoError(t, fh.Truncate(size)) // sparse: zeros
 	fh.Close()
 	zeros := sum(make([]byte, size))
-	f := newFake(t)
+	f := ctrltest.New(t)
 
 	for _, tc := range []struct {
 		name  string
@@ -244,10 +243,10 @@ func TestObjectPutLarge(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			var out, errb bytes.Buffer
 			c := &ctl{stdin: tc.stdin, stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, now: time.Now}
-			code := c.main([]string{"pv-ctl", "-s", f.sock, "objects", "put", tc.src, zeros})
+			code := c.main([]string{"pv-ctl", "-s", f.Sock, "objects", "put", tc.src, zeros})
 			runtime.ReadMemStats(&after)
 			require.Equal(t, 0, code, errb.String())
-			last := f.requests()[len(f.requests())-1]
+			last := f.Requests()[len(f.Requests())-1]
 			assert.Equal(t, int64(size), last.Len)
 			assert.Equal(t, zeros, last.SHA)
 			// Client and fake server together allocate far less than the object.

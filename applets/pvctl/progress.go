@@ -49,7 +49,7 @@ func (p *progress) add(n int) {
 func (p *progress) end() {
 	if p.tty {
 		p.draw()
-		io.WriteString(p.w, "\n")
+		_, _ = io.WriteString(p.w, "\n")
 	}
 }
 

@@ -229,7 +229,7 @@ func (e *replyError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status
 func (c *ctl) fail(err error) int {
 	var re *replyError
 	if errors.As(err, &re) {
-		c.stderr.Write(append(re.body, '\n'))
+		_, _ = c.stderr.Write(append(re.body, '\n'))
 		return exitCode(re.status, re.body)
 	}
 	fmt.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pantavisor/lib/ctrl/ctrltest"
 )
 
 const (
@@ -20,7 +22,7 @@ const (
 // TestCommands checks every subcommand and alias: exactly one request
 // with the method, target, content type and body the script sends.
 func TestCommands(t *testing.T) {
-	f := newFake(t)
+	f := ctrltest.New(t)
 	for _, tc := range []struct {
 		args                  string
 		method, target, ctype string
@@ -82,13 +84,13 @@ func TestCommands(t *testing.T) {
 		{"conf list", "GET", "/config2", "", ""},
 	} {
 		t.Run(tc.args, func(t *testing.T) {
-			before := len(f.requests())
-			r := run(t, "", false, append([]string{"-s", f.sock}, strings.Fields(tc.args)...)...)
+			before := len(f.Requests())
+			r := run(t, "", false, append([]string{"-s", f.Sock}, strings.Fields(tc.args)...)...)
 			require.Equal(t, 0, r.code, r.stderr)
 			assert.Equal(t, "\n", r.stdout)
-			reqs := f.requests()[before:]
+			reqs := f.Requests()[before:]
 			require.Len(t, reqs, 1)
-			assert.Equal(t, rec{Method: tc.method, Target: tc.target, CType: tc.ctype, Body: tc.body,
+			assert.Equal(t, ctrltest.Request{Method: tc.method, Target: tc.target, CType: tc.ctype, Body: tc.body,
 				Len: int64(len(tc.body)), SHA: reqs[0].SHA}, reqs[0])
 		})
 	}
@@ -97,103 +99,103 @@ func TestCommands(t *testing.T) {
 // TestPayloadEscaped checks that payloads are JSON-escaped (the script
 // pastes them raw) and names with spaces still make a request line.
 func TestPayloadEscaped(t *testing.T) {
-	f := newFake(t)
-	r := run(t, "", false, "-s", f.sock, "cmd", "reboot", "say \"bye\"\n")
+	f := ctrltest.New(t)
+	r := run(t, "", false, "-s", f.Sock, "cmd", "reboot", "say \"bye\"\n")
 	require.Equal(t, 0, r.code, r.stderr)
-	r = run(t, "", false, "-s", f.sock, "devmeta", "save", "a key", "v")
+	r = run(t, "", false, "-s", f.Sock, "devmeta", "save", "a key", "v")
 	require.Equal(t, 0, r.code, r.stderr)
-	reqs := f.requests()
+	reqs := f.Requests()
 	assert.Equal(t, `{"op":"REBOOT_DEVICE","payload":"say \"bye\"\n"}`, reqs[0].Body)
 	assert.Equal(t, "/device-meta/a%20key", reqs[1].Target)
 }
 
 func TestDaemonRestart(t *testing.T) {
-	f := newFake(t)
-	r := run(t, "", false, "-s", f.sock, "daemons", "restart", "hwrngd")
+	f := ctrltest.New(t)
+	r := run(t, "", false, "-s", f.Sock, "daemons", "restart", "hwrngd")
 	require.Equal(t, 0, r.code, r.stderr)
-	reqs := f.requests()
+	reqs := f.Requests()
 	require.Len(t, reqs, 2)
 	assert.Equal(t, `{"action":"stop"}`, reqs[0].Body)
 	assert.Equal(t, `{"action":"start"}`, reqs[1].Body)
 
 	// A failed stop is the output; no start follows.
-	f.reply = func(rec) (int, string) { return 404, `{"Error":"Daemon not found"}` }
-	r = run(t, "", false, "-s", f.sock, "daemons", "restart", "nope")
+	f.SetReply(func(ctrltest.Request) (int, string) { return 404, `{"Error":"Daemon not found"}` })
+	r = run(t, "", false, "-s", f.Sock, "daemons", "restart", "nope")
 	assert.Equal(t, 255, r.code)
 	assert.Equal(t, "{\"Error\":\"Daemon not found\"}\n", r.stderr)
-	assert.Len(t, f.requests(), 3)
+	assert.Len(t, f.Requests(), 3)
 }
 
 func TestStepsPut(t *testing.T) {
-	f := newFake(t)
+	f := ctrltest.New(t)
 	state := filepath.Join(t.TempDir(), "json")
 	require.NoError(t, os.WriteFile(state, []byte(`{"#spec":"pantavisor-service-system@1"}`), 0o644))
 
-	r := run(t, "", false, "-s", f.sock, "steps", "put", state, "locals/a")
+	r := run(t, "", false, "-s", f.Sock, "steps", "put", state, "locals/a")
 	require.Equal(t, 0, r.code, r.stderr)
-	r = run(t, "", false, "-s", f.sock, "-m", "my change", "steps", "put", state, "locals/b")
+	r = run(t, "", false, "-s", f.Sock, "-m", "my change", "steps", "put", state, "locals/b")
 	require.Equal(t, 0, r.code, r.stderr)
-	r = run(t, `{"x":1}`, false, "-s", f.sock, "steps", "put", "-", "locals/c")
+	r = run(t, `{"x":1}`, false, "-s", f.Sock, "steps", "put", "-", "locals/c")
 	require.Equal(t, 0, r.code, r.stderr)
-	reqs := f.requests()
+	reqs := f.Requests()
 	require.Len(t, reqs, 4)
-	assert.Equal(t, []string{"PUT /steps/locals/a", "PUT /steps/locals/b", "PUT /steps/locals/b/commitmsg", "PUT /steps/locals/c"}, f.calls())
+	assert.Equal(t, []string{"PUT /steps/locals/a", "PUT /steps/locals/b", "PUT /steps/locals/b/commitmsg", "PUT /steps/locals/c"}, f.Calls())
 	assert.Equal(t, `{"#spec":"pantavisor-service-system@1"}`, reqs[0].Body)
 	assert.Equal(t, "my change", reqs[2].Body)
 	assert.Equal(t, form, reqs[2].CType)
 	assert.Equal(t, `{"x":1}`, reqs[3].Body)
 
 	// No commit message after a failed step upload; its reply is shown.
-	f.reply = func(rec) (int, string) { return 422, `{"Error":"Parser: State JSON has bad format"}` }
-	r = run(t, "", false, "-s", f.sock, "-m", "msg", "steps", "put", state, "locals/d")
+	f.SetReply(func(ctrltest.Request) (int, string) { return 422, `{"Error":"Parser: State JSON has bad format"}` })
+	r = run(t, "", false, "-s", f.Sock, "-m", "msg", "steps", "put", state, "locals/d")
 	assert.Equal(t, 255, r.code)
 	assert.Equal(t, "{\"Error\":\"Parser: State JSON has bad format\"}\n", r.stderr)
-	assert.Len(t, f.requests(), 5)
+	assert.Len(t, f.Requests(), 5)
 }
 
 func TestObjects(t *testing.T) {
-	f := newFake(t)
+	f := ctrltest.New(t)
 	obj := filepath.Join(t.TempDir(), "obj")
 	require.NoError(t, os.WriteFile(obj, []byte("object bytes"), 0o644))
 	sha := strings.Repeat("ab", 32)
 
-	r := run(t, "", false, "-s", f.sock, "objects", "put", obj, sha)
+	r := run(t, "", false, "-s", f.Sock, "objects", "put", obj, sha)
 	require.Equal(t, 0, r.code, r.stderr)
-	r = run(t, "hello and more", false, "-s", f.sock, "objects", "put", "-5", sha)
+	r = run(t, "hello and more", false, "-s", f.Sock, "objects", "put", "-5", sha)
 	require.Equal(t, 0, r.code, r.stderr)
-	r = run(t, "all of stdin", false, "-s", f.sock, "objects", "put", "-", sha) // chunked
+	r = run(t, "all of stdin", false, "-s", f.Sock, "objects", "put", "-", sha) // chunked
 	require.Equal(t, 0, r.code, r.stderr)
-	reqs := f.requests()
+	reqs := f.Requests()
 	require.Len(t, reqs, 3)
-	assert.Equal(t, rec{"PUT", "/objects/" + sha, ctypeOcts, "object bytes", 12, reqs[0].SHA}, reqs[0])
+	assert.Equal(t, ctrltest.Request{Method: "PUT", Target: "/objects/" + sha, CType: ctypeOcts, Body: "object bytes", Len: 12, SHA: reqs[0].SHA}, reqs[0])
 	assert.Equal(t, "hello", reqs[1].Body)
 	assert.Equal(t, "all of stdin", reqs[2].Body)
 
 	// A file that cannot be read: no request, exit 255.
-	r = run(t, "", false, "-s", f.sock, "objects", "put", "/nonexistent/obj", sha)
+	r = run(t, "", false, "-s", f.Sock, "objects", "put", "/nonexistent/obj", sha)
 	assert.Equal(t, 255, r.code)
 	assert.Contains(t, r.stderr, "/nonexistent/obj")
-	assert.Len(t, f.requests(), 3)
+	assert.Len(t, f.Requests(), 3)
 
 	// get: the raw body, whatever the status, exit 0; -f writes it to a file.
-	f.reply = func(rec) (int, string) { return 200, "raw\n\n" }
-	r = run(t, "", false, "-s", f.sock, "objects", "get", sha)
+	f.SetReply(func(ctrltest.Request) (int, string) { return 200, "raw\n\n" })
+	r = run(t, "", false, "-s", f.Sock, "objects", "get", sha)
 	assert.Equal(t, result{0, "raw\n\n", ""}, r)
 	out := filepath.Join(t.TempDir(), "out")
-	r = run(t, "", false, "-s", f.sock, "-f", out, "objects", "get", sha)
+	r = run(t, "", false, "-s", f.Sock, "-f", out, "objects", "get", sha)
 	assert.Equal(t, result{0, "", ""}, r)
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.Equal(t, "raw\n\n", string(got))
-	f.reply = func(rec) (int, string) { return 400, `{"Error":"Request has bad object name"}` }
-	r = run(t, "", false, "-s", f.sock, "objects", "get", sha)
+	f.SetReply(func(ctrltest.Request) (int, string) { return 400, `{"Error":"Request has bad object name"}` })
+	r = run(t, "", false, "-s", f.Sock, "objects", "get", sha)
 	assert.Equal(t, result{0, `{"Error":"Request has bad object name"}`, ""}, r)
 }
 
 // TestOutputContract checks stdout, stderr and the exit code for each
 // kind of reply.
 func TestOutputContract(t *testing.T) {
-	f := newFake(t)
+	f := ctrltest.New(t)
 	for _, tc := range []struct {
 		name           string
 		status         int
@@ -214,8 +216,8 @@ func TestOutputContract(t *testing.T) {
 		{"204", 204, "", 255, "", "\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f.reply = func(rec) (int, string) { return tc.status, tc.body }
-			r := run(t, "", false, "-s", f.sock, "steps", "ls")
+			f.SetReply(func(ctrltest.Request) (int, string) { return tc.status, tc.body })
+			r := run(t, "", false, "-s", f.Sock, "steps", "ls")
 			assert.Equal(t, result{tc.code, tc.stdout, tc.stderr}, r)
 		})
 	}
@@ -247,14 +249,14 @@ func TestMissingSocket(t *testing.T) {
 }
 
 func TestSocketDiscovery(t *testing.T) {
-	f := newFake(t)
+	f := ctrltest.New(t)
 	var out, errb bytes.Buffer
 	c := &ctl{stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
-		sockets: []string{"/nonexistent/a", f.sock, "/nonexistent/c"},
+		sockets: []string{"/nonexistent/a", f.Sock, "/nonexistent/c"},
 		getenv:  func(string) string { return "" }}
 	require.Equal(t, 0, c.main([]string{"pvcontrol", "ls"}), errb.String())
-	assert.Equal(t, f.sock, c.opts.socket)
-	assert.Equal(t, []string{"GET /containers"}, f.calls())
+	assert.Equal(t, f.Sock, c.opts.socket)
+	assert.Equal(t, []string{"GET /containers"}, f.Calls())
 }
 
 // TestUsage checks usage errors (stdout, exit 1, before the socket is
@@ -318,10 +320,10 @@ func TestUsage(t *testing.T) {
 }
 
 func TestVerboseAndOutputFile(t *testing.T) {
-	f := newFake(t)
-	f.reply = func(rec) (int, string) { return 200, `{"a":1}` }
+	f := ctrltest.New(t)
+	f.SetReply(func(ctrltest.Request) (int, string) { return 200, `{"a":1}` })
 	out := filepath.Join(t.TempDir(), "out")
-	r := run(t, "", false, "-v", "-s", f.sock, "-f", out, "signal", "ready")
+	r := run(t, "", false, "-v", "-s", f.Sock, "-f", out, "signal", "ready")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stdout)
 	assert.Contains(t, r.stderr, "> POST /signal HTTP/1.1\n")

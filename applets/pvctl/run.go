@@ -78,7 +78,7 @@ func (c *ctl) dumpRequest(method, target string, h http1.Header, length int64) {
 		fmt.Fprintf(&b, "> Content-Length: %d\n", length)
 	}
 	b.WriteString("> Connection: close\n>\n")
-	io.WriteString(c.stderr, b.String())
+	_, _ = io.WriteString(c.stderr, b.String())
 }
 
 // dumpResponse prints what curl -v prints of a response.
@@ -89,7 +89,7 @@ func (c *ctl) dumpResponse(r *http1.ClientResponse) {
 		fmt.Fprintf(&b, "< %s: %s\n", f.Name, f.Value)
 	}
 	b.WriteString("<\n")
-	io.WriteString(c.stderr, b.String())
+	_, _ = io.WriteString(c.stderr, b.String())
 }
 
 // finish applies the output contract to a reply: on 200 the body without
@@ -155,7 +155,7 @@ func (c *ctl) objectPut(path, sha string) (*http1.ClientResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer closeFn()
+	defer func() { _ = closeFn() }() // a file read or stdin
 	return c.do("PUT", "/objects/"+escape(sha), ctypeOcts, body, length, objectTimeout)
 }
 
@@ -198,11 +198,11 @@ func (c *ctl) stepPut(path, rev string) (*http1.ClientResponse, error) {
 		return nil, err
 	}
 	resp, err := c.do("PUT", "/steps/"+escape(rev), "", body, length, requestTimeout)
-	closeFn()
+	_ = closeFn() // a file read or stdin
 	if err != nil || resp.Status != 200 || c.opts.message == "" {
 		return resp, err
 	}
-	io.Copy(io.Discard, resp.Body)
+	_, _ = io.Copy(io.Discard, resp.Body) // the step was stored; the body is not shown
 	resp.Body.Close()
 	return c.commitMsg(rev)
 }
@@ -220,7 +220,7 @@ func (c *ctl) daemonRestart(name string) (*http1.ClientResponse, error) {
 	if err != nil || resp.Status != 200 {
 		return resp, err
 	}
-	io.Copy(io.Discard, resp.Body)
+	_, _ = io.Copy(io.Discard, resp.Body) // stopped; the body is not shown
 	resp.Body.Close()
 	return c.send(lifecycle("/daemons", name, "start"), requestTimeout)
 }

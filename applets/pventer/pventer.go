@@ -44,16 +44,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
-	"pantavisor/lib/cgroup"
 	"pantavisor/lib/cli"
+	"pantavisor/lib/enter"
 )
 
 const usage = `Usage: pventer -c|--container NAME [CMD [ARG...]]
@@ -65,120 +61,30 @@ cgroups, through the container user's shell (-c "CMD ARG..."). NAME "/" or
 Unlike upstream, pventer exits 2 when -c is missing.
 `
 
-// options are a parsed command line plus the seams tests move.
-type options struct {
-	container string
-	parent    string   // cgroup parent of the containers
-	args      []string // CMD ARG...; none: login shell
-	user      string   // PVUSER
-	term      string   // TERM to pass through
-	proc      string   // procfs root; /proc
-	self      int      // pid moved into the container's cgroups; os.Getpid()
-	hostPid   int      // the process whose namespaces are the host's; 1
-}
-
 // Main runs pventer with args (args[0] is the name it was called by).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o := options{user: cmp.Or(os.Getenv("PVUSER"), "root"), term: os.Getenv("TERM"),
-		proc: "/proc", self: os.Getpid(), hostPid: 1}
+	o := enter.Options{User: cmp.Or(os.Getenv("PVUSER"), "root"), Term: os.Getenv("TERM"),
+		Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	fs := cli.NewFlags(args[0], usage, stdout, stderr)
-	fs.StringVar(&o.container, "c", "", "the container to enter (\"/\" or \"_pv_\": the host)")
-	fs.StringVar(&o.container, "container", "", "same as -c")
-	fs.StringVar(&o.parent, "cgroup-parent", "pantavisor", "containers' cgroups are <hierarchy>/NAME/<container>")
+	fs.StringVar(&o.Container, "c", "", "the container to enter (\"/\" or \"_pv_\": the host)")
+	fs.StringVar(&o.Container, "container", "", "same as -c")
+	fs.StringVar(&o.Parent, "cgroup-parent", "pantavisor", "containers' cgroups are <hierarchy>/NAME/<container>")
 	if code, done := fs.Parse(args[1:]); done {
 		return code
 	}
-	if o.container == "" {
+	if o.Container == "" {
 		fmt.Fprintln(stderr, "ERROR: see --help")
 		return cli.ExitUsage
 	}
-	o.args = fs.Args()
-	code, err := run(o, stdin, stdout, stderr)
+	o.Args = fs.Args()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer signal.Stop(sigs)
+	o.Signals = sigs
+	code, err := enter.Run(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "pventer: %v\n", err)
 		return cli.ExitFail
 	}
 	return code
-}
-
-// run enters the container and runs the command: find the init, join
-// its cgroups, read its environment, start the command inside
-// (startInside, command), then wait for it while forwarding signals.
-func run(o options, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	pid := o.hostPid
-	if !isHost(o.container) {
-		var err error
-		if pid, err = findInit(o.proc, o.parent, o.container); err != nil {
-			return 0, err
-		}
-		if err := joinCgroups(o, pid); err != nil {
-			return 0, err
-		}
-	}
-	environ, err := os.ReadFile(filepath.Join(o.proc, strconv.Itoa(pid), "environ"))
-	if err != nil {
-		return 0, fmt.Errorf("environment of %s: %w", o.container, err)
-	}
-	env := parseEnviron(environ)
-
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer signal.Stop(sigs)
-	cmd, err := startInside(o.proc, pid, func() (*exec.Cmd, error) {
-		return command(o, env, stdin, stdout, stderr)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("enter %s (pid %d): %w", o.container, pid, err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	for {
-		select {
-		case s := <-sigs:
-			cmd.Process.Signal(s)
-		case err := <-waited:
-			if cmd.ProcessState == nil {
-				return 0, err
-			}
-			return exitCode(cmd.ProcessState), nil
-		}
-	}
-}
-
-// joinCgroups moves o.self into every hierarchy's group of o.container.
-func joinCgroups(o options, pid int) error {
-	m := cgroup.Manager{Proc: o.proc, Parent: o.parent}
-	g, err := m.Group(o.container)
-	if err == nil {
-		err = g.Add(o.self)
-	}
-	if err != nil {
-		return fmt.Errorf("join cgroups of %s (init pid %d): %w", o.container, pid, err)
-	}
-	return nil
-}
-
-// command builds the command from inside the container (it runs on
-// startInside's thread, so /etc/passwd is the container's, read without
-// following its symlinks out to the host as /proc/<pid>/root would): the
-// user's shell if executable there, else /bin/sh; their home if a
-// directory there, else /.
-func command(o options, initEnv []string, stdin io.Reader, stdout, stderr io.Writer) (*exec.Cmd, error) {
-	acc, _, err := readPasswd("/etc/passwd", o.user)
-	if err != nil {
-		return nil, err
-	}
-	if !isExecutable(acc.Shell) {
-		acc.Shell = "/bin/sh"
-	}
-	if !isDir(acc.Home) {
-		acc.Home = "/"
-	}
-	argv := []string{acc.Shell, "-l"}
-	if len(o.args) > 0 {
-		argv = []string{acc.Shell, "-c", strings.Join(o.args, " ")}
-	}
-	return &exec.Cmd{Path: acc.Shell, Args: argv, Dir: acc.Home,
-		Env:   commandEnv(initEnv, o.user, acc, o.term),
-		Stdin: stdin, Stdout: stdout, Stderr: stderr}, nil
 }

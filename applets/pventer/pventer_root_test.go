@@ -17,6 +17,7 @@ import (
 
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/container"
+	"pantavisor/lib/enter"
 	"pantavisor/lib/launch"
 	"pantavisor/lib/testenv"
 )
@@ -247,7 +248,7 @@ func TestCgroupIdentity(t *testing.T) {
 			assert.Equal(t, "box", n, "pid %d", p)
 		}
 	}
-	init, err := findInit("/proc", b.parent, "box")
+	init, err := enter.FindInit("/proc", b.parent, "box")
 	require.NoError(t, err)
 	assert.Equal(t, b.init, init, "the init is still found while a pventer is in the group")
 
@@ -292,17 +293,18 @@ func TestStoppedContainer(t *testing.T) {
 func TestHost(t *testing.T) {
 	testenv.RequireRoot(t)
 	for _, name := range []string{"_pv_", "/"} {
-		o := options{container: name, parent: "pantavisor", user: "root", proc: "/proc", self: os.Getpid(),
-			hostPid: 1, args: []string{"for n in mnt net uts; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup"}}
+		o := enter.Options{Container: name, Parent: "pantavisor", User: "root", Proc: "/proc", Self: os.Getpid(),
+			HostPid: 1, Args: []string{"for n in mnt net uts; do readlink /proc/self/ns/$n; done; cat /proc/self/cgroup"}}
 		if _, err := os.Readlink("/proc/1/ns/mnt"); err != nil {
 			// A sandbox whose pid 1 holds capabilities we lack (ptrace
 			// access is denied): the test process stands in for pid 1.
 			t.Logf("LOUD: /proc/1/ns not readable here (%v): the host is pid %d for this test", err, os.Getpid())
-			o.hostPid = os.Getpid()
+			o.HostPid = os.Getpid()
 		}
-		hostNS := nsOf(t, strconv.Itoa(o.hostPid), "mnt", "net", "uts")
+		hostNS := nsOf(t, strconv.Itoa(o.HostPid), "mnt", "net", "uts")
 		var out, errb testenv.Buffer
-		code, err := run(o, strings.NewReader(""), &out, &errb)
+		o.Stdin, o.Stdout, o.Stderr = strings.NewReader(""), &out, &errb
+		code, err := enter.Run(o)
 		require.NoError(t, err, name)
 		assert.Equal(t, 0, code, errb.String())
 		own, err := os.ReadFile("/proc/self/cgroup")
@@ -311,7 +313,7 @@ func TestHost(t *testing.T) {
 	}
 }
 
-// TestStartInsideLeavesCallerOnHost: startInside runs in-process; the
+// TestStartInsideLeavesCallerOnHost: StartInside runs in-process; the
 // command is in the container while no thread of ours stays there (the
 // locked thread ends with its goroutine).
 func TestStartInsideLeavesCallerOnHost(t *testing.T) {
@@ -319,7 +321,7 @@ func TestStartInsideLeavesCallerOnHost(t *testing.T) {
 	kinds := []string{"cgroup", "ipc", "mnt", "net", "pid", "uts"}
 	host := nsOf(t, "self", kinds...)
 	var out testenv.Buffer
-	cmd, err := startInside("/proc", b.init, func() (*exec.Cmd, error) {
+	cmd, err := enter.StartInside("/proc", b.init, func() (*exec.Cmd, error) {
 		return &exec.Cmd{Path: "/bin/hostname", Args: []string{"hostname"}, Stdout: &out}, nil
 	})
 	require.NoError(t, err)

@@ -9,62 +9,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"pantavisor/lib/http1"
+	"pantavisor/lib/ctrl/ctrltest"
 )
 
 // testdata is lib/pvtx's copy of upstream's conformance files.
 const testdata = "../../lib/pvtx/testdata"
-
-// request is what the fake pv-ctrl received.
-type request struct {
-	Method, Target, CType string
-	Body                  []byte
-}
-
-// pvctrl is a fake pv-ctrl server on a unix socket: it records requests
-// and answers with reply (200, empty body, when nil).
-type pvctrl struct {
-	sock  string
-	mu    sync.Mutex
-	reqs  []request
-	reply func(r request) (int, string)
-}
-
-func newPVCtrl(t *testing.T) *pvctrl {
-	f := &pvctrl{sock: filepath.Join(t.TempDir(), "pv-ctrl")}
-	s := &http1.Server{Handler: func(w *http1.Response, r *http1.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			w.Send(500, "", nil)
-			return
-		}
-		q := request{r.Method, r.Target, r.Header.Get("Content-Type"), body}
-		f.mu.Lock()
-		f.reqs = append(f.reqs, q)
-		reply := f.reply
-		f.mu.Unlock()
-		status, out := 200, ""
-		if reply != nil {
-			status, out = reply(q)
-		}
-		w.Send(status, "application/json", []byte(out))
-	}}
-	require.NoError(t, s.Listen(f.sock))
-	t.Cleanup(func() { s.Close() })
-	return f
-}
-
-func (f *pvctrl) requests() []request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]request(nil), f.reqs...)
-}
 
 // tester runs the applet with PVTXDIR in a temp dir and pv-ctrl at sock.
 type tester struct {
@@ -147,15 +101,15 @@ func TestAddFromStdin(t *testing.T) {
 }
 
 func TestBeginCurrentReadsTheRunningRevision(t *testing.T) {
-	f := newPVCtrl(t)
+	f := ctrltest.New(t)
 	state := read(t, filepath.Join(testdata, "initial_state.json"))
-	f.reply = func(r request) (int, string) { return 200, string(state) }
-	x := newTester(t, f.sock)
+	f.SetReply(func(r ctrltest.Request) (int, string) { return 200, string(state) })
+	x := newTester(t, f.Sock)
 	x.ok("begin")
 	assert.Equal(t, string(state)+"\n", x.show(), "the base is kept as pv-ctrl sent it")
 	x.ok("abort")
 	x.ok("begin", "current")
-	reqs := f.requests()
+	reqs := f.Requests()
 	require.Len(t, reqs, 2)
 	for _, r := range reqs {
 		assert.Equal(t, "GET /steps/current", r.Method+" "+r.Target)
@@ -163,9 +117,9 @@ func TestBeginCurrentReadsTheRunningRevision(t *testing.T) {
 }
 
 func TestBeginCurrentFailureKeepsTheQueue(t *testing.T) {
-	f := newPVCtrl(t)
-	f.reply = func(request) (int, string) { return 404, `{"Error":"Resource does not exist"}` }
-	x := newTester(t, f.sock)
+	f := ctrltest.New(t)
+	f.SetReply(func(ctrltest.Request) (int, string) { return 404, `{"Error":"Resource does not exist"}` })
+	x := newTester(t, f.Sock)
 	q := filepath.Join(x.tmp, "queue")
 	x.ok("queue", "new", q, filepath.Join(x.tmp, "objects"))
 	x.ok("queue", "remove", "nginx")
@@ -180,61 +134,61 @@ func TestBeginCurrentFailureKeepsTheQueue(t *testing.T) {
 }
 
 func TestRemoteAddUploadsEachObject(t *testing.T) {
-	f := newPVCtrl(t)
-	x := newTester(t, f.sock)
+	f := ctrltest.New(t)
+	x := newTester(t, f.Sock)
 	x.ok("begin", "empty")
 	x.ok("add", filepath.Join(testdata, "watchdog_pinger.tar"))
-	reqs := f.requests()
+	reqs := f.Requests()
 	require.Len(t, reqs, 3, "one request (and connection) per object")
 	for _, r := range reqs {
 		assert.Equal(t, "PUT", r.Method)
 		assert.Equal(t, "application/octet-stream", r.CType)
 		sha := strings.TrimPrefix(r.Target, "/objects/")
-		assert.Equal(t, sha, fileSHA(t, r.Body), "the body is the object")
+		assert.Equal(t, sha, fileSHA(t, []byte(r.Body)), "the body is the object")
 	}
 	assert.JSONEq(t, string(read(t, filepath.Join(testdata, "expected", "state_after_add_from_tar.json"))), x.show())
 }
 
 func TestRemoteAddRefusedByPVCtrl(t *testing.T) {
 	for status, want := range map[int]int{422: 90, 507: 5, 500: 12} {
-		f := newPVCtrl(t)
-		f.reply = func(request) (int, string) { return status, `{"Error":"Object has bad checksum"}` }
-		x := newTester(t, f.sock)
+		f := ctrltest.New(t)
+		f.SetReply(func(ctrltest.Request) (int, string) { return status, `{"Error":"Object has bad checksum"}` })
+		x := newTester(t, f.Sock)
 		x.ok("begin", "empty")
 		code, _, errs := x.run(nil, "add", filepath.Join(testdata, "watchdog_pinger.tar"))
 		assert.Equal(t, want, code, "HTTP %d", status)
 		assert.Contains(t, errs, "ERROR: add: ")
 		assert.Contains(t, errs, "Object has bad checksum")
-		assert.Len(t, f.requests(), 1, "stops at the first refused object")
+		assert.Len(t, f.Requests(), 1, "stops at the first refused object")
 		assert.Equal(t, `{"#spec":"pantavisor-service-system@1"}`+"\n", x.show(), "state unchanged")
 	}
 }
 
 func TestCommitPutsTheStepAndPrintsTheRevision(t *testing.T) {
-	f := newPVCtrl(t)
-	x := newTester(t, f.sock)
+	f := ctrltest.New(t)
+	x := newTester(t, f.Sock)
 	x.ok("begin", "empty")
 	x.ok("add", filepath.Join(testdata, "os.json"))
 	state := strings.TrimSuffix(x.show(), "\n")
 	out := x.ok("commit")
 	assert.Regexp(t, regexp.MustCompile(`^locals/pvtx-\d+-`+fileSHA(t, []byte(state))[:8]+`-\d{1,3}\n$`), out)
-	reqs := f.requests()
+	reqs := f.Requests()
 	require.Len(t, reqs, 1)
 	assert.Equal(t, "PUT /steps/"+strings.TrimSpace(out), reqs[0].Method+" "+reqs[0].Target)
 	assert.Equal(t, "application/json", reqs[0].CType)
-	assert.Equal(t, state, string(reqs[0].Body))
+	assert.Equal(t, state, reqs[0].Body)
 	code, _, _ := x.run(nil, "show")
 	assert.Equal(t, 11, code, "committed: no active transaction")
 
 	x.ok("begin", "empty")
 	assert.Equal(t, "locals/mine\n", x.ok("commit", "locals/mine"))
-	assert.Equal(t, "/steps/locals/mine", f.requests()[1].Target)
+	assert.Equal(t, "/steps/locals/mine", f.Requests()[1].Target)
 }
 
 func TestCommitFailureKeepsTheTransaction(t *testing.T) {
-	f := newPVCtrl(t)
-	f.reply = func(request) (int, string) { return 422, `{"Error":"Parser: State JSON has bad format"}` }
-	x := newTester(t, f.sock)
+	f := ctrltest.New(t)
+	f.SetReply(func(ctrltest.Request) (int, string) { return 422, `{"Error":"Parser: State JSON has bad format"}` })
+	x := newTester(t, f.Sock)
 	x.ok("begin", "empty")
 	code, out, errs := x.run(nil, "commit")
 	assert.Equal(t, 255, code)
@@ -245,7 +199,7 @@ func TestCommitFailureKeepsTheTransaction(t *testing.T) {
 	code, _, errs = x.run(nil, "commit", "other/name")
 	assert.Equal(t, 255, code)
 	assert.Contains(t, errs, "locals/")
-	assert.Len(t, f.requests(), 1, "a bad name is refused before any request")
+	assert.Len(t, f.Requests(), 1, "a bad name is refused before any request")
 }
 
 func TestNoSocket(t *testing.T) {

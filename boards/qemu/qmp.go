@@ -89,7 +89,7 @@ func DialQMP(ctx context.Context, path string) (*QMP, error) {
 func (q *QMP) handshake() error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.conn.SetDeadline(time.Now().Add(QMPTimeout))
+	_ = q.conn.SetDeadline(time.Now().Add(QMPTimeout))
 	m, err := q.read()
 	if err != nil {
 		return fmt.Errorf("reading the greeting: %w", err)
@@ -130,7 +130,7 @@ func (q *QMP) read() (message, error) {
 func (q *QMP) Execute(command string, args, result any) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.conn.SetDeadline(time.Now().Add(QMPTimeout))
+	_ = q.conn.SetDeadline(time.Now().Add(QMPTimeout))
 	return q.execute(command, args, result)
 }
 

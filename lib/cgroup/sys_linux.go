@@ -7,19 +7,21 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/eintr"
 )
 
 // writeFile writes value to an existing cgroup file in one write(2), as
 // the kernel parses each write on its own. It never creates the file.
 func writeFile(path, value string) error {
-	fd, err := retry(func() (int, error) {
+	fd, err := eintr.Value(func() (int, error) {
 		return unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 	})
 	if err != nil {
 		return fmt.Errorf("open %s for writing: %w", path, err)
 	}
 	defer unix.Close(fd)
-	if _, err := retry(func() (int, error) { return unix.Write(fd, []byte(value)) }); err != nil {
+	if _, err := eintr.Value(func() (int, error) { return unix.Write(fd, []byte(value)) }); err != nil {
 		return fmt.Errorf("write %q to %s: %w", value, path, err)
 	}
 	return nil
@@ -37,7 +39,7 @@ func readFile(path string) (string, error) {
 // mkdir creates one directory and reports whether it was new; an existing
 // directory is not an error.
 func mkdir(path string) (bool, error) {
-	_, err := retry(func() (int, error) { return 0, unix.Mkdir(path, 0o755) })
+	err := eintr.Retry(func() error { return unix.Mkdir(path, 0o755) })
 	if errors.Is(err, unix.EEXIST) {
 		return false, nil
 	}
@@ -49,7 +51,7 @@ func mkdir(path string) (bool, error) {
 
 // rmdir removes one cgroup directory.
 func rmdir(path string) error {
-	if _, err := retry(func() (int, error) { return 0, unix.Rmdir(path) }); err != nil {
+	if err := eintr.Retry(func() error { return unix.Rmdir(path) }); err != nil {
 		return fmt.Errorf("rmdir %s: %w", path, err)
 	}
 	return nil
@@ -58,7 +60,7 @@ func rmdir(path string) error {
 // statfsType returns the filesystem magic of path.
 func statfsType(path string) (int64, error) {
 	var st unix.Statfs_t
-	if _, err := retry(func() (int, error) { return 0, unix.Statfs(path, &st) }); err != nil {
+	if err := eintr.Retry(func() error { return unix.Statfs(path, &st) }); err != nil {
 		return 0, fmt.Errorf("statfs %s: %w", path, err)
 	}
 	return int64(st.Type), nil // int32 on 32-bit arm
@@ -71,14 +73,4 @@ func kill(pid int) error {
 		return fmt.Errorf("kill -9 %s: %w", strconv.Itoa(pid), err)
 	}
 	return nil
-}
-
-// retry repeats f while it fails with EINTR.
-func retry(f func() (int, error)) (int, error) {
-	for {
-		n, err := f()
-		if err != unix.EINTR {
-			return n, err
-		}
-	}
 }

@@ -147,7 +147,7 @@ func (p *Process) copyConsole(w io.Writer) {
 	if w == nil {
 		w = io.Discard
 	}
-	io.Copy(w, p.console) // ends with EIO when the pty has no slave left
+	_, _ = io.Copy(w, p.console) // ends with EIO when the pty has no slave left
 }
 
 // Wait waits for the init to exit and returns its exit code (128+signal
@@ -155,7 +155,7 @@ func (p *Process) copyConsole(w io.Writer) {
 // several times.
 func (p *Process) Wait() int {
 	p.once.Do(func() {
-		p.cmd.Wait()
+		_ = p.cmd.Wait() // the exit status is read from ProcessState below
 		<-p.copied
 		p.console.Close()
 		st := p.cmd.ProcessState
@@ -172,9 +172,9 @@ func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig)
 
 // kill ends a half-started container.
 func (p *Process) kill() {
-	p.cmd.Process.Kill()
+	_ = p.cmd.Process.Kill() // the cgroup kill and Wait below finish the job
 	if p.cgroup != nil {
-		p.cgroup.Kill(context.Background())
+		_ = p.cgroup.Kill(context.Background()) // best effort: the start already failed
 	}
 	p.Wait()
 }
@@ -184,13 +184,13 @@ func (p *Process) kill() {
 func (p *Process) Stop(sig os.Signal, timeout time.Duration) (int, error) {
 	done := make(chan int, 1)
 	go func() { done <- p.Wait() }()
-	p.Signal(sig)
+	_ = p.Signal(sig) // an init already gone is what the wait below sees
 	select {
 	case code := <-done:
 		return code, nil
 	case <-time.After(timeout):
 	}
-	p.cmd.Process.Kill()
+	_ = p.cmd.Process.Kill() // the cgroup kill below reports what stays
 	var err error
 	if p.cgroup != nil {
 		err = p.cgroup.Kill(context.Background())

@@ -150,7 +150,7 @@ func (s *Server) store(r *http1.Request, put func(body io.Reader) error) error {
 		s.logf(r.Method + " " + r.Target + ": " + err.Error())
 	}
 	if body.read {
-		io.Copy(io.Discard, r.Body)
+		_, _ = io.Copy(io.Discard, r.Body) // drain; the reply is already chosen
 	} else {
 		drainBody(r)
 	}
@@ -172,5 +172,5 @@ func drainBody(r *http1.Request) {
 	if r.Proto == "HTTP/1.1" && r.Header.Get("Expect") != "" {
 		return
 	}
-	io.Copy(io.Discard, r.Body)
+	_, _ = io.Copy(io.Discard, r.Body) // drain; the reply is already chosen
 }

@@ -32,26 +32,10 @@ const stepDate = "2006-01-02T15:04:05Z"
 // Tests set it before starting a server.
 var stepsZone *time.Location
 
-// maxLocalName is the longest local step name (after "locals/").
-const maxLocalName = 64
-
 // checkLocalName reports whether name may follow "locals/" in a step
-// name: upstream's rules (at most 64 characters, no '/', so exactly one
-// '/' in the whole name) plus what keeps it one plain directory of
-// trails/locals: not empty, no leading '.' (".", ".." and the staging
-// names), no NUL or control character, no '\\', and no '%' or '?'
-// (escaped or query text of the raw request target, never decoded).
+// name: storage.CheckLocalName, the one rule storage and pvtx apply too.
 func checkLocalName(name string) bool {
-	if name == "" || len(name) > maxLocalName || name[0] == '.' {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case c < 0x20, c == 0x7f, c == '/', c == '\\', c == '%', c == '?':
-			return false
-		}
-	}
-	return storage.CheckRevision("locals/"+name) == nil
+	return storage.CheckLocalName(name) == nil
 }
 
 // checkRemoteRev reports whether rev names a trail GET /steps/{rev} may
@@ -164,7 +148,9 @@ func (s *Server) sendTrailFile(w *http1.Response, rev string, elem ...string) {
 	if err := w.WriteHeader(200, fi.Size()); err != nil {
 		return
 	}
-	io.CopyBuffer(w, io.LimitReader(f, fi.Size()), make([]byte, 32<<10))
+	// The status is sent: a failure now can only close the connection,
+	// which the response does.
+	_, _ = io.CopyBuffer(w, io.LimitReader(f, fi.Size()), make([]byte, 32<<10))
 }
 
 // putLocalStep answers PUT /steps/locals/{name}: the body is stored as the

@@ -149,6 +149,8 @@ func TestPutLocalStepErrors(t *testing.T) {
 		"escaped dot dot":   {"/steps/locals/%2e%2e", stepState, 400, badName},
 		"escaped slash":     {"/steps/locals/a%2fb", stepState, 400, badName},
 		"hidden":            {"/steps/locals/.new.x", stepState, 400, badName},
+		"leading dot":       {"/steps/locals/.x", stepState, 400, badName},
+		"backslash":         {"/steps/locals/a\\b", stepState, 400, badName},
 		"too long":          {"/steps/locals/" + strings.Repeat("n", 65), stepState, 400, badName},
 		"query":             {"/steps/locals/x?a=b", stepState, 400, badName},
 		"two slashes":       {"/steps/locals/a/b", stepState, 400, "unknown endpoint: /steps/locals/a/b"},

@@ -48,7 +48,7 @@ func (c *Client) Do(method, target string, h Header, body io.Reader, length int6
 		return nil, err
 	}
 	if c.Timeout > 0 {
-		f.SetDeadline(time.Now().Add(c.Timeout))
+		_ = f.SetDeadline(time.Now().Add(c.Timeout)) // a fresh socket from Dial supports deadlines
 	}
 	werr := writeRequest(f, method, target, h, body, length)
 	resp, err := readResponse(bufio.NewReaderSize(f, bufSize), method)
@@ -84,10 +84,10 @@ func writeRequest(f *os.File, method, target string, h Header, body io.Reader, l
 		b = append(strconv.AppendInt(append(b, "Content-Length: "...), length, 10), "\r\n"...)
 	}
 	b = append(b, "Connection: close\r\n\r\n"...)
-	bw.Write(b)
+	_, _ = bw.Write(b) // bufio keeps the error; Flush returns it
 	if body == nil || length == 0 {
 		if length < 0 {
-			chunkWriter{bw}.close()
+			_ = chunkWriter{bw}.close() // Flush returns bufio's error
 		}
 		return bw.Flush()
 	}
@@ -95,7 +95,7 @@ func writeRequest(f *os.File, method, target string, h Header, body io.Reader, l
 		if _, err := io.Copy(chunkWriter{bw}, body); err != nil {
 			return err
 		}
-		chunkWriter{bw}.close()
+		_ = chunkWriter{bw}.close() // Flush returns bufio's error
 		return bw.Flush()
 	}
 	if err := bw.Flush(); err != nil {

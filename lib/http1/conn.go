@@ -67,8 +67,9 @@ func (c *conn) serve() {
 		c.s.untrack(c)
 	}()
 	if c.refused {
-		c.write([]byte(refused))
-		c.bw.Flush()
+		// Best effort: the connection is refused and closes either way.
+		_, _ = c.write([]byte(refused))
+		_ = c.bw.Flush()
 		return
 	}
 	for first := true; ; first = false {
@@ -92,12 +93,12 @@ func (c *conn) serve() {
 // returned too once its line was read (its version is known).
 func (c *conn) next(first bool) (*Request, error) {
 	if !first {
-		c.t.SetReadDeadline(time.Now().Add(c.s.IdleTimeout))
+		_ = c.t.SetReadDeadline(time.Now().Add(c.s.IdleTimeout)) // fails only on a closed conn, which Peek reports
 		if _, err := c.br.Peek(1); err != nil {
 			return nil, io.EOF
 		}
 	}
-	c.t.SetReadDeadline(time.Now().Add(c.s.HeaderTimeout))
+	_ = c.t.SetReadDeadline(time.Now().Add(c.s.HeaderTimeout)) // as above: the read reports it
 	c.rset = time.Time{}
 	r, err := readRequest(c.br, c.s.MaxHeaderBytes)
 	if err != nil {
@@ -209,7 +210,7 @@ func (c *conn) write(p []byte) (int, error) {
 func (c *conn) writeDeadline() {
 	if now := time.Now(); now.Sub(c.wset) > c.s.WriteTimeout/8 {
 		c.wset = now
-		c.t.SetWriteDeadline(now.Add(c.s.WriteTimeout))
+		_ = c.t.SetWriteDeadline(now.Add(c.s.WriteTimeout)) // the write reports a closed conn
 	}
 }
 
@@ -222,8 +223,9 @@ func (c *conn) writeDeadline() {
 func (c *conn) close() {
 	if f, ok := c.t.(*os.File); ok && c.wrote && !c.dropped && (c.refused || c.unread(f)) {
 		if unixsock.ShutdownWrite(f) == nil {
-			c.t.SetReadDeadline(time.Now().Add(lingerTimeout))
-			io.CopyN(io.Discard, c.t, maxLinger)
+			// Best effort: the connection closes right after.
+			_ = c.t.SetReadDeadline(time.Now().Add(lingerTimeout))
+			_, _ = io.CopyN(io.Discard, c.t, maxLinger)
 		}
 	}
 	c.t.Close()

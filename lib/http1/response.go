@@ -176,7 +176,7 @@ func (w *Response) finish() {
 	}
 	if w.mode == bodyChunked && w.err == nil {
 		w.c.writeDeadline()
-		w.fail(chunkWriter{w.c.bw}.close())
+		_ = w.fail(chunkWriter{w.c.bw}.close()) // recorded in w.err
 	}
 	w.Flush()
 }

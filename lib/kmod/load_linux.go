@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/eintr"
 )
 
 // Loader loads module files. The zero value loads real modules from
@@ -26,12 +28,7 @@ func LoadFile(file, params string) error {
 		return fmt.Errorf("loading module %s: %w", file, err)
 	}
 	defer f.Close()
-	for {
-		err = unix.FinitModule(int(f.Fd()), params, 0)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	err = eintr.Retry(func() error { return unix.FinitModule(int(f.Fd()), params, 0) })
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("finit_module %s: %w", file, err)
 	}

@@ -166,7 +166,7 @@ func (r *Revision) volumes(name string, o Options) (*state.Container, volume.Set
 func (in *Instance) start(req container.Request, set volume.Set, configSrc string, o Options) (*Instance, error) {
 	err := in.steps(req, set, configSrc, o)
 	if err != nil {
-		in.Close()
+		_ = in.Close() // undo what was done; the step's error is the one to report
 		return nil, fmt.Errorf("starting %s: %w", req.Name, err)
 	}
 	return in, nil

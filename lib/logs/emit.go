@@ -53,7 +53,7 @@ func (s *Server) emit(m *Message) error {
 		whole.Data = s.wholeLines(m)
 		s.scratch = appendPV(s.scratch[:0], &entry{Message: &whole, tsec: e.tsec}, FormatTime(s.StdoutTimeFormat, e.when(now)))
 		if len(s.scratch) > 0 {
-			out.Write(s.scratch) // a console that fails cannot be told
+			_, _ = out.Write(s.scratch) // a console that fails cannot be told
 		}
 	}
 	var ftErr, sfErr error

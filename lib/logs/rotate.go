@@ -130,7 +130,7 @@ type rotFile struct {
 func (t *tree) scan() (int64, map[string]*dirInfo) {
 	var total int64
 	dirs := make(map[string]*dirInfo)
-	filepath.WalkDir(t.root, func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(t.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return nil
 		}
@@ -229,7 +229,7 @@ func oldestRotated(dirs map[string]*dirInfo) (rotFile, *dirInfo) {
 // largestFile finds the largest regular file under root (a last resort).
 func largestFile(root string, dirs map[string]*dirInfo) (rotFile, *dirInfo) {
 	var best rotFile
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			if fi, err := d.Info(); err == nil && fi.Size() > best.size {
 				best = rotFile{path: p, size: fi.Size()}

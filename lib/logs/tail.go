@@ -69,7 +69,8 @@ func (t Tail) poll(srv *Server, off int64, partial []byte) (int64, []byte) {
 		if i < 0 {
 			break
 		}
-		srv.Write(Message{Proto: Raw, Level: Info, Platform: t.Platform, Source: t.Source,
+		// Write fails only once the server is closed, when tails stop too.
+		_ = srv.Write(Message{Proto: Raw, Level: Info, Platform: t.Platform, Source: t.Source,
 			Data: append([]byte(nil), data[:i+1]...)})
 		data = data[i+1:]
 	}

@@ -4,6 +4,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/eintr"
 )
 
 // gettimeofday calls gettimeofday(2) with a timezone argument, which
@@ -12,14 +14,12 @@ import (
 func gettimeofday() (unix.Timeval, Timezone, error) {
 	var tv unix.Timeval
 	var tz Timezone
-	for {
+	err := eintr.Retry(func() error {
 		_, _, errno := unix.Syscall(unix.SYS_GETTIMEOFDAY, uintptr(unsafe.Pointer(&tv)), uintptr(unsafe.Pointer(&tz)), 0)
-		if errno == unix.EINTR {
-			continue
-		}
 		if errno != 0 {
-			return tv, tz, errno
+			return errno
 		}
-		return tv, tz, nil
-	}
+		return nil
+	})
+	return tv, tz, err
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/eintr"
 )
 
 var flagNames = []struct {
@@ -66,30 +68,19 @@ func (e *MountError) Unwrap() error { return e.Err }
 // Mount is the one wrapper of mount(2): it retries EINTR and returns a
 // *MountError.
 func Mount(source, target, fstype string, flags uintptr, data string) error {
-	for {
-		err := unix.Mount(source, target, fstype, flags, data)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return &MountError{source, target, fstype, flags, data, err}
-		}
-		return nil
+	err := eintr.Retry(func() error { return unix.Mount(source, target, fstype, flags, data) })
+	if err != nil {
+		return &MountError{source, target, fstype, flags, data, err}
 	}
+	return nil
 }
 
 // Unmount is the one wrapper of umount2(2), retrying EINTR.
 func Unmount(target string, flags int) error {
-	for {
-		err := unix.Unmount(target, flags)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("umount %s: %w", target, err)
-		}
-		return nil
+	if err := eintr.Retry(func() error { return unix.Unmount(target, flags) }); err != nil {
+		return fmt.Errorf("umount %s: %w", target, err)
 	}
+	return nil
 }
 
 // CreateTarget makes a mount point: what "dir" creates the directory

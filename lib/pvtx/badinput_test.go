@@ -170,6 +170,29 @@ func TestDeployRefusesAStaleBackup(t *testing.T) {
 	assert.DirExists(t, deploy+".bak")
 }
 
+// TestDeploySwapFailureReportsTheBackup: when the new tree cannot take
+// the old one's place and the old one cannot be put back either, the
+// error says both and where the old tree is.
+func TestDeploySwapFailureReportsTheBackup(t *testing.T) {
+	e := newEnv(t)
+	deploy := filepath.Join(e.tmp, "deploy")
+	require.NoError(t, os.MkdirAll(deploy, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(deploy, "old"), nil, 0o644))
+	e.beginWith(e.obj)
+	e.tx.W.Crash = func(point string) {
+		if point == "rename "+deploy {
+			// Something takes the place: a non-empty directory makes
+			// both renames onto it fail (ENOTEMPTY).
+			require.NoError(t, os.MkdirAll(filepath.Join(deploy, "intruder"), 0o755))
+		}
+	}
+	err := e.tx.Deploy(deploy)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "swapping in "+deploy)
+	assert.Contains(t, err.Error(), "restoring "+deploy+" from "+deploy+".bak")
+	assert.FileExists(t, filepath.Join(deploy+".bak", "old"), "the old tree is kept in the backup")
+}
+
 func TestQueueNamesStayInTheQueue(t *testing.T) {
 	e := newEnv(t)
 	q := filepath.Join(e.tmp, "queue")
@@ -238,6 +261,9 @@ func TestRevisionNames(t *testing.T) {
 		"locals/a": true, "locals/" + strings.Repeat("x", 64): true,
 		"locals/" + strings.Repeat("x", 65): false, "locals/": false, "locals/a/b": false,
 		"a": false, "locals/..": false, "5": false,
+		// storage.CheckLocalName's rule, which pvtx once accepted.
+		"locals/.x": false, "locals/a\\b": false, "locals/a?b": false, "locals/a%2fb": false, "locals/a\nb": false,
+		"locals/pvtx-1-ab-2": true,
 	} {
 		assert.Equal(t, ok, checkRevision(rev) == nil, rev)
 	}

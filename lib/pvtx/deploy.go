@@ -180,10 +180,13 @@ func (t *Txn) swap(tmp, dir, bak string) error {
 		}
 	}
 	if err := t.W.Rename(tmp, dir); err != nil {
+		err = fmt.Errorf("swapping in %s: %w", dir, err)
 		if had {
-			os.Rename(bak, dir)
+			if rerr := os.Rename(bak, dir); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("restoring %s from %s: %w", dir, bak, rerr))
+			}
 		}
-		return fmt.Errorf("swapping in %s: %w", dir, err)
+		return err
 	}
 	if had {
 		return os.RemoveAll(bak)

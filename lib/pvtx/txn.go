@@ -17,6 +17,7 @@ import (
 	"pantavisor/lib/persist"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/state"
+	"pantavisor/lib/storage"
 )
 
 // Errors a caller maps to upstream's exit codes; test them with errors.Is.
@@ -27,7 +28,7 @@ var (
 	ErrRemote        = errors.New("this is a remote transaction; use 'commit' to finalize it")
 	ErrNoQueue       = errors.New("no queue, create one with 'queue new' first")
 	ErrNoCtrl        = errors.New("no pv-ctrl client")
-	ErrBadRevision   = errors.New("revision name must be locals/<name>, at most 64 characters after locals/ and no other '/'")
+	ErrBadRevision   = errors.New("revision name must be locals/<name>: 1 to 64 characters after locals/, no leading '.', no '/', '\\', '%', '?' or control character")
 )
 
 // Ctrl is what a remote transaction needs from the pv-ctrl socket. A
@@ -360,10 +361,11 @@ func (t *Txn) revName(data []byte) string {
 	return fmt.Sprintf("locals/pvtx-%d-%s-%d", now().Unix(), hex.EncodeToString(sum[:4]), rnd()%1000)
 }
 
-// checkRevision applies pv-ctrl's rule for local revision names.
+// checkRevision applies pv-ctrl's rule for local revision names
+// (storage.CheckLocalName after "locals/").
 func checkRevision(rev string) error {
 	name, ok := strings.CutPrefix(rev, "locals/")
-	if !ok || name == "" || len(name) > 64 || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
+	if !ok || storage.CheckLocalName(name) != nil {
 		return fmt.Errorf("%q: %w", rev, ErrBadRevision)
 	}
 	return nil
@@ -381,7 +383,7 @@ func checkKey(key string) error {
 // the name only needs to differ between commits of one second).
 func random() uint32 {
 	var b [4]byte
-	unix.Getrandom(b[:], unix.GRND_NONBLOCK)
+	_, _ = unix.Getrandom(b[:], unix.GRND_NONBLOCK) // EAGAIN leaves b zero
 	return getInt32u(b[:])
 }
 

@@ -201,7 +201,7 @@ func (s *Storage) removeUnlinkedObjects(keep map[string]bool, since time.Time) (
 // other link (what the removal really frees).
 func removeTree(p string) (int64, error) {
 	var freed int64
-	filepath.WalkDir(p, func(_ string, d os.DirEntry, err error) error {
+	_ = filepath.WalkDir(p, func(_ string, d os.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
 			if fi, err := d.Info(); err == nil && linkCount(fi) == 1 {
 				freed += fi.Size()

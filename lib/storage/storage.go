@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	"pantavisor/lib/persist"
-	"pantavisor/lib/state"
 )
 
 // Errors callers branch on.
@@ -81,12 +80,16 @@ func (s *Storage) ObjectPath(sha string) string { return s.path("objects", sha) 
 // TrailPath is the checkout directory of revision rev.
 func (s *Storage) TrailPath(rev string) string { return s.path("trails", rev) }
 
-// CheckRevision checks a revision name: a number (remote) or
-// "locals/<name>" with a name of at most 64 characters (local).
+// MaxLocalName is the longest local revision name (after "locals/").
+const MaxLocalName = 64
+
+// CheckRevision checks a revision name: a number of at most 20 digits
+// (remote) or "locals/<name>" with a name CheckLocalName accepts (local).
+// Errors wrap ErrBadRevision.
 func CheckRevision(rev string) error {
 	if name, ok := strings.CutPrefix(rev, "locals/"); ok {
-		if len(name) > 64 || state.CheckName(name) != nil || strings.HasPrefix(name, ".") {
-			return fmt.Errorf("%w %q: a local name has 1 to 64 characters, no '/' and no leading '.'", ErrBadRevision, rev)
+		if !localNameOK(name) {
+			return fmt.Errorf("%w %q: %w", ErrBadRevision, rev, errLocalName)
 		}
 		return nil
 	}
@@ -99,6 +102,38 @@ func CheckRevision(rev string) error {
 		}
 	}
 	return nil
+}
+
+// errLocalName is CheckLocalName's one reason, so every refused local
+// name gets the same readable rule.
+var errLocalName = errors.New("a local name has 1 to 64 characters, no leading '.', no '/', '\\', '%', '?' or control character")
+
+// CheckLocalName is the one rule for the name of a local revision (what
+// follows "locals/"), used by storage, pv-ctrl and pvtx alike: upstream's
+// (1 to MaxLocalName characters, no '/', so exactly one '/' in the
+// revision) plus what keeps it one plain directory of trails/locals and
+// one segment of pv-ctrl's request target: no leading '.' (".", ".." and
+// the staging names), no '\\', NUL or other control character, and no '%'
+// or '?' (escaped or query text of a request target, never decoded).
+// Errors wrap ErrBadRevision.
+func CheckLocalName(name string) error {
+	if !localNameOK(name) {
+		return fmt.Errorf("%w %q: %w", ErrBadRevision, name, errLocalName)
+	}
+	return nil
+}
+
+func localNameOK(name string) bool {
+	if name == "" || len(name) > MaxLocalName || name[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c < 0x20, c == 0x7f, c == '/', c == '\\', c == '%', c == '?':
+			return false
+		}
+	}
+	return true
 }
 
 // stagingPrefix names trails being built; they are renamed into place

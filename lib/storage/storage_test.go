@@ -304,6 +304,8 @@ func TestRevisionNames(t *testing.T) {
 		"": false, "-1": false, "1a": false, "current": false, "locals": false, "locals/": false,
 		"locals/a/b": false, "locals/..": false, "locals/.new.x": false, "locals/" + strings.Repeat("n", 65): false,
 		"../0": false, "123456789012345678901": false,
+		"locals/.x": false, "locals/a\\b": false, "locals/a%2fb": false, "locals/a?b": false, "locals/a\nb": false,
+		"locals/a\x00b": false, "locals/a\x7fb": false, "locals/é-1_x.y": true,
 	} {
 		err := CheckRevision(rev)
 		if ok {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/eintr"
 )
 
 // SockError is a failed socket call: the operation, the socket path and the
@@ -66,13 +68,16 @@ func Accept(ln *os.File) (conn *os.File, pid int, err error) {
 	var aerr error
 	for {
 		err = rc.Read(func(fd uintptr) bool {
-			nfd, _, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			nfd, aerr = eintr.Value(func() (int, error) {
+				n, _, err := unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+				return n, err
+			})
 			return aerr != unix.EAGAIN
 		})
 		if err != nil {
 			return nil, 0, err
 		}
-		if aerr != unix.EINTR && aerr != unix.ECONNABORTED {
+		if aerr != unix.ECONNABORTED {
 			break
 		}
 	}
@@ -101,12 +106,7 @@ func Dial(path string, timeout time.Duration) (*os.File, error) {
 		_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	}
 	op := "connect"
-	for {
-		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
-		if err != unix.EINTR {
-			break
-		}
-	}
+	err = eintr.Retry(func() error { return unix.Connect(fd, &unix.SockaddrUnix{Name: path}) })
 	if err == nil {
 		op = "set non-blocking"
 		err = unix.SetNonblock(fd, true)
@@ -131,12 +131,8 @@ func SendFD(conn *os.File, b []byte, fd int) error {
 	}
 	var serr error
 	if err := rc.Write(func(s uintptr) bool {
-		for {
-			serr = unix.Sendmsg(int(s), b, oob, nil, 0)
-			if serr != unix.EINTR {
-				return serr != unix.EAGAIN
-			}
-		}
+		serr = eintr.Retry(func() error { return unix.Sendmsg(int(s), b, oob, nil, 0) })
+		return serr != unix.EAGAIN
 	}); err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func Mount(s Set) (*Mounted, error) {
 	m := &Mounted{}
 	err := m.mountAll(s)
 	if err != nil {
-		m.Unmount()
+		_ = m.Unmount() // undo; the mount error is the one to report
 		return nil, fmt.Errorf("volumes of %s: %w", s.Container, err)
 	}
 	return m, nil

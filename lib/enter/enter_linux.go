@@ -1,4 +1,4 @@
-package pventer
+package enter
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/eintr"
 )
 
 // namespaces are joined in this order (util-linux nsenter's, less user
@@ -70,16 +72,10 @@ func closeNamespaces(nss []nsFile) {
 
 // setns joins namespace ns with the calling thread.
 func setns(ns nsFile) error {
-	for {
-		err := unix.Setns(int(ns.f.Fd()), ns.flag)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("setns %s (CLONE_NEW%s): %w", ns.name, flagName(ns.flag), err)
-		}
-		return nil
+	if err := eintr.Retry(func() error { return unix.Setns(int(ns.f.Fd()), ns.flag) }); err != nil {
+		return fmt.Errorf("setns %s (CLONE_NEW%s): %w", ns.name, flagName(ns.flag), err)
 	}
+	return nil
 }
 
 func flagName(flag int) string {
@@ -100,7 +96,7 @@ func flagName(flag int) string {
 	return strconv.Itoa(flag)
 }
 
-// startInside starts the command that build returns inside pid's
+// StartInside starts the command that build returns inside pid's
 // namespaces. Steps, all on a new goroutine locked to its OS thread:
 //  1. open the namespaces of pid that differ from ours;
 //  2. unshare CLONE_FS: setns(CLONE_NEWNS) fails with EINVAL while other
@@ -113,7 +109,7 @@ func flagName(flag int) string {
 //
 // The thread is never unlocked: when the goroutine ends, Go ends the
 // thread with it, so no other goroutine runs in the container.
-func startInside(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.Cmd, error) {
+func StartInside(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.Cmd, error) {
 	type result struct {
 		cmd *exec.Cmd
 		err error
@@ -128,7 +124,7 @@ func startInside(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.C
 	return r.cmd, r.err
 }
 
-// joinAndStart is startInside's locked thread.
+// joinAndStart is StartInside's locked thread.
 func joinAndStart(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.Cmd, error) {
 	nss, err := openNamespaces(proc, pid)
 	if err != nil {

@@ -1,4 +1,4 @@
-package pventer
+package enter
 
 import (
 	"bufio"
@@ -15,13 +15,13 @@ import (
 	"pantavisor/lib/cgroup"
 )
 
-// errNoContainer: no running process belongs to the named container.
-var errNoContainer = errors.New("no container found")
+// ErrNoContainer: no running process belongs to the named container.
+var ErrNoContainer = errors.New("no container found")
 
-// isHost reports whether name means the host (upstream: "/" and "_pv_").
-func isHost(name string) bool { return name == "/" || name == "_pv_" }
+// IsHost reports whether name means the host (upstream: "/" and "_pv_").
+func IsHost(name string) bool { return name == "/" || name == "_pv_" }
 
-// findInit returns the host pid of container name's init, looking at the
+// FindInit returns the host pid of container name's init, looking at the
 // procfs mounted at proc with containers' cgroups below parent:
 //  1. the members are the pids whose cgroup name (cgroup.NameIn) is name;
 //  2. the candidates are members whose parent is not a member (a process
@@ -29,8 +29,8 @@ func isHost(name string) bool { return name == "/" || name == "_pv_" }
 //  3. the candidate that is pid 1 of a child pid namespace (NSpid in
 //     /proc/<pid>/status ends in 1) wins, else the lowest candidate.
 //
-// It returns errNoContainer when no process is in the container.
-func findInit(proc, parent, name string) (int, error) {
+// It returns ErrNoContainer when no process is in the container.
+func FindInit(proc, parent, name string) (int, error) {
 	pids, err := listPids(proc)
 	if err != nil {
 		return 0, err
@@ -52,7 +52,7 @@ func findInit(proc, parent, name string) (int, error) {
 		}
 	}
 	if len(cands) == 0 {
-		return 0, fmt.Errorf("%w: %s", errNoContainer, name)
+		return 0, fmt.Errorf("%w: %s", ErrNoContainer, name)
 	}
 	for _, pid := range cands {
 		if isNsInit(proc, pid) {
