@@ -59,7 +59,9 @@ func mainLoop(console io.Writer) int {
 	if o.KernelLog {
 		// The kernel log is in pantavisor/dmesg now: keep only warnings and
 		// worse on the console, so kernel lines stop splitting ours.
-		os.WriteFile("/proc/sys/kernel/printk", []byte("4"), 0o644)
+		if err := os.WriteFile("/proc/sys/kernel/printk", []byte("4"), 0o644); err != nil {
+			logf("printk: %v", err)
+		}
 	}
 	test, _ := cl.Get("pv_test")
 	obs := &embedded{logf: logf, wdt: startWatchdog(cfg, test, console), testPowerOff: test == "ready-poweroff", stop: stop}

@@ -87,7 +87,7 @@ var pathFlags = [...]struct {
 // no command of this applet (dispatch says so instead of running it).
 func IsCommand(word string) bool {
 	switch word {
-	case "validate", "install", mainArg, superviseArg:
+	case "validate", "install", pid1.MainLoopArg, pid1.SuperviseArg:
 		return true
 	}
 	return false

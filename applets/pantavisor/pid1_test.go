@@ -25,7 +25,7 @@ func TestPID1OnlyModes(t *testing.T) {
 // TestIsCommand: the words Main dispatches on before parsing options.
 func TestIsCommand(t *testing.T) {
 	for word, want := range map[string]bool{
-		"validate": true, "install": true, mainArg: true, superviseArg: true,
+		"validate": true, "install": true, pid1.MainLoopArg: true, pid1.SuperviseArg: true,
 		"": false, "init": false, "--appengine": false, "validat": false, "pvtx": false,
 	} {
 		assert.Equal(t, want, IsCommand(word), "%q", word)

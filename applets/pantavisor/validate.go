@@ -100,7 +100,7 @@ func validate(path string, stdout io.Writer) error {
 			return err
 		}
 	}
-	io.WriteString(stdout, summary(st, in.has != nil, missing))
+	fmt.Fprint(stdout, summary(st, in.has != nil, missing))
 	if len(missing) > 0 {
 		return fmt.Errorf("%d of %d %w", len(missing), len(st.Objects), errMissing)
 	}

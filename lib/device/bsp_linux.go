@@ -1,6 +1,7 @@
 package device
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,18 +48,16 @@ func mountBSP(b BSP, st *storage.Storage, rev string, bsp *state.BSP) (*volume.M
 	}
 	for src, dst := range binds {
 		if err := os.MkdirAll(dst, 0o755); err != nil {
-			vols.Unmount()
-			return nil, err
+			return nil, errors.Join(err, vols.Unmount())
 		}
 		if err := mount.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
-			vols.Unmount()
-			return nil, fmt.Errorf("bsp: %w", err)
+			return nil, errors.Join(fmt.Errorf("bsp: %w", err), vols.Unmount())
 		}
 		vols.Points = append(vols.Points, dst)
 	}
 	if bsp.Firmware != "" {
 		// Best effort: the firmware_class module may be built in or absent.
-		os.WriteFile(filepath.Join(b.Root, "/sys/module/firmware_class/parameters/path"),
+		_ = os.WriteFile(filepath.Join(b.Root, "/sys/module/firmware_class/parameters/path"),
 			[]byte(filepath.Join(b.Root, "/lib/firmware")), 0o644)
 	}
 	return vols, nil

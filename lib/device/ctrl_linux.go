@@ -89,7 +89,9 @@ func (c *control) run(cmd ctrl.Command) {
 		if cmd.Op == ctrl.OpEnableSSH {
 			v = "1"
 		}
-		d.cfg.Set(config.LevelCmd, "PV_DEBUG_SSH", v)
+		if err := d.cfg.Set(config.LevelCmd, "PV_DEBUG_SSH", v); err != nil {
+			d.log(engine.LevelWarn, err.Error())
+		}
 	case ctrl.OpGoRemote:
 		d.setMode(true)
 	case ctrl.OpLocalRun, ctrl.OpLocalRunCommit, ctrl.OpMakeFactory:

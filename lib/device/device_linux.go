@@ -176,7 +176,11 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 		if err != nil {
 			return *engine.Failure(engine.SetupFailed, "BSP volumes: "+err.Error()), nil
 		}
-		defer vols.Unmount()
+		defer func() {
+			if err := vols.Unmount(); err != nil {
+				d.log(engine.LevelError, "BSP volumes: "+err.Error())
+			}
+		}()
 	}
 	defer d.publishMeta()()
 	if err := d.runHooks(hookSystemStart, ""); err != nil {
@@ -285,7 +289,7 @@ func (d *Device) onStatus(s engine.Status) {
 	d.log(engine.LevelInfo, "revision "+running+" status "+s.String())
 	if s == engine.Ready && !d.ready {
 		d.ready = true
-		d.runHooks(hookSystemDone, s.String()) // failure is only logged, as upstream
+		_ = d.runHooks(hookSystemDone, s.String()) // failure is only logged (runHooks does), as upstream
 	}
 	d.obs.Status(s)
 	d.tick()
@@ -304,7 +308,7 @@ func (d *Device) log(l engine.Level, msg string) {
 		fmt.Fprintf(d.o.Console, "pantavisor: %s\n", logs.Escape(msg))
 	}
 	if d.logsOn {
-		d.o.Logs.Log(logs.Level(l), "pantavisor", msg)
+		_ = d.o.Logs.Log(logs.Level(l), "pantavisor", msg) // the console has the line; the server reports its own errors
 	}
 	d.u.Note(l, msg)
 }

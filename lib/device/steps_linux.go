@@ -55,10 +55,12 @@ func (d *Device) metaStores() (dev, usr *meta.Store) {
 	usr = &meta.Store{Kind: meta.User, RunDir: p.RunDir, Persist: cmp.Or(p.UsrMeta, filepath.Join(d.st.Root, "cache", "meta")),
 		OnChange: func(key, value string, deleted bool) {
 			// Keys that are not configuration keys are plain metadata.
+			// Keys that are not configuration keys are plain metadata: the
+			// refusal of an unknown key is no error here.
 			if deleted {
-				cfg.Unset(config.LevelMeta, key)
+				_ = cfg.Unset(config.LevelMeta, key)
 			} else {
-				cfg.Set(config.LevelMeta, key, value)
+				_ = cfg.Set(config.LevelMeta, key, value)
 			}
 		}}
 	return dev, usr

@@ -40,7 +40,10 @@ func (d *Device) tick() {
 		return
 	}
 	if !d.u.Updating() {
-		go d.e.SetUpdating(d.ctx, false)
+		go func() {
+			// Fails only when the revision ended meanwhile: nothing to switch.
+			_ = d.e.SetUpdating(d.ctx, false)
+		}()
 	}
 }
 

@@ -207,7 +207,7 @@ func (e *Engine) onExit(ex exited, now time.Time) *Outcome {
 		<-c.stopDone
 		c.stopDone = nil
 	}
-	ex.u.Close()
+	e.closeUnit(c, ex.u)
 	if c.status == Stopping {
 		e.stopped(c, ex.code)
 		return nil
@@ -268,15 +268,17 @@ func (e *Engine) stopAll() {
 		}
 		c.status = Stopping
 		wg.Add(1)
-		go func(u Unit, stopping chan struct{}) {
+		go func(u Unit, stopping chan struct{}, name string) {
 			defer wg.Done()
 			if stopping != nil {
 				<-stopping
-			} else {
-				u.Stop(e.o.StopTimeout)
+			} else if _, err := u.Stop(e.o.StopTimeout); err != nil {
+				e.logf(LevelWarn, "container %s: stop: %v", name, err)
 			}
-			u.Close()
-		}(c.unit, c.stopDone)
+			if err := u.Close(); err != nil {
+				e.logf(LevelWarn, "container %s: %v", name, err)
+			}
+		}(c.unit, c.stopDone, c.c.Name)
 		c.unit, c.stopDone, c.reinstall = nil, nil, false
 	}
 	wg.Wait()
@@ -286,4 +288,12 @@ func (e *Engine) stopAll() {
 		}
 	}
 	e.publish()
+}
+
+// closeUnit cleans up after a unit whose init ended; what it could not
+// undo (a busy mount, a cgroup with processes) is logged.
+func (e *Engine) closeUnit(c *ctr, u Unit) {
+	if err := u.Close(); err != nil {
+		e.logf(LevelWarn, "container %s: %v", c.c.Name, err)
+	}
 }

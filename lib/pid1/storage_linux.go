@@ -16,11 +16,13 @@ import (
 // it). It releases crash.log first (see RecordCrashes) and reports on
 // console.
 func UnmountStorage(console io.Writer, dir string) {
-	debug.SetCrashOutput(nil, debug.CrashOptions{}) // release crash.log
+	_ = debug.SetCrashOutput(nil, debug.CrashOptions{}) // release crash.log; with no file it cannot fail
 	unix.Sync()
 	if err := mount.Unmount(dir, 0); err != nil {
 		say(console, "unmounting %s: %v; detaching it", dir, err)
-		mount.Unmount(dir, unix.MNT_DETACH)
+		if err := mount.Unmount(dir, unix.MNT_DETACH); err != nil {
+			say(console, "detaching %s: %v", dir, err)
+		}
 		return
 	}
 	say(console, "storage unmounted")

@@ -161,7 +161,7 @@ func (s *Supervisor) Supervise(pid int, sigs <-chan os.Signal) (ws unix.WaitStat
 				return ws, true
 			}
 		case unix.SIGTERM, unix.SIGINT, unix.SIGUSR2:
-			s.kill(pid, unix.SIGTERM)
+			_ = s.kill(pid, unix.SIGTERM) // ESRCH only: it exited, and SIGCHLD follows
 		}
 	}
 	return 0, false

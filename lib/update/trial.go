@@ -47,7 +47,7 @@ func (u *Updater) Tick(v View) *engine.Outcome {
 		u.mu.Unlock()
 		u.record(rev, progress.Testing, msg)
 	case now.Sub(tested) >= c.CommitDelay && v.Stable && reboot:
-		u.commit(rev)
+		return u.commit(rev)
 	case now.Sub(tested) >= c.CommitDelay && v.Stable:
 		u.record(rev, progress.Updated, progress.MsgUpdated)
 		u.finish()
