@@ -48,7 +48,8 @@ func (r GCReport) String() string {
 // GC removes every revision but the kept ones (and the one trails/current
 // points to) with its logs and revision volumes, then every object no trail
 // links any more (link count 1), as upstream's collector does, except
-// objects a remaining revision's state still names.
+// objects a remaining revision's state still names; last the fs-verity
+// records of objects that are gone.
 func (s *Storage) GC(opts GCOptions) (GCReport, error) {
 	var rep GCReport
 	keep := map[string]bool{}
@@ -88,7 +89,10 @@ func (s *Storage) GC(opts GCOptions) (GCReport, error) {
 	}
 	n, b, err := s.removeUnlinkedObjects(keepObjs, opts.KeepObjectsSince)
 	rep.Objects, rep.Bytes = n, rep.Bytes+b
-	return rep, err
+	if err != nil {
+		return rep, err
+	}
+	return rep, s.removeStaleRecords()
 }
 
 // keepByProgress adds to keep the revisions opts keeps for what their

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/digest"
+	"pantavisor/lib/fsverity"
 	"pantavisor/lib/state"
 )
 
@@ -30,8 +31,9 @@ func (s *Storage) HasObject(sha string) bool {
 // free space first, and while writing the free space is checked again every
 // spaceCheckEvery bytes. Steps: stream to a temporary file of a unique name
 // (objects/<sha>.<random>.tmp) while hashing, check the length and the hash,
-// fsync, hard-link it as objects/<sha>, fsync the directory, remove the
-// temporary file. On any error nothing is left. A full disk (ENOSPC,
+// fsync, enable fs-verity on it (where the storage supports it; see
+// verity.go), hard-link it as objects/<sha>, fsync the directory, record
+// its fs-verity digest, remove the temporary file. On any error nothing is left. A full disk (ENOSPC,
 // EDQUOT or the reserve reached) is an ErrNoSpace error; a content that
 // does not hash to sha is an ErrHash error. It returns false when the
 // object was already stored (r is then not read), or when a concurrent
@@ -60,12 +62,23 @@ func (s *Storage) InstallObject(sha string, size int64, r io.Reader) (added bool
 	if err := s.writeObject(f, sha, size, r); err != nil {
 		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
 	}
+	d, err := s.seal(tmp)
+	sealed := err == nil
+	if err != nil && !errors.Is(err, fsverity.ErrUnsupported) {
+		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+	}
 	err = s.W.Link(tmp, final)
 	if errors.Is(err, os.ErrExist) {
 		return false, nil // a concurrent upload of the same content won
 	}
 	if err != nil {
 		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+	}
+	if sealed {
+		// Without the record (a crash here, a full disk) the object
+		// is only slower to check: its first check hashes it and
+		// records the digest then.
+		_ = s.writeRecord(sha, d)
 	}
 	return true, nil
 }

@@ -35,6 +35,8 @@ type Storage struct {
 
 	// statfs reports (available, total) bytes; a seam for tests.
 	statfs func(path string) (avail, total uint64, err error)
+	// verity enables and measures fs-verity; a seam for tests.
+	verity verityOps
 
 	stepMu sync.Mutex // serialises PutState's replacement of a trail
 }
@@ -49,7 +51,7 @@ type Options struct {
 // Open creates the storage layout under root if needed and removes what an
 // interrupted write left behind (staging trails, *.tmp objects).
 func Open(root string, opts Options) (*Storage, error) {
-	s := &Storage{Root: root, DevicePath: opts.DevicePath, Reserved: opts.Reserved, W: opts.Writer, statfs: statfs}
+	s := &Storage{Root: root, DevicePath: opts.DevicePath, Reserved: opts.Reserved, W: opts.Writer, statfs: statfs, verity: kernelVerity}
 	if s.DevicePath == "" {
 		s.DevicePath = "/storage"
 	}
@@ -145,8 +147,8 @@ func (s *Storage) stagingPath(rev string) string {
 	return filepath.Join(dir, stagingPrefix+base)
 }
 
-// recover removes leftovers of interrupted writes: staging trails and
-// partial objects. Both are invisible to readers, so removing them loses
+// recover removes leftovers of interrupted writes: staging trails,
+// partial objects and partial fs-verity records. Both are invisible to readers, so removing them loses
 // nothing that was ever complete.
 func (s *Storage) recover() error {
 	for _, dir := range []string{s.path("trails"), s.path("trails", "locals")} {
@@ -162,14 +164,16 @@ func (s *Storage) recover() error {
 			}
 		}
 	}
-	entries, err := os.ReadDir(s.path("objects"))
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".tmp") {
-			if err := os.Remove(s.path("objects", e.Name())); err != nil {
-				return err
+	for _, dir := range []string{"objects", verityDir} {
+		entries, err := os.ReadDir(s.path(dir))
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".tmp") {
+				if err := os.Remove(s.path(dir, e.Name())); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -16,10 +16,16 @@ import (
 
 // VerifyReport says what Verify found and repaired.
 type VerifyReport struct {
-	Objects int      // object keys checked
-	Hashed  int      // distinct objects whose content was hashed
-	Skipped int      // object keys not hashed (upstream skip list)
-	Cured   []string // keys whose missing trail link was re-created
+	Objects  int      // object keys checked
+	Hashed   int      // distinct objects whose content was hashed
+	Skipped  int      // object keys not hashed (upstream skip list)
+	Cured    []string // keys whose missing trail link was re-created
+	Measured int      // distinct objects checked by fs-verity digest, not hashed
+	Sealed   int      // hashed objects that got fs-verity and a record now
+	// Verity is why fs-verity was not used for an object (the first such
+	// error, fsverity.ErrUnsupported on storage without it); nil when it
+	// was used for every object. It is not a failure: those are hashed.
+	Verity error
 }
 
 // verifySkip lists objects upstream does not hash at boot: the running
@@ -31,7 +37,9 @@ var verifySkip = [...]string{"bsp/pantavisor", "bsp/kernel.img", "bsp/fit-image.
 // boot: every object key is a hard link to its object (a missing link is
 // re-created, "cured"), the content hashes to the key's sha256 (except the
 // skip list), and every inline json file equals the state's raw value.
-// Each distinct object is hashed once, however many keys share it.
+// Each distinct object is checked once, however many keys share it: by
+// its fs-verity digest when it has one and a record, else by hashing it
+// (and then sealing it with fs-verity; see verity.go).
 func (s *Storage) Verify(rev string) (VerifyReport, error) {
 	data, err := s.StateJSON(rev)
 	if err != nil {
@@ -46,9 +54,9 @@ func (s *Storage) Verify(rev string) (VerifyReport, error) {
 
 // VerifyState is Verify for a caller that already parsed rev's state
 // (st must be the state of trails/<rev>/.pvr/json). Links are checked
-// (and cured) in state order first; then the distinct objects are hashed
-// by up to verifyWorkers goroutines, as hashing is CPU-bound and devices
-// have several cores. The error reported is that of the first failing
+// (and cured) in state order first; then the distinct objects are checked
+// (checkContent) by up to verifyWorkers goroutines, as hashing is
+// CPU-bound and devices have several cores. The error reported is that of the first failing
 // object in state order, whatever order the hashes finished in.
 func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error) {
 	var rep VerifyReport
@@ -76,20 +84,16 @@ func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error)
 		queued[o.SHA] = true
 		todo = append(todo, o)
 	}
-	errs := make([]error, len(todo))
+	checks := make([]objectCheck, len(todo))
 	parallel(len(todo), verifyWorkers(), func(i int) {
 		o := todo[i]
-		got, err := HashFile(filepath.Join(trail, o.Name))
-		if err == nil && got != o.SHA {
-			err = fmt.Errorf("%s: %w: want %s, got %s", o.Name, ErrHash, o.SHA, got)
-		}
-		errs[i] = err
+		checks[i] = s.checkContent(filepath.Join(trail, o.Name), o.SHA, strings.HasSuffix(o.Name, ".bind"))
 	})
-	for _, err := range errs {
-		if err != nil {
-			return rep, fmt.Errorf("verifying %s: %w", rev, err)
+	for i, c := range checks {
+		if c.err != nil {
+			return rep, fmt.Errorf("verifying %s: %s: %w", rev, todo[i].Name, c.err)
 		}
-		rep.Hashed++
+		rep.add(c)
 	}
 	for _, j := range st.JSONs {
 		got, err := os.ReadFile(filepath.Join(trail, j.Name))
@@ -101,6 +105,21 @@ func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error)
 		}
 	}
 	return rep, nil
+}
+
+func (r *VerifyReport) add(c objectCheck) {
+	switch {
+	case c.measured:
+		r.Measured++
+	case c.sealed:
+		r.Hashed++
+		r.Sealed++
+	default:
+		r.Hashed++
+	}
+	if r.Verity == nil {
+		r.Verity = c.verityErr
+	}
 }
 
 // verifyWorkers is how many objects VerifyState hashes at once: one per
