@@ -80,6 +80,7 @@ func TestBuild(t *testing.T) {
 		stats := debugfs(t, disk, p, "stats")
 		assert.Regexp(t, `Filesystem volume name:\s+pvstorage\n`, stats)
 		assert.Regexp(t, `Block size:\s+4096\n`, stats)
+		assert.Regexp(t, `Filesystem features:[^\n]*\bverity\b`, stats, "the device can seal objects with fs-verity")
 		pv := debugfs(t, disk, p, "ls /trails/0/.pv")
 		assert.Contains(t, pv, "pv-kernel.img")
 		assert.Contains(t, pv, "pv-initrd.img")

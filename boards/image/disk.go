@@ -94,9 +94,21 @@ func partition(ctx context.Context, path string, l Layout) (Partition, error) {
 
 // mkfs makes an ext4 filesystem labelled label inside partition p of the
 // disk image, filled from dir, with mkfs.ext4 -E offset (no loop device,
-// no mount). -T default keeps 4 KiB blocks on a small partition.
-func mkfs(ctx context.Context, disk string, p Partition, label, dir string) error {
-	return run(ctx, "", "mkfs.ext4", "-q", "-F", "-T", "default", "-L", label,
-		"-E", "offset="+strconv.FormatInt(p.Offset(), 10), "-d", dir,
-		disk, strconv.FormatInt(p.Size()/1024, 10)+"k")
+// no mount) and the extra features (-O). -T default keeps 4 KiB blocks on
+// a small partition (fs-verity's Merkle tree blocks are 4 KiB too).
+func mkfs(ctx context.Context, disk string, p Partition, label, dir string, features ...string) error {
+	args := []string{"-q", "-F", "-T", "default", "-L", label}
+	for _, f := range features {
+		args = append(args, "-O", f)
+	}
+	return run(ctx, "", "mkfs.ext4", append(args, "-E", "offset="+strconv.FormatInt(p.Offset(), 10), "-d", dir,
+		disk, strconv.FormatInt(p.Size()/1024, 10)+"k")...)
 }
+
+// StorageFeatures are the ext4 features of the storage partition beyond
+// mkfs's defaults: "verity", so the device can seal its objects with
+// fs-verity (mkfs -d copies the files without it: the device seals the
+// factory objects at their first boot check). GRUB reads such a
+// filesystem: verity is a read-only-compatible feature, and the data of a
+// verity file is stored as in any other.
+var StorageFeatures = []string{"verity"}

@@ -231,8 +231,8 @@ func containerSquashfs(ctx context.Context, o Options, c Container, applets []st
 //  1. a sparse file of ImageMiB with an MBR partition table (sfdisk): one
 //     bootable Linux partition from PartStart to the end;
 //  2. GRUB's core.img (grub-mkimage, GrubModules, prefix GrubPrefix);
-//  3. the ext4 filesystem labelled storage_label in the partition, filled
-//     from storage (mkfs.ext4 -E offset -d);
+//  3. the ext4 filesystem labelled storage_label in the partition, with
+//     StorageFeatures, filled from storage (mkfs.ext4 -E offset -d);
 //  4. boot.img into the MBR and core.img after it (installBootCode);
 //  5. the partition table read back, then the file renamed to out.
 func WriteDisk(ctx context.Context, o Options, storage, out string) (*Result, error) {
@@ -251,8 +251,8 @@ func WriteDisk(ctx context.Context, o Options, storage, out string) (*Result, er
 	if err := makeCore(ctx, o.GrubDir, core); err != nil {
 		return nil, err
 	}
-	o.logf("mkfs.ext4 -L %s -E offset=%d -d %s", o.Board.StorageLabel, part.Offset(), storage)
-	if err := mkfs(ctx, tmp, part, o.Board.StorageLabel, storage); err != nil {
+	o.logf("mkfs.ext4 -L %s -O %s -E offset=%d -d %s", o.Board.StorageLabel, strings.Join(StorageFeatures, ","), part.Offset(), storage)
+	if err := mkfs(ctx, tmp, part, o.Board.StorageLabel, storage, StorageFeatures...); err != nil {
 		return nil, err
 	}
 	n, err := installBootCode(tmp, filepath.Join(o.GrubDir, "boot.img"), core, part.Start)

@@ -258,13 +258,26 @@ func (d *Device) verify() error {
 	if d.o.NoVerify {
 		return nil
 	}
-	if _, err := d.st.VerifyState(d.rev, d.cur); err != nil {
+	rep, err := d.st.VerifyState(d.rev, d.cur)
+	if err != nil {
 		return err
 	}
+	d.log(engine.LevelInfo, verifyLine(rep))
 	// The hash buffers were the boot's largest allocation: give their
 	// pages back now rather than at the scavenger's pace.
 	debug.FreeOSMemory()
 	return nil
+}
+
+// verifyLine is the console line of a passed check: how each object was
+// checked and, when fs-verity was not used for some, why.
+func verifyLine(rep storage.VerifyReport) string {
+	line := fmt.Sprintf("verify: %d objects: %d by fs-verity digest, %d hashed (%d sealed with fs-verity now), %d skipped",
+		rep.Objects, rep.Measured, rep.Hashed, rep.Sealed, rep.Skipped)
+	if rep.Verity != nil {
+		line += "; fs-verity not used: " + rep.Verity.Error()
+	}
+	return line
 }
 
 // startEngine builds the engine for the loaded revision.
