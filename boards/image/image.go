@@ -18,17 +18,18 @@ import (
 // Pantavisor and Work are required; the rest has defaults.
 type Options struct {
 	Board      *boards.Board
-	Kernel     string         // the board's vmlinuz (bsp/kernel.img)
-	ModulesDir string         // its lib/modules/<release>; bsp/modules.squashfs holds Board.BSPModules of it
-	Initrd     string         // the board's initramfs with our init (bsp/pantavisor)
-	Pantavisor string         // a pantavisor binary that runs here: `pantavisor install` makes revision 0
-	Work       string         // work directory; modules.squashfs is kept there between builds
-	Busybox    string         // static busybox of the board's arch for the containers; "" = /bin/busybox
-	GrubDir    string         // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
-	ImageMiB   int            // disk size; 0 = the board's image_mib
-	Append     string         // more kernel arguments, after the board's (tests: pv_test=poweroff)
-	Containers []Container    // revision 0's containers; nil = Containers()
-	Device     map[string]any // device.json; nil = DeviceJSON()
+	Kernel     string            // the board's vmlinuz (bsp/kernel.img)
+	ModulesDir string            // its lib/modules/<release>; bsp/modules.squashfs holds Board.BSPModules of it
+	Initrd     string            // the board's initramfs with our init (bsp/pantavisor)
+	Pantavisor string            // a pantavisor binary that runs here: `pantavisor install` makes revision 0
+	Work       string            // work directory; modules.squashfs is kept there between builds
+	Busybox    string            // static busybox of the board's arch for the containers; "" = /bin/busybox
+	GrubDir    string            // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
+	ImageMiB   int               // disk size; 0 = the board's image_mib
+	Append     string            // more kernel arguments, after the board's (tests: pv_test=poweroff)
+	Containers []Container       // revision 0's containers; nil = Containers()
+	Device     map[string]any    // device.json; nil = DeviceJSON()
+	Objects    map[string]string // more objects of revision 0: state key -> file (e.g. the boot bench's payloads)
 	Log        io.Writer
 }
 
@@ -197,6 +198,11 @@ func BuildPackage(ctx context.Context, o Options, dir string) error {
 		"bsp/modules.squashfs": mods} {
 		if err := p.AddFile(key, path); err != nil {
 			return err
+		}
+	}
+	for key, path := range o.Objects {
+		if err := p.AddFile(key, path); err != nil {
+			return fmt.Errorf("object %s: %w", key, err)
 		}
 	}
 	if err := p.AddJSON("bsp/run.json", BSPRun()); err != nil {
