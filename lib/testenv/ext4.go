@@ -36,7 +36,7 @@ func MountExt4(t testing.TB, size int64, features ...string) *Ext4 {
 	out, err := exec.Command("mkfs.ext4", append(args, e.Img)...).CombinedOutput()
 	Require(t, err == nil, "mkfs.ext4 "+filepath.Base(e.Img)+" with features "+filepath.Join(features...)+": "+string(out))
 	e.Mount(t)
-	t.Cleanup(func() { unix.Unmount(e.Mnt, unix.MNT_DETACH) })
+	t.Cleanup(func() { _ = unix.Unmount(e.Mnt, unix.MNT_DETACH) })
 	return e
 }
 
