@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"pantavisor/buildflags"
 )
 
 // target is one build of the device binary.
@@ -172,7 +174,8 @@ func goBuild(out string, t target, strip bool) error {
 	if strip {
 		ldflags = "-s -w " + ldflags
 	}
-	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", out}
+	args := append([]string{"build"}, buildflags.Args()...)
+	args = append(args, "-ldflags", ldflags, "-o", out)
 	if tags := t.tags(); tags != "" {
 		args = append(args, "-tags", tags)
 	}
