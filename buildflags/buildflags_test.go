@@ -19,3 +19,18 @@ func TestArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreAfterAll checks that every per-package -gcflags pattern comes
+// after the all= one: the go command applies the last pattern matching a
+// package, so one placed before would be overridden by all=-l.
+func TestRestoreAfterAll(t *testing.T) {
+	all := false
+	for _, a := range Args() {
+		switch {
+		case strings.HasPrefix(a, "-gcflags=all="):
+			all = true
+		case strings.HasPrefix(a, "-gcflags=") && !all:
+			t.Errorf("%q comes before -gcflags=all= and is overridden by it", a)
+		}
+	}
+}
