@@ -8,6 +8,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUFFIX  := $(if $(filter amd64,$(ARCH)),,-$(ARCH))
 BIN     := $(OUT)/pantavisor$(SUFFIX)
 LDFLAGS := -s -w -X pantavisor/lib/buildinfo.Version=$(VERSION)
+# The device build's arguments (-trimpath, -gcflags): one list, also read by size-budget.
+BUILDFLAGS := $(shell sed -e 's/\#.*//' buildflags/flags.txt)
 GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(if $(filter arm,$(ARCH)),GOARM=7)
 DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-utils dbus-daemon \
             grub-pc-bin grub-common fdisk kmod curl netcat-openbsd
@@ -23,10 +25,10 @@ export PV_KERNEL_CACHE := $(KCACHE)
 all: build
 
 build:
-	$(GOENV) go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./dispatch
+	$(GOENV) go build $(BUILDFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./dispatch
 
 nohub:
-	$(GOENV) go build -trimpath -tags nohub -ldflags '$(LDFLAGS)' -o $(BIN)-nohub ./dispatch
+	$(GOENV) go build $(BUILDFLAGS) -tags nohub -ldflags '$(LDFLAGS)' -o $(BIN)-nohub ./dispatch
 
 initrd: build kernel
 	go run ./mkinitrd -binary $(BIN) -board $(BOARD) -kernel $(KDIR) -o $(OUT)/initrd-$(BOARD).img

@@ -3,13 +3,16 @@
 // kernel-safe settings (xz -9e --check=crc32 --lzma2=dict=1MiB) and the
 // initramfs mkinitrd writes, compares them with budget.txt and fails when a
 // figure exceeds its budget. It also prints the packages that cost the most,
-// from the symbol table of an unstripped build, with the full-vs-nohub delta.
+// from the symbol table of an unstripped build: their raw bytes, an xz
+// estimate (their own symbols' bytes compressed alone) and the
+// full-vs-nohub delta, so a regression names its cause.
 //
 // Usage: go run ./size-budget [-budget size-budget/budget.txt] [-kernel DIR] [-top 15]
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"debug/elf"
 	"errors"
 	"flag"
@@ -21,6 +24,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"pantavisor/buildflags"
 )
 
 // target is one build of the device binary.
@@ -172,7 +177,8 @@ func goBuild(out string, t target, strip bool) error {
 	if strip {
 		ldflags = "-s -w " + ldflags
 	}
-	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", out}
+	args := append([]string{"build"}, buildflags.Args()...)
+	args = append(args, "-ldflags", ldflags, "-o", out)
 	if tags := t.tags(); tags != "" {
 		args = append(args, "-tags", tags)
 	}
@@ -189,9 +195,25 @@ func goBuild(out string, t target, strip bool) error {
 
 // xzSize compresses with the xz tool at the settings the kernel accepts.
 func xzSize(file string) (int64, error) {
-	out, err := exec.Command("xz", "-9e", "--check=crc32", "--lzma2=dict=1MiB", "-c", file).Output()
+	f, err := os.Open(file)
 	if err != nil {
-		return 0, fmt.Errorf("xz %s: %w (make deps installs xz-utils)", file, err)
+		return 0, err
+	}
+	defer f.Close()
+	n, err := xzLen(f)
+	if err != nil {
+		return 0, fmt.Errorf("xz %s: %w", file, err)
+	}
+	return n, nil
+}
+
+// xzLen returns the xz size of what r holds, at the settings of xzSize.
+func xzLen(r io.Reader) (int64, error) {
+	cmd := exec.Command("xz", "-9e", "--check=crc32", "--lzma2=dict=1MiB", "-c")
+	cmd.Stdin = r
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("%w (make deps installs xz-utils)", err)
 	}
 	return int64(len(out)), nil
 }
@@ -250,74 +272,125 @@ func printTable(w io.Writer, rows []row, budget map[string]int64) []string {
 }
 
 // printPackages lists the packages costing the most in the unstripped
-// amd64 full build, with what nohub saves on each.
+// amd64 full build, with the xz estimate of each and what nohub saves on
+// each. The estimates do not add up to the binary's xz size: a package
+// compressed alone has no shared dictionary, and .gopclntab (line tables,
+// a third of the binary) is not in any package's symbols.
 func printPackages(w io.Writer, o options) error {
-	full, err := packageSizes(o, target{"full", "amd64"})
+	full, err := symbolTable(o, target{"full", "amd64"})
 	if err != nil {
 		return err
 	}
-	nohub, err := packageSizes(o, target{"nohub", "amd64"})
+	nohub, err := symbolTable(o, target{"nohub", "amd64"})
 	if err != nil {
 		return err
 	}
+	sizes, nohubSizes := sumByPackage(full.syms, full.sections), sumByPackage(nohub.syms, nohub.sections)
 	type pkg struct {
 		name string
 		size int64
 	}
 	var ps []pkg
 	var total int64
-	for n, s := range full {
+	for n, s := range sizes {
 		ps = append(ps, pkg{n, s})
 		total += s
 	}
 	sort.Slice(ps, func(i, j int) bool {
 		return ps[i].size > ps[j].size || ps[i].size == ps[j].size && ps[i].name < ps[j].name
 	})
+	top := map[string]bool{}
+	for i := 0; i < o.top && i < len(ps); i++ {
+		top[ps[i].name] = true
+	}
+	data, err := symbolBytes(full.syms, full.sections, top)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\ntop %d packages by symbol size (amd64 full, unstripped; %d bytes of symbols in all)\n", o.top, total)
-	fmt.Fprintf(w, "%10s %10s  %s\n", "bytes", "nohub", "package")
+	fmt.Fprintf(w, "%10s %10s %10s  %s\n", "bytes", "xz (est)", "nohub", "package")
 	for i, p := range ps {
 		if i == o.top {
 			break
 		}
-		fmt.Fprintf(w, "%10d %+10d  %s\n", p.size, nohub[p.name]-p.size, p.name)
+		x, err := xzLen(bytes.NewReader(data[p.name]))
+		if err != nil {
+			return fmt.Errorf("xz of %s: %w", p.name, err)
+		}
+		fmt.Fprintf(w, "%10d %10d %+10d  %s\n", p.size, x, nohubSizes[p.name]-p.size, p.name)
 	}
 	return nil
 }
 
-// packageSizes sums the ELF symbol sizes of an unstripped build by
-// package (what `go tool nm -size` lists, minus symbols in sections that
-// take no file space).
-func packageSizes(o options, t target) (map[string]int64, error) {
-	bin := filepath.Join(o.work, "unstripped-"+t.variant)
-	if err := goBuild(bin, t, false); err != nil {
-		return nil, err
-	}
-	f, err := elf.Open(bin)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		return nil, fmt.Errorf("reading symbols of %s: %w", bin, err)
-	}
-	return sumByPackage(syms, f.Sections), nil
+// symtab is the symbol table of an unstripped build.
+type symtab struct {
+	syms     []elf.Symbol
+	sections []*elf.Section
 }
 
-// sumByPackage adds symbol sizes per package. Symbols in NOBITS sections
-// (.bss, .noptrbss) are skipped: a zero-initialised 32 MiB buffer in
-// crypto/internal/fips140/drbg would otherwise top the list while costing
-// nothing in the file.
+// symbolTable builds t unstripped and reads its symbols and sections (the
+// sections' data is read into memory, so the file is closed on return).
+func symbolTable(o options, t target) (symtab, error) {
+	bin := filepath.Join(o.work, "unstripped-"+t.variant)
+	if err := goBuild(bin, t, false); err != nil {
+		return symtab{}, err
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return symtab{}, err
+	}
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return symtab{}, fmt.Errorf("%s: %w", bin, err)
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		return symtab{}, fmt.Errorf("reading symbols of %s: %w", bin, err)
+	}
+	return symtab{syms, f.Sections}, nil
+}
+
+// inFile reports whether sym takes file space: it has a size and lies in a
+// real section that is not NOBITS (.bss, .noptrbss).
+func inFile(sym elf.Symbol, sections []*elf.Section) bool {
+	i := int(sym.Section)
+	return sym.Size > 0 && i > 0 && i < len(sections) && sections[i].Type != elf.SHT_NOBITS
+}
+
+// sumByPackage adds symbol sizes per package (what `go tool nm -size`
+// lists, minus symbols that take no file space: a zero-initialised 32 MiB
+// buffer in crypto/internal/fips140/drbg would otherwise top the list
+// while costing nothing in the file).
 func sumByPackage(syms []elf.Symbol, sections []*elf.Section) map[string]int64 {
 	out := map[string]int64{}
 	for _, sym := range syms {
-		i := int(sym.Section)
-		if sym.Size == 0 || i <= 0 || i >= len(sections) || sections[i].Type == elf.SHT_NOBITS {
-			continue
+		if inFile(sym, sections) {
+			out[symbolPackage(sym.Name)] += int64(sym.Size)
 		}
-		out[symbolPackage(sym.Name)] += int64(sym.Size)
 	}
 	return out
+}
+
+// symbolBytes returns, for each package in pkgs, the file bytes of its
+// symbols concatenated in symbol table order.
+func symbolBytes(syms []elf.Symbol, sections []*elf.Section, pkgs map[string]bool) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, sym := range syms {
+		if !inFile(sym, sections) || !pkgs[symbolPackage(sym.Name)] {
+			continue
+		}
+		s := sections[sym.Section]
+		if sym.Value < s.Addr || sym.Value-s.Addr+sym.Size > s.Size {
+			return nil, fmt.Errorf("symbol %s at %#x+%d is outside its section %s", sym.Name, sym.Value, sym.Size, s.Name)
+		}
+		buf := make([]byte, sym.Size)
+		if _, err := s.ReadAt(buf, int64(sym.Value-s.Addr)); err != nil {
+			return nil, fmt.Errorf("reading symbol %s: %w", sym.Name, err)
+		}
+		p := symbolPackage(sym.Name)
+		out[p] = append(out[p], buf...)
+	}
+	return out, nil
 }
 
 // symbolPackage returns the import path a symbol belongs to:

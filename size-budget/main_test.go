@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"debug/elf"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSumByPackage(t *testing.T) {
@@ -39,4 +41,28 @@ func TestSymbolPackage(t *testing.T) {
 	} {
 		assert.Equal(t, want, symbolPackage(sym), sym)
 	}
+}
+
+func TestSymbolBytes(t *testing.T) {
+	text := []byte("0123456789abcdef")
+	sections := []*elf.Section{
+		{SectionHeader: elf.SectionHeader{Name: ""}},
+		{SectionHeader: elf.SectionHeader{Name: ".text", Type: elf.SHT_PROGBITS, Addr: 0x1000, Size: 16},
+			ReaderAt: bytes.NewReader(text)},
+		{SectionHeader: elf.SectionHeader{Name: ".bss", Type: elf.SHT_NOBITS, Addr: 0x2000, Size: 64}},
+	}
+	syms := []elf.Symbol{
+		{Name: "pantavisor/lib/kmod.Name", Value: 0x1002, Size: 3, Section: 1},
+		{Name: "fmt.Println", Value: 0x1005, Size: 2, Section: 1},
+		{Name: "pantavisor/lib/kmod.(*Deps).Order", Value: 0x100c, Size: 4, Section: 1},
+		{Name: "pantavisor/lib/kmod.buf", Value: 0x2000, Size: 64, Section: 2},
+	}
+	got, err := symbolBytes(syms, sections, map[string]bool{"pantavisor/lib/kmod": true})
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]byte{"pantavisor/lib/kmod": []byte("234cdef")}, got,
+		"the package's symbols in order, other packages and NOBITS left out")
+
+	syms[0].Size = 20
+	_, err = symbolBytes(syms, sections, map[string]bool{"pantavisor/lib/kmod": true})
+	assert.ErrorContains(t, err, "outside its section")
 }

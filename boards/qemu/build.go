@@ -11,6 +11,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"pantavisor/boards"
+	"pantavisor/buildflags"
 	"pantavisor/lib/kmod"
 	"pantavisor/mkinitrd/cpio"
 )
@@ -26,9 +27,10 @@ func BuildInitrd(dir string, b *boards.Board, kernelDir, version string) (string
 		return "", fmt.Errorf("board %s: building a foreign-arch initrd needs -applets", b.Name)
 	}
 	bin := filepath.Join(dir, "pantavisor")
-	build := exec.Command("go", "build", "-trimpath",
+	args := append([]string{"build"}, buildflags.Args()...)
+	build := exec.Command("go", append(args,
 		"-ldflags", "-s -w -X pantavisor/lib/buildinfo.Version="+version,
-		"-o", bin, "./dispatch")
+		"-o", bin, "./dispatch")...)
 	build.Dir = RepoRoot()
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+b.Arch)
 	if out, err := build.CombinedOutput(); err != nil {

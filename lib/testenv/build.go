@@ -6,16 +6,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"pantavisor/buildflags"
 )
 
 // BuildDevice builds the device binary (./dispatch of this module) to
-// out as the Makefile does: static, -trimpath, plus ldflags when not "".
+// out as the Makefile does: static, with buildflags.Args (-trimpath, the
+// -gcflags), plus ldflags when not "".
 // It returns out.
 func BuildDevice(t testing.TB, out, ldflags string) string {
 	t.Helper()
 	mod, err := exec.Command("go", "env", "GOMOD").Output()
 	must(t, err)
-	args := []string{"build", "-trimpath"}
+	args := append([]string{"build"}, buildflags.Args()...)
 	if ldflags != "" {
 		args = append(args, "-ldflags", ldflags)
 	}

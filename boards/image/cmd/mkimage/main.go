@@ -20,6 +20,7 @@ import (
 
 	"pantavisor/boards"
 	"pantavisor/boards/image"
+	"pantavisor/buildflags"
 )
 
 func main() {
@@ -58,7 +59,8 @@ func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs stri
 	}
 	if pv == "" {
 		pv = filepath.Join(work, "pantavisor-host")
-		build := exec.Command("go", "build", "-o", pv, "./dispatch")
+		args := append([]string{"build"}, buildflags.Args()...)
+		build := exec.Command("go", append(args, "-o", pv, "./dispatch")...)
 		build.Dir = filepath.Dir(boards.Dir())
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if o, err := build.CombinedOutput(); err != nil {
