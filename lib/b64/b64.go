@@ -1,0 +1,37 @@
+// Package b64 decodes base64 without encoding/base64, which the device
+// binary does not otherwise need and which builds its tables at init time,
+// in every applet.
+package b64
+
+// DecodeURL decodes unpadded base64url (RFC 4648 §5); ok is false for a
+// character outside the alphabet, a lone trailing character or non-zero
+// trailing bits.
+func DecodeURL(s string) ([]byte, bool) {
+	out := make([]byte, 0, len(s)*3/4)
+	var acc uint32
+	bits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		var v byte
+		switch {
+		case c >= 'A' && c <= 'Z':
+			v = c - 'A'
+		case c >= 'a' && c <= 'z':
+			v = c - 'a' + 26
+		case c >= '0' && c <= '9':
+			v = c - '0' + 52
+		case c == '-':
+			v = 62
+		case c == '_':
+			v = 63
+		default:
+			return nil, false
+		}
+		acc, bits = acc<<6|uint32(v), bits+6
+		if bits >= 8 {
+			bits -= 8
+			out = append(out, byte(acc>>bits))
+		}
+	}
+	return out, bits < 6 && acc&(1<<bits-1) == 0
+}

@@ -1,0 +1,41 @@
+package b64
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDecodeURL(t *testing.T) {
+	for _, s := range []string{"", "Zg", "Zm8", "Zm9v", "eyJhbGciOiJSUzI1NiJ9", "_-_-", "AAECAwQFBgcICQoLDA0ODw"} {
+		want, err := base64.RawURLEncoding.DecodeString(s)
+		require.NoError(t, err)
+		got, ok := DecodeURL(s)
+		assert.True(t, ok, s)
+		assert.Equal(t, want, got, s)
+	}
+	for _, s := range []string{"Z", "Zh", "a+b/", "ab=c", "Zm9vY"} {
+		_, ok := DecodeURL(s)
+		assert.False(t, ok, s)
+	}
+}
+
+func FuzzDecodeURL(f *testing.F) {
+	for _, s := range []string{"", "Zg", "Zm8", "eyJhbGciOiJSUzI1NiJ9", "Zh", "a+b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.ContainsAny(s, "\r\n") { // the stdlib decoder skips newlines
+			return
+		}
+		want, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		got, ok := DecodeURL(s)
+		if ok != (err == nil) || (ok && !bytes.Equal(want, got)) {
+			t.Fatalf("%q: got %q %v, want %q %v", s, got, ok, want, err)
+		}
+	})
+}
