@@ -6,7 +6,22 @@ package b64
 // DecodeURL decodes unpadded base64url (RFC 4648 §5); ok is false for a
 // character outside the alphabet, a lone trailing character or non-zero
 // trailing bits.
-func DecodeURL(s string) ([]byte, bool) {
+func DecodeURL(s string) ([]byte, bool) { return decode(s, '-', '_') }
+
+// DecodeStd decodes padded standard base64 (RFC 4648 §4), as the x5c
+// certificates of a JWS header are written; ok is false as for DecodeURL,
+// and for missing or misplaced padding.
+func DecodeStd(s string) ([]byte, bool) {
+	if len(s)%4 != 0 {
+		return nil, false
+	}
+	for i := 0; i < 2 && len(s) > 0 && s[len(s)-1] == '='; i++ {
+		s = s[:len(s)-1]
+	}
+	return decode(s, '+', '/')
+}
+
+func decode(s string, c62, c63 byte) ([]byte, bool) {
 	out := make([]byte, 0, len(s)*3/4)
 	var acc uint32
 	bits := 0
@@ -20,9 +35,9 @@ func DecodeURL(s string) ([]byte, bool) {
 			v = c - 'a' + 26
 		case c >= '0' && c <= '9':
 			v = c - '0' + 52
-		case c == '-':
+		case c == c62:
 			v = 62
-		case c == '_':
+		case c == c63:
 			v = 63
 		default:
 			return nil, false

@@ -39,3 +39,33 @@ func FuzzDecodeURL(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeStd(t *testing.T) {
+	for _, s := range []string{"", "Zg==", "Zm8=", "Zm9v", "+/+/", "MIIC+w=="} {
+		want, err := base64.StdEncoding.DecodeString(s)
+		require.NoError(t, err)
+		got, ok := DecodeStd(s)
+		assert.True(t, ok, s)
+		assert.Equal(t, want, got, s)
+	}
+	for _, s := range []string{"Zg", "Zg=", "Z===", "-_-_", "Zm9v====", "Zh==", "=Zm9", "Zg=a"} {
+		_, ok := DecodeStd(s)
+		assert.False(t, ok, s)
+	}
+}
+
+func FuzzDecodeStd(f *testing.F) {
+	for _, s := range []string{"", "Zg==", "Zm8=", "+/+/", "Zh==", "a-b_"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.ContainsAny(s, "\r\n") { // the stdlib decoder skips newlines
+			return
+		}
+		want, err := base64.StdEncoding.Strict().DecodeString(s)
+		got, ok := DecodeStd(s)
+		if ok != (err == nil) || (ok && !bytes.Equal(want, got)) {
+			t.Fatalf("%q: got %q %v, want %q %v", s, got, ok, want, err)
+		}
+	})
+}
