@@ -50,3 +50,21 @@ func decode(s string, c62, c63 byte) ([]byte, bool) {
 	}
 	return out, bits < 6 && acc&(1<<bits-1) == 0
 }
+
+// AppendURL appends data as unpadded base64url.
+func AppendURL(dst, data []byte) []byte {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var acc uint32
+	bits := 0
+	for _, b := range data {
+		acc, bits = acc<<8|uint32(b), bits+8
+		for bits >= 6 {
+			bits -= 6
+			dst = append(dst, alphabet[acc>>bits&63])
+		}
+	}
+	if bits > 0 {
+		dst = append(dst, alphabet[acc<<(6-bits)&63])
+	}
+	return dst
+}

@@ -69,3 +69,13 @@ func FuzzDecodeStd(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendURL(t *testing.T) {
+	for _, s := range []string{"", "f", "fo", "foo", "foob", "\xff\xfe\xfd\x00", "{\"alg\":\"RS256\"}"} {
+		got := AppendURL([]byte("x."), []byte(s))
+		assert.Equal(t, "x."+base64.RawURLEncoding.EncodeToString([]byte(s)), string(got), s)
+		back, ok := DecodeURL(string(got[2:]))
+		assert.True(t, ok)
+		assert.Equal(t, s, string(back))
+	}
+}
