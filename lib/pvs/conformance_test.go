@@ -136,9 +136,9 @@ func TestConformanceCheck(t *testing.T) {
 		{"bsp_update.json", Lenient, nil},
 		{"bsp_init_groups.json", Strict, nil},
 		{"awconnect.json", Lenient, nil},
-		{"awconnect.json", Audit, nil},               // #spec uncovered: reported only
-		{"awconnect.json", Strict, ErrNotCovered},    // #spec uncovered
-		{"state_with_spaces.json", Lenient, nil},     // no signature at all
+		{"awconnect.json", Audit, nil},            // #spec uncovered: reported only
+		{"awconnect.json", Strict, ErrNotCovered}, // #spec uncovered
+		{"state_with_spaces.json", Lenient, nil},  // no signature at all
 		{"state_with_spaces.json", Strict, ErrNotCovered},
 		{"initial_state.json", Lenient, ErrValidation}, // _sigs/_hostconfig.json fails
 		{"initial_state.json", Audit, ErrValidation},

@@ -196,4 +196,3 @@ func signJWS(alg string, key crypto.Signer, input []byte) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("unsupported key %T", key)
 }
-
