@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
@@ -30,17 +31,17 @@ type Options struct {
 	Alg string
 }
 
-// Header returns the protected header's JSON for opts.
-func Header(opts Options) ([]byte, error) {
+// Header returns the protected header's JSON for opts, and its alg.
+func Header(opts Options) ([]byte, string, error) {
 	alg := opts.Alg
 	if alg == "" {
 		var err error
 		if alg, err = algFor(opts.Key.Public()); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	h := []byte(`{"alg":`)
-	h = append(h, rawjson.Quote(alg)...)
+	h = rawjson.AppendString(h, alg)
 	h = append(h, `,"pvs":{"include":`...)
 	h = appendStrings(h, opts.Include)
 	h = append(h, `,"exclude":`...)
@@ -54,7 +55,7 @@ func Header(opts Options) ([]byte, error) {
 		h = append(h, `,"x5c":`...)
 		h = appendStrings(h, x5c)
 	}
-	return append(h, '}'), nil
+	return append(h, '}'), alg, nil
 }
 
 func appendStrings(dst []byte, ss []string) []byte {
@@ -69,23 +70,21 @@ func appendStrings(dst []byte, ss []string) []byte {
 }
 
 // Signature returns the signature value ({"#spec":"pvs@2",…}) of state for
-// opts: the payload is what pvs.Payload selects, signed per the alg.
+// opts: the payload is what pvs.Payload selects, signed per the alg. It
+// does not check what a device would refuse (a chain longer than
+// pvs.MaxChain, an alg that does not suit the key): tests make those.
 func Signature(state rawjson.Value, opts Options) ([]byte, error) {
-	hdrJSON, err := Header(opts)
+	hdrJSON, alg, err := Header(opts)
 	if err != nil {
 		return nil, err
 	}
-	hdr, err := pvs.ParseHeader(hdrJSON)
-	if err != nil {
-		return nil, err
-	}
-	payload, _, _, err := pvs.Payload(state, hdr)
+	payload, _, _, err := pvs.Payload(state, pvs.Header{Alg: alg, Include: opts.Include, Exclude: opts.Exclude})
 	if err != nil {
 		return nil, err
 	}
 	prot := base64.RawURLEncoding.EncodeToString(hdrJSON)
 	input := prot + "." + base64.RawURLEncoding.EncodeToString(payload)
-	sig, err := signJWS(hdr.Alg, opts.Key, []byte(input))
+	sig, err := signJWS(alg, opts.Key, []byte(input))
 	if err != nil {
 		return nil, err
 	}
@@ -97,9 +96,13 @@ func Signature(state rawjson.Value, opts Options) ([]byte, error) {
 }
 
 // Add signs state for opts and returns the state with the signature under
-// key name (e.g. "_sigs/app.json"), replacing a value of that name. The
+// key name (e.g. "_sigs/app.json"), replacing a value of that name. Like
+// pvr, it adds name to the excludes (a signature cannot sign itself). The
 // other members keep their bytes and order; the result is compact JSON.
 func Add(state []byte, name string, opts Options) ([]byte, error) {
+	if !slices.Contains(opts.Exclude, name) {
+		opts.Exclude = append(slices.Clip(opts.Exclude), name)
+	}
 	v, err := rawjson.Parse(state)
 	if err != nil {
 		return nil, err
