@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	confStates = "../../../shared/conformance/pvtx/resources"
-	confTrust  = "../../../shared/conformance/pvs/trust"
+	confStates = "../../testdata/conformance/pvtx/resources"
+	confTrust  = "../../testdata/conformance/pvs/trust"
 )
 
 // During the conformance leaf pv-developer-01's validity (2022-06-12 …
