@@ -57,6 +57,7 @@ type Server struct {
 	Remote    func() bool // remote mode (UPDATE_METADATA, GO_REMOTE); nil: never
 	Claimed   func() bool // the device is claimed on the Hub (MAKE_FACTORY, UNCLAIM); nil: never
 	BuildInfo []byte      // GET /buildinfo, text/plain
+	TrustDir  string      // the trust stores of PUT /steps' signature check; "": TrustDir
 	Log       func(msg string)
 
 	http    http1.Server
