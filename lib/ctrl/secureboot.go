@@ -13,6 +13,9 @@ import (
 // and PV_SECUREBOOT_OEM_TRUSTSTORE name files in it, with ".crt").
 const TrustDir = "/etc/pantavisor/pvs/trust"
 
+// stateSlots is how many uploaded states PUT /steps holds in memory at once.
+const stateSlots = 2
+
 // errSecureboot marks a state the secure-boot mode refuses; it wraps
 // pvs.ErrValidation or pvs.ErrNotCovered.
 var errSecureboot = errors.New("Secureboot") //nolint:staticcheck // upstream's prefix

@@ -175,6 +175,8 @@ func (s *Server) putLocalStep(w *http1.Response, r *http1.Request, _ *Caller, ar
 	}
 	rev := "locals/" + args[0]
 	err := s.store(r, func(body io.Reader) error {
+		s.stateSlots <- struct{}{} // the body's read times out: a slot is not held for long
+		defer func() { <-s.stateSlots }()
 		data, err := readState(body, r.ContentLength)
 		if err != nil {
 			return fmt.Errorf("storing state of %s: %w", rev, err)

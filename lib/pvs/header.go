@@ -56,7 +56,10 @@ func ParseSignature(v rawjson.Value) (Signature, error) {
 		switch m.Key {
 		case "#spec":
 		case "protected":
-			sig.Protected, prot = m.Value.Str, m.Value.Kind == rawjson.String && !prot
+			if m.Value.Kind != rawjson.String || prot {
+				return Signature{}, fmt.Errorf("%w: \"protected\" is not one string", ErrHeader)
+			}
+			sig.Protected, prot = m.Value.Str, true
 		case "signature":
 			if m.Value.Kind != rawjson.String || sg {
 				return Signature{}, fmt.Errorf("%w: \"signature\" is not one string", ErrHeader)

@@ -55,6 +55,7 @@ func TestParseSignature(t *testing.T) {
 		`{"#spec":"pvs@2","protected":"` + prot + `","signature":"AQ+D"}`,
 		`{"#spec":"pvs@2","protected":"` + prot + `=","signature":"AQID"}`,
 		`{"#spec":"pvs@2","protected":"` + prot + `","signature":"AQID","extra":1}`,
+		`{"#spec":"pvs@2","protected":1,"protected":"` + prot + `","signature":"AQID"}`,
 	} {
 		v, err := rawjson.Parse([]byte(bad))
 		require.NoError(t, err, bad)
