@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/cert"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
 )
@@ -61,7 +62,9 @@ func TestSignVerifies(t *testing.T) {
 	require.Equal(t, 0, code, errb.String())
 	v, err := rawjson.Parse(out.Bytes())
 	require.NoError(t, err)
-	res, err := pvs.Check(v, pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{CA: []*x509.Certificate{ca}}})
+	root, err := cert.Parse(ca.Raw)
+	require.NoError(t, err)
+	res, err := pvs.Check(v, pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{CA: []*cert.Cert{root}}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"dev-signer", "Dev CA"}, res.Sigs[0].Chain)
 	assert.Equal(t, "ES384", res.Sigs[0].Alg)

@@ -1,7 +1,6 @@
 package pvs
 
 import (
-	"crypto/x509"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pantavisor/lib/b64"
+	"pantavisor/lib/cert"
 	"pantavisor/lib/rawjson"
 )
 
@@ -105,7 +105,7 @@ func TestConformanceSignatures(t *testing.T) {
 		payload, signed, _, err := Payload(st, sig.Header)
 		require.NoError(t, err, name)
 		assert.Len(t, signed, tc.keys, name)
-		leaf, err := x509.ParseCertificate(sig.Header.X5C[0])
+		leaf, err := cert.Parse(sig.Header.X5C[0])
 		require.NoError(t, err, name)
 		input := b64.AppendURL([]byte(sig.Protected+"."), payload)
 		err = VerifyJWS(sig.Header.Alg, leaf.PublicKey, input, sig.Sig)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	pvcert "pantavisor/lib/cert"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/pvs/sign"
 	"pantavisor/lib/rawjson"
@@ -57,6 +58,18 @@ func issue(t *testing.T, cn string, ca bool, key crypto.Signer, parent *cert) *c
 	c, err := x509.ParseCertificate(der)
 	require.NoError(t, err)
 	return &cert{c, key}
+}
+
+// anchors parses certificates for a Trust.
+func anchors(t *testing.T, cs ...*cert) []*pvcert.Cert {
+	t.Helper()
+	out := make([]*pvcert.Cert, len(cs))
+	for i, c := range cs {
+		p, err := pvcert.Parse(c.c.Raw)
+		require.NoError(t, err)
+		out[i] = p
+	}
+	return out
 }
 
 func chainOf(cs ...*cert) [][]byte {
@@ -116,7 +129,7 @@ func TestRefusals(t *testing.T) {
 	for i := len(long) - 1; i >= 1; i-- {
 		longX5C = append(longX5C, long[i].c.Raw)
 	}
-	trust := pvs.Trust{CA: []*x509.Certificate{root.c}}
+	trust := pvs.Trust{CA: anchors(t, root)}
 
 	all := sign.Options{Key: leaf.key, Chain: chainOf(leaf), Include: []string{"**"}, Exclude: []string{"_sigs/*"}}
 	good := signed(t, baseState, "_sigs/all.json", all)
@@ -197,7 +210,7 @@ func TestAuditReportsUncovered(t *testing.T) {
 	root := issue(t, "Test Root", true, nil, nil)
 	leaf := issue(t, "test-signer", false, nil, root)
 	st := parse(t, signed(t, baseState, "_sigs/app.json", sign.Options{Key: leaf.key, Chain: chainOf(leaf), Include: []string{"app/**"}}))
-	res, err := pvs.Check(st, pvs.Options{Mode: pvs.Audit, Trust: pvs.Trust{CA: []*x509.Certificate{root.c}}, At: testAt})
+	res, err := pvs.Check(st, pvs.Options{Mode: pvs.Audit, Trust: pvs.Trust{CA: anchors(t, root)}, At: testAt})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"#spec", "bsp/run.json"}, res.Uncovered)
 	require.Len(t, res.Sigs, 1)
@@ -228,7 +241,7 @@ func TestOEMTrust(t *testing.T) {
 	acme := issue(t, "acme", false, nil, oemRoot)
 	other := issue(t, "other", false, nil, oemRoot)
 	state := `{"#spec":"pantavisor-service-system@1","app/run.json":{},"bsp/run.json":{},"acme/default.config":"x"}`
-	trust := pvs.Trust{CA: []*x509.Certificate{root.c}, OEMCA: []*x509.Certificate{oemRoot.c}, OEMName: "acme"}
+	trust := pvs.Trust{CA: anchors(t, root), OEMCA: anchors(t, oemRoot), OEMName: "acme"}
 	for _, tc := range []struct {
 		name    string
 		leaf    *cert

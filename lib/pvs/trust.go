@@ -2,17 +2,15 @@ package pvs
 
 import (
 	"crypto"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"pantavisor/lib/buildinfo"
+	"pantavisor/lib/cert"
 )
 
 // ClockFloor is the earliest time the device clock is believed when the
@@ -33,10 +31,10 @@ var ErrUntrusted = errors.New("signer not trusted")
 
 // Trust is what a device trusts. The zero Trust trusts nothing.
 type Trust struct {
-	CA      []*x509.Certificate // roots for every signature
-	OEMCA   []*x509.Certificate // roots for OEM signatures (see Check)
-	OEMName string              // PV_OEM_NAME; empty: no OEM signatures
-	PubKey  crypto.PublicKey    // key of signatures without x5c; nil: refused
+	CA      []*cert.Cert     // roots for every signature
+	OEMCA   []*cert.Cert     // roots for OEM signatures (see Check)
+	OEMName string           // PV_OEM_NAME; empty: no OEM signatures
+	PubKey  crypto.PublicKey // key of signatures without x5c; nil: refused
 }
 
 // LoadTrust reads a trust directory: the CA bundle ca (a file name in dir,
@@ -64,7 +62,7 @@ func LoadTrust(dir, ca, oem string) (Trust, error) {
 	return t, nil
 }
 
-func loadBundle(path string) ([]*x509.Certificate, error) {
+func loadBundle(path string) ([]*cert.Cert, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -73,51 +71,29 @@ func loadBundle(path string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("reading trust store: %w", err)
 	}
 	defer f.Close()
-	certs, err := ParseBundle(f)
+	certs, err := cert.ParseBundle(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return certs, nil
 }
 
-// ParseBundle reads the PEM CERTIFICATE blocks of a bundle; other blocks
-// and text between them are skipped.
-func ParseBundle(r io.Reader) ([]*x509.Certificate, error) {
-	rest, err := io.ReadAll(r)
+// ParsePublicKey reads a PEM "PUBLIC KEY" (PKIX) block.
+func ParsePublicKey(data []byte) (crypto.PublicKey, error) {
+	blocks, err := cert.PEMBlocks(data, "PUBLIC KEY")
 	if err != nil {
 		return nil, err
 	}
-	var out []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			return out, nil
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("certificate %d: %w", len(out)+1, err)
-		}
-		out = append(out, c)
-	}
-}
-
-// ParsePublicKey reads a PEM "PUBLIC KEY" (PKIX) block.
-func ParsePublicKey(data []byte) (crypto.PublicKey, error) {
-	b, _ := pem.Decode(data)
-	if b == nil || b.Type != "PUBLIC KEY" {
+	if len(blocks) == 0 {
 		return nil, errors.New("no PEM PUBLIC KEY block")
 	}
-	return x509.ParsePKIXPublicKey(b.Bytes)
+	return cert.ParsePublicKey(blocks[0])
 }
 
 // clock decides the time certificates are checked at: at when set; else
 // now when it is later than the build date; else the latest NotBefore of
 // certs, with untrusted true.
-func clock(at, now time.Time, certs []*x509.Certificate) (t time.Time, untrusted bool) {
+func clock(at, now time.Time, certs []*cert.Cert) (t time.Time, untrusted bool) {
 	if !at.IsZero() {
 		return at, false
 	}
@@ -139,8 +115,8 @@ func clock(at, now time.Time, certs []*x509.Certificate) (t time.Time, untrusted
 // oemEligible reports whether a signature may chain to the OEM store: the
 // device has an OEM name, the leaf's CN is that name, and none of the keys
 // the signature vouches for is bsp, the OEM directory, or under them.
-func oemEligible(oem string, leaf *x509.Certificate, covered []string) bool {
-	if oem == "" || leaf.Subject.CommonName != oem {
+func oemEligible(oem string, leaf *cert.Cert, covered []string) bool {
+	if oem == "" || leaf.CommonName != oem {
 		return false
 	}
 	for _, k := range covered {
@@ -155,7 +131,7 @@ func oemEligible(oem string, leaf *x509.Certificate, covered []string) bool {
 
 // chainResult is what verifyChain found.
 type chainResult struct {
-	leaf      *x509.Certificate
+	leaf      *cert.Cert
 	names     []string  // common names, leaf first, root last
 	at        time.Time // when the dates were checked
 	untrusted bool      // at came from the certificates, not the clock
@@ -165,9 +141,9 @@ type chainResult struct {
 // a signature covering covered, at the time clock picks.
 func (t *Trust) verifyChain(x5c [][]byte, covered []string, at, now time.Time) (chainResult, error) {
 	var r chainResult
-	certs := make([]*x509.Certificate, len(x5c))
+	certs := make([]*cert.Cert, len(x5c))
 	for i, der := range x5c {
-		c, err := x509.ParseCertificate(der)
+		c, err := cert.Parse(der)
 		if err != nil {
 			return r, fmt.Errorf("%w: x5c certificate %d: %w", ErrUntrusted, i, err)
 		}
@@ -176,43 +152,26 @@ func (t *Trust) verifyChain(x5c [][]byte, covered []string, at, now time.Time) (
 	r.leaf = certs[0]
 	roots := t.CA
 	if oemEligible(t.OEMName, r.leaf, covered) {
-		roots = append(append([]*x509.Certificate(nil), t.OEMCA...), t.CA...)
+		roots = append(append([]*cert.Cert(nil), t.OEMCA...), t.CA...)
 	}
 	if len(roots) == 0 {
 		return r, fmt.Errorf("%w: empty trust store", ErrUntrusted)
 	}
-	opts := x509.VerifyOptions{
-		Roots:         x509.NewCertPool(),
-		Intermediates: x509.NewCertPool(),
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	}
 	r.at, r.untrusted = clock(at, now, certs)
-	opts.CurrentTime = r.at
-	for _, c := range roots {
-		opts.Roots.AddCert(c)
-	}
-	for _, c := range certs[1:] {
-		opts.Intermediates.AddCert(c)
-	}
-	chains, err := r.leaf.Verify(opts)
+	chain, err := cert.Verify(r.leaf, cert.Options{Roots: roots, Intermediates: certs[1:], At: r.at, MaxChain: MaxChain})
 	if err != nil {
 		return r, fmt.Errorf("%w: %w", ErrUntrusted, err)
 	}
-	for _, ch := range chains {
-		if len(ch) <= MaxChain {
-			r.names = commonNames(ch)
-			return r, nil
-		}
-	}
-	return r, fmt.Errorf("%w: chain longer than %d certificates", ErrUntrusted, MaxChain)
+	r.names = commonNames(chain)
+	return r, nil
 }
 
-func commonNames(chain []*x509.Certificate) []string {
+func commonNames(chain []*cert.Cert) []string {
 	out := make([]string, len(chain))
 	for i, c := range chain {
-		out[i] = c.Subject.CommonName
+		out[i] = c.CommonName
 		if out[i] == "" {
-			out[i] = c.Subject.String()
+			out[i] = "(no common name)"
 		}
 	}
 	return out
