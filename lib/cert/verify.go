@@ -23,6 +23,7 @@ var (
 	ErrLeafUsage        = errors.New("leaf key usage lacks digitalSignature")
 	ErrSignature        = errors.New("certificate signature does not verify")
 	ErrTooLong          = errors.New("no chain short enough")
+	ErrTooManyChecks    = errors.New("too many signature checks while building a chain")
 )
 
 // maxSigChecks bounds the signatures one Verify checks, as crypto/x509's
@@ -70,14 +71,13 @@ func Verify(leaf *Cert, opts Options) ([]*Cert, error) {
 		}
 	}
 	b := builder{opts: &opts}
-	chain, err := b.build([]*Cert{leaf})
-	if chain != nil {
+	if chain := b.build([]*Cert{leaf}); chain != nil {
 		return chain, nil
 	}
-	if err == nil {
-		err = ErrUnknownAuthority
+	if b.err == nil {
+		return nil, ErrUnknownAuthority
 	}
-	return nil, err
+	return nil, b.err
 }
 
 // builder searches chains depth first and keeps the first error met, for
@@ -88,30 +88,31 @@ type builder struct {
 	err    error
 }
 
-func (b *builder) build(chain []*Cert) ([]*Cert, error) {
+// build returns the first chain found that extends chain, or nil.
+func (b *builder) build(chain []*Cert) []*Cert {
 	child := chain[len(chain)-1]
 	for i, pool := range [][]*Cert{b.opts.Roots, b.opts.Intermediates} {
-		root := i == 0
 		for _, p := range pool {
 			if !bytes.Equal(p.RawSubject, child.RawIssuer) {
 				continue
 			}
 			if b.checks++; b.checks > maxSigChecks {
-				return nil, errors.New("too many signature checks")
+				b.err = ErrTooManyChecks
+				return nil
 			}
-			if b.note(b.parent(p, chain, root)) {
+			if b.note(b.parent(p, chain)) {
 				continue
 			}
 			next := append(chain[:len(chain):len(chain)], p)
-			if root {
-				return next, nil
+			if i == 0 {
+				return next
 			}
-			if c, err := b.build(next); c != nil || err != nil {
-				return c, err
+			if c := b.build(next); c != nil || b.checks > maxSigChecks {
+				return c
 			}
 		}
 	}
-	return nil, b.err
+	return nil
 }
 
 // note keeps the first error; it reports whether err is not nil.
@@ -123,7 +124,7 @@ func (b *builder) note(err error) bool {
 }
 
 // parent checks p as the issuer of chain's last certificate (step 3).
-func (b *builder) parent(p *Cert, chain []*Cert, root bool) error {
+func (b *builder) parent(p *Cert, chain []*Cert) error {
 	if b.opts.MaxChain > 0 && len(chain) >= b.opts.MaxChain {
 		return fmt.Errorf("%w: longer than %d certificates", ErrTooLong, b.opts.MaxChain)
 	}

@@ -1,6 +1,7 @@
 package pvs
 
 import (
+	"crypto/x509"
 	"errors"
 	"os"
 	"path/filepath"
@@ -201,4 +202,46 @@ func TestLoadTrustErrors(t *testing.T) {
 	_, err = LoadTrust(dir, CAFile, OEMCAFile)
 	assert.Error(t, err)
 	assert.False(t, errors.Is(err, os.ErrNotExist))
+}
+
+// TestConformanceChainsDifferential: on every conformance x5c chain, at
+// times before, during and after the certificates' validity, with each
+// trust store, lib/cert's verdict is crypto/x509's (test code only; the
+// device binary does not link crypto/x509).
+func TestConformanceChainsDifferential(t *testing.T) {
+	tr := confTrustStore(t)
+	stores := map[string][]*cert.Cert{"ca": tr.CA, "oem+ca": append(append([]*cert.Cert(nil), tr.OEMCA...), tr.CA...)}
+	times := []time.Time{time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), confAt,
+		time.Date(2024, 9, 14, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)}
+	accepted := 0
+	for _, tc := range confSigs {
+		v, _ := confState(t, tc.file).Get(tc.sig)
+		sig, err := ParseSignature(v)
+		require.NoError(t, err)
+		for name, roots := range stores {
+			for _, at := range times {
+				opts := x509.VerifyOptions{Roots: x509.NewCertPool(), Intermediates: x509.NewCertPool(),
+					CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+				for _, r := range roots {
+					c, err := x509.ParseCertificate(r.Raw)
+					require.NoError(t, err)
+					opts.Roots.AddCert(c)
+				}
+				for _, der := range sig.Header.X5C[1:] {
+					c, err := x509.ParseCertificate(der)
+					require.NoError(t, err)
+					opts.Intermediates.AddCert(c)
+				}
+				leaf, err := x509.ParseCertificate(sig.Header.X5C[0])
+				require.NoError(t, err)
+				_, xerr := leaf.Verify(opts)
+				_, err = (&Trust{CA: roots}).verifyChain(sig.Header.X5C, nil, at, at)
+				assert.Equal(t, xerr == nil, err == nil, "%s %s %s at %s: x509 %v, ours %v", tc.file, tc.sig, name, at, xerr, err)
+				if err == nil {
+					accepted++
+				}
+			}
+		}
+	}
+	assert.Positive(t, accepted)
 }
