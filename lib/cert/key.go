@@ -10,14 +10,14 @@ import (
 )
 
 // DER contents of the OIDs of keys and signature algorithms.
-var (
-	oidRSA   = string([]byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01}) // rsaEncryption
-	oidEC    = string([]byte{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01})             // id-ecPublicKey
-	oidP256  = string([]byte{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07})       // prime256v1
-	oidP384  = string([]byte{0x2b, 0x81, 0x04, 0x00, 0x22})                         // secp384r1
-	oidP521  = string([]byte{0x2b, 0x81, 0x04, 0x00, 0x23})                         // secp521r1
-	oidRSA1  = string([]byte{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01})       // pkcs-1 arc
-	oidECDSA = string([]byte{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03})             // ecdsa-with-SHA2 arc
+const (
+	oidRSA   = "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01" // rsaEncryption
+	oidEC    = "\x2a\x86\x48\xce\x3d\x02\x01"         // id-ecPublicKey
+	oidP256  = "\x2a\x86\x48\xce\x3d\x03\x01\x07"     // prime256v1
+	oidP384  = "\x2b\x81\x04\x00\x22"                 // secp384r1
+	oidP521  = "\x2b\x81\x04\x00\x23"                 // secp521r1
+	oidRSA1  = "\x2a\x86\x48\x86\xf7\x0d\x01\x01"     // pkcs-1 arc
+	oidECDSA = "\x2a\x86\x48\xce\x3d\x04\x03"         // ecdsa-with-SHA2 arc
 )
 
 // sigAlg is a certificate signature algorithm this package checks.

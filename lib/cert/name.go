@@ -8,7 +8,7 @@ import (
 )
 
 // oidCN is the DER contents of id-at-commonName (2.5.4.3).
-var oidCN = string([]byte{0x55, 0x04, 0x03})
+const oidCN = "\x55\x04\x03"
 
 // readName splits off a Name (RDNSequence) and returns its whole
 // encoding. Every attribute value must be a string type crypto/x509
