@@ -55,9 +55,11 @@ type Options struct {
 // differential test): a leaf whose keyUsage lacks digitalSignature; a
 // nameConstraints or policy mapping/constraints/inhibitAnyPolicy extension
 // anywhere in the chain; a critical subjectAltName; an issuer that is not
-// v3 (crypto/x509 takes a v1 root); a signature other than RSA PKCS #1 v1.5 or ECDSA with SHA-256/384/512
-// (e.g. RSA-PSS, Ed25519); an issuer key other than RSA or ECDSA
-// P-256/384/521; times other than the DER forms.
+// v3 (crypto/x509 takes a v1 root); a signature other than RSA PKCS #1 v1.5
+// or ECDSA with SHA-256/384/512 (e.g. RSA-PSS, Ed25519); an issuer key
+// other than RSA or ECDSA P-256/384/521; times other than the DER forms;
+// more than 100 signature checks in one search, counted in a different
+// order than crypto/x509's (only pools of many same-named CAs get there).
 func Verify(leaf *Cert, opts Options) ([]*Cert, error) {
 	if err := leaf.valid(opts.At); err != nil {
 		return nil, err
