@@ -57,9 +57,11 @@ type Options struct {
 // anywhere in the chain; a critical subjectAltName; an issuer that is not
 // v3 (crypto/x509 takes a v1 root); a signature other than RSA PKCS #1 v1.5
 // or ECDSA with SHA-256/384/512 (e.g. RSA-PSS, Ed25519); an issuer key
-// other than RSA or ECDSA P-256/384/521; times other than the DER forms;
-// more than 100 signature checks in one search, counted in a different
-// order than crypto/x509's (only pools of many same-named CAs get there).
+// other than RSA or ECDSA P-256/384/521; times other than the DER forms.
+// One difference goes both ways: both give up after 100 signature checks
+// (a bound against costly searches, not a rule about chains), but explore
+// in different orders, so on a pool of many CAs with the same name that
+// cross-sign each other one may find a chain the other gave up on.
 func Verify(leaf *Cert, opts Options) ([]*Cert, error) {
 	if err := leaf.valid(opts.At); err != nil {
 		return nil, err
