@@ -14,13 +14,14 @@ import (
 
 	"pantavisor/lib/cli"
 	"pantavisor/lib/pvrpkg"
+	"pantavisor/lib/pvs"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
 
 // validateUsage is the help of "pantavisor validate"; README.md documents
 // the same format.
-const validateUsage = `Usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar
+const validateUsage = `Usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] FILE|DIR|PKG.tgz|PKG.tar
 
 Parses and validates a Pantavisor state: a state JSON file, a directory
 (an unpacked pvr package with json and objects/, or a trail with .pvr/json,
@@ -41,14 +42,25 @@ one "key: value" fact per line in this order:
   missing: KEY SHA           line per object whose file is not there
   warning: TEXT              one per problem upstream tolerates
 
+With --trust or --secureboot, the pvs@2 signatures are checked as the
+device does (lib/pvs) against DIR's ca-certificates.crt,
+ca-oem-certificates.crt and pub.pem, and these lines follow:
+
+  signature NAME: ok ALG keys=N chain=CN,CN...   one per signature, or
+  signature NAME: REASON                          when it fails
+  uncovered: KEY             audit and strict: a key no signature covers
+  secureboot: MODE ok|refused
+
+Certificate dates are checked as of --at (RFC 3339), else now.
+
 An empty value prints as "-"; a value with spaces, quotes, '=', ':', ','
 or unprintable characters prints Go-quoted.
 
 Errors go to stderr as "ERROR: KEY: REASON" for an invalid state, else
 "ERROR: PATH: CAUSE".
 
-Exit codes: 0 valid; 1 invalid state, unreadable input or missing objects
-(the summary is printed first); 2 usage error.
+Exit codes: 0 valid; 1 invalid state, unreadable input, missing objects or
+signatures the mode refuses (the summary is printed first); 2 usage error.
 `
 
 var errMissing = errors.New("objects missing")
@@ -63,14 +75,23 @@ type input struct {
 // validateMain runs "pantavisor validate"; args[0] is "validate".
 func validateMain(args []string, stdout, stderr io.Writer) int {
 	set := cli.NewFlags("pantavisor "+args[0], validateUsage, stdout, stderr)
+	var sb sigOptions
+	set.StringVar(&sb.trust, "trust", "", "check signatures against the trust store in `DIR`")
+	set.StringVar(&sb.mode, "secureboot", "", "secure-boot `MODE`: disabled, audit, lenient (default) or strict")
+	set.StringVar(&sb.at, "at", "", "check certificate dates as of `TIME` (RFC 3339) instead of now")
+	set.StringVar(&sb.oem, "oem", "", "`NAME`: the device's PV_OEM_NAME, for OEM signatures")
 	if code, done := set.Parse(args[1:]); done {
 		return code
 	}
 	if set.NArg() != 1 {
 		return set.UsageError("")
 	}
+	opts, err := sb.options()
+	if err != nil {
+		return set.UsageError(err.Error())
+	}
 	path := set.Arg(0)
-	err := validate(path, stdout)
+	err = validate(path, opts, stdout)
 	var se *state.Error
 	switch {
 	case err == nil:
@@ -84,8 +105,9 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 }
 
 // validate loads the input at path, parses its state, prints the summary
-// and fails when objects are missing.
-func validate(path string, stdout io.Writer) error {
+// (and the signature lines when sig is not nil) and fails when objects are
+// missing or the secure-boot mode refuses the state.
+func validate(path string, sig *pvs.Options, stdout io.Writer) error {
 	in, err := load(path)
 	if err != nil {
 		return err
@@ -101,10 +123,14 @@ func validate(path string, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprint(stdout, summary(st, in.has != nil, missing))
+	var sigErr error
+	if sig != nil {
+		sigErr = checkSignatures(in.state, *sig, stdout)
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%d of %d %w", len(missing), len(st.Objects), errMissing)
 	}
-	return nil
+	return sigErr
 }
 
 // load reads a directory, a package tarball or a state file.

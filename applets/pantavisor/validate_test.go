@@ -266,11 +266,11 @@ func TestValidateUsage(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{nil, 2, "", "usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar\n"},
-		{[]string{"a", "b"}, 2, "", "usage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar\n"},
-		{[]string{"--bogus", "x"}, 2, "", "flag provided but not defined: -bogus\nusage: pantavisor validate FILE|DIR|PKG.tgz|PKG.tar\n"},
-		{[]string{"--help"}, 0, validateUsage, ""},
-		{[]string{"-h"}, 0, validateUsage, ""},
+		{nil, 2, "", "usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] FILE|DIR|PKG.tgz|PKG.tar\n"},
+		{[]string{"a", "b"}, 2, "", "usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] FILE|DIR|PKG.tgz|PKG.tar\n"},
+		{[]string{"--bogus", "x"}, 2, "", "flag provided but not defined: -bogus\nusage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] FILE|DIR|PKG.tgz|PKG.tar\n"},
+		{[]string{"--help"}, 0, validateUsage + validateOptions, ""},
+		{[]string{"-h"}, 0, validateUsage + validateOptions, ""},
 	}
 	for _, tt := range tests {
 		code, out, errs := validateRun(tt.args...)
@@ -279,6 +279,19 @@ func TestValidateUsage(t *testing.T) {
 		assert.Equal(t, tt.stderr, errs, tt.args)
 	}
 }
+
+// validateOptions is what --help prints after validateUsage.
+const validateOptions = `
+Options:
+  -at TIME
+    	check certificate dates as of TIME (RFC 3339) instead of now
+  -oem NAME
+    	NAME: the device's PV_OEM_NAME, for OEM signatures
+  -secureboot MODE
+    	secure-boot MODE: disabled, audit, lenient (default) or strict
+  -trust DIR
+    	check signatures against the trust store in DIR
+`
 
 func TestValidateWords(t *testing.T) {
 	tests := map[string]string{

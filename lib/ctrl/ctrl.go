@@ -57,10 +57,15 @@ type Server struct {
 	Remote    func() bool // remote mode (UPDATE_METADATA, GO_REMOTE); nil: never
 	Claimed   func() bool // the device is claimed on the Hub (MAKE_FACTORY, UNCLAIM); nil: never
 	BuildInfo []byte      // GET /buildinfo, text/plain
+	TrustDir  string      // the trust stores of PUT /steps' signature check; "": TrustDir
 	Log       func(msg string)
 
 	http    http1.Server
 	timeout time.Duration // a request's wait on the engine (10 s)
+
+	// stateSlots bounds the uploaded states held in memory for their
+	// signature check (each up to state.MaxSize) to stateSlots.
+	stateSlots chan struct{}
 
 	mu      sync.Mutex // guards State and Engine once started, and pending
 	pending bool       // a command was accepted and Done not yet called
@@ -78,6 +83,7 @@ func (s *Server) Start() error {
 	if s.timeout == 0 {
 		s.timeout = 10 * time.Second
 	}
+	s.stateSlots = make(chan struct{}, stateSlots)
 	s.http = http1.Server{Handler: s.serve, Log: s.Log, Classify: s.classify,
 		ClassLimits: connlimit.Limits{Host: hostConns, Mgmt: mgmtConns, PerContainer: containerConns}}
 	return s.http.Listen(s.Socket)

@@ -1,7 +1,9 @@
 package ctrl
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 
 	"pantavisor/lib/http1"
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
 
@@ -153,7 +156,9 @@ func (s *Server) sendTrailFile(w *http1.Response, rev string, elem ...string) {
 	_, _ = io.CopyBuffer(w, io.LimitReader(f, fi.Size()), make([]byte, 32<<10))
 }
 
-// putLocalStep answers PUT /steps/locals/{name}: the body is stored as the
+// putLocalStep answers PUT /steps/locals/{name}: the body is read whole,
+// its signatures are checked (secureboot: a refused state is answered 422
+// "Secureboot: <reason>" and nothing is stored), then it is stored as the
 // state of revision locals/<name>, not yet run (storage.PutState: progress
 // NEW "Update ready to be run"; a state that does not parse is removed
 // and answered 422).
@@ -170,7 +175,16 @@ func (s *Server) putLocalStep(w *http1.Response, r *http1.Request, _ *Caller, ar
 	}
 	rev := "locals/" + args[0]
 	err := s.store(r, func(body io.Reader) error {
-		_, err := s.Storage.PutState(rev, r.ContentLength, body)
+		s.stateSlots <- struct{}{} // the body's read times out: a slot is not held for long
+		defer func() { <-s.stateSlots }()
+		data, err := readState(body, r.ContentLength)
+		if err != nil {
+			return fmt.Errorf("storing state of %s: %w", rev, err)
+		}
+		if err := s.secureboot(data); err != nil {
+			return fmt.Errorf("storing state of %s: %w", rev, err)
+		}
+		_, err = s.Storage.PutState(rev, int64(len(data)), bytes.NewReader(data))
 		return err
 	})
 	switch {
@@ -178,6 +192,8 @@ func (s *Server) putLocalStep(w *http1.Response, r *http1.Request, _ *Caller, ar
 		sendOK(w)
 	case errors.Is(err, storage.ErrTooBig), errors.Is(err, storage.ErrNoSpace):
 		sendTooBig(w)
+	case errors.Is(err, errSecureboot):
+		sendError(w, 422, secureReason(err))
 	case errors.Is(err, storage.ErrBadState):
 		sendError(w, 422, msgBadStateJSON)
 	case errors.Is(err, storage.ErrReadState):
@@ -185,6 +201,26 @@ func (s *Server) putLocalStep(w *http1.Response, r *http1.Request, _ *Caller, ar
 	default:
 		sendError(w, 500, msgUploadError)
 	}
+}
+
+// readState reads an uploaded state whole (to check its signatures before
+// anything is stored), with storage.PutState's limits: a declared or
+// actual size over state.MaxSize is storage.ErrTooBig, a body shorter or
+// longer than its Content-Length storage.ErrReadState.
+func readState(body io.Reader, size int64) ([]byte, error) {
+	if size > state.MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes", storage.ErrTooBig, size)
+	}
+	data, err := io.ReadAll(io.LimitReader(body, state.MaxSize+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case len(data) > state.MaxSize:
+		return nil, fmt.Errorf("%w: over %d bytes", storage.ErrTooBig, state.MaxSize)
+	case size >= 0 && int64(len(data)) != size:
+		return nil, fmt.Errorf("%w: got %d bytes, want %d", storage.ErrReadState, len(data), size)
+	}
+	return data, nil
 }
 
 // putCommitMsg answers PUT /steps/{rev}/commitmsg.

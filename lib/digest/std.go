@@ -1,5 +1,3 @@
-//go:build !nohub
-
 package digest
 
 import (

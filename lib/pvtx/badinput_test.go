@@ -1,9 +1,7 @@
 package pvtx
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -267,36 +265,6 @@ func TestRevisionNames(t *testing.T) {
 	} {
 		assert.Equal(t, ok, checkRevision(rev) == nil, rev)
 	}
-}
-
-func TestDecodeBase64URL(t *testing.T) {
-	for _, s := range []string{"", "Zg", "Zm8", "Zm9v", "eyJhbGciOiJSUzI1NiJ9", "_-_-", "AAECAwQFBgcICQoLDA0ODw"} {
-		want, err := base64.RawURLEncoding.DecodeString(s)
-		require.NoError(t, err)
-		got, ok := decodeBase64URL(s)
-		assert.True(t, ok, s)
-		assert.Equal(t, want, got, s)
-	}
-	for _, s := range []string{"Z", "Zh", "a+b/", "ab=c", "Zm9vY"} {
-		_, ok := decodeBase64URL(s)
-		assert.False(t, ok, s)
-	}
-}
-
-func FuzzDecodeBase64URL(f *testing.F) {
-	for _, s := range []string{"", "Zg", "Zm8", "eyJhbGciOiJSUzI1NiJ9", "Zh", "a+b"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if strings.ContainsAny(s, "\r\n") { // the stdlib decoder skips newlines
-			return
-		}
-		want, err := base64.RawURLEncoding.Strict().DecodeString(s)
-		got, ok := decodeBase64URL(s)
-		if ok != (err == nil) || (ok && !bytes.Equal(want, got)) {
-			t.Fatalf("%q: got %q %v, want %q %v", s, got, ok, want, err)
-		}
-	})
 }
 
 // FuzzState checks that no state makes parsing, adding or removing panic,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"pantavisor/lib/b64"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )
@@ -205,7 +206,7 @@ func sigPatterns(sig rawjson.Value) []string {
 	if !ok || p.Kind != rawjson.String {
 		return nil
 	}
-	dec, ok := decodeBase64URL(strings.TrimRight(p.Str, "="))
+	dec, ok := b64.DecodeURL(strings.TrimRight(p.Str, "="))
 	if !ok {
 		return nil
 	}
@@ -234,37 +235,4 @@ func collectPatterns(v rawjson.Value, out *[]string) {
 	for _, it := range v.Items {
 		collectPatterns(it, out)
 	}
-}
-
-// decodeBase64URL decodes unpadded base64url (RFC 4648 §5). It is here
-// rather than encoding/base64, which the device binary does not otherwise
-// link and which builds its tables at init time, in every applet.
-func decodeBase64URL(s string) ([]byte, bool) {
-	out := make([]byte, 0, len(s)*3/4)
-	var acc uint32
-	bits := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		var v byte
-		switch {
-		case c >= 'A' && c <= 'Z':
-			v = c - 'A'
-		case c >= 'a' && c <= 'z':
-			v = c - 'a' + 26
-		case c >= '0' && c <= '9':
-			v = c - '0' + 52
-		case c == '-':
-			v = 62
-		case c == '_':
-			v = 63
-		default:
-			return nil, false
-		}
-		acc, bits = acc<<6|uint32(v), bits+6
-		if bits >= 8 {
-			bits -= 8
-			out = append(out, byte(acc>>bits))
-		}
-	}
-	return out, bits < 6 && acc&(1<<bits-1) == 0
 }

@@ -9,6 +9,8 @@ import (
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/progress"
+	"pantavisor/lib/pvs"
+	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -36,8 +38,10 @@ type Plan struct {
 // uploaded) while cur runs. Steps, each persisted in rev's progress:
 //  1. retries: WONTGO "Max update processing retries reached" once
 //     PV_REVISION_RETRIES starts were made, else QUEUED "Retried n of m";
-//  2. load and parse the state: WONTGO "State JSON not found" / "State
-//     JSON has bad format";
+//  2. load the state, check its signatures (Config.Secureboot) and parse
+//     it: WONTGO "State JSON not found" / "Signature validation failed" /
+//     "State not fully covered by signatures" / "State JSON has bad
+//     format";
 //  3. free space for the trail: WONTGO "Space required …";
 //  4. install the trail from the stored objects and verify it: ERROR
 //     "Object validation went wrong" (nothing was installed in the env);
@@ -107,12 +111,42 @@ func (u *Updater) load(rev string) (*state.State, string) {
 	if err != nil {
 		return nil, progress.MsgNoState
 	}
+	if msg := u.secureboot(rev, data); msg != "" {
+		return nil, msg
+	}
 	st, err := state.Parse(data, state.Options{})
 	if err != nil {
 		u.logf(engine.LevelError, "revision %s: %v", rev, err)
 		return nil, progress.MsgBadState
 	}
 	return st, ""
+}
+
+// secureboot checks rev's signatures when Config.Secureboot asks; the
+// message is upstream's WONTGO text (the details go to the log), "" when
+// the state is accepted or is not JSON (the parser's message follows).
+func (u *Updater) secureboot(rev string, data []byte) string {
+	opts := u.Config.Secureboot
+	if opts == nil {
+		return ""
+	}
+	v, err := rawjson.Parse(data)
+	if err != nil {
+		return ""
+	}
+	res, err := pvs.Check(v, *opts)
+	for _, k := range res.Uncovered {
+		u.logf(engine.LevelWarn, "revision %s: secureboot %s: %s: %v", rev, opts.Mode, k, pvs.ErrNotCovered)
+	}
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, pvs.ErrNotCovered):
+		u.logf(engine.LevelError, "revision %s: %v", rev, err)
+		return pvs.ErrNotCovered.Error()
+	}
+	u.logf(engine.LevelError, "revision %s: %v", rev, err)
+	return pvs.ErrValidation.Error()
 }
 
 // trailMargin is room left for directories and small files of a trail.

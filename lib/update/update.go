@@ -22,6 +22,7 @@ import (
 
 	"pantavisor/lib/engine"
 	"pantavisor/lib/progress"
+	"pantavisor/lib/pvs"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	GoalsTimeout time.Duration // PV_UPDATER_GOALS_TIMEOUT (120 s)
 	GCDefer      time.Duration // PV_STORAGE_GC_THRESHOLD_DEFERTIME (600 s): younger new locals survive GC
 	KeepFactory  bool          // PV_STORAGE_GC_KEEP_FACTORY
+	// Secureboot checks a step's signatures (PV_SECUREBOOT_MODE, the
+	// trust stores, PV_OEM_NAME) before it runs; nil: not checked.
+	Secureboot *pvs.Options
 }
 
 // Sentinels callers branch on.

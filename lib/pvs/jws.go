@@ -1,0 +1,94 @@
+package pvs
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"math/big"
+)
+
+// ErrBadSignature is wrapped when the signature does not verify with the
+// key, or the key does not suit the alg.
+var ErrBadSignature = errors.New("signature does not verify")
+
+// hashOf returns the hash of a JWS alg, or 0 for an unsupported alg.
+func hashOf(alg string) crypto.Hash {
+	switch alg {
+	case "RS256", "ES256":
+		return crypto.SHA256
+	case "ES384":
+		return crypto.SHA384
+	case "ES512":
+		return crypto.SHA512
+	}
+	return 0
+}
+
+// curveOf returns the curve an ES alg requires (nil for RS256).
+func curveOf(alg string) elliptic.Curve {
+	switch alg {
+	case "ES256":
+		return elliptic.P256()
+	case "ES384":
+		return elliptic.P384()
+	case "ES512":
+		return elliptic.P521()
+	}
+	return nil
+}
+
+func digest(h crypto.Hash, data []byte) []byte {
+	switch h {
+	case crypto.SHA256:
+		d := sha256.Sum256(data)
+		return d[:]
+	case crypto.SHA384:
+		d := sha512.Sum384(data)
+		return d[:]
+	}
+	d := sha512.Sum512(data)
+	return d[:]
+}
+
+// VerifyJWS checks sig over input (protected "." b64url(payload)) with key
+// for alg: RS256 is RSASSA-PKCS1-v1_5 with SHA-256; ES256/384/512 are ECDSA
+// on P-256/384/521 with the raw r‖s signature of RFC 7518 §3.4. A key of the
+// wrong type or curve for alg is refused.
+func VerifyJWS(alg string, key crypto.PublicKey, input, sig []byte) error {
+	h := hashOf(alg)
+	if h == 0 {
+		return fmt.Errorf("%w: unsupported alg %q", ErrBadSignature, alg)
+	}
+	sum := digest(h, input)
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if alg != "RS256" {
+			return fmt.Errorf("%w: alg %s with an RSA key", ErrBadSignature, alg)
+		}
+		if err := rsa.VerifyPKCS1v15(k, h, sum, sig); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadSignature, err)
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		c := curveOf(alg)
+		if c == nil || k.Curve != c {
+			return fmt.Errorf("%w: alg %s with an EC key on %s", ErrBadSignature, alg, k.Curve.Params().Name)
+		}
+		n := (c.Params().BitSize + 7) / 8
+		if len(sig) != 2*n {
+			return fmt.Errorf("%w: %s signature of %d bytes, want %d", ErrBadSignature, alg, len(sig), 2*n)
+		}
+		r := new(big.Int).SetBytes(sig[:n])
+		s := new(big.Int).SetBytes(sig[n:])
+		if !ecdsa.Verify(k, sum, r, s) {
+			return ErrBadSignature
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: unsupported key type %T", ErrBadSignature, key)
+}
