@@ -7,11 +7,14 @@ package device
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cgroup"
@@ -21,6 +24,8 @@ import (
 	"pantavisor/lib/launch"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/meta"
+	"pantavisor/lib/pvs"
+	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/update"
@@ -28,21 +33,24 @@ import (
 
 // Options say what to run and where. Zero values take defaults.
 type Options struct {
-	Paths     config.Paths     // Storage and RunDir must be set; an empty DevMeta, UsrMeta or Logs is under Storage
-	Rev       string           // revision to run; "" = trails/current, else "0"
-	Trying    bool             // the bootloader is trying Rev (Boot.Choose): the updater resumes its test
-	Boot      *bootloader.Boot // pv_rev/pv_try; nil: the direct env of the storage (no bootloader)
-	NoVerify  bool             // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
-	Launch    launch.Options   // ConsoleLog, Host.RunDir and Host.Cgroups are the device's
-	Engine    engine.Options   // Tick, StopTimeout, Now; Log, OnStatus, OnTick and Updating are the device's
-	Logs      *logs.Server     // if set: started for the revision (logs/<rev>/…), gets the device's log too
-	BSP       *BSP             // if set (embedded mode): mount the BSP firmware and modules
-	Hooks     string           // system hooks directory (hooks.Dir); "" = none
-	KernelLog bool             // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
-	Config    *config.Config   // the device's configuration (/config, commands, user-meta overrides); nil: defaults
-	BuildInfo []byte           // GET /buildinfo
-	AppEngine bool             // appengine mode: container names may carry a -<n> suffix
-	Console   io.Writer        // the device's log lines as "pantavisor: <msg>" (the console, stderr); nil: none
+	Paths    config.Paths     // Storage and RunDir must be set; an empty DevMeta, UsrMeta or Logs is under Storage
+	Rev      string           // revision to run; "" = trails/current, else "0"
+	Trying   bool             // the bootloader is trying Rev (Boot.Choose): the updater resumes its test
+	Boot     *bootloader.Boot // pv_rev/pv_try; nil: the direct env of the storage (no bootloader)
+	NoVerify bool             // skip the integrity check (PV_SECUREBOOT_CHECKSUM=0)
+	// Secureboot checks the signatures of every state that runs or is
+	// installed (PV_SECUREBOOT_MODE, the trust stores); nil: none.
+	Secureboot *pvs.Options
+	Launch     launch.Options // ConsoleLog, Host.RunDir and Host.Cgroups are the device's
+	Engine     engine.Options // Tick, StopTimeout, Now; Log, OnStatus, OnTick and Updating are the device's
+	Logs       *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the device's log too
+	BSP        *BSP           // if set (embedded mode): mount the BSP firmware and modules
+	Hooks      string         // system hooks directory (hooks.Dir); "" = none
+	KernelLog  bool           // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
+	Config     *config.Config // the device's configuration (/config, commands, user-meta overrides); nil: defaults
+	BuildInfo  []byte         // GET /buildinfo
+	AppEngine  bool           // appengine mode: container names may carry a -<n> suffix
+	Console    io.Writer      // the device's log lines as "pantavisor: <msg>" (the console, stderr); nil: none
 }
 
 // Observer is what a front end (PID 1's main loop, appengine) sees of a
@@ -162,8 +170,12 @@ func (d *Device) Run(ctx context.Context) (out engine.Outcome, err error) {
 
 // run is Run once the update state machine resumed.
 func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error) {
-	if err := d.load(); err != nil {
+	data, err := d.load()
+	if err != nil {
 		return engine.Outcome{}, err
+	}
+	if out := d.checkSignatures(data); out != nil {
+		return *out, nil
 	}
 	if err := d.verify(); err != nil {
 		return *engine.Failure(engine.BadObjects, err.Error()), nil
@@ -207,17 +219,51 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 	return out, nil
 }
 
-// load reads and parses the revision's state.
-func (d *Device) load() error {
+// load reads and parses the revision's state; it returns its bytes.
+func (d *Device) load() ([]byte, error) {
 	data, err := d.st.StateJSON(d.rev)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s, err := state.Parse(data, state.Options{KernelRelease: d.o.Launch.Host.KernelRelease})
 	if err != nil {
-		return fmt.Errorf("revision %s: %w", d.rev, err)
+		return nil, fmt.Errorf("revision %s: %w", d.rev, err)
 	}
 	d.running(s)
+	return data, nil
+}
+
+// checkSignatures refuses a revision whose state's signatures the secure
+// boot mode refuses (a try then rolls back; a committed revision stops:
+// update.Updater.Decide). The result is logged signature by signature.
+func (d *Device) checkSignatures(data []byte) *engine.Outcome {
+	if d.o.Secureboot == nil {
+		return nil
+	}
+	v, err := rawjson.Parse(data)
+	if err != nil {
+		return engine.Failure(engine.BadSignature, err.Error()) // state.Parse took it: cannot happen
+	}
+	res, err := pvs.Check(v, *d.o.Secureboot)
+	if res.ClockUntrusted {
+		d.log(engine.LevelWarn, "secureboot: clock before the build date: certificate dates checked as of "+
+			res.At.UTC().Format(time.RFC3339))
+	}
+	for _, s := range res.Sigs {
+		if s.Err != nil {
+			d.log(engine.LevelError, "secureboot: "+s.Name+": "+s.Err.Error())
+		}
+	}
+	for _, k := range res.Uncovered {
+		d.log(engine.LevelWarn, "secureboot: "+k+": "+pvs.ErrNotCovered.Error())
+	}
+	switch {
+	case errors.Is(err, pvs.ErrNotCovered):
+		return engine.Failure(engine.NotCovered, "revision "+d.rev+": "+err.Error())
+	case err != nil:
+		return engine.Failure(engine.BadSignature, "revision "+d.rev+": "+err.Error())
+	}
+	d.log(engine.LevelInfo, "secureboot "+res.Mode.String()+": revision "+d.rev+": "+strconv.Itoa(len(res.Sigs))+" signatures ok")
 	return nil
 }
 

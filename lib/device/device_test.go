@@ -3,6 +3,9 @@ package device
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -20,6 +23,8 @@ import (
 	"pantavisor/lib/engine"
 	"pantavisor/lib/instance"
 	"pantavisor/lib/logs"
+	"pantavisor/lib/pvs"
+	"pantavisor/lib/pvs/sign"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -237,4 +242,50 @@ func TestMgmtRoles(t *testing.T) {
 	assert.True(t, d.isMgmt("app"))
 	assert.Equal(t, logs.UnknownPlatform, identify("")(-1), "an unreadable pid")
 	assert.Equal(t, "", identify("pvtest-none")(os.Getpid()), "the test itself is no container")
+}
+
+// TestSecureboot: in strict mode a revision whose state is unsigned, or
+// signed and then changed, is not run: outside a try the device stops
+// (a reboot would boot it again); a correctly signed one runs.
+func TestSecureboot(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	strict := &pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: key.Public()}}
+	base := `{"#spec":"pantavisor-service-system@1","app/x.json":{"a":1}}`
+	signed, err := sign.Add([]byte(base), "_sigs/all.json", sign.Options{Key: key, Include: []string{"**"}})
+	require.NoError(t, err)
+	tampered := bytes.Replace(signed, []byte(`{"a":1}`), []byte(`{"a":2}`), 1)
+	require.NotEqual(t, signed, tampered)
+	for _, tc := range []struct {
+		name, state string
+		action      engine.Action
+		cause       engine.Cause
+		reason      string
+	}{
+		{"signed", string(signed), engine.Exit, engine.NoCause, ""},
+		{"unsigned", base, engine.PowerOff, engine.NotCovered, "State not fully covered by signatures: revision 0:"},
+		{"tampered", string(tampered), engine.PowerOff, engine.BadSignature, "Signature validation failed: revision 0:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
+			require.NoError(t, err)
+			_, err = st.Install("0", []byte(tc.state), nil)
+			require.NoError(t, err)
+			var console syncBuffer
+			o := Options{Paths: config.Paths{Storage: st.Root, RunDir: filepath.Join(dir, "run")}, Console: &console,
+				Secureboot: strict}
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			out, err := run(t, ctx, o)
+			require.NoError(t, err)
+			assert.Equal(t, tc.action, out.Action, console.String())
+			assert.Equal(t, tc.cause, out.Cause)
+			assert.Contains(t, out.Reason, tc.reason)
+			if tc.action == engine.PowerOff {
+				assert.NotContains(t, console.String(), "status READY", "nothing of it ran")
+				assert.Contains(t, console.String(), "pantavisor: poweroff: "+tc.reason)
+			}
+		})
+	}
 }

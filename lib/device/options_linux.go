@@ -1,12 +1,15 @@
 package device
 
 import (
+	"fmt"
 	"io"
 	"os"
 
 	"pantavisor/lib/config"
+	"pantavisor/lib/ctrl"
 	"pantavisor/lib/hooks"
 	"pantavisor/lib/logs"
+	"pantavisor/lib/pvs"
 	"pantavisor/lib/sysinfo"
 )
 
@@ -44,6 +47,9 @@ func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, erro
 		return Options{}, err
 	}
 	o := Options{Paths: p, Config: cfg, Console: console, NoVerify: !cfg.Get(config.SecurebootChecksum).Bool()}
+	if o.Secureboot, err = secureboot(cfg, ctrl.TrustDir); err != nil {
+		return Options{}, err
+	}
 	o.Launch.Host.VolumesDir, o.Launch.Host.ConfigsDir, o.Launch.Host.RunDir = p.Volumes, p.Configs, p.RunDir
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease = k.Release
@@ -85,4 +91,23 @@ func logServer(cfg *config.Config, p config.Paths, console io.Writer) *logs.Serv
 		FiletreeTimeFormat:   cfg.Get(config.LogFiletreeTimestampFormat).String(),
 		SinglefileTimeFormat: cfg.Get(config.LogSinglefileTimestampFormat).String(),
 		StdoutTimeFormat:     cfg.Get(config.LogStdoutTimestampFormat).String()}
+}
+
+// secureboot is the signature check PV_SECUREBOOT_MODE asks for, with the
+// trust stores in dir (PV_SECUREBOOT_TRUSTSTORE and
+// PV_SECUREBOOT_OEM_TRUSTSTORE, ".crt" files; pub.pem) and PV_OEM_NAME;
+// nil when the mode is disabled. A trust store that does not parse is an
+// error: the device must not run with less trust than it was given.
+func secureboot(cfg *config.Config, dir string) (*pvs.Options, error) {
+	mode, err := pvs.ParseMode(cfg.Get(config.SecurebootMode).String())
+	if err != nil || mode == pvs.Disabled {
+		return nil, err
+	}
+	trust, err := pvs.LoadTrust(dir, cfg.Get(config.SecurebootTruststore).String()+".crt",
+		cfg.Get(config.SecurebootOEMTruststore).String()+".crt")
+	if err != nil {
+		return nil, fmt.Errorf("secureboot trust stores in %s: %w", dir, err)
+	}
+	trust.OEMName = cfg.Get(config.OEMName).String()
+	return &pvs.Options{Mode: mode, Trust: trust}, nil
 }

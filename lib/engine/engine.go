@@ -59,9 +59,12 @@ const (
 	SetupFailed           // the revision's setup failed before any container: BSP volumes, a system-start hook (device)
 	TryFailed             // the revision under test was booted again after its try ended (updater)
 	UpdateFailed          // the update itself failed: a bootloader env or progress write, a swap (updater)
+	BadSignature          // a signature of the revision's state failed (device, PV_SECUREBOOT_MODE)
+	NotCovered            // the state is not fully covered by signatures (device, strict mode)
 )
 
-var causeNames = [...]string{"", "goal timeout", "container failed", "bad objects", "setup failed", "try failed", "update failed"}
+var causeNames = [...]string{"", "goal timeout", "container failed", "bad objects", "setup failed", "try failed",
+	"update failed", "bad signature", "not covered"}
 
 func (c Cause) String() string { return causeNames[c] }
 

@@ -4,6 +4,7 @@ import (
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/progress"
+	"pantavisor/lib/pvs"
 	"pantavisor/lib/storage"
 )
 
@@ -120,7 +121,8 @@ func (u *Updater) gc(rev string) {
 //     (see fail), then Rollback, or Reboot into a revision that cannot be
 //     rolled back;
 //   - any other revision: Reboot (upstream reboots on a failure outside
-//     an update).
+//     an update), except a state whose signatures fail (BadSignature,
+//     NotCovered): PowerOff, as booting it again would fail again.
 //
 // Any other outcome (Exit, a Reboot or PowerOff asked for) is returned
 // as is.
@@ -132,6 +134,11 @@ func (u *Updater) Decide(out engine.Outcome) engine.Outcome {
 	ph := u.phase
 	u.mu.Unlock()
 	if ph != trial {
+		if out.Cause == engine.BadSignature || out.Cause == engine.NotCovered {
+			// A committed revision that no longer verifies is not run,
+			// and rebooting into it again would loop: the device stops.
+			return engine.Outcome{Action: engine.PowerOff, Cause: out.Cause, Reason: failMsg(out.Cause) + ": " + out.Reason}
+		}
 		return engine.Outcome{Action: engine.Reboot, Cause: out.Cause, Reason: out.Reason}
 	}
 	return *u.fail(failMsg(out.Cause), out.Cause, out.Reason, false)
@@ -144,6 +151,10 @@ func failMsg(cause engine.Cause) string {
 		return progress.MsgGoalTimeout
 	case engine.BadObjects:
 		return progress.MsgBadObjects
+	case engine.BadSignature:
+		return pvs.ErrValidation.Error()
+	case engine.NotCovered:
+		return pvs.ErrNotCovered.Error()
 	}
 	return progress.MsgContainerStart
 }

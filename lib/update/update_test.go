@@ -327,6 +327,9 @@ func TestDecide(t *testing.T) {
 	fail := *engine.Failure(engine.ContainerFailed, "container web exited and has no auto_recovery policy")
 	assert.Equal(t, engine.Outcome{Action: engine.Reboot, Cause: engine.ContainerFailed,
 		Reason: "container web exited and has no auto_recovery policy"}, f.u.Decide(fail), "no update: a failure reboots")
+	assert.Equal(t, engine.Outcome{Action: engine.PowerOff, Cause: engine.BadSignature,
+		Reason: "Signature validation failed: revision 0: x"}, f.u.Decide(*engine.Failure(engine.BadSignature, "revision 0: x")),
+		"a committed revision that no longer verifies stops the device")
 	for _, a := range []engine.Action{engine.Exit, engine.Reboot, engine.PowerOff} {
 		assert.Equal(t, engine.Outcome{Action: a, Reason: "x"}, f.u.Decide(engine.Outcome{Action: a, Reason: "x"}))
 	}
@@ -335,6 +338,13 @@ func TestDecide(t *testing.T) {
 	f.u.Transitioned(nil)
 	assert.Equal(t, engine.Outcome{Action: engine.Rollback, Cause: engine.ContainerFailed,
 		Reason: "A container could not be started: container web exited and has no auto_recovery policy"}, f.u.Decide(fail))
+	_, err = f.u.Start(stepRev, f.cur)
+	require.NoError(t, err)
+	f.u.Transitioned(nil)
+	assert.Equal(t, engine.Outcome{Action: engine.Rollback, Cause: engine.NotCovered,
+		Reason: "State not fully covered by signatures: revision x"}, f.u.Decide(*engine.Failure(engine.NotCovered, "revision x")),
+		"a try that does not verify rolls back")
+	f.requireStatus(stepRev, progress.Error, "State not fully covered by signatures")
 
 	assert.Nil(t, Resumed{Kind: bootloader.ResumeTry, Updating: true}.Outcome("1"))
 	assert.Equal(t, &engine.Outcome{Action: engine.Rollback, Cause: engine.TryFailed, Reason: "revision 1 failed its try"},
