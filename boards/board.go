@@ -38,6 +38,12 @@ type Board struct {
 	StorageLabel string `json:"storage_label,omitempty"`
 	ImageMiB     int    `json:"image_mib,omitempty"`
 	Cmdline      string `json:"cmdline,omitempty"`
+
+	// Trust is the directory of the trust stores mkinitrd ships at
+	// /etc/pantavisor/pvs/trust: ".crt" bundles (ca-certificates.crt,
+	// ca-oem-certificates.crt) and optionally pub.pem. A relative path is
+	// relative to the board's directory (boards/<name>). Empty ships none.
+	Trust string `json:"trust,omitempty"`
 }
 
 // Dir is the boards directory of this source tree.
@@ -65,7 +71,21 @@ func Load(dir, name string) (*Board, error) {
 	if b.Name != name {
 		return nil, fmt.Errorf("board %s: board.json names itself %q", name, b.Name)
 	}
+	if td := b.TrustDir(dir); td != "" {
+		if fi, err := os.Stat(td); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("board %s: board.json: \"trust\" %q is not a directory", name, b.Trust)
+		}
+	}
 	return &b, nil
+}
+
+// TrustDir returns the board's trust directory (Trust resolved against
+// boardsDir/<name>), or "" when the board ships no trust store.
+func (b *Board) TrustDir(boardsDir string) string {
+	if b.Trust == "" || filepath.IsAbs(b.Trust) {
+		return b.Trust
+	}
+	return filepath.Join(boardsDir, b.Name, b.Trust)
 }
 
 // ModulesRelease returns the one lib/modules/<release> directory that

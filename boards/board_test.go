@@ -34,8 +34,42 @@ func TestLoadRejects(t *testing.T) {
 	write("bad-json", "{")
 	write("no-arch", `{"name":"no-arch","debian_arch":"amd64","kernel_package":"k","qemu":"q","console":"c"}`)
 	write("misnamed", `{"name":"other","arch":"amd64","debian_arch":"amd64","kernel_package":"k","qemu":"q","console":"c"}`)
-	for _, name := range []string{"bad-json", "no-arch", "misnamed", "missing"} {
+	write("no-trust-dir", `{"name":"no-trust-dir","arch":"amd64","debian_arch":"amd64","kernel_package":"k","qemu":"q","console":"c","trust":"nosuch"}`)
+	write("trust-file", `{"name":"trust-file","arch":"amd64","debian_arch":"amd64","kernel_package":"k","qemu":"q","console":"c","trust":"board.json"}`)
+	for _, name := range []string{"bad-json", "no-arch", "misnamed", "missing", "no-trust-dir", "trust-file"} {
 		_, err := Load(dir, name)
 		assert.Error(t, err, name)
+	}
+}
+
+// TestTrustDir: "trust" is resolved against the board's directory, an
+// absolute path is kept, and Load accepts an existing directory.
+func TestTrustDir(t *testing.T) {
+	dir := t.TempDir()
+	abs := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "shared", "ca"), 0o755))
+	for _, tc := range []struct{ trust, want string }{
+		{"", ""},
+		{"../shared/ca", filepath.Join(dir, "shared", "ca")},
+		{".", filepath.Join(dir, "b")},
+		{abs, abs},
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "b"), 0o755))
+		body := `{"name":"b","arch":"amd64","debian_arch":"amd64","kernel_package":"k","qemu":"q","console":"c","trust":"` + tc.trust + `"}`
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "b", "board.json"), []byte(body), 0o644))
+		b, err := Load(dir, "b")
+		require.NoError(t, err, tc.trust)
+		assert.Equal(t, tc.trust, b.Trust)
+		assert.Equal(t, tc.want, b.TrustDir(dir), tc.trust)
+	}
+}
+
+// TestQEMUBoardsTrust: both QEMU boards ship the shared upstream
+// development stores (their content is checked by mkinitrd's tests).
+func TestQEMUBoardsTrust(t *testing.T) {
+	for _, name := range []string{"qemu-x86_64", "qemu-arm64"} {
+		b, err := Load(Dir(), name)
+		require.NoError(t, err)
+		assert.Equal(t, filepath.Join(Dir(), "trust", "upstream-dev"), b.TrustDir(Dir()), name)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -98,4 +99,8 @@ func TestBoardBuildTwiceSameBytes(t *testing.T) {
 	assert.Regexp(t, `(?m)^lib/modules/[^/]+/modules\.dep$`, names)
 	assert.Regexp(t, `(?m)^lib/modules/[^/]+/.*/ext4\.ko$`, names, "modules are stored uncompressed")
 	assert.Contains(t, names, modulesLoad)
+	long := strings.Join(listArchive(t, filepath.Join(dir, "a.img"), true), "\n")
+	for _, n := range []string{"ca-certificates.crt", "ca-oem-certificates.crt"} {
+		assert.Regexp(t, `(?m)^-rw-r--r-- .* etc/pantavisor/pvs/trust/`+regexp.QuoteMeta(n)+`$`, long, "the board's trust store")
+	}
 }

@@ -1,13 +1,15 @@
 // Command mkinitrd writes the initramfs of a board: a reproducible newc cpio
 // holding the device binary as /init, a symlink for every applet, the
 // directories the init needs, /dev/console and /dev/null, and the board's
-// kernel modules with their dependencies in load order; compressed with xz
-// using a CRC32 check and a 1 MiB dictionary, which the kernel's decoder
-// accepts.
+// kernel modules with their dependencies in load order, and the trust
+// stores of signed revisions (-trust, else the board's "trust") at
+// /etc/pantavisor/pvs/trust, each checked with lib/pvs as the device loads
+// it; compressed with xz using a CRC32 check and a 1 MiB dictionary, which
+// the kernel's decoder accepts.
 //
 // Usage:
 //
-//	mkinitrd -binary out/pantavisor -o out/initrd.img [-board NAME -kernel DIR] [-applets FILE]
+//	mkinitrd -binary out/pantavisor -o out/initrd.img [-board NAME -kernel DIR] [-trust DIR] [-applets FILE]
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ulikunitz/xz"
 
@@ -46,7 +49,8 @@ var skeleton = map[string]uint32{
 }
 
 type options struct {
-	binary, out, board, boardsDir, kernel, applets string
+	binary, out, board, boardsDir, kernel, applets, trust string
+	now                                                   time.Time // for expiry notes only; zero: time.Now
 }
 
 func main() {
@@ -66,6 +70,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.StringVar(&o.boardsDir, "boards", boards.Dir(), "boards directory")
 	fs.StringVar(&o.kernel, "kernel", "", "fetched kernel directory (with modules/), needed with -board")
 	fs.StringVar(&o.applets, "applets", "", "file with applet names, one a line (default: run BINARY --list)")
+	fs.StringVar(&o.trust, "trust", "", "trust store directory (*.crt, pub.pem) shipped at /etc/pantavisor/pvs/trust (default: the board's \"trust\")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,7 +92,8 @@ func run(args []string, stderr io.Writer) error {
 	return writeAtomic(o.out, out.Bytes())
 }
 
-// build assembles the entries of the initramfs.
+// build assembles the entries of the initramfs: the skeleton, the binary
+// and its applet links, the trust stores, and the board's modules.
 func build(o options) ([]cpio.Entry, []string, error) {
 	bin, err := os.ReadFile(o.binary)
 	if err != nil {
@@ -96,6 +102,12 @@ func build(o options) ([]cpio.Entry, []string, error) {
 	names, err := appletNames(o)
 	if err != nil {
 		return nil, nil, err
+	}
+	var b *boards.Board
+	if o.board != "" {
+		if b, err = boards.Load(o.boardsDir, o.board); err != nil {
+			return nil, nil, err
+		}
 	}
 	var es []cpio.Entry
 	for dir, mode := range skeleton {
@@ -115,10 +127,27 @@ func build(o options) ([]cpio.Entry, []string, error) {
 		}
 		es = append(es, cpio.Entry{Name: "usr/bin/" + n, Mode: cpio.TypeLink | 0o777, Link: "pantavisor"})
 	}
-	if o.board == "" {
-		return es, nil, nil
+	trust := o.trust
+	if trust == "" && b != nil {
+		trust = b.TrustDir(o.boardsDir)
 	}
-	mods, notes, err := boardModules(o)
+	var notes []string
+	if trust != "" {
+		now := o.now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		ts, tn, err := trustEntries(trust, now)
+		if err != nil {
+			return nil, tn, err
+		}
+		es, notes = append(es, ts...), tn
+	}
+	if b == nil {
+		return es, notes, nil
+	}
+	mods, mn, err := boardModules(o, b)
+	notes = append(notes, mn...)
 	if err != nil {
 		return nil, notes, err
 	}
@@ -127,11 +156,7 @@ func build(o options) ([]cpio.Entry, []string, error) {
 
 // boardModules returns the board's modules, their modules.dep and the load
 // list as entries.
-func boardModules(o options) ([]cpio.Entry, []string, error) {
-	b, err := boards.Load(o.boardsDir, o.board)
-	if err != nil {
-		return nil, nil, err
-	}
+func boardModules(o options, b *boards.Board) ([]cpio.Entry, []string, error) {
 	if o.kernel == "" {
 		return nil, nil, errors.New("-board needs -kernel (the fetched kernel directory)")
 	}
