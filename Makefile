@@ -4,6 +4,8 @@ BOARD   ?= qemu-x86_64
 OUT     := out
 KCACHE  ?= $(HOME)/.cache/pvgo/kernels
 KDIR    := $(KCACHE)/$(BOARD)
+# TRUST=DIR: the initramfs's trust stores (*.crt, pub.pem) instead of the board's "trust".
+TRUST   ?=
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUFFIX  := $(if $(filter amd64,$(ARCH)),,-$(ARCH))
 BIN     := $(OUT)/pantavisor$(SUFFIX)
@@ -31,7 +33,7 @@ nohub:
 	$(GOENV) go build $(BUILDFLAGS) -tags nohub -ldflags '$(LDFLAGS)' -o $(BIN)-nohub ./dispatch
 
 initrd: build kernel
-	go run ./mkinitrd -binary $(BIN) -board $(BOARD) -kernel $(KDIR) -o $(OUT)/initrd-$(BOARD).img
+	go run ./mkinitrd -binary $(BIN) -board $(BOARD) -kernel $(KDIR) $(if $(TRUST),-trust $(TRUST)) -o $(OUT)/initrd-$(BOARD).img
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
