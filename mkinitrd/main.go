@@ -25,7 +25,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/ulikunitz/xz"
 
@@ -50,7 +49,6 @@ var skeleton = map[string]uint32{
 
 type options struct {
 	binary, out, board, boardsDir, kernel, applets, trust string
-	now                                                   time.Time // for expiry notes only; zero: time.Now
 }
 
 func main() {
@@ -127,22 +125,11 @@ func build(o options) ([]cpio.Entry, []string, error) {
 		}
 		es = append(es, cpio.Entry{Name: "usr/bin/" + n, Mode: cpio.TypeLink | 0o777, Link: "pantavisor"})
 	}
-	trust := o.trust
-	if trust == "" && b != nil {
-		trust = b.TrustDir(o.boardsDir)
+	ts, notes, err := trustFor(o, b)
+	if err != nil {
+		return nil, notes, err
 	}
-	var notes []string
-	if trust != "" {
-		now := o.now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		ts, tn, err := trustEntries(trust, now)
-		if err != nil {
-			return nil, tn, err
-		}
-		es, notes = append(es, ts...), tn
-	}
+	es = append(es, ts...)
 	if b == nil {
 		return es, notes, nil
 	}

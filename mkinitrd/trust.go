@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"pantavisor/boards"
 	"pantavisor/lib/ctrl"
 	"pantavisor/lib/pvs"
 	"pantavisor/mkinitrd/cpio"
@@ -22,6 +23,19 @@ var trustPath = strings.TrimPrefix(ctrl.TrustDir, "/")
 // errTrust is wrapped by every error about a trust directory that may not
 // ship.
 var errTrust = errors.New("trust store")
+
+// trustFor returns the entries of -trust, else of the board's trust
+// directory (b may be nil); none when neither is set.
+func trustFor(o options, b *boards.Board) ([]cpio.Entry, []string, error) {
+	dir := o.trust
+	if dir == "" && b != nil {
+		dir = b.TrustDir(o.boardsDir)
+	}
+	if dir == "" {
+		return nil, nil, nil
+	}
+	return trustEntries(dir, time.Now())
+}
 
 // trustEntries returns the files of the trust directory dir as entries
 // under trustPath, mode 0644, with their parent directories. Steps:
