@@ -20,7 +20,13 @@
 // /var/cache/pvtx as root, $PREFIX/var/cache/pvtx as root with PREFIX set,
 // else $HOME/.local/share/pvtx). pv-ctrl is the first of
 // /run/pantavisor/pv/pv-ctrl, /pv/pv-ctrl and /pantavisor/pv-ctrl that
-// exists.
+// exists. commit and deploy check the state's signatures (lib/pvs) before
+// sending or writing it, when PV_SECUREBOOT_MODE or PVTX_TRUST_DIR is set
+// or /etc/pantavisor/pvs/trust exists (upstream checks none): mode
+// PV_SECUREBOOT_MODE (default lenient), trust stores in PVTX_TRUST_DIR
+// (default /etc/pantavisor/pvs/trust) named by PV_SECUREBOOT_TRUSTSTORE
+// and PV_SECUREBOOT_OEM_TRUSTSTORE, OEM signer PV_OEM_NAME. A refusal is
+// "ERROR: <command>: Secureboot: <reason>: <detail>".
 //
 // Exit codes (upstream's): 0 success; 255 any other failure (upstream's
 // -1), and no command; 1 empty command, add or queue remove/unpack without
@@ -28,7 +34,9 @@
 // its arguments; 3 remove or queue process without a transaction; 4 remove
 // without a part; 11 commit, show or deploy without a transaction; 12
 // commit of a local transaction, queue new during a transaction; add that
-// pv-ctrl refused: (-HTTP status) & 255 (422 gives 90, 507 gives 5).
+// pv-ctrl refused: (-HTTP status) & 255 (422 gives 90, 507 gives 5). A
+// commit or deploy refused for its signatures exits 255, as a commit
+// pv-ctrl refuses (upstream's -1).
 package pvtx
 
 import (
@@ -39,6 +47,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"pantavisor/lib/pvs"
 	"pantavisor/lib/pvtx"
 )
 
@@ -61,6 +70,7 @@ type app struct {
 	getenv         func(string) string
 	getuid         func() int
 	sockets        []string
+	trustDir       string // trust stores when PVTX_TRUST_DIR is unset (pvs.TrustDir)
 }
 
 // command is one row of a command table.
@@ -94,7 +104,7 @@ var queueCommands = [...]command{
 // Main runs pvtx with args (args[0] is the name it was called by).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr,
-		getenv: os.Getenv, getuid: os.Getuid, sockets: defaultSockets[:]}
+		getenv: os.Getenv, getuid: os.Getuid, sockets: defaultSockets[:], trustDir: pvs.TrustDir}
 	return a.main(args)
 }
 
@@ -211,6 +221,9 @@ func (a *app) abort(tx *pvtx.Txn, _ []string) int {
 }
 
 func (a *app) commit(tx *pvtx.Txn, args []string) int {
+	if err := a.setSecureboot("commit", tx); err != nil {
+		return a.fail("commit", err, exitFail)
+	}
 	rev, err := tx.Commit(arg(args, 0))
 	if err == nil {
 		fmt.Fprintln(a.stdout, rev)
@@ -229,6 +242,9 @@ func (a *app) show(tx *pvtx.Txn, _ []string) int {
 func (a *app) deploy(tx *pvtx.Txn, args []string) int {
 	if len(args) < 1 {
 		return a.fail("deploy", errors.New("missing deploy folder"), exitNoTxn1)
+	}
+	if err := a.setSecureboot("deploy", tx); err != nil {
+		return a.fail("deploy", err, exitFail)
 	}
 	return a.check("deploy", tx.Deploy(args[0]), errCode{pvtx.ErrNoTransaction, exitNoTxn11})
 }

@@ -26,11 +26,15 @@ type tester struct {
 	tmp  string
 	sock string
 	env  map[string]string
+	// trustDir is the default trust directory; absent unless a test
+	// makes it, so the host's /etc does not matter.
+	trustDir string
 }
 
 func newTester(t *testing.T, sock string) *tester {
 	tmp := t.TempDir()
-	return &tester{t: t, tmp: tmp, sock: sock, env: map[string]string{"PVTXDIR": filepath.Join(tmp, "pvtxdir")}}
+	return &tester{t: t, tmp: tmp, sock: sock, env: map[string]string{"PVTXDIR": filepath.Join(tmp, "pvtxdir")},
+		trustDir: filepath.Join(tmp, "no-trust-dir")}
 }
 
 // run runs pvtx ARGS with stdin and returns the exit code and outputs.
@@ -41,7 +45,7 @@ func (x *tester) run(stdin io.Reader, args ...string) (int, string, string) {
 	}
 	a := &app{stdin: stdin, stdout: &out, stderr: &errb,
 		getenv: func(k string) string { return x.env[k] }, getuid: func() int { return 0 },
-		sockets: []string{x.sock}}
+		sockets: []string{x.sock}, trustDir: x.trustDir}
 	code := a.main(append([]string{"pvtx"}, args...))
 	return code, out.String(), errb.String()
 }

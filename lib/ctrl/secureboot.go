@@ -11,7 +11,7 @@ import (
 
 // TrustDir is where a device's trust stores are (PV_SECUREBOOT_TRUSTSTORE
 // and PV_SECUREBOOT_OEM_TRUSTSTORE name files in it, with ".crt").
-const TrustDir = "/etc/pantavisor/pvs/trust"
+const TrustDir = pvs.TrustDir
 
 // stateSlots is how many uploaded states PUT /steps holds in memory at once.
 const stateSlots = 2

@@ -18,7 +18,10 @@ import (
 // taken as unset.
 const ClockFloor = "2026-12-01T00:00:00Z"
 
-// Default file names in a trust directory (/etc/pantavisor/pvs/trust).
+// TrustDir is where a device's trust stores are.
+const TrustDir = "/etc/pantavisor/pvs/trust"
+
+// Default file names in a trust directory (TrustDir).
 const (
 	CAFile    = "ca-certificates.crt"     // PV_SECUREBOOT_TRUSTSTORE + ".crt"
 	OEMCAFile = "ca-oem-certificates.crt" // PV_SECUREBOOT_OEM_TRUSTSTORE + ".crt"

@@ -28,12 +28,14 @@ var bspLinks = [...][2]string{
 
 // Deploy writes the state of a local transaction to dir as a revision
 // checkout and marks the transaction deployed. Steps:
-//  1. build a sibling temporary directory: .pvr/json; .pvr/config (dir's,
+//  1. check the state's signatures under t.Secureboot: a refused state
+//     (an error wrapping ErrSecureboot) writes nothing;
+//  2. build a sibling temporary directory: .pvr/json; .pvr/config (dir's,
 //     or {"ObjectsDir": objdir}); each key whose value is a sha256 hard
 //     linked from the objects directory, every other value written as a
 //     file; .pv/ hard links to the boot files named by bsp/run.json;
-//  2. syncfs, so the new tree is on disk before it replaces the old;
-//  3. rename dir to dir.bak, the temporary directory to dir, and remove
+//  3. syncfs, so the new tree is on disk before it replaces the old;
+//  4. rename dir to dir.bak, the temporary directory to dir, and remove
 //     dir.bak.
 //
 // Any failure before the swap removes the temporary directory and leaves
@@ -58,6 +60,9 @@ func (t *Txn) Deploy(dir string) error {
 	}
 	st, err := ParseState(data)
 	if err != nil {
+		return err
+	}
+	if err := t.secureboot(data); err != nil {
 		return err
 	}
 	dir = filepath.Clean(dir)

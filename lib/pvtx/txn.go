@@ -16,6 +16,7 @@ import (
 	"pantavisor/lib/digest"
 	"pantavisor/lib/persist"
 	"pantavisor/lib/pvrpkg"
+	"pantavisor/lib/pvs"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -65,6 +66,13 @@ type Txn struct {
 	// kernel's random source.
 	Now  func() time.Time
 	Rand func() uint32
+	// Secureboot, when set, is the signature check Commit and Deploy
+	// apply to the state before anything is sent or written (errors wrap
+	// ErrSecureboot); nil checks nothing, as upstream pvtx.
+	Secureboot *pvs.Options
+	// Report, when set, is given the result of each such check, also of
+	// a refused state (audit mode's uncovered keys, an untrusted clock).
+	Report func(pvs.Result)
 }
 
 func (t *Txn) path(name string) string { return filepath.Join(t.Dir, name) }
@@ -318,7 +326,9 @@ func (t *Txn) Show() ([]byte, error) {
 
 // Commit sends the state of a remote transaction to pv-ctrl as revision
 // name (default locals/pvtx-<unix time>-<8 hex of its sha256>-<0..999>),
-// marks it committed and returns the revision. It does not run it.
+// marks it committed and returns the revision. It does not run it. A
+// state t.Secureboot refuses is not sent (an error wrapping ErrSecureboot)
+// and the transaction stays active.
 func (t *Txn) Commit(name string) (string, error) {
 	s, err := t.active()
 	if err != nil {
@@ -335,6 +345,9 @@ func (t *Txn) Commit(name string) (string, error) {
 	if rev == "" {
 		rev = t.revName(data)
 	} else if err := checkRevision(rev); err != nil {
+		return "", err
+	}
+	if err := t.secureboot(data); err != nil {
 		return "", err
 	}
 	if t.Ctrl == nil {
