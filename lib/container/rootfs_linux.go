@@ -140,12 +140,12 @@ func populateDev(s *Spec) error {
 			return err
 		}
 	}
-	// The console is whatever the parent gave as stdin (a pty): bind it.
-	console, err := os.Readlink("/proc/self/fd/0")
-	if err != nil || !strings.HasPrefix(console, "/dev/pts/") {
+	// The console is the pty the parent gave as stdin (named in the spec,
+	// not read back from /proc): bind it.
+	if !strings.HasPrefix(s.Console, "/dev/pts/") {
 		return nil // no terminal: no /dev/console
 	}
-	return mountIn(s.Root, Mount{Source: console, Target: "dev/console", Flags: unix.MS_BIND, Create: "file"})
+	return mountIn(s.Root, Mount{Source: s.Console, Target: "dev/console", Flags: unix.MS_BIND, Create: "file"})
 }
 
 func setHostname(s *Spec) error {

@@ -70,6 +70,8 @@ func Start(spec *Spec, opts Options) (*Process, error) {
 	defer syncSock.Close()
 	defer childSync.Close()
 
+	sent := *spec
+	sent.Console = slave.Name() // the stage binds it at /dev/console
 	cmd := opts.command(specR, childSync, slave)
 	err = cmd.Start()
 	// Our copies of the stage's ends would hide their EOF (sync) and keep
@@ -84,7 +86,7 @@ func Start(spec *Spec, opts Options) (*Process, error) {
 	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, cgroup: opts.Cgroup, console: master,
 		copied: make(chan struct{})}
 	go p.copyConsole(opts.Console)
-	if err := p.handshake(spec, specW, syncSock, opts); err != nil {
+	if err := p.handshake(&sent, specW, syncSock, opts); err != nil {
 		p.kill()
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
 	}
