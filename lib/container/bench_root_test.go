@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -128,10 +129,12 @@ func volumeLower(sh *volume.Shared, img, dir string) (string, func() error, erro
 }
 
 // benchStart runs b.N containers with r, each followed by one crun run
-// when c is not nil, and reports the means.
+// when c is not nil, and reports the means; with crun also the medians
+// of both and their ratio (less sensitive to a loaded machine's spikes).
 func benchStart(b *testing.B, r *benchRunner, c *crunRunner) {
 	var sum startTimes
 	var crun time.Duration
+	var ours, theirs []time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		t, err := r.run(i)
@@ -139,12 +142,14 @@ func benchStart(b *testing.B, r *benchRunner, c *crunRunner) {
 			b.Fatal(err)
 		}
 		sum = startTimes{sum.mounted + t.mounted, sum.started + t.started, sum.ran + t.ran}
+		ours = append(ours, t.ran)
 		if c != nil {
 			took, err := c.run(i)
 			if err != nil {
 				b.Fatal(err)
 			}
 			crun += took
+			theirs = append(theirs, took)
 		}
 	}
 	b.StopTimer()
@@ -154,7 +159,17 @@ func benchStart(b *testing.B, r *benchRunner, c *crunRunner) {
 	if c != nil {
 		b.ReportMetric(msPer(crun, b.N), "ms/crun")
 		b.ReportMetric(float64(sum.ran)/float64(crun), "ours/crun")
+		mo, mc := median(ours), median(theirs)
+		b.ReportMetric(msPer(mo, 1), "ms/run-median")
+		b.ReportMetric(msPer(mc, 1), "ms/crun-median")
+		b.ReportMetric(float64(mo)/float64(mc), "ours/crun-median")
 	}
+}
+
+// median is the middle value of d (which it sorts).
+func median(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 // lowerFunc gives the rootfs lower dir for an iteration's directory and
