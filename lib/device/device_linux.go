@@ -275,7 +275,7 @@ func (d *Device) startEngine(ctx context.Context, updating bool) {
 	eo := d.o.Engine
 	eo.Updating, eo.Log, eo.OnStatus, eo.OnTick = updating, d.log, d.onStatus, d.onTick
 	d.ctx = ctx
-	d.shared = d.o.Launch.NewShared()
+	d.shared = d.o.Launch.NewShared(d.rev)
 	d.e = engine.New(d.cur, d.runner(d.rev, d.cur, d.shared), eo)
 }
 

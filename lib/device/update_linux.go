@@ -85,7 +85,7 @@ func (d *Device) update(op, payload string, commit, factory bool) {
 // swap runs a Plan Transition: the engine stops the changed containers
 // and starts next's; the others keep running untouched.
 func (d *Device) swap(plan update.Plan) bool {
-	sh := d.o.Launch.NewShared()
+	sh := d.o.Launch.NewShared(plan.Rev)
 	err := d.e.Transition(d.ctx, plan.Next, d.runner(plan.Rev, plan.Next, sh), plan.Changed)
 	if out := d.u.Transitioned(err); out != nil {
 		d.retire(sh)

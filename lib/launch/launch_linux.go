@@ -57,11 +57,12 @@ func (o Options) MountDirs() []string {
 	return []string{o.Host.Volumes(), o.stateDir(), o.sharedDir(), o.Host.Configs(), o.Host.Run()}
 }
 
-// NewShared returns an empty Shared for the containers of one revision,
-// mounting below the state dir's sibling "<StateDir>-objects". Set it as
-// Options.Shared for their starts and Retire it when the revision stops
-// or is replaced.
-func (o Options) NewShared() *volume.Shared { return &volume.Shared{Dir: o.sharedDir()} }
+// NewShared returns an empty Shared for the containers of revision rev,
+// mounting in "<StateDir>-objects/<rev>". Set it as Options.Shared for
+// their starts and Retire it when the revision stops or is replaced.
+func (o Options) NewShared(rev string) *volume.Shared {
+	return &volume.Shared{Dir: filepath.Join(o.sharedDir(), rev)}
+}
 
 // Instance is a running container and everything to undo after it.
 type Instance struct {

@@ -24,7 +24,7 @@ func TestSharedMountsAcrossRestartsAndSwap(t *testing.T) {
 	install(t, f, "1", `while true; do sleep 1; done`, "")
 	before := testenv.TakeResources(t, f.dir, f.parent)
 
-	sh0 := f.opts.NewShared()
+	sh0 := f.opts.NewShared("0")
 	f.opts.Shared = sh0
 	code, out := f.run(t, "0")
 	assert.Equal(t, 0, code, out)
@@ -42,7 +42,7 @@ func TestSharedMountsAcrossRestartsAndSwap(t *testing.T) {
 	// Revision change: rev 1's container runs on its own Shared while
 	// rev 0's is retired; the object is the same file, mounted once per
 	// revision.
-	sh1 := f.opts.NewShared()
+	sh1 := f.opts.NewShared("1")
 	f.opts.Shared = sh1
 	in, err := StartRevision(f.st, "1", "c1", f.opts)
 	require.NoError(t, err)

@@ -29,13 +29,13 @@ import (
 // zero value is not usable: Dir must be set. Its methods are safe for
 // concurrent use.
 type Shared struct {
-	// Dir holds the shared mount points (a directory per Shared is made
-	// below it at the first mount); it must be a directory that only
-	// mounts live in, e.g. <state dir>/.objects.
+	// Dir holds the shared mount points, one per mounted image, named
+	// after its device and inode (made at the first mount, removed by
+	// Retire when empty); it must be a directory that only mounts live
+	// in, e.g. <state dir>-objects/<revision>.
 	Dir string
 
 	mu      sync.Mutex
-	own     string // this Shared's directory below Dir, "" until made
 	mounts  map[key]*shared
 	retired bool
 }
@@ -77,27 +77,45 @@ func (s *Shared) Acquire(src, fstype string) (string, error) {
 	return point, nil
 }
 
-// mount loop-mounts src on a new point named after k.
+// mount loop-mounts src on a new point named after k (with a suffix when
+// another Shared on the same Dir still has that point mounted).
 func (s *Shared) mount(src, fstype string, k key) (string, error) {
-	if s.own == "" {
-		if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return "", err
+	}
+	base := filepath.Join(s.Dir, strconv.FormatUint(k.dev, 16)+"-"+strconv.FormatUint(k.ino, 16)+"."+fstype)
+	point := base
+	for i := 1; ; i++ {
+		if err := os.Mkdir(point, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return "", err
 		}
-		own, err := os.MkdirTemp(s.Dir, "m")
+		busy, err := mountedOn(point)
 		if err != nil {
 			return "", err
 		}
-		s.own = own
-	}
-	point := filepath.Join(s.own, strconv.FormatUint(k.dev, 16)+"-"+strconv.FormatUint(k.ino, 16)+"."+fstype)
-	if err := os.Mkdir(point, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", err
+		if !busy {
+			break
+		}
+		point = base + "-" + strconv.Itoa(i)
 	}
 	if err := mountImageOn(src, point, fstype); err != nil {
 		os.Remove(point)
 		return "", err
 	}
 	return point, nil
+}
+
+// mountedOn reports whether something is mounted on dir: its device
+// differs from its parent's (the mounts here are loop devices).
+func mountedOn(dir string) (bool, error) {
+	var st, parent unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return false, &os.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	if err := unix.Stat(filepath.Dir(dir), &parent); err != nil {
+		return false, &os.PathError{Op: "stat", Path: filepath.Dir(dir), Err: err}
+	}
+	return st.Dev != parent.Dev, nil
 }
 
 // mountImageOn attaches src to an autoclear loop device and mounts it on
@@ -164,9 +182,8 @@ func (s *Shared) unmount(k key) error {
 		return err
 	}
 	os.Remove(m.point)
-	if s.retired && len(s.mounts) == 0 && s.own != "" {
-		os.Remove(s.own)
-		s.own = ""
+	if s.retired && len(s.mounts) == 0 {
+		os.Remove(s.Dir) // fails, harmlessly, while another Shared uses it
 	}
 	return nil
 }

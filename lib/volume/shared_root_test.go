@@ -47,8 +47,22 @@ func TestSharedOnePerObject(t *testing.T) {
 	assert.Len(t, idle.Loops, len(before.Loops)+1, "the idle mount stays for the next start")
 	assert.Len(t, idle.Mounts, len(before.Mounts)+1, "only the shared mount: the binds are gone")
 
+	// Another Shared on the same Dir (a revision swapped back to while
+	// its earlier mounts are in use) gets a point of its own.
+	other := &Shared{Dir: sh.Dir}
+	p1, err := sh.Acquire(filepath.Join(images, "a.squashfs"), "squashfs")
+	require.NoError(t, err)
+	p2, err := other.Acquire(filepath.Join(images, "a.squashfs"), "squashfs")
+	require.NoError(t, err)
+	assert.Equal(t, p1+"-1", p2)
+	require.NoError(t, other.Release(p2))
+	require.NoError(t, other.Retire())
+	assert.DirExists(t, sh.Dir, "still used by sh")
+	require.NoError(t, sh.Release(p1))
+
 	require.NoError(t, sh.Retire())
 	assert.Equal(t, 0, sh.Mounted())
+	assert.NoDirExists(t, sh.Dir)
 	after := testenv.TakeResources(t, dir, "none")
 	assert.Equal(t, before, after, "nothing left after Retire")
 	assert.ErrorContains(t, sh.Release(filepath.Join(dir, "x")), "not a shared volume mount")
