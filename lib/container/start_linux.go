@@ -103,9 +103,9 @@ func (o Options) command(spec, sync, tty *os.File) *exec.Cmd {
 	}
 	// The stage's own environment (the init gets Spec.Env): a runtime
 	// that never collects (the stage allocates little and execs within
-	// milliseconds) on one P, which also spares it reading cgroup files
-	// at start-up to size GOMAXPROCS.
-	cmd := &exec.Cmd{Path: exe, Args: args, Env: []string{"GOGC=off", "GOMAXPROCS=1"},
+	// milliseconds). GOMAXPROCS=1 measured slower (a locked thread and
+	// one P hand off more).
+	cmd := &exec.Cmd{Path: exe, Args: args, Env: []string{"GOGC=off"},
 		Stdin: tty, Stdout: tty, Stderr: tty,
 		ExtraFiles: []*os.File{spec, sync}, // fds 3 and 4: specFD, syncFD
 		SysProcAttr: &syscall.SysProcAttr{
