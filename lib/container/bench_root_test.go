@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"pantavisor/lib/loop"
 	"pantavisor/lib/mount"
 	"pantavisor/lib/testenv"
+	"pantavisor/lib/volume"
 )
 
 // BenchmarkStartTrue starts containers of ours running /bin/true from the
@@ -36,7 +38,21 @@ import (
 //     of this test binary;
 //   - premounted-vs-crun: premounted and BenchmarkCrunTrue's crun run
 //     alternately, so that both see the same machine load; it reports
-//     ms/crun and the ratio ours/crun of the mean ms/run.
+//     ms/crun and the ratio ours/crun of the mean ms/run;
+//   - ownmount-vs-crun: a revision's container started and restarted as
+//     the device does it: volume.Mount with the revision's volume.Shared,
+//     made empty before the timer, so the first start makes the loop
+//     device and squashfs mount (cold page cache) and the others reuse
+//     it; each start binds it on the volume point; alternating with crun;
+//   - restart-vs-crun: restarts only (auto_recovery, pv-ctl containers
+//     restart): as ownmount-vs-crun with the image mounted once before
+//     the timer; alternating with crun;
+//   - coldmount-vs-crun: every start is a first start: a fresh
+//     volume.Shared per start (its own loop device and squashfs mount,
+//     cold page cache), retired after the exit; alternating with crun.
+//
+// The *-vs-crun variants run the stage of the device binary when
+// $PV_BENCH_BINARY names it (make bench-container does), as a device does.
 func BenchmarkStartTrue(b *testing.B) {
 	img := benchImage(b)
 	premounted := func(b *testing.B) lowerFunc {
@@ -59,16 +75,66 @@ func BenchmarkStartTrue(b *testing.B) {
 		testenv.Require(b, bin != "", "needs PV_BENCH_BINARY=path of the device binary (make bench-container sets it)")
 		benchStart(b, newBenchRunner(b, bin, premounted(b)), nil)
 	})
+	bin := os.Getenv("PV_BENCH_BINARY")
 	b.Run("premounted-vs-crun", func(b *testing.B) {
-		benchStart(b, newBenchRunner(b, "", premounted(b)), newCrunRunner(b, img))
+		benchStart(b, newBenchRunner(b, bin, premounted(b)), newCrunRunner(b, img))
+	})
+	shared := func(b *testing.B) *volume.Shared {
+		sh := &volume.Shared{Dir: filepath.Join(benchTmpfs(b), "shared")}
+		b.Cleanup(func() { sh.Retire() })
+		return sh
+	}
+	b.Run("ownmount-vs-crun", func(b *testing.B) {
+		sh := shared(b)
+		benchStart(b, newBenchRunner(b, bin, func(dir string) (string, func() error, error) {
+			return volumeLower(sh, img, dir)
+		}), newCrunRunner(b, img))
+	})
+	b.Run("restart-vs-crun", func(b *testing.B) {
+		sh := shared(b)
+		_, release, err := volumeLower(sh, img, b.TempDir())
+		if err == nil {
+			err = release() // the Shared keeps the mount, idle, as after a container's exit
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchStart(b, newBenchRunner(b, bin, func(dir string) (string, func() error, error) {
+			return volumeLower(sh, img, dir)
+		}), newCrunRunner(b, img))
+	})
+	b.Run("coldmount-vs-crun", func(b *testing.B) {
+		benchStart(b, newBenchRunner(b, bin, func(dir string) (string, func() error, error) {
+			sh := &volume.Shared{Dir: filepath.Join(dir, "shared")}
+			lower, release, err := volumeLower(sh, img, dir)
+			if err != nil {
+				return "", nil, errors.Join(err, sh.Retire())
+			}
+			return lower, func() error { return errors.Join(release(), sh.Retire()) }, nil
+		}), newCrunRunner(b, img))
 	})
 }
 
+// volumeLower mounts img as a container's root volume the way lib/launch
+// does (volume.Mount of a Set with the Shared sh) below dir, and gives
+// its volume point and how to unmount it.
+func volumeLower(sh *volume.Shared, img, dir string) (string, func() error, error) {
+	set := volume.Set{Container: "c1", Dir: filepath.Join(dir, "volumes"), ImageDir: filepath.Dir(img),
+		Images: []string{filepath.Base(img)}, Shared: sh}
+	m, err := volume.Mount(set)
+	if err != nil {
+		return "", nil, err
+	}
+	return filepath.Join(set.Dir, filepath.Base(img)), m.Unmount, nil
+}
+
 // benchStart runs b.N containers with r, each followed by one crun run
-// when c is not nil, and reports the means.
+// when c is not nil, and reports the means; with crun also the medians
+// of both and their ratio (less sensitive to a loaded machine's spikes).
 func benchStart(b *testing.B, r *benchRunner, c *crunRunner) {
 	var sum startTimes
 	var crun time.Duration
+	var ours, theirs []time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		t, err := r.run(i)
@@ -76,12 +142,14 @@ func benchStart(b *testing.B, r *benchRunner, c *crunRunner) {
 			b.Fatal(err)
 		}
 		sum = startTimes{sum.mounted + t.mounted, sum.started + t.started, sum.ran + t.ran}
+		ours = append(ours, t.ran)
 		if c != nil {
 			took, err := c.run(i)
 			if err != nil {
 				b.Fatal(err)
 			}
 			crun += took
+			theirs = append(theirs, took)
 		}
 	}
 	b.StopTimer()
@@ -91,7 +159,17 @@ func benchStart(b *testing.B, r *benchRunner, c *crunRunner) {
 	if c != nil {
 		b.ReportMetric(msPer(crun, b.N), "ms/crun")
 		b.ReportMetric(float64(sum.ran)/float64(crun), "ours/crun")
+		mo, mc := median(ours), median(theirs)
+		b.ReportMetric(msPer(mo, 1), "ms/run-median")
+		b.ReportMetric(msPer(mc, 1), "ms/crun-median")
+		b.ReportMetric(float64(mo)/float64(mc), "ours/crun-median")
 	}
+}
+
+// median is the middle value of d (which it sorts).
+func median(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 // lowerFunc gives the rootfs lower dir for an iteration's directory and

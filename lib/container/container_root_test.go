@@ -2,6 +2,7 @@ package container
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,4 +144,23 @@ func TestContainerStop(t *testing.T) {
 	assert.Equal(t, 128+int(unix.SIGKILL), code)
 	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.Equal(t, code, p.Wait(), "Wait after Stop returns the same code")
+}
+
+// TestDevNodes: the autodev nodes are character devices with the host
+// node's numbers and mode (mknod, or a bind where mknod is refused), and
+// they work.
+func TestDevNodes(t *testing.T) {
+	lower := mountImage(t, busyboxImage(t))
+	script := `for n in null zero full random urandom tty; do stat -c '%n %F %t:%T %a' /dev/$n; done; ` +
+		`echo x > /dev/null && echo null-writes; head -c 3 /dev/zero | wc -c`
+	code, out := run(t, testSpec(t, lower, "/bin/sh", "-c", script))
+	require.Equal(t, 0, code, out)
+	for _, n := range devNodes {
+		var st unix.Stat_t
+		require.NoError(t, unix.Stat("/dev/"+n, &st))
+		want := fmt.Sprintf("/dev/%s character special file %x:%x %o\n", n, unix.Major(st.Rdev), unix.Minor(st.Rdev), st.Mode&0o7777)
+		assert.Contains(t, out, want)
+	}
+	assert.Contains(t, out, "null-writes\n")
+	assert.Contains(t, out, "3\n", "/dev/zero reads zeros")
 }

@@ -45,7 +45,8 @@ func TestSpecRoundTrip(t *testing.T) {
 		Mounts: []Mount{{Source: "proc", Target: "proc", FSType: "proc", Flags: 14, Create: "dir"},
 			{Source: "/x", Target: "y", Flags: 4096 | 1, Data: "mode=755", Optional: true}},
 		Autodev: true, Hostname: "h", Caps: []int{0, 12, 40}, UID: 1000, GID: 100,
-		Env: []string{"PATH=/bin", "A=b c"}, Cwd: "/app", Args: []string{"/bin/sh", "-c", "echo \"hi\"\n"}}
+		Env: []string{"PATH=/bin", "A=b c"}, Cwd: "/app", Args: []string{"/bin/sh", "-c", "echo \"hi\"\n"},
+		Console: "/dev/pts/3"}
 	got, err := decodeSpec(s.encode())
 	require.NoError(t, err)
 	assert.Equal(t, s, got)

@@ -24,6 +24,7 @@ type Spec struct {
 	Env      []string
 	Cwd      string
 	Args     []string // init argv; Args[0] is looked up in the rootfs PATH if relative
+	Console  string   // the pty slave given as the stage's stdin (set by Start); "" = none
 }
 
 // Mount is one mount inside the container. Target is relative to the
@@ -79,6 +80,7 @@ func (s *Spec) encode() []byte {
 	b = appendField(b, "cwd", s.Cwd)
 	b = append(b, `,"args":`...)
 	b = appendStrings(b, s.Args)
+	b = appendField(b, "console", s.Console)
 	return append(b, '}')
 }
 
@@ -112,6 +114,7 @@ func decodeSpec(data []byte) (*Spec, error) {
 		Name: d.str("name"), Root: d.str("root"), Lower: d.strs("lower"), Upper: d.str("upper"),
 		Work: d.str("work"), Autodev: d.bool("autodev"), Hostname: d.str("hostname"),
 		UID: d.int("uid"), GID: d.int("gid"), Env: d.strs("env"), Cwd: d.str("cwd"), Args: d.strs("args"),
+		Console: d.str("console"),
 	}
 	caps, _ := v.Get("caps")
 	for _, c := range caps.Items {

@@ -29,6 +29,7 @@ import (
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/update"
+	"pantavisor/lib/volume"
 )
 
 // Options say what to run and where. Zero values take defaults.
@@ -80,6 +81,7 @@ type Device struct {
 	usrmeta *meta.Store
 	logsOn  bool // the log server runs: the device's lines go to it too
 	e       *engine.Engine
+	shared  *volume.Shared  // the running revision's image mounts
 	ctx     context.Context // the engine's: ends with the revision
 	ctrl    *control
 	ready   bool // READY was seen once: system-done ran (engine loop only)
@@ -207,6 +209,7 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d.startEngine(ctx, updating)
+	defer func() { d.retire(d.shared) }() // the engine stopped every container
 	c, err := d.serveControl(cancel)
 	if err != nil {
 		return engine.Outcome{}, fmt.Errorf("control socket: %w", err)
@@ -331,7 +334,8 @@ func (d *Device) startEngine(ctx context.Context, updating bool) {
 	eo := d.o.Engine
 	eo.Updating, eo.Log, eo.OnStatus, eo.OnTick = updating, d.log, d.onStatus, d.onTick
 	d.ctx = ctx
-	d.e = engine.New(d.cur, d.runner(d.rev, d.cur), eo)
+	d.shared = d.o.Launch.NewShared(d.rev)
+	d.e = engine.New(d.cur, d.runner(d.rev, d.cur, d.shared), eo)
 }
 
 // onStatus follows the revision status from the engine's loop:

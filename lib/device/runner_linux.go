@@ -9,11 +9,23 @@ import (
 	"pantavisor/lib/launch"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/state"
+	"pantavisor/lib/volume"
 )
 
-// runner is the engine's Runner for revision rev of the device.
-func (d *Device) runner(rev string, s *state.State) engine.Runner {
-	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: d.o.Launch, logs: d.o.Logs}
+// runner is the engine's Runner for revision rev of the device; its
+// starts keep their image mounts in sh (see retire).
+func (d *Device) runner(rev string, s *state.State, sh *volume.Shared) engine.Runner {
+	o := d.o.Launch
+	o.Shared = sh
+	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: o, logs: d.o.Logs}
+}
+
+// retire releases the image mounts kept for sh's revision (stopped or
+// replaced); the ones still in use go with their last container.
+func (d *Device) retire(sh *volume.Shared) {
+	if err := sh.Retire(); err != nil {
+		d.log(engine.LevelWarn, "shared volume mounts: "+err.Error())
+	}
 }
 
 // runner adapts lib/launch to the engine.

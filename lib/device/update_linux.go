@@ -85,11 +85,15 @@ func (d *Device) update(op, payload string, commit, factory bool) {
 // swap runs a Plan Transition: the engine stops the changed containers
 // and starts next's; the others keep running untouched.
 func (d *Device) swap(plan update.Plan) bool {
-	err := d.e.Transition(d.ctx, plan.Next, d.runner(plan.Rev, plan.Next), plan.Changed)
+	sh := d.o.Launch.NewShared(plan.Rev)
+	err := d.e.Transition(d.ctx, plan.Next, d.runner(plan.Rev, plan.Next, sh), plan.Changed)
 	if out := d.u.Transitioned(err); out != nil {
+		d.retire(sh)
 		d.ctrl.end(*out)
 		return false
 	}
+	d.retire(d.shared) // its containers still running release theirs when they stop
+	d.shared = sh
 	d.moved(plan.Rev, plan.Next)
 	return true
 }

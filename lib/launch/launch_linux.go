@@ -38,14 +38,30 @@ type Options struct {
 	ConsoleLog func(container string) io.Writer
 	Stage      container.Options
 	Exe        string // the binary exposed at /pantavisor/bin; os.Executable() by default
+	// Shared, when set, keeps the loop mounts of the revision's images
+	// between starts (NewShared makes one; its owner retires it when the
+	// revision stops or is replaced); nil: each start mounts its own.
+	Shared *volume.Shared
 }
 
 func (o Options) stateDir() string { return cmp.Or(o.StateDir, "/run/pantavisor/containers") }
 
+// sharedDir holds the mounts of the Shareds (beside the state dir, whose
+// entries are container names).
+func (o Options) sharedDir() string { return o.stateDir() + "-objects" }
+
 // MountDirs are the directories below which launches mount: volumes,
-// rootfs mount points, _config copies and the run dir.
+// rootfs mount points, shared image mounts, _config copies and the run
+// dir.
 func (o Options) MountDirs() []string {
-	return []string{o.Host.Volumes(), o.stateDir(), o.Host.Configs(), o.Host.Run()}
+	return []string{o.Host.Volumes(), o.stateDir(), o.sharedDir(), o.Host.Configs(), o.Host.Run()}
+}
+
+// NewShared returns an empty Shared for the containers of revision rev,
+// mounting in "<StateDir>-objects/<rev>". Set it as Options.Shared for
+// their starts and Retire it when the revision stops or is replaced.
+func (o Options) NewShared(rev string) *volume.Shared {
+	return &volume.Shared{Dir: filepath.Join(o.sharedDir(), rev)}
 }
 
 // Instance is a running container and everything to undo after it.
@@ -158,7 +174,7 @@ func (r *Revision) volumes(name string, o Options) (*state.Container, volume.Set
 	}
 	st := r.Storage
 	return c, volume.Set{Container: name, ImageDir: filepath.Join(st.TrailPath(r.Rev), c.Dir), Images: images,
-		Storage: c.Storage, Dir: filepath.Join(o.Host.Volumes(), name),
+		Storage: c.Storage, Dir: filepath.Join(o.Host.Volumes(), name), Shared: o.Shared,
 		Perm: st.VolumePath("permanent", r.Rev, name, ""), Rev: st.VolumePath("revision", r.Rev, name, "")}, nil
 }
 

@@ -94,11 +94,20 @@ func CreateTarget(target, what string) error {
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return err
 		}
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_RDONLY|unix.O_CLOEXEC, 0o644)
-		if err != nil {
-			return err
-		}
-		return f.Close()
+		return touch(target)
 	}
 	return nil
+}
+
+// touch creates file path if missing, with a raw open: an os.File would
+// start the runtime's poller (epoll, eventfd, fcntl) in the container
+// stage for nothing.
+func touch(path string) error {
+	fd, err := eintr.Value(func() (int, error) {
+		return unix.Open(path, unix.O_CREAT|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+	})
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return unix.Close(fd)
 }

@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"pantavisor/lib/loop"
 	"pantavisor/lib/mount"
 	"pantavisor/lib/state"
 )
@@ -34,12 +33,18 @@ type Set struct {
 	Storage   []state.Volume
 	Perm      string // disks/perm/<container>
 	Rev       string // disks/rev/<rev>/<container>
+	// Shared, when set, holds the loop mounts of the images (a bind of
+	// its mount is made on the volume point); nil: each Mount makes its
+	// own loop device and mount.
+	Shared *Shared
 }
 
 // Mounted lists what was mounted, to undo in reverse order.
 type Mounted struct {
 	Points   []string
 	Warnings []string // e.g. a dm-verity handler that is not applied
+	shared   *Shared
+	held     []string // shared mount points to release after the unmounts
 }
 
 // ErrName is returned for a volume name that would leave its directory.
@@ -97,15 +102,32 @@ func (m *Mounted) mountImage(s Set, img string) error {
 	if ext == "" {
 		return fmt.Errorf("%w %q: no extension to tell its filesystem type", ErrName, img)
 	}
-	dev, err := loop.Attacher{}.Attach(src, true)
-	if err != nil {
-		return err
+	if s.Shared != nil {
+		return m.bindShared(s.Shared, src, dst, ext, img)
 	}
-	defer dev.Close() // the mount keeps the autoclear device
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
-	if err := mount.Mount(dev.Path, dst, ext, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, ""); err != nil {
+	if err := mountImageOn(src, dst, ext); err != nil {
+		return fmt.Errorf("volume %s: %w", img, err)
+	}
+	m.Points = append(m.Points, dst)
+	return nil
+}
+
+// bindShared binds sh's mount of src on dst (a bind keeps the source
+// mount's read-only, nodev and nosuid flags).
+func (m *Mounted) bindShared(sh *Shared, src, dst, ext, img string) error {
+	point, err := sh.Acquire(src, ext)
+	if err != nil {
+		return fmt.Errorf("volume %s: %w", img, err)
+	}
+	m.shared = sh
+	m.held = append(m.held, point)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	if err := mount.Mount(point, dst, "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("volume %s: %w", img, err)
 	}
 	m.Points = append(m.Points, dst)
@@ -158,7 +180,8 @@ func (m *Mounted) mountStorage(s Set, v state.Volume) error {
 }
 
 // Unmount undoes the mounts in reverse order; loop devices go with them
-// (autoclear). It reports the first failure and goes on.
+// (autoclear), and the shared mounts are released. It reports the first
+// failure and goes on.
 func (m *Mounted) Unmount() error {
 	var first error
 	for i := len(m.Points) - 1; i >= 0; i-- {
@@ -167,5 +190,11 @@ func (m *Mounted) Unmount() error {
 		}
 	}
 	m.Points = nil
+	for _, p := range m.held {
+		if err := m.shared.Release(p); err != nil && first == nil {
+			first = err
+		}
+	}
+	m.held = nil
 	return first
 }
