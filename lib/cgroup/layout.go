@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"pantavisor/lib/mount"
 )
 
 // Mode is how cgroups are mounted. The zero value is unknown.
@@ -145,7 +147,7 @@ func parseMountLine(line string) (mountEntry, error) {
 	if sep < 6 || len(f) < sep+3 {
 		return mountEntry{}, fmt.Errorf("malformed: %q", line)
 	}
-	e := mountEntry{dev: f[2], point: unescape(f[4]), fstype: f[sep+1]}
+	e := mountEntry{dev: f[2], point: mount.Unescape(f[4]), fstype: f[sep+1]}
 	if len(f) > sep+3 {
 		e.super = f[sep+3]
 	}
@@ -174,23 +176,3 @@ func v1Hierarchy(point, super string) Hierarchy {
 func under(path, dir string) bool {
 	return path == dir || dir == "/" || strings.HasPrefix(path, dir+"/")
 }
-
-// unescape decodes the \ooo octal escapes the kernel uses for space, tab,
-// newline and backslash in mountinfo paths.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }

@@ -133,11 +133,3 @@ func TestModeString(t *testing.T) {
 		assert.Equal(t, s, m.String())
 	}
 }
-
-func TestUnescape(t *testing.T) {
-	for in, want := range map[string]string{
-		`/a\040b`: "/a b", `\011\012\134`: "\t\n\\", `/a\04`: `/a\04`, `/a\9999`: `/a\9999`, `/plain`: "/plain",
-	} {
-		assert.Equal(t, want, unescape(in), in)
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"pantavisor/lib/mount"
 )
 
 // MountsBelow parses a mountinfo text (proc(5)) and returns the mount
@@ -30,7 +32,7 @@ func MountsBelow(r io.Reader, dirs []string) ([]string, error) {
 		if len(f) < 5 {
 			return nil, fmt.Errorf("mountinfo line %d: malformed: %q", n, sc.Text())
 		}
-		p := unescape(f[4])
+		p := mount.Unescape(f[4])
 		if slices.ContainsFunc(dirs, func(d string) bool { return below(p, d) }) {
 			found = append(found, entry{p, n})
 		}
@@ -61,23 +63,3 @@ func below(path, dir string) bool {
 }
 
 func depth(p string) int { return strings.Count(filepath.Clean(p), "/") }
-
-// unescape decodes the \ooo octal escapes the kernel uses for space, tab,
-// newline and backslash in mountinfo paths.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }

@@ -43,22 +43,6 @@ func TestMountsBelow(t *testing.T) {
 	assert.ErrorContains(t, err, "mountinfo line 1: malformed")
 }
 
-func TestUnescape(t *testing.T) {
-	for in, want := range map[string]string{
-		`/a\040b`:   "/a b",
-		`/a\011b`:   "/a\tb",
-		`/a\012b`:   "/a\nb",
-		`/a\134b`:   `/a\b`,
-		`/a\04`:     `/a\04`,
-		`/a\999`:    `/a\999`,
-		`/plain`:    "/plain",
-		`/end\040`:  "/end ",
-		`\040\040x`: "  x",
-	} {
-		assert.Equal(t, want, unescape(in), in)
-	}
-}
-
 func TestHolderPid(t *testing.T) {
 	locks := `1: POSIX  ADVISORY  WRITE 500 fe:00:42 0 EOF
 2: FLOCK  ADVISORY  READ 600 fe:00:42 0 EOF
