@@ -18,7 +18,7 @@ import (
 // Exit codes of appengine mode: what a device would do next.
 const (
 	ExitStopped  = 0 // SIGTERM/SIGINT: containers stopped (a "reboot" of the appengine)
-	ExitFailed   = 1 // the revision could not be run at all
+	ExitFailed   = 1 // the revision could not be run at all (also: its signatures were refused)
 	ExitReboot   = 3 // the engine asks for a reboot (a container failed without recovery)
 	ExitRollback = 4 // the revision under test failed: roll back
 )
@@ -71,7 +71,11 @@ func appengine(f appengineFlags, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pantavisor: %v\n", err)
 		return ExitFailed
 	}
-	switch out.Action { // the device has logged why
+	switch { // the device has logged why
+	case out.Cause == engine.BadSignature || out.Cause == engine.NotCovered:
+		return ExitFailed // the revision cannot run: its signatures were refused
+	}
+	switch out.Action {
 	case engine.Reboot:
 		return ExitReboot
 	case engine.Rollback:

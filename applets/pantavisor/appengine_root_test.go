@@ -32,9 +32,22 @@ func TestAppengineRunsRevision(t *testing.T) {
 	require.NoError(t, os.MkdirAll(dir+"/volumes/os/docker--pvrun-dbus", 0o755))
 	before := testenv.TakeResources(t, dir, parent)
 
+	// pvwificonnect is signed with upstream's development certificate,
+	// which this host does not trust (and which expired in 2024): in the
+	// default mode (lenient) the revision is refused before anything runs.
+	args := []string{"--appengine", "--storage", dir + "/storage", "--rundir", dir + "/run",
+		"--volumes", dir + "/volumes", "--configs", dir + "/configs", "--statedir", dir + "/state", "--cgroup-parent", parent}
+	refused := exec.Command(bin, args...)
+	out, _ = refused.CombinedOutput()
+	assert.Equal(t, ExitFailed, refused.ProcessState.ExitCode(), "%s", out)
+	assert.Contains(t, string(out), "pantavisor: secureboot: _sigs/pvwificonnect.json: signer not trusted")
+	assert.Contains(t, string(out), "pantavisor: poweroff: Signature validation failed: revision 0:")
+	assert.NotContains(t, string(out), "container pvwificonnect started")
+	assert.Equal(t, before, testenv.TakeResources(t, dir, parent), "nothing was set up")
+
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "--appengine", "--storage", dir+"/storage", "--rundir", dir+"/run",
-		"--volumes", dir+"/volumes", "--configs", dir+"/configs", "--statedir", dir+"/state", "--cgroup-parent", parent)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "PV_SECUREBOOT_MODE=disabled")
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	status := filepath.Join(dir, "run", "device-meta", "pantavisor.status")

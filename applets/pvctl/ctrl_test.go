@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/config"
 	"pantavisor/lib/ctrl"
 	"pantavisor/lib/storage"
 )
@@ -24,7 +25,12 @@ func TestAgainstCtrl(t *testing.T) {
 	st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
 	require.NoError(t, err)
 	sock := filepath.Join(dir, "pv-ctrl")
-	s := &ctrl.Server{Socket: sock, Storage: st, Identify: func(int) (string, error) { return "", nil }}
+	// The package is signed with upstream's development certificate,
+	// which an empty trust store refuses (422 Secureboot, shown below):
+	// the client side of a local update is tested with signatures off.
+	cfg := config.New()
+	require.NoError(t, cfg.Override(config.SecurebootMode, "disabled"))
+	s := &ctrl.Server{Socket: sock, Storage: st, Config: cfg, Identify: func(int) (string, error) { return "", nil }}
 	require.NoError(t, s.Start())
 	t.Cleanup(func() { s.Close() })
 	pvctl := func(args ...string) result { return run(t, "", false, append([]string{"-s", sock}, args...)...) }
@@ -51,4 +57,9 @@ func TestAgainstCtrl(t *testing.T) {
 	r = pvctl("storage", "gc")
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.True(t, strings.HasPrefix(r.stdout, `{"reclaimed": `), r.stdout)
+
+	require.NoError(t, cfg.Override(config.SecurebootMode, "lenient"))
+	r = pvctl("steps", "install", conformancePkg, "locals/wifi2")
+	assert.Equal(t, 255, r.code)
+	assert.Contains(t, r.stderr, `{"Error":"Secureboot: Signature validation failed"}`, "the device's default mode refuses an untrusted signer")
 }
