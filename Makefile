@@ -18,8 +18,10 @@ DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-util
 FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
            lib/rawjson:FuzzParse lib/state:FuzzParse lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse \
            lib/cgroup:FuzzParseMountinfo lib/cgroup:FuzzParseProcCgroup lib/sysinfo:FuzzParseUptime \
-           lib/logs:FuzzParse lib/logs:FuzzSplit lib/logs:FuzzEscape lib/pvtx:FuzzState lib/pvtx:FuzzParseStatus lib/pvtx:FuzzDecodeBase64URL lib/http1:FuzzRequest lib/ctrl:FuzzCommand lib/ctrl:FuzzRoute \
-           lib/ctrl:FuzzLocalName lib/bootloader:FuzzParseGrubenv lib/bootloader:FuzzParseUboot
+           lib/logs:FuzzParse lib/logs:FuzzSplit lib/logs:FuzzEscape lib/pvtx:FuzzState lib/pvtx:FuzzParseStatus lib/b64:FuzzDecodeURL lib/b64:FuzzDecodeStd lib/http1:FuzzRequest lib/ctrl:FuzzCommand lib/ctrl:FuzzRoute \
+           lib/ctrl:FuzzLocalName lib/bootloader:FuzzParseGrubenv lib/bootloader:FuzzParseUboot \
+           lib/pvs:FuzzCanonical lib/pvs:FuzzParseHeader lib/pvs:FuzzPayload lib/cert:FuzzParse lib/cert:FuzzDifferential \
+           lib/instance:FuzzMountsBelow lib/instance:FuzzHolderPid lib/pid1:FuzzProcField
 export PV_KERNEL_CACHE := $(KCACHE)
 
 .PHONY: all build nohub initrd image deps kernel size test test-unit lint fuzz bench bench-container bench-boot bench-boot-objects run run-kernel clean
@@ -66,6 +68,7 @@ test-unit: lint
 # a real crasher is saved under testdata/fuzz and fails the second run too.
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  go test -list="^$$fn\$$" ./$$pkg | grep -qx "$$fn" || { echo "fuzz: $$t: no such fuzz target"; exit 1; }; \
 	  go test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=10s ./$$pkg || \
 	  { echo "fuzz: $$t failed, running it again"; go test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=10s ./$$pkg; } || exit 1; done
 
