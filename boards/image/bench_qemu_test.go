@@ -306,7 +306,7 @@ func benchOptions(b *testing.B) (*bootBench, Options, string, string) {
 	}
 	o := Options{Board: board, Kernel: filepath.Join(kdir, "vmlinuz"), ModulesDir: mods, Initrd: initrd,
 		Pantavisor: filepath.Join(idir, "pantavisor"), Work: filepath.Join(work, "image"),
-		Append: strings.TrimSpace("pv_test=ready-poweroff " + os.Getenv("PV_BENCH_APPEND"))}
+		Append: strings.TrimSpace("pv_test=ready-poweroff " + os.Getenv("PV_BENCH_APPEND")), Verity: true}
 	return bb, o, idir, initrd
 }
 

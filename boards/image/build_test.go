@@ -24,6 +24,7 @@ func TestBuild(t *testing.T) {
 	ctx := context.Background()
 	kernel, initrd := fakeFile(t, "vmlinuz", 300<<10), fakeFile(t, "initrd.img", 100<<10)
 	o := testOptions(t, kernel, initrd)
+	o.Verity = true
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	res, err := Build(ctx, o, disk)
 	require.NoError(t, err)

@@ -105,10 +105,10 @@ func mkfs(ctx context.Context, disk string, p Partition, label, dir string, feat
 		disk, strconv.FormatInt(p.Size()/1024, 10)+"k")...)
 }
 
-// StorageFeatures are the ext4 features of the storage partition beyond
-// mkfs's defaults: "verity", so the device can seal its objects with
-// fs-verity (mkfs -d copies the files without it: the device seals the
-// factory objects at their first boot check). GRUB reads such a
-// filesystem: verity is a read-only-compatible feature, and the data of a
-// verity file is stored as in any other.
-var StorageFeatures = []string{"verity"}
+// VerityFeatures are the ext4 features of a storage partition made with
+// Options.Verity beyond mkfs's defaults: "verity", so the device can seal
+// its objects with fs-verity (mkfs -d copies the files without it: the
+// device seals the factory objects at their first boot check). GRUB reads
+// such a filesystem: verity is a read-only-compatible feature, and the
+// data of a verity file is stored as in any other.
+var VerityFeatures = []string{"verity"}

@@ -36,6 +36,7 @@ const ext4VerityFlag = 0x100000
 // TestScenarioExitingApp.
 func TestQEMUVerityCorruptObject(t *testing.T) {
 	o := scenarioOptions(t, "")
+	o.Verity = true
 	if ar, ok := o.group("app")["auto_recovery"].(map[string]any); ok {
 		ar["max_retries"], ar["retry_delay"] = 1, 1
 	}

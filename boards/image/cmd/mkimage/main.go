@@ -32,14 +32,15 @@ func main() {
 	out := flag.String("o", "", "disk image to write")
 	sizeMiB := flag.Int("size-mib", 0, "image size in MiB (default: the board's image_mib)")
 	appendArgs := flag.String("append", "", "more kernel arguments")
+	verity := flag.Bool("verity", true, "make the storage with ext4's verity feature: the device seals its objects with fs-verity")
 	flag.Parse()
-	if err := run(*board, *kdir, *initrd, *pv, *work, *out, *sizeMiB, *appendArgs); err != nil {
+	if err := run(*board, *kdir, *initrd, *pv, *work, *out, *sizeMiB, *appendArgs, *verity); err != nil {
 		fmt.Fprintf(os.Stderr, "mkimage: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs string) error {
+func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs string, verity bool) error {
 	if kdir == "" || initrd == "" || out == "" {
 		return fmt.Errorf("-kernel, -initrd and -o are required")
 	}
@@ -70,7 +71,7 @@ func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs stri
 	start := time.Now()
 	res, err := image.Build(context.Background(), image.Options{Board: b, Kernel: filepath.Join(kdir, "vmlinuz"),
 		ModulesDir: mods, Initrd: initrd, Pantavisor: pv, Work: work, ImageMiB: sizeMiB, Append: appendArgs,
-		Log: os.Stdout}, out)
+		Verity: verity, Log: os.Stdout}, out)
 	if err != nil {
 		return err
 	}
