@@ -37,7 +37,7 @@ type Options struct {
 	// through loop devices hit guest kernel soft lockups under TCG that
 	// did not recur in isolation (README, fs-verity).
 	Verity bool
-	Log        io.Writer
+	Log    io.Writer
 }
 
 // Result describes a built image.
