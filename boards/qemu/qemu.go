@@ -50,7 +50,13 @@ func Args(o Options) []string {
 	if mem == 0 {
 		mem = 512
 	}
-	args := []string{o.Board.QEMU, "-accel", "tcg", "-m", fmt.Sprint(mem), "-smp", "2", "-nographic"}
+	// Single-threaded TCG: with one host thread per vCPU (MTTCG) the
+	// guest kernel here now and then stopped in a soft lockup right after
+	// the first container started (one vCPU spinning in the kernel, the
+	// other idle and missing its ticks: a lost IPI), in every local CI run
+	// of 2026-12-07, and earlier as kernel hangs before init; one thread
+	// round-robins the two vCPUs and delivers their interrupts in order.
+	args := []string{o.Board.QEMU, "-accel", "tcg,thread=single", "-m", fmt.Sprint(mem), "-smp", "2", "-nographic"}
 	if !o.Reboot {
 		args = append(args, "-no-reboot")
 	}
