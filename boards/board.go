@@ -44,6 +44,12 @@ type Board struct {
 	// ca-oem-certificates.crt) and optionally pub.pem. A relative path is
 	// relative to the board's directory (boards/<name>). Empty ships none.
 	Trust string `json:"trust,omitempty"`
+
+	// Signing is the directory of the key (key.pem) and certificate chain
+	// (chain.pem, leaf first) the image builder signs its revisions with,
+	// relative like Trust; its CA must be in Trust's ca-certificates.crt.
+	// Empty: revisions are not signed.
+	Signing string `json:"signing,omitempty"`
 }
 
 // Dir is the boards directory of this source tree.
@@ -71,9 +77,11 @@ func Load(dir, name string) (*Board, error) {
 	if b.Name != name {
 		return nil, fmt.Errorf("board %s: board.json names itself %q", name, b.Name)
 	}
-	if td := b.TrustDir(dir); td != "" {
-		if fi, err := os.Stat(td); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("board %s: board.json: \"trust\" %q is not a directory", name, b.Trust)
+	for field, rel := range map[string]string{"trust": b.Trust, "signing": b.Signing} {
+		if d := b.resolve(dir, rel); d != "" {
+			if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("board %s: board.json: %q %q is not a directory", name, field, rel)
+			}
 		}
 	}
 	return &b, nil
@@ -81,11 +89,17 @@ func Load(dir, name string) (*Board, error) {
 
 // TrustDir returns the board's trust directory (Trust resolved against
 // boardsDir/<name>), or "" when the board ships no trust store.
-func (b *Board) TrustDir(boardsDir string) string {
-	if b.Trust == "" || filepath.IsAbs(b.Trust) {
-		return b.Trust
+func (b *Board) TrustDir(boardsDir string) string { return b.resolve(boardsDir, b.Trust) }
+
+// SigningDir returns the board's signing directory (Signing resolved like
+// Trust), or "" when its revisions are not signed.
+func (b *Board) SigningDir(boardsDir string) string { return b.resolve(boardsDir, b.Signing) }
+
+func (b *Board) resolve(boardsDir, rel string) string {
+	if rel == "" || filepath.IsAbs(rel) {
+		return rel
 	}
-	return filepath.Join(boardsDir, b.Name, b.Trust)
+	return filepath.Join(boardsDir, b.Name, rel)
 }
 
 // ModulesRelease returns the one lib/modules/<release> directory that

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"pantavisor/boards"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -89,7 +90,7 @@ func TestBuild(t *testing.T) {
 		for _, dir := range []string{"/trails/0/os", "/trails/0/mgmt", "/trails/0/web", "/trails/0/bsp"} {
 			assert.Contains(t, debugfs(t, disk, p, "ls "+dir), "run.json", dir)
 		}
-		cfg := GrubConfig{Console: "ttyS0", Cmdline: "pv_storage_device=LABEL=pvstorage pv_bootloader_type=grub panic=2"}.Text()
+		cfg := GrubConfig{Console: "ttyS0", Cmdline: "pv_storage_device=LABEL=pvstorage pv_bootloader_type=grub panic=2 pv_secureboot_mode=strict"}.Text()
 		assert.Equal(t, cfg, debugfs(t, disk, p, "cat /boot/grub/grub.cfg"))
 		pvEnv := debugfs(t, disk, p, "cat /boot/grubenv")
 		assert.Len(t, pvEnv, 1024, "a GRUB env block")
@@ -115,15 +116,17 @@ func TestBuild(t *testing.T) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		assert.Equal(t, []string{"#spec", "bsp/kernel.img", "bsp/modules.squashfs", "bsp/pantavisor", "bsp/run.json",
+		assert.Equal(t, []string{"#spec", "_sigs/pvgo-dev.json", "bsp/kernel.img", "bsp/modules.squashfs", "bsp/pantavisor", "bsp/run.json",
 			"device.json", "mgmt/lxc.container.conf", "mgmt/root.squashfs", "mgmt/run.json",
 			"os/lxc.container.conf", "os/root.squashfs", "os/run.json",
 			"web/lxc.container.conf", "web/root.squashfs", "web/run.json"}, keys)
 		assert.Equal(t, map[string]any{"linux": "kernel.img", "initrd": "pantavisor", "modules": "modules.squashfs"}, st["bsp/run.json"])
 
-		out, err := exec.Command(o.Pantavisor, "validate", filepath.Join(o.Work, "pkg")).CombinedOutput()
+		out, err := exec.Command(o.Pantavisor, "validate", "--secureboot", "strict", "--trust", o.Board.TrustDir(boards.Dir()),
+			filepath.Join(o.Work, "pkg")).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		for _, want := range []string{
+			"signature _sigs/pvgo-dev.json: ok ES256 ",
 			"bsp: linux=kernel.img initrd=pantavisor fdt=- modules=modules.squashfs firmware=- addons=0\n",
 			"groups: data root platform app\n",
 			"container os: group=root goal=STARTED policy=system roles=nobody\n",

@@ -58,7 +58,8 @@ func requireImageTools(t *testing.T) {
 }
 
 // testOptions are Options for the qemu-x86_64 board with the given kernel
-// and initrd, a small fake modules tree and a 32 MiB disk.
+// and initrd, a small fake modules tree and a 32 MiB disk, signed with the
+// board's key (its command line asks for strict secure boot).
 func testOptions(t *testing.T, kernel, initrd string) Options {
 	t.Helper()
 	b, err := boards.Load(boards.Dir(), "qemu-x86_64")
@@ -69,7 +70,7 @@ func testOptions(t *testing.T, kernel, initrd string) Options {
 	require.NoError(t, os.WriteFile(filepath.Join(mods, "modules.builtin"), []byte("kernel/fs/ext4/ext4.ko\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(mods, "modules.order"), nil, 0o644))
 	return Options{Board: b, Kernel: kernel, ModulesDir: mods, Initrd: initrd, Pantavisor: hostPantavisor(t),
-		Work: t.TempDir(), ImageMiB: 32}
+		Work: t.TempDir(), ImageMiB: 32, Signing: b.SigningDir(boards.Dir())}
 }
 
 // fakeFile writes a file of n bytes (not all zero) and returns its path.

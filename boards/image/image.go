@@ -37,7 +37,11 @@ type Options struct {
 	// through loop devices hit guest kernel soft lockups under TCG that
 	// did not recur in isolation (README, fs-verity).
 	Verity bool
-	Log    io.Writer
+	// Signing is the directory of the key and chain (boards.Board.Signing)
+	// revision 0 and every update package derived from it are signed
+	// with (SignState); "" = unsigned.
+	Signing string
+	Log     io.Writer
 }
 
 // Result describes a built image.
@@ -161,7 +165,8 @@ func BuildStorage(ctx context.Context, o Options, dir string) (string, error) {
 //     run.json and lxc.container.conf (Containers);
 //  2. the BSP: bsp/run.json, the kernel, the initramfs and the modules
 //     squashfs (cached in Work);
-//  3. device.json with the default groups, then the state json.
+//  3. device.json with the default groups, then the state json, signed
+//     when o.Signing is set.
 func BuildPackage(ctx context.Context, o Options, dir string) error {
 	if err := o.check(); err != nil {
 		return err
@@ -222,7 +227,10 @@ func BuildPackage(ctx context.Context, o Options, dir string) error {
 	if err := p.AddJSON("device.json", dev); err != nil {
 		return err
 	}
-	return p.Write()
+	if o.Signing != "" {
+		o.logf("signing the state with %s", o.Signing)
+	}
+	return p.Write(o.Signing)
 }
 
 // containerSquashfs builds c's rootfs in <Work>/rootfs/<name> and returns

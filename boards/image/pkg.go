@@ -84,11 +84,18 @@ func (p *Package) State() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Write writes the state to <dir>/json; the package is then complete.
-func (p *Package) Write() error {
+// Write writes the state to <dir>/json, signed with the signing
+// directory signing unless it is "" (SignState); the package is then
+// complete.
+func (p *Package) Write(signing string) error {
 	data, err := p.State()
 	if err != nil {
 		return err
+	}
+	if signing != "" {
+		if data, err = SignState(data, signing); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(p.dir, "json"), data, 0o644)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"pantavisor/boards"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -78,6 +79,7 @@ func TestBuildUpdatePackage(t *testing.T) {
 	require.NoError(t, WritePackageTgz(filepath.Join(o.Work, "pkg"), base))
 	rev0, _ := scanTgz(t, base)
 	otherInitrd := fakeFile(t, "initrd2.img", 33<<10)
+	const sig = "_sigs/pvgo-dev.json" // signed again whenever the state changes
 
 	for i, tc := range []struct {
 		name    string
@@ -85,15 +87,15 @@ func TestBuildUpdatePackage(t *testing.T) {
 		changed []string
 		check   func(t *testing.T, st map[string]json.RawMessage)
 	}{
-		{"app only", AppOnlyChange("2"), []string{"web/root.squashfs", "web/run.json"}, func(t *testing.T, st map[string]json.RawMessage) {
+		{"app only", AppOnlyChange("2"), []string{sig, "web/root.squashfs", "web/run.json"}, func(t *testing.T, st map[string]json.RawMessage) {
 			assert.Contains(t, string(st["web/run.json"]), `"restart_policy":"container"`)
 		}},
-		{"system", SystemChange("2"), []string{"os/root.squashfs"}, nil},
-		{"bsp", BSPChange(otherInitrd), []string{"bsp/pantavisor"}, nil},
-		{"exiting app", ExitingApp(), []string{"web/root.squashfs", "web/run.json"}, func(t *testing.T, st map[string]json.RawMessage) {
+		{"system", SystemChange("2"), []string{sig, "os/root.squashfs"}, nil},
+		{"bsp", BSPChange(otherInitrd), []string{sig, "bsp/pantavisor"}, nil},
+		{"exiting app", ExitingApp(), []string{sig, "web/root.squashfs", "web/run.json"}, func(t *testing.T, st map[string]json.RawMessage) {
 			assert.Contains(t, string(st["web/run.json"]), `"auto_recovery":{"policy":"no"}`)
 		}},
-		{"never ready", NeverReady(10), []string{"device.json", "waiter/lxc.container.conf", "waiter/root.squashfs", "waiter/run.json"},
+		{"never ready", NeverReady(10), []string{sig, "device.json", "waiter/lxc.container.conf", "waiter/root.squashfs", "waiter/run.json"},
 			func(t *testing.T, st map[string]json.RawMessage) {
 				assert.Contains(t, string(st["waiter/run.json"]), `"status_goal":"READY"`)
 				assert.Regexp(t, `"name":"app","restart_policy":"container","status_goal":"STARTED","timeout":10\}`, string(st["device.json"]))
@@ -108,8 +110,10 @@ func TestBuildUpdatePackage(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t, st)
 			}
-			val, err := exec.Command(o.Pantavisor, "validate", out).CombinedOutput()
+			val, err := exec.Command(o.Pantavisor, "validate", "--secureboot", "strict", "--trust", o.Board.TrustDir(boards.Dir()),
+				out).CombinedOutput()
 			require.NoError(t, err, "pantavisor validate: %s", val)
+			assert.Contains(t, string(val), "signature "+sig+": ok ES256 ")
 			pantavisorInstall(t, o.Pantavisor, storage, []string{"1", "2", "3", "4", "5"}[i], out)
 		})
 	}

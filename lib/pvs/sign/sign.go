@@ -11,9 +11,11 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 
 	"pantavisor/lib/pvs"
@@ -187,14 +189,21 @@ func signJWS(alg string, key crypto.Signer, input []byte) ([]byte, error) {
 	case *rsa.PrivateKey:
 		return rsa.SignPKCS1v15(rand.Reader, k, h, sum)
 	case *ecdsa.PrivateKey:
-		r, s, err := ecdsa.Sign(rand.Reader, k, sum)
+		// A nil random source makes the signature deterministic (RFC
+		// 6979): the same state signs to the same bytes, so images and
+		// update packages stay reproducible.
+		der, err := k.Sign(nil, sum, h)
 		if err != nil {
+			return nil, err
+		}
+		var rs struct{ R, S *big.Int }
+		if _, err := asn1.Unmarshal(der, &rs); err != nil {
 			return nil, err
 		}
 		n := (k.Curve.Params().BitSize + 7) / 8
 		out := make([]byte, 2*n)
-		r.FillBytes(out[:n])
-		s.FillBytes(out[n:])
+		rs.R.FillBytes(out[:n])
+		rs.S.FillBytes(out[n:])
 		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported key %T", key)

@@ -3,10 +3,12 @@
 // revision 0 (the board's kernel and modules, our initramfs, and the os,
 // mgmt and web busybox containers). See package pantavisor/boards/image.
 //
-//	mkimage -board B -kernel KDIR -initrd INITRD [-pantavisor BIN] [-work DIR] -o DISK
+//	mkimage -board B -kernel KDIR -initrd INITRD [-pantavisor BIN] [-work DIR] [-signing DIR|none] -o DISK
 //
 // KDIR is boards/fetch-kernel.sh's directory (vmlinuz, modules/<release>).
 // Without -pantavisor it builds one for this machine into the work dir.
+// Revision 0 is signed with the board's "signing" key unless -signing
+// names another directory (key.pem, chain.pem) or "none".
 package main
 
 import (
@@ -33,20 +35,27 @@ func main() {
 	sizeMiB := flag.Int("size-mib", 0, "image size in MiB (default: the board's image_mib)")
 	appendArgs := flag.String("append", "", "more kernel arguments")
 	verity := flag.Bool("verity", true, "make the storage with ext4's verity feature: the device seals its objects with fs-verity")
+	signing := flag.String("signing", "", `directory of key.pem and chain.pem revision 0 is signed with (default: the board's "signing"; "none": unsigned)`)
 	flag.Parse()
-	if err := run(*board, *kdir, *initrd, *pv, *work, *out, *sizeMiB, *appendArgs, *verity); err != nil {
+	if err := run(*board, *kdir, *initrd, *pv, *work, *out, *sizeMiB, *appendArgs, *verity, *signing); err != nil {
 		fmt.Fprintf(os.Stderr, "mkimage: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs string, verity bool) error {
+func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs string, verity bool, signing string) error {
 	if kdir == "" || initrd == "" || out == "" {
 		return fmt.Errorf("-kernel, -initrd and -o are required")
 	}
 	b, err := boards.Load(boards.Dir(), board)
 	if err != nil {
 		return err
+	}
+	switch signing {
+	case "":
+		signing = b.SigningDir(boards.Dir())
+	case "none":
+		signing = ""
 	}
 	mods, err := boards.ModulesRelease(kdir)
 	if err != nil {
@@ -71,7 +80,7 @@ func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs stri
 	start := time.Now()
 	res, err := image.Build(context.Background(), image.Options{Board: b, Kernel: filepath.Join(kdir, "vmlinuz"),
 		ModulesDir: mods, Initrd: initrd, Pantavisor: pv, Work: work, ImageMiB: sizeMiB, Append: appendArgs,
-		Verity: verity, Log: os.Stdout}, out)
+		Verity: verity, Signing: signing, Log: os.Stdout}, out)
 	if err != nil {
 		return err
 	}
