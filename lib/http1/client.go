@@ -40,8 +40,8 @@ type ClientResponse struct {
 // dropped). A response that comes while the body is still being sent
 // (an early error) is returned.
 func (c *Client) Do(method, target string, h Header, body io.Reader, length int64) (*ClientResponse, error) {
-	if err := checkRequestLine(method, target); err != nil {
-		return nil, err
+	if !isToken([]byte(method)) || !isTarget([]byte(target)) {
+		return nil, errors.New("http1: invalid request line: " + strconv.Quote(method+" "+target))
 	}
 	f, err := unixsock.Dial(c.Socket, c.Timeout)
 	if err != nil {
@@ -50,10 +50,16 @@ func (c *Client) Do(method, target string, h Header, body io.Reader, length int6
 	if c.Timeout > 0 {
 		_ = f.SetDeadline(time.Now().Add(c.Timeout)) // a fresh socket from Dial supports deadlines
 	}
-	resp, err := Exchange(f, "localhost", method, target, h, body, length)
+	werr := writeRequest(f, "localhost", method, target, h, body, length)
+	resp, err := readResponse(bufio.NewReaderSize(f, bufSize), method)
 	if err != nil {
+		f.Close()
+		if werr != nil {
+			err = werr
+		}
 		return nil, &os.PathError{Op: method + " " + target, Path: c.Socket, Err: err}
 	}
+	resp.Body.(*clientBody).c = f
 	return resp, nil
 }
 
@@ -61,9 +67,18 @@ func (c *Client) Do(method, target string, h Header, body io.Reader, length int6
 // does on its unix socket, with "Host: <host>" (host as given: bracket an
 // IPv6 literal, add a port if wanted). The caller sets any deadline on
 // conn first. On success closing the response's Body closes conn; on
-// error conn is closed and the error is the cause, unwrapped.
+// error conn is closed and the error is the cause, unwrapped. (Do keeps
+// its own copy of these lines: the device binary, which only uses Do,
+// then does not pay for a second function.)
 func Exchange(conn io.ReadWriteCloser, host, method, target string, h Header, body io.Reader, length int64) (*ClientResponse, error) {
-	if err := checkRequestLine(method, target); err != nil {
+	var err error
+	switch {
+	case !isToken([]byte(method)) || !isTarget([]byte(target)):
+		err = errors.New("http1: invalid request line: " + strconv.Quote(method+" "+target))
+	case !isTarget([]byte(host)):
+		err = errors.New("http1: invalid host " + strconv.Quote(host))
+	}
+	if err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -80,19 +95,8 @@ func Exchange(conn io.ReadWriteCloser, host, method, target string, h Header, bo
 	return resp, nil
 }
 
-// checkRequestLine refuses a method or target that would break the head.
-func checkRequestLine(method, target string) error {
-	if !isToken([]byte(method)) || !isTarget([]byte(target)) {
-		return errors.New("http1: invalid request line: " + strconv.Quote(method+" "+target))
-	}
-	return nil
-}
-
 // writeRequest sends the request head, then the body.
 func writeRequest(w io.Writer, host, method, target string, h Header, body io.Reader, length int64) error {
-	if !isTarget([]byte(host)) {
-		return errors.New("http1: invalid host " + strconv.Quote(host))
-	}
 	bw := bufio.NewWriterSize(w, bufSize)
 	b := make([]byte, 0, 256)
 	b = append(append(append(append(b, method...), ' '), target...), " HTTP/1.1\r\nHost: "...)
