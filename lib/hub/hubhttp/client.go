@@ -150,6 +150,9 @@ func (c *Client) roundTrip(ctx context.Context, op, method, target string, h htt
 	if !validHost(c.Host) {
 		return nil, fmt.Errorf("hubhttp: %s: invalid host %q", op, c.Host)
 	}
+	if !strings.HasPrefix(target, "/") || !visible(method) || !visible(target) {
+		return nil, fmt.Errorf("hubhttp: %s: invalid request line", op) // local: not "no response"
+	}
 	cfg, err := c.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -253,7 +256,12 @@ func (c *Client) timeout() time.Duration {
 // validHost refuses an empty host and one with bytes that would break
 // the request head or an address.
 func validHost(h string) bool {
-	return h != "" && !strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r >= 0x7f || r == '/' })
+	return visible(h) && !strings.Contains(h, "/")
+}
+
+// visible reports whether s is non-empty printable ASCII without spaces.
+func visible(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r >= 0x7f })
 }
 
 // hostHeader brackets an IPv6 literal.

@@ -334,11 +334,28 @@ func TestIPv6(t *testing.T) {
 	}
 }
 
-func TestInvalidHost(t *testing.T) {
-	for _, h := range []string{"", "a b", "a\r\nX: y", "a/b"} {
-		_, err := (&Client{Host: h, Insecure: true}).Do(context.Background(), "GET", "/", nil, nil)
+// TestInvalidRequest: a bad host, method or path is a local error, never
+// of the no-response class (it must not count toward offline).
+func TestInvalidRequest(t *testing.T) {
+	srv, ca := newHub(t, func(http.ResponseWriter, *http.Request) {})
+	tests := []struct{ host, method, path string }{
+		{"", "GET", "/"},
+		{"a b", "GET", "/"},
+		{"a\r\nX: y", "GET", "/"},
+		{"a/b", "GET", "/"},
+		{"127.0.0.1", "G T", "/"},
+		{"127.0.0.1", "", "/"},
+		{"127.0.0.1", "GET", "/a b"},
+		{"127.0.0.1", "GET", "/a\r\nX: y"},
+		{"127.0.0.1", "GET", "noslash"},
+		{"127.0.0.1", "GET", ""},
+	}
+	for _, tt := range tests {
+		c := clientFor(t, srv, ca)
+		c.Host = tt.host
+		_, err := c.Do(context.Background(), tt.method, tt.path, nil, nil)
 		if err == nil || errors.Is(err, ErrNoResponse) {
-			t.Errorf("host %q: err = %v, want a local error", h, err)
+			t.Errorf("%q %q %q: err = %v, want a local error", tt.host, tt.method, tt.path, err)
 		}
 	}
 }
