@@ -50,7 +50,7 @@ func (c *Client) Do(method, target string, h Header, body io.Reader, length int6
 	if c.Timeout > 0 {
 		_ = f.SetDeadline(time.Now().Add(c.Timeout)) // a fresh socket from Dial supports deadlines
 	}
-	werr := writeRequest(f, method, target, h, body, length)
+	werr := writeRequest(f, "localhost", method, target, h, body, length)
 	resp, err := readResponse(bufio.NewReaderSize(f, bufSize), method)
 	if err != nil {
 		f.Close()
@@ -59,15 +59,48 @@ func (c *Client) Do(method, target string, h Header, body io.Reader, length int6
 		}
 		return nil, &os.PathError{Op: method + " " + target, Path: c.Socket, Err: err}
 	}
-	resp.Body.(*clientBody).f = f
+	resp.Body.(*clientBody).c = f
+	return resp, nil
+}
+
+// Exchange sends one request on conn and reads the response head, as Do
+// does on its unix socket, with "Host: <host>" (host as given: bracket an
+// IPv6 literal, add a port if wanted). The caller sets any deadline on
+// conn first. On success closing the response's Body closes conn; on
+// error conn is closed and the error is the cause, unwrapped. (Do keeps
+// its own copy of these lines: the device binary, which only uses Do,
+// then does not pay for a second function.)
+func Exchange(conn io.ReadWriteCloser, host, method, target string, h Header, body io.Reader, length int64) (*ClientResponse, error) {
+	var err error
+	switch {
+	case !isToken([]byte(method)) || !isTarget([]byte(target)):
+		err = errors.New("http1: invalid request line: " + strconv.Quote(method+" "+target))
+	case !isTarget([]byte(host)):
+		err = errors.New("http1: invalid host " + strconv.Quote(host))
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	werr := writeRequest(conn, host, method, target, h, body, length)
+	resp, err := readResponse(bufio.NewReaderSize(conn, bufSize), method)
+	if err != nil {
+		conn.Close()
+		if werr != nil {
+			err = werr
+		}
+		return nil, err
+	}
+	resp.Body.(*clientBody).c = conn
 	return resp, nil
 }
 
 // writeRequest sends the request head, then the body.
-func writeRequest(f *os.File, method, target string, h Header, body io.Reader, length int64) error {
-	bw := bufio.NewWriterSize(f, bufSize)
+func writeRequest(w io.Writer, host, method, target string, h Header, body io.Reader, length int64) error {
+	bw := bufio.NewWriterSize(w, bufSize)
 	b := make([]byte, 0, 256)
-	b = append(append(append(append(b, method...), ' '), target...), " HTTP/1.1\r\nHost: localhost\r\n"...)
+	b = append(append(append(append(b, method...), ' '), target...), " HTTP/1.1\r\nHost: "...)
+	b = append(append(b, host...), "\r\n"...)
 	for _, fl := range h {
 		if ours(fl.Name) || strings.EqualFold(fl.Name, "Host") {
 			continue
@@ -101,7 +134,7 @@ func writeRequest(f *os.File, method, target string, h Header, body io.Reader, l
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	n, err := io.CopyN(f, body, length)
+	n, err := io.CopyN(w, body, length)
 	if err == io.EOF && n < length {
 		return ErrShortBody
 	}
@@ -140,8 +173,8 @@ func readResponse(br *bufio.Reader, method string) (*ClientResponse, error) {
 // clientBody is a response body; closing it closes the connection.
 type clientBody struct {
 	body
-	f *os.File
+	c io.Closer
 }
 
 // Close closes the connection.
-func (b *clientBody) Close() error { return b.f.Close() }
+func (b *clientBody) Close() error { return b.c.Close() }
