@@ -59,11 +59,12 @@ func (h *Hub) stream(w http.ResponseWriter, o *object, body []byte, fault object
 		if fault.corrupt {
 			p = inverted(p)
 		}
+		// Counted before the write, so a client that has the bytes
+		// always sees them counted; a short write is taken back.
+		h.addServed(o, int64(len(p)))
 		m, err := w.Write(p)
 		sent += int64(m)
-		h.mu.Lock()
-		o.served += int64(m)
-		h.mu.Unlock()
+		h.addServed(o, int64(m-len(p)))
 		if drop {
 			dropConn(w)
 			return
@@ -83,4 +84,10 @@ func inverted(p []byte) []byte {
 		q[i] = ^b
 	}
 	return q
+}
+
+func (h *Hub) addServed(o *object, n int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o.served += n
 }

@@ -212,10 +212,7 @@ func (l *faultListener) Accept() (net.Conn, error) {
 		case connServe:
 			return c, nil
 		case connRefuse:
-			if tc, ok := c.(*net.TCPConn); ok {
-				tc.SetLinger(0)
-			}
-			c.Close()
+			closeHard(c)
 		}
 	}
 }

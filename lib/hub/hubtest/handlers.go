@@ -1,6 +1,7 @@
 package hubtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,9 +34,34 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		h.download(sw, r, parts[1])
 		return
 	}
+	// The answer is built under the lock and sent after it, so a client
+	// that reads slowly never stalls the hub.
+	buf := &buffered{header: sw.Header()}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.route(sw, r, parts, body)
+	h.route(buf, r, parts, body)
+	h.mu.Unlock()
+	sw.WriteHeader(buf.code)
+	_, _ = sw.Write(buf.body.Bytes())
+}
+
+// buffered is a ResponseWriter that keeps the status and body.
+type buffered struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (b *buffered) Header() http.Header { return b.header }
+
+func (b *buffered) WriteHeader(code int) {
+	if b.code == 0 {
+		b.code = code
+	}
+}
+
+func (b *buffered) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
 }
 
 // route dispatches a JSON endpoint; h.mu is held.
@@ -81,7 +107,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 	w.WriteHeader(code)
-	w.Write(b)
+	_, _ = w.Write(b) // a client gone is the client's problem
+
 }
 
 // restError answers pantahub-base's error JSON.

@@ -4,10 +4,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,8 +43,8 @@ type Options struct {
 	// 127.0.0.1, ::1 and localhost (e.g. 10.0.2.2 for a QEMU guest).
 	Names []string
 	// PublicAddr is the "host:port" put into signed object URLs; "" means
-	// the host of the request's Host header (or the listener's IP) and the
-	// listener's port.
+	// the request's Host header, with the listener's IP if it is empty and
+	// the listener's port if it has none.
 	PublicAddr string
 	// AutoToken is the factory auto-token (PH_FACTORY_AUTOTOK) that
 	// registration accepts; "" accepts none. See also Hub.AutoToken.
@@ -82,8 +85,7 @@ func New(opts Options) (*Hub, error) {
 	}
 	cert, caFile, err := newCerts(dir, opts.Names)
 	if err != nil {
-		h.Close()
-		return nil, err
+		return nil, errors.Join(err, h.Close())
 	}
 	h.cert, h.caFile = cert, caFile
 	return h, nil
@@ -102,7 +104,8 @@ func (h *Hub) Start() error {
 	}
 	h.ln = ln
 	cfg := &tls.Config{Certificates: []tls.Certificate{h.cert}, NextProtos: []string{"http/1.1"}}
-	h.srv = &http.Server{Handler: http.HandlerFunc(h.serveHTTP), ReadHeaderTimeout: 30 * time.Second}
+	h.srv = &http.Server{Handler: http.HandlerFunc(h.serveHTTP), ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0)}
 	h.serveCh = make(chan error, 1)
 	go func() { h.serveCh <- h.srv.Serve(tls.NewListener(&faultListener{Listener: ln, hub: h}, cfg)) }()
 	return nil
@@ -116,7 +119,11 @@ func Start(t testing.TB, opts Options) *Hub {
 	if err != nil {
 		t.Fatalf("hubtest: %v", err)
 	}
-	t.Cleanup(func() { h.Close() })
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("hubtest: closing: %v", err)
+		}
+	})
 	if err := h.Start(); err != nil {
 		t.Fatalf("hubtest: %v", err)
 	}
@@ -130,11 +137,13 @@ func (h *Hub) Close() error {
 	var err error
 	if h.srv != nil {
 		err = h.srv.Close()
-		<-h.serveCh
+		if serr := <-h.serveCh; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
 		h.srv = nil
 	}
 	if h.tmpDir != "" {
-		os.RemoveAll(h.tmpDir)
+		err = errors.Join(err, os.RemoveAll(h.tmpDir))
 		h.tmpDir = ""
 	}
 	return err
@@ -164,12 +173,13 @@ func (h *Hub) publicAddr(reqHost string) string {
 	if h.opts.PublicAddr != "" {
 		return h.opts.PublicAddr
 	}
-	host := reqHost
-	if hh, _, err := net.SplitHostPort(reqHost); err == nil {
-		host = hh
+	host, port := reqHost, strconv.Itoa(h.Port())
+	if hh, pp, err := net.SplitHostPort(reqHost); err == nil {
+		host, port = hh, pp
 	}
+	host = strings.Trim(host, "[]")
 	if host == "" {
 		host = h.Host()
 	}
-	return net.JoinHostPort(host, strconv.Itoa(h.Port()))
+	return net.JoinHostPort(host, port)
 }

@@ -76,11 +76,10 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // dropConn closes the request's connection without (more of) an answer.
-// It flushes what was written first.
+// Hijack sends what was already written (headers, part of a body) first;
+// an unwritten answer is never sent.
 func dropConn(w http.ResponseWriter) {
-	rc := http.NewResponseController(w)
-	rc.Flush()
-	conn, _, err := rc.Hijack()
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
@@ -90,7 +89,7 @@ func dropConn(w http.ResponseWriter) {
 // closeHard closes conn; a TCP connection is reset rather than shut down.
 func closeHard(conn net.Conn) {
 	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetLinger(0)
+		_ = tc.SetLinger(0) // best effort: a plain close also cuts the connection
 	}
-	conn.Close()
+	_ = conn.Close()
 }

@@ -22,6 +22,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,10 +35,15 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() { <-sig; close(stop) }()
+	os.Exit(run(os.Args, os.Stdout, os.Stderr, stop))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run serves the hub until stop is closed and returns the exit code.
+func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o hubtest.Options
@@ -58,14 +64,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
 		return 1
 	}
-	defer h.Close()
 	if err := h.Start(); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "%s: %v\n", args[0], errors.Join(err, h.Close()))
 		return 1
 	}
 	fmt.Fprintf(stdout, "ca %s\naddr %s\n", h.CAFile(), h.Addr())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	<-stop
+	if err := h.Close(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+		return 1
+	}
 	return 0
 }
