@@ -26,7 +26,33 @@ type faults struct {
 	objects    map[string]objectFault
 	rate       int64 // bytes/s for object downloads; 0: unlimited
 	dropStatus string
-	dropLeft   int // requests left to drop while dropStatus; <0: all
+	dropLeft   int               // requests left to drop while dropStatus; <0: all
+	answers    map[string]canned // by "METHOD /path"
+}
+
+// canned is a fixed answer set by Answer.
+type canned struct {
+	code int
+	body []byte
+}
+
+// Answer makes the hub answer every request with this method and exact
+// URL path (query ignored) with code and body (Content-Type
+// application/json), before any token check or routing: malformed JSON, a
+// lying object size, a 500 on a signed URL. A nil body removes the
+// answer. Such requests are still recorded.
+func (h *Hub) Answer(method, path string, code int, body []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.faults.answers == nil {
+		h.faults.answers = map[string]canned{}
+	}
+	key := method + " " + path
+	if body == nil {
+		delete(h.faults.answers, key)
+		return
+	}
+	h.faults.answers[key] = canned{code: code, body: append([]byte(nil), body...)}
 }
 
 // Fail401 makes the next n requests that need a token answer 401
@@ -41,7 +67,8 @@ func (h *Hub) Fail401(n int) {
 // DropObject makes GET /local-s3/ of object sha close the connection after
 // writing k bytes of the response body (counted per response, from the
 // first byte it sends, also for a Range request). With every false only
-// the next download is cut; with every true each one is.
+// the next download is cut (and the next download uses the fault up even
+// if it is shorter than k); with every true each one is.
 func (h *Hub) DropObject(sha string, k int64, every bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

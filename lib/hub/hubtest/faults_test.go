@@ -235,3 +235,24 @@ func TestRequestsRecordHeaders(t *testing.T) {
 	assert.False(t, last.Time.IsZero())
 	assert.True(t, bytes.HasPrefix(r[len(r)-2].Body, []byte(`{"#spec"`)))
 }
+
+func TestAnswer(t *testing.T) {
+	h := Start(t, Options{})
+	c, d := synced(t, h)
+	path := "/trails/" + d.ID + "/steps"
+	h.Answer("GET", path, 200, []byte(`[{"rev":1,"state":`))
+	code, b := c.req("GET", path+"?"+pendingQuery, nil)
+	assert.Equal(t, 200, code)
+	assert.Equal(t, `[{"rev":1,"state":`, string(b))
+	h.Answer("GET", "/objects/x", 500, []byte(`oops`))
+	anon := newClient(t, h)
+	code, b = anon.req("GET", "/objects/x", nil)
+	assert.Equal(t, 500, code, "before any token check")
+	assert.Equal(t, "oops", string(b))
+	h.Answer("GET", path, 0, nil)
+	code, b = c.req("GET", path+"?"+pendingQuery, nil)
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, `[]`, string(b))
+	r := h.Requests()
+	assert.Equal(t, 500, r[len(r)-2].Status, "a canned answer is recorded")
+}

@@ -19,7 +19,28 @@ const pendingQuery = `progress.status=%7B%22$in%22:%5B%22NEW%22,%22DOWNLOADING%2
 func TestDeviceFlow(t *testing.T) {
 	h := Start(t, Options{})
 	c := newClient(t, h)
+	id := flowClaim(t, h, c)
+	ksha := flowFactorySync(t, h, c, id)
+	asha := flowNewStep(t, h, c, id, ksha)
+	flowDownload(t, h, c, id, asha)
+	flowLogs(t, h, c, id)
+	flowMeta(t, h, c, id)
 
+	// Every request was recorded with its answer.
+	reqs := h.Requests()
+	assert.Equal(t, "POST", reqs[0].Method)
+	assert.Equal(t, "/devices/", reqs[0].Path)
+	assert.False(t, reqs[0].Authorized)
+	assert.Equal(t, ua, reqs[0].UserAgent)
+	assert.Equal(t, 200, reqs[0].Status)
+	last := reqs[len(reqs)-1]
+	assert.True(t, last.Authorized)
+	assert.Equal(t, "/devices/"+id+"/user-meta", last.Path)
+	assert.Equal(t, "HTTP/1.1", last.Proto)
+}
+
+// flowClaim registers, logs in, is claimed and logs in again.
+func flowClaim(t *testing.T, h *Hub, c *client) string {
 	// Register: id, prn, secret, challenge, no owner.
 	reg := c.register()
 	id, prn, secret := reg["id"].(string), reg["prn"].(string), reg["secret"].(string)
@@ -51,8 +72,13 @@ func TestDeviceFlow(t *testing.T) {
 	assert.Equal(t, UserPRN, dev["owner"])
 	assert.Equal(t, "", dev["challenge"])
 
+	return id
+}
+
+// flowFactorySync uploads an object and posts the factory trail; it returns the object's sha.
+func flowFactorySync(t *testing.T, h *Hub, c *client, id string) string {
 	// Factory sync: trails [], object upload 200 then 409, POST /trails/.
-	code, b = c.req("GET", "/trails/", nil)
+	code, b := c.req("GET", "/trails/", nil)
 	require.Equal(t, 200, code)
 	assert.JSONEq(t, `[]`, string(b))
 	kernel := []byte("kernel image bytes")
@@ -86,12 +112,17 @@ func TestDeviceFlow(t *testing.T) {
 	require.Equal(t, 200, code)
 	assert.JSONEq(t, `[]`, string(b))
 
+	return ksha
+}
+
+// flowNewStep has the user post rev 1 and the device find it and report progress.
+func flowNewStep(t *testing.T, h *Hub, c *client, id, ksha string) string {
 	// The user posts rev 1 with a new object; the pending query returns it.
 	app := []byte(strings.Repeat("application ", 1000))
 	asha := h.AddObject(app)
 	state1 := `{"#spec":"pantavisor-service-system@1","bsp/kernel.img":"` + ksha + `","app/root.squashfs":"` + asha + `"}`
 	require.NoError(t, h.PostStep(id, 1, []byte(state1), "new app"))
-	code, b = c.req("GET", "/trails/"+id+"/steps?"+pendingQuery, nil)
+	code, b := c.req("GET", "/trails/"+id+"/steps?"+pendingQuery, nil)
 	require.Equal(t, 200, code)
 	steps := jsonOf[[]map[string]any](t, b)
 	require.Len(t, steps, 1)
@@ -120,12 +151,17 @@ func TestDeviceFlow(t *testing.T) {
 	assert.Equal(t, "DOWNLOADING", hist[1].Status)
 	assert.Equal(t, 25, hist[1].Progress)
 
+	return asha
+}
+
+// flowDownload reads the object's metadata, downloads it and finishes the step.
+func flowDownload(t *testing.T, h *Hub, c *client, id, asha string) {
 	// Object metadata and the download through the signed path.
-	code, b = c.req("GET", "/objects/"+asha, nil)
+	code, b := c.req("GET", "/objects/"+asha, nil)
 	require.Equal(t, 200, code, "%s", b)
 	meta := jsonOf[map[string]any](t, b)
 	assert.Equal(t, asha, meta["sha256sum"])
-	assert.Equal(t, fmt.Sprint(len(app)), meta["size"], "size is a string")
+	assert.Equal(t, fmt.Sprint(len(h.Object(asha))), meta["size"], "size is a string")
 	get, err := url.Parse(meta["signed-geturl"].(string))
 	require.NoError(t, err)
 	assert.Empty(t, get.RawQuery)
@@ -135,7 +171,7 @@ func TestDeviceFlow(t *testing.T) {
 	c.token = saved
 	require.Equal(t, 200, code)
 	assert.Equal(t, asha, sha(b))
-	assert.EqualValues(t, len(app), h.BytesServed(asha))
+	assert.EqualValues(t, len(h.Object(asha)), h.BytesServed(asha))
 
 	// Final statuses; a repeated final status is accepted.
 	for _, p := range []string{`{"status":"INPROGRESS","status-msg":"Rebooting","progress":50}`,
@@ -147,9 +183,11 @@ func TestDeviceFlow(t *testing.T) {
 	code, b = c.req("GET", "/trails/"+id+"/steps?"+pendingQuery, nil)
 	require.Equal(t, 200, code)
 	assert.JSONEq(t, `[]`, string(b))
+}
 
+func flowLogs(t *testing.T, h *Hub, c *client, id string) {
 	// Logs: an array and a single object.
-	code, b = c.req("POST", "/logs/", []byte(`[{"tsec":0,"tnano":0,"lvl":"INFO","src":"/pantavisor.log","plat":"pantavisor","rev":"1","msg":"a"},{"tsec":5,"tnano":6,"src":"s","plat":"p","rev":2,"msg":"b"}]`))
+	code, b := c.req("POST", "/logs/", []byte(`[{"tsec":0,"tnano":0,"lvl":"INFO","src":"/pantavisor.log","plat":"pantavisor","rev":"1","msg":"a"},{"tsec":5,"tnano":6,"src":"s","plat":"p","rev":2,"msg":"b"}]`))
 	require.Equal(t, 200, code)
 	assert.JSONEq(t, `{"status":"ok"}`, string(b))
 	code, _ = c.req("POST", "/logs/", []byte(`{"lvl":"WARN","msg":"c"}`))
@@ -159,9 +197,11 @@ func TestDeviceFlow(t *testing.T) {
 		{Tsec: 5, Tnano: 6, Lvl: "INFO", Src: "s", Plat: "p", Rev: "2", Msg: "b"},
 		{Lvl: "WARN", Msg: "c"},
 	}, h.Logs(id))
+}
 
+func flowMeta(t *testing.T, h *Hub, c *client, id string) {
 	// Device-meta PUT replaces, PATCH merges and deletes on null.
-	code, b = c.req("PUT", "/devices/"+id+"/device-meta", []byte(`{"pantahub.state":"idle","sysinfo":{"loads.0":1}}`))
+	code, b := c.req("PUT", "/devices/"+id+"/device-meta", []byte(`{"pantahub.state":"idle","sysinfo":{"loads.0":1}}`))
 	require.Equal(t, 200, code)
 	assert.JSONEq(t, `{"status":"ok"}`, string(b))
 	code, _ = c.req("PATCH", "/devices/"+id+"/device-meta", []byte(`{"pantahub.online":"1","pantahub.state":null}`))
@@ -176,18 +216,6 @@ func TestDeviceFlow(t *testing.T) {
 	code, b = c.req("GET", "/devices/"+id+"/user-meta", nil)
 	require.Equal(t, 200, code)
 	assert.JSONEq(t, `{"app/key":"v","pantahub.log.push":"0"}`, string(b))
-
-	// Every request was recorded with its answer.
-	reqs := h.Requests()
-	assert.Equal(t, "POST", reqs[0].Method)
-	assert.Equal(t, "/devices/", reqs[0].Path)
-	assert.False(t, reqs[0].Authorized)
-	assert.Equal(t, ua, reqs[0].UserAgent)
-	assert.Equal(t, 200, reqs[0].Status)
-	last := reqs[len(reqs)-1]
-	assert.True(t, last.Authorized)
-	assert.Equal(t, "/devices/"+id+"/user-meta", last.Path)
-	assert.Equal(t, "HTTP/1.1", last.Proto)
 }
 
 func sha(b []byte) string {

@@ -22,6 +22,7 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Lock()
 	drop := h.takeDrop()
+	answer, canned := h.faults.answers[r.Method+" "+r.URL.Path]
 	h.mu.Unlock()
 	if drop {
 		dropConn(w)
@@ -29,6 +30,12 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { h.setStatus(i, sw.status) }()
+	if canned {
+		sw.Header().Set("Content-Type", "application/json")
+		sw.WriteHeader(answer.code)
+		_, _ = sw.Write(answer.body)
+		return
+	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if parts[0] == "local-s3" && len(parts) == 2 && r.Method == http.MethodGet {
 		h.download(sw, r, parts[1])
