@@ -86,18 +86,16 @@ func (b *LogBatch) Add(f Fragment) bool {
 	if b.n > 0 {
 		return false
 	}
-	for {
-		b.body = AppendFragment(b.body, f)
-		over := len(b.body) + 1 - MaxLogBytes
-		if over <= 0 || f.Msg == "" {
-			// Only Src, Plat and Rev (file and directory names,
-			// far below the limit) could make an empty Msg too big.
-			b.n++
-			return true
-		}
-		b.body = b.body[:mark]
-		f.Msg = truncate(f.Msg, len(f.Msg)-over)
-	}
+	// Too big alone: keep the longest start of Msg that fits. Only Src,
+	// Plat and Rev (file and directory names, far below the limit) could
+	// make even an empty Msg too big; the fragment then goes as is.
+	empty := f
+	empty.Msg = ""
+	room := MaxLogBytes - 1 - len(AppendFragment(b.body, empty)) + len(`""`)
+	f.Msg = fit(f.Msg, room)
+	b.body = AppendFragment(b.body, f)
+	b.n++
+	return true
 }
 
 // Len is the number of fragments in b.
@@ -116,6 +114,24 @@ func (b *LogBatch) Body() []byte {
 func (b *LogBatch) Reset() {
 	b.body = b.body[:0]
 	b.n = 0
+}
+
+// fit returns the longest start of msg, cut at a UTF-8 boundary, whose
+// JSON string literal takes at most n bytes (a binary search: escaping
+// makes a byte take 1 to 6).
+func fit(msg string, n int) string {
+	lo, hi := 0, len(msg)
+	var scratch []byte
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		scratch = rawjson.AppendString(scratch[:0], truncate(msg, mid))
+		if len(scratch) <= n {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return truncate(msg, lo)
 }
 
 // truncate returns s cut to at most n bytes (n < 0 counts as 0) at a

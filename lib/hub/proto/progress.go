@@ -36,10 +36,10 @@ func tail(s string, n int) string {
 		return s
 	}
 	s = s[len(s)-n:]
-	for i := 0; i < len(s) && i < utf8.UTFMax; i++ {
-		if utf8.RuneStart(s[i]) {
-			return s[i:]
-		}
+	// Skip the continuation bytes of a rune cut in two (at most 3; more
+	// is invalid UTF-8 anyway, which AppendString replaces).
+	for i := 0; i < utf8.UTFMax-1 && s != "" && !utf8.RuneStart(s[0]); i++ {
+		s = s[1:]
 	}
 	return s
 }
