@@ -22,7 +22,8 @@ FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep 
            lib/ctrl:FuzzLocalName lib/bootloader:FuzzParseGrubenv lib/bootloader:FuzzParseUboot \
            lib/pvs:FuzzCanonical lib/pvs:FuzzParseHeader lib/pvs:FuzzPayload lib/cert:FuzzParse lib/cert:FuzzDifferential \
            lib/instance:FuzzMountsBelow lib/instance:FuzzHolderPid lib/pid1:FuzzProcField \
-           lib/hub/hubhttp:FuzzParseContentRange lib/hub/hubhttp:FuzzConnectStatus
+           lib/hub/hubhttp:FuzzParseContentRange lib/hub/hubhttp:FuzzConnectStatus \
+           lib/hub/proto:FuzzParseDevice lib/hub/proto:FuzzParseSteps lib/hub/proto:FuzzParseObject lib/hub/proto:FuzzParseUserMeta
 export PV_KERNEL_CACHE := $(KCACHE)
 
 .PHONY: all build nohub initrd image deps kernel size test test-unit lint fuzz bench bench-container bench-boot bench-boot-objects run run-kernel clean
