@@ -48,8 +48,9 @@ func (r GCReport) String() string {
 // GC removes every revision but the kept ones (and the one trails/current
 // points to) with its logs and revision volumes, then every object no trail
 // links any more (link count 1), as upstream's collector does, except
-// objects a remaining revision's state still names; last the fs-verity
-// records of objects that are gone.
+// objects a remaining revision's state still names; then the partial
+// downloads of objects nothing keeps (or already stored); last the
+// fs-verity records of objects that are gone.
 func (s *Storage) GC(opts GCOptions) (GCReport, error) {
 	var rep GCReport
 	keep := map[string]bool{}
@@ -89,6 +90,11 @@ func (s *Storage) GC(opts GCOptions) (GCReport, error) {
 	}
 	n, b, err := s.removeUnlinkedObjects(keepObjs, opts.KeepObjectsSince)
 	rep.Objects, rep.Bytes = n, rep.Bytes+b
+	if err != nil {
+		return rep, err
+	}
+	_, b, err = s.removeStalePartials(keepObjs, opts.KeepObjectsSince)
+	rep.Bytes += b
 	if err != nil {
 		return rep, err
 	}

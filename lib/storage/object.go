@@ -62,17 +62,31 @@ func (s *Storage) InstallObject(sha string, size int64, r io.Reader) (added bool
 	if err := s.writeObject(f, sha, size, r); err != nil {
 		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
 	}
+	added, err = s.place(tmp, sha)
+	if err != nil {
+		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+	}
+	return added, nil
+}
+
+// place makes the complete, checked and fsynced file tmp (in the storage
+// filesystem) the object sha: it enables fs-verity on tmp (where
+// supported), hard-links it as objects/<sha>, fsyncs the directory and
+// records the fs-verity digest. The caller removes tmp. added is false
+// when objects/<sha> already existed (a concurrent install won; it is
+// never replaced).
+func (s *Storage) place(tmp, sha string) (added bool, err error) {
 	d, err := s.seal(tmp)
 	sealed := err == nil
 	if err != nil && !errors.Is(err, fsverity.ErrUnsupported) {
-		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+		return false, err
 	}
-	err = s.W.Link(tmp, final)
+	err = s.W.Link(tmp, s.ObjectPath(sha))
 	if errors.Is(err, os.ErrExist) {
 		return false, nil // a concurrent upload of the same content won
 	}
 	if err != nil {
-		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+		return false, err
 	}
 	if sealed {
 		// Without the record (a crash here, a full disk) the object
@@ -240,10 +254,24 @@ func (s *Storage) CheckSpace(need uint64) error {
 		return err
 	}
 	if need > sp.Available() {
-		return fmt.Errorf("%w: Space required %d B, available %d B", ErrNoSpace, need, sp.Available())
+		return fmt.Errorf("%w: %w", ErrNoSpace, &SpaceError{Required: need, Available: sp.Available()})
 	}
 	return nil
 }
+
+// SpaceError is a lack of room: its text is upstream's WONTGO status
+// message, "Space required <n> B, available <n> B". CheckSpace returns it
+// wrapped in ErrNoSpace; errors.As finds it for the message alone.
+type SpaceError struct {
+	Required, Available uint64
+}
+
+func (e *SpaceError) Error() string {
+	return fmt.Sprintf("Space required %d B, available %d B", e.Required, e.Available)
+}
+
+// Is makes a SpaceError an ErrNoSpace too.
+func (e *SpaceError) Is(target error) bool { return target == ErrNoSpace }
 
 func statfs(path string) (avail, total uint64, err error) {
 	var st unix.Statfs_t
