@@ -254,25 +254,10 @@ func (s *Storage) CheckSpace(need uint64) error {
 		return err
 	}
 	if need > sp.Available() {
-		return fmt.Errorf("%w: %w", ErrNoSpace, &SpaceError{Required: need, Available: sp.Available()})
+		return fmt.Errorf("%w: Space required %d B, available %d B", ErrNoSpace, need, sp.Available())
 	}
 	return nil
 }
-
-// SpaceError is a lack of room: its text is upstream's WONTGO status
-// message, "Space required <n> B, available <n> B". CheckSpace returns it
-// wrapped in ErrNoSpace; errors.As finds it for the message alone.
-type SpaceError struct {
-	Required, Available uint64
-}
-
-func (e *SpaceError) Error() string {
-	return fmt.Sprintf("Space required %d B, available %d B", e.Required, e.Available)
-}
-
-// Is makes a SpaceError an ErrNoSpace too.
-func (e *SpaceError) Is(target error) bool { return target == ErrNoSpace }
-
 func statfs(path string) (avail, total uint64, err error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {

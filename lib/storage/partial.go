@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -111,36 +110,10 @@ func (s *Storage) InstallPartial(sha string) (added bool, err error) {
 }
 
 // removeStalePartials is GC's step for partial objects: it removes those
-// of objects not in keep, or already stored, except (when since is not
-// zero) those written at or after since.
+// of objects not in keep, or already stored, and any other file there,
+// except (when since is not zero) those written at or after since.
 func (s *Storage) removeStalePartials(keep map[string]bool, since time.Time) (n int, bytes int64, err error) {
-	entries, err := os.ReadDir(s.path(partialDir))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, 0, nil
-	}
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, e := range entries {
-		name := e.Name()
-		fi, err := e.Info()
-		if err != nil {
-			continue
-		}
-		if keep[name] && state.IsSHA256(name) && !s.HasObject(name) {
-			continue
-		}
-		if !since.IsZero() && !fi.ModTime().Before(since) {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(s.path(partialDir), name)); err != nil {
-			return n, bytes, err
-		}
-		n++
-		bytes += fi.Size()
-	}
-	if n > 0 {
-		err = s.W.SyncDir(s.path(partialDir))
-	}
-	return n, bytes, err
+	return s.removeFiles(partialDir, since, func(name string, _ os.FileInfo) bool {
+		return !keep[name] || s.HasObject(name)
+	})
 }

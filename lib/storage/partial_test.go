@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,18 +130,4 @@ func TestGCPartials(t *testing.T) {
 	_, err = s.GC(GCOptions{Keep: []string{"1"}, KeepObjectsSince: time.Now().Add(-time.Minute)})
 	require.NoError(t, err)
 	assert.FileExists(t, s.PartialPath(unwanted), "recent partials kept with KeepObjectsSince")
-}
-
-// TestSpaceError: CheckSpace's error is ErrNoSpace and carries upstream's
-// exact message as a SpaceError.
-func TestSpaceError(t *testing.T) {
-	s := openStorage(t, t.TempDir())
-	s.statfs = func(string) (uint64, uint64, error) { return 1100, 10000, nil }
-	err := s.CheckSpace(601)
-	require.ErrorIs(t, err, ErrNoSpace)
-	var se *SpaceError
-	require.True(t, errors.As(err, &se))
-	assert.Equal(t, "Space required 601 B, available 600 B", se.Error())
-	assert.ErrorIs(t, se, ErrNoSpace)
-	assert.NoError(t, s.CheckSpace(600))
 }

@@ -136,21 +136,24 @@ func (d *download) transfer(ctx context.Context) error {
 	case resp.Status == 416:
 		return fmt.Errorf("%w: status 416 for bytes from %d", errRestart, d.n)
 	default:
-		return fmt.Errorf("%w %d", ErrStatus, resp.Status)
+		return &StatusError{Code: resp.Status}
 	}
 	if resp.Body == nil {
 		return fmt.Errorf("%w at %d of %d bytes: no body", ErrIncomplete, d.n, d.w.Size)
 	}
-	return d.stream(resp.Body)
+	return d.stream(ctx, resp.Body)
 }
 
 // stream appends body to the partial while hashing, up to w.Size bytes,
 // fsyncing every syncEvery bytes and before it returns; a body that ends
-// early is ErrIncomplete, one that goes on errTooLarge.
-func (d *download) stream(body io.Reader) error {
+// early (or ctx done) is ErrIncomplete, one that goes on errTooLarge.
+func (d *download) stream(ctx context.Context, body io.Reader) error {
 	var unsynced int64
 	var rerr error
 	for d.n < d.w.Size && rerr == nil {
+		if rerr = ctx.Err(); rerr != nil {
+			break
+		}
 		var m int
 		m, rerr = body.Read(d.buf[:min(int64(len(d.buf)), d.w.Size-d.n)])
 		if m == 0 {

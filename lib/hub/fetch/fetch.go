@@ -22,13 +22,24 @@ var (
 	// kept, fsynced; fetching again continues from where it stopped.
 	ErrIncomplete = errors.New("object download incomplete")
 	// ErrStatus: the server answered with a status other than 200, 206
-	// or 416. The partial is kept.
+	// or 416 (a *StatusError says which). The partial is kept.
 	ErrStatus = errors.New("unexpected http status")
 	// ErrInvalid: a Want the hub described badly (an id that is not a
 	// sha256, a negative size, no URL); refused before any file
 	// operation or request.
 	ErrInvalid = errors.New("invalid object description")
 )
+
+// StatusError is an answer with a status the fetcher does not take (a
+// 401 for an expired signed URL, a 404, a 5xx); it is an ErrStatus.
+type StatusError struct {
+	Code int
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("unexpected http status %d", e.Code) }
+
+// Is makes a StatusError an ErrStatus.
+func (e *StatusError) Is(target error) bool { return target == ErrStatus }
 
 // Response is a Getter's answer.
 type Response struct {
@@ -148,8 +159,7 @@ func (f *Fetcher) Need(wants []Want) uint64 {
 }
 
 // CheckSpace fails when fetching wants does not fit in the storage above
-// its reserve, with a *storage.SpaceError (an ErrNoSpace) whose text is
-// upstream's WONTGO message "Space required <n> B, available <n> B".
+// its reserve, with a *SpaceError.
 func (f *Fetcher) CheckSpace(wants []Want) error {
 	sp, err := f.Storage.Space()
 	if err != nil {
@@ -158,11 +168,25 @@ func (f *Fetcher) CheckSpace(wants []Want) error {
 	return CheckSpace(f.Need(wants), sp)
 }
 
-// CheckSpace returns a *storage.SpaceError when need bytes do not fit in
-// sp's available space, nil otherwise.
+// CheckSpace returns a *SpaceError when need bytes do not fit in sp's
+// available space (free space above the reserve), nil otherwise.
 func CheckSpace(need uint64, sp storage.Space) error {
 	if need > sp.Available() {
-		return &storage.SpaceError{Required: need, Available: sp.Available()}
+		return &SpaceError{Required: need, Available: sp.Available()}
 	}
 	return nil
 }
+
+// SpaceError is a lack of room for the objects to fetch. Its text is
+// upstream's WONTGO status message, "Space required <n> B, available
+// <n> B", and it is a storage.ErrNoSpace (errors.Is).
+type SpaceError struct {
+	Required, Available uint64 // bytes
+}
+
+func (e *SpaceError) Error() string {
+	return fmt.Sprintf("Space required %d B, available %d B", e.Required, e.Available)
+}
+
+// Is makes a SpaceError a storage.ErrNoSpace.
+func (e *SpaceError) Is(target error) bool { return target == storage.ErrNoSpace }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -238,7 +239,9 @@ func TestTransportFailures(t *testing.T) {
 	hub.rangeStatus = 503
 	err := (&Fetcher{Storage: s, Getter: hub}).Fetch(context.Background(), w, nil)
 	require.ErrorIs(t, err, ErrStatus)
-	assert.ErrorContains(t, err, "503")
+	var se *StatusError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 503, se.Code)
 	assert.EqualValues(t, 100, s.PartialSize(w.SHA))
 
 	err = (&Fetcher{Storage: s, Getter: failGetter{}}).Fetch(context.Background(), w, nil)
@@ -275,6 +278,7 @@ func TestInvalidWant(t *testing.T) {
 	}
 	assert.Empty(t, hub.requests())
 	assert.NoDirExists(t, filepath.Join(dir, "partial"))
+	assert.NoFileExists(t, filepath.Join(dir, "x"))
 	assert.NoFileExists(t, filepath.Join(filepath.Dir(dir), "x"))
 	objs, err := s.Objects()
 	require.NoError(t, err)
@@ -326,7 +330,9 @@ func TestSpace(t *testing.T) {
 
 	sp := storage.Space{Total: 10000, Free: 1100, Reserved: 500}
 	err = CheckSpace(601, sp)
-	require.Error(t, err)
+	var se *SpaceError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, SpaceError{Required: 601, Available: 600}, *se)
 	assert.Equal(t, "Space required 601 B, available 600 B", err.Error())
 	assert.ErrorIs(t, err, storage.ErrNoSpace)
 	assert.NoError(t, CheckSpace(600, sp))
@@ -336,4 +342,43 @@ func TestSpace(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrNoSpace)
 	assert.Regexp(t, `^Space required 1152921504606846976 B, available \d+ B$`, err.Error())
 	assert.NoError(t, f.CheckSpace([]Want{part}))
+}
+
+// TestCancel: a done context stops a download between reads, keeping
+// the partial.
+func TestCancel(t *testing.T) {
+	s := newStorage(t, t.TempDir())
+	hub := newFakeHub()
+	w := hub.add(randomBytes(1<<20, 12))
+	ctx, cancel := context.WithCancel(context.Background())
+	g := cancelAfter{Getter: hub, cancel: cancel}
+	err := (&Fetcher{Storage: s, Getter: g}).Fetch(ctx, w, nil)
+	require.ErrorIs(t, err, ErrIncomplete)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Positive(t, s.PartialSize(w.SHA))
+	assert.Less(t, s.PartialSize(w.SHA), w.Size)
+}
+
+// cancelAfter cancels the context after the first read of the body
+// (its body, unlike fakeBody, ignores the context).
+type cancelAfter struct {
+	Getter
+	cancel context.CancelFunc
+}
+
+func (g cancelAfter) Get(ctx context.Context, url string, offset int64) (Response, error) {
+	r, err := g.Getter.Get(context.Background(), url, offset)
+	r.Body = &cancelBody{ReadCloser: r.Body, cancel: g.cancel}
+	return r, err
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.cancel()
+	return n, err
 }
