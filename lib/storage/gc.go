@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,8 +49,9 @@ func (r GCReport) String() string {
 // GC removes every revision but the kept ones (and the one trails/current
 // points to) with its logs and revision volumes, then every object no trail
 // links any more (link count 1), as upstream's collector does, except
-// objects a remaining revision's state still names; last the fs-verity
-// records of objects that are gone.
+// objects a remaining revision's state still names; then the partial
+// downloads of objects nothing keeps (or already stored); last the
+// fs-verity records of objects that are gone.
 func (s *Storage) GC(opts GCOptions) (GCReport, error) {
 	var rep GCReport
 	keep := map[string]bool{}
@@ -89,6 +91,11 @@ func (s *Storage) GC(opts GCOptions) (GCReport, error) {
 	}
 	n, b, err := s.removeUnlinkedObjects(keepObjs, opts.KeepObjectsSince)
 	rep.Objects, rep.Bytes = n, rep.Bytes+b
+	if err != nil {
+		return rep, err
+	}
+	_, b, err = s.removeStalePartials(keepObjs, opts.KeepObjectsSince)
+	rep.Bytes += b
 	if err != nil {
 		return rep, err
 	}
@@ -173,30 +180,39 @@ func (s *Storage) referencedObjects(extra []string) (map[string]bool, error) {
 }
 
 func (s *Storage) removeUnlinkedObjects(keep map[string]bool, since time.Time) (n int, bytes int64, err error) {
-	entries, err := os.ReadDir(s.path("objects"))
+	return s.removeFiles("objects", since, func(name string, fi os.FileInfo) bool {
+		return !keep[name] && !strings.HasSuffix(name, ".tmp") && linkCount(fi) == 1
+	})
+}
+
+// removeFiles removes the regular files of dir (under the storage) that
+// remove selects, except (when since is not zero) those modified at or
+// after since, and fsyncs dir when it removed any. A missing dir has
+// nothing to remove.
+func (s *Storage) removeFiles(dir string, since time.Time, remove func(name string, fi os.FileInfo) bool) (n int, bytes int64, err error) {
+	entries, err := os.ReadDir(s.path(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil
+	}
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, e := range entries {
-		name := e.Name()
-		if keep[name] || strings.HasSuffix(name, ".tmp") {
-			continue
-		}
 		fi, err := e.Info()
-		if err != nil || !fi.Mode().IsRegular() || linkCount(fi) != 1 {
+		if err != nil || !fi.Mode().IsRegular() || !remove(e.Name(), fi) {
 			continue
 		}
 		if !since.IsZero() && !fi.ModTime().Before(since) {
 			continue
 		}
-		if err := os.Remove(s.path("objects", name)); err != nil {
+		if err := os.Remove(s.path(dir, e.Name())); err != nil {
 			return n, bytes, err
 		}
 		n++
 		bytes += fi.Size()
 	}
 	if n > 0 {
-		err = s.W.SyncDir(s.path("objects"))
+		err = s.W.SyncDir(s.path(dir))
 	}
 	return n, bytes, err
 }

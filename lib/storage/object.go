@@ -62,17 +62,31 @@ func (s *Storage) InstallObject(sha string, size int64, r io.Reader) (added bool
 	if err := s.writeObject(f, sha, size, r); err != nil {
 		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
 	}
+	added, err = s.place(tmp, sha)
+	if err != nil {
+		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+	}
+	return added, nil
+}
+
+// place makes the complete, checked and fsynced file tmp (in the storage
+// filesystem) the object sha: it enables fs-verity on tmp (where
+// supported), hard-links it as objects/<sha>, fsyncs the directory and
+// records the fs-verity digest. The caller removes tmp. added is false
+// when objects/<sha> already existed (a concurrent install won; it is
+// never replaced).
+func (s *Storage) place(tmp, sha string) (added bool, err error) {
 	d, err := s.seal(tmp)
 	sealed := err == nil
 	if err != nil && !errors.Is(err, fsverity.ErrUnsupported) {
-		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+		return false, err
 	}
-	err = s.W.Link(tmp, final)
+	err = s.W.Link(tmp, s.ObjectPath(sha))
 	if errors.Is(err, os.ErrExist) {
 		return false, nil // a concurrent upload of the same content won
 	}
 	if err != nil {
-		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+		return false, err
 	}
 	if sealed {
 		// Without the record (a crash here, a full disk) the object
@@ -244,7 +258,6 @@ func (s *Storage) CheckSpace(need uint64) error {
 	}
 	return nil
 }
-
 func statfs(path string) (avail, total uint64, err error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err != nil {

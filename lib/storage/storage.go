@@ -148,8 +148,10 @@ func (s *Storage) stagingPath(rev string) string {
 }
 
 // recover removes leftovers of interrupted writes: staging trails,
-// partial objects and partial fs-verity records. Both are invisible to readers, so removing them loses
-// nothing that was ever complete.
+// objects/*.tmp of interrupted installs and partial fs-verity records.
+// They are invisible to readers, so removing them loses nothing that was
+// ever complete. Downloads in partial/ are kept: they resume (see
+// partial.go; GC removes the unwanted ones).
 func (s *Storage) recover() error {
 	for _, dir := range []string{s.path("trails"), s.path("trails", "locals")} {
 		entries, err := os.ReadDir(dir)
