@@ -244,9 +244,10 @@ func TestBoardTrust(t *testing.T) {
 	mkinitrd(t, filepath.Join(dir, "override.img"), append(args, "-trust", other)...)
 }
 
-// TestQEMUBoardsShipUpstreamDev: both QEMU boards ship upstream's
-// development trust stores, byte for byte, and they load.
-func TestQEMUBoardsShipUpstreamDev(t *testing.T) {
+// TestQEMUBoardsShipDevStores: both QEMU boards ship the project's
+// development CA followed by upstream's development trust stores byte for
+// byte, they load, and the boards' signing chain verifies against them.
+func TestQEMUBoardsShipDevStores(t *testing.T) {
 	for _, name := range []string{"qemu-x86_64", "qemu-arm64"} {
 		b, err := boards.Load(boards.Dir(), name)
 		require.NoError(t, err)
@@ -260,11 +261,22 @@ func TestQEMUBoardsShipUpstreamDev(t *testing.T) {
 				got[filepath.Base(e.Name)] = e.Data
 			}
 		}
-		want := map[string][]byte{}
+		require.Len(t, got, 2, name)
 		for _, n := range []string{"ca-certificates.crt", "ca-oem-certificates.crt"} {
-			want[n], err = os.ReadFile(filepath.Join(confTrust, n))
+			upstream, err := os.ReadFile(filepath.Join(confTrust, n))
 			require.NoError(t, err)
+			assert.True(t, bytes.HasSuffix(got[n], upstream), "%s: %s ends with upstream's", name, n)
 		}
-		assert.Equal(t, want, got, name)
+		roots := x509.NewCertPool()
+		require.True(t, roots.AppendCertsFromPEM(got["ca-certificates.crt"]))
+		pemChain, err := os.ReadFile(filepath.Join(b.SigningDir(boards.Dir()), "chain.pem"))
+		require.NoError(t, err, name)
+		blk, _ := pem.Decode(pemChain)
+		require.NotNil(t, blk, name)
+		leaf, err := x509.ParseCertificate(blk.Bytes)
+		require.NoError(t, err)
+		chains, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		require.NoError(t, err, "%s: the signing leaf chains to the shipped store", name)
+		assert.Equal(t, "Pantavisor-in-Go development CA", chains[0][len(chains[0])-1].Subject.CommonName, name)
 	}
 }
