@@ -2,24 +2,17 @@ package pvtx
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"pantavisor/lib/ctrl/ctrltest"
 	"pantavisor/lib/pvs/sign"
+	"pantavisor/lib/pvs/sign/signtest"
 )
 
 // sigState is a state without objects, so a local transaction deploys it
@@ -29,28 +22,7 @@ const sigState = `{"#spec":"pantavisor-service-system@1","app/run.json":{"name":
 // testSigner writes a trust store with a new CA into dir and returns
 // signing options for a leaf it issued, valid around now, covering all.
 func testSigner(t *testing.T, dir string) sign.Options {
-	t.Helper()
-	mk := func(cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		require.NoError(t, err)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			BasicConstraintsValid: true, IsCA: parent == nil, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
-		if parent == nil {
-			parent, parentKey = tmpl, k
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &k.PublicKey, parentKey)
-		require.NoError(t, err)
-		c, err := x509.ParseCertificate(der)
-		require.NoError(t, err)
-		return c, k
-	}
-	ca, caKey := mk("pvtx test CA", nil, nil)
-	leaf, leafKey := mk("pvtx-test-signer", ca, caKey)
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "ca-certificates.crt"),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o644))
-	return sign.Options{Key: leafKey, Chain: [][]byte{leaf.Raw}, Include: []string{"**"}}
+	return signtest.TrustStore(t, dir, "pvtx-test-signer")
 }
 
 // sigStates writes the signed, tampered and unsigned states into dir and

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -187,13 +186,9 @@ func (s *Storage) removeUnlinkedObjects(keep map[string]bool, since time.Time) (
 
 // removeFiles removes the regular files of dir (under the storage) that
 // remove selects, except (when since is not zero) those modified at or
-// after since, and fsyncs dir when it removed any. A missing dir has
-// nothing to remove.
+// after since, and fsyncs dir when it removed any.
 func (s *Storage) removeFiles(dir string, since time.Time, remove func(name string, fi os.FileInfo) bool) (n int, bytes int64, err error) {
 	entries, err := os.ReadDir(s.path(dir))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, 0, nil
-	}
 	if err != nil {
 		return 0, 0, err
 	}

@@ -113,6 +113,9 @@ func (s *Storage) InstallPartial(sha string) (added bool, err error) {
 // of objects not in keep, or already stored, and any other file there,
 // except (when since is not zero) those written at or after since.
 func (s *Storage) removeStalePartials(keep map[string]bool, since time.Time) (n int, bytes int64, err error) {
+	if _, err := os.Stat(s.path(partialDir)); errors.Is(err, os.ErrNotExist) {
+		return 0, 0, nil // no download ever started; a missing objects/ stays an error
+	}
 	return s.removeFiles(partialDir, since, func(name string, _ os.FileInfo) bool {
 		return !keep[name] || s.HasObject(name)
 	})
