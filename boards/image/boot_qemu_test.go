@@ -113,7 +113,7 @@ func TestDiskBoot(t *testing.T) {
 	require.NoError(t, err)
 
 	cmdline, tm := bootDisk(t, o.Board, disk, "pv: booting revision 0 ")
-	assert.Equal(t, "BOOT_IMAGE=/trails/0/.pv/pv-kernel.img pv_rev=0 console=ttyS0 pv_storage_device=LABEL=pvstorage pv_bootloader_type=grub panic=2 pv_test=poweroff", cmdline)
+	assert.Equal(t, "BOOT_IMAGE=/trails/0/.pv/pv-kernel.img pv_rev=0 console=ttyS0 pv_storage_device=LABEL=pvstorage pv_bootloader_type=grub panic=2 pv_secureboot_mode=strict pv_test=poweroff", cmdline)
 	t.Logf("BOOT TIME (TCG, wall clock from QEMU start): GRUB loading %.2fs, grub.cfg %.2fs, kernel %.2fs, init banner %.2fs, powered off %.2fs",
 		tm.grub, tm.grubCfg, tm.kernel, tm.banner, tm.off)
 }
