@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pantavisor/lib/hub/fetch"
@@ -162,6 +163,7 @@ type Agent struct {
 	metaErr   string // the last user-meta refusal logged
 	upd       *update
 	dlDone    chan error
+	dlSeen    atomic.Int32 // dlNothing, dlAnswered or dlMissed, set by the downloads
 
 	mu      sync.Mutex // guards view and pending
 	view    State

@@ -8,14 +8,14 @@ import (
 	"pantavisor/lib/hub/proto"
 )
 
-// stepMeta runs the metadata timers: device-meta PUT every
-// DevMetaInterval when it changed and the hub is online, user-meta GET
+// stepMeta runs the metadata timers while the hub is online (upstream):
+// device-meta PUT every DevMetaInterval when it changed, user-meta GET
 // every UserMetaInterval, applied with full-state semantics.
 func (a *Agent) stepMeta(ctx context.Context, now time.Time) {
 	if a.online && due(&a.nextDev, now, a.o.DevMetaInterval) {
 		a.putDeviceMeta(ctx)
 	}
-	if a.token != "" && due(&a.nextUsr, now, a.o.UserMetaInterval) {
+	if a.online && due(&a.nextUsr, now, a.o.UserMetaInterval) {
 		a.getUserMeta(ctx)
 	}
 }

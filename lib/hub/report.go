@@ -35,10 +35,16 @@ func (a *Agent) flushReport(ctx context.Context) {
 // status.
 func (a *Agent) sendProgress(ctx context.Context, rev int, p progress.Progress) {
 	if a.upd != nil && a.upd.rev == rev && progress.Final(p.Status) {
-		a.upd = nil
+		a.endUpdate()
 	}
 	body := proto.AppendProgress(nil, p)
 	if _, _, err := a.request(ctx, true, "PUT", proto.ProgressPath(a.creds.ID, int64(rev)), body, nil); err != nil {
 		a.logf("hub: step %d: progress %s: %v", rev, p.Status, err)
 	}
+}
+
+// endUpdate forgets the update under way: the client is idle again.
+func (a *Agent) endUpdate() {
+	a.upd = nil
+	a.setName(StateIdle)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"pantavisor/lib/hub/fetch"
+	"pantavisor/lib/hub/hubhttp"
 	"pantavisor/lib/hub/proto"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/storage"
@@ -65,6 +66,9 @@ func (a *Agent) stepUpdate(ctx context.Context, now time.Time) {
 		a.downloading(ctx, now)
 	case handed:
 		a.setName(StateReport)
+		if due(&a.nextSteps, now, a.o.UpdaterInterval) {
+			a.checkFinal(ctx)
+		}
 	}
 }
 
@@ -147,7 +151,7 @@ func (a *Agent) refuse(ctx context.Context, rev int, p progress.Progress, status
 	}
 	a.logf("hub: step %d: %s %q", rev, status, msg)
 	a.put(ctx, rev, p)
-	a.upd = nil
+	a.endUpdate()
 }
 
 // prepare fetches the metadata of the objects the storage lacks (every
@@ -219,9 +223,27 @@ func base(u *update) progress.Progress {
 	return progress.Progress{Status: progress.Queued, Retries: u.retries}
 }
 
+// What the downloads saw last (Agent.dlSeen): nothing, an answer, none.
+const (
+	dlNothing int32 = iota
+	dlAnswered
+	dlMissed
+)
+
+// dlSee records what a download request saw, from the download
+// goroutines; the loop folds it into the online flag.
+func (a *Agent) dlSee(err error) {
+	switch {
+	case err == nil:
+		a.dlSeen.Store(dlAnswered)
+	case errors.Is(err, hubhttp.ErrNoResponse):
+		a.dlSeen.Store(dlMissed)
+	}
+}
+
 // fetcher downloads into the storage through the hub transport.
 func (a *Agent) fetcher() *fetch.Fetcher {
-	return &fetch.Fetcher{Storage: a.o.Storage, Getter: Getter{Client: a.client(false)}}
+	return &fetch.Fetcher{Storage: a.o.Storage, Getter: Getter{Client: a.client(false), Seen: a.dlSee}}
 }
 
 // startFetch starts FetchAll in a goroutine; its result arrives on
@@ -231,6 +253,7 @@ func (a *Agent) startFetch(ctx context.Context, now time.Time) {
 	u.dl, u.running, u.lastDone = &fetch.Progress{}, true, 0
 	f, wants, max, dl := a.fetcher(), u.wants, a.o.TransferMax, u.dl
 	go func() { a.dlDone <- f.FetchAll(ctx, wants, max, dl) }()
+	a.dlSeen.Store(0)
 	a.heartbeat(ctx, now)
 }
 
@@ -253,6 +276,12 @@ func (a *Agent) heartbeat(ctx context.Context, now time.Time) {
 // reached" past Retries.
 func (a *Agent) downloading(ctx context.Context, now time.Time) {
 	u := a.upd
+	switch a.dlSeen.Swap(0) { // what the downloads saw since the last step
+	case dlAnswered:
+		a.seen(nil)
+	case dlMissed:
+		a.seen(hubhttp.ErrNoResponse)
+	}
 	if !u.running {
 		if due(&a.next, now, ReqInterval) {
 			a.startFetch(ctx, now)
@@ -283,6 +312,16 @@ func (a *Agent) downloading(ctx context.Context, now time.Time) {
 	}
 }
 
+// checkFinal ends the update handed to the device when its local
+// progress is final, in case the device did not Report it.
+func (a *Agent) checkFinal(ctx context.Context) {
+	u := a.upd
+	if p, ok := a.dev.Progress(u.rev); ok && progress.Final(p.Status) {
+		a.put(ctx, u.rev, p)
+		a.endUpdate()
+	}
+}
+
 // handOver gives the step, all objects stored, to the device.
 func (a *Agent) handOver(ctx context.Context) {
 	u := a.upd
@@ -296,6 +335,6 @@ func (a *Agent) handOver(ctx context.Context) {
 			return
 		}
 		a.put(ctx, u.rev, p)
-		a.upd = nil
+		a.endUpdate()
 	}
 }
