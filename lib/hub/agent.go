@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -66,33 +67,46 @@ type Revision struct {
 // Device is what the agent needs of the device. The agent calls it only
 // from its own goroutine (Run); calls may block briefly (a file write)
 // but must not wait for the hub.
+//
+// A hub step rev is the local revision strconv.Itoa(rev). Its retry
+// count lives in its local progress: the agent announces start
+// Progress(rev).Retries+1 ("Retried X of Y") without writing it, and
+// RunStep's updater (update.Updater.Start) writes that same count.
 type Device interface {
-	// Running is the revision that runs now (factory sync uploads it).
+	// Running is the revision that runs now (factory sync uploads its
+	// objects from Options.Storage, then its state).
 	Running() Revision
-	// Progress is the local progress of remote revision rev
-	// (trails/<rev>/.pv/progress); ok is false when the revision is not
-	// stored or has no readable progress.
+	// Progress is the local progress of revision rev
+	// (storage.Progress then progress.Parse); ok is false when the
+	// revision is not stored or has no readable progress.
 	Progress(rev int) (p progress.Progress, ok bool)
-	// SetProgress stores p as rev's local progress (the agent writes
-	// only final statuses: WONTGO of a step it rejected).
+	// SetProgress stores p as rev's local progress
+	// (storage.SetProgress(p.Bytes())). The agent writes only the final
+	// statuses it decides (WONTGO before a hand-over, ERROR "Internal
+	// error" when RunStep fails without one), so a reboot re-sends them.
 	SetProgress(rev int, p progress.Progress) error
-	// PutStep stores the state JSON of hub step rev as revision
-	// strconv.Itoa(rev), not yet run (storage.PutState). The agent
-	// calls it only when Progress(rev) reports no revision.
+	// PutStep stores the state JSON of hub step rev as a revision not
+	// yet run (storage.PutState; its signatures are checked by RunStep).
+	// The agent calls it only when Progress(rev) reports no revision. An
+	// error wrapping storage.ErrBadState is reported as WONTGO "State
+	// JSON has bad format", any other as WONTGO "Internal error".
 	PutStep(rev int, state []byte) error
 	// RunStep installs and runs rev once all its objects are stored
-	// (update.Updater.Start). It returns when the update is under way
-	// or refused; what follows (INPROGRESS … and a final status) comes
-	// back through Agent.Report. An error means no status will follow:
-	// the agent then reports the local progress if final, else ERROR
-	// "Internal error".
+	// (update.Updater.Start and what the device does with its Plan). It
+	// returns when the update is under way or refused; what follows
+	// (INPROGRESS … and a final status, WONTGO included) comes back
+	// through Agent.Report. An error means no status will follow: the
+	// agent sends the local progress if final, else ERROR "Internal
+	// error". The agent also polls Progress(rev) every
+	// UpdaterInterval and ends the step on a final status.
 	RunStep(rev int) error
-	// DeviceMeta is the device-meta to upload (the agent adds its own
-	// pantahub.* keys).
+	// DeviceMeta is the device-meta to upload; the agent adds its own
+	// pantahub.* keys (KeyState, KeyOnline, KeyClaimed, KeyAddress).
 	DeviceMeta() map[string]string
 	// UserMeta is the user-meta stored locally.
 	UserMeta() map[string]string
-	// ApplyUserMeta writes set and deletes del from the local user-meta.
+	// ApplyUserMeta writes set and deletes del from the local user-meta
+	// (keys already checked with meta.CheckKey).
 	ApplyUserMeta(set map[string]string, del []string) error
 }
 
@@ -161,6 +175,8 @@ type Agent struct {
 	nextUsr   time.Time
 	sentMeta  map[string]string
 	metaErr   string // the last user-meta refusal logged
+	lastLine  string // the last line logged
+	repeats   int    // times lastLine came again since
 	upd       *update
 	dlDone    chan error
 	dlSeen    atomic.Int32 // dlNothing, dlAnswered or dlMissed, set by the downloads
@@ -309,9 +325,21 @@ func (a *Agent) address() string {
 	return net.JoinHostPort(a.o.Client.Host, strconv.Itoa(port))
 }
 
-// logf logs a line.
+// logf logs a line. A line equal to the one before is counted instead
+// (an unreachable hub fails the same way every few seconds), and the
+// count is logged before the next different line.
 func (a *Agent) logf(format string, args ...any) {
-	if a.o.Log != nil {
-		a.o.Log.Printf(format, args...)
+	if a.o.Log == nil {
+		return
 	}
+	line := fmt.Sprintf(format, args...)
+	if line == a.lastLine {
+		a.repeats++
+		return
+	}
+	if a.repeats > 0 {
+		a.o.Log.Printf("hub: last message repeated %d times", a.repeats)
+	}
+	a.lastLine, a.repeats = line, 0
+	a.o.Log.Printf("%s", line)
 }

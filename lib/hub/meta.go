@@ -20,16 +20,24 @@ func (a *Agent) stepMeta(ctx context.Context, now time.Time) {
 	}
 }
 
+// The device-meta keys the agent adds.
+const (
+	KeyState   = "pantahub.state"
+	KeyOnline  = "pantahub.online"
+	KeyClaimed = "pantahub.claimed"
+	KeyAddress = "pantahub.address"
+)
+
 // deviceMeta is the device's meta plus the agent's pantahub.* keys.
 func (a *Agent) deviceMeta() map[string]string {
 	m := maps.Clone(a.dev.DeviceMeta())
 	if m == nil {
 		m = map[string]string{}
 	}
-	m["pantahub.state"] = a.name
-	m["pantahub.online"] = flag(a.online)
-	m["pantahub.claimed"] = flag(a.claimed)
-	m["pantahub.address"] = a.address()
+	m[KeyState] = a.name
+	m[KeyOnline] = flag(a.online)
+	m[KeyClaimed] = flag(a.claimed)
+	m[KeyAddress] = a.address()
 	return m
 }
 
