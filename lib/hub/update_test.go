@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,4 +59,22 @@ func TestSpaceWontGo(t *testing.T) {
 	assert.Equal(t, 0, r.count("GET", "/local-s3/x"))
 	assert.Empty(t, r.dev.started())
 	assert.Equal(t, StateIdle, r.agent.State().State)
+}
+
+// TestRunReportWakes: Report wakes Run at once, whatever its Tick.
+func TestRunReportWakes(t *testing.T) {
+	r := newRig(t, nil, "", true)
+	id := r.idle()
+	r.agent.o.Tick = time.Hour
+	ctx, cancel := contextWithCancel()
+	done := make(chan struct{})
+	go func() { r.agent.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	r.agent.Report(0, progress.Make(progress.Done, progress.MsgFactory))
+	deadline := time.Now().Add(3 * time.Second)
+	for len(r.hub.Progress(id, 0)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Len(t, r.hub.Progress(id, 0), 1)
+	assert.Equal(t, "DONE Factory revision", r.history(id, 0)[0])
 }
