@@ -100,13 +100,20 @@ func (m *embedded) Status(s engine.Status) {
 	if s != engine.Ready {
 		return
 	}
-	m.logf("memory: PID 1 VmRSS %s Pss %s, main loop VmRSS %s Pss %s",
-		pid1.ProcField("/proc/1/status", "VmRSS:"), pid1.ProcField("/proc/1/smaps_rollup", "Pss:"),
-		pid1.ProcField("/proc/self/status", "VmRSS:"), pid1.ProcField("/proc/self/smaps_rollup", "Pss:"))
+	m.logf("memory: PID 1 %s, main loop %s", memLine("/proc/1"), memLine("/proc/self"))
 	if m.testPowerOff {
 		m.logf("pv_test=ready-poweroff: stopping")
 		m.stop()
 	}
+}
+
+// memLine is a process's memory for the READY line: VmRSS, then Pss with
+// its anonymous and file-backed parts (the binary's pages are shared
+// between PID 1 and the main loop, so Pss splits them).
+func memLine(proc string) string {
+	roll := proc + "/smaps_rollup"
+	return "VmRSS " + pid1.ProcField(proc+"/status", "VmRSS:") + " Pss " + pid1.ProcField(roll, "Pss:") +
+		" (anon " + pid1.ProcField(roll, "Pss_Anon:") + ", file " + pid1.ProcField(roll, "Pss_File:") + ")"
 }
 
 // Tick keeps the watchdog alive.

@@ -87,9 +87,10 @@ func TestDeviceRunsRevision(t *testing.T) {
 	assert.NotContains(t, console, "could not be started")
 	assert.NotContains(t, console, "Kernel panic")
 	t.Logf("BOOT (TCG, wall clock from QEMU start): kernel %.2fs, all containers started %.2fs, READY %.2fs", kernel, started, ready)
-	if m := regexp.MustCompile(`memory: PID 1 VmRSS [^\r\n]*`).FindString(console); m != "" {
-		t.Logf("RSS at READY with three containers: %s", m)
-	}
+	mem := regexp.MustCompile(`memory: PID 1 VmRSS \d+ kB Pss (\d+) kB [^\r\n]*main loop VmRSS \d+ kB Pss (\d+) kB[^\r\n]*`).FindStringSubmatch(console)
+	require.NotNil(t, mem, "the memory line at READY")
+	pss := atoi(t, mem[1]) + atoi(t, mem[2])
+	t.Logf("RSS at READY with three containers: %s; Pss summed %d kB (issue 14's goal: <= 6144 kB)", mem[0], pss)
 
 	assert.Contains(t, pvlog, "container web started (group app)", "the log server wrote pantavisor's log to the storage")
 	assert.Regexp(t, `\[dmesg\]: \[ *[0-9.]+\] Linux version`, pvlog, "the kernel log is captured as pantavisor/dmesg")
@@ -227,4 +228,12 @@ func freePort(t *testing.T) int {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// atoi parses a decimal the console printed.
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err, s)
+	return n
 }

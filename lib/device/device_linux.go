@@ -353,6 +353,10 @@ func (d *Device) onStatus(s engine.Status) {
 	if s == engine.Ready && !d.ready {
 		d.ready = true
 		_ = d.runHooks(hookSystemDone, s.String()) // failure is only logged (runHooks does), as upstream
+		// The boot's garbage (state parsing, container starts) is
+		// collected: give its pages back now, not at the scavenger's
+		// pace, so the device settles at its steady footprint.
+		debug.FreeOSMemory()
 	}
 	d.obs.Status(s)
 	d.tick()
