@@ -84,6 +84,24 @@ type LogPushOptions struct {
 // else the file's modification time; lvl is pantavisor's level, else
 // INFO.
 //
+// Positions: one file per log file in PosDir, named by a hash of its
+// path in the tree and holding "<inode> <offset> <n> <hash>\n<path>\n",
+// where hash is FNV-1a of the file's first n (at most 64) bytes; it is
+// written with persist.Writer after each 200 (upstream keeps the offset
+// in the xattr trusted.ph.logger.pos). Reading resumes at the offset
+// only if the inode and the first bytes still match and the file is at
+// least that long; else the file is new (rotated, truncated, rewritten)
+// and is read from its start. A file renamed within its directory (a
+// rotation by rename) keeps its position under the new name, so its
+// lines are not sent again; rotated files whose name contains ".gz" are
+// never read, so lines written to a file after its last push and before
+// its rotation are not sent (as upstream). Positions of files gone from
+// the tree are deleted.
+//
+// Its own lines go to Log, never into the tree it reads: the integrator
+// may point Log at the device's log (the lines then come back as
+// pantavisor's), which stays bounded since no success is logged.
+//
 // Answers: 200 advances; 401 logs in again and retries once; 403, 408,
 // 429, 5xx and no answer retry later (403 also logs in again: a token
 // from before the claim); another 4xx sends the first line alone, and
@@ -215,11 +233,14 @@ func (p *LogPusher) logf(format string, args ...any) {
 // sending the batch whenever the next line does not fit; send the rest.
 // sent reports whether the hub accepted anything.
 func (p *LogPusher) push(ctx context.Context) (sent bool, err error) {
-	files, err := scanTree(p.o.Dir)
+	files, complete, err := scanTree(p.o.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // no log yet, or the storage is away: keep the positions
+	}
 	if err != nil {
 		return false, err
 	}
-	p.pos.sync(files)
+	p.pos.sync(files, complete)
 	p.resetBatch()
 	for _, tf := range files {
 		if q, ok := p.pos.m[tf.rel]; ok && q.ino == tf.ino && q.off == tf.size {
@@ -283,6 +304,7 @@ func (p *LogPusher) fragment(line []byte) proto.Fragment {
 
 func (p *LogPusher) resetBatch() {
 	p.batch.Reset()
+	clear(p.frags) // drop the lines' text
 	p.frags, p.ends = p.frags[:0], p.ends[:0]
 }
 

@@ -377,3 +377,17 @@ func TestLogPushGate(t *testing.T) {
 		})
 	}
 }
+
+// TestLogPushDirAway: a log dir that disappears for a while (storage
+// away) keeps the positions: nothing is sent twice when it is back.
+func TestLogPushDirAway(t *testing.T) {
+	r := newPushRig(t)
+	r.write("1/a/a.log", "one\n")
+	r.start()
+	r.waitLogs(1)
+	require.NoError(t, os.Rename(r.dir, r.dir+".away"))
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, os.Rename(r.dir+".away", r.dir))
+	r.write("1/a/a.log", "two\n")
+	assert.Equal(t, []string{"one", "two"}, msgs(r.waitLogs(2)))
+}

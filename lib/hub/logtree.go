@@ -35,14 +35,17 @@ type treeFile struct {
 // contain ".gz" (upstream's find ! -name '*.gz*': rotated files) and
 // symlinks (logs/current points at a revision's dir). Files directly in a
 // revision's dir (the singlefile output's pv.log) have no platform and
-// are skipped.
-func scanTree(dir string) ([]treeFile, error) {
-	var files []treeFile
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// are skipped. A missing dir is an error wrapping fs.ErrNotExist.
+// complete is false when a part of the tree could not be read (a
+// directory removed or moved during the walk).
+func scanTree(dir string) (files []treeFile, complete bool, err error) {
+	complete = true
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == dir {
 				return err
 			}
+			complete = false
 			return nil // a dir removed under us (revision GC)
 		}
 		if !d.Type().IsRegular() || strings.Contains(d.Name(), ".gz") {
@@ -59,19 +62,17 @@ func scanTree(dir string) ([]treeFile, error) {
 		}
 		fi, err := d.Info()
 		if err != nil {
+			complete = false
 			return nil
 		}
 		files = append(files, treeFile{rel: rel, rev: parts[0], plat: parts[1], src: "/" + parts[2],
 			ino: inode(fi), size: fi.Size(), mtime: fi.ModTime()})
 		return nil
 	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // no log yet
-	}
 	if err != nil {
-		return nil, fmt.Errorf("listing log tree %s: %w", dir, err)
+		return nil, false, fmt.Errorf("listing log tree %s: %w", dir, err)
 	}
-	return files, nil
+	return files, complete, nil
 }
 
 // inode returns fi's inode number (0 when the platform has none).
@@ -198,8 +199,9 @@ func (ps *positions) forget(rel string) {
 //  1. a file whose position is missing or names another inode takes the
 //     position of a vanished or replaced file of the same directory with
 //     its inode (a rotation that renamed it: its lines are not sent again);
-//  2. the positions of files no longer in the tree are forgotten.
-func (ps *positions) sync(files []treeFile) {
+//  2. when the scan was complete, the positions of files no longer in
+//     the tree are forgotten.
+func (ps *positions) sync(files []treeFile, complete bool) {
 	byRel := make(map[string]uint64, len(files))
 	for _, f := range files {
 		byRel[f.rel] = f.ino
@@ -218,7 +220,7 @@ func (ps *positions) sync(files []treeFile) {
 		}
 	}
 	for rel := range ps.m {
-		if _, ok := byRel[rel]; !ok {
+		if _, ok := byRel[rel]; !ok && complete {
 			ps.forget(rel)
 		}
 	}
