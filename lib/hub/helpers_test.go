@@ -152,7 +152,7 @@ func sum(b []byte) string {
 
 // rig is an agent, its device and a fake hub.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	hub    *hubtest.Hub
 	dev    *fakeDev
 	agent  *Agent
@@ -165,7 +165,7 @@ type rig struct {
 }
 
 // factoryState is rev 0's state with its objects.
-func factoryState(t *testing.T, st *storage.Storage) (state []byte, kernel string) {
+func factoryState(t testing.TB, st *storage.Storage) (state []byte, kernel string) {
 	kern, initrd := []byte("factory kernel"), []byte("factory initrd")
 	for _, b := range [][]byte{kern, initrd} {
 		_, err := st.InstallObject(sum(b), int64(len(b)), bytes.NewReader(b))
@@ -177,7 +177,7 @@ func factoryState(t *testing.T, st *storage.Storage) (state []byte, kernel strin
 
 // newRig starts a hub (accepting autoTok) and an agent over fresh files
 // in dir ("" : a new temporary directory); auto sends the auto-token.
-func newRig(t *testing.T, h *hubtest.Hub, dir string, auto bool) *rig {
+func newRig(t testing.TB, h *hubtest.Hub, dir string, auto bool) *rig {
 	t.Helper()
 	if h == nil {
 		h = hubtest.Start(t, hubtest.Options{AutoToken: autoTok})
