@@ -200,7 +200,14 @@ func (c *Client) header(h http1.Header) http1.Header {
 
 // tlsConfig verifies Host against Roots, or the CA files, unless Insecure.
 func (c *Client) tlsConfig() (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: c.Host, MinVersion: tls.VersionTLS12}
+	// X25519 first: Go's default ClientHello also carries a hybrid
+	// post-quantum key share (X25519MLKEM768, about 1.2 KB each way), and
+	// every request is a new connection, so on an idle device it more
+	// than doubles the traffic of a metered link (make bench-hub measured
+	// 6,138 against 2,804 KB per hour). P-256 stays for hubs without
+	// X25519.
+	cfg := &tls.Config{ServerName: c.Host, MinVersion: tls.VersionTLS12,
+		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256}}
 	if c.Insecure {
 		cfg.InsecureSkipVerify = true
 		return cfg, nil
