@@ -3,6 +3,8 @@
 package pantavisor
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,7 +24,7 @@ import (
 // hub (its CA in a PV_LIBTHTTP_CERTSDIR directory, verification on),
 // with short timers (device-meta every devmeta seconds), signals mgmt ready and returns the device id once
 // the hub has registered it.
-func hubDevice(t *testing.T, devmeta string) (*ctrlDevice, *hubtest.Hub, string) {
+func hubDevice(t *testing.T, devmeta string, env ...string) (*ctrlDevice, *hubtest.Hub, string) {
 	t.Helper()
 	d := newCtrlDevice(t)
 	certs := filepath.Join(t.TempDir(), "certs")
@@ -31,6 +33,7 @@ func hubDevice(t *testing.T, devmeta string) (*ctrlDevice, *hubtest.Hub, string)
 	d.env = []string{"PH_CREDS_HOST=" + h.Host(), "PH_CREDS_PORT=" + strconv.Itoa(h.Port()),
 		"PV_LIBTHTTP_CERTSDIR=" + certs, "PH_UPDATER_INTERVAL=1", "PH_METADATA_DEVMETA_INTERVAL=" + devmeta,
 		"PH_METADATA_USRMETA_INTERVAL=1", "PH_LIBEVENT_HTTP_TIMEOUT=10", "PV_UPDATER_COMMIT_DELAY=1"}
+	d.env = append(d.env, env...)
 	d.start(t)
 	d.waitStarted(t)
 	d.signalReady(t)
@@ -112,4 +115,55 @@ func TestHubRemoteUpdate(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(d.dir, "run", "device-meta", "pantahub.claimed"))
 	require.NoError(t, err)
 	assert.Equal(t, "1", string(b), "the device's own device-meta")
+}
+
+// compact drops a line equal to the one before (DOWNLOADING heartbeats).
+func compact(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if len(out) == 0 || out[len(out)-1] != l {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestHubCorruptObject: the hub serves rev 1's new object corrupt; every
+// download fails its hash, and after PV_REVISION_RETRIES the step is
+// WONTGO on the hub and locally, the object never stored and the running
+// revision untouched.
+func TestHubCorruptObject(t *testing.T) {
+	d, h, id := hubDevice(t, "1", "PV_REVISION_RETRIES=2")
+	app := d.pidOf(t, "app")
+	require.NoError(t, h.Claim(id))
+	require.Eventually(t, func() bool { return h.StepStatus(id, 0) != "" }, 30*time.Second, 50*time.Millisecond,
+		"factory sync: the hub has trail rev 0")
+	newConf := conf("app", "from-hub-corrupt", "")
+	objects, inline := d.files(map[string]string{"app": newConf}, nil)
+	js, byHash := stateAndObjects(objects, inline)
+	for _, b := range byHash {
+		h.AddObject(b)
+	}
+	bad := h.AddObject([]byte(newConf))
+	h.CorruptObject(bad, true)
+	require.NoError(t, h.PostStep(id, 1, []byte(js), "corrupt"))
+	require.Eventually(t, func() bool { return progress.Final(h.StepStatus(id, 1)) }, 60*time.Second, 100*time.Millisecond,
+		"rev 1 ends; history %q", history(h, id, 1))
+	assert.Equal(t, []string{
+		"QUEUED Retried 1 of 2",
+		"QUEUED Downloading update metadata, retry 1 of 2",
+		"DOWNLOADING Downloading update artifacts, retry 1 of 2",
+		"DOWNLOADING Downloading update artifacts, retry 2 of 2",
+		"WONTGO Max download update retries reached",
+	}, compact(history(h, id, 1)))
+	assert.Equal(t, progress.WontGo, d.progressOf(t, "1").Status)
+	_, err := os.Stat(filepath.Join(d.dir, "storage", "objects", bad))
+	assert.True(t, os.IsNotExist(err), "the corrupt object is not stored")
+	img := sha256.Sum256(d.img)
+	_, err = os.Stat(filepath.Join(d.dir, "storage", "objects", hex.EncodeToString(img[:])))
+	assert.NoError(t, err, "where the factory's objects are")
+	cur, _ := os.Readlink(filepath.Join(d.dir, "storage", "trails", "current"))
+	assert.Equal(t, "0", cur)
+	assert.Equal(t, app, d.pidOf(t, "app"), "app ran on untouched")
+	assert.Contains(t, d.stderr.String(), "object validation went wrong")
 }
