@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -28,11 +30,24 @@ type HubOptions = hub.Options
 // (upstream's /storage/config/pantahub.config).
 const CredsFile = "config/pantahub.config"
 
-// hubOptions reads the hub client's configuration: the hub's address,
-// proxy, CA (PV_LIBTHTTP_CERTSDIR; PH_CREDS_INSECURE, ours, skips the
-// check), request timeout, the factory auto-token, the timers, the retry
-// limits and the User-Agent of machine, this build's version and date.
-func hubOptions(cfg *config.Config, p config.Paths, machine string) *HubOptions {
+// hubOptions reads the hub client's configuration, after loading the
+// credentials file as the PH_CONF level (upstream: its creds.* and other
+// PH keys, such as creds.host; a line refused is a warning on console):
+// the hub's address, proxy, CA (PV_LIBTHTTP_CERTSDIR; PH_CREDS_INSECURE,
+// ours, skips the check), request timeout, the factory auto-token, the
+// timers, the retry limits and the User-Agent of machine, this build's
+// version and date.
+func hubOptions(cfg *config.Config, p config.Paths, machine string, console io.Writer) *HubOptions {
+	creds := filepath.Join(p.Storage, CredsFile)
+	warns, err := cfg.LoadFile(config.LevelPHConf, creds)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		warns = append(warns, config.Warning{Level: config.LevelPHConf, Err: err})
+	}
+	for _, w := range warns {
+		if console != nil {
+			fmt.Fprintf(console, "pantavisor: config: %v\n", w)
+		}
+	}
 	c := hubhttp.Client{
 		Host: cfg.Get(config.PHCredsHost).String(), Port: cfg.Get(config.PHCredsPort).Int(),
 		CAFile: cfg.Get(config.LibthttpCertsdir).String(), Insecure: cfg.Get(config.PHCredsInsecure).Bool(),
@@ -42,7 +57,7 @@ func hubOptions(cfg *config.Config, p config.Paths, machine string) *HubOptions 
 		UserAgent:      hubhttp.UserAgent(machine, buildinfo.Version, buildinfo.Date),
 	}
 	return &hub.Options{Client: c, AutoToken: cfg.Get(config.PHFactoryAutotok).String(),
-		CredsFile: filepath.Join(p.Storage, CredsFile), PVDir: p.RunDir,
+		CredsFile: creds, PVDir: p.RunDir,
 		UpdaterInterval:  cfg.Get(config.PHUpdaterInterval).Duration(),
 		DevMetaInterval:  cfg.Get(config.PHMetadataDevmetaInterval).Duration(),
 		UserMetaInterval: cfg.Get(config.PHMetadataUsrmetaInterval).Duration(),

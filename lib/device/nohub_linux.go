@@ -3,6 +3,8 @@
 package device
 
 import (
+	"io"
+
 	"pantavisor/lib/config"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/progress"
@@ -12,7 +14,7 @@ import (
 type HubOptions struct{}
 
 // hubOptions is nil: this build has no hub client.
-func hubOptions(*config.Config, config.Paths, string) *HubOptions { return nil }
+func hubOptions(*config.Config, config.Paths, string, io.Writer) *HubOptions { return nil }
 
 // hubLink is the hub client; the nohub build has none.
 type hubLink struct{}

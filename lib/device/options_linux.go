@@ -57,7 +57,7 @@ func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, erro
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease, machine = k.Release, k.Machine
 	}
-	o.Hub = hubOptions(cfg, p, machine)
+	o.Hub = hubOptions(cfg, p, machine, console)
 	o.Logs = logServer(cfg, p, console)
 	switch mode {
 	case Embedded:
