@@ -2,7 +2,6 @@ package device
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"sync"
 
@@ -25,8 +24,6 @@ type control struct {
 	srv    *ctrl.Server
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	steps  chan stepRun // hub steps to run (hubDevice.RunStep)
-	closed chan struct{}
 
 	mu      sync.Mutex
 	outcome *engine.Outcome // the first end asked for
@@ -35,12 +32,13 @@ type control struct {
 // serveControl opens the pv-ctrl socket for the running engine.
 func (d *Device) serveControl(cancel context.CancelFunc) (*control, error) {
 	m := cgroup.Manager{Parent: d.o.Launch.CgroupParent}
-	c := &control{d: d, cancel: cancel, steps: make(chan stepRun), closed: make(chan struct{})}
+	c := &control{d: d, cancel: cancel}
+	remote, claimed := d.ctrlRemote()
 	c.srv = &ctrl.Server{
 		Socket: filepath.Join(d.o.Paths.RunDir, CtrlSocketName), Storage: d.st, State: d.cur, Engine: d.e,
 		DevMeta: d.devmeta, UsrMeta: d.usrmeta, Config: d.cfg, AppEngine: d.o.AppEngine,
 		Identify: m.NameOf, Commands: make(chan ctrl.Command, 1),
-		Updating: d.u.Updating, Remote: d.remote.on.Load, Claimed: d.hubClaimed,
+		Updating: d.u.Updating, Remote: remote, Claimed: claimed,
 		BuildInfo: d.o.BuildInfo,
 		Log:       func(msg string) { d.log(engine.LevelInfo, "pv-ctrl: "+msg) },
 	}
@@ -59,70 +57,9 @@ func (c *control) close() *engine.Outcome {
 	c.srv.Close()
 	close(c.srv.Commands)
 	c.wg.Wait()
-	close(c.closed)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.outcome
-}
-
-// commands runs pv-ctrl's commands and the hub's steps, one at a time.
-func (c *control) commands() {
-	defer c.wg.Done()
-	for {
-		select {
-		case cmd, ok := <-c.srv.Commands:
-			if !ok {
-				return
-			}
-			c.run(cmd)
-			c.srv.Done()
-		case s := <-c.steps:
-			c.step(s)
-		}
-	}
-}
-
-// stepRun is a hub step for the command goroutine; done gets Start's
-// error before the plan is carried out.
-type stepRun struct {
-	rev  string
-	done chan error
-}
-
-// runStep runs hub step rev on the command goroutine as LOCAL_RUN runs a
-// local one; it returns once the updater started it (or refused), or
-// when ctx ends or pv-ctrl closed.
-func (c *control) runStep(ctx context.Context, rev string) error {
-	s := stepRun{rev: rev, done: make(chan error, 1)}
-	select {
-	case c.steps <- s:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.closed:
-		return errClosed
-	}
-	select {
-	case err := <-s.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// errClosed: pv-ctrl closed, the revision ends.
-var errClosed = errors.New("the revision is ending")
-
-// step starts hub step s through the updater, answers, then follows the
-// plan (a reboot or a swap).
-func (c *control) step(s stepRun) {
-	d := c.d
-	d.log(engine.LevelInfo, "hub: running step "+s.rev)
-	plan, err := d.u.Start(s.rev, d.cur)
-	if err != nil {
-		d.log(engine.LevelError, "hub step "+s.rev+": "+err.Error())
-	}
-	s.done <- err
-	d.follow("hub step", plan, false)
 }
 
 // run carries out one command (reference pantavisor-control §2.3).

@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/config"
@@ -20,6 +22,7 @@ import (
 	"pantavisor/lib/hub/hubhttp"
 	"pantavisor/lib/meta"
 	"pantavisor/lib/progress"
+	"pantavisor/lib/update"
 )
 
 // HubOptions configure the device's hub client (lib/hub's Options;
@@ -78,9 +81,6 @@ type hubLink struct {
 	shown map[string]string // pantahub.* as published in device-meta (engine loop only)
 }
 
-// hubUnavailable is the nohub build's note; this build has a hub client.
-func (d *Device) hubUnavailable() {}
-
 // hubStarted reports whether the hub client was started.
 func (d *Device) hubStarted() bool {
 	l := &d.remote.hub
@@ -138,7 +138,7 @@ func (d *Device) hubClaimed() bool {
 }
 
 // hubReport sends the progress the updater recorded for a hub revision
-// (its name is a number) to the hub client.
+// (its name is a number) to the hub client (the updater's Reporter).
 func (d *Device) hubReport(rev string, p progress.Progress) {
 	n, err := strconv.Atoi(rev)
 	if err != nil || n < 0 {
@@ -192,7 +192,9 @@ func flag(b bool) string {
 // hubLogger logs the hub client's lines as the device's.
 type hubLogger struct{ d *Device }
 
-func (l hubLogger) Printf(format string, args ...any) { l.d.logHub(fmt.Sprintf(format, args...)) }
+func (l hubLogger) Printf(format string, args ...any) {
+	l.d.log(engine.LevelInfo, fmt.Sprintf(format, args...))
+}
 
 // hubDevice is the device as the hub client sees it (hub.Device). A hub
 // step rev is the local revision trails/<rev>.
@@ -274,4 +276,160 @@ func snapshot(d *Device, s *meta.Store) map[string]string {
 		m[e.Key] = e.Value
 	}
 	return m
+}
+
+// maybeStartHub starts the hub client once, in remote mode, when the
+// running revision is a rollback point (DONE, or UPDATED: a swap the
+// next boot commits) and no other update is under way, or when it is
+// the revision under test after a reboot: upstream's hub client runs on
+// a committed revision, and during a try so the hub sees its test (the
+// try's status, recorded before the client ran, is sent at its start).
+func (d *Device) maybeStartHub() {
+	if !d.remote.on.Load() || d.o.Hub == nil || d.hubStarted() {
+		return
+	}
+	rev := d.runningRev()
+	data, err := d.st.Progress(rev)
+	if err != nil || data == nil {
+		return
+	}
+	p, err := progress.Parse(data)
+	if err != nil {
+		return
+	}
+	switch p.Status {
+	case progress.Done, progress.Updated:
+		if d.u.Updating() {
+			return
+		}
+		d.startHub()
+	case progress.InProgress, progress.Testing:
+		if d.u.Rev() != rev {
+			return
+		}
+		d.startHub()
+		d.hubReport(rev, p)
+	}
+}
+
+// runningRev is the revision that runs now (it moves with a swap).
+func (d *Device) runningRev() string {
+	if d.devmeta != nil {
+		if rev, err := d.devmeta.Get(meta.KeyRevision); err == nil && rev != "" {
+			return rev
+		}
+	}
+	return d.rev
+}
+
+// updateMetadata carries out UPDATE_METADATA (remote mode only, pv-ctrl
+// checks): the payload's pairs, a JSON object, are set in device-meta as
+// a client's (published keys refused), then the hub client uploads
+// device-meta at once.
+func (d *Device) updateMetadata(payload string) {
+	if payload != "" {
+		pairs, err := meta.DecodeObject([]byte(payload))
+		if err != nil {
+			d.log(engine.LevelWarn, "UPDATE_METADATA: "+err.Error())
+		}
+		for k, v := range pairs {
+			if err := d.devmeta.ClientSet(k, v); err != nil {
+				d.log(engine.LevelWarn, "UPDATE_METADATA: "+err.Error())
+			}
+		}
+	}
+	d.hubPushMeta()
+}
+
+// runStep runs hub step rev on the command goroutine as LOCAL_RUN runs a
+// local one; it returns once the updater started it (or refused), or
+// when ctx ends (stopHub ends it before pv-ctrl closes).
+func (c *control) runStep(ctx context.Context, rev string) error {
+	s := stepRun{rev: rev, done: make(chan error, 1)}
+	select {
+	case c.d.remote.steps <- s:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-s.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// step starts hub step s through the updater, answers, then follows the
+// plan (a reboot or a swap).
+func (c *control) step(s stepRun) {
+	d := c.d
+	d.log(engine.LevelInfo, "hub: running step "+s.rev)
+	plan, err := d.u.Start(s.rev, d.cur)
+	if err != nil {
+		d.log(engine.LevelError, "hub step "+s.rev+": "+err.Error())
+	}
+	s.done <- err
+	d.follow("hub step", plan, false)
+}
+
+// remote is the device's remote mode (reference pantavisor-control
+// §2.3, pantavisor-core §3.3): pantavisor.mode, pv-ctrl's Remote, and
+// whether the hub client may run. Its hub client lives in hub_linux.go
+// (nohub_linux.go: none).
+type remote struct {
+	on    atomic.Bool  // remote mode
+	hub   hubLink      // the hub client, once started
+	steps chan stepRun // hub steps for pv-ctrl's command goroutine (control.runStep)
+}
+
+// initRemote chooses the mode the revision starts in and publishes it:
+// remote when PV_CONTROL_REMOTE is on, the build has a hub client and
+// the revision is not a local one (unless PV_CONTROL_REMOTE_ALWAYS).
+func (d *Device) initRemote() {
+	d.remote.steps = make(chan stepRun)
+	local := strings.HasPrefix(d.rev, "locals/") && !d.cfg.Get(config.ControlRemoteAlways).Bool()
+	d.remote.on.Store(d.cfg.Get(config.ControlRemote).Bool() && d.o.Hub != nil && !local)
+	d.setMode(d.remote.on.Load())
+}
+
+// goRemote leaves local mode (GO_REMOTE) and starts the hub client when
+// it may run.
+func (d *Device) goRemote() {
+	d.remote.on.Store(true)
+	d.setMode(true)
+	d.maybeStartHub()
+}
+
+// ctrlRemote are pv-ctrl's Remote and Claimed: the mode, and the hub
+// client's claim.
+func (d *Device) ctrlRemote() (remote, claimed func() bool) {
+	return d.remote.on.Load, d.hubClaimed
+}
+
+// reporter is the updater's Reporter: each progress recorded goes to the
+// hub client (hubReport).
+func (d *Device) reporter() update.Reporter { return update.ReporterFunc(d.hubReport) }
+
+// commands runs pv-ctrl's commands and the hub's steps, one at a time.
+func (c *control) commands() {
+	defer c.wg.Done()
+	for {
+		select {
+		case cmd, ok := <-c.srv.Commands:
+			if !ok {
+				return
+			}
+			c.run(cmd)
+			c.srv.Done()
+		case s := <-c.d.remote.steps:
+			c.step(s)
+		}
+	}
+}
+
+// stepRun is a hub step for the command goroutine; done gets Start's
+// error before the plan is carried out.
+type stepRun struct {
+	rev  string
+	done chan error
 }

@@ -32,7 +32,6 @@ func (d *Device) publishMeta() (wait func()) {
 		d.log(engine.LevelWarn, "device-meta: "+err.Error())
 	}
 	d.initRemote()
-	d.hubUnavailable()
 	published := make(chan struct{})
 	go func() {
 		defer close(published)

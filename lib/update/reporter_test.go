@@ -46,7 +46,7 @@ func TestReporterResume(t *testing.T) {
 	require.NoError(t, err)
 	r := &recorder{}
 	f.u = f.updater(true)
-	f.u.Reporter = r
+	f.u.Reporter = ReporterFunc(r.Recorded)
 	f.u.Resume(stepRev, true)
 	require.NoError(t, f.st.SetCurrent(stepRev))
 	assert.Nil(t, f.u.Tick(View{Ready: true}))

@@ -89,6 +89,12 @@ type Reporter interface {
 	Recorded(rev string, p progress.Progress)
 }
 
+// ReporterFunc is a function used as a Reporter.
+type ReporterFunc func(rev string, p progress.Progress)
+
+// Recorded calls f(rev, p).
+func (f ReporterFunc) Recorded(rev string, p progress.Progress) { f(rev, p) }
+
 // Updater is the update state machine of one device. Set the exported
 // fields, then use it from any goroutine; one lock guards its state and
 // is never held while calling out to the engine.
