@@ -68,6 +68,7 @@ func TestKeyConstants(t *testing.T) {
 	for k, want := range map[Key]string{
 		PHCredsHost:                  "PH_CREDS_HOST",
 		PHCredsID:                    "PH_CREDS_ID",
+		PHCredsInsecure:              "PH_CREDS_INSECURE",
 		PHUpdaterTransferMaxCount:    "PH_UPDATER_TRANSFER_MAX_COUNT",
 		BootloaderType:               "PV_BOOTLOADER_TYPE",
 		DebugSSH:                     "PV_DEBUG_SSH",
@@ -82,7 +83,7 @@ func TestKeyConstants(t *testing.T) {
 		assert.Equal(t, want, k.String())
 		assert.Equal(t, want, k.Spec().Name)
 	}
-	assert.Equal(t, "key(113)", numKeys.Name())
+	assert.Equal(t, "key(114)", numKeys.Name())
 	assert.Equal(t, Spec{}, numKeys.Spec())
 	c := New()
 	assert.Equal(t, Value{}, c.Get(numKeys))

@@ -54,6 +54,10 @@ type Spec struct {
 var keys = [numKeys]Spec{
 	{"PH_CREDS_HOST", "creds.host", "api.pantahub.com", "", TypeString, ph | oem, false},
 	{"PH_CREDS_ID", "creds.id", "", "", TypeString, ph | oem | client, false},
+	// PH_CREDS_INSECURE is ours, not upstream's (whose async hub client
+	// never verifies): 1 skips the verification of the hub's
+	// certificate, for development hubs only.
+	{"PH_CREDS_INSECURE", "", "0", "", TypeBool, ph | oem, false},
 	{"PH_CREDS_PORT", "creds.port", "443", "", TypeInt, ph | oem, false},
 	{"PH_CREDS_PRN", "creds.prn", "", "", TypeString, ph | oem | client, false},
 	{"PH_CREDS_PROXY_HOST", "creds.proxy.host", "", "", TypeString, ph | oem, false},

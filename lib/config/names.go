@@ -8,6 +8,7 @@ package config
 const (
 	PHCredsHost                  Key = iota // PH_CREDS_HOST
 	PHCredsID                               // PH_CREDS_ID
+	PHCredsInsecure                         // PH_CREDS_INSECURE (ours: skip the hub certificate check)
 	PHCredsPort                             // PH_CREDS_PORT
 	PHCredsPRN                              // PH_CREDS_PRN
 	PHCredsProxyHost                        // PH_CREDS_PROXY_HOST

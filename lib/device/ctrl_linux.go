@@ -33,11 +33,12 @@ type control struct {
 func (d *Device) serveControl(cancel context.CancelFunc) (*control, error) {
 	m := cgroup.Manager{Parent: d.o.Launch.CgroupParent}
 	c := &control{d: d, cancel: cancel}
+	remote, claimed := d.ctrlRemote()
 	c.srv = &ctrl.Server{
 		Socket: filepath.Join(d.o.Paths.RunDir, CtrlSocketName), Storage: d.st, State: d.cur, Engine: d.e,
 		DevMeta: d.devmeta, UsrMeta: d.usrmeta, Config: d.cfg, AppEngine: d.o.AppEngine,
 		Identify: m.NameOf, Commands: make(chan ctrl.Command, 1),
-		Updating: d.u.Updating, Remote: func() bool { return false }, Claimed: func() bool { return false },
+		Updating: d.u.Updating, Remote: remote, Claimed: claimed,
 		BuildInfo: d.o.BuildInfo,
 		Log:       func(msg string) { d.log(engine.LevelInfo, "pv-ctrl: "+msg) },
 	}
@@ -59,14 +60,6 @@ func (c *control) close() *engine.Outcome {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.outcome
-}
-
-func (c *control) commands() {
-	defer c.wg.Done()
-	for cmd := range c.srv.Commands {
-		c.run(cmd)
-		c.srv.Done()
-	}
 }
 
 // run carries out one command (reference pantavisor-control §2.3).
@@ -93,7 +86,9 @@ func (c *control) run(cmd ctrl.Command) {
 			d.log(engine.LevelWarn, err.Error())
 		}
 	case ctrl.OpGoRemote:
-		d.setMode(true)
+		d.goRemote()
+	case ctrl.OpUpdateMetadata:
+		d.updateMetadata(cmd.Payload)
 	case ctrl.OpLocalRun, ctrl.OpLocalRunCommit, ctrl.OpMakeFactory:
 		d.update(cmd.Op, cmd.Payload, cmd.Op == ctrl.OpLocalRunCommit, cmd.Op == ctrl.OpMakeFactory)
 	default:

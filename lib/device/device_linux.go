@@ -52,6 +52,9 @@ type Options struct {
 	BuildInfo  []byte         // GET /buildinfo
 	AppEngine  bool           // appengine mode: container names may carry a -<n> suffix
 	Console    io.Writer      // the device's log lines as "pantavisor: <msg>" (the console, stderr); nil: none
+	// Hub configures the hub client, run in remote mode (FromConfig; the
+	// nohub build has none); nil: no hub client, the device stays local.
+	Hub *HubOptions
 }
 
 // Observer is what a front end (PID 1's main loop, appengine) sees of a
@@ -85,6 +88,7 @@ type Device struct {
 	ctx     context.Context // the engine's: ends with the revision
 	ctrl    *control
 	ready   bool // READY was seen once: system-done ran (engine loop only)
+	remote  remote
 }
 
 // New locks the storage (instance.ErrLocked: another engine runs on it,
@@ -150,7 +154,9 @@ func New(o Options, obs Observer) (d *Device, err error) {
 // again ends here with its rollback), load
 // and verify the revision, set trails/current, mount the BSP, publish
 // the metadata, run the system-start hooks, start the log server, then
-// run the engine with pv-ctrl until it returns.
+// run the engine with pv-ctrl until it returns. The hub client (remote
+// mode) runs beside the engine from when pv-ctrl is up and the running
+// revision is a rollback point, and stops before pv-ctrl.
 func (d *Device) Run(ctx context.Context) (out engine.Outcome, err error) {
 	defer func() { d.obs.Exit(out, err) }()
 	defer d.lk.Release()
@@ -214,7 +220,9 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 	if err != nil {
 		return engine.Outcome{}, fmt.Errorf("control socket: %w", err)
 	}
+	d.maybeStartHub()
 	out := d.e.Run(ctx)
+	d.stopHub() // before pv-ctrl: a step it hands over waits on pv-ctrl's command goroutine
 	if asked := c.close(); asked != nil && out.Action == engine.Exit {
 		out = *asked
 		d.log(engine.LevelInfo, out.Error())
@@ -366,6 +374,8 @@ func (d *Device) onStatus(s engine.Status) {
 func (d *Device) onTick() {
 	d.obs.Tick()
 	d.tick()
+	d.publishHub()
+	d.maybeStartHub()
 }
 
 // log writes one of the device's lines to the console, to the log server

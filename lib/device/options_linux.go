@@ -38,6 +38,8 @@ const defaultLogLevel = 4
 //     the host (containers get the host's /dev/log when it has one), and
 //     container names may carry a -<n> suffix.
 //
+// Both modes get the hub client's options (the nohub build: none).
+//
 // The caller sets what is not configuration: the revision and its
 // bootloader env, the launcher's state dir and cgroup parent, the build
 // info, and Engine's timings.
@@ -51,9 +53,11 @@ func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, erro
 		return Options{}, err
 	}
 	o.Launch.Host.VolumesDir, o.Launch.Host.ConfigsDir, o.Launch.Host.RunDir = p.Volumes, p.Configs, p.RunDir
+	machine := "unknown"
 	if k, err := sysinfo.Uname(); err == nil {
-		o.Launch.Host.KernelRelease = k.Release
+		o.Launch.Host.KernelRelease, machine = k.Release, k.Machine
 	}
+	o.Hub = hubOptions(cfg, p, machine, console)
 	o.Logs = logServer(cfg, p, console)
 	switch mode {
 	case Embedded:

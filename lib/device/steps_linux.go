@@ -31,7 +31,7 @@ func (d *Device) publishMeta() (wait func()) {
 	if err := d.devmeta.SetRevision(d.rev); err != nil {
 		d.log(engine.LevelWarn, "device-meta: "+err.Error())
 	}
-	d.setMode(false) // no Hub client yet: always local
+	d.initRemote()
 	published := make(chan struct{})
 	go func() {
 		defer close(published)

@@ -20,7 +20,7 @@ func (d *Device) newUpdater() (u *update.Updater, warn, err error) {
 		}
 	}
 	cfg := d.cfg
-	u = &update.Updater{Storage: d.st, Boot: b, Changes: engine.Changes, Log: d.log,
+	u = &update.Updater{Storage: d.st, Boot: b, Changes: engine.Changes, Log: d.log, Reporter: d.reporter(),
 		Config: update.Config{Retries: cfg.Get(config.RevisionRetries).Int(), CommitDelay: cfg.Get(config.UpdaterCommitDelay).Duration(),
 			GoalsTimeout: cfg.Get(config.UpdaterGoalsTimeout).Duration(), GCDefer: cfg.Get(config.StorageGcThresholdDefertime).Duration(),
 			KeepFactory: cfg.Get(config.StorageGcKeepFactory).Bool(), Secureboot: d.o.Secureboot}}
@@ -72,6 +72,11 @@ func (d *Device) update(op, payload string, commit, factory bool) {
 	if err != nil {
 		d.log(engine.LevelError, op+" "+payload+": "+err.Error())
 	}
+	d.follow(op, plan, commit)
+}
+
+// follow carries out plan: reboot, or swap (then reboot if commit).
+func (d *Device) follow(op string, plan update.Plan, commit bool) {
 	switch plan.Action {
 	case update.Reboot:
 		d.ctrl.end(engine.Outcome{Action: engine.Reboot, Reason: "update to revision " + plan.Rev + ": " + plan.Reason})

@@ -180,6 +180,7 @@ type Agent struct {
 	upd       *update
 	dlDone    chan error
 	dlSeen    atomic.Int32 // dlNothing, dlAnswered or dlMissed, set by the downloads
+	metaNow   atomic.Bool  // PushMeta asked for a device-meta upload
 
 	mu      sync.Mutex // guards view and pending
 	view    State
@@ -259,6 +260,17 @@ func (a *Agent) Report(rev int, p progress.Progress) {
 	a.mu.Lock()
 	a.pending = &report{rev, p}
 	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PushMeta asks for the device-meta upload at once rather than at the
+// next DevMetaInterval (pv-ctrl's UPDATE_METADATA); like the timed one it
+// sends only what changed, once online and synced. It never blocks.
+func (a *Agent) PushMeta() {
+	a.metaNow.Store(true)
 	select {
 	case a.wake <- struct{}{}:
 	default:

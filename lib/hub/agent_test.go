@@ -277,3 +277,21 @@ func TestHangDoesNotBlock(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// TestPushMeta: PushMeta makes the device-meta PUT due at once (pv-ctrl's
+// UPDATE_METADATA), still only when something changed.
+func TestPushMeta(t *testing.T) {
+	r := newRig(t, nil, "", true)
+	id := r.idle()
+	r.until("device-meta sent", func() bool { return r.count("PUT", "/devices/"+id+"/device-meta") == 1 })
+	r.dev.devMeta["custom"] = "v1"
+	r.step(time.Millisecond)
+	assert.Equal(t, 1, r.count("PUT", "/devices/"+id+"/device-meta"), "not due before the interval")
+	r.agent.PushMeta()
+	r.step(time.Millisecond)
+	assert.Equal(t, 2, r.count("PUT", "/devices/"+id+"/device-meta"), "pushed at once")
+	assert.Equal(t, "v1", r.hub.DeviceMeta(id)["custom"])
+	r.agent.PushMeta()
+	r.step(time.Millisecond)
+	assert.Equal(t, 2, r.count("PUT", "/devices/"+id+"/device-meta"), "nothing changed: nothing sent")
+}

@@ -10,8 +10,12 @@ import (
 
 // stepMeta runs the metadata timers while the hub is online (upstream):
 // device-meta PUT every DevMetaInterval when it changed, user-meta GET
-// every UserMetaInterval, applied with full-state semantics.
+// every UserMetaInterval, applied with full-state semantics. PushMeta
+// makes the device-meta PUT due now.
 func (a *Agent) stepMeta(ctx context.Context, now time.Time) {
+	if a.metaNow.Swap(false) {
+		a.nextDev = time.Time{}
+	}
 	if a.online && due(&a.nextDev, now, a.o.DevMetaInterval) {
 		a.putDeviceMeta(ctx)
 	}

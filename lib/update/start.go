@@ -90,6 +90,7 @@ func (u *Updater) start(rev string, cur *state.State) (Plan, error) {
 	if err := u.Storage.SetProgress(rev, p.Bytes()); err != nil {
 		return Plan{}, u.abort(rev, err)
 	}
+	u.announce(rev, p)
 	next, msg := u.load(rev)
 	if msg == "" {
 		msg = u.space(next)

@@ -80,6 +80,21 @@ const (
 	trial                 // the new revision runs: goals, then commit delay
 )
 
+// Reporter is told every progress the updater records, once it is
+// durable: the QUEUED of a start, INPROGRESS, TESTING and every final
+// status, those written at a resume after a reboot included. The device
+// forwards a hub revision's to its hub client. Recorded is called with
+// no lock of the updater held and must not block.
+type Reporter interface {
+	Recorded(rev string, p progress.Progress)
+}
+
+// ReporterFunc is a function used as a Reporter.
+type ReporterFunc func(rev string, p progress.Progress)
+
+// Recorded calls f(rev, p).
+func (f ReporterFunc) Recorded(rev string, p progress.Progress) { f(rev, p) }
+
 // Updater is the update state machine of one device. Set the exported
 // fields, then use it from any goroutine; one lock guards its state and
 // is never held while calling out to the engine.
@@ -90,6 +105,8 @@ type Updater struct {
 	Config  Config
 	Now     func() time.Time           // nil: time.Now
 	Log     func(engine.Level, string) // nil: discard
+	// Reporter is told each progress recorded; nil: nobody.
+	Reporter Reporter
 
 	mu       sync.Mutex
 	rev      string    // the revision under update, "" when idle
@@ -193,7 +210,15 @@ func (u *Updater) set(rev, status, msg string) error {
 	}
 	// Logged once durable: whoever reads the line may cut the power.
 	u.logf(engine.LevelInfo, "revision %s: %s %q", rev, status, msg)
+	u.announce(rev, p)
 	return nil
+}
+
+// announce tells the Reporter that p was recorded for rev.
+func (u *Updater) announce(rev string, p progress.Progress) {
+	if u.Reporter != nil {
+		u.Reporter.Recorded(rev, p)
+	}
 }
 
 // record is set where the caller goes on whatever happens: a failed
