@@ -115,6 +115,19 @@ func TestHubRemoteUpdate(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(d.dir, "run", "device-meta", "pantahub.claimed"))
 	require.NoError(t, err)
 	assert.Equal(t, "1", string(b), "the device's own device-meta")
+
+	// The log pusher ships the log tree once claimed: pantavisor's own
+	// lines of the factory revision and of rev 1 reach the hub.
+	var revs map[string]bool
+	require.Eventually(t, func() bool {
+		revs = map[string]bool{}
+		for _, e := range h.Logs(id) {
+			if e.Plat == "pantavisor" && e.Src == "/pantavisor.log" {
+				revs[e.Rev] = true
+			}
+		}
+		return revs["0"] && revs["1"]
+	}, 30*time.Second, 100*time.Millisecond, "pantavisor.log of revisions 0 and 1 on the hub: %v", revs)
 }
 
 // compact drops a line equal to the one before (DOWNLOADING heartbeats).

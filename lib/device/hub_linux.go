@@ -100,14 +100,62 @@ func (d *Device) startHub() {
 	}
 	o := *d.o.Hub
 	o.Storage, o.Writer, o.Log = d.st, d.st.W, hubLogger{d}
+	if !o.Client.Insecure && o.Client.Roots == nil {
+		// Read the CA once, not at every request; a bad CA stays the
+		// error of every request (logged by the agent).
+		if roots, err := hubhttp.LoadCA(o.Client.CAFile); err == nil {
+			o.Client.Roots = roots
+		}
+	}
 	l.agent = hub.New(o, hubDevice{d})
 	l.ctx, l.cancel = context.WithCancel(d.ctx)
 	l.done = make(chan struct{})
 	d.log(engine.LevelInfo, "hub: client started for "+o.Client.Host+":"+strconv.Itoa(o.Client.Port))
-	go func(a *hub.Agent, ctx context.Context, done chan struct{}) {
+	push := hub.NewLogPusher(d.logPushOptions(o, l.agent))
+	go func(a *hub.Agent, p *hub.LogPusher, ctx context.Context, done chan struct{}) {
 		defer close(done)
+		pushed := make(chan struct{})
+		go func() {
+			defer close(pushed)
+			p.Run(ctx)
+		}()
 		a.Run(ctx)
-	}(l.agent, l.ctx, l.done)
+		<-pushed
+	}(l.agent, push, l.ctx, l.done)
+}
+
+// LogPushDir is where the log pusher keeps its position in each log file,
+// under the storage.
+const LogPushDir = "cache/logpush"
+
+// logPushOptions configure the log pusher next to the agent: the same
+// hub client and credentials, the log tree, and its timestamp format.
+func (d *Device) logPushOptions(o hub.Options, a *hub.Agent) hub.LogPushOptions {
+	cfg := d.o.Config
+	return hub.LogPushOptions{Client: o.Client, CredsFile: o.CredsFile, Dir: d.o.Paths.Logs,
+		PosDir: filepath.Join(d.o.Paths.Storage, LogPushDir), Writer: d.st.W, Gate: logGate{a, d},
+		TimeFormat:   cfg.Get(config.LogFiletreeTimestampFormat).String(),
+		AbsoluteTime: cfg.Get(config.LogTimestamp).String() == "absolute", Log: hubLogger{d}}
+}
+
+// logGate lets the log pusher run while the hub is online, the device
+// claimed, and pushing enabled: PV_LOG_PUSH, which user-meta
+// pantahub.log.push overrides, with the file tree among the log server's
+// outputs (what the pusher reads), as upstream.
+type logGate struct {
+	*hub.Agent
+	d *Device
+}
+
+// Enabled reports whether logs are to be pushed.
+func (g logGate) Enabled() bool {
+	if !strings.Contains(g.d.o.Config.Get(config.LogServerOutputs).String(), "filetree") {
+		return false
+	}
+	if v, err := g.d.usrmeta.Get("pantahub.log.push"); err == nil && v != "" {
+		return v == "1" || v == "true"
+	}
+	return g.d.o.Config.Get(config.LogPush).Bool()
 }
 
 // stopHub stops the hub client and waits for it; it is not started again.
