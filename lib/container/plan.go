@@ -66,7 +66,7 @@ func NewPlan(r Request, h Host) (*Plan, error) {
 		return nil, fmt.Errorf("%s: user namespace: %w (keep it with lxc.namespace.keep = user)", r.Name, ErrUnsupported)
 	}
 	spec := &Spec{Name: r.Name, Root: r.Root, Autodev: c.Autodev, UID: int(c.InitUID), GID: int(c.InitGID),
-		Cwd: c.InitCwd, Args: c.InitArgv(), Caps: c.Capabilities(lastCap())}
+		Cwd: c.InitCwd, Args: c.InitArgv(), Caps: c.Capabilities(lastCap()), NoNewPrivs: c.NoNewPrivs}
 	if len(spec.Args) == 0 {
 		spec.Args = []string{"/sbin/init"}
 	}

@@ -75,3 +75,17 @@ func TestPlanRefusals(t *testing.T) {
 		assert.ErrorContains(t, err, msg, conf)
 	}
 }
+
+func TestPlanNoNewPrivs(t *testing.T) {
+	for conf, want := range map[string]bool{
+		"lxc.rootfs.path = /x\n":                       false,
+		"lxc.rootfs.path = /x\nlxc.no_new_privs = 1\n": true,
+		"lxc.rootfs.path = /x\nlxc.no_new_privs = 0\n": false,
+	} {
+		cfg, _, err := lxcconf.Parse(strings.NewReader(conf), "t.conf")
+		require.NoError(t, err, conf)
+		p, err := NewPlan(Request{Name: "c", Root: "/root", Config: cfg}, Host{})
+		require.NoError(t, err, conf)
+		assert.Equal(t, want, p.Spec.NoNewPrivs, conf)
+	}
+}

@@ -57,6 +57,8 @@ func (p *parser) setProcess(at pos, key, v string) (bool, error) {
 		err = p.setIDMap(v)
 	case "lxc.cap.keep", "lxc.cap.drop":
 		err = p.setCaps(at, key == "lxc.cap.keep", v)
+	case "lxc.no_new_privs":
+		err = setBool01(&c.NoNewPrivs, v)
 	default:
 		return false, nil
 	}

@@ -98,6 +98,9 @@ func TestCapKeys(t *testing.T) {
 			func(c *Config) { c.CapDrop = []int{16, 33, 40} }},
 		{"keep reset then drop", "lxc.cap.keep = kill\nlxc.cap.keep =\nlxc.cap.drop = kill",
 			func(c *Config) { c.CapDrop = []int{5} }},
+		{"no_new_privs", "lxc.no_new_privs = 1", func(c *Config) { c.NoNewPrivs = true }},
+		{"no_new_privs last wins", "lxc.no_new_privs = 1\nlxc.no_new_privs = 0", func(c *Config) {}},
+		{"no_new_privs empty resets", "lxc.no_new_privs = 1\nlxc.no_new_privs =", func(c *Config) {}},
 	})
 }
 
@@ -205,6 +208,8 @@ var errorCases = []struct {
 	{"lxc.init.gid = root", ErrBadValue, "t.conf:1: "},
 	{"lxc.init.cmd = " + strings.Repeat("x", 4096), ErrBadValue, "t.conf:1: "},
 	{"lxc.uts.name = " + strings.Repeat("h", 65), ErrBadValue, "t.conf:1: "},
+	{"lxc.no_new_privs = 2", ErrBadValue, "t.conf:1: lxc.no_new_privs: "},
+	{"lxc.no_new_privs = yes", ErrBadValue, "t.conf:1: "},
 	{"lxc.idmap = x 0 1 1", ErrBadValue, "t.conf:1: "},
 	{"lxc.idmap = u 0 1", ErrBadValue, "t.conf:1: "},
 	{"lxc.idmap = u 0 -1 1", ErrBadValue, "t.conf:1: "},
@@ -262,7 +267,7 @@ var wantWarnings = []string{
 	"t.conf:7: lxc.net.0.bogus: unknown key, ignored",
 	"t.conf:8: lxc.apparmor.profile: parsed but not enforced",
 	"t.conf:9: lxc.seccomp.profile: parsed but not enforced",
-	"t.conf:10: lxc.no_new_privs: LXC key kept raw, not applied here",
+	"t.conf:10: lxc.start.auto: LXC key kept raw, not applied here",
 	"t.conf:11: lxc.prlimit.nofile: LXC key kept raw, not applied here",
 	"t.conf:12: lxc.console.size: LXC key kept raw, not applied here",
 	"t.conf:13: lxc.cgroup.dir: LXC key kept raw, not applied here",
@@ -288,7 +293,7 @@ lxc.hook.bogus = /x
 lxc.net.0.bogus = y
 lxc.apparmor.profile = unconfined
 lxc.seccomp.profile = /s
-lxc.no_new_privs = 1
+lxc.start.auto = 1
 lxc.prlimit.nofile = 1024
 lxc.console.size = auto
 lxc.cgroup.dir = pv
@@ -320,7 +325,7 @@ lxc.id_map = u 0 1 2
 	want.Rootfs.Path, want.Fstab, want.ConsolePath, want.LogLevel = "/r", "fstab.x", "none", "DEBUG"
 	want.SignalHalt, want.IDMaps = int(unix.SIGTERM), []IDMap{{'u', 0, 1, 2}}
 	want.Raw = []Setting{{"lxc.apparmor.profile", "unconfined"}, {"lxc.seccomp.profile", "/s"},
-		{"lxc.no_new_privs", "1"}, {"lxc.prlimit.nofile", "1024"}, {"lxc.console.size", "auto"},
+		{"lxc.start.auto", "1"}, {"lxc.prlimit.nofile", "1024"}, {"lxc.console.size", "auto"},
 		{"lxc.cgroup.dir", "pv"}, {"lxc.prlimit.core", "0"}}
 	assert.Equal(t, want, c)
 }
