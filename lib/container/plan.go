@@ -24,6 +24,7 @@ type Host struct {
 	LogDir        string        // this container's log directory, bound at /pantavisor/logs for non-mgmt
 	KernelRelease string        // for the /lib/modules/<release> bind
 	DevLog        bool          // bind /dev/log: PV_LOG_AUTO_DEVLOG, overridden per container by run.json dev-log
+	DevLogSocket  string        // what DevLog binds at the container's /dev/log; "/dev/log" (the log server's link to pv-ctrl-log)
 	Cgroups       cgroup.Layout // the host's hierarchies, mirrored for lxc.mount.auto cgroup
 }
 
@@ -32,6 +33,9 @@ func (h Host) Volumes() string { return cmp.Or(h.VolumesDir, "/volumes") }
 
 // Run is RunDir or its default.
 func (h Host) Run() string { return cmp.Or(h.RunDir, config.DefaultRunDir) }
+
+// DevLogSource is DevLogSocket or its default, /dev/log.
+func (h Host) DevLogSource() string { return cmp.Or(h.DevLogSocket, "/dev/log") }
 
 // Configs is ConfigsDir or its default.
 func (h Host) Configs() string { return cmp.Or(h.ConfigsDir, "/configs") }
@@ -236,7 +240,7 @@ func pantavisorMounts(r Request, h Host) []Mount {
 		}
 	}
 	if h.DevLog {
-		out = append(out, Mount{Source: "/dev/log", Target: "dev/log", Flags: unix.MS_BIND, Create: "file", Optional: true})
+		out = append(out, Mount{Source: h.DevLogSource(), Target: "dev/log", Flags: unix.MS_BIND, Create: "file", Optional: true})
 	}
 	return out
 }

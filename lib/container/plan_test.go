@@ -59,6 +59,7 @@ func TestPlanPvwificonnect(t *testing.T) {
 	assert.Equal(t, "file", targets["etc/resolv.conf"].Create)
 	assert.Equal(t, "mode=755", targets["run"].Data)
 	assert.Equal(t, "/r", targets["pantavisor"].Source, "mgmt: the whole run dir")
+	assert.Equal(t, "/dev/log", targets["dev/log"].Source, "DevLogSocket's default: the log server's /dev/log")
 	assert.NotZero(t, targets["pantavisor"].Flags&unix.MS_RDONLY)
 }
 
