@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -54,8 +55,11 @@ type Request struct {
 type Plan struct {
 	Spec       *Spec
 	Cloneflags uintptr
-	Cgroup     []cgroup.Setting
-	HaltSignal unix.Signal
+	// UIDMappings and GIDMappings are lxc.idmap when the container has its
+	// own user namespace (for Options.UIDMappings, Options.GIDMappings).
+	UIDMappings, GIDMappings []syscall.SysProcIDMap
+	Cgroup                   []cgroup.Setting
+	HaltSignal               unix.Signal
 }
 
 // ErrUnsupported is a config feature the launcher does not implement.
@@ -66,9 +70,6 @@ var ErrUnsupported = errors.New("not supported")
 func NewPlan(r Request, h Host) (*Plan, error) {
 	c := r.Config
 	flags := c.CloneFlags()
-	if flags&unix.CLONE_NEWUSER != 0 {
-		return nil, fmt.Errorf("%s: user namespace: %w (keep it with lxc.namespace.keep = user)", r.Name, ErrUnsupported)
-	}
 	spec := &Spec{Name: r.Name, Root: r.Root, Autodev: c.Autodev, UID: int(c.InitUID), GID: int(c.InitGID),
 		Cwd: c.InitCwd, Args: c.InitArgv(), Caps: c.Capabilities(lastCap()), NoNewPrivs: c.NoNewPrivs}
 	if len(spec.Args) == 0 {
@@ -96,6 +97,11 @@ func NewPlan(r Request, h Host) (*Plan, error) {
 	spec.Mounts = append(spec.Mounts, entries...)
 	spec.Mounts = append(spec.Mounts, pantavisorMounts(r, h)...)
 	p := &Plan{Spec: spec, Cloneflags: flags, HaltSignal: unix.SIGTERM}
+	if flags&unix.CLONE_NEWUSER != 0 {
+		if err := p.setIDMaps(c.IDMaps); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Name, err)
+		}
+	}
 	if c.SignalHalt != 0 {
 		p.HaltSignal = unix.Signal(c.SignalHalt)
 	}

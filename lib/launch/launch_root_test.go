@@ -51,10 +51,16 @@ type fixture struct {
 // init runs script; roles is the run.json "roles" member ("" = absent).
 func install(t *testing.T, f *fixture, rev, script, roles string) {
 	t.Helper()
+	installConf(t, f, rev, lxcConf, script, roles)
+}
+
+// installConf is install with the LXC config conf.
+func installConf(t *testing.T, f *fixture, rev, conf, script, roles string) {
+	t.Helper()
 	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
 	require.NoError(t, err)
 	// The script rides in as a _config overlay file at /app/script.
-	objects := map[string][]byte{"c1/lxc.container.conf": []byte(lxcConf), "c1/root.squashfs": img,
+	objects := map[string][]byte{"c1/lxc.container.conf": []byte(conf), "c1/root.squashfs": img,
 		"_config/c1/app/script": []byte(script)}
 	run := `{"name":"c1","type":"lxc","config":"lxc.container.conf","root-volume":"root.squashfs",` +
 		`"storage":{"perm":{"persistence":"permanent"},"rev":{"persistence":"revision"},` +
