@@ -126,7 +126,7 @@ func (r *Revision) Start(name string, o Options) (*Instance, error) {
 		return nil, fmt.Errorf("container %s has no LXC config (a data-only container)", name)
 	}
 	trail := r.Storage.TrailPath(r.Rev)
-	cfg, warns, err := lxcconf.Load(filepath.Join(trail, c.Dir, c.Config))
+	cfg, warns, err := lxcconf.Options{NotApplied: container.NotApplied}.Load(filepath.Join(trail, c.Dir, c.Config))
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +452,7 @@ func StartLoose(configPath, image, name string, o Options) (*Instance, error) {
 	if _, err := os.Stat(image); err != nil {
 		return nil, fmt.Errorf("rootfs image: %w", err)
 	}
-	cfg, warns, err := lxcconf.Load(configPath)
+	cfg, warns, err := lxcconf.Options{NotApplied: container.NotApplied}.Load(configPath)
 	if err != nil {
 		return nil, err
 	}

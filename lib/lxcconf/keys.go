@@ -13,6 +13,17 @@ func (p *parser) set(at pos, key, v string) error {
 	if ok, err := p.setLegacy(at, key, v); ok {
 		return err
 	}
+	err := p.setCurrent(at, key, v)
+	if err == nil && v != "" && p.notApplied != nil {
+		if why := p.notApplied(key, v); why != nil {
+			p.warn(at, key, why)
+		}
+	}
+	return err
+}
+
+// setCurrent applies a key under its current name.
+func (p *parser) setCurrent(at pos, key, v string) error {
 	if ok, err := p.setProcess(at, key, v); ok {
 		return err
 	}

@@ -356,3 +356,29 @@ func TestWarningUnwrap(t *testing.T) {
 	assert.True(t, errors.Is(w, ErrLegacyKey))
 	assert.Equal(t, "f:2: k: legacy key: use lxc.x", w.Error())
 }
+
+func TestNotAppliedHook(t *testing.T) {
+	errX := errors.New("not applied here")
+	var asked []string
+	o := Options{NotApplied: func(k, v string) error {
+		asked = append(asked, k+"="+v)
+		if k == "lxc.tty.max" {
+			return errX
+		}
+		return nil
+	}}
+	_, warns, err := o.Parse(strings.NewReader("lxc.tty.max = 8\nlxc.tty = 2\nlxc.tty.max =\nlxc.uts.name = h\nlxc.bogus = 1\n"), "t.conf")
+	require.NoError(t, err)
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.Error())
+	}
+	assert.Equal(t, []string{
+		"t.conf:1: lxc.tty.max: not applied here",
+		"t.conf:2: lxc.tty: legacy key: use lxc.tty.max",
+		"t.conf:2: lxc.tty.max: not applied here",
+		"t.conf:5: lxc.bogus: unknown key, ignored",
+	}, got, "a legacy key is asked about under its current name; an empty value is not asked about")
+	assert.ErrorIs(t, warns[0], errX)
+	assert.Equal(t, []string{"lxc.tty.max=8", "lxc.tty.max=2", "lxc.uts.name=h", "lxc.bogus=1"}, asked)
+}
