@@ -77,15 +77,20 @@ func (f objectFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	return &objectFile{Reader: bytes.NewReader(data), name: path.Base(name)}, nil
+	return &objectFile{r: bytes.NewReader(data), name: path.Base(name), size: int64(len(data))}, nil
 }
 
-// objectFile is an object's bytes as an fs.File and its own FileInfo.
+// objectFile is an object's bytes as an fs.File and its own FileInfo (a
+// named reader, not an embedded one: every promoted method would be kept
+// in the binary).
 type objectFile struct {
-	*bytes.Reader
+	r    *bytes.Reader
 	name string
+	size int64
 }
 
+func (f *objectFile) Read(b []byte) (int, error) { return f.r.Read(b) }
+func (f *objectFile) Size() int64                { return f.size }
 func (f *objectFile) Stat() (fs.FileInfo, error) { return f, nil }
 func (f *objectFile) Close() error               { return nil }
 func (f *objectFile) Name() string               { return f.name }
