@@ -40,7 +40,10 @@ one "key: value" fact per line in this order:
   objects: N keys, U unique
   missing objects: N         only for packages and directories, then one
   missing: KEY SHA           line per object whose file is not there
-  warning: TEXT              one per problem upstream tolerates
+  warning: TEXT              one per problem upstream tolerates, then (packages
+                             and directories) one per LXC config line the
+                             launcher does not take as written:
+                             FILE:LINE: KEY: REASON, FILE the state key
 
 With --trust or --secureboot, the pvs@2 signatures are checked as the
 device does (lib/pvs) against DIR's ca-certificates.crt,
@@ -70,6 +73,7 @@ var errMissing = errors.New("objects missing")
 type input struct {
 	state []byte
 	has   func(state.Object) (bool, error)
+	read  func(state.Object) ([]byte, error) // an object's bytes (LXC configs); nil for a bare state file
 }
 
 // validateMain runs "pantavisor validate"; args[0] is "validate".
@@ -122,6 +126,9 @@ func validate(path string, sig *pvs.Options, stdout io.Writer) error {
 			return err
 		}
 	}
+	if in.read != nil {
+		st.Warnings = append(st.Warnings, lxcWarnings(st, in.read)...)
+	}
 	fmt.Fprint(stdout, summary(st, in.has != nil, missing))
 	var sigErr error
 	if sig != nil {
@@ -145,7 +152,7 @@ func load(path string) (input, error) {
 			return input{}, err
 		}
 		data, err := d.State()
-		return input{state: data, has: d.Has}, err
+		return input{state: data, has: d.Has, read: dirReader(d)}, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -161,7 +168,7 @@ func load(path string) (input, error) {
 	if err != nil {
 		return input{}, err
 	}
-	return input{state: c.State, has: c.Has}, nil
+	return input{state: c.State, has: c.Has, read: packageReader(path)}, nil
 }
 
 // withoutPath drops the path of a *fs.PathError: the ERROR line names it.

@@ -187,10 +187,15 @@ func TestValidatePackageMissingObject(t *testing.T) {
 		assert.Equal(t, 1, code, in)
 		assert.Contains(t, out, "container pvwificonnect: ", "the summary is printed first")
 		assert.True(t, strings.HasSuffix(out, "objects: 3 keys, 3 unique\nmissing objects: 1\n"+
-			"missing: pvwificonnect/root.squashfs "+wifiObject+"\n"), out)
+			"missing: pvwificonnect/root.squashfs "+wifiObject+"\n"+pvwificonnectLXCWarnings), out)
 		assert.Equal(t, "ERROR: "+in+": 1 of 3 objects missing\n", errs)
 	}
 }
+
+// pvwificonnectLXCWarnings are the lines validate adds for the keys of
+// pvwificonnect's LXC config the launcher does not apply.
+const pvwificonnectLXCWarnings = "warning: pvwificonnect/lxc.container.conf:1: lxc.tty.max: not applied by the launcher: no /dev/ttyN: the container has one console\n" +
+	"warning: pvwificonnect/lxc.container.conf:2: lxc.pty.max: not applied by the launcher: devpts is a new instance without a limit\n"
 
 // writeTemp writes data to a new file and returns its path.
 func writeTemp(t *testing.T, name string, data []byte) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -24,6 +25,7 @@ type Host struct {
 	LogDir        string        // this container's log directory, bound at /pantavisor/logs for non-mgmt
 	KernelRelease string        // for the /lib/modules/<release> bind
 	DevLog        bool          // bind /dev/log: PV_LOG_AUTO_DEVLOG, overridden per container by run.json dev-log
+	DevLogSocket  string        // what DevLog binds at the container's /dev/log; "/dev/log" (the log server's link to pv-ctrl-log)
 	Cgroups       cgroup.Layout // the host's hierarchies, mirrored for lxc.mount.auto cgroup
 }
 
@@ -32,6 +34,9 @@ func (h Host) Volumes() string { return cmp.Or(h.VolumesDir, "/volumes") }
 
 // Run is RunDir or its default.
 func (h Host) Run() string { return cmp.Or(h.RunDir, config.DefaultRunDir) }
+
+// DevLogSource is DevLogSocket or its default, /dev/log.
+func (h Host) DevLogSource() string { return cmp.Or(h.DevLogSocket, "/dev/log") }
 
 // Configs is ConfigsDir or its default.
 func (h Host) Configs() string { return cmp.Or(h.ConfigsDir, "/configs") }
@@ -50,8 +55,11 @@ type Request struct {
 type Plan struct {
 	Spec       *Spec
 	Cloneflags uintptr
-	Cgroup     []cgroup.Setting
-	HaltSignal unix.Signal
+	// UIDMappings and GIDMappings are lxc.idmap when the container has its
+	// own user namespace (for Options.UIDMappings, Options.GIDMappings).
+	UIDMappings, GIDMappings []syscall.SysProcIDMap
+	Cgroup                   []cgroup.Setting
+	HaltSignal               unix.Signal
 }
 
 // ErrUnsupported is a config feature the launcher does not implement.
@@ -62,11 +70,8 @@ var ErrUnsupported = errors.New("not supported")
 func NewPlan(r Request, h Host) (*Plan, error) {
 	c := r.Config
 	flags := c.CloneFlags()
-	if flags&unix.CLONE_NEWUSER != 0 {
-		return nil, fmt.Errorf("%s: user namespace: %w (keep it with lxc.namespace.keep = user)", r.Name, ErrUnsupported)
-	}
 	spec := &Spec{Name: r.Name, Root: r.Root, Autodev: c.Autodev, UID: int(c.InitUID), GID: int(c.InitGID),
-		Cwd: c.InitCwd, Args: c.InitArgv(), Caps: c.Capabilities(lastCap())}
+		Cwd: c.InitCwd, Args: c.InitArgv(), Caps: c.Capabilities(lastCap()), NoNewPrivs: c.NoNewPrivs}
 	if len(spec.Args) == 0 {
 		spec.Args = []string{"/sbin/init"}
 	}
@@ -92,6 +97,11 @@ func NewPlan(r Request, h Host) (*Plan, error) {
 	spec.Mounts = append(spec.Mounts, entries...)
 	spec.Mounts = append(spec.Mounts, pantavisorMounts(r, h)...)
 	p := &Plan{Spec: spec, Cloneflags: flags, HaltSignal: unix.SIGTERM}
+	if flags&unix.CLONE_NEWUSER != 0 {
+		if err := p.setIDMaps(c.IDMaps); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Name, err)
+		}
+	}
 	if c.SignalHalt != 0 {
 		p.HaltSignal = unix.Signal(c.SignalHalt)
 	}
@@ -236,7 +246,7 @@ func pantavisorMounts(r Request, h Host) []Mount {
 		}
 	}
 	if h.DevLog {
-		out = append(out, Mount{Source: "/dev/log", Target: "dev/log", Flags: unix.MS_BIND, Create: "file", Optional: true})
+		out = append(out, Mount{Source: h.DevLogSource(), Target: "dev/log", Flags: unix.MS_BIND, Create: "file", Optional: true})
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,6 +60,7 @@ func TestPlanPvwificonnect(t *testing.T) {
 	assert.Equal(t, "file", targets["etc/resolv.conf"].Create)
 	assert.Equal(t, "mode=755", targets["run"].Data)
 	assert.Equal(t, "/r", targets["pantavisor"].Source, "mgmt: the whole run dir")
+	assert.Equal(t, "/dev/log", targets["dev/log"].Source, "DevLogSocket's default: the log server's /dev/log")
 	assert.NotZero(t, targets["pantavisor"].Flags&unix.MS_RDONLY)
 }
 
@@ -73,5 +75,59 @@ func TestPlanRefusals(t *testing.T) {
 		require.NoError(t, err, conf)
 		_, err = NewPlan(Request{Name: "c", Root: "/root", Config: cfg}, Host{})
 		assert.ErrorContains(t, err, msg, conf)
+	}
+}
+
+func TestPlanNoNewPrivs(t *testing.T) {
+	for conf, want := range map[string]bool{
+		"lxc.rootfs.path = /x\n":                       false,
+		"lxc.rootfs.path = /x\nlxc.no_new_privs = 1\n": true,
+		"lxc.rootfs.path = /x\nlxc.no_new_privs = 0\n": false,
+	} {
+		cfg, _, err := lxcconf.Parse(strings.NewReader(conf), "t.conf")
+		require.NoError(t, err, conf)
+		p, err := NewPlan(Request{Name: "c", Root: "/root", Config: cfg}, Host{})
+		require.NoError(t, err, conf)
+		assert.Equal(t, want, p.Spec.NoNewPrivs, conf)
+	}
+}
+
+func TestPlanIDMaps(t *testing.T) {
+	const root = "lxc.rootfs.path = /x\n"
+	tests := []struct {
+		name, conf string
+		u, g       []syscall.SysProcIDMap
+		hostRoot   [2]int
+		err        error
+	}{
+		{"no user namespace", root, nil, nil, [2]int{0, 0}, nil},
+		{"idmap clones user", root + "lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 200000 65536\n",
+			[]syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+			[]syscall.SysProcIDMap{{ContainerID: 0, HostID: 200000, Size: 65536}}, [2]int{100000, 200000}, nil},
+		{"several ranges", root + "lxc.idmap = u 1000 1000 1\nlxc.idmap = u 0 100000 1000\nlxc.idmap = g 0 100000 65536\nlxc.init.uid = 1000\n",
+			[]syscall.SysProcIDMap{{ContainerID: 1000, HostID: 1000, Size: 1}, {ContainerID: 0, HostID: 100000, Size: 1000}},
+			[]syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}, [2]int{100000, 100000}, nil},
+		{"kept user ignores idmap", root + "lxc.namespace.keep = user\nlxc.idmap = u 0 100000 65536\n", nil, nil, [2]int{0, 0}, nil},
+		{"user without idmap", root + "lxc.namespace.clone = user mnt\n", nil, nil, [2]int{}, ErrUnsupported},
+		{"no gid map", root + "lxc.idmap = u 0 100000 65536\n", nil, nil, [2]int{}, ErrIDMap},
+		{"root unmapped", root + "lxc.idmap = u 1 100000 65536\nlxc.idmap = g 0 100000 65536\n", nil, nil, [2]int{}, ErrIDMap},
+		{"init uid unmapped", root + "lxc.idmap = u 0 100000 10\nlxc.idmap = g 0 100000 65536\nlxc.init.uid = 10\n", nil, nil, [2]int{}, ErrIDMap},
+		{"init gid unmapped", root + "lxc.idmap = u 0 100000 10\nlxc.idmap = g 0 100000 5\nlxc.init.gid = 5\n", nil, nil, [2]int{}, ErrIDMap},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := lxcconf.Parse(strings.NewReader(tt.conf), "t.conf")
+			require.NoError(t, err)
+			p, err := NewPlan(Request{Name: "c", Root: "/root", Config: cfg}, Host{})
+			if tt.err != nil {
+				assert.ErrorIs(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.u, p.UIDMappings)
+			assert.Equal(t, tt.g, p.GIDMappings)
+			uid, gid := p.HostRoot()
+			assert.Equal(t, tt.hostRoot, [2]int{uid, gid})
+		})
 	}
 }

@@ -44,7 +44,7 @@ func TestSpecRoundTrip(t *testing.T) {
 	s := &Spec{Name: "c \"1\"", Root: "/r", Lower: []string{"/a", "/b"}, Upper: "/u", Work: "/w",
 		Mounts: []Mount{{Source: "proc", Target: "proc", FSType: "proc", Flags: 14, Create: "dir"},
 			{Source: "/x", Target: "y", Flags: 4096 | 1, Data: "mode=755", Optional: true}},
-		Autodev: true, Hostname: "h", Caps: []int{0, 12, 40}, UID: 1000, GID: 100,
+		Autodev: true, Hostname: "h", Caps: []int{0, 12, 40}, UID: 1000, GID: 100, NoNewPrivs: true,
 		Env: []string{"PATH=/bin", "A=b c"}, Cwd: "/app", Args: []string{"/bin/sh", "-c", "echo \"hi\"\n"},
 		Console: "/dev/pts/3"}
 	got, err := decodeSpec(s.encode())

@@ -21,10 +21,13 @@ type Spec struct {
 	Hostname string   // "" leaves the UTS name alone
 	Caps     []int    // capabilities kept in the bounding set
 	UID, GID int
-	Env      []string
-	Cwd      string
-	Args     []string // init argv; Args[0] is looked up in the rootfs PATH if relative
-	Console  string   // the pty slave given as the stage's stdin (set by Start); "" = none
+	// NoNewPrivs sets PR_SET_NO_NEW_PRIVS before the exec (lxc.no_new_privs):
+	// setuid bits and file capabilities no longer raise the init's privileges.
+	NoNewPrivs bool
+	Env        []string
+	Cwd        string
+	Args       []string // init argv; Args[0] is looked up in the rootfs PATH if relative
+	Console    string   // the pty slave given as the stage's stdin (set by Start); "" = none
 }
 
 // Mount is one mount inside the container. Target is relative to the
@@ -75,6 +78,7 @@ func (s *Spec) encode() []byte {
 	b = append(b, ']')
 	b = appendField(b, "uid", strconv.Itoa(s.UID))
 	b = appendField(b, "gid", strconv.Itoa(s.GID))
+	b = appendField(b, "nonewprivs", strconv.FormatBool(s.NoNewPrivs))
 	b = append(b, `,"env":`...)
 	b = appendStrings(b, s.Env)
 	b = appendField(b, "cwd", s.Cwd)
@@ -113,7 +117,7 @@ func decodeSpec(data []byte) (*Spec, error) {
 	s := &Spec{
 		Name: d.str("name"), Root: d.str("root"), Lower: d.strs("lower"), Upper: d.str("upper"),
 		Work: d.str("work"), Autodev: d.bool("autodev"), Hostname: d.str("hostname"),
-		UID: d.int("uid"), GID: d.int("gid"), Env: d.strs("env"), Cwd: d.str("cwd"), Args: d.strs("args"),
+		UID: d.int("uid"), GID: d.int("gid"), NoNewPrivs: d.bool("nonewprivs"), Env: d.strs("env"), Cwd: d.str("cwd"), Args: d.strs("args"),
 		Console: d.str("console"),
 	}
 	caps, _ := v.Get("caps")

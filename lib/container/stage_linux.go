@@ -74,6 +74,7 @@ func stage(sync *os.File) error {
 		{"setting the hostname", setHostname},
 		{"entering the rootfs", func(s *Spec) error { return pivotRoot(s.Root) }},
 		{"dropping privileges", dropPrivileges},
+		{"setting no_new_privs", setNoNewPrivs},
 	}
 	for _, st := range steps {
 		if err := st.run(spec); err != nil {

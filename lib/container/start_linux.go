@@ -32,6 +32,12 @@ type Options struct {
 	Cloneflags uintptr   // namespaces to create (CLONE_NEWCGROUP is done by the stage)
 	Cgroup     Cgroup    // nil: stay in the parent's cgroup
 	Console    io.Writer // receives everything the container writes on its console
+	// UIDMappings and GIDMappings are the user namespace's maps when
+	// Cloneflags has CLONE_NEWUSER (Plan.UIDMappings, Plan.GIDMappings).
+	// The parent writes them (package syscall does it between clone and
+	// exec, the child waiting on a pipe) before the stage runs, and the
+	// stage starts as the namespace's root: both maps must map id 0.
+	UIDMappings, GIDMappings []syscall.SysProcIDMap
 }
 
 // Process is a started container.
@@ -114,6 +120,17 @@ func (o Options) command(spec, sync, tty *os.File) *exec.Cmd {
 			// which Go may do at any time; stop kills the cgroup instead.
 			Setsid: true, Setctty: true, Ctty: 0,
 		}}
+	if o.Cloneflags&unix.CLONE_NEWUSER != 0 {
+		a := cmd.SysProcAttr
+		a.UidMappings, a.GidMappings = o.UIDMappings, o.GIDMappings
+		// Written by a privileged parent, the maps do not need setgroups
+		// denied (LXC leaves it allowed too): the stage and the init may
+		// set their groups within the map.
+		a.GidMappingsEnableSetgroups = true
+		// Root of the namespace, so the exec keeps the stage's capabilities
+		// there (an unmapped uid would lose them).
+		a.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
 	return cmd
 }
 

@@ -126,7 +126,7 @@ func (r *Revision) Start(name string, o Options) (*Instance, error) {
 		return nil, fmt.Errorf("container %s has no LXC config (a data-only container)", name)
 	}
 	trail := r.Storage.TrailPath(r.Rev)
-	cfg, warns, err := lxcconf.Load(filepath.Join(trail, c.Dir, c.Config))
+	cfg, warns, err := lxcconf.Options{NotApplied: container.NotApplied}.Load(filepath.Join(trail, c.Dir, c.Config))
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +219,9 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 	if err := in.mkOverlayDirs(); err != nil {
 		return err
 	}
+	if err := in.shiftWritable(set); err != nil {
+		return err
+	}
 	if err := in.joinCgroup(req.Name, o.CgroupParent); err != nil {
 		return err
 	}
@@ -233,6 +236,33 @@ func (in *Instance) mkOverlayDirs() error {
 		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// shiftWritable gives the container's writable places to its root when
+// it has a user namespace (lxc.idmap): the top directory of each storage
+// volume, and the overlay upper and work dirs. Only those directories
+// change owner: the images stay as built, their files owned by ids
+// outside the map (the container sees them as the overflow id, readable
+// by mode, not modifiable), and files an earlier unmapped run left in a
+// volume keep their owners.
+func (in *Instance) shiftWritable(set volume.Set) error {
+	uid, gid := in.plan.HostRoot()
+	if in.plan.UIDMappings == nil {
+		return nil
+	}
+	dirs := []string{in.plan.Spec.Upper, in.plan.Spec.Work}
+	for _, v := range set.Storage {
+		dirs = append(dirs, filepath.Join(set.Dir, v.Name))
+	}
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if err := os.Lchown(d, uid, gid); err != nil {
+			return fmt.Errorf("giving %s to the container's root (uid %d): %w", d, uid, err)
 		}
 	}
 	return nil
@@ -265,6 +295,7 @@ func (in *Instance) run(o Options) error {
 	}
 	stage := o.Stage
 	stage.Cloneflags = in.plan.Cloneflags
+	stage.UIDMappings, stage.GIDMappings = in.plan.UIDMappings, in.plan.GIDMappings
 	stage.Cgroup = in.group
 	stage.Console = sink
 	if o.Console != nil {
@@ -421,7 +452,7 @@ func StartLoose(configPath, image, name string, o Options) (*Instance, error) {
 	if _, err := os.Stat(image); err != nil {
 		return nil, fmt.Errorf("rootfs image: %w", err)
 	}
-	cfg, warns, err := lxcconf.Load(configPath)
+	cfg, warns, err := lxcconf.Options{NotApplied: container.NotApplied}.Load(configPath)
 	if err != nil {
 		return nil, err
 	}

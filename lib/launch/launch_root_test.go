@@ -51,10 +51,16 @@ type fixture struct {
 // init runs script; roles is the run.json "roles" member ("" = absent).
 func install(t *testing.T, f *fixture, rev, script, roles string) {
 	t.Helper()
+	installConf(t, f, rev, lxcConf, script, roles)
+}
+
+// installConf is install with the LXC config conf.
+func installConf(t *testing.T, f *fixture, rev, conf, script, roles string) {
+	t.Helper()
 	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
 	require.NoError(t, err)
 	// The script rides in as a _config overlay file at /app/script.
-	objects := map[string][]byte{"c1/lxc.container.conf": []byte(lxcConf), "c1/root.squashfs": img,
+	objects := map[string][]byte{"c1/lxc.container.conf": []byte(conf), "c1/root.squashfs": img,
 		"_config/c1/app/script": []byte(script)}
 	run := `{"name":"c1","type":"lxc","config":"lxc.container.conf","root-volume":"root.squashfs",` +
 		`"storage":{"perm":{"persistence":"permanent"},"rev":{"persistence":"revision"},` +
@@ -168,11 +174,9 @@ func TestRoles(t *testing.T) {
 // container unless its run.json says "dev-log": false.
 func TestDevLog(t *testing.T) {
 	f := newFixture(t)
-	if _, err := os.Lstat("/dev/log"); os.IsNotExist(err) {
-		require.NoError(t, os.WriteFile("/dev/log", nil, 0o666)) // the host has no syslog: a stand-in
-		t.Cleanup(func() { os.Remove("/dev/log") })
-	}
-	f.opts.Host.DevLog = true
+	stand := filepath.Join(f.dir, "devlog") // stands for the log server's socket, leaving the host's /dev/log alone
+	require.NoError(t, os.WriteFile(stand, nil, 0o666))
+	f.opts.Host.DevLog, f.opts.Host.DevLogSocket = true, stand
 	probe := `[ -e /dev/log ] && echo devlog-present || echo devlog-absent`
 	install(t, f, "0", probe, "")
 	code, out := f.run(t, "0")

@@ -36,6 +36,7 @@ type Config struct {
 	CapKeep     []int // lxc.cap.keep as capability numbers, in order
 	CapKeepNone bool  // "none" seen in lxc.cap.keep: keep mode even with CapKeep empty
 	CapDrop     []int // lxc.cap.drop as capability numbers, in order
+	NoNewPrivs  bool  // lxc.no_new_privs: PR_SET_NO_NEW_PRIVS before the init's exec
 
 	Cgroup  []Setting // lxc.cgroup.<key>: Key without the "lxc.cgroup." prefix, in order
 	Cgroup2 []Setting // lxc.cgroup2.<key>, likewise

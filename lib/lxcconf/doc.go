@@ -56,6 +56,6 @@
 // (lxc.pivotdir, lxc.kmsg, lxc.rootfs.backend) are ignored with one.
 // lxc.apparmor.*, lxc.seccomp.* and lxc.selinux.* are kept in Config.Raw
 // with an ErrEnforced warning; other LXC keys this package does not model
-// (lxc.prlimit.*, lxc.sysctl.*, lxc.no_new_privs, lxc.console.size, …) are
+// (lxc.prlimit.*, lxc.sysctl.*, lxc.console.size, …) are
 // kept in Config.Raw with an ErrNotApplied warning.
 package lxcconf

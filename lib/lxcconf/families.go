@@ -189,7 +189,7 @@ func rawKey(key string) error {
 		"lxc.cgroup.dir.container.inner", "lxc.cgroup.dir.monitor", "lxc.cgroup.dir.monitor.pivot",
 		"lxc.cgroup.relative", "lxc.ephemeral", "lxc.execute.cmd", "lxc.group", "lxc.init.groups",
 		"lxc.keyring.session", "lxc.log.syslog", "lxc.monitor.signal.pdeath", "lxc.monitor.unshare",
-		"lxc.no_new_privs", "lxc.rootfs.bdev_type", "lxc.rootfs.managed", "lxc.start.auto",
+		"lxc.rootfs.bdev_type", "lxc.rootfs.managed", "lxc.start.auto",
 		"lxc.start.delay", "lxc.start.order", "lxc.time.offset.boot", "lxc.time.offset.monotonic",
 		"lxc.tty.dir":
 		return ErrNotApplied

@@ -13,6 +13,17 @@ func (p *parser) set(at pos, key, v string) error {
 	if ok, err := p.setLegacy(at, key, v); ok {
 		return err
 	}
+	err := p.setCurrent(at, key, v)
+	if err == nil && v != "" && p.notApplied != nil {
+		if why := p.notApplied(key, v); why != nil {
+			p.warn(at, key, why)
+		}
+	}
+	return err
+}
+
+// setCurrent applies a key under its current name.
+func (p *parser) setCurrent(at pos, key, v string) error {
 	if ok, err := p.setProcess(at, key, v); ok {
 		return err
 	}
@@ -57,6 +68,8 @@ func (p *parser) setProcess(at pos, key, v string) (bool, error) {
 		err = p.setIDMap(v)
 	case "lxc.cap.keep", "lxc.cap.drop":
 		err = p.setCaps(at, key == "lxc.cap.keep", v)
+	case "lxc.no_new_privs":
+		err = setBool01(&c.NoNewPrivs, v)
 	default:
 		return false, nil
 	}

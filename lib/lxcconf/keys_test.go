@@ -98,6 +98,9 @@ func TestCapKeys(t *testing.T) {
 			func(c *Config) { c.CapDrop = []int{16, 33, 40} }},
 		{"keep reset then drop", "lxc.cap.keep = kill\nlxc.cap.keep =\nlxc.cap.drop = kill",
 			func(c *Config) { c.CapDrop = []int{5} }},
+		{"no_new_privs", "lxc.no_new_privs = 1", func(c *Config) { c.NoNewPrivs = true }},
+		{"no_new_privs last wins", "lxc.no_new_privs = 1\nlxc.no_new_privs = 0", func(c *Config) {}},
+		{"no_new_privs empty resets", "lxc.no_new_privs = 1\nlxc.no_new_privs =", func(c *Config) {}},
 	})
 }
 
@@ -205,6 +208,8 @@ var errorCases = []struct {
 	{"lxc.init.gid = root", ErrBadValue, "t.conf:1: "},
 	{"lxc.init.cmd = " + strings.Repeat("x", 4096), ErrBadValue, "t.conf:1: "},
 	{"lxc.uts.name = " + strings.Repeat("h", 65), ErrBadValue, "t.conf:1: "},
+	{"lxc.no_new_privs = 2", ErrBadValue, "t.conf:1: lxc.no_new_privs: "},
+	{"lxc.no_new_privs = yes", ErrBadValue, "t.conf:1: "},
 	{"lxc.idmap = x 0 1 1", ErrBadValue, "t.conf:1: "},
 	{"lxc.idmap = u 0 1", ErrBadValue, "t.conf:1: "},
 	{"lxc.idmap = u 0 -1 1", ErrBadValue, "t.conf:1: "},
@@ -262,7 +267,7 @@ var wantWarnings = []string{
 	"t.conf:7: lxc.net.0.bogus: unknown key, ignored",
 	"t.conf:8: lxc.apparmor.profile: parsed but not enforced",
 	"t.conf:9: lxc.seccomp.profile: parsed but not enforced",
-	"t.conf:10: lxc.no_new_privs: LXC key kept raw, not applied here",
+	"t.conf:10: lxc.start.auto: LXC key kept raw, not applied here",
 	"t.conf:11: lxc.prlimit.nofile: LXC key kept raw, not applied here",
 	"t.conf:12: lxc.console.size: LXC key kept raw, not applied here",
 	"t.conf:13: lxc.cgroup.dir: LXC key kept raw, not applied here",
@@ -288,7 +293,7 @@ lxc.hook.bogus = /x
 lxc.net.0.bogus = y
 lxc.apparmor.profile = unconfined
 lxc.seccomp.profile = /s
-lxc.no_new_privs = 1
+lxc.start.auto = 1
 lxc.prlimit.nofile = 1024
 lxc.console.size = auto
 lxc.cgroup.dir = pv
@@ -320,7 +325,7 @@ lxc.id_map = u 0 1 2
 	want.Rootfs.Path, want.Fstab, want.ConsolePath, want.LogLevel = "/r", "fstab.x", "none", "DEBUG"
 	want.SignalHalt, want.IDMaps = int(unix.SIGTERM), []IDMap{{'u', 0, 1, 2}}
 	want.Raw = []Setting{{"lxc.apparmor.profile", "unconfined"}, {"lxc.seccomp.profile", "/s"},
-		{"lxc.no_new_privs", "1"}, {"lxc.prlimit.nofile", "1024"}, {"lxc.console.size", "auto"},
+		{"lxc.start.auto", "1"}, {"lxc.prlimit.nofile", "1024"}, {"lxc.console.size", "auto"},
 		{"lxc.cgroup.dir", "pv"}, {"lxc.prlimit.core", "0"}}
 	assert.Equal(t, want, c)
 }
@@ -350,4 +355,30 @@ func TestWarningUnwrap(t *testing.T) {
 	w := Warning{File: "f", Line: 2, Key: "k", Err: legacyErr("lxc.x")}
 	assert.True(t, errors.Is(w, ErrLegacyKey))
 	assert.Equal(t, "f:2: k: legacy key: use lxc.x", w.Error())
+}
+
+func TestNotAppliedHook(t *testing.T) {
+	errX := errors.New("not applied here")
+	var asked []string
+	o := Options{NotApplied: func(k, v string) error {
+		asked = append(asked, k+"="+v)
+		if k == "lxc.tty.max" {
+			return errX
+		}
+		return nil
+	}}
+	_, warns, err := o.Parse(strings.NewReader("lxc.tty.max = 8\nlxc.tty = 2\nlxc.tty.max =\nlxc.uts.name = h\nlxc.bogus = 1\n"), "t.conf")
+	require.NoError(t, err)
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.Error())
+	}
+	assert.Equal(t, []string{
+		"t.conf:1: lxc.tty.max: not applied here",
+		"t.conf:2: lxc.tty: legacy key: use lxc.tty.max",
+		"t.conf:2: lxc.tty.max: not applied here",
+		"t.conf:5: lxc.bogus: unknown key, ignored",
+	}, got, "a legacy key is asked about under its current name; an empty value is not asked about")
+	assert.ErrorIs(t, warns[0], errX)
+	assert.Equal(t, []string{"lxc.tty.max=8", "lxc.tty.max=2", "lxc.uts.name=h", "lxc.bogus=1"}, asked)
 }

@@ -27,6 +27,12 @@ type Options struct {
 	// first joined to the directory of the file that names them. nil means
 	// the host filesystem (os.Open, any path).
 	FS fs.FS
+	// NotApplied, when set, is asked about every key line Parse accepts
+	// with a non-empty value (under its current name for a legacy key). A
+	// non-nil answer becomes a Warning at that line wrapping it: the
+	// caller's way to flag settings it parses but does not apply. nil:
+	// no such warnings.
+	NotApplied func(key, value string) error
 }
 
 // hostFS opens host paths as they are, which os.DirFS does not allow.
@@ -73,7 +79,7 @@ func (o Options) Parse(r io.Reader, name string) (*Config, []Warning, error) {
 	if name != "" {
 		name = filepath.Clean(name)
 	}
-	p := &parser{fsys: o.fsys(), cfg: New(), netLegacy: -1}
+	p := &parser{fsys: o.fsys(), cfg: New(), netLegacy: -1, notApplied: o.NotApplied}
 	if err := p.read(r, name); err != nil {
 		return nil, p.warns, err
 	}
@@ -93,6 +99,8 @@ type parser struct {
 	capDropAt pos      // last line that set lxc.cap.drop
 	fstabAt   pos      // line that set lxc.mount.fstab
 	netLegacy int      // index the last legacy lxc.network.type opened, -1 none
+
+	notApplied func(key, value string) error // Options.NotApplied
 }
 
 // read parses the lines of the file name, whose content r holds.

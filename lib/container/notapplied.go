@@ -1,0 +1,49 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNotApplied is a setting lxcconf parses that the launcher does not
+// apply (NotApplied).
+var ErrNotApplied = errors.New("not applied by the launcher")
+
+// notApplied are the keys lxcconf models and the launcher leaves alone,
+// with why; a key ending in '.' stands for every key it prefixes. README
+// (pv-container) lists the same. lxcconf itself warns about the keys it
+// keeps raw (lxc.prlimit.*, lxc.sysctl.*, security modules, …).
+var notApplied = [...]struct{ key, why string }{
+	{"lxc.console.logfile", "the console is logged to logs/<rev>/<c>/lxc/console.log"},
+	{"lxc.console.path", "the console is a pty of the launcher"},
+	{"lxc.hook.", "hooks are not run"},
+	{"lxc.log.file", "LXC's own log: the launcher reports to pantavisor's log"},
+	{"lxc.log.level", "LXC's own log: the launcher reports to pantavisor's log"},
+	{"lxc.namespace.share.", "the namespace is the launcher's, not joined from the named container or process"},
+	{"lxc.net.", "container networks are not set up: the network namespace has only lo"},
+	{"lxc.pty.max", "devpts is a new instance without a limit"},
+	{"lxc.rootfs.mount", "the rootfs is assembled in the launcher's state dir"},
+	{"lxc.rootfs.options", "the rootfs takes no extra mount options"},
+	{"lxc.signal.reboot", "a reboot of the init is not turned into a restart"},
+	{"lxc.signal.stop", "stopping sends lxc.signal.halt, then SIGKILL to the cgroup"},
+	{"lxc.tty.max", "no /dev/ttyN: the container has one console"},
+}
+
+// NotApplied reports, as an error wrapping ErrNotApplied with the reason,
+// whether the launcher ignores the setting key = value; nil when it applies
+// it or lxcconf already warns about it. It is lxcconf.Options.NotApplied.
+func NotApplied(key, value string) error {
+	if key == "lxc.mount.auto" && strings.Contains(value, "shmounts:") {
+		return fmt.Errorf("%w: shmounts: no shared mount point is set up", ErrNotApplied)
+	}
+	if key == "lxc.hook.version" && value == "0" {
+		return nil // the default, nothing to run
+	}
+	for _, n := range notApplied {
+		if key == n.key || (strings.HasSuffix(n.key, ".") && strings.HasPrefix(key, n.key)) {
+			return fmt.Errorf("%w: %s", ErrNotApplied, n.why)
+		}
+	}
+	return nil
+}
