@@ -1,0 +1,180 @@
+//go:build !nohub
+
+package pantavisor
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/hub/hubtest"
+	"pantavisor/lib/progress"
+)
+
+// bigSize is the size of the large object of the resume tests.
+const bigSize = 50 << 20
+
+// claimedHubDevice is hubDevice claimed and synced (the hub has trail
+// rev 0).
+func claimedHubDevice(t *testing.T, env ...string) (*ctrlDevice, *hubtest.Hub, string) {
+	t.Helper()
+	d, h, id := hubDevice(t, "1", env...)
+	require.NoError(t, h.Claim(id))
+	require.Eventually(t, func() bool { return h.StepStatus(id, 0) != "" }, 30*time.Second, 50*time.Millisecond,
+		"factory sync: the hub has trail rev 0")
+	return d, h, id
+}
+
+// postBigStep posts step rev: the fixture revision with an extra file
+// app/blob.bin of size random bytes (an object the device only stores)
+// and a new CTRLTEST value for app. It returns the blob's sha.
+func postBigStep(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, rev, size int) string {
+	t.Helper()
+	blob := make([]byte, size)
+	_, err := rand.Read(blob)
+	require.NoError(t, err)
+	objects, inline := d.files(map[string]string{"app": conf("app", "from-hub-big", "")}, nil)
+	objects["app/blob.bin"] = blob
+	js, byHash := stateAndObjects(objects, inline)
+	for _, b := range byHash {
+		h.AddObject(b)
+	}
+	sha := h.AddObject(blob)
+	require.NoError(t, h.PostStep(id, rev, []byte(js), "big"))
+	return sha
+}
+
+// partialSize is the size of storage/partial/<sha>, -1 when absent.
+func (d *ctrlDevice) partialSize(sha string) int64 {
+	fi, err := os.Stat(filepath.Join(d.dir, "storage", "partial", sha))
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
+}
+
+// rangeGets are the Range headers of the object downloads so far.
+func rangeGets(h *hubtest.Hub) []string {
+	var out []string
+	for _, r := range h.Requests() {
+		if r.Method == "GET" && strings.HasPrefix(r.Path, "/local-s3/") {
+			out = append(out, r.Header.Get("Range"))
+		}
+	}
+	return out
+}
+
+// assertBigUpdated checks the end of a resumed download: rev UPDATED on
+// the hub and locally, the object stored whole with its hash, no partial
+// left, at most 1.1 times the object served, and app running the new
+// revision.
+func assertBigUpdated(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, rev int, sha string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return progress.Final(h.StepStatus(id, rev)) }, 120*time.Second, 100*time.Millisecond,
+		"rev %d ends; history %q", rev, history(h, id, rev))
+	assert.Equal(t, progress.Updated, h.StepStatus(id, rev), "history %q", history(h, id, rev))
+	assert.Equal(t, progress.Updated, d.progressOf(t, "1").Status)
+	data, err := os.ReadFile(filepath.Join(d.dir, "storage", "objects", sha))
+	require.NoError(t, err)
+	assert.Equal(t, h.Object(sha), data, "the object stored is the hub's")
+	assert.Equal(t, int64(-1), d.partialSize(sha), "no partial left")
+	served := h.BytesServed(sha)
+	assert.LessOrEqual(t, served, int64(bigSize)*11/10, "bytes served for a %d B object", bigSize)
+	t.Logf("served %d B for a %d B object; ranges %q", served, bigSize, rangeGets(h))
+	out, _, _ := d.inside(t, "app", "echo $CTRLTEST")
+	assert.Equal(t, "from-hub-big\n", out)
+}
+
+// TestHubResumeDrops: the hub cuts the connection of the 50 MB object at
+// 10 %, 50 % and 90 % of it; each retry continues the partial with a
+// Range request from where the last one stopped, the hub serves the
+// object once in all and the update completes UPDATED.
+func TestHubResumeDrops(t *testing.T) {
+	d, h, id := claimedHubDevice(t)
+	cuts := []int64{bigSize / 10, bigSize / 2, bigSize * 9 / 10}
+	// The first cut is armed before the step exists; each next one once
+	// the partial holds the bytes of the cut before (the retry comes
+	// ReqInterval later).
+	sha := postBigStepArmed(t, d, h, id, cuts[0])
+	var prev int64
+	for i, cut := range cuts {
+		if i > 0 {
+			h.DropObject(sha, cut-prev, false)
+		}
+		require.Eventually(t, func() bool { return d.partialSize(sha) == cut }, 60*time.Second, 20*time.Millisecond,
+			"the partial holds the %d B before cut %d (has %d)", cut, i, d.partialSize(sha))
+		require.Equal(t, cut, h.BytesServed(sha), "the hub cut at %d", cut)
+		prev = cut
+	}
+	assertBigUpdated(t, d, h, id, 1, sha)
+	// The two whole GETs: app's new config and the blob's first try.
+	assert.Equal(t, []string{"", "", "bytes=5242880-", "bytes=26214400-", "bytes=47185920-"}, rangeGets(h),
+		"each retry asks for the rest")
+	assert.Equal(t, int64(bigSize), h.BytesServed(sha), "every byte served once")
+	assert.Equal(t, []string{
+		"QUEUED Retried 1 of 10",
+		"QUEUED Downloading update metadata, retry 1 of 10",
+		"DOWNLOADING Downloading update artifacts, retry 1 of 10",
+		"DOWNLOADING Downloading update artifacts, retry 2 of 10",
+		"DOWNLOADING Downloading update artifacts, retry 3 of 10",
+		"DOWNLOADING Downloading update artifacts, retry 4 of 10",
+		"INPROGRESS " + progress.MsgTransitioning,
+		"TESTING " + progress.MsgAwaitStable,
+		"UPDATED " + progress.MsgUpdated,
+	}, compact(history(h, id, 1)))
+}
+
+// postBigStepArmed posts the big step with the first drop armed at cut
+// bytes: the object is added first, the fault set, then the step posted.
+func postBigStepArmed(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, cut int64) string {
+	t.Helper()
+	blob := make([]byte, bigSize)
+	_, err := rand.Read(blob)
+	require.NoError(t, err)
+	objects, inline := d.files(map[string]string{"app": conf("app", "from-hub-big", "")}, nil)
+	objects["app/blob.bin"] = blob
+	js, byHash := stateAndObjects(objects, inline)
+	for _, b := range byHash {
+		h.AddObject(b)
+	}
+	sha := h.AddObject(blob)
+	h.DropObject(sha, cut, false)
+	require.NoError(t, h.PostStep(id, 1, []byte(js), "big"))
+	return sha
+}
+
+// TestHubResumeKilled: the appengine is killed with SIGKILL while the
+// 50 MB object downloads over a slow link; restarted, it takes the step
+// up again and continues the partial with a Range request from the bytes
+// it holds, the hub serves at most 1.1 times the object and the update
+// completes UPDATED.
+func TestHubResumeKilled(t *testing.T) {
+	d, h, id := claimedHubDevice(t)
+	h.Throttle(8 << 20)
+	sha := postBigStep(t, d, h, id, 1, bigSize)
+	require.Eventually(t, func() bool { return d.partialSize(sha) >= bigSize*3/10 }, 60*time.Second, 20*time.Millisecond,
+		"the partial grows (has %d)", d.partialSize(sha))
+	require.NoError(t, d.cmd.Process.Signal(unix.SIGKILL))
+	_ = d.cmd.Wait()
+	held := d.partialSize(sha)
+	require.Less(t, held, int64(bigSize), "killed mid-download")
+	h.Throttle(0)
+
+	d.start(t)
+	d.waitStarted(t)
+	d.signalReady(t)
+	assertBigUpdated(t, d, h, id, 1, sha)
+	// app's new config and the blob before the kill; the blob's rest.
+	gets := rangeGets(h)
+	require.Len(t, gets, 3, "two downloads before the kill, one after")
+	assert.Equal(t, []string{"", ""}, gets[:2])
+	assert.Equal(t, fmt.Sprintf("bytes=%d-", held), gets[2], "resumed from the bytes the partial held")
+}
