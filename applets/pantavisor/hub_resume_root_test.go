@@ -178,3 +178,132 @@ func TestHubResumeKilled(t *testing.T) {
 	assert.Equal(t, []string{"", ""}, gets[:2])
 	assert.Equal(t, fmt.Sprintf("bytes=%d-", held), gets[2], "resumed from the bytes the partial held")
 }
+
+// untouched checks that the device still runs revision 0 with the same
+// container inits, answers pv-ctrl, and that the sentinel directory
+// beside the storage holds only its own file.
+func untouched(t *testing.T, d *ctrlDevice, pids map[string]string, sentinel string) {
+	t.Helper()
+	cur, _ := os.Readlink(filepath.Join(d.dir, "storage", "trails", "current"))
+	assert.Equal(t, "0", cur, "trails/current")
+	for c, pid := range pids {
+		assert.Equal(t, pid, d.pidOf(t, c), "%s ran on untouched", c)
+	}
+	out, _, code := d.pvctl(t, "ls")
+	assert.Equal(t, 0, code, "pv-ctrl answers")
+	assert.Contains(t, out, `"name":"app"`)
+	ents, err := os.ReadDir(sentinel)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"keep"}, names, "nothing written beside the storage")
+	var evil []string
+	_ = filepath.WalkDir(d.dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(e.Name(), "evil") {
+			evil = append(evil, p)
+		}
+		return nil
+	})
+	assert.Empty(t, evil, "no file named by a ../ object")
+}
+
+// waitLog waits for the appengine's log to contain s.
+func waitLog(t *testing.T, d *ctrlDevice, s string, within time.Duration) {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(d.stderr.String(), s) }, within, 50*time.Millisecond,
+		"the log says %q", s)
+}
+
+// wontGo waits for hub step rev to end and checks it is WONTGO msg on the
+// hub and, when the state was stored, locally.
+func wontGo(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, rev int, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return progress.Final(h.StepStatus(id, rev)) }, 60*time.Second, 100*time.Millisecond,
+		"rev %d ends; history %q", rev, history(h, id, rev))
+	hist := history(h, id, rev)
+	assert.Equal(t, "WONTGO "+msg, hist[len(hist)-1], "history %q", hist)
+}
+
+// TestHubBadInput: what a hub sends wrong ends as a log line or a WONTGO
+// with its reason, writes nothing outside the storage and leaves the
+// running revision alone: malformed JSON in the steps answer, a step
+// whose state does not parse, objects named with ../, objects far larger
+// than the disk, a hub that never answers.
+func TestHubBadInput(t *testing.T) {
+	d, h, id := claimedHubDevice(t)
+	sentinel := filepath.Join(d.dir, "sentinel")
+	require.NoError(t, os.MkdirAll(sentinel, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(sentinel, "keep"), []byte("x"), 0o644))
+	pids := map[string]string{"mgmt": d.pidOf(t, "mgmt"), "app": d.pidOf(t, "app")}
+	stepsPath := "/trails/" + id + "/steps"
+
+	t.Run("malformed steps JSON", func(t *testing.T) {
+		h.Answer("GET", stepsPath, 200, []byte(`[{"rev":1,"state":{`))
+		waitLog(t, d, "hub: pending steps: ", 30*time.Second)
+		h.Answer("GET", stepsPath, 0, nil)
+		untouched(t, d, pids, sentinel)
+	})
+	t.Run("state does not parse", func(t *testing.T) {
+		require.NoError(t, h.PostStep(id, 1, []byte(`{"#spec":"no-such-spec@9"}`), "bad spec"))
+		wontGo(t, d, h, id, 1, progress.MsgBadState)
+		waitLog(t, d, "hub: step 1: WONTGO", 10*time.Second)
+		untouched(t, d, pids, sentinel)
+	})
+	t.Run("object names with ../", func(t *testing.T) {
+		evil := h.AddObject([]byte("evil bytes"))
+		for i, key := range []string{"../../../sentinel/evil", "app/../../../../sentinel/evil2", "../evil3"} {
+			objects, inline := d.files(nil, nil)
+			js, byHash := stateAndObjects(objects, inline)
+			for _, b := range byHash {
+				h.AddObject(b)
+			}
+			js = strings.TrimSuffix(js, "}") + `,"` + key + `":"` + evil + `"}`
+			rev := 2 + i
+			require.NoError(t, h.PostStep(id, rev, []byte(js), "escape"))
+			wontGo(t, d, h, id, rev, progress.MsgBadState)
+			untouched(t, d, pids, sentinel)
+		}
+	})
+	t.Run("objects larger than the disk", func(t *testing.T) {
+		big := h.AddObject([]byte("claims to be huge"))
+		h.Answer("GET", "/objects/"+big, 200, []byte(`{"id":"`+big+`","sha256sum":"`+big+
+			`","size":"1125899906842624","sizeint":1125899906842624,"signed-geturl":"https://`+h.Addr()+`/local-s3/none"}`))
+		objects, inline := d.files(nil, nil)
+		objects["app/huge.bin"] = []byte("claims to be huge")
+		js, byHash := stateAndObjects(objects, inline)
+		for _, b := range byHash {
+			h.AddObject(b)
+		}
+		require.NoError(t, h.PostStep(id, 5, []byte(js), "huge"))
+		require.Eventually(t, func() bool { return progress.Final(h.StepStatus(id, 5)) }, 60*time.Second, 100*time.Millisecond,
+			"rev 5 ends; history %q", history(h, id, 5))
+		hist := history(h, id, 5)
+		assert.Regexp(t, `^WONTGO Space required 1125899906842624 B, available [0-9]+ B$`, hist[len(hist)-1])
+		assert.Equal(t, progress.WontGo, d.progressOf(t, "5").Status)
+		for _, r := range h.Requests() {
+			assert.NotEqual(t, "/local-s3/none", r.Path, "nothing downloaded")
+		}
+		untouched(t, d, pids, sentinel)
+	})
+	t.Run("hub hangs", func(t *testing.T) {
+		n := len(d.stderr.String())
+		h.Hang()
+		defer h.Release()
+		require.Eventually(t, func() bool { return h.Refused() > 0 }, 30*time.Second, 50*time.Millisecond,
+			"the device connects to the hung hub")
+		// PH_LIBEVENT_HTTP_TIMEOUT=10: a request ends after 10 s.
+		require.Eventually(t, func() bool { return strings.Contains(d.stderr.String()[n:], "hub: ") }, 40*time.Second,
+			100*time.Millisecond, "a hung request is logged")
+		require.Eventually(t, func() bool {
+			out, _, _ := d.pvctl(t, "devmeta", "ls")
+			return strings.Contains(out, `"pantahub.online":"0"`)
+		}, 30*time.Second, 200*time.Millisecond, "pv-ctl shows the hub offline")
+		for i := 0; i < 3; i++ {
+			untouched(t, d, pids, sentinel)
+			time.Sleep(time.Second)
+		}
+		t.Logf("log while hung: %s", d.stderr.String()[n:])
+	})
+}
