@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -263,8 +264,10 @@ func TestHubBadInput(t *testing.T) {
 			rev := 2 + i
 			require.NoError(t, h.PostStep(id, rev, []byte(js), "escape"))
 			wontGo(t, d, h, id, rev, progress.MsgBadState)
+			waitLog(t, d, "hub: step "+strconv.Itoa(rev)+": storing state of "+strconv.Itoa(rev)+": state JSON has bad format: "+key+": '..' in path", 10*time.Second)
 			untouched(t, d, pids, sentinel)
 		}
+		assert.NotContains(t, d.stderr.String(), "storing progress", "no progress stored for a state never stored")
 	})
 	t.Run("objects larger than the disk", func(t *testing.T) {
 		big := h.AddObject([]byte("claims to be huge"))
