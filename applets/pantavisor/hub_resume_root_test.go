@@ -34,12 +34,13 @@ func claimedHubDevice(t *testing.T, env ...string) (*ctrlDevice, *hubtest.Hub, s
 	return d, h, id
 }
 
-// postBigStep posts step rev: the fixture revision with an extra file
-// app/blob.bin of size random bytes (an object the device only stores)
-// and a new CTRLTEST value for app. It returns the blob's sha.
-func postBigStep(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, rev, size int) string {
+// postBigStep posts step 1: the fixture revision with an extra file
+// app/blob.bin of bigSize random bytes (an object the device only
+// stores) and a new CTRLTEST value for app; with cut >= 0 the hub's first
+// download of the blob is cut after cut bytes. It returns the blob's sha.
+func postBigStep(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, cut int64) string {
 	t.Helper()
-	blob := make([]byte, size)
+	blob := make([]byte, bigSize)
 	_, err := rand.Read(blob)
 	require.NoError(t, err)
 	objects, inline := d.files(map[string]string{"app": conf("app", "from-hub-big", "")}, nil)
@@ -49,7 +50,10 @@ func postBigStep(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, rev, si
 		h.AddObject(b)
 	}
 	sha := h.AddObject(blob)
-	require.NoError(t, h.PostStep(id, rev, []byte(js), "big"))
+	if cut >= 0 {
+		h.DropObject(sha, cut, false)
+	}
+	require.NoError(t, h.PostStep(id, 1, []byte(js), "big"))
 	return sha
 }
 
@@ -77,7 +81,8 @@ func rangeGets(h *hubtest.Hub) []string {
 // the hub and locally, the object stored whole with its hash, no partial
 // left, at most 1.1 times the object served, and app running the new
 // revision.
-func assertBigUpdated(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, rev int, sha string) {
+func assertBigUpdated(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, sha string) {
+	const rev = 1
 	t.Helper()
 	require.Eventually(t, func() bool { return progress.Final(h.StepStatus(id, rev)) }, 120*time.Second, 100*time.Millisecond,
 		"rev %d ends; history %q", rev, history(h, id, rev))
@@ -104,7 +109,7 @@ func TestHubResumeDrops(t *testing.T) {
 	// The first cut is armed before the step exists; each next one once
 	// the partial holds the bytes of the cut before (the retry comes
 	// ReqInterval later).
-	sha := postBigStepArmed(t, d, h, id, cuts[0])
+	sha := postBigStep(t, d, h, id, cuts[0])
 	var prev int64
 	for i, cut := range cuts {
 		if i > 0 {
@@ -115,7 +120,7 @@ func TestHubResumeDrops(t *testing.T) {
 		require.Equal(t, cut, h.BytesServed(sha), "the hub cut at %d", cut)
 		prev = cut
 	}
-	assertBigUpdated(t, d, h, id, 1, sha)
+	assertBigUpdated(t, d, h, id, sha)
 	// The two whole GETs: app's new config and the blob's first try.
 	assert.Equal(t, []string{"", "", "bytes=5242880-", "bytes=26214400-", "bytes=47185920-"}, rangeGets(h),
 		"each retry asks for the rest")
@@ -133,25 +138,6 @@ func TestHubResumeDrops(t *testing.T) {
 	}, compact(history(h, id, 1)))
 }
 
-// postBigStepArmed posts the big step with the first drop armed at cut
-// bytes: the object is added first, the fault set, then the step posted.
-func postBigStepArmed(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, cut int64) string {
-	t.Helper()
-	blob := make([]byte, bigSize)
-	_, err := rand.Read(blob)
-	require.NoError(t, err)
-	objects, inline := d.files(map[string]string{"app": conf("app", "from-hub-big", "")}, nil)
-	objects["app/blob.bin"] = blob
-	js, byHash := stateAndObjects(objects, inline)
-	for _, b := range byHash {
-		h.AddObject(b)
-	}
-	sha := h.AddObject(blob)
-	h.DropObject(sha, cut, false)
-	require.NoError(t, h.PostStep(id, 1, []byte(js), "big"))
-	return sha
-}
-
 // TestHubResumeKilled: the appengine is killed with SIGKILL while the
 // 50 MB object downloads over a slow link; restarted, it takes the step
 // up again and continues the partial with a Range request from the bytes
@@ -160,7 +146,7 @@ func postBigStepArmed(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, cu
 func TestHubResumeKilled(t *testing.T) {
 	d, h, id := claimedHubDevice(t)
 	h.Throttle(8 << 20)
-	sha := postBigStep(t, d, h, id, 1, bigSize)
+	sha := postBigStep(t, d, h, id, -1)
 	require.Eventually(t, func() bool { return d.partialSize(sha) >= bigSize*3/10 }, 60*time.Second, 20*time.Millisecond,
 		"the partial grows (has %d)", d.partialSize(sha))
 	require.NoError(t, d.cmd.Process.Signal(unix.SIGKILL))
@@ -172,7 +158,7 @@ func TestHubResumeKilled(t *testing.T) {
 	d.start(t)
 	d.waitStarted(t)
 	d.signalReady(t)
-	assertBigUpdated(t, d, h, id, 1, sha)
+	assertBigUpdated(t, d, h, id, sha)
 	// app's new config and the blob before the kill; the blob's rest.
 	gets := rangeGets(h)
 	require.Len(t, gets, 3, "two downloads before the kill, one after")
@@ -218,8 +204,8 @@ func waitLog(t *testing.T, d *ctrlDevice, s string, within time.Duration) {
 }
 
 // wontGo waits for hub step rev to end and checks it is WONTGO msg on the
-// hub and, when the state was stored, locally.
-func wontGo(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, rev int, msg string) {
+// hub (a state refused before it is stored has no local progress).
+func wontGo(t *testing.T, h *hubtest.Hub, id string, rev int, msg string) {
 	t.Helper()
 	require.Eventually(t, func() bool { return progress.Final(h.StepStatus(id, rev)) }, 60*time.Second, 100*time.Millisecond,
 		"rev %d ends; history %q", rev, history(h, id, rev))
@@ -248,7 +234,7 @@ func TestHubBadInput(t *testing.T) {
 	})
 	t.Run("state does not parse", func(t *testing.T) {
 		require.NoError(t, h.PostStep(id, 1, []byte(`{"#spec":"no-such-spec@9"}`), "bad spec"))
-		wontGo(t, d, h, id, 1, progress.MsgBadState)
+		wontGo(t, h, id, 1, progress.MsgBadState)
 		waitLog(t, d, "hub: step 1: WONTGO", 10*time.Second)
 		untouched(t, d, pids, sentinel)
 	})
@@ -263,7 +249,7 @@ func TestHubBadInput(t *testing.T) {
 			js = strings.TrimSuffix(js, "}") + `,"` + key + `":"` + evil + `"}`
 			rev := 2 + i
 			require.NoError(t, h.PostStep(id, rev, []byte(js), "escape"))
-			wontGo(t, d, h, id, rev, progress.MsgBadState)
+			wontGo(t, h, id, rev, progress.MsgBadState)
 			waitLog(t, d, "hub: step "+strconv.Itoa(rev)+": storing state of "+strconv.Itoa(rev)+": state JSON has bad format: "+key+": '..' in path", 10*time.Second)
 			untouched(t, d, pids, sentinel)
 		}
@@ -309,4 +295,80 @@ func TestHubBadInput(t *testing.T) {
 		}
 		t.Logf("log while hung: %s", d.stderr.String()[n:])
 	})
+}
+
+// devmetaHas reports whether pv-ctl devmeta ls shows every pair of kv.
+func devmetaHas(t *testing.T, d *ctrlDevice, kv ...string) bool {
+	out, _, code := d.pvctl(t, "devmeta", "ls")
+	if code != 0 {
+		return false
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if !strings.Contains(out, `"`+kv[i]+`":"`+kv[i+1]+`"`) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestHubUnclaim: pv-ctl shows the hub client's state in device-meta;
+// pv-ctl cmd unclaim makes the claimed device drop its identity (the
+// credentials file emptied of it), register again as a new device and
+// wait for a claim (pantahub.claimed 0, pantahub.state claim, a new
+// challenge hint) without touching the running revision; a second
+// unclaim is 204 "Device is already unclaimed"; claimed again, the device
+// syncs its running revision to the new record.
+func TestHubUnclaim(t *testing.T) {
+	d, h, id := claimedHubDevice(t)
+	pids := map[string]string{"mgmt": d.pidOf(t, "mgmt"), "app": d.pidOf(t, "app")}
+	require.Eventually(t, func() bool {
+		return devmetaHas(t, d, "pantahub.claimed", "1", "pantahub.state", "idle", "pantahub.online", "1",
+			"pantahub.address", fmt.Sprintf("%s:%d", h.Host(), h.Port()))
+	}, 30*time.Second, 100*time.Millisecond, "pv-ctl devmeta ls shows the hub state")
+	creds := filepath.Join(d.dir, "storage", "config", "pantahub.config")
+	b, err := os.ReadFile(creds)
+	require.NoError(t, err)
+	require.Contains(t, string(b), id)
+
+	out, stderr, code := d.pvctl(t, "cmd", "unclaim")
+	require.Equal(t, 0, code, "%s%s", out, stderr)
+	var fresh string
+	require.Eventually(t, func() bool {
+		if devs := h.Devices(); len(devs) == 2 {
+			for _, dv := range devs {
+				if dv.ID != id {
+					fresh = dv.ID
+				}
+			}
+		}
+		return fresh != ""
+	}, 30*time.Second, 50*time.Millisecond, "the device registers again")
+	require.Eventually(t, func() bool {
+		return devmetaHas(t, d, "pantahub.claimed", "0", "pantahub.state", "claim")
+	}, 30*time.Second, 100*time.Millisecond, "pv-ctl shows the device unclaimed, waiting for its claim")
+	b, err = os.ReadFile(creds)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), fresh, "the new identity saved")
+	assert.NotContains(t, string(b), id, "the old identity dropped")
+	hint, _ := os.ReadFile(filepath.Join(d.dir, "run", "device-id"))
+	assert.Equal(t, fresh, string(hint))
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(filepath.Join(d.dir, "run", "challenge"))
+		return len(b) > 0
+	}, 30*time.Second, 50*time.Millisecond, "a challenge for the new record")
+	assert.Contains(t, d.stderr.String(), "hub: device "+id+" unclaimed: registering again")
+
+	_, _, code = d.pvctl(t, "cmd", "unclaim")
+	assert.Equal(t, 255, code, "204 Device is already unclaimed")
+	cur, _ := os.Readlink(filepath.Join(d.dir, "storage", "trails", "current"))
+	assert.Equal(t, "0", cur)
+	for c, pid := range pids {
+		assert.Equal(t, pid, d.pidOf(t, c), "%s ran on untouched", c)
+	}
+
+	require.NoError(t, h.Claim(fresh))
+	require.Eventually(t, func() bool { return h.StepStatus(fresh, 0) != "" }, 30*time.Second, 50*time.Millisecond,
+		"the running revision synced to the new record")
+	require.Eventually(t, func() bool { return devmetaHas(t, d, "pantahub.claimed", "1") }, 30*time.Second,
+		100*time.Millisecond, "claimed again")
 }
