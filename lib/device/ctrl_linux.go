@@ -89,6 +89,8 @@ func (c *control) run(cmd ctrl.Command) {
 		d.goRemote()
 	case ctrl.OpUpdateMetadata:
 		d.updateMetadata(cmd.Payload)
+	case ctrl.OpUnclaim:
+		d.unclaim()
 	case ctrl.OpLocalRun, ctrl.OpLocalRunCommit, ctrl.OpMakeFactory:
 		d.update(cmd.Op, cmd.Payload, cmd.Op == ctrl.OpLocalRunCommit, cmd.Op == ctrl.OpMakeFactory)
 	default:

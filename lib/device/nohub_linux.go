@@ -42,6 +42,10 @@ func (d *Device) reporter() update.Reporter { return nil }
 // (pv-ctrl refuses it in local mode, which this build never leaves).
 func (d *Device) updateMetadata(string) {}
 
+// unclaim: no claim to drop (pv-ctrl answers UNCLAIM with 204 "Device is
+// already unclaimed" in this build).
+func (d *Device) unclaim() {}
+
 func (d *Device) startHub()      {}
 func (d *Device) stopHub()       {}
 func (d *Device) publishHub()    {}

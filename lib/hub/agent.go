@@ -181,6 +181,7 @@ type Agent struct {
 	dlDone    chan error
 	dlSeen    atomic.Int32 // dlNothing, dlAnswered or dlMissed, set by the downloads
 	metaNow   atomic.Bool  // PushMeta asked for a device-meta upload
+	unclaimed atomic.Bool  // Unclaim asked to drop the identity
 
 	mu      sync.Mutex // guards view and pending
 	view    State
@@ -290,6 +291,7 @@ func (a *Agent) step(ctx context.Context) {
 		}
 	}
 	a.flushReport(ctx)
+	a.maybeUnclaim(now)
 	switch {
 	case a.creds.ID == "":
 		a.register(ctx, now)

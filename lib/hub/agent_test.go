@@ -247,6 +247,7 @@ func TestMalformedAnswers(t *testing.T) {
 	assert.Empty(t, r.dev.started())
 	_, err := os.Stat(filepath.Join(r.opts.Storage.Root, "trails", "1"))
 	assert.True(t, os.IsNotExist(err), "nothing stored for the bad step")
+	assert.False(t, r.log.has("storing progress"), "no progress stored for a revision never stored: %q", r.log.all())
 }
 
 // TestHangDoesNotBlock: with the hub accepting connections and never

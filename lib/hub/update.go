@@ -122,7 +122,7 @@ func (a *Agent) takeStep(ctx context.Context, st proto.Step) {
 	objs, err := stateObjects(st.State)
 	if err != nil {
 		a.logf("hub: step %d: %v", rev, err)
-		a.refuse(ctx, rev, q, progress.WontGo, progress.MsgBadState)
+		a.finish(ctx, rev, q, progress.WontGo, progress.MsgBadState, stored)
 		return
 	}
 	if !stored {
@@ -132,7 +132,7 @@ func (a *Agent) takeStep(ctx context.Context, st proto.Step) {
 			if errors.Is(err, storage.ErrBadState) {
 				msg = progress.MsgBadState
 			}
-			a.refuse(ctx, rev, q, progress.WontGo, msg)
+			a.finish(ctx, rev, q, progress.WontGo, msg, false)
 			return
 		}
 	}
@@ -145,9 +145,18 @@ func (a *Agent) takeStep(ctx context.Context, st proto.Step) {
 // refuse ends step rev with a final status: stored locally first (so it
 // is sent again should this PUT be lost), then sent.
 func (a *Agent) refuse(ctx context.Context, rev int, p progress.Progress, status, msg string) {
+	a.finish(ctx, rev, p, status, msg, true)
+}
+
+// finish is refuse that stores the status only when store: a step whose
+// state was refused before it was stored has no revision to hold it (the
+// hub still listing it, the next poll refuses it again).
+func (a *Agent) finish(ctx context.Context, rev int, p progress.Progress, status, msg string, store bool) {
 	p.Status, p.Msg, p.Progress, p.Downloads = status, msg, progress.Percent(status), nil
-	if err := a.dev.SetProgress(rev, p); err != nil {
-		a.logf("hub: step %d: storing progress: %v", rev, err)
+	if store {
+		if err := a.dev.SetProgress(rev, p); err != nil {
+			a.logf("hub: step %d: storing progress: %v", rev, err)
+		}
 	}
 	a.logf("hub: step %d: %s %q", rev, status, msg)
 	a.put(ctx, rev, p)
