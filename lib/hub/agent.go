@@ -151,6 +151,11 @@ type State struct {
 	DeviceID  string // "" until registered
 	Challenge string // the claim challenge while unclaimed
 	Rev       int    // the hub step under way, -1 when none
+	// Missed counts the agent's requests that got no HTTP response
+	// (hubhttp.ErrNoResponse; an HTTP error status is an answer) since
+	// New; it never decreases. The updater fails a hub update whose
+	// TESTING sees it grow ("Hub communication not stable").
+	Missed uint64
 }
 
 // Agent is the hub client. Create it with New, start Run once, read State
@@ -167,7 +172,8 @@ type Agent struct {
 	challenge string
 	synced    bool
 	online    bool
-	misses    int
+	misses    int    // requests in a row without an answer
+	missed    uint64 // requests without an answer since New (State.Missed)
 	name      string
 	next      time.Time // next login / claim / trails / metadata-or-retry request
 	nextSteps time.Time
@@ -319,7 +325,7 @@ func (a *Agent) setName(name string) {
 // publish copies the loop's state into the snapshot State returns.
 func (a *Agent) publish() {
 	v := State{State: a.name, Online: a.online, Claimed: a.claimed, DeviceID: a.creds.ID,
-		Challenge: a.challenge, Rev: -1, Address: a.address()}
+		Challenge: a.challenge, Rev: -1, Address: a.address(), Missed: a.missed}
 	if a.upd != nil {
 		v.Rev = a.upd.rev
 	}
