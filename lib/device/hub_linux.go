@@ -458,6 +458,44 @@ func (d *Device) ctrlRemote() (remote, claimed func() bool) {
 // hub client (hubReport).
 func (d *Device) reporter() update.Reporter { return update.ReporterFunc(d.hubReport) }
 
+// hubRemote is the updater's Remote: the hub link a hub update depends on.
+func (d *Device) hubRemote() update.Remote { return hubHealth{d} }
+
+// hubHealth is the hub client's link as the updater sees it
+// (update.Remote); before the client starts it is unreachable and has
+// missed nothing.
+type hubHealth struct{ d *Device }
+
+var _ update.Remote = hubHealth{}
+
+// Follows reports whether rev is a hub step (a revision number above 0:
+// revision 0 is the factory one, locals/… local steps) and the device is
+// in remote mode.
+func (h hubHealth) Follows(rev string) bool {
+	n, err := strconv.Atoi(rev)
+	return err == nil && n > 0 && strconv.Itoa(n) == rev && h.d.remote.on.Load()
+}
+
+// Reachable reports whether the hub client is online and in its report
+// state (upstream's condition while INPROGRESS).
+func (h hubHealth) Reachable() bool {
+	a, _ := h.d.hubAgent()
+	if a == nil {
+		return false
+	}
+	s := a.State()
+	return s.Online && s.State == hub.StateReport
+}
+
+// Missed is the hub client's count of requests without an answer.
+func (h hubHealth) Missed() uint64 {
+	a, _ := h.d.hubAgent()
+	if a == nil {
+		return 0
+	}
+	return a.State().Missed
+}
+
 // commands runs pv-ctrl's commands and the hub's steps, one at a time.
 func (c *control) commands() {
 	defer c.wg.Done()
