@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/config"
@@ -108,7 +109,9 @@ func (d *Device) startHub() {
 		}
 	}
 	l.agent = hub.New(o, hubDevice{d})
-	l.ctx, l.cancel = context.WithCancel(d.ctx)
+	// Not ended by the revision's end (the reboot decided): stopHub ends
+	// it once the last progress was delivered.
+	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(d.ctx))
 	l.done = make(chan struct{})
 	d.log(engine.LevelInfo, "hub: client started for "+o.Client.Host+":"+strconv.Itoa(o.Client.Port))
 	push := hub.NewLogPusher(d.logPushOptions(o, l.agent))
@@ -158,17 +161,32 @@ func (g logGate) Enabled() bool {
 	return g.d.o.Config.Get(config.LogPush).Bool()
 }
 
+// hubFlushWait bounds how long stopHub waits for the progress report
+// under way (upstream's BLOCK_REBOOT while its progress queue is not
+// empty), and hubFlushPoll is how often it looks.
+const (
+	hubFlushWait = 10 * time.Second
+	hubFlushPoll = 20 * time.Millisecond
+)
+
 // stopHub stops the hub client and waits for it; it is not started again.
+// Steps: wait, at most hubFlushWait, while the client sends a progress
+// report (the INPROGRESS "Rebooting" or the ERROR of a rollback reaches
+// the hub before the reboot); end its context; wait for its goroutines.
 func (d *Device) stopHub() {
 	l := &d.remote.hub
 	l.mu.Lock()
 	l.stopped = true
-	cancel, done := l.cancel, l.done
+	a, cancel, done := l.agent, l.cancel, l.done
 	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+	if cancel == nil {
+		return
 	}
+	for end := time.Now().Add(hubFlushWait); a.Reporting() && time.Now().Before(end); {
+		time.Sleep(hubFlushPoll)
+	}
+	cancel()
+	<-done
 }
 
 // hubAgent is the started agent and its context, nil before.

@@ -188,9 +188,11 @@ type Agent struct {
 	dlSeen    atomic.Int32 // dlNothing, dlAnswered or dlMissed, set by the downloads
 	metaNow   atomic.Bool  // PushMeta asked for a device-meta upload
 
-	mu      sync.Mutex // guards view and pending
+	mu      sync.Mutex // guards view, pending, sending and session
 	view    State
 	pending *report // the progress PUT waiting (see Report)
+	sending bool    // the report taken from pending is being sent
+	session bool    // logged in and synced: a waiting report can be sent
 	wake    chan struct{}
 }
 
@@ -272,6 +274,16 @@ func (a *Agent) Report(rev int, p progress.Progress) {
 	}
 }
 
+// Reporting reports whether a progress report queued by Report is being
+// sent, or waits while the client has a session to send it with. The
+// device waits for it, bounded, before it reboots, as upstream blocks a
+// reboot while its progress queue is not empty.
+func (a *Agent) Reporting() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sending || (a.pending != nil && a.session)
+}
+
 // PushMeta asks for the device-meta upload at once rather than at the
 // next DevMetaInterval (pv-ctrl's UPDATE_METADATA); like the timed one it
 // sends only what changed, once online and synced. It never blocks.
@@ -330,7 +342,7 @@ func (a *Agent) publish() {
 		v.Rev = a.upd.rev
 	}
 	a.mu.Lock()
-	a.view = v
+	a.view, a.session = v, a.token != "" && a.synced
 	a.mu.Unlock()
 }
 
