@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/config"
@@ -108,7 +109,9 @@ func (d *Device) startHub() {
 		}
 	}
 	l.agent = hub.New(o, hubDevice{d})
-	l.ctx, l.cancel = context.WithCancel(d.ctx)
+	// Not ended by the revision's end (the reboot decided): stopHub ends
+	// it once the last progress was delivered.
+	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(d.ctx))
 	l.done = make(chan struct{})
 	d.log(engine.LevelInfo, "hub: client started for "+o.Client.Host+":"+strconv.Itoa(o.Client.Port))
 	push := hub.NewLogPusher(d.logPushOptions(o, l.agent))
@@ -158,17 +161,32 @@ func (g logGate) Enabled() bool {
 	return g.d.o.Config.Get(config.LogPush).Bool()
 }
 
+// hubFlushWait bounds how long stopHub waits for the progress report
+// under way (upstream's BLOCK_REBOOT while its progress queue is not
+// empty), and hubFlushPoll is how often it looks.
+const (
+	hubFlushWait = 10 * time.Second
+	hubFlushPoll = 20 * time.Millisecond
+)
+
 // stopHub stops the hub client and waits for it; it is not started again.
+// Steps: wait, at most hubFlushWait, while the client sends a progress
+// report (the INPROGRESS "Rebooting" or the ERROR of a rollback reaches
+// the hub before the reboot); end its context; wait for its goroutines.
 func (d *Device) stopHub() {
 	l := &d.remote.hub
 	l.mu.Lock()
 	l.stopped = true
-	cancel, done := l.cancel, l.done
+	a, cancel, done := l.agent, l.cancel, l.done
 	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+	if cancel == nil {
+		return
 	}
+	for end := time.Now().Add(hubFlushWait); a.Reporting() && time.Now().Before(end); {
+		time.Sleep(hubFlushPoll)
+	}
+	cancel()
+	<-done
 }
 
 // hubAgent is the started agent and its context, nil before.
@@ -457,6 +475,44 @@ func (d *Device) ctrlRemote() (remote, claimed func() bool) {
 // reporter is the updater's Reporter: each progress recorded goes to the
 // hub client (hubReport).
 func (d *Device) reporter() update.Reporter { return update.ReporterFunc(d.hubReport) }
+
+// hubRemote is the updater's Remote: the hub link a hub update depends on.
+func (d *Device) hubRemote() update.Remote { return hubHealth{d} }
+
+// hubHealth is the hub client's link as the updater sees it
+// (update.Remote); before the client starts it is unreachable and has
+// missed nothing.
+type hubHealth struct{ d *Device }
+
+var _ update.Remote = hubHealth{}
+
+// Follows reports whether rev is a hub step (a revision number above 0:
+// revision 0 is the factory one, locals/… local steps) and the device is
+// in remote mode.
+func (h hubHealth) Follows(rev string) bool {
+	n, err := strconv.Atoi(rev)
+	return err == nil && n > 0 && strconv.Itoa(n) == rev && h.d.remote.on.Load()
+}
+
+// Reachable reports whether the hub client is online and in its report
+// state (upstream's condition while INPROGRESS).
+func (h hubHealth) Reachable() bool {
+	a, _ := h.d.hubAgent()
+	if a == nil {
+		return false
+	}
+	s := a.State()
+	return s.Online && s.State == hub.StateReport
+}
+
+// Missed is the hub client's count of requests without an answer.
+func (h hubHealth) Missed() uint64 {
+	a, _ := h.d.hubAgent()
+	if a == nil {
+		return 0
+	}
+	return a.State().Missed
+}
 
 // commands runs pv-ctrl's commands and the hub's steps, one at a time.
 func (c *control) commands() {

@@ -59,3 +59,25 @@ func TestHubOptions(t *testing.T) {
 	assert.Equal(t, "/certs", o.Hub.Client.CAFile)
 	assert.False(t, o.Hub.Client.Insecure, "verification on by default")
 }
+
+// TestHubHealthFollows: only a hub step (a revision number above 0) in
+// remote mode depends on the hub; before the client starts the link is
+// unreachable and has missed nothing.
+func TestHubHealthFollows(t *testing.T) {
+	d := &Device{}
+	h := hubHealth{d}
+	for _, tc := range []struct {
+		rev    string
+		remote bool
+		want   bool
+	}{
+		{"1", true, true}, {"42", true, true}, {"1", false, false}, {"0", true, false},
+		{"locals/x", true, false}, {"locals/1", true, false}, {"01", true, false}, {"-1", true, false},
+		{"+1", true, false}, {"", true, false},
+	} {
+		d.remote.on.Store(tc.remote)
+		assert.Equal(t, tc.want, h.Follows(tc.rev), "%q remote %t", tc.rev, tc.remote)
+	}
+	assert.False(t, h.Reachable())
+	assert.Zero(t, h.Missed())
+}

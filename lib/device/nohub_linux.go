@@ -38,6 +38,9 @@ func (d *Device) ctrlRemote() (remote, claimed func() bool) { return nil, nil }
 // reporter: no hub client to tell.
 func (d *Device) reporter() update.Reporter { return nil }
 
+// hubRemote: no hub link; no update depends on one.
+func (d *Device) hubRemote() update.Remote { return nil }
+
 // updateMetadata: UPDATE_METADATA has no hub client to push to here
 // (pv-ctrl refuses it in local mode, which this build never leaves).
 func (d *Device) updateMetadata(string) {}

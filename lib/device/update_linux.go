@@ -20,8 +20,9 @@ func (d *Device) newUpdater() (u *update.Updater, warn, err error) {
 		}
 	}
 	cfg := d.cfg
-	u = &update.Updater{Storage: d.st, Boot: b, Changes: engine.Changes, Log: d.log, Reporter: d.reporter(),
-		Config: update.Config{Retries: cfg.Get(config.RevisionRetries).Int(), CommitDelay: cfg.Get(config.UpdaterCommitDelay).Duration(),
+	u = &update.Updater{Storage: d.st, Boot: b, Changes: engine.Changes, Log: d.log, Reporter: d.reporter(), Remote: d.hubRemote(),
+		Config: update.Config{NetworkTimeout: cfg.Get(config.PHUpdaterNetworkTimeout).Duration(),
+			Retries: cfg.Get(config.RevisionRetries).Int(), CommitDelay: cfg.Get(config.UpdaterCommitDelay).Duration(),
 			GoalsTimeout: cfg.Get(config.UpdaterGoalsTimeout).Duration(), GCDefer: cfg.Get(config.StorageGcThresholdDefertime).Duration(),
 			KeepFactory: cfg.Get(config.StorageGcKeepFactory).Bool(), Secureboot: d.o.Secureboot}}
 	return u, warn, nil

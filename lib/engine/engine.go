@@ -61,10 +61,12 @@ const (
 	UpdateFailed          // the update itself failed: a bootloader env or progress write, a swap (updater)
 	BadSignature          // a signature of the revision's state failed (device, PV_SECUREBOOT_MODE)
 	NotCovered            // the state is not fully covered by signatures (device, strict mode)
+	HubUnreachable        // a hub update's revision did not reach the hub in time (updater)
+	HubUnstable           // a hub request got no answer while a hub update was TESTING (updater)
 )
 
 var causeNames = [...]string{"", "goal timeout", "container failed", "bad objects", "setup failed", "try failed",
-	"update failed", "bad signature", "not covered"}
+	"update failed", "bad signature", "not covered", "hub unreachable", "hub unstable"}
 
 func (c Cause) String() string { return causeNames[c] }
 

@@ -151,6 +151,11 @@ type State struct {
 	DeviceID  string // "" until registered
 	Challenge string // the claim challenge while unclaimed
 	Rev       int    // the hub step under way, -1 when none
+	// Missed counts the agent's requests that got no HTTP response
+	// (hubhttp.ErrNoResponse; an HTTP error status is an answer) since
+	// New; it never decreases. The updater fails a hub update whose
+	// TESTING sees it grow ("Hub communication not stable").
+	Missed uint64
 }
 
 // Agent is the hub client. Create it with New, start Run once, read State
@@ -167,7 +172,8 @@ type Agent struct {
 	challenge string
 	synced    bool
 	online    bool
-	misses    int
+	misses    int    // requests in a row without an answer
+	missed    uint64 // requests without an answer since New (State.Missed)
 	name      string
 	next      time.Time // next login / claim / trails / metadata-or-retry request
 	nextSteps time.Time
@@ -183,9 +189,11 @@ type Agent struct {
 	metaNow   atomic.Bool  // PushMeta asked for a device-meta upload
 	unclaimed atomic.Bool  // Unclaim asked to drop the identity
 
-	mu      sync.Mutex // guards view and pending
+	mu      sync.Mutex // guards view, pending, sending and session
 	view    State
 	pending *report // the progress PUT waiting (see Report)
+	sending bool    // the report taken from pending is being sent
+	session bool    // logged in and synced: a waiting report can be sent
 	wake    chan struct{}
 }
 
@@ -267,6 +275,16 @@ func (a *Agent) Report(rev int, p progress.Progress) {
 	}
 }
 
+// Reporting reports whether a progress report queued by Report is being
+// sent, or waits while the client has a session to send it with. The
+// device waits for it, bounded, before it reboots, as upstream blocks a
+// reboot while its progress queue is not empty.
+func (a *Agent) Reporting() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sending || (a.pending != nil && a.session)
+}
+
 // PushMeta asks for the device-meta upload at once rather than at the
 // next DevMetaInterval (pv-ctrl's UPDATE_METADATA); like the timed one it
 // sends only what changed, once online and synced. It never blocks.
@@ -321,12 +339,12 @@ func (a *Agent) setName(name string) {
 // publish copies the loop's state into the snapshot State returns.
 func (a *Agent) publish() {
 	v := State{State: a.name, Online: a.online, Claimed: a.claimed, DeviceID: a.creds.ID,
-		Challenge: a.challenge, Rev: -1, Address: a.address()}
+		Challenge: a.challenge, Rev: -1, Address: a.address(), Missed: a.missed}
 	if a.upd != nil {
 		v.Rev = a.upd.rev
 	}
 	a.mu.Lock()
-	a.view = v
+	a.view, a.session = v, a.token != "" && a.synced
 	a.mu.Unlock()
 }
 

@@ -24,10 +24,13 @@ func (a *Agent) flushReport(ctx context.Context) {
 	}
 	a.mu.Lock()
 	r := a.pending
-	a.pending = nil
+	a.pending, a.sending = nil, r != nil
 	a.mu.Unlock()
 	if r != nil {
 		a.sendProgress(ctx, r.rev, r.p)
+		a.mu.Lock()
+		a.sending = false
+		a.mu.Unlock()
 	}
 }
 

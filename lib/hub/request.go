@@ -68,13 +68,15 @@ func (a *Agent) answer(op string, r *hubhttp.Response, err error, ok []int) (int
 
 // seen updates the online flag after a request: any answer makes the
 // device online; more than OnlineThreshold requests in a row without one
-// make it offline (upstream's PH_ONLINE_REQUEST_THRESHOLD).
+// make it offline (upstream's PH_ONLINE_REQUEST_THRESHOLD). Every request
+// without an answer counts in State.Missed.
 func (a *Agent) seen(err error) {
 	switch {
 	case err == nil:
 		a.online, a.misses = true, 0
 	case errors.Is(err, hubhttp.ErrNoResponse):
 		a.misses++
+		a.missed++
 		if a.misses > a.o.OnlineThreshold {
 			a.online = false
 		}

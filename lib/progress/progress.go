@@ -41,6 +41,8 @@ const (
 	MsgContainerStart = "A container could not be started"
 	MsgGoalTimeout    = "Status goal not reached"
 	MsgInternal       = "Internal error"
+	MsgHubUnreachable = "Hub not reachable"
+	MsgHubUnstable    = "Hub communication not stable"
 )
 
 // Percent is the progress number upstream reports for a status: NEW 0,

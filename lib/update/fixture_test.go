@@ -65,13 +65,14 @@ func (b *fakeBoot) Fail() error {
 // fixture is a storage with the factory revision 0 (DONE) and a local step
 // locals/x (its objects uploaded), an updater on a fake boot and clock.
 type fixture struct {
-	t     *testing.T
-	st    *storage.Storage
-	boot  *fakeBoot
-	u     *Updater
-	now   time.Time
-	cur   *state.State
-	steps []string // Changes calls
+	t      *testing.T
+	st     *storage.Storage
+	boot   *fakeBoot
+	u      *Updater
+	now    time.Time
+	cur    *state.State
+	steps  []string // Changes calls
+	remote Remote   // the updaters' Remote (nil: none)
 }
 
 const stepRev = "locals/x"
@@ -93,7 +94,7 @@ func newFixture(t *testing.T, reboot bool) *fixture {
 
 // updater is a new Updater on f's storage and boot (a fresh process).
 func (f *fixture) updater(reboot bool) *Updater {
-	return &Updater{Storage: f.st, Boot: f.boot, Now: func() time.Time { return f.now },
+	return &Updater{Storage: f.st, Boot: f.boot, Now: func() time.Time { return f.now }, Remote: f.remote,
 		Changes: func(cur, next *state.State) (bool, []string, string) {
 			f.steps = append(f.steps, "changes")
 			if reboot {

@@ -1,6 +1,8 @@
 package update
 
 import (
+	"time"
+
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/progress"
@@ -18,8 +20,14 @@ type View struct {
 // device calls it from the engine's loop (OnTick, OnStatus). Steps:
 //   - goals not reached within PV_UPDATER_GOALS_TIMEOUT ⇒ fail with
 //     ERROR "Status goal not reached";
+//   - a hub update (Remote.Follows) that has not reached the hub
+//     (Remote.Reachable) within PH_UPDATER_NETWORK_TIMEOUT ⇒ fail with
+//     ERROR "Hub not reachable"; it stays INPROGRESS until it has;
 //   - goals reached ⇒ TESTING "Awaiting to set rollback point if update
 //     is stable" (reboot) / "Awaiting to see if update is stable" (swap);
+//   - a hub update whose hub request got no answer since TESTING
+//     (Remote.Missed grew) ⇒ fail with ERROR "Hub communication not
+//     stable";
 //   - PV_UPDATER_COMMIT_DELAY later, with every container stable ⇒ commit
 //     (reboot) or UPDATED (swap).
 //
@@ -28,31 +36,58 @@ func (u *Updater) Tick(v View) *engine.Outcome {
 	c := u.config()
 	now := u.now()
 	u.mu.Lock()
-	rev, ph, reboot, since, tested := u.rev, u.phase, u.reboot, u.since, u.testedAt
+	rev, ph, reboot, tested, missed := u.rev, u.phase, u.reboot, u.testedAt, u.missed
 	u.mu.Unlock()
 	if ph != trial {
 		return nil
 	}
+	hub := u.Remote != nil && u.Remote.Follows(rev)
+	if tested.IsZero() {
+		return u.tryTick(c, now, v.Ready, hub)
+	}
 	switch {
-	case tested.IsZero() && !v.Ready:
-		if now.Sub(since) >= c.GoalsTimeout {
-			return u.fail(progress.MsgGoalTimeout, engine.GoalTimeout, "", true)
-		}
-	case tested.IsZero():
-		msg := progress.MsgAwaitStable
-		if reboot {
-			msg = progress.MsgAwaitCommit
-		}
-		u.mu.Lock()
-		u.testedAt = now
-		u.mu.Unlock()
-		u.record(rev, progress.Testing, msg)
+	case hub && u.Remote.Missed() > missed:
+		return u.fail(progress.MsgHubUnstable, engine.HubUnstable,
+			"a hub request got no answer while TESTING", true)
 	case now.Sub(tested) >= c.CommitDelay && v.Stable && reboot:
 		return u.commit(rev)
 	case now.Sub(tested) >= c.CommitDelay && v.Stable:
 		u.record(rev, progress.Updated, progress.MsgUpdated)
 		u.finish()
 	}
+	return nil
+}
+
+// tryTick is Tick while the revision is INPROGRESS: the goals and, for a
+// hub update, the hub to reach, then TESTING.
+func (u *Updater) tryTick(c Config, now time.Time, ready, hub bool) *engine.Outcome {
+	u.mu.Lock()
+	rev, reboot, since := u.rev, u.reboot, u.since
+	if hub && !u.reached && u.Remote.Reachable() {
+		u.reached = true
+	}
+	reached := !hub || u.reached
+	u.mu.Unlock()
+	switch {
+	case !ready && now.Sub(since) >= c.GoalsTimeout:
+		return u.fail(progress.MsgGoalTimeout, engine.GoalTimeout, "", true)
+	case !reached && now.Sub(since) >= c.NetworkTimeout:
+		return u.fail(progress.MsgHubUnreachable, engine.HubUnreachable,
+			"the hub client was not online and reporting within "+c.NetworkTimeout.String(), true)
+	case !ready || !reached:
+		return nil
+	}
+	msg := progress.MsgAwaitStable
+	if reboot {
+		msg = progress.MsgAwaitCommit
+	}
+	u.mu.Lock()
+	u.testedAt = now
+	if hub {
+		u.missed = u.Remote.Missed()
+	}
+	u.mu.Unlock()
+	u.record(rev, progress.Testing, msg)
 	return nil
 }
 
@@ -155,6 +190,10 @@ func failMsg(cause engine.Cause) string {
 		return pvs.ErrValidation.Error()
 	case engine.NotCovered:
 		return pvs.ErrNotCovered.Error()
+	case engine.HubUnreachable:
+		return progress.MsgHubUnreachable
+	case engine.HubUnstable:
+		return progress.MsgHubUnstable
 	}
 	return progress.MsgContainerStart
 }

@@ -47,7 +47,10 @@ type Config struct {
 	CommitDelay  time.Duration // PV_UPDATER_COMMIT_DELAY (25 s)
 	GoalsTimeout time.Duration // PV_UPDATER_GOALS_TIMEOUT (120 s)
 	GCDefer      time.Duration // PV_STORAGE_GC_THRESHOLD_DEFERTIME (600 s): younger new locals survive GC
-	KeepFactory  bool          // PV_STORAGE_GC_KEEP_FACTORY
+	// NetworkTimeout is PH_UPDATER_NETWORK_TIMEOUT (120 s): how long a
+	// hub update's revision may stay INPROGRESS without reaching the hub.
+	NetworkTimeout time.Duration
+	KeepFactory    bool // PV_STORAGE_GC_KEEP_FACTORY
 	// Secureboot checks a step's signatures (PV_SECUREBOOT_MODE, the
 	// trust stores, PV_OEM_NAME) before it runs; nil: not checked.
 	Secureboot *pvs.Options
@@ -95,6 +98,25 @@ type ReporterFunc func(rev string, p progress.Progress)
 // Recorded calls f(rev, p).
 func (f ReporterFunc) Recorded(rev string, p progress.Progress) { f(rev, p) }
 
+// Remote is the link to the hub as seen by an update that came from the
+// hub (the device's hub client). Its test depends on the link (reference
+// pantahub-protocol §2.2): the revision must reach the hub within
+// Config.NetworkTimeout, and no hub request may go unanswered while it
+// is TESTING. Methods are called from Tick and must not block.
+type Remote interface {
+	// Follows reports whether revision rev is a hub update that depends
+	// on the hub: a hub step, with the device in remote mode. A local
+	// update never does.
+	Follows(rev string) bool
+	// Reachable reports whether the hub client is online and in its
+	// report state (pantahub.state "report").
+	Reachable() bool
+	// Missed counts the hub requests that got no HTTP response (an HTTP
+	// error status is an answer) since the client started; it never
+	// decreases.
+	Missed() uint64
+}
+
 // Updater is the update state machine of one device. Set the exported
 // fields, then use it from any goroutine; one lock guards its state and
 // is never held while calling out to the engine.
@@ -107,6 +129,9 @@ type Updater struct {
 	Log     func(engine.Level, string) // nil: discard
 	// Reporter is told each progress recorded; nil: nobody.
 	Reporter Reporter
+	// Remote is the hub link hub updates depend on; nil: no hub, no
+	// update depends on one.
+	Remote Remote
 
 	mu       sync.Mutex
 	rev      string    // the revision under update, "" when idle
@@ -114,6 +139,8 @@ type Updater struct {
 	reboot   bool      // rev was reached by a reboot (commit) rather than a swap (UPDATED)
 	since    time.Time // the new revision started running: goals timer
 	testedAt time.Time // TESTING since; zero before
+	reached  bool      // a hub update's revision reached the hub (Remote.Reachable) while INPROGRESS
+	missed   uint64    // Remote.Missed when TESTING started
 	logs     []string  // error and warning lines while updating
 }
 
@@ -143,6 +170,9 @@ func (u *Updater) config() Config {
 	}
 	if c.GCDefer <= 0 {
 		c.GCDefer = 600 * time.Second
+	}
+	if c.NetworkTimeout <= 0 {
+		c.NetworkTimeout = 120 * time.Second
 	}
 	return c
 }
@@ -233,6 +263,6 @@ func (u *Updater) record(rev, status, msg string) {
 func (u *Updater) finish() {
 	u.mu.Lock()
 	u.rev, u.phase, u.reboot, u.logs = "", idle, false, nil
-	u.since, u.testedAt = time.Time{}, time.Time{}
+	u.since, u.testedAt, u.reached, u.missed = time.Time{}, time.Time{}, false, 0
 	u.mu.Unlock()
 }
