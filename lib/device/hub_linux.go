@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/config"
@@ -158,17 +159,27 @@ func (g logGate) Enabled() bool {
 	return g.d.o.Config.Get(config.LogPush).Bool()
 }
 
-// stopHub stops the hub client and waits for it; it is not started again.
+// HubDrainTimeout bounds how long stopping the hub client waits for the
+// progress reports queued to reach the hub (hub.Agent.Drain): the status
+// that announced a reboot, INPROGRESS "Rebooting", goes out before it.
+const HubDrainTimeout = 10 * time.Second
+
+// stopHub lets the hub client send the progress queued (at most
+// HubDrainTimeout), stops it and waits for it; it is not started again.
 func (d *Device) stopHub() {
 	l := &d.remote.hub
 	l.mu.Lock()
 	l.stopped = true
-	cancel, done := l.cancel, l.done
+	agent, actx, cancel, done := l.agent, l.ctx, l.cancel, l.done
 	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+	if cancel == nil {
+		return
 	}
+	ctx, stop := context.WithTimeout(actx, HubDrainTimeout)
+	agent.Drain(ctx)
+	stop()
+	cancel()
+	<-done
 }
 
 // hubAgent is the started agent and its context, nil before.

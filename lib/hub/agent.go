@@ -182,9 +182,11 @@ type Agent struct {
 	dlSeen    atomic.Int32 // dlNothing, dlAnswered or dlMissed, set by the downloads
 	metaNow   atomic.Bool  // PushMeta asked for a device-meta upload
 
-	mu      sync.Mutex // guards view and pending
+	mu      sync.Mutex // guards view, pending, sending and drained
 	view    State
-	pending *report // the progress PUT waiting (see Report)
+	pending *report       // the progress PUT waiting (see Report)
+	sending bool          // the report Report queued is being sent
+	drained chan struct{} // closed, and replaced, when it was sent (Drain)
 	wake    chan struct{}
 }
 
@@ -220,7 +222,8 @@ func New(o Options, dev Device) *Agent {
 	if o.Writer == nil {
 		o.Writer = &persist.Writer{}
 	}
-	a := &Agent{o: o, dev: dev, name: StateInit, wake: make(chan struct{}, 1), dlDone: make(chan error, 1)}
+	a := &Agent{o: o, dev: dev, name: StateInit, wake: make(chan struct{}, 1), dlDone: make(chan error, 1),
+		drained: make(chan struct{})}
 	a.publish()
 	return a
 }

@@ -25,9 +25,39 @@ func (a *Agent) flushReport(ctx context.Context) {
 	a.mu.Lock()
 	r := a.pending
 	a.pending = nil
+	a.sending = r != nil
 	a.mu.Unlock()
-	if r != nil {
-		a.sendProgress(ctx, r.rev, r.p)
+	if r == nil {
+		return
+	}
+	a.sendProgress(ctx, r.rev, r.p)
+	a.mu.Lock()
+	a.sending = false
+	close(a.drained)
+	a.drained = make(chan struct{})
+	a.mu.Unlock()
+}
+
+// Drain waits, while Run runs, until the progress reports queued by
+// Report have been sent (or failed), or ctx ends. The device calls it
+// before it stops the agent for a reboot, so the hub sees the status that
+// announced the reboot (INPROGRESS "Rebooting"). It returns at once while
+// the agent is offline: a report then waits for the hub, which a
+// shutdown cannot.
+func (a *Agent) Drain(ctx context.Context) {
+	for {
+		a.mu.Lock()
+		done := a.pending == nil && !a.sending || !a.view.Online
+		ch := a.drained
+		a.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
