@@ -74,7 +74,7 @@ func hubOptions(cfg *config.Config, p config.Paths, machine string, console io.W
 type hubLink struct {
 	mu      sync.Mutex
 	agent   *hub.Agent
-	ctx     context.Context // the agent's: ends at stopHub
+	ctx     context.Context // the agent's: ends at stopHub only
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the agent's Run returned
 	stopped bool
@@ -90,8 +90,8 @@ func (d *Device) hubStarted() bool {
 	return l.agent != nil
 }
 
-// startHub starts the hub client on the revision's context, once; it
-// never waits for the hub.
+// startHub starts the hub client once, for the revision (stopHub ends
+// it); it never waits for the hub.
 func (d *Device) startHub() {
 	l := &d.remote.hub
 	l.mu.Lock()
@@ -109,7 +109,9 @@ func (d *Device) startHub() {
 		}
 	}
 	l.agent = hub.New(o, hubDevice{d})
-	l.ctx, l.cancel = context.WithCancel(d.ctx)
+	// Not cancelled with the revision's context (ended as soon as the
+	// device decides to reboot): stopHub ends it, after Drain.
+	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(d.ctx))
 	l.done = make(chan struct{})
 	d.log(engine.LevelInfo, "hub: client started for "+o.Client.Host+":"+strconv.Itoa(o.Client.Port))
 	push := hub.NewLogPusher(d.logPushOptions(o, l.agent))
