@@ -102,8 +102,10 @@ func hubHistory(h *hubtest.Hub, id string, rev int) []string {
 // factory revision; the test posts rev 1, the board-signed package of an
 // os change, which the device downloads, installs and reboots into
 // (try-boot), then commits. The hub's progress history of rev 1 is
-// asserted exactly, the new os runs after the reboot, and pantavisor's
-// log lines of revisions 0 and 1 reach the hub.
+// asserted exactly (INPROGRESS "Trying new revision", queued before the
+// session after the reboot exists, is not delivered, as upstream), the
+// new os runs after the reboot, pantavisor's log lines of revisions 0
+// and 1 reach the hub, and device-meta names revision 1.
 func TestQEMUHubRemoteUpdate(t *testing.T) {
 	start := time.Now()
 	o := qemuImageOptions(t)
@@ -156,5 +158,8 @@ func TestQEMUHubRemoteUpdate(t *testing.T) {
 		}
 		return revs["0"] && revs["1"]
 	}, 120*time.Second, time.Second, "pantavisor.log of revisions 0 and 1 on the hub: %v", revs)
+	assert.Eventually(t, func() bool { return h.DeviceMeta(id)["pantavisor.revision"] == "1" }, 60*time.Second, time.Second,
+		"device-meta names the new revision: %v", h.DeviceMeta(id))
+	assert.Equal(t, hubGuestAddr, h.DeviceMeta(id)["pantahub.address"], "the device knows the hub by the forward's address")
 	t.Logf("done in %.0fs", time.Since(start).Seconds())
 }
