@@ -164,7 +164,9 @@ func (g logGate) Enabled() bool {
 // HubDrainTimeout bounds how long stopping the hub client waits for the
 // progress reports queued to reach the hub (hub.Agent.Drain): the status
 // that announced a reboot, INPROGRESS "Rebooting", goes out before it.
-const HubDrainTimeout = 10 * time.Second
+// Well under PV_WDT_TIMEOUT's 15 s: with PV_WDT_MODE always nothing keeps
+// the watchdog alive between the engine's end and the shutdown.
+const HubDrainTimeout = 5 * time.Second
 
 // stopHub lets the hub client send the progress queued (at most
 // HubDrainTimeout), stops it and waits for it; it is not started again.
