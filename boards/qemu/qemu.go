@@ -36,12 +36,34 @@ type Options struct {
 	// try-boot needs it); by default QEMU exits instead (-no-reboot).
 	Reboot bool
 	// Forwards are host TCP ports forwarded to guest ports ("8080:80");
-	// bound to 127.0.0.1 only. Without them the VM has no network at all.
+	// bound to 127.0.0.1 only. Without them (and GuestForwards) the VM
+	// has no network at all.
 	Forwards []string
+	// GuestForwards are guest addresses relayed to host services, the
+	// guest's only way out (the user network is restrict=on).
+	GuestForwards []GuestForward
 	// QMP is a unix socket path where QEMU serves its machine protocol
 	// (VM.QMP); "" means none. Without Reboot a system_reset ends QEMU,
 	// as a guest reboot does.
 	QMP string
+}
+
+// GuestForward relays the guest's TCP connections to Guest, an address
+// inside QEMU's user network ("10.0.2.100:443"; 10.0.2.0/24, not one of
+// the gateway .2, DNS .3 or the guest's own .15), to Host, a host service
+// ("127.0.0.1:8443"). Each connection gets its own `nc -N` (netcat-openbsd,
+// make deps installs it) started by QEMU: the other form, a chardev such
+// as tcp:127.0.0.1:8443, is one stream opened when QEMU starts and shared
+// by every guest connection, which an HTTPS client opening several
+// connections cannot use.
+type GuestForward struct {
+	Guest, Host string
+}
+
+// arg is f as a -netdev user option: guestfwd=tcp:<guest>-cmd:nc -N <host> <port>.
+func (f GuestForward) arg() string {
+	host, port, _ := strings.Cut(f.Host, ":")
+	return fmt.Sprintf("guestfwd=tcp:%s-cmd:nc -N %s %s", f.Guest, host, port)
 }
 
 // Args returns the qemu-system command line for o, console on stdio.
@@ -66,13 +88,16 @@ func Args(o Options) []string {
 	if o.Board.CPU != "" {
 		args = append(args, "-cpu", o.Board.CPU)
 	}
-	if len(o.Forwards) == 0 {
+	if len(o.Forwards) == 0 && len(o.GuestForwards) == 0 {
 		args = append(args, "-nic", "none")
 	} else {
 		nd := "user,id=n0,restrict=on"
 		for _, f := range o.Forwards {
 			host, guest, _ := strings.Cut(f, ":")
 			nd += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%s-:%s", host, guest)
+		}
+		for _, f := range o.GuestForwards {
+			nd += "," + f.arg()
 		}
 		args = append(args, "-netdev", nd, "-device", "virtio-net-pci,netdev=n0")
 	}

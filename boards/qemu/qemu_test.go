@@ -38,6 +38,13 @@ func TestArgs(t *testing.T) {
 		{"qmp", Options{QMP: "/tmp/vm.qmp"}, []string{"-qmp unix:/tmp/vm.qmp,server=on,wait=off"}, nil},
 		{"forwards", Options{Forwards: []string{"8080:80"}},
 			[]string{"-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80 -device virtio-net-pci,netdev=n0"}, []string{"-nic none"}},
+		{"guest forward alone", Options{GuestForwards: []GuestForward{{Guest: "10.0.2.100:443", Host: "127.0.0.1:8443"}}},
+			[]string{"-netdev user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:443-cmd:nc -N 127.0.0.1 8443 -device virtio-net-pci,netdev=n0"},
+			[]string{"-nic none", "hostfwd"}},
+		{"forwards both ways", Options{Forwards: []string{"8080:80"}, GuestForwards: []GuestForward{
+			{Guest: "10.0.2.100:443", Host: "127.0.0.1:8443"}, {Guest: "10.0.2.101:80", Host: "127.0.0.1:9000"}}},
+			[]string{"-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:8080-:80," +
+				"guestfwd=tcp:10.0.2.100:443-cmd:nc -N 127.0.0.1 8443,guestfwd=tcp:10.0.2.101:80-cmd:nc -N 127.0.0.1 9000 "}, []string{"-nic none"}},
 		{"kernel", Options{Kernel: "vmlinuz", Initrd: "initrd", Append: "pv_test=x"},
 			[]string{"-kernel vmlinuz -initrd initrd -append console=ttyS0 panic=-1 pv_test=x"}, nil},
 		{"all", Options{Reboot: true, Disks: []string{"a.img"}, ReadOnlyDisks: []string{"p.img"}, QMP: "s", Memory: 1024},

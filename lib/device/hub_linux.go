@@ -74,7 +74,7 @@ func hubOptions(cfg *config.Config, p config.Paths, machine string, console io.W
 type hubLink struct {
 	mu      sync.Mutex
 	agent   *hub.Agent
-	ctx     context.Context // the agent's: ends at stopHub
+	ctx     context.Context // the agent's: ends at stopHub only
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the agent's Run returned
 	stopped bool
@@ -90,8 +90,8 @@ func (d *Device) hubStarted() bool {
 	return l.agent != nil
 }
 
-// startHub starts the hub client on the revision's context, once; it
-// never waits for the hub.
+// startHub starts the hub client once, for the revision (stopHub ends
+// it); it never waits for the hub.
 func (d *Device) startHub() {
 	l := &d.remote.hub
 	l.mu.Lock()
@@ -109,8 +109,8 @@ func (d *Device) startHub() {
 		}
 	}
 	l.agent = hub.New(o, hubDevice{d})
-	// Not ended by the revision's end (the reboot decided): stopHub ends
-	// it once the last progress was delivered.
+	// Not cancelled with the revision's context (ended as soon as the
+	// device decides to reboot): stopHub ends it, after Drain.
 	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(d.ctx))
 	l.done = make(chan struct{})
 	d.log(engine.LevelInfo, "hub: client started for "+o.Client.Host+":"+strconv.Itoa(o.Client.Port))
@@ -161,30 +161,27 @@ func (g logGate) Enabled() bool {
 	return g.d.o.Config.Get(config.LogPush).Bool()
 }
 
-// hubFlushWait bounds how long stopHub waits for the progress report
-// under way (upstream's BLOCK_REBOOT while its progress queue is not
-// empty), and hubFlushPoll is how often it looks.
-const (
-	hubFlushWait = 10 * time.Second
-	hubFlushPoll = 20 * time.Millisecond
-)
+// HubDrainTimeout bounds how long stopping the hub client waits for the
+// progress reports queued to reach the hub (hub.Agent.Drain): the status
+// that announced a reboot, INPROGRESS "Rebooting", goes out before it.
+// Well under PV_WDT_TIMEOUT's 15 s: with PV_WDT_MODE always nothing keeps
+// the watchdog alive between the engine's end and the shutdown.
+const HubDrainTimeout = 5 * time.Second
 
-// stopHub stops the hub client and waits for it; it is not started again.
-// Steps: wait, at most hubFlushWait, while the client sends a progress
-// report (the INPROGRESS "Rebooting" or the ERROR of a rollback reaches
-// the hub before the reboot); end its context; wait for its goroutines.
+// stopHub lets the hub client send the progress queued (at most
+// HubDrainTimeout), stops it and waits for it; it is not started again.
 func (d *Device) stopHub() {
 	l := &d.remote.hub
 	l.mu.Lock()
 	l.stopped = true
-	a, cancel, done := l.agent, l.cancel, l.done
+	agent, actx, cancel, done := l.agent, l.ctx, l.cancel, l.done
 	l.mu.Unlock()
 	if cancel == nil {
 		return
 	}
-	for end := time.Now().Add(hubFlushWait); a.Reporting() && time.Now().Before(end); {
-		time.Sleep(hubFlushPoll)
-	}
+	ctx, stop := context.WithTimeout(actx, HubDrainTimeout)
+	agent.Drain(ctx)
+	stop()
 	cancel()
 	<-done
 }

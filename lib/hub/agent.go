@@ -189,11 +189,12 @@ type Agent struct {
 	metaNow   atomic.Bool  // PushMeta asked for a device-meta upload
 	unclaimed atomic.Bool  // Unclaim asked to drop the identity
 
-	mu      sync.Mutex // guards view, pending, sending and session
+	mu      sync.Mutex // guards view, pending, sending, session and drained
 	view    State
-	pending *report // the progress PUT waiting (see Report)
-	sending bool    // the report taken from pending is being sent
-	session bool    // logged in and synced: a waiting report can be sent
+	pending *report       // the progress PUT waiting (see Report)
+	sending bool          // the report taken from pending is being sent
+	session bool          // logged in and synced: a waiting report can be sent
+	drained chan struct{} // closed, and replaced, when a report was sent (Drain)
 	wake    chan struct{}
 }
 
@@ -229,7 +230,8 @@ func New(o Options, dev Device) *Agent {
 	if o.Writer == nil {
 		o.Writer = &persist.Writer{}
 	}
-	a := &Agent{o: o, dev: dev, name: StateInit, wake: make(chan struct{}, 1), dlDone: make(chan error, 1)}
+	a := &Agent{o: o, dev: dev, name: StateInit, wake: make(chan struct{}, 1), dlDone: make(chan error, 1),
+		drained: make(chan struct{})}
 	a.publish()
 	return a
 }
@@ -273,16 +275,6 @@ func (a *Agent) Report(rev int, p progress.Progress) {
 	case a.wake <- struct{}{}:
 	default:
 	}
-}
-
-// Reporting reports whether a progress report queued by Report is being
-// sent, or waits while the client has a session to send it with. The
-// device waits for it, bounded, before it reboots, as upstream blocks a
-// reboot while its progress queue is not empty.
-func (a *Agent) Reporting() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.sending || (a.pending != nil && a.session)
 }
 
 // PushMeta asks for the device-meta upload at once rather than at the

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,4 +296,29 @@ func TestPushMeta(t *testing.T) {
 	r.agent.PushMeta()
 	r.step(time.Millisecond)
 	assert.Equal(t, 2, r.count("PUT", "/devices/"+id+"/device-meta"), "nothing changed: nothing sent")
+}
+
+// TestDrain: Drain returns once the report queued before it was sent
+// (the device's last status before a reboot), and at once when the
+// agent is offline.
+func TestDrain(t *testing.T) {
+	r := newRig(t, nil, "", true)
+	id := r.idle()
+	require.NoError(t, r.hub.PostStep(id, 1, r.dev.run.State, "same"))
+	ctx, cancel := contextWithCancel()
+	done := make(chan struct{})
+	go func() { r.agent.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	r.agent.Report(1, progress.Make(progress.InProgress, progress.MsgRebooting))
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
+	r.agent.Drain(dctx)
+	require.NoError(t, dctx.Err(), "drained before the timeout")
+	assert.Equal(t, []string{"INPROGRESS " + progress.MsgRebooting}, r.history(id, 1), "sent when Drain returns")
+
+	off := newRig(t, nil, "", true) // never ran: offline
+	off.agent.Report(1, progress.Make(progress.InProgress, progress.MsgRebooting))
+	start := time.Now()
+	off.agent.Drain(dctx)
+	assert.Less(t, time.Since(start), time.Second, "offline: nothing to wait for")
 }

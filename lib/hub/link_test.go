@@ -5,8 +5,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"pantavisor/lib/progress"
 )
 
 // TestMissedCounts: State.Missed counts each request without an HTTP
@@ -28,22 +26,4 @@ func TestMissedCounts(t *testing.T) {
 	r.hub.Refuse(false)
 	r.until("online", func() bool { return r.agent.State().Online })
 	assert.Greater(t, r.agent.State().Missed, n, "answers do not reset it")
-}
-
-// TestReporting: a queued report counts while the client has a session
-// to send it with, until it was sent; without a session it does not
-// (the device would wait for nothing).
-func TestReporting(t *testing.T) {
-	r := newRig(t, nil, "", true)
-	r.agent.Report(1, progress.Make(progress.InProgress, progress.MsgRebooting))
-	r.step(0)
-	assert.False(t, r.agent.Reporting(), "no session yet")
-	r.idle()
-	assert.True(t, r.agent.Reporting(), "logged in and synced: it can be sent")
-	r.step(0)
-	assert.False(t, r.agent.Reporting(), "sent")
-	r.agent.Report(1, progress.Make(progress.InProgress, progress.MsgRebooting))
-	assert.True(t, r.agent.Reporting())
-	r.step(0)
-	assert.False(t, r.agent.Reporting())
 }

@@ -24,13 +24,43 @@ func (a *Agent) flushReport(ctx context.Context) {
 	}
 	a.mu.Lock()
 	r := a.pending
-	a.pending, a.sending = nil, r != nil
+	a.pending = nil
+	a.sending = r != nil
 	a.mu.Unlock()
-	if r != nil {
-		a.sendProgress(ctx, r.rev, r.p)
+	if r == nil {
+		return
+	}
+	a.sendProgress(ctx, r.rev, r.p)
+	a.mu.Lock()
+	a.sending = false
+	close(a.drained)
+	a.drained = make(chan struct{})
+	a.mu.Unlock()
+}
+
+// Drain waits, while Run runs, until the progress reports queued by
+// Report have been sent (or failed), or ctx ends. The device calls it
+// before it stops the agent for a reboot, so the hub sees the status that
+// announced the reboot (INPROGRESS "Rebooting"), as upstream blocks a
+// reboot while its progress queue is not empty. It returns at once while
+// the agent is offline or has no session.
+func (a *Agent) Drain(ctx context.Context) {
+	for {
 		a.mu.Lock()
-		a.sending = false
+		// Nothing queued or being sent, or nothing that can be sent now:
+		// offline, or no session yet (the report waits for the hub, which
+		// a shutdown cannot).
+		done := (a.pending == nil || !a.session) && !a.sending || !a.view.Online
+		ch := a.drained
 		a.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
