@@ -23,17 +23,6 @@ import (
 // bigSize is the size of the large object of the resume tests.
 const bigSize = 50 << 20
 
-// claimedHubDevice is hubDevice claimed and synced (the hub has trail
-// rev 0).
-func claimedHubDevice(t *testing.T, env ...string) (*ctrlDevice, *hubtest.Hub, string) {
-	t.Helper()
-	d, h, id := hubDevice(t, "1", env...)
-	require.NoError(t, h.Claim(id))
-	require.Eventually(t, func() bool { return h.StepStatus(id, 0) != "" }, 30*time.Second, 50*time.Millisecond,
-		"factory sync: the hub has trail rev 0")
-	return d, h, id
-}
-
 // postBigStep posts step 1: the fixture revision with an extra file
 // app/blob.bin of bigSize random bytes (an object the device only
 // stores) and a new CTRLTEST value for app; with cut >= 0 the hub's first

@@ -15,17 +15,6 @@ import (
 	"pantavisor/lib/progress"
 )
 
-// claimedHubDevice is hubDevice, claimed, once the hub has its factory
-// trail (rev 0).
-func claimedHubDevice(t *testing.T, env ...string) (*ctrlDevice, *hubtest.Hub, string) {
-	t.Helper()
-	d, h, id := hubDevice(t, "1", env...)
-	require.NoError(t, h.Claim(id))
-	require.Eventually(t, func() bool { return h.StepStatus(id, 0) != "" }, 30*time.Second, 50*time.Millisecond,
-		"factory sync: the hub has trail rev 0")
-	return d, h, id
-}
-
 // postStep posts the fixture revision with confs and extras (see files)
 // as hub step rev, its objects on the hub.
 func postStep(t *testing.T, d *ctrlDevice, h *hubtest.Hub, id string, rev int, confs, extras map[string]string) {

@@ -47,6 +47,17 @@ func hubDevice(t *testing.T, devmeta string, env ...string) (*ctrlDevice, *hubte
 	return d, h, id
 }
 
+// claimedHubDevice is hubDevice, claimed, once the hub has its factory
+// trail (rev 0).
+func claimedHubDevice(t *testing.T, env ...string) (*ctrlDevice, *hubtest.Hub, string) {
+	t.Helper()
+	d, h, id := hubDevice(t, "1", env...)
+	require.NoError(t, h.Claim(id))
+	require.Eventually(t, func() bool { return h.StepStatus(id, 0) != "" }, 30*time.Second, 50*time.Millisecond,
+		"factory sync: the hub has trail rev 0")
+	return d, h, id
+}
+
 // history is the hub's progress history of step rev as "STATUS msg".
 func history(h *hubtest.Hub, id string, rev int) []string {
 	var out []string
@@ -143,8 +154,8 @@ func compact(lines []string) []string {
 
 // TestHubCorruptObject: the hub serves rev 1's new object corrupt; every
 // download fails its hash, and after PV_REVISION_RETRIES the step is
-// WONTGO on the hub and locally, the object never stored and the running
-// revision untouched.
+// ERROR "Object validation went wrong" on the hub and locally, the object
+// never stored and the running revision untouched.
 func TestHubCorruptObject(t *testing.T) {
 	d, h, id := hubDevice(t, "1", "PV_REVISION_RETRIES=2")
 	app := d.pidOf(t, "app")
@@ -167,9 +178,9 @@ func TestHubCorruptObject(t *testing.T) {
 		"QUEUED Downloading update metadata, retry 1 of 2",
 		"DOWNLOADING Downloading update artifacts, retry 1 of 2",
 		"DOWNLOADING Downloading update artifacts, retry 2 of 2",
-		"WONTGO Max download update retries reached",
+		"ERROR Object validation went wrong",
 	}, compact(history(h, id, 1)))
-	assert.Equal(t, progress.WontGo, d.progressOf(t, "1").Status)
+	assert.Equal(t, progress.Error, d.progressOf(t, "1").Status)
 	_, err := os.Stat(filepath.Join(d.dir, "storage", "objects", bad))
 	assert.True(t, os.IsNotExist(err), "the corrupt object is not stored")
 	img := sha256.Sum256(d.img)

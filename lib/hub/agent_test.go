@@ -178,7 +178,8 @@ func TestRelogin401(t *testing.T) {
 }
 
 // TestCorruptObject: every download of the object fails its hash; after
-// Retries retries the step is WONTGO, stored locally, nothing installed.
+// Retries retries the step is ERROR "Object validation went wrong",
+// stored locally, nothing installed.
 func TestCorruptObject(t *testing.T) {
 	r := newRig(t, nil, "", true)
 	r.opts.Retries = 2
@@ -188,19 +189,19 @@ func TestCorruptObject(t *testing.T) {
 	r.hub.CorruptObject(bad, true)
 	state := strings.Replace(string(r.dev.run.State), r.kernel, bad, 1)
 	require.NoError(t, r.hub.PostStep(id, 1, []byte(state), "corrupt"))
-	r.until("WONTGO", func() bool { return r.hub.StepStatus(id, 1) == progress.WontGo })
+	r.until("ERROR", func() bool { return r.hub.StepStatus(id, 1) == progress.Error })
 	assert.Equal(t, []string{
 		"QUEUED Retried 1 of 2",
 		"QUEUED Downloading update metadata, retry 1 of 2",
 		"DOWNLOADING Downloading update artifacts, retry 1 of 2",
 		"DOWNLOADING Downloading update artifacts, retry 2 of 2",
-		"WONTGO Max download update retries reached",
+		"ERROR Object validation went wrong",
 	}, compact(r.history(id, 1)), "heartbeats while bytes move repeat a line")
 	assert.False(t, r.opts.Storage.HasObject(bad))
 	assert.Empty(t, r.dev.started())
 	p, ok := r.dev.Progress(1)
 	require.True(t, ok)
-	assert.Equal(t, progress.WontGo, p.Status)
+	assert.Equal(t, progress.Error, p.Status)
 	assert.True(t, r.log.has("object validation went wrong"))
 
 	// The hub still lists the step: the local final status is sent again.
@@ -209,7 +210,26 @@ func TestCorruptObject(t *testing.T) {
 	r.agent.takeStep(r.ctx, proto.Step{Rev: 1, State: []byte(state)})
 	h := r.history(id, 1)
 	assert.Len(t, h, n+1)
+	assert.Equal(t, "ERROR Object validation went wrong", h[len(h)-1])
+}
+
+// TestDownloadRetriesWontGo: a download that fails for another reason
+// (the connection cut every time) ends, past Retries, as upstream's
+// device says: WONTGO "Max download update retries reached".
+func TestDownloadRetriesWontGo(t *testing.T) {
+	r := newRig(t, nil, "", true)
+	r.opts.Retries = 1
+	r.restart()
+	id := r.idle()
+	obj := r.hub.AddObject([]byte("a kernel the hub never finishes sending"))
+	r.hub.DropObject(obj, 5, true)
+	state := strings.Replace(string(r.dev.run.State), r.kernel, obj, 1)
+	require.NoError(t, r.hub.PostStep(id, 1, []byte(state), "cut"))
+	r.until("WONTGO", func() bool { return r.hub.StepStatus(id, 1) == progress.WontGo })
+	h := compact(r.history(id, 1))
 	assert.Equal(t, "WONTGO Max download update retries reached", h[len(h)-1])
+	assert.False(t, r.opts.Storage.HasObject(obj))
+	assert.Empty(t, r.dev.started())
 }
 
 // TestRefuseOffline: a hub that refuses connections makes the agent

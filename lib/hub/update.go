@@ -310,6 +310,15 @@ func (a *Agent) downloading(ctx context.Context, now time.Time) {
 		}
 		u.retries++
 		if u.retries > a.o.Retries {
+			// Objects the hub served corrupt to the last try: ERROR
+			// "Object validation went wrong", as issue 16 asks (and the
+			// mocker sends); upstream's C device says WONTGO "Max
+			// download update retries reached" for every download
+			// failure, which is kept for the others.
+			if errors.Is(err, fetch.ErrBadObject) {
+				a.refuse(ctx, u.rev, base(u), progress.Error, progress.MsgBadObjects)
+				return
+			}
 			a.refuse(ctx, u.rev, base(u), progress.WontGo, MsgMaxDownloadRetry)
 			return
 		}
