@@ -137,14 +137,20 @@ func TestQEMUHubRemoteUpdate(t *testing.T) {
 		"rev 1 ends; history %q", hubHistory(h, id, 1))
 	t.Logf("rev 1 %s at %.0fs", h.StepStatus(id, 1), time.Since(start).Seconds())
 	const retry = " 1 of 10" // PV_REVISION_RETRIES
-	assert.Equal(t, []string{
+	want := []string{
 		"QUEUED Retried" + retry,
 		"QUEUED Downloading update metadata, retry" + retry,
 		"DOWNLOADING Downloading update artifacts, retry" + retry,
 		"INPROGRESS " + progress.MsgRebooting,
 		"TESTING " + progress.MsgAwaitCommit,
 		"DONE " + progress.MsgDone,
-	}, hubHistory(h, id, 1))
+	}
+	// INPROGRESS "Trying new revision" is recorded at the try boot's
+	// start, before the hub client has a session; it reaches the hub only
+	// when the session comes before TESTING replaces it in the one-report
+	// queue (upstream usually drops it): under TCG either can happen.
+	withTry := append(append(append([]string{}, want[:4]...), "INPROGRESS "+progress.MsgTrying), want[4:]...)
+	assert.Contains(t, [][]string{want, withTry}, hubHistory(h, id, 1))
 	_, err := vm.ExpectSince(mark, regexp.MustCompile(regexp.QuoteMeta(VersionLine("os", "2"))), 60*time.Second)
 	assert.NoError(t, err, "the new os runs after the reboot")
 
