@@ -1,0 +1,130 @@
+package nft
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// Table and Chain name where our rules live: "table ip pantavisor", base
+// chain "postrouting" (type nat hook postrouting priority srcnat).
+const (
+	Table = "pantavisor"
+	Chain = "postrouting"
+)
+
+// prioSrcNAT is nft's "srcnat" priority (NF_IP_PRI_NAT_SRC), upstream's 100.
+const prioSrcNAT = 100
+
+// ErrInvalidRule is wrapped by Apply and NAT.Masquerade for a rule that
+// cannot be written: not an IPv4 prefix, or a bridge name that is empty or
+// longer than an interface name may be (IFNAMSIZ-1 bytes).
+var ErrInvalidRule = errors.New("invalid masquerade rule")
+
+// Rule masquerades IPv4 traffic from Subnet that leaves through any
+// interface except Bridge:
+//
+//	ip saddr <Subnet> oifname != "<Bridge>" masquerade
+type Rule struct {
+	Subnet netip.Prefix
+	Bridge string
+}
+
+// String returns the rule in nft syntax, with the subnet masked.
+func (r Rule) String() string {
+	return fmt.Sprintf("ip saddr %s oifname != %q masquerade", r.Subnet.Masked(), r.Bridge)
+}
+
+// check returns ErrInvalidRule, wrapped with the reason, for a rule that
+// cannot be encoded.
+func (r Rule) check() error {
+	switch {
+	case !r.Subnet.IsValid() || !r.Subnet.Addr().Is4():
+		return fmt.Errorf("%w: subnet %v is not an IPv4 prefix", ErrInvalidRule, r.Subnet)
+	case r.Bridge == "" || len(r.Bridge) >= unix.IFNAMSIZ:
+		return fmt.Errorf("%w: bridge name %q must be 1 to %d bytes", ErrInvalidRule, r.Bridge, unix.IFNAMSIZ-1)
+	}
+	return nil
+}
+
+// expressions writes the rule's expression list as nft 1.0 does for the
+// same text (so `nft list` shows it back as that text):
+//
+//	[ payload load Nb @ network header + 12 => reg 1 ]
+//	[ bitwise reg 1 = ( reg 1 & mask ) ^ 0 ]   (only for a prefix not on a byte boundary)
+//	[ cmp eq reg 1 network ]
+//	[ meta load oifname => reg 1 ]
+//	[ cmp neq reg 1 bridge, NUL-padded to IFNAMSIZ ]
+//	[ masq ]
+//
+// A prefix on a byte boundary loads just its bytes of the source address
+// (3 for a /24); any other loads all 4 and masks them.
+func (r Rule) expressions(e *enc) {
+	p := r.Subnet.Masked()
+	net4 := p.Addr().As4()
+	n := 4
+	if bits := p.Bits(); bits%8 == 0 && bits > 0 {
+		n = bits / 8
+	}
+	e.nest(unix.NFTA_RULE_EXPRESSIONS, func() {
+		expr(e, "payload", func() {
+			e.be32(unix.NFTA_PAYLOAD_DREG, unix.NFT_REG_1)
+			e.be32(unix.NFTA_PAYLOAD_BASE, unix.NFT_PAYLOAD_NETWORK_HEADER)
+			e.be32(unix.NFTA_PAYLOAD_OFFSET, 12) // struct iphdr.saddr
+			e.be32(unix.NFTA_PAYLOAD_LEN, uint32(n))
+		})
+		if n == 4 && p.Bits() < 32 {
+			m := prefixMask(p.Bits())
+			expr(e, "bitwise", func() {
+				e.be32(unix.NFTA_BITWISE_SREG, unix.NFT_REG_1)
+				e.be32(unix.NFTA_BITWISE_DREG, unix.NFT_REG_1)
+				e.be32(unix.NFTA_BITWISE_LEN, 4)
+				e.nest(unix.NFTA_BITWISE_MASK, func() { e.attr(unix.NFTA_DATA_VALUE, m[:]) })
+				e.nest(unix.NFTA_BITWISE_XOR, func() { e.attr(unix.NFTA_DATA_VALUE, make([]byte, 4)) })
+			})
+		}
+		cmp(e, unix.NFT_CMP_EQ, net4[:n])
+		expr(e, "meta", func() {
+			e.be32(unix.NFTA_META_KEY, unix.NFT_META_OIFNAME)
+			e.be32(unix.NFTA_META_DREG, unix.NFT_REG_1)
+		})
+		var name [unix.IFNAMSIZ]byte
+		copy(name[:], r.Bridge)
+		cmp(e, unix.NFT_CMP_NEQ, name[:])
+		expr(e, "masq", func() {})
+	})
+}
+
+// expr writes one list element: the expression's name and its data.
+func expr(e *enc, name string, data func()) {
+	e.nest(unix.NFTA_LIST_ELEM, func() {
+		e.str(unix.NFTA_EXPR_NAME, name)
+		e.nest(unix.NFTA_EXPR_DATA, data)
+	})
+}
+
+// cmp compares register 1 with data.
+func cmp(e *enc, op uint32, data []byte) {
+	expr(e, "cmp", func() {
+		e.be32(unix.NFTA_CMP_SREG, unix.NFT_REG_1)
+		e.be32(unix.NFTA_CMP_OP, op)
+		e.nest(unix.NFTA_CMP_DATA, func() { e.attr(unix.NFTA_DATA_VALUE, data) })
+	})
+}
+
+// prefixMask returns the IPv4 netmask of a prefix length (0..32).
+func prefixMask(bits int) [4]byte {
+	var m [4]byte
+	for i := range m {
+		switch {
+		case bits >= 8:
+			m[i] = 0xff
+		case bits > 0:
+			m[i] = byte(0xff << (8 - bits))
+		}
+		bits -= 8
+	}
+	return m
+}
