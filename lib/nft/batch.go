@@ -14,23 +14,33 @@ type batch struct {
 	what  []string // what[i] describes the message with sequence first+i
 }
 
-// add writes one nf_tables message with the next sequence number.
-func (b *batch) add(what string, typ, flags uint16, fill func()) {
-	b.nftMsg(typ, flags, b.first+uint32(len(b.what)), fill)
+// add starts one nf_tables message for family IPv4 with the next
+// sequence number, NLM_F_REQUEST|NLM_F_ACK and the given extra flags;
+// what describes it for errors. The caller writes the attributes, then
+// calls msgClose with the returned offset.
+func (b *batch) add(what string, typ, flags uint16) int {
+	seq := b.first + uint32(len(b.what))
 	b.what = append(b.what, what)
+	return b.msgOpen(unix.NFNL_SUBSYS_NFTABLES<<8|typ, unix.NLM_F_REQUEST|unix.NLM_F_ACK|flags, seq, unix.NFPROTO_IPV4, 0)
+}
+
+// names writes our table's and chain's names as attributes of those types.
+func (b *batch) names(tableAttr, chainAttr uint16) {
+	b.str(tableAttr, Table)
+	b.str(chainAttr, Chain)
 }
 
 // newBatch starts a batch whose first message has sequence number seq.
 func newBatch(seq uint32) *batch {
 	b := &batch{first: seq}
-	b.batchBegin(seq)
+	b.batchMsg(unix.NFNL_MSG_BATCH_BEGIN, seq)
 	b.what = append(b.what, "starting batch")
 	return b
 }
 
 // end closes the batch and returns its bytes.
 func (b *batch) end() []byte {
-	b.batchEnd(b.first + uint32(len(b.what)))
+	b.batchMsg(unix.NFNL_MSG_BATCH_END, b.first+uint32(len(b.what)))
 	b.what = append(b.what, "ending batch")
 	return b.b
 }
@@ -55,29 +65,29 @@ func (b *batch) describe(seq uint32) string {
 // half-built. rules must have been checked.
 func applyBatch(seq uint32, rules []Rule) *batch {
 	b := newBatch(seq)
-	b.add("adding table "+Table, unix.NFT_MSG_NEWTABLE, unix.NLM_F_CREATE, func() {
-		b.str(unix.NFTA_TABLE_NAME, Table)
-		b.be32(unix.NFTA_TABLE_FLAGS, 0)
-	})
-	b.add("adding chain "+Chain, unix.NFT_MSG_NEWCHAIN, unix.NLM_F_CREATE, func() {
-		b.str(unix.NFTA_CHAIN_TABLE, Table)
-		b.str(unix.NFTA_CHAIN_NAME, Chain)
-		b.str(unix.NFTA_CHAIN_TYPE, "nat")
-		b.nest(unix.NFTA_CHAIN_HOOK, func() {
-			b.be32(unix.NFTA_HOOK_HOOKNUM, unix.NF_INET_POST_ROUTING)
-			b.be32(unix.NFTA_HOOK_PRIORITY, prioSrcNAT)
-		})
-	})
-	b.add("flushing chain "+Chain, unix.NFT_MSG_DELRULE, 0, func() {
-		b.str(unix.NFTA_RULE_TABLE, Table)
-		b.str(unix.NFTA_RULE_CHAIN, Chain)
-	})
+	m := b.add("adding table "+Table, unix.NFT_MSG_NEWTABLE, unix.NLM_F_CREATE)
+	b.str(unix.NFTA_TABLE_NAME, Table)
+	b.be32(unix.NFTA_TABLE_FLAGS, 0)
+	b.msgClose(m)
+
+	m = b.add("adding chain "+Chain, unix.NFT_MSG_NEWCHAIN, unix.NLM_F_CREATE)
+	b.names(unix.NFTA_CHAIN_TABLE, unix.NFTA_CHAIN_NAME)
+	b.str(unix.NFTA_CHAIN_TYPE, "nat")
+	hook := b.open(unix.NFTA_CHAIN_HOOK)
+	b.be32(unix.NFTA_HOOK_HOOKNUM, unix.NF_INET_POST_ROUTING)
+	b.be32(unix.NFTA_HOOK_PRIORITY, prioSrcNAT)
+	b.close(hook)
+	b.msgClose(m)
+
+	m = b.add("flushing chain "+Chain, unix.NFT_MSG_DELRULE, 0)
+	b.names(unix.NFTA_RULE_TABLE, unix.NFTA_RULE_CHAIN)
+	b.msgClose(m)
+
 	for _, r := range rules {
-		b.add("adding rule "+r.String(), unix.NFT_MSG_NEWRULE, unix.NLM_F_CREATE|unix.NLM_F_APPEND, func() {
-			b.str(unix.NFTA_RULE_TABLE, Table)
-			b.str(unix.NFTA_RULE_CHAIN, Chain)
-			r.expressions(&b.enc)
-		})
+		m = b.add("adding rule "+r.String(), unix.NFT_MSG_NEWRULE, unix.NLM_F_CREATE|unix.NLM_F_APPEND)
+		b.names(unix.NFTA_RULE_TABLE, unix.NFTA_RULE_CHAIN)
+		r.expressions(&b.enc)
+		b.msgClose(m)
 	}
 	return b
 }
@@ -86,8 +96,8 @@ func applyBatch(seq uint32, rules []Rule) *batch {
 // the chain and its rules.
 func removeBatch(seq uint32) *batch {
 	b := newBatch(seq)
-	b.add("deleting table "+Table, unix.NFT_MSG_DELTABLE, 0, func() {
-		b.str(unix.NFTA_TABLE_NAME, Table)
-	})
+	m := b.add("deleting table "+Table, unix.NFT_MSG_DELTABLE, 0)
+	b.str(unix.NFTA_TABLE_NAME, Table)
+	b.msgClose(m)
 	return b
 }

@@ -27,7 +27,10 @@ func (e *enc) pad() {
 	}
 }
 
-// attr writes one attribute with raw data.
+// attr writes one attribute with raw data. It is not inlined: the
+// encoder calls it from many places and the device binary is size-bound.
+//
+//go:noinline
 func (e *enc) attr(typ uint16, data []byte) {
 	e.b = binary.NativeEndian.AppendUint16(e.b, uint16(attrHdrLen+len(data)))
 	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
@@ -42,49 +45,47 @@ func (e *enc) str(typ uint16, s string) {
 
 // be32 writes a big-endian 32-bit attribute.
 func (e *enc) be32(typ uint16, v uint32) {
-	e.attr(typ, binary.BigEndian.AppendUint32(nil, v))
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	e.attr(typ, b[:])
 }
 
-// nest writes a nested attribute whose content fill writes.
-func (e *enc) nest(typ uint16, fill func()) {
+// open starts a nested attribute and returns its offset for close.
+func (e *enc) open(typ uint16) int {
 	start := len(e.b)
-	e.b = append(e.b, 0, 0, 0, 0)
-	fill()
+	e.b = binary.NativeEndian.AppendUint16(e.b, 0)
+	e.b = binary.NativeEndian.AppendUint16(e.b, typ|unix.NLA_F_NESTED)
+	return start
+}
+
+// close ends the nested attribute (or message) that starts at start by
+// writing its length.
+func (e *enc) close(start int) {
 	binary.NativeEndian.PutUint16(e.b[start:], uint16(len(e.b)-start))
-	binary.NativeEndian.PutUint16(e.b[start+2:], typ|unix.NLA_F_NESTED)
 }
 
-// msg writes one nfnetlink message: nlmsghdr, nfgenmsg (family, version
-// 0, resource id big-endian) and the attributes fill writes.
-func (e *enc) msg(typ, flags uint16, seq uint32, family uint8, resID uint16, fill func()) {
+// msgOpen starts one nfnetlink message: nlmsghdr, then nfgenmsg (family,
+// version 0, resource id big-endian). The caller writes the attributes
+// and calls msgClose with the returned offset.
+func (e *enc) msgOpen(typ, flags uint16, seq uint32, family uint8, resID uint16) int {
 	start := len(e.b)
-	e.b = append(e.b, make([]byte, nlmsgHdrLen)...)
+	e.b = binary.NativeEndian.AppendUint32(e.b, 0) // length, set by msgClose
+	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
+	e.b = binary.NativeEndian.AppendUint16(e.b, flags)
+	e.b = binary.NativeEndian.AppendUint32(e.b, seq)
+	e.b = binary.NativeEndian.AppendUint32(e.b, 0) // port id: the kernel fills it in
 	e.b = append(e.b, family, unix.NFNETLINK_V0)
 	e.b = binary.BigEndian.AppendUint16(e.b, resID)
-	if fill != nil {
-		fill()
-	}
-	h := e.b[start:]
-	binary.NativeEndian.PutUint32(h[0:], uint32(len(e.b)-start))
-	binary.NativeEndian.PutUint16(h[4:], typ)
-	binary.NativeEndian.PutUint16(h[6:], flags)
-	binary.NativeEndian.PutUint32(h[8:], seq)
-	// h[12:16], the port id, stays 0: the kernel fills it in.
+	return start
 }
 
-// nftMsg writes one nf_tables message (subsystem NFTABLES) for family
-// IPv4 with NLM_F_REQUEST|NLM_F_ACK and the given extra flags.
-func (e *enc) nftMsg(typ uint16, flags uint16, seq uint32, fill func()) {
-	e.msg(unix.NFNL_SUBSYS_NFTABLES<<8|typ, unix.NLM_F_REQUEST|unix.NLM_F_ACK|flags,
-		seq, unix.NFPROTO_IPV4, 0, fill)
+// msgClose ends the message that starts at start.
+func (e *enc) msgClose(start int) {
+	binary.NativeEndian.PutUint32(e.b[start:], uint32(len(e.b)-start))
 }
 
-// batchBegin and batchEnd frame a transaction: the kernel applies the
-// messages between them all or none.
-func (e *enc) batchBegin(seq uint32) {
-	e.msg(unix.NFNL_MSG_BATCH_BEGIN, unix.NLM_F_REQUEST, seq, unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES, nil)
-}
-
-func (e *enc) batchEnd(seq uint32) {
-	e.msg(unix.NFNL_MSG_BATCH_END, unix.NLM_F_REQUEST, seq, unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES, nil)
+// batchMsg writes a NFNL_MSG_BATCH_BEGIN or _END message: the kernel
+// applies the messages between them all or none.
+func (e *enc) batchMsg(typ uint16, seq uint32) {
+	e.msgClose(e.msgOpen(typ, unix.NLM_F_REQUEST, seq, unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES))
 }

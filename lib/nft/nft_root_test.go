@@ -178,10 +178,10 @@ func countRules(t *testing.T, h netns.NsHandle) (int, error) {
 		}
 		defer unix.Close(fd)
 		var e enc
-		e.msg(nftType|unix.NFT_MSG_GETRULE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, 1, unix.NFPROTO_IPV4, 0, func() {
-			e.str(unix.NFTA_RULE_TABLE, Table)
-			e.str(unix.NFTA_RULE_CHAIN, Chain)
-		})
+		m := e.msgOpen(nftType|unix.NFT_MSG_GETRULE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, 1, unix.NFPROTO_IPV4, 0)
+		e.str(unix.NFTA_RULE_TABLE, Table)
+		e.str(unix.NFTA_RULE_CHAIN, Chain)
+		e.msgClose(m)
 		if err := unix.Sendto(fd, e.b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 			return err
 		}
@@ -300,16 +300,17 @@ func TestApplyErrorRoot(t *testing.T) {
 	h := newNS(t)
 	err := inNS(t, h, func() error {
 		b := newBatch(1)
-		b.add("adding table", unix.NFT_MSG_NEWTABLE, unix.NLM_F_CREATE, func() { b.str(unix.NFTA_TABLE_NAME, Table) })
-		b.add("adding filter chain", unix.NFT_MSG_NEWCHAIN, unix.NLM_F_CREATE, func() {
-			b.str(unix.NFTA_CHAIN_TABLE, Table)
-			b.str(unix.NFTA_CHAIN_NAME, Chain)
-			b.str(unix.NFTA_CHAIN_TYPE, "filter")
-			b.nest(unix.NFTA_CHAIN_HOOK, func() {
-				b.be32(unix.NFTA_HOOK_HOOKNUM, unix.NF_INET_POST_ROUTING)
-				b.be32(unix.NFTA_HOOK_PRIORITY, 0)
-			})
-		})
+		m := b.add("adding table", unix.NFT_MSG_NEWTABLE, unix.NLM_F_CREATE)
+		b.str(unix.NFTA_TABLE_NAME, Table)
+		b.msgClose(m)
+		m = b.add("adding filter chain", unix.NFT_MSG_NEWCHAIN, unix.NLM_F_CREATE)
+		b.names(unix.NFTA_CHAIN_TABLE, unix.NFTA_CHAIN_NAME)
+		b.str(unix.NFTA_CHAIN_TYPE, "filter")
+		hook := b.open(unix.NFTA_CHAIN_HOOK)
+		b.be32(unix.NFTA_HOOK_HOOKNUM, unix.NF_INET_POST_ROUTING)
+		b.be32(unix.NFTA_HOOK_PRIORITY, 0)
+		b.close(hook)
+		b.msgClose(m)
 		return run(b)
 	})
 	if err != nil {

@@ -68,50 +68,67 @@ func (r Rule) expressions(e *enc) {
 	if bits := p.Bits(); bits%8 == 0 && bits > 0 {
 		n = bits / 8
 	}
-	e.nest(unix.NFTA_RULE_EXPRESSIONS, func() {
-		expr(e, "payload", func() {
-			e.be32(unix.NFTA_PAYLOAD_DREG, unix.NFT_REG_1)
-			e.be32(unix.NFTA_PAYLOAD_BASE, unix.NFT_PAYLOAD_NETWORK_HEADER)
-			e.be32(unix.NFTA_PAYLOAD_OFFSET, 12) // struct iphdr.saddr
-			e.be32(unix.NFTA_PAYLOAD_LEN, uint32(n))
-		})
-		if n == 4 && p.Bits() < 32 {
-			m := prefixMask(p.Bits())
-			expr(e, "bitwise", func() {
-				e.be32(unix.NFTA_BITWISE_SREG, unix.NFT_REG_1)
-				e.be32(unix.NFTA_BITWISE_DREG, unix.NFT_REG_1)
-				e.be32(unix.NFTA_BITWISE_LEN, 4)
-				e.nest(unix.NFTA_BITWISE_MASK, func() { e.attr(unix.NFTA_DATA_VALUE, m[:]) })
-				e.nest(unix.NFTA_BITWISE_XOR, func() { e.attr(unix.NFTA_DATA_VALUE, make([]byte, 4)) })
-			})
-		}
-		cmp(e, unix.NFT_CMP_EQ, net4[:n])
-		expr(e, "meta", func() {
-			e.be32(unix.NFTA_META_KEY, unix.NFT_META_OIFNAME)
-			e.be32(unix.NFTA_META_DREG, unix.NFT_REG_1)
-		})
-		var name [unix.IFNAMSIZ]byte
-		copy(name[:], r.Bridge)
-		cmp(e, unix.NFT_CMP_NEQ, name[:])
-		expr(e, "masq", func() {})
-	})
+	list := e.open(unix.NFTA_RULE_EXPRESSIONS)
+
+	x := e.exprOpen("payload")
+	e.be32(unix.NFTA_PAYLOAD_DREG, unix.NFT_REG_1)
+	e.be32(unix.NFTA_PAYLOAD_BASE, unix.NFT_PAYLOAD_NETWORK_HEADER)
+	e.be32(unix.NFTA_PAYLOAD_OFFSET, 12) // struct iphdr.saddr
+	e.be32(unix.NFTA_PAYLOAD_LEN, uint32(n))
+	e.exprClose(x)
+
+	if n == 4 && p.Bits() < 32 {
+		m := prefixMask(p.Bits())
+		x = e.exprOpen("bitwise")
+		e.be32(unix.NFTA_BITWISE_SREG, unix.NFT_REG_1)
+		e.be32(unix.NFTA_BITWISE_DREG, unix.NFT_REG_1)
+		e.be32(unix.NFTA_BITWISE_LEN, 4)
+		e.value(unix.NFTA_BITWISE_MASK, m[:])
+		e.value(unix.NFTA_BITWISE_XOR, make([]byte, 4))
+		e.exprClose(x)
+	}
+	e.cmp(unix.NFT_CMP_EQ, net4[:n])
+
+	x = e.exprOpen("meta")
+	e.be32(unix.NFTA_META_KEY, unix.NFT_META_OIFNAME)
+	e.be32(unix.NFTA_META_DREG, unix.NFT_REG_1)
+	e.exprClose(x)
+
+	var name [unix.IFNAMSIZ]byte
+	copy(name[:], r.Bridge)
+	e.cmp(unix.NFT_CMP_NEQ, name[:])
+
+	e.exprClose(e.exprOpen("masq"))
+	e.close(list)
 }
 
-// expr writes one list element: the expression's name and its data.
-func expr(e *enc, name string, data func()) {
-	e.nest(unix.NFTA_LIST_ELEM, func() {
-		e.str(unix.NFTA_EXPR_NAME, name)
-		e.nest(unix.NFTA_EXPR_DATA, data)
-	})
+// exprOpen starts one list element: the expression's name, then its data,
+// which the caller writes before exprClose.
+func (e *enc) exprOpen(name string) [2]int {
+	elem := e.open(unix.NFTA_LIST_ELEM)
+	e.str(unix.NFTA_EXPR_NAME, name)
+	return [2]int{elem, e.open(unix.NFTA_EXPR_DATA)}
+}
+
+func (e *enc) exprClose(x [2]int) {
+	e.close(x[1])
+	e.close(x[0])
+}
+
+// value writes data as a nested NFTA_DATA_VALUE (struct nft_data).
+func (e *enc) value(typ uint16, data []byte) {
+	v := e.open(typ)
+	e.attr(unix.NFTA_DATA_VALUE, data)
+	e.close(v)
 }
 
 // cmp compares register 1 with data.
-func cmp(e *enc, op uint32, data []byte) {
-	expr(e, "cmp", func() {
-		e.be32(unix.NFTA_CMP_SREG, unix.NFT_REG_1)
-		e.be32(unix.NFTA_CMP_OP, op)
-		e.nest(unix.NFTA_CMP_DATA, func() { e.attr(unix.NFTA_DATA_VALUE, data) })
-	})
+func (e *enc) cmp(op uint32, data []byte) {
+	x := e.exprOpen("cmp")
+	e.be32(unix.NFTA_CMP_SREG, unix.NFT_REG_1)
+	e.be32(unix.NFTA_CMP_OP, op)
+	e.value(unix.NFTA_CMP_DATA, data)
+	e.exprClose(x)
 }
 
 // prefixMask returns the IPv4 netmask of a prefix length (0..32).
