@@ -42,7 +42,7 @@ func (e *Error) Unwrap() error { return e.Errno }
 // parse reads one datagram of replies to the request numbered seq
 // (messages with another number, left over from an earlier request, are
 // skipped). It returns the data messages (dump parts, or the reply to a
-// get) and done once the request is complete: an ack (NLMSG_ERROR with
+// get; reserved control types such as NLMSG_NOOP are skipped) and done once the request is complete: an ack (NLMSG_ERROR with
 // error 0), NLMSG_DONE, or a reply that is not part of a multipart dump.
 // A negative ack, or an NLMSG_DONE carrying an error, returns an *Error.
 func parse(b []byte, seq uint32) (msgs []message, done bool, err error) {
@@ -64,8 +64,6 @@ func parse(b []byte, seq uint32) (msgs []message, done bool, err error) {
 			return nil, false, ErrDumpInterrupted
 		}
 		switch m.Type {
-		case unix.NLMSG_NOOP:
-			continue
 		case unix.NLMSG_ERROR:
 			return msgs, true, parseAck(m)
 		case unix.NLMSG_DONE:
@@ -75,6 +73,9 @@ func parse(b []byte, seq uint32) (msgs []message, done bool, err error) {
 				}
 			}
 			return msgs, true, nil
+		}
+		if m.Type < unix.NLMSG_MIN_TYPE { // NLMSG_NOOP and other reserved control messages
+			continue
 		}
 		msgs = append(msgs, m)
 		if m.Flags&unix.NLM_F_MULTI == 0 {
