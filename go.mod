@@ -4,11 +4,13 @@ go 1.26.0
 
 require golang.org/x/sys v0.50.0
 
-require github.com/ulikunitz/xz v0.5.17
+require (
+	github.com/ulikunitz/xz v0.5.17
+	github.com/vishvananda/netns v0.0.5
+)
 
 require (
 	github.com/kisielk/errcheck v1.30.0 // indirect
-	github.com/vishvananda/netns v0.0.5 // indirect
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
 	golang.org/x/tools v0.51.0 // indirect
