@@ -46,7 +46,9 @@ func TestSpecRoundTrip(t *testing.T) {
 			{Source: "/x", Target: "y", Flags: 4096 | 1, Data: "mode=755", Optional: true}},
 		Autodev: true, Hostname: "h", Caps: []int{0, 12, 40}, UID: 1000, GID: 100, NoNewPrivs: true,
 		Env: []string{"PATH=/bin", "A=b c"}, Cwd: "/app", Args: []string{"/bin/sh", "-c", "echo \"hi\"\n"},
-		Console: "/dev/pts/3"}
+		Console: "/dev/pts/3",
+		Net: []NetIface{{TempName: "pvtmp0", Name: "eth0", MAC: "02:00:0a:00:00:02", Addr: "10.0.0.2/24", Gateway: "10.0.0.1"},
+			{TempName: "eth1", Addr: "192.168.1.5/16"}}}
 	got, err := decodeSpec(s.encode())
 	require.NoError(t, err)
 	assert.Equal(t, s, got)

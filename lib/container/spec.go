@@ -28,6 +28,21 @@ type Spec struct {
 	Cwd        string
 	Args       []string // init argv; Args[0] is looked up in the rootfs PATH if relative
 	Console    string   // the pty slave given as the stage's stdin (set by Start); "" = none
+	// Net are the interfaces the stage configures inside the container's
+	// network namespace, where Options.Network put them before the stage
+	// was released. Non-empty also brings lo up.
+	Net []NetIface
+}
+
+// NetIface is one network interface of the container, as the stage sets
+// it up before the exec: rename TempName to Name, set the MAC, add the
+// address, bring it up, and route by default via Gateway.
+type NetIface struct {
+	TempName string // its name as created in the namespace (e.g. rtnl.Veth.PeerName)
+	Name     string // its final name ("eth0"); "" or TempName = no rename
+	MAC      string // "02:00:0a:00:00:02"; "" keeps the kernel's
+	Addr     string // address and prefix length, "10.0.3.2/24"; "" = none
+	Gateway  string // default route via this address; "" = none; at most one interface has one
 }
 
 // Mount is one mount inside the container. Target is relative to the
@@ -85,7 +100,20 @@ func (s *Spec) encode() []byte {
 	b = append(b, `,"args":`...)
 	b = appendStrings(b, s.Args)
 	b = appendField(b, "console", s.Console)
-	return append(b, '}')
+	b = append(b, `,"net":[`...)
+	for i, n := range s.Net {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"tempname":`...)
+		b = rawjson.AppendString(b, n.TempName)
+		b = appendField(b, "name", n.Name)
+		b = appendField(b, "mac", n.MAC)
+		b = appendField(b, "addr", n.Addr)
+		b = appendField(b, "gateway", n.Gateway)
+		b = append(b, '}')
+	}
+	return append(b, ']', '}')
 }
 
 func appendField(b []byte, key, value string) []byte {
@@ -137,6 +165,12 @@ func decodeSpec(data []byte) (*Spec, error) {
 		if md.err != nil {
 			return nil, md.err
 		}
+	}
+	nets, _ := v.Get("net")
+	for _, nv := range nets.Items {
+		nd := decoder{v: nv}
+		s.Net = append(s.Net, NetIface{TempName: nd.str("tempname"), Name: nd.str("name"),
+			MAC: nd.str("mac"), Addr: nd.str("addr"), Gateway: nd.str("gateway")})
 	}
 	return s, d.err
 }

@@ -23,7 +23,8 @@ const (
 const StageArg = "__stage"
 
 // StageMain is the in-namespace stage: the parent re-executes the binary
-// with new namespaces (clone flags) and this reads the Spec, assembles the
+// with new namespaces (clone flags) and this reads the Spec, configures
+// the network interfaces the parent created (Spec.Net), assembles the
 // rootfs, pivots into it, drops privileges and execs the container init.
 // It returns only on failure, after telling the parent why.
 func StageMain() int {
@@ -66,6 +67,7 @@ func stage(sync *os.File) error {
 		name string
 		run  func(*Spec) error
 	}{
+		{"configuring the network", setupNet},
 		{"making mounts private", func(*Spec) error { return mount.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") }},
 		{"mounting the rootfs", mountRoot},
 		{"mounting /dev", mountDev},

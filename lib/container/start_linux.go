@@ -38,7 +38,13 @@ type Options struct {
 	// exec, the child waiting on a pipe) before the stage runs, and the
 	// stage starts as the namespace's root: both maps must map id 0.
 	UIDMappings, GIDMappings []syscall.SysProcIDMap
+	// Network creates the container's interfaces in its new network
+	// namespace (Cloneflags must have CLONE_NEWNET); nil = none.
+	Network Network
 }
+
+// errNetworkNeedsNetns: Options.Network would put links in the host's namespace.
+var errNetworkNeedsNetns = errors.New("a network needs a new network namespace (CLONE_NEWNET)")
 
 // Process is a started container.
 type Process struct {
@@ -53,9 +59,13 @@ type Process struct {
 
 // Start creates the container's namespaces and runs its init. Steps: open
 // a pty for the console, fork+exec the stage with the clone flags, send it
-// the Spec, put it in its cgroup, let it go, and wait until it has exec'd
+// the Spec, put it in its cgroup, create its network interfaces
+// (Options.Network), let it go, and wait until it has exec'd
 // the init (or reports why it could not).
 func Start(spec *Spec, opts Options) (*Process, error) {
+	if opts.Network != nil && opts.Cloneflags&unix.CLONE_NEWNET == 0 {
+		return nil, fmt.Errorf("starting %s: %w", spec.Name, errNetworkNeedsNetns)
+	}
 	master, slave, err := openPTY()
 	if err != nil {
 		return nil, err
@@ -134,8 +144,9 @@ func (o Options) command(spec, sync, tty *os.File) *exec.Cmd {
 	return cmd
 }
 
-// handshake sends the spec, joins the cgroup, releases the stage and reads
-// its verdict: EOF (the sync fd closed on exec) means the init runs.
+// handshake sends the spec, joins the cgroup, attaches the network,
+// releases the stage and reads its verdict: EOF (the sync fd closed on
+// exec) means the init runs.
 func (p *Process) handshake(spec *Spec, specW, sync *os.File, opts Options) error {
 	_, err := specW.Write(spec.encode())
 	specW.Close()
@@ -145,6 +156,11 @@ func (p *Process) handshake(spec *Spec, specW, sync *os.File, opts Options) erro
 	if p.cgroup != nil {
 		if err := p.cgroup.Add(p.Pid); err != nil {
 			return err
+		}
+	}
+	if opts.Network != nil {
+		if err := opts.Network.Attach(p.Pid); err != nil {
+			return fmt.Errorf("attaching the network: %w", err)
 		}
 	}
 	goByte := []byte{'g'}
