@@ -267,7 +267,7 @@ func TestMasqueradeRoot(t *testing.T) {
 	if err := inNS(t, tp.host, func() error { return nat.Masquerade(netip.MustParsePrefix("10.98.0.0/16"), "pvbrU") }); err != nil {
 		t.Fatal(err)
 	}
-	if err := inNS(t, tp.host, func() error { return Apply(nat.Rules()) }); err != nil {
+	if err := inNS(t, tp.host, func() error { return Apply(Set{Masquerade: nat.Rules()}) }); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := countRules(t, tp.host); err != nil || n != 2 {
@@ -304,7 +304,7 @@ func TestApplyErrorRoot(t *testing.T) {
 		b.str(unix.NFTA_TABLE_NAME, Table)
 		b.msgClose(m)
 		m = b.add("adding filter chain", unix.NFT_MSG_NEWCHAIN, unix.NLM_F_CREATE)
-		b.names(unix.NFTA_CHAIN_TABLE, unix.NFTA_CHAIN_NAME)
+		b.names(unix.NFTA_CHAIN_TABLE, unix.NFTA_CHAIN_NAME, Chain)
 		b.str(unix.NFTA_CHAIN_TYPE, "filter")
 		hook := b.open(unix.NFTA_CHAIN_HOOK)
 		b.be32(unix.NFTA_HOOK_HOOKNUM, unix.NF_INET_POST_ROUTING)
@@ -316,7 +316,7 @@ func TestApplyErrorRoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("making a filter chain: %v", err)
 	}
-	err = inNS(t, h, func() error { return Apply([]Rule{{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}) })
+	err = inNS(t, h, func() error { return Apply(Set{Masquerade: []Rule{{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}}) })
 	var errno unix.Errno
 	if err == nil || !errors.As(err, &errno) || !strings.HasPrefix(err.Error(), "nft: adding chain postrouting: ") {
 		t.Fatalf("Apply over a filter chain: %v, want \"nft: adding chain postrouting: <errno>\"", err)
