@@ -97,13 +97,16 @@ func (r Rule) expressions(e *enc) {
 }
 
 // exprOpen starts one list element: the expression's name, then its data,
-// which the caller writes before exprClose.
+// which the caller writes before exprClose. Like exprClose, not inlined.
+//
+//go:noinline
 func (e *enc) exprOpen(name string) [2]int {
 	elem := e.open(unix.NFTA_LIST_ELEM)
 	e.str(unix.NFTA_EXPR_NAME, name)
 	return [2]int{elem, e.open(unix.NFTA_EXPR_DATA)}
 }
 
+//go:noinline
 func (e *enc) exprClose(x [2]int) {
 	e.close(x[1])
 	e.close(x[0])
