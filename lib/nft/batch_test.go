@@ -93,7 +93,7 @@ func TestApplyBatchMatchesNft(t *testing.T) {
 		{Rule{mustPrefix("192.168.77.128/25"), "averyverylongna"}, "rule-g25"}, // 15-byte name
 	} {
 		t.Run(tc.rule.String(), func(t *testing.T) {
-			b := applyBatch(7, []Rule{tc.rule})
+			b := applyBatch(7, Set{Masquerade: []Rule{tc.rule}})
 			msgs := split(t, b.end())
 			want := []struct {
 				typ, flags uint16
@@ -104,6 +104,10 @@ func TestApplyBatchMatchesNft(t *testing.T) {
 				{nftType | unix.NFT_MSG_NEWCHAIN, ackReq | unix.NLM_F_CREATE, g["newchain"]},
 				{nftType | unix.NFT_MSG_DELRULE, ackReq, g["flushchain"]},
 				{nftType | unix.NFT_MSG_NEWRULE, ackReq | unix.NLM_F_CREATE | unix.NLM_F_APPEND, g[tc.golden]},
+				{nftType | unix.NFT_MSG_NEWCHAIN, ackReq | unix.NLM_F_CREATE, g["newchain-prerouting"]},
+				{nftType | unix.NFT_MSG_DELRULE, ackReq, g["flushchain-prerouting"]},
+				{nftType | unix.NFT_MSG_NEWCHAIN, ackReq | unix.NLM_F_CREATE, g["newchain-output"]},
+				{nftType | unix.NFT_MSG_DELRULE, ackReq, g["flushchain-output"]},
 				{unix.NFNL_MSG_BATCH_END, unix.NLM_F_REQUEST, batchBody},
 			}
 			if len(msgs) != len(want) {
@@ -124,17 +128,19 @@ func TestApplyBatchMatchesNft(t *testing.T) {
 
 func TestApplyBatchSeveralRules(t *testing.T) {
 	g := golden(t)
-	b := applyBatch(1, []Rule{{mustPrefix("10.99.0.0/24"), "pvbrT"}, {mustPrefix("172.16.16.0/20"), "lxcbr0"}})
+	b := applyBatch(1, Set{Masquerade: []Rule{{mustPrefix("10.99.0.0/24"), "pvbrT"}, {mustPrefix("172.16.16.0/20"), "lxcbr0"}}})
 	msgs := split(t, b.end())
-	if len(msgs) != 7 {
-		t.Fatalf("%d messages, want 7", len(msgs))
+	if len(msgs) != 11 {
+		t.Fatalf("%d messages, want 11", len(msgs))
 	}
 	if string(msgs[4].body) != string(g["rule-g24"]) || string(msgs[5].body) != string(g["rule-g20"]) {
 		t.Errorf("rules not appended in order")
 	}
 	wantWhat := []string{"starting batch", "adding table pantavisor", "adding chain postrouting",
 		"flushing chain postrouting", `adding rule ip saddr 10.99.0.0/24 oifname != "pvbrT" masquerade`,
-		`adding rule ip saddr 172.16.16.0/20 oifname != "lxcbr0" masquerade`, "ending batch"}
+		`adding rule ip saddr 172.16.16.0/20 oifname != "lxcbr0" masquerade`,
+		"adding chain prerouting", "flushing chain prerouting", "adding chain output", "flushing chain output",
+		"ending batch"}
 	if strings.Join(b.what, "|") != strings.Join(wantWhat, "|") {
 		t.Errorf("what = %q, want %q", b.what, wantWhat)
 	}
@@ -177,7 +183,7 @@ func TestRuleCheck(t *testing.T) {
 			t.Errorf("%s: check() = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 		if !tc.ok {
-			if err := Apply([]Rule{tc.rule}); !errors.Is(err, ErrInvalidRule) {
+			if err := Apply(Set{Masquerade: []Rule{tc.rule}}); !errors.Is(err, ErrInvalidRule) {
 				t.Errorf("%s: Apply = %v, want ErrInvalidRule (before any kernel call)", tc.name, err)
 			}
 		}

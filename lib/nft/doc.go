@@ -1,6 +1,7 @@
 // Package nft programs the kernel's nftables over netlink (no nft or
-// iptables binary needed) with the one thing Pantavisor needs: masquerade
-// rules for NAT network pools, kept in a table of our own.
+// iptables binary needed) with the NAT Pantavisor needs: masquerade
+// rules for NAT network pools and port forwards to containers, kept in a
+// table of our own.
 //
 // Upstream's ipam.c shells out to
 //
@@ -11,6 +12,10 @@
 // (or to iptables -t nat ... -j MASQUERADE) for every pool with nat: true.
 // This package writes the same rule, but into "table ip pantavisor", chain
 // "postrouting", so it never touches anybody else's tables, and it rebuilds
-// that chain from the full set of pools in one atomic batch, so adding a
-// pool twice does not duplicate its rule.
+// the table from the full set in one atomic batch, so adding a pool twice
+// does not duplicate its rule.
+//
+// Port forwards (Forward: DNAT from a port of the device to a container,
+// in chains "prerouting" and "output") are our extension; upstream
+// Pantavisor has none.
 package nft

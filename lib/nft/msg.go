@@ -43,7 +43,9 @@ func (e *enc) str(typ uint16, s string) {
 	e.attr(typ, append([]byte(s), 0))
 }
 
-// be32 writes a big-endian 32-bit attribute.
+// be32 writes a big-endian 32-bit attribute. Not inlined, as attr.
+//
+//go:noinline
 func (e *enc) be32(typ uint16, v uint32) {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], v)

@@ -10,8 +10,8 @@ import (
 func TestNATMasquerade(t *testing.T) {
 	var applied [][]Rule
 	fail := error(nil)
-	n := &NAT{Apply: func(rules []Rule) error {
-		applied = append(applied, append([]Rule(nil), rules...))
+	n := &NAT{Apply: func(set Set) error {
+		applied = append(applied, append([]Rule(nil), set.Masquerade...))
 		return fail
 	}}
 	a := Rule{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}

@@ -9,32 +9,26 @@ import (
 	"pantavisor/lib/eintr"
 )
 
-// Apply makes our chain (table ip pantavisor, chain postrouting) hold
-// exactly rules, duplicates dropped, in one atomic batch: the table and
-// chain are created if missing, the chain is flushed and the rules are
-// appended (see applyBatch). Calling it again with the same rules leaves
-// the same single copy of each. Apply(nil) leaves the table and an empty
-// chain; Remove deletes them.
+// Apply makes our table (table ip pantavisor) hold exactly set,
+// duplicates dropped, in one atomic batch: the table and its chains are
+// created if missing, each chain is flushed and its rules are appended
+// (see applyBatch). Calling it again with the same set leaves the same
+// single copy of each rule; if it fails, the table keeps what it held.
+// Apply(Set{}) leaves the table and empty chains; Remove deletes them.
 //
 // It acts in the network namespace of the calling thread (lock the OS
-// thread to act in another one). An invalid rule fails with
+// thread to act in another one). An invalid rule or forward fails with
 // ErrInvalidRule before anything is sent. A kernel error names the step
 // and wraps the errno, e.g. "nft: adding chain postrouting: operation not
 // supported" (errors.Is(err, unix.EOPNOTSUPP)) on a kernel without
 // nf_tables NAT support, which callers may treat as a warning as upstream
-// does.
-func Apply(rules []Rule) error {
-	var uniq []Rule
-	for _, r := range rules {
-		if err := r.check(); err != nil {
-			return fmt.Errorf("nft: %w", err)
-		}
-		r.Subnet = r.Subnet.Masked()
-		if !contains(uniq, r) {
-			uniq = append(uniq, r)
-		}
+// does. Forwards need the kernel's nft_fib_ipv4 as well.
+func Apply(set Set) error {
+	set, err := set.clean()
+	if err != nil {
+		return fmt.Errorf("nft: %w", err)
 	}
-	return run(applyBatch(1, uniq))
+	return run(applyBatch(1, set))
 }
 
 // Remove deletes our table, its chain and rules, in the calling thread's
@@ -45,15 +39,6 @@ func Remove() error {
 		return nil
 	}
 	return err
-}
-
-func contains(rules []Rule, r Rule) bool {
-	for _, x := range rules {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // run sends batch b on a new NETLINK_NETFILTER socket and checks the

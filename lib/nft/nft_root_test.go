@@ -168,7 +168,7 @@ func (tp topology) peerSeen(t *testing.T) netip.Addr {
 
 // countRules dumps our chain with NFT_MSG_GETRULE and counts its rules
 // (a missing table dumps as no rules).
-func countRules(t *testing.T, h netns.NsHandle) (int, error) {
+func countRules(t *testing.T, h netns.NsHandle, chain string) (int, error) {
 	t.Helper()
 	var n int
 	err := inNS(t, h, func() error {
@@ -180,7 +180,7 @@ func countRules(t *testing.T, h netns.NsHandle) (int, error) {
 		var e enc
 		m := e.msgOpen(nftType|unix.NFT_MSG_GETRULE, unix.NLM_F_REQUEST|unix.NLM_F_DUMP, 1, unix.NFPROTO_IPV4, 0)
 		e.str(unix.NFTA_RULE_TABLE, Table)
-		e.str(unix.NFTA_RULE_CHAIN, Chain)
+		e.str(unix.NFTA_RULE_CHAIN, chain)
 		e.msgClose(m)
 		if err := unix.Sendto(fd, e.b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 			return err
@@ -217,14 +217,14 @@ func countRules(t *testing.T, h netns.NsHandle) (int, error) {
 
 // nftList returns `nft list chain ...` of our chain when nft is installed
 // (a cross-check that nft reads our rules back as the text we meant).
-func nftList(t *testing.T, h netns.NsHandle) (string, bool) {
+func nftList(t *testing.T, h netns.NsHandle, chain string) (string, bool) {
 	t.Helper()
 	if _, err := exec.LookPath("nft"); err != nil {
 		return "", false
 	}
 	var out []byte
 	if err := inNS(t, h, func() (err error) {
-		out, err = exec.Command("nft", "list", "chain", "ip", Table, Chain).CombinedOutput()
+		out, err = exec.Command("nft", "list", "chain", "ip", Table, chain).CombinedOutput()
 		return err
 	}); err != nil {
 		t.Fatalf("nft list: %v: %s", err, out)
@@ -248,11 +248,11 @@ func TestMasqueradeRoot(t *testing.T) {
 		if err := inNS(t, tp.host, func() error { return nat.Masquerade(pool, "pvbrT") }); err != nil {
 			t.Fatalf("Masquerade #%d: %v", i+1, err)
 		}
-		if n, err := countRules(t, tp.host); err != nil || n != 1 {
+		if n, err := countRules(t, tp.host, Chain); err != nil || n != 1 {
 			t.Fatalf("after Masquerade #%d: %d rules (%v), want 1", i+1, n, err)
 		}
 	}
-	if out, ok := nftList(t, tp.host); ok {
+	if out, ok := nftList(t, tp.host, Chain); ok {
 		want := `ip saddr 10.99.0.0/24 oifname != "pvbrT" masquerade`
 		if strings.Count(out, "masquerade") != 1 || !strings.Contains(out, want) ||
 			!strings.Contains(out, "type nat hook postrouting priority srcnat") {
@@ -267,10 +267,10 @@ func TestMasqueradeRoot(t *testing.T) {
 	if err := inNS(t, tp.host, func() error { return nat.Masquerade(netip.MustParsePrefix("10.98.0.0/16"), "pvbrU") }); err != nil {
 		t.Fatal(err)
 	}
-	if err := inNS(t, tp.host, func() error { return Apply(nat.Rules()) }); err != nil {
+	if err := inNS(t, tp.host, func() error { return Apply(Set{Masquerade: nat.Rules()}) }); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := countRules(t, tp.host); err != nil || n != 2 {
+	if n, err := countRules(t, tp.host, Chain); err != nil || n != 2 {
 		t.Fatalf("two pools: %d rules (%v), want 2", n, err)
 	}
 
@@ -283,7 +283,7 @@ func TestMasqueradeRoot(t *testing.T) {
 	if err := inNS(t, tp.host, func() error { return run(removeBatch(1)) }); !errors.Is(err, unix.ENOENT) {
 		t.Fatalf("deleting the table after Remove: %v, want ENOENT", err)
 	}
-	if n, err := countRules(t, tp.host); err != nil || n != 0 {
+	if n, err := countRules(t, tp.host, Chain); err != nil || n != 0 {
 		t.Fatalf("after Remove: %d rules (%v), want 0", n, err)
 	}
 	if got := tp.peerSeen(t); got != ctrAddr {
@@ -304,7 +304,7 @@ func TestApplyErrorRoot(t *testing.T) {
 		b.str(unix.NFTA_TABLE_NAME, Table)
 		b.msgClose(m)
 		m = b.add("adding filter chain", unix.NFT_MSG_NEWCHAIN, unix.NLM_F_CREATE)
-		b.names(unix.NFTA_CHAIN_TABLE, unix.NFTA_CHAIN_NAME)
+		b.names(unix.NFTA_CHAIN_TABLE, unix.NFTA_CHAIN_NAME, Chain)
 		b.str(unix.NFTA_CHAIN_TYPE, "filter")
 		hook := b.open(unix.NFTA_CHAIN_HOOK)
 		b.be32(unix.NFTA_HOOK_HOOKNUM, unix.NF_INET_POST_ROUTING)
@@ -316,7 +316,7 @@ func TestApplyErrorRoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("making a filter chain: %v", err)
 	}
-	err = inNS(t, h, func() error { return Apply([]Rule{{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}) })
+	err = inNS(t, h, func() error { return Apply(Set{Masquerade: []Rule{{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}}) })
 	var errno unix.Errno
 	if err == nil || !errors.As(err, &errno) || !strings.HasPrefix(err.Error(), "nft: adding chain postrouting: ") {
 		t.Fatalf("Apply over a filter chain: %v, want \"nft: adding chain postrouting: <errno>\"", err)

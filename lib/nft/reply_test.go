@@ -77,14 +77,15 @@ func TestParseAcks(t *testing.T) {
 
 func TestBatchCheck(t *testing.T) {
 	rules := []Rule{{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}
-	// seq 10 begin, 11 table, 12 chain, 13 flush, 14 rule, 15 end.
+	// seq 10 begin, 11 table, 12 chain, 13 flush, 14 rule, 15-18 the
+	// prerouting and output chains and their flushes, 19 end.
 	for _, tc := range []struct {
 		name   string
 		acks   []ack
 		errno  error
 		errMsg string
 	}{
-		{"all acked", []ack{{11, 0}, {12, 0}, {13, 0}, {14, 0}}, nil, ""},
+		{"all acked", []ack{{11, 0}, {12, 0}, {13, 0}, {14, 0}, {15, 0}, {16, 0}, {17, 0}, {18, 0}}, nil, ""},
 		{"chain unsupported", []ack{{11, 0}, {12, unix.EOPNOTSUPP}, {13, 0}, {14, 0}}, unix.EOPNOTSUPP,
 			"nft: adding chain postrouting: operation not supported"},
 		{"first failure in batch order wins", []ack{{14, unix.ENOENT}, {12, unix.EOPNOTSUPP}}, unix.EOPNOTSUPP,
@@ -94,7 +95,7 @@ func TestBatchCheck(t *testing.T) {
 			"nft: flushing chain postrouting: no acknowledgement from the kernel"},
 		{"unknown seq", []ack{{99, unix.EPERM}}, unix.EPERM, "nft: message 99: operation not permitted"},
 	} {
-		b := applyBatch(10, rules)
+		b := applyBatch(10, Set{Masquerade: rules})
 		b.end()
 		err := b.check(tc.acks)
 		if tc.errno == nil {

@@ -18,10 +18,13 @@ const (
 // prioSrcNAT is nft's "srcnat" priority (NF_IP_PRI_NAT_SRC), upstream's 100.
 const prioSrcNAT = 100
 
-// ErrInvalidRule is wrapped by Apply and NAT.Masquerade for a rule that
-// cannot be written: not an IPv4 prefix, or a bridge name that is empty or
-// longer than an interface name may be (IFNAMSIZ-1 bytes).
-var ErrInvalidRule = errors.New("invalid masquerade rule")
+// ErrInvalidRule is wrapped by Apply, NAT.Masquerade and NAT.Forward for
+// a rule that cannot be written: a masquerade Rule whose subnet is not an
+// IPv4 prefix or whose bridge name is empty or longer than an interface
+// name may be (IFNAMSIZ-1 bytes); a Forward with an unknown protocol,
+// port 0 or a target that is not an IPv4 address and port; or two
+// Forwards of the same device port and protocol to different targets.
+var ErrInvalidRule = errors.New("invalid nat rule")
 
 // Rule masquerades IPv4 traffic from Subnet that leaves through any
 // interface except Bridge:
@@ -70,16 +73,11 @@ func (r Rule) expressions(e *enc) {
 	}
 	list := e.open(unix.NFTA_RULE_EXPRESSIONS)
 
-	x := e.exprOpen("payload")
-	e.be32(unix.NFTA_PAYLOAD_DREG, unix.NFT_REG_1)
-	e.be32(unix.NFTA_PAYLOAD_BASE, unix.NFT_PAYLOAD_NETWORK_HEADER)
-	e.be32(unix.NFTA_PAYLOAD_OFFSET, 12) // struct iphdr.saddr
-	e.be32(unix.NFTA_PAYLOAD_LEN, uint32(n))
-	e.exprClose(x)
+	e.load(unix.NFT_PAYLOAD_NETWORK_HEADER, 12, uint32(n)) // struct iphdr.saddr
 
 	if n == 4 && p.Bits() < 32 {
 		m := prefixMask(p.Bits())
-		x = e.exprOpen("bitwise")
+		x := e.exprOpen("bitwise")
 		e.be32(unix.NFTA_BITWISE_SREG, unix.NFT_REG_1)
 		e.be32(unix.NFTA_BITWISE_DREG, unix.NFT_REG_1)
 		e.be32(unix.NFTA_BITWISE_LEN, 4)
@@ -89,11 +87,7 @@ func (r Rule) expressions(e *enc) {
 	}
 	e.cmp(unix.NFT_CMP_EQ, net4[:n])
 
-	x = e.exprOpen("meta")
-	e.be32(unix.NFTA_META_KEY, unix.NFT_META_OIFNAME)
-	e.be32(unix.NFTA_META_DREG, unix.NFT_REG_1)
-	e.exprClose(x)
-
+	e.meta(unix.NFT_META_OIFNAME)
 	var name [unix.IFNAMSIZ]byte
 	copy(name[:], r.Bridge)
 	e.cmp(unix.NFT_CMP_NEQ, name[:])
@@ -103,16 +97,39 @@ func (r Rule) expressions(e *enc) {
 }
 
 // exprOpen starts one list element: the expression's name, then its data,
-// which the caller writes before exprClose.
+// which the caller writes before exprClose. Like exprClose, not inlined.
+//
+//go:noinline
 func (e *enc) exprOpen(name string) [2]int {
 	elem := e.open(unix.NFTA_LIST_ELEM)
 	e.str(unix.NFTA_EXPR_NAME, name)
 	return [2]int{elem, e.open(unix.NFTA_EXPR_DATA)}
 }
 
+//go:noinline
 func (e *enc) exprClose(x [2]int) {
 	e.close(x[1])
 	e.close(x[0])
+}
+
+// load copies n bytes at offset of a packet header (an
+// NFT_PAYLOAD_*_HEADER base) into register 1.
+func (e *enc) load(base, offset, n uint32) {
+	x := e.exprOpen("payload")
+	e.be32(unix.NFTA_PAYLOAD_DREG, unix.NFT_REG_1)
+	e.be32(unix.NFTA_PAYLOAD_BASE, base)
+	e.be32(unix.NFTA_PAYLOAD_OFFSET, offset)
+	e.be32(unix.NFTA_PAYLOAD_LEN, n)
+	e.exprClose(x)
+}
+
+// meta loads the packet's meta data key (an NFT_META_* value) into
+// register 1.
+func (e *enc) meta(key uint32) {
+	x := e.exprOpen("meta")
+	e.be32(unix.NFTA_META_KEY, key)
+	e.be32(unix.NFTA_META_DREG, unix.NFT_REG_1)
+	e.exprClose(x)
 }
 
 // value writes data as a nested NFTA_DATA_VALUE (struct nft_data).
