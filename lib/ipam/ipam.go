@@ -38,6 +38,10 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel.
 func (e *Error) Unwrap() error { return e.Err }
 
+// poolErr builds an *Error. Not inlined: one copy instead of one per
+// refusal (about 2 KB of the device binary).
+//
+//go:noinline
 func poolErr(pool string, sentinel error, format string, args ...any) *Error {
 	return &Error{Pool: pool, Err: sentinel, Msg: fmt.Sprintf(format, args...)}
 }
@@ -156,6 +160,8 @@ func (r *Registry) Release(container string) {
 }
 
 // drop removes the leases for which gone is true.
+//
+//go:noinline
 func (p *pool) drop(gone func(*Lease) bool) {
 	kept := p.leases[:0]
 	for _, l := range p.leases {

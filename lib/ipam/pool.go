@@ -87,7 +87,10 @@ func ParsePools(v rawjson.Value) ([]Pool, error) {
 	return pools, nil
 }
 
-// fail is a device.json error at member path at.
+// fail is a device.json error at member path at. Not inlined: one copy
+// instead of one per check.
+//
+//go:noinline
 func fail(at, format string, args ...any) *state.Error {
 	return &state.Error{Key: "device.json", Reason: at + ": " + fmt.Sprintf(format, args...)}
 }
@@ -98,8 +101,8 @@ func parsePool(at, name string, v rawjson.Value) (Pool, error) {
 	if v.Kind != rawjson.Object {
 		return Pool{}, fail(at, "want an object, got %s", v.Kind)
 	}
-	s := map[string]string{}
-	for _, k := range []string{"type", "bridge", "parent", "subnet", "gateway"} {
+	var str [5]string // type, bridge, parent, subnet, gateway
+	for i, k := range [...]string{"type", "bridge", "parent", "subnet", "gateway"} {
 		m, ok := v.Get(k)
 		if !ok || m.Kind == rawjson.Null {
 			continue
@@ -107,17 +110,17 @@ func parsePool(at, name string, v rawjson.Value) (Pool, error) {
 		if m.Kind != rawjson.String {
 			return Pool{}, fail(at+"."+k, "want a string, got %s", m.Kind)
 		}
-		s[k] = m.Str
+		str[i] = m.Str
 	}
-	p := Pool{Name: name, Type: s["type"], Bridge: s["bridge"], Parent: s["parent"]}
+	p := Pool{Name: name, Type: str[0], Bridge: str[1], Parent: str[2]}
 	if err := p.checkType(at); err != nil {
 		return Pool{}, err
 	}
 	var err error
-	if p.Subnet, err = parseSubnet(at+".subnet", s["subnet"]); err != nil {
+	if p.Subnet, err = parseSubnet(at+".subnet", str[3]); err != nil {
 		return Pool{}, err
 	}
-	if p.Gateway, err = parseGateway(at+".gateway", s["gateway"], p.Subnet); err != nil {
+	if p.Gateway, err = parseGateway(at+".gateway", str[4], p.Subnet); err != nil {
 		return Pool{}, err
 	}
 	p.NAT, err = parseNAT(at+".nat", v)

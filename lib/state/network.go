@@ -200,22 +200,14 @@ func ParseIPv4(s string) (addr netip.Addr, bits int, err error) {
 // Ethernet interface (EADDRNOTAVAIL).
 func ParseMAC(s string) ([6]byte, error) {
 	var mac [6]byte
-	bad := fmt.Errorf("want a unicast MAC like 02:00:0a:00:05:02, got %q", s)
-	if len(s) != 17 {
-		return mac, bad
-	}
-	for i := range mac {
-		if i > 0 && s[3*i-1] != ':' {
-			return mac, bad
-		}
+	ok := len(s) == 17
+	for i := 0; ok && i < len(mac); i++ {
 		b, err := strconv.ParseUint(s[3*i:3*i+2], 16, 8)
-		if err != nil {
-			return mac, bad
-		}
+		ok = err == nil && (i == 0 || s[3*i-1] == ':')
 		mac[i] = byte(b)
 	}
-	if mac[0]&1 != 0 || mac == [6]byte{} {
-		return mac, bad
+	if !ok || mac[0]&1 != 0 || mac == [6]byte{} {
+		return [6]byte{}, fmt.Errorf("want a unicast MAC like 02:00:0a:00:05:02, got %q", s)
 	}
 	return mac, nil
 }
