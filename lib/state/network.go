@@ -90,21 +90,21 @@ func (f *fields) network() *Network {
 // checkNetwork applies the rules between the members: pool settings only
 // in pool mode, a pool for every interface, ip/mac or interfaces (not
 // both), interface names unique.
-func (n *fields) checkNetwork(out *Network) {
+func (f *fields) checkNetwork(out *Network) {
 	if out.Mode != NetPool {
 		for _, m := range []struct{ key, val string }{{"pool", out.Pool}, {"ip", out.IP}, {"mac", out.MAC}} {
 			if m.val != "" {
-				n.failf(m.key, "only for mode \"pool\", not %q", out.Mode)
+				f.failf(m.key, "only for mode \"pool\", not %q", out.Mode)
 			}
 		}
 		if out.Interfaces != nil {
-			n.failf("interfaces", "only for mode \"pool\", not %q", out.Mode)
+			f.failf("interfaces", "only for mode \"pool\", not %q", out.Mode)
 		}
 		return
 	}
 	if len(out.Interfaces) == 0 {
 		if out.Pool == "" {
-			n.failf("pool", "missing for mode \"pool\"")
+			f.failf("pool", "missing for mode \"pool\"")
 		}
 		return
 	}
@@ -113,16 +113,16 @@ func (n *fields) checkNetwork(out *Network) {
 		if out.IP != "" {
 			key = "ip"
 		}
-		n.failf(key, "give it in interfaces[] (ipv4_address, mac_address) when interfaces is set")
+		f.failf(key, "give it in interfaces[] (ipv4_address, mac_address) when interfaces is set")
 	}
 	seen := map[string]bool{}
 	for i, it := range out.Ifaces() {
 		at := "interfaces[" + strconv.Itoa(i) + "]."
 		if it.Pool == "" {
-			n.failf(at+"pool", "missing, and no network.pool")
+			f.failf(at+"pool", "missing, and no network.pool")
 		}
 		if seen[it.Name] {
-			n.failf(at+"name", "duplicate interface %q", it.Name)
+			f.failf(at+"name", "duplicate interface %q", it.Name)
 		}
 		seen[it.Name] = true
 	}
@@ -130,8 +130,8 @@ func (n *fields) checkNetwork(out *Network) {
 
 // interfaces reads "interfaces[]". Upstream's spellings "ip" and "mac"
 // belong to the top level; inside an entry they are refused, not ignored.
-func (n *fields) interfaces() []Interface {
-	v, ok := n.get("interfaces", rawjson.Array)
+func (f *fields) interfaces() []Interface {
+	v, ok := f.get("interfaces", rawjson.Array)
 	if !ok {
 		return nil
 	}
@@ -139,10 +139,10 @@ func (n *fields) interfaces() []Interface {
 	for i, it := range v.Items {
 		at := "interfaces[" + strconv.Itoa(i) + "]"
 		if it.Kind != rawjson.Object {
-			n.failf(at, "want an object, got %s", it.Kind)
+			f.failf(at, "want an object, got %s", it.Kind)
 			return out
 		}
-		e := newFields(n.key, n.path+at+".", it)
+		e := newFields(f.key, f.path+at+".", it)
 		iface := Interface{Name: e.str("name"), Pool: e.str("pool"),
 			IPv4Address: e.str("ipv4_address"), MACAddress: e.str("mac_address")}
 		if e.has("ip") {
@@ -157,8 +157,8 @@ func (n *fields) interfaces() []Interface {
 			}
 		}
 		e.checkAddrs(iface.IPv4Address, iface.MACAddress, "ipv4_address", "mac_address")
-		if e.err != nil && n.err == nil {
-			n.err = e.err
+		if e.err != nil && f.err == nil {
+			f.err = e.err
 		}
 		out = append(out, iface)
 	}
@@ -166,15 +166,15 @@ func (n *fields) interfaces() []Interface {
 }
 
 // checkAddrs checks a static address and MAC when given.
-func (e *fields) checkAddrs(ip, mac, ipKey, macKey string) {
+func (f *fields) checkAddrs(ip, mac, ipKey, macKey string) {
 	if ip != "" {
 		if _, _, err := ParseIPv4(ip); err != nil {
-			e.failf(ipKey, "%v", err)
+			f.failf(ipKey, "%v", err)
 		}
 	}
 	if mac != "" {
 		if _, err := ParseMAC(mac); err != nil {
-			e.failf(macKey, "%v", err)
+			f.failf(macKey, "%v", err)
 		}
 	}
 }
