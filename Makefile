@@ -16,7 +16,7 @@ GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(if $(filter arm,$(ARCH)),GO
 DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-utils dbus-daemon \
             grub-pc-bin grub-common fdisk kmod curl netcat-openbsd
 FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
-           lib/rawjson:FuzzParse lib/state:FuzzParse lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse \
+           lib/rawjson:FuzzParse lib/state:FuzzParse lib/ipam:FuzzParsePools lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse \
            lib/cgroup:FuzzParseMountinfo lib/cgroup:FuzzParseProcCgroup lib/sysinfo:FuzzParseUptime \
            lib/logs:FuzzParse lib/logs:FuzzSplit lib/logs:FuzzEscape lib/pvtx:FuzzState lib/pvtx:FuzzParseStatus lib/b64:FuzzDecodeURL lib/b64:FuzzDecodeStd lib/http1:FuzzRequest lib/ctrl:FuzzCommand lib/ctrl:FuzzRoute \
            lib/ctrl:FuzzLocalName lib/bootloader:FuzzParseGrubenv lib/bootloader:FuzzParseUboot \

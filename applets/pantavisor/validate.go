@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"pantavisor/lib/cli"
+	"pantavisor/lib/ipam"
+	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/state"
@@ -35,8 +37,16 @@ one "key: value" fact per line in this order:
   groups: G1 G2 ...          start order; "(defaults)" ends the line when
                              the state has no device.json or groups.json
   group G: goal=GOAL policy=POLICY timeout=SECONDS   one per group
+  pool P: type=bridge bridge=B subnet=CIDR gateway=IP nat=true|false
+                             one per device.json network pool, in its
+                             order (macvlan: parent=IF instead of bridge=)
   container C: group=G goal=GOAL policy=POLICY roles=mgmt|R1,R2|none
-                             one per container, in state order
+                             one per container, in state order, each
+                             followed, when its run.json has a network, by
+  network C: mode=host|pool|none hostname=H
+  iface C/IF: pool=P addr=CIDR|auto mac=MAC|auto   one per interface in
+                             pool mode; auto: given at start (a dynamic
+                             address depends on the start order)
   objects: N keys, U unique
   missing objects: N         only for packages and directories, then one
   missing: KEY SHA           line per object whose file is not there
@@ -60,7 +70,10 @@ An empty value prints as "-"; a value with spaces, quotes, '=', ':', ','
 or unprintable characters prints Go-quoted.
 
 Errors go to stderr as "ERROR: KEY: REASON" for an invalid state, else
-"ERROR: PATH: CAUSE".
+"ERROR: PATH: CAUSE". A bad pool, a container on an unknown pool, a static
+address outside its pool or taken, a full pool and (packages and
+directories) a pool container whose LXC config sets lxc.net.* make the
+state invalid, as they stop the container on a device (lib/ipam Check).
 
 Exit codes: 0 valid; 1 invalid state, unreadable input, missing objects or
 signatures the mode refuses (the summary is printed first); 2 usage error.
@@ -126,10 +139,17 @@ func validate(path string, sig *pvs.Options, stdout io.Writer) error {
 			return err
 		}
 	}
+	var cfgs map[string]*lxcconf.Config
 	if in.read != nil {
-		st.Warnings = append(st.Warnings, lxcWarnings(st, in.read)...)
+		var warns []string
+		warns, cfgs = lxcWarnings(st, in.read)
+		st.Warnings = append(st.Warnings, warns...)
 	}
-	fmt.Fprint(stdout, summary(st, in.has != nil, missing))
+	reg, err := ipam.Check(st, cfgs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, summary(st, reg, in.has != nil, missing))
 	var sigErr error
 	if sig != nil {
 		sigErr = checkSignatures(in.state, *sig, stdout)
@@ -181,7 +201,7 @@ func withoutPath(err error) error {
 }
 
 // summary renders the documented validate output.
-func summary(st *state.State, withObjects bool, missing []state.Object) string {
+func summary(st *state.State, reg *ipam.Registry, withObjects bool, missing []state.Object) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "spec: %s\n", word(st.Spec))
 	fmt.Fprintf(&b, "bsp: %s\n", bspFacts(st.BSP))
@@ -197,9 +217,11 @@ func summary(st *state.State, withObjects bool, missing []state.Object) string {
 		fmt.Fprintf(&b, "group %s: goal=%s policy=%s timeout=%d\n",
 			word(g.Name), word(g.StatusGoal), word(g.RestartPolicy), g.Timeout)
 	}
+	poolLines(&b, reg.Pools())
 	for _, c := range st.Containers {
 		fmt.Fprintf(&b, "container %s: group=%s goal=%s policy=%s roles=%s\n",
 			word(c.Name), word(c.Group), word(c.StatusGoal), word(c.RestartPolicy), roles(c))
+		networkLines(&b, c, reg.Leases(c.Name))
 	}
 	fmt.Fprintf(&b, "objects: %d keys, %d unique\n", len(st.Objects), len(st.UniqueObjects()))
 	if withObjects {

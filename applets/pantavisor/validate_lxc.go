@@ -26,13 +26,14 @@ const maxLXCConfig = 1 << 20
 // lxc.mount.fstab resolve to other objects of the state (an absolute
 // path names none). A config whose object is missing is skipped (the
 // summary lists it); one that does not parse gives its error (which
-// names the file and line).
-func lxcWarnings(st *state.State, read func(state.Object) ([]byte, error)) []string {
+// names the file and line). cfgs holds each parsed config by container
+// name, for the network check.
+func lxcWarnings(st *state.State, read func(state.Object) ([]byte, error)) (out []string, cfgs map[string]*lxcconf.Config) {
 	fsys := objectFS{objs: make(map[string]state.Object, len(st.Objects)), read: read}
 	for _, o := range st.Objects {
 		fsys.objs[o.Name] = o
 	}
-	var out []string
+	cfgs = map[string]*lxcconf.Config{}
 	for _, c := range st.Containers {
 		if c.Config == "" {
 			continue
@@ -49,15 +50,17 @@ func lxcWarnings(st *state.State, read func(state.Object) ([]byte, error)) []str
 			}
 			continue
 		}
-		_, warns, err := lxcconf.Options{FS: fsys, NotApplied: container.NotApplied}.Parse(bytes.NewReader(data), name)
+		cfg, warns, err := lxcconf.Options{FS: fsys, NotApplied: container.NotApplied}.Parse(bytes.NewReader(data), name)
 		for _, w := range warns {
 			out = append(out, w.Error())
 		}
 		if err != nil {
 			out = append(out, err.Error())
+			continue
 		}
+		cfgs[c.Name] = cfg
 	}
-	return out
+	return out, cfgs
 }
 
 // objectFS opens the state's objects by key name, read whole.

@@ -66,6 +66,7 @@ func TestValidateGolden(t *testing.T) {
 		{"pvwificonnect", resources + "pvwificonnect.tgz"},
 		{"watchdog_pinger", resources + "watchdog_pinger.tar"},
 		{"features", "testdata/validate/features.json"}, // fit, explicit groups, roles, quoting, warning
+		{"network", "testdata/validate/network.json"},   // pools, container networks
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -47,11 +47,6 @@ type Log struct {
 	File, Name, Truncate, MaxSize, LXC, Console string
 }
 
-// Network is the container's "network" object.
-type Network struct {
-	Mode, Pool, Hostname, IP, MAC string
-}
-
 // parseContainers reads every "<c>/run.json" in state order.
 func (s *State) parseContainers(Options) error {
 	for _, k := range s.Keys {
@@ -203,23 +198,6 @@ func (f *fields) logs() []Log {
 		if l.err != nil && f.err == nil {
 			f.err = l.err
 		}
-	}
-	return out
-}
-
-func (f *fields) network() *Network {
-	v, ok := f.obj("network")
-	if !ok {
-		return nil
-	}
-	n := newFields(f.key, "network.", v)
-	out := &Network{Mode: n.oneOf("mode", "host", "pool"), Pool: n.str("pool"), Hostname: n.str("hostname"),
-		IP: n.str("ip"), MAC: n.str("mac")}
-	if out.Mode == "pool" && out.Pool == "" {
-		n.failf("pool", "missing for mode \"pool\"")
-	}
-	if n.err != nil && f.err == nil {
-		f.err = n.err
 	}
 	return out
 }

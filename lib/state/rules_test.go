@@ -248,6 +248,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(st(groupsJSON, app("b")))
 	f.Add(st(`"bsp/run.json":{"linux":"k","initrd":"i"}`, `"bsp/k":"`+sha1+`"`, `"bsp/i":"`+sha2+`"`))
 	f.Add([]byte(`{"#spec":"pantavisor-multi-platform@1"}`))
+	f.Add(st(app("n", `"network":{"pool":"p","interfaces":[{"ipv4_address":"10.0.5.2/24"},{"name":"lan","pool":"q","mac_address":"02:00:00:00:00:01"}]}`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(data, Options{})
 		if err != nil {
@@ -262,10 +263,32 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("container %q without group or goal", c.Name)
 			}
 		}
+		for _, c := range s.Containers {
+			checkIfaces(t, c.Network.Ifaces())
+		}
 		for _, o := range s.Objects {
 			if CheckPath(o.Name) != nil || !IsSHA256(o.SHA) {
 				t.Fatalf("bad object %q", o.Name)
 			}
 		}
 	})
+}
+
+// checkIfaces fails unless every interface has a pool and a unique valid
+// name, and its static address and MAC parse.
+func checkIfaces(t *testing.T, ifaces []Interface) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, it := range ifaces {
+		if it.Pool == "" || CheckIfName(it.Name) != nil || seen[it.Name] {
+			t.Fatalf("bad interface %+v", it)
+		}
+		seen[it.Name] = true
+		if _, _, err := ParseIPv4(it.IPv4Address); it.IPv4Address != "" && err != nil {
+			t.Fatalf("bad address %+v", it)
+		}
+		if _, err := ParseMAC(it.MACAddress); it.MACAddress != "" && err != nil {
+			t.Fatalf("bad MAC %+v", it)
+		}
+	}
 }

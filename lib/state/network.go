@@ -1,0 +1,231 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"pantavisor/lib/rawjson"
+)
+
+// Network modes of run.json "network".
+const (
+	NetHost = "host" // the device's network namespace
+	NetPool = "pool" // a veth on a device.json pool (lib/ipam)
+	NetNone = "none" // pantavisor leaves networking to the LXC config
+)
+
+// DefaultIface is the container-side name of a pool interface that does
+// not name itself.
+const DefaultIface = "eth0"
+
+// Network is the container's "network" object. Mode is "host", "pool" or
+// "none" as written, or "pool" when absent and a pool is named (upstream's
+// shorthand); "" when the object names neither (upstream's NONE). Pool, IP
+// and MAC are the shorthand for one interface eth0 (upstream's parser reads
+// "ip" and "mac" only here, at the top level of "network"); Interfaces is
+// "interfaces[]" as written. Addresses and MACs are checked when parsed.
+type Network struct {
+	Mode, Pool, Hostname, IP, MAC string
+	Interfaces                    []Interface
+}
+
+// Interface is one container interface on a pool: an "interfaces[]"
+// entry, or the one network.pool/ip/mac describe.
+type Interface struct {
+	Name        string // container side; "" means DefaultIface
+	Pool        string // "" means network.pool
+	IPv4Address string // static address, bare or CIDR; "" allocates one
+	MACAddress  string // static MAC; "" derives 02:00:<ip octets>
+}
+
+// Ifaces returns the interfaces a pool-mode network asks for with the
+// defaults applied (name eth0, pool network.pool): "interfaces[]" when
+// given, else one eth0 from network.pool, ip and mac. Nil for a nil
+// network or another mode.
+func (n *Network) Ifaces() []Interface {
+	if n == nil || n.Mode != NetPool {
+		return nil
+	}
+	if len(n.Interfaces) == 0 {
+		return []Interface{{Name: DefaultIface, Pool: n.Pool, IPv4Address: n.IP, MACAddress: n.MAC}}
+	}
+	out := make([]Interface, len(n.Interfaces))
+	for i, it := range n.Interfaces {
+		if it.Name == "" {
+			it.Name = DefaultIface
+		}
+		if it.Pool == "" {
+			it.Pool = n.Pool
+		}
+		out[i] = it
+	}
+	return out
+}
+
+// network reads "network". Steps: the members, the mode (pool when
+// absent and a pool is named), then the rules between them.
+func (f *fields) network() *Network {
+	v, ok := f.obj("network")
+	if !ok {
+		return nil
+	}
+	n := newFields(f.key, "network.", v)
+	out := &Network{Mode: n.oneOf("mode", NetHost, NetPool, NetNone), Pool: n.str("pool"), Hostname: n.str("hostname"),
+		IP: n.str("ip"), MAC: n.str("mac")}
+	out.Interfaces = n.interfaces()
+	n.checkAddrs(out.IP, out.MAC, "ip", "mac")
+	if out.Mode == "" && (out.Pool != "" || out.Interfaces != nil) {
+		out.Mode = NetPool
+	}
+	n.checkNetwork(out)
+	if n.err != nil && f.err == nil {
+		f.err = n.err
+	}
+	return out
+}
+
+// checkNetwork applies the rules between the members: pool settings only
+// in pool mode, a pool for every interface, ip/mac or interfaces (not
+// both), interface names unique.
+func (f *fields) checkNetwork(out *Network) {
+	if out.Mode != NetPool {
+		for _, m := range []struct{ key, val string }{{"pool", out.Pool}, {"ip", out.IP}, {"mac", out.MAC}} {
+			if m.val != "" {
+				f.failf(m.key, "only for mode \"pool\", not %q", out.Mode)
+			}
+		}
+		if out.Interfaces != nil {
+			f.failf("interfaces", "only for mode \"pool\", not %q", out.Mode)
+		}
+		return
+	}
+	if len(out.Interfaces) == 0 {
+		if out.Pool == "" {
+			f.failf("pool", "missing for mode \"pool\"")
+		}
+		return
+	}
+	if out.IP != "" || out.MAC != "" {
+		key := "mac"
+		if out.IP != "" {
+			key = "ip"
+		}
+		f.failf(key, "give it in interfaces[] (ipv4_address, mac_address) when interfaces is set")
+	}
+	seen := map[string]bool{}
+	for i, it := range out.Ifaces() {
+		at := "interfaces[" + strconv.Itoa(i) + "]."
+		if it.Pool == "" {
+			f.failf(at+"pool", "missing, and no network.pool")
+		}
+		if seen[it.Name] {
+			f.failf(at+"name", "duplicate interface %q", it.Name)
+		}
+		seen[it.Name] = true
+	}
+}
+
+// interfaces reads "interfaces[]". Upstream's spellings "ip" and "mac"
+// belong to the top level; inside an entry they are refused, not ignored.
+func (f *fields) interfaces() []Interface {
+	v, ok := f.get("interfaces", rawjson.Array)
+	if !ok {
+		return nil
+	}
+	out := make([]Interface, 0, len(v.Items))
+	for i, it := range v.Items {
+		at := "interfaces[" + strconv.Itoa(i) + "]"
+		if it.Kind != rawjson.Object {
+			f.failf(at, "want an object, got %s", it.Kind)
+			return out
+		}
+		e := newFields(f.key, f.path+at+".", it)
+		iface := Interface{Name: e.str("name"), Pool: e.str("pool"),
+			IPv4Address: e.str("ipv4_address"), MACAddress: e.str("mac_address")}
+		if e.has("ip") {
+			e.failf("ip", "write ipv4_address inside interfaces[]")
+		}
+		if e.has("mac") {
+			e.failf("mac", "write mac_address inside interfaces[]")
+		}
+		if iface.Name != "" {
+			if err := CheckIfName(iface.Name); err != nil {
+				e.failf("name", "%v", err)
+			}
+		}
+		e.checkAddrs(iface.IPv4Address, iface.MACAddress, "ipv4_address", "mac_address")
+		if e.err != nil && f.err == nil {
+			f.err = e.err
+		}
+		out = append(out, iface)
+	}
+	return out
+}
+
+// checkAddrs checks a static address and MAC when given.
+func (f *fields) checkAddrs(ip, mac, ipKey, macKey string) {
+	if ip != "" {
+		if _, _, err := ParseIPv4(ip); err != nil {
+			f.failf(ipKey, "%v", err)
+		}
+	}
+	if mac != "" {
+		if _, err := ParseMAC(mac); err != nil {
+			f.failf(macKey, "%v", err)
+		}
+	}
+}
+
+// ParseIPv4 reads a static address, bare ("10.0.5.7") or CIDR
+// ("10.0.5.7/24"). bits is the written prefix length, -1 when bare.
+func ParseIPv4(s string) (addr netip.Addr, bits int, err error) {
+	bits = -1
+	if strings.Contains(s, "/") {
+		p, perr := netip.ParsePrefix(s)
+		addr, bits, err = p.Addr(), p.Bits(), perr
+	} else {
+		addr, err = netip.ParseAddr(s)
+	}
+	if err != nil || !addr.Is4() {
+		return netip.Addr{}, 0, fmt.Errorf("want an IPv4 address or CIDR, got %q", s)
+	}
+	return addr, bits, nil
+}
+
+// ParseMAC reads a unicast MAC written as six colon-separated hex pairs.
+// A multicast or all-zero address is refused: the kernel refuses it on an
+// Ethernet interface (EADDRNOTAVAIL).
+func ParseMAC(s string) ([6]byte, error) {
+	var mac [6]byte
+	ok := len(s) == 17
+	for i := 0; ok && i < len(mac); i++ {
+		b, err := strconv.ParseUint(s[3*i:3*i+2], 16, 8)
+		ok = err == nil && (i == 0 || s[3*i-1] == ':')
+		mac[i] = byte(b)
+	}
+	if !ok || mac[0]&1 != 0 || mac == [6]byte{} {
+		return [6]byte{}, fmt.Errorf("want a unicast MAC like 02:00:0a:00:05:02, got %q", s)
+	}
+	return mac, nil
+}
+
+// ErrIfName is wrapped by CheckIfName's errors.
+var ErrIfName = errors.New("invalid interface name")
+
+// CheckIfName checks a network interface name as the kernel does
+// (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or
+// white space.
+func CheckIfName(s string) error {
+	switch {
+	case s == "" || len(s) > 15:
+		return fmt.Errorf("%w %q: want 1 to 15 bytes", ErrIfName, s)
+	case s == "." || s == "..":
+		return fmt.Errorf("%w %q", ErrIfName, s)
+	case strings.ContainsAny(s, "/: \t\n\v\f\r"):
+		return fmt.Errorf("%w %q: '/', ':' or white space", ErrIfName, s)
+	}
+	return nil
+}
