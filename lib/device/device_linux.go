@@ -24,6 +24,7 @@ import (
 	"pantavisor/lib/launch"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/meta"
+	"pantavisor/lib/netpool"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
@@ -55,6 +56,10 @@ type Options struct {
 	// Hub configures the hub client, run in remote mode (FromConfig; the
 	// nohub build has none); nil: no hub client, the device stays local.
 	Hub *HubOptions
+	// Networks are the containers' networks (pools, the legacy LXC
+	// bridge), set up for each revision; nil: containers on pools are
+	// refused and lxc.net links are not made.
+	Networks *netpool.Networks
 }
 
 // Observer is what a front end (PID 1's main loop, appengine) sees of a
@@ -129,6 +134,9 @@ func New(o Options, obs Observer) (d *Device, err error) {
 	if d.o.Launch.Host.Cgroups.Mode == 0 { // read the hierarchy once, not at every start
 		m := cgroup.Manager{Parent: o.Launch.CgroupParent}
 		d.o.Launch.Host.Cgroups, _ = m.Layout()
+	}
+	if o.Networks != nil {
+		d.o.Launch.Networks = o.Networks
 	}
 	if srv := o.Logs; srv != nil {
 		d.o.Launch.ConsoleLog = func(c string) io.Writer { return consoleWriter{srv: srv, platform: c} }
@@ -343,6 +351,7 @@ func (d *Device) startEngine(ctx context.Context, updating bool) {
 	eo.Updating, eo.Log, eo.OnStatus, eo.OnTick = updating, d.log, d.onStatus, d.onTick
 	d.ctx = ctx
 	d.shared = d.o.Launch.NewShared(d.rev)
+	d.setPools(d.cur)
 	d.e = engine.New(d.cur, d.runner(d.rev, d.cur, d.shared), eo)
 }
 

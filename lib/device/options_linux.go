@@ -59,6 +59,9 @@ func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, erro
 	}
 	o.Hub = hubOptions(cfg, p, machine, console)
 	o.Logs = logServer(cfg, p, console)
+	if o.Networks, err = networks(cfg); err != nil && console != nil {
+		fmt.Fprintf(console, "pantavisor: legacy bridge: %v (it gets no address)\n", err)
+	}
 	switch mode {
 	case Embedded:
 		o.BSP = &BSP{VolumesDir: p.Volumes, KernelRelease: o.Launch.Host.KernelRelease}

@@ -92,6 +92,8 @@ func (d *Device) follow(op string, plan update.Plan, commit bool) {
 // and starts next's; the others keep running untouched.
 func (d *Device) swap(plan update.Plan) bool {
 	sh := d.o.Launch.NewShared(plan.Rev)
+	old := d.cur
+	d.setPools(plan.Next)
 	err := d.e.Transition(d.ctx, plan.Next, d.runner(plan.Rev, plan.Next, sh), plan.Changed)
 	if out := d.u.Transitioned(err); out != nil {
 		d.retire(sh)
@@ -100,6 +102,7 @@ func (d *Device) swap(plan update.Plan) bool {
 	}
 	d.retire(d.shared) // its containers still running release theirs when they stop
 	d.shared = sh
+	d.releaseLeft(old, plan.Next)
 	d.moved(plan.Rev, plan.Next)
 	return true
 }

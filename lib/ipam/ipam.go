@@ -107,6 +107,28 @@ func New(pools []Pool) *Registry {
 	return r
 }
 
+// Rebase returns a registry of pools (a new revision's) that keeps the
+// leases, and the allocation point, of each pool whose name, type, subnet
+// and gateway are unchanged: containers that keep running across a
+// revision change keep their addresses. Static reservations are not
+// carried over (the new revision's configs give them again).
+func (r *Registry) Rebase(pools []Pool) *Registry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := New(pools)
+	for _, np := range out.pools {
+		op := r.pool(np.Name)
+		if op == nil || op.Type != np.Type || op.Subnet != np.Subnet || op.Gateway != np.Gateway {
+			continue
+		}
+		np.next, np.leases = op.next, op.leases
+		for _, l := range np.leases {
+			l.Gateway = np.Gateway
+		}
+	}
+	return out
+}
+
 // Pools returns the registry's pools in device.json order.
 func (r *Registry) Pools() []Pool {
 	out := make([]Pool, len(r.pools))

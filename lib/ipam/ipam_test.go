@@ -253,3 +253,30 @@ func TestStaticAddrs(t *testing.T) {
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("10.0.3.5"), netip.MustParseAddr("10.0.5.9")}, StaticAddrs(cfg))
 	assert.Empty(t, StaticAddrs(lxc(t, "")))
 }
+
+func TestRebase(t *testing.T) {
+	a := Pool{Name: "a", Type: TypeBridge, Bridge: "pvbr0", Subnet: netip.MustParsePrefix("10.0.5.0/24"), Gateway: netip.MustParseAddr("10.0.5.1")}
+	b := Pool{Name: "b", Type: TypeBridge, Bridge: "pvbr1", Subnet: netip.MustParsePrefix("10.0.6.0/24"), Gateway: netip.MustParseAddr("10.0.6.1")}
+	r := New([]Pool{a, b})
+	_, err := r.Allocate("web", []Request{{Pool: "a"}})
+	require.NoError(t, err)
+	_, err = r.Allocate("db", []Request{{Pool: "b"}})
+	require.NoError(t, err)
+
+	moved := b
+	moved.Subnet, moved.Gateway = netip.MustParsePrefix("10.0.7.0/24"), netip.MustParseAddr("10.0.7.1")
+	n := r.Rebase([]Pool{a, moved})
+	// a is unchanged: web keeps its lease, and the next container does not get it.
+	require.Len(t, n.Leases("web"), 1)
+	assert.Equal(t, "10.0.5.2/24", n.Leases("web")[0].Addr.String())
+	l, err := n.Allocate("api", []Request{{Pool: "a"}})
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.5.3/24", l[0].Addr.String())
+	// b changed its subnet: db's lease is gone, and a new one is in the new subnet.
+	assert.Empty(t, n.Leases("db"))
+	l, err = n.Allocate("db", []Request{{Pool: "b"}})
+	require.NoError(t, err)
+	assert.Equal(t, "10.0.7.2/24", l[0].Addr.String())
+	// A pool that left the revision takes its leases with it.
+	assert.Empty(t, n.Rebase(nil).Leases("web"))
+}

@@ -21,6 +21,7 @@ import (
 	"pantavisor/lib/container"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/mount"
+	"pantavisor/lib/netpool"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/volume"
@@ -42,7 +43,20 @@ type Options struct {
 	// between starts (NewShared makes one; its owner retires it when the
 	// revision stops or is replaced); nil: each start mounts its own.
 	Shared *volume.Shared
+	// Networks gives containers the networks their run.json or LXC
+	// config ask for (lib/netpool); nil: containers on pools are refused
+	// and lxc.net links are not made.
+	Networks Networks
 }
+
+// Networks plans a container's network: its interfaces, the links to
+// make before its stage runs, and warnings about what is not honoured.
+type Networks interface {
+	Plan(c *state.Container, cfg *lxcconf.Config) (netpool.Plan, []string, error)
+}
+
+// errNoNetworks: a container on a pool started without the device's networks.
+var errNoNetworks = errors.New("network pools are not available here")
 
 func (o Options) stateDir() string { return cmp.Or(o.StateDir, "/run/pantavisor/containers") }
 
@@ -75,6 +89,43 @@ type Instance struct {
 	log     *os.File
 	closed  chan struct{} // mount-only instances: closed by Close
 	Warning []string      // what the launch could not honour (logged, not fatal)
+	net     netpool.Plan
+	host    string // run.json network hostname; "" = the LXC config's
+}
+
+// planNetwork asks the device's networks for container c's interfaces.
+func (in *Instance) planNetwork(c *state.Container, cfg *lxcconf.Config, o Options) error {
+	if o.Networks == nil {
+		if c.Network != nil && c.Network.Mode == "pool" {
+			return errNoNetworks
+		}
+		return nil
+	}
+	p, warns, err := o.Networks.Plan(c, cfg)
+	if err != nil {
+		return err
+	}
+	in.net = p
+	in.Warning = append(in.Warning, warns...)
+	if c.Network != nil {
+		in.host = c.Network.Hostname
+	}
+	return nil
+}
+
+// applyNetwork puts the planned network in the launch plan: its own
+// network namespace (upstream drops net from lxc.namespace.keep for a
+// container on a pool), the interfaces the stage configures, and the
+// hostname run.json gives.
+func (in *Instance) applyNetwork() {
+	if in.net.Own {
+		in.plan.Cloneflags |= unix.CLONE_NEWNET
+	}
+	in.plan.Spec.Net = in.net.Ifaces
+	if in.host != "" {
+		in.plan.Cloneflags |= unix.CLONE_NEWUTS
+		in.plan.Spec.Hostname = in.host
+	}
 }
 
 // Revision is an installed revision whose containers are launched; its
@@ -133,6 +184,9 @@ func (r *Revision) Start(name string, o Options) (*Instance, error) {
 	in := &Instance{Name: name}
 	for _, w := range warns {
 		in.Warning = append(in.Warning, w.Error())
+	}
+	if err := in.planNetwork(c, cfg, o); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	req := container.Request{Name: name, Group: c.Group, Mgmt: c.Mgmt, AutoModFW: c.AutoModFW, Config: cfg}
 	if o.Host.LogDir == "" {
@@ -216,6 +270,7 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 		return err
 	}
 	in.plan = plan
+	in.applyNetwork()
 	if err := in.mkOverlayDirs(); err != nil {
 		return err
 	}
@@ -297,6 +352,7 @@ func (in *Instance) run(o Options) error {
 	stage.Cloneflags = in.plan.Cloneflags
 	stage.UIDMappings, stage.GIDMappings = in.plan.UIDMappings, in.plan.GIDMappings
 	stage.Cgroup = in.group
+	stage.Network = in.net.Attach
 	stage.Console = sink
 	if o.Console != nil {
 		stage.Console = io.MultiWriter(sink, o.Console)
@@ -459,6 +515,9 @@ func StartLoose(configPath, image, name string, o Options) (*Instance, error) {
 	in := &Instance{Name: name}
 	for _, w := range warns {
 		in.Warning = append(in.Warning, w.Error())
+	}
+	if err := in.planNetwork(&state.Container{Name: name}, cfg, o); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	base := filepath.Base(image)
 	vols := []state.Volume{{Name: "lxc-overlay", Persistence: volume.Boot}}

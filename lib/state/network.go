@@ -30,6 +30,17 @@ const DefaultIface = "eth0"
 type Network struct {
 	Mode, Pool, Hostname, IP, MAC string
 	Interfaces                    []Interface
+	// Ports are "ports": ["8080:80", "5353:53/udp"], the device's ports
+	// forwarded to the container's first interface. An extension of this
+	// implementation: upstream has no way to reach a pool container's
+	// service from outside the device.
+	Ports []Port
+}
+
+// Port forwards Port on the device to To on the container.
+type Port struct {
+	Proto    string // "tcp" (default) or "udp"
+	Port, To uint16
 }
 
 // Interface is one container interface on a pool: an "interfaces[]"
@@ -76,6 +87,7 @@ func (f *fields) network() *Network {
 	out := &Network{Mode: n.oneOf("mode", NetHost, NetPool, NetNone), Pool: n.str("pool"), Hostname: n.str("hostname"),
 		IP: n.str("ip"), MAC: n.str("mac")}
 	out.Interfaces = n.interfaces()
+	out.Ports = n.ports()
 	n.checkAddrs(out.IP, out.MAC, "ip", "mac")
 	if out.Mode == "" && (out.Pool != "" || out.Interfaces != nil) {
 		out.Mode = NetPool
@@ -99,6 +111,9 @@ func (f *fields) checkNetwork(out *Network) {
 		}
 		if out.Interfaces != nil {
 			f.failf("interfaces", "only for mode \"pool\", not %q", out.Mode)
+		}
+		if out.Ports != nil {
+			f.failf("ports", "only for mode \"pool\", not %q", out.Mode)
 		}
 		return
 	}
@@ -163,6 +178,48 @@ func (f *fields) interfaces() []Interface {
 		out = append(out, iface)
 	}
 	return out
+}
+
+// ports reads "ports": "DEVICE:CONTAINER[/tcp|/udp]" strings, each
+// device port and protocol once.
+func (f *fields) ports() []Port {
+	list := f.strs("ports")
+	if list == nil {
+		return nil
+	}
+	out := make([]Port, 0, len(list))
+	for i, s := range list {
+		p, err := ParsePort(s)
+		if err == nil {
+			for _, q := range out {
+				if q.Proto == p.Proto && q.Port == p.Port {
+					err = fmt.Errorf("%s port %d forwarded twice", p.Proto, p.Port)
+				}
+			}
+		}
+		if err != nil {
+			f.failf("ports["+strconv.Itoa(i)+"]", "%v", err)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// ParsePort reads "DEVICE:CONTAINER[/tcp|/udp]", ports 1 to 65535.
+func ParsePort(s string) (Port, error) {
+	bad := fmt.Errorf("want DEVICEPORT:CONTAINERPORT[/tcp|/udp], got %q", s)
+	spec, proto, hasProto := strings.Cut(s, "/")
+	if !hasProto {
+		proto = "tcp"
+	}
+	from, to, ok := strings.Cut(spec, ":")
+	a, errA := strconv.ParseUint(from, 10, 16)
+	b, errB := strconv.ParseUint(to, 10, 16)
+	if !ok || errA != nil || errB != nil || a == 0 || b == 0 || (proto != "tcp" && proto != "udp") {
+		return Port{}, bad
+	}
+	return Port{Proto: proto, Port: uint16(a), To: uint16(b)}, nil
 }
 
 // checkAddrs checks a static address and MAC when given.

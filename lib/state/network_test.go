@@ -34,6 +34,9 @@ func TestNetworkParse(t *testing.T) {
 		{"interfaces with defaults", `{"mode":"pool","pool":"p","interfaces":[{"ipv4_address":"10.0.5.9"},{"name":"lan","pool":"q","mac_address":"06:00:00:00:00:01"}]}`,
 			&Network{Mode: NetPool, Pool: "p", Interfaces: []Interface{{IPv4Address: "10.0.5.9"}, {Name: "lan", Pool: "q", MACAddress: "06:00:00:00:00:01"}}},
 			[]Interface{{Name: "eth0", Pool: "p", IPv4Address: "10.0.5.9"}, {Name: "lan", Pool: "q", MACAddress: "06:00:00:00:00:01"}}},
+		{"ports", `{"pool":"p","ports":["8080:80","53:5353/udp","53:53/tcp"]}`,
+			&Network{Mode: NetPool, Pool: "p", Ports: []Port{{"tcp", 8080, 80}, {"udp", 53, 5353}, {"tcp", 53, 53}}},
+			[]Interface{{Name: "eth0", Pool: "p"}}},
 		{"interfaces imply mode", `{"interfaces":[{"pool":"p"}]}`,
 			&Network{Mode: NetPool, Interfaces: []Interface{{Pool: "p"}}}, []Interface{{Name: "eth0", Pool: "p"}}},
 	} {
@@ -81,6 +84,14 @@ func TestNetworkErrors(t *testing.T) {
 		{"interface no pool", `{"interfaces":[{"name":"eth0"}]}`, `network.interfaces[0].pool: missing, and no network.pool`},
 		{"duplicate default name", `{"pool":"p","interfaces":[{},{"pool":"q"}]}`, `network.interfaces[1].name: duplicate interface "eth0"`},
 		{"ip with interfaces", `{"pool":"p","ip":"10.0.5.2","interfaces":[{}]}`, `network.ip: give it in interfaces[]`},
+		{"ports in host mode", `{"mode":"host","ports":["80:80"]}`, `network.ports: only for mode "pool", not "host"`},
+		{"ports not array", `{"pool":"p","ports":"80:80"}`, `network.ports: want a array, got string`},
+		{"port not string", `{"pool":"p","ports":[80]}`, `network.ports[0]: want a string, got number`},
+		{"port one number", `{"pool":"p","ports":["80"]}`, `network.ports[0]: want DEVICEPORT:CONTAINERPORT[/tcp|/udp], got "80"`},
+		{"port zero", `{"pool":"p","ports":["0:80"]}`, `network.ports[0]: want DEVICEPORT:CONTAINERPORT`},
+		{"port too big", `{"pool":"p","ports":["80:65536"]}`, `network.ports[0]: want DEVICEPORT:CONTAINERPORT`},
+		{"port bad proto", `{"pool":"p","ports":["80:80/sctp"]}`, `network.ports[0]: want DEVICEPORT:CONTAINERPORT`},
+		{"port twice", `{"pool":"p","ports":["80:80","80:8080/tcp"]}`, `network.ports[1]: tcp port 80 forwarded twice`},
 		{"mac with interfaces", `{"pool":"p","mac":"02:00:00:00:00:01","interfaces":[{}]}`, `network.mac: give it in interfaces[]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,54 @@
+package device
+
+import (
+	"pantavisor/lib/config"
+	"pantavisor/lib/engine"
+	"pantavisor/lib/ipam"
+	"pantavisor/lib/netpool"
+	"pantavisor/lib/state"
+)
+
+// networks are the device's container networks, with the legacy LXC
+// bridge of PV_NET_BRDEV (PV_NET_BRADDRESS4, PV_NET_BRMASK4); a bad
+// address only leaves that bridge without one, with a warning.
+func networks(cfg *config.Config) (*netpool.Networks, error) {
+	name := cfg.Get(config.NetBrdev).String()
+	br, err := netpool.LegacyBridge(name, cfg.Get(config.NetBraddress4).String(), cfg.Get(config.NetBrmask4).String())
+	if err != nil {
+		br = netpool.Bridge{Name: name}
+	}
+	return netpool.New(0, br, nil), err
+}
+
+// setPools gives the device the network pools of revision s (its
+// device.json): their bridges and NAT are set up, and the containers
+// that keep running keep their addresses. A device.json whose pools do
+// not parse leaves the revision without pools: its containers on pools
+// fail to start, naming the pool, and the revision fails as any failed
+// start does.
+func (d *Device) setPools(s *state.State) {
+	if d.o.Networks == nil {
+		return
+	}
+	pools, err := ipam.ParsePools(s.Device.Network)
+	if err != nil {
+		d.log(engine.LevelError, "network pools: "+err.Error())
+	}
+	for _, w := range d.o.Networks.SetPools(pools) {
+		d.log(engine.LevelWarn, w)
+	}
+}
+
+// releaseLeft gives back the addresses of the containers of old that
+// next no longer has (kept across stop and start; gone with the
+// container's revision, as upstream).
+func (d *Device) releaseLeft(old, next *state.State) {
+	if d.o.Networks == nil || old == nil {
+		return
+	}
+	for _, c := range old.Containers {
+		if next.Container(c.Name) == nil {
+			d.o.Networks.Release(c.Name)
+		}
+	}
+}

@@ -1,0 +1,27 @@
+package netpool
+
+import (
+	"fmt"
+	"math/bits"
+	"net/netip"
+)
+
+// LegacyBridge is the bridge of PV_NET_BRDEV with the address of
+// PV_NET_BRADDRESS4 and the dotted netmask of PV_NET_BRMASK4.
+func LegacyBridge(name, addr, mask string) (Bridge, error) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is4() {
+		return Bridge{}, fmt.Errorf("PV_NET_BRADDRESS4 %q: not an IPv4 address", addr)
+	}
+	m, err := netip.ParseAddr(mask)
+	if err != nil || !m.Is4() {
+		return Bridge{}, fmt.Errorf("PV_NET_BRMASK4 %q: not an IPv4 netmask", mask)
+	}
+	b := m.As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	ones := bits.LeadingZeros32(^v)
+	if v<<ones != 0 {
+		return Bridge{}, fmt.Errorf("PV_NET_BRMASK4 %q: not a contiguous netmask", mask)
+	}
+	return Bridge{Name: name, Addr: netip.PrefixFrom(a, ones)}, nil
+}
