@@ -59,7 +59,10 @@ func (l *Loader) load(file, params string) error {
 }
 
 // Probe loads the named module after its dependencies, as listed in the
-// modules.dep of the loader's directory. params apply to the named module only.
+// modules.dep of the loader's directory. A name that is no module's is
+// looked up in modules.alias, and every module providing it is loaded
+// (the kernel's request_module asks for aliases). params apply to the
+// named module only.
 func (l *Loader) Probe(name, params string) error {
 	dir, err := l.dir()
 	if err != nil {
@@ -74,7 +77,13 @@ func (l *Loader) Probe(name, params string) error {
 	if err != nil {
 		return err
 	}
-	files, err := deps.Order(name)
+	names := []string{name}
+	if _, ok := deps.Path(name); !ok {
+		if mods := l.aliased(dir, name); len(mods) > 0 {
+			names = mods
+		}
+	}
+	files, err := deps.Order(names...)
 	if err != nil {
 		return err
 	}
@@ -88,6 +97,22 @@ func (l *Loader) Probe(name, params string) error {
 		}
 	}
 	return nil
+}
+
+// aliased returns the modules modules.alias names for name; none when
+// it has no such line or no readable modules.alias (Order then reports
+// the name unknown).
+func (l *Loader) aliased(dir, name string) []string {
+	f, err := os.Open(filepath.Join(dir, "modules.alias"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	aliases, err := ParseAlias(f)
+	if err != nil {
+		return nil
+	}
+	return Resolve(aliases, name)
 }
 
 // LoadList loads every file named in the load list at path, in order, and

@@ -76,3 +76,19 @@ func TestLoadFileErrors(t *testing.T) {
 	err = LoadFile(junk, "")
 	assert.ErrorContains(t, err, "finit_module "+junk)
 }
+
+// TestProbeAlias: a name no module has is looked up in modules.alias, as
+// the kernel's request_module asks ("fs-ext4"); an unknown alias is
+// ErrNotFound.
+func TestProbeAlias(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(sampleDep), 0o644))
+	var r recorder
+	l := Loader{Dir: dir, Load: r.load}
+	assert.ErrorIs(t, l.Probe("fs-ext4", ""), ErrNotFound, "no modules.alias")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules.alias"), []byte("alias fs-ext4 ext4\nalias fs-ext* ext4\n"), 0o644))
+	require.NoError(t, l.Probe("fs-ext4", ""))
+	assert.Len(t, r.calls, 4, "ext4 and its three dependencies, once")
+	assert.Equal(t, filepath.Join(dir, "kernel/fs/ext4/ext4.ko"), r.calls[3][0])
+	assert.ErrorIs(t, l.Probe("fs-xfs", ""), ErrNotFound)
+}
