@@ -16,7 +16,8 @@ func BSPRun() map[string]any {
 }
 
 // DeviceJSON is device.json with upstream's four default groups, in start
-// order (testdata/conformance/default-groups.json).
+// order (testdata/conformance/default-groups.json), and the demo's
+// network pool (DemoPools).
 func DeviceJSON() map[string]any {
 	group := func(name, desc, policy, goal string) map[string]any {
 		return map[string]any{"name": name, "description": desc, "restart_policy": policy,
@@ -30,7 +31,7 @@ func DeviceJSON() map[string]any {
 		group("root", "Container or containers that are in charge of setting network connectivity up for the board", "system", "STARTED"),
 		group("platform", "Middleware and utility containers", "system", "STARTED"),
 		app,
-	}}
+	}, "network": DemoPools()}
 }
 
 // modulesSquashfs returns work/modules.squashfs made from modDir (a

@@ -27,10 +27,12 @@ const statusVolume = "docker--var-pvstatus"
 //   - mgmt (group platform, role mgmt): every 5 s logs the revision and
 //     status from /pantavisor/device-meta (falling back to pv_rev from
 //     /proc/cmdline) and writes them to its volume /var/pvstatus;
-//   - web (group app): busybox httpd on port 80 in the device's network
-//     namespace, serving a page rewritten every 5 s with the booted
-//     revision (/proc/cmdline) and the status mgmt shared (its volume,
-//     bound read-only at /var/pvstatus, as pvr containers share sockets).
+//   - web (group app): busybox httpd on port 80 on the network pool "apps"
+//     (DemoPools: its own network namespace behind NAT, the device's port
+//     80 forwarded to it), serving a page rewritten every 5 s with the
+//     booted revision (/proc/cmdline) and the status mgmt shared (its
+//     volume, bound read-only at /var/pvstatus, as pvr containers share
+//     sockets).
 func Containers() []Container {
 	return []Container{
 		{Name: "os", Group: "root", Roles: []string{"nobody"}, Init: osInit,
@@ -40,8 +42,47 @@ func Containers() []Container {
 			Mounts:  []string{"/volumes/mgmt/" + statusVolume + " var/pvstatus none bind,rw,create=dir 0 0"}},
 		{Name: "web", Group: "app", Roles: []string{"nobody"}, Init: webInit,
 			Files:  []File{{"www/index.html", 0o644, "<!DOCTYPE html>\n<title>Pantavisor device</title>\n<p>starting</p>\n"}},
-			Mounts: []string{"/volumes/mgmt/" + statusVolume + " var/pvstatus none bind,ro,create=dir 0 0"}},
+			Mounts: []string{"/volumes/mgmt/" + statusVolume + " var/pvstatus none bind,ro,create=dir 0 0"},
+			Run: map[string]any{"network": map[string]any{"mode": "pool", "pool": demoPool, "hostname": "web",
+				"ports": []string{"80:80"}}}},
 	}
+}
+
+// demoPool is the network pool of the demo's web container.
+const demoPool = "apps"
+
+// DemoPools is device.json's "network" of the demo: the bridge pool
+// "apps" with NAT, whose gateway the device holds on pvbr0.
+func DemoPools() map[string]any {
+	return map[string]any{"pools": map[string]any{demoPool: map[string]any{"type": "bridge", "bridge": "pvbr0",
+		"subnet": "10.0.5.0/24", "gateway": "10.0.5.1", "nat": true}}}
+}
+
+// HostNetwork returns containers and device.json without network pools:
+// every container in the device's network namespace, for images whose
+// kernel modules cannot make bridges or NAT (the QEMU tests' fake
+// modules tree).
+func HostNetwork(cs []Container, dev map[string]any) ([]Container, map[string]any) {
+	out := make([]Container, len(cs))
+	for i, c := range cs {
+		if _, ok := c.Run["network"]; ok {
+			run := map[string]any{}
+			for k, v := range c.Run {
+				if k != "network" {
+					run[k] = v
+				}
+			}
+			c.Run = run
+		}
+		out[i] = c
+	}
+	d := map[string]any{}
+	for k, v := range dev {
+		if k != "network" {
+			d[k] = v
+		}
+	}
+	return out, d
 }
 
 // RunJSON is the container's run.json, with the keys pvr writes.
@@ -174,8 +215,8 @@ done
 `
 
 const webInit = `#!/bin/sh
-# web: busybox httpd on port 80 in the device's network namespace (QEMU's
-# hostfwd reaches it), serving /www. index.html is rewritten every 5 s from
+# web: busybox httpd on port 80 (on the "apps" pool, the device's port 80
+# forwarded to it, which QEMU's hostfwd reaches), serving /www. index.html is rewritten every 5 s from
 # /proc/cmdline (the booted revision) and /var/pvstatus/status (what the
 # mgmt container shares: status, the container list (pv-ctl ls), and the
 # revision when the command line has none).
@@ -209,6 +250,7 @@ EOF
 	mv /www/index.html.tmp /www/index.html
 }
 page
+echo "web: eth0 $(ip -4 -o addr show dev eth0 2>/dev/null | awk '{print $4}')"
 httpd -f -p 80 -h /www &
 httpd=$!
 trap 'kill "$httpd"; exit 0' TERM INT

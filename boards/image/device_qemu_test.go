@@ -162,11 +162,14 @@ func TestSystemContainerFailureReboots(t *testing.T) {
 	assert.Contains(t, vm.Console(), "main loop exited with 3: rebooting")
 }
 
-// TestWebPage: the demo device's web container serves a page with the
-// device's revision and status on the guest's port 80, reached through
+// TestWebPage: the demo device's web container, on its network pool
+// "apps" (own namespace, NAT, the device's port 80 forwarded to it),
+// serves a page with the device's revision and status, reached through
 // QEMU's user network (restrict=on) and a host forward bound to
 // 127.0.0.1; os brought eth0 up with udhcpc against QEMU's DHCP, and
 // loaded a module with its dependencies from the BSP's modules volume.
+// The bridge, veth and nftables modules are loaded by the kernel through
+// our modprobe (request_module, modules.alias).
 func TestWebPage(t *testing.T) {
 	o := qemuImageOptions(t)
 	o.Append = ConsoleLogs
@@ -177,6 +180,7 @@ func TestWebPage(t *testing.T) {
 	o.Board.BSPModules = b.BSPModules
 	o.ModulesDir, err = boards.ModulesRelease(qemu.KernelDir(b.Name))
 	require.NoError(t, err)
+	o.Containers, o.Device = nil, nil // the demo's: web on the "apps" pool, port 80 forwarded to it
 	port := freePort(t)
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	_, err = Build(context.Background(), o, disk)
@@ -208,6 +212,8 @@ func TestWebPage(t *testing.T) {
 			strings.Contains(page, `"name":"web"`)
 	}, 60*time.Second, 500*time.Millisecond, "the page at %s shows the device READY and the container list", url)
 	assert.Contains(t, page, `<td id="revision">0</td>`, "and its revision")
+	assert.Regexp(t, `web: eth0 10\.0\.5\.\d+/24`, vm.Console(),
+		"web runs on its pool: the page came through the device's port forward and NAT")
 	for _, c := range []string{"os", "mgmt", "web"} {
 		assert.Regexp(t, `\{"name":"`+c+`","group":"[a-z]+","status":"(STARTED|READY)"`, page,
 			"pv-ctl ls, run by the mgmt container over pv-ctrl, lists %s", c)

@@ -69,8 +69,11 @@ func testOptions(t *testing.T, kernel, initrd string) Options {
 	require.NoError(t, os.MkdirAll(filepath.Join(mods, "kernel"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(mods, "modules.builtin"), []byte("kernel/fs/ext4/ext4.ko\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(mods, "modules.order"), nil, 0o644))
+	// No bridge or NAT modules in the fake tree: the web container keeps
+	// the device's network (TestWebPage puts it back on its pool).
+	cs, dev := HostNetwork(Containers(), DeviceJSON())
 	return Options{Board: b, Kernel: kernel, ModulesDir: mods, Initrd: initrd, Pantavisor: hostPantavisor(t),
-		Work: t.TempDir(), ImageMiB: 32, Signing: b.SigningDir(boards.Dir())}
+		Work: t.TempDir(), ImageMiB: 32, Signing: b.SigningDir(boards.Dir()), Containers: cs, Device: dev}
 }
 
 // fakeFile writes a file of n bytes (not all zero) and returns its path.
