@@ -5,7 +5,17 @@ import (
 	"runtime"
 
 	"github.com/vishvananda/netns"
+
+	"pantavisor/lib/rtnl"
 )
+
+// dial opens an rtnetlink connection in namespace h (0: the caller's).
+func dial(h netns.NsHandle) (*rtnl.Conn, error) {
+	if h == 0 {
+		return rtnl.Dial()
+	}
+	return rtnl.DialNetns(h)
+}
 
 // inNetns runs f on a thread inside network namespace h (0: the caller's
 // own, no switch), for what acts on the calling thread's namespace:

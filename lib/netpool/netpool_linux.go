@@ -87,7 +87,7 @@ func (n *Networks) SetPools(pools []ipam.Pool) (warnings []string) {
 	defer n.mu.Unlock()
 	n.reg = n.reg.Rebase(pools)
 	n.broken = map[string]error{}
-	c, err := rtnl.DialNetns(n.Host)
+	c, err := dial(n.Host)
 	if err != nil {
 		for _, p := range pools {
 			n.broken[p.Name] = err
@@ -321,7 +321,7 @@ func (n *Networks) legacyBridge(link string) error {
 	if link != n.Legacy.Name {
 		return nil
 	}
-	c, err := rtnl.DialNetns(n.Host)
+	c, err := dial(n.Host)
 	if err != nil {
 		return err
 	}
