@@ -76,3 +76,16 @@ func TestLoadFileErrors(t *testing.T) {
 	err = LoadFile(junk, "")
 	assert.ErrorContains(t, err, "finit_module "+junk)
 }
+
+func TestUnloadNamesTheModule(t *testing.T) {
+	var got []string
+	l := Loader{Remove: func(name string) error { got = append(got, name); return nil }}
+	require.NoError(t, l.Unload("hci-uart"))
+	assert.Equal(t, []string{"hci_uart"}, got, "dashes folded as the kernel names modules")
+
+	// Whatever the host allows (ENOENT is success; EPERM or ENOSYS
+	// without privilege or module support), a failure names the module.
+	if err := RemoveModule("pvgo-no-such-module"); err != nil {
+		assert.ErrorContains(t, err, "delete_module pvgo_no_such_module")
+	}
+}
