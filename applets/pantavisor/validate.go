@@ -15,6 +15,7 @@ import (
 	"pantavisor/lib/cli"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/lxcconf"
+	"pantavisor/lib/drivers"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/state"
@@ -34,6 +35,7 @@ one "key: value" fact per line in this order:
   spec: pantavisor-service-system@1
   bsp: linux=K initrd=I fdt=F modules=M firmware=W addons=N
        (or "bsp: fit=F ...", "bsp: rpiab=R ...", or "bsp: none")
+  drivers: A1 A2 ...         the aliases of bsp/drivers.json ("all" section), or "none"
   groups: G1 G2 ...          start order; "(defaults)" ends the line when
                              the state has no device.json or groups.json
   group G: goal=GOAL policy=POLICY timeout=SECONDS   one per group
@@ -47,6 +49,8 @@ one "key: value" fact per line in this order:
   iface C/IF: pool=P addr=CIDR|auto mac=MAC|auto   one per interface in
                              pool mode; auto: given at start (a dynamic
                              address depends on the start order)
+                             and, when it names driver aliases, by
+  container C drivers: required=A,B optional=C manual=-
   objects: N keys, U unique
   missing objects: N         only for packages and directories, then one
   missing: KEY SHA           line per object whose file is not there
@@ -140,6 +144,7 @@ func validate(path string, sig *pvs.Options, stdout io.Writer) error {
 		}
 	}
 	var cfgs map[string]*lxcconf.Config
+	st.Warnings = append(st.Warnings, drivers.Check(st)...)
 	if in.read != nil {
 		var warns []string
 		warns, cfgs = lxcWarnings(st, in.read)
@@ -205,6 +210,7 @@ func summary(st *state.State, reg *ipam.Registry, withObjects bool, missing []st
 	var b strings.Builder
 	fmt.Fprintf(&b, "spec: %s\n", word(st.Spec))
 	fmt.Fprintf(&b, "bsp: %s\n", bspFacts(st.BSP))
+	fmt.Fprintf(&b, "drivers: %s\n", aliases(st))
 	b.WriteString("groups:")
 	for _, g := range st.Device.Groups {
 		b.WriteString(" " + word(g.Name))
@@ -222,6 +228,10 @@ func summary(st *state.State, reg *ipam.Registry, withObjects bool, missing []st
 		fmt.Fprintf(&b, "container %s: group=%s goal=%s policy=%s roles=%s\n",
 			word(c.Name), word(c.Group), word(c.StatusGoal), word(c.RestartPolicy), roles(c))
 		networkLines(&b, c, reg.Leases(c.Name))
+		if d := c.Drivers; len(d.Required)+len(d.Optional)+len(d.Manual) > 0 {
+			fmt.Fprintf(&b, "container %s drivers: required=%s optional=%s manual=%s\n",
+				word(c.Name), words(d.Required), words(d.Optional), words(d.Manual))
+		}
 	}
 	fmt.Fprintf(&b, "objects: %d keys, %d unique\n", len(st.Objects), len(st.UniqueObjects()))
 	if withObjects {
@@ -251,6 +261,32 @@ func bspFacts(b *state.BSP) string {
 		boot = fmt.Sprintf("linux=%s initrd=%s fdt=%s", word(b.Linux), word(b.Initrd), word(b.FDT))
 	}
 	return fmt.Sprintf("%s modules=%s firmware=%s addons=%d", boot, word(b.Modules), word(b.Firmware), len(b.Addons))
+}
+
+// aliases is the value of the "drivers:" line: the state's driver
+// aliases in file order, or "none".
+func aliases(st *state.State) string {
+	as := drivers.Resolve(st.Drivers)
+	if len(as) == 0 {
+		return "none"
+	}
+	ws := make([]string, len(as))
+	for i, a := range as {
+		ws[i] = word(a.Name)
+	}
+	return strings.Join(ws, " ")
+}
+
+// words is ws comma-joined, each a word, or "-" when empty.
+func words(ws []string) string {
+	if len(ws) == 0 {
+		return "-"
+	}
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = word(w)
+	}
+	return strings.Join(out, ",")
 }
 
 // roles is "mgmt" for a management container, else its roles or "none".

@@ -129,6 +129,8 @@ func parseCommand(a []string) (action, *helpExit) {
 		return parseList(sub, "/xconnect-graph", usageGraph)
 	case "daemons":
 		return parseLifecycle(a, "/daemons", usageDaemons)
+	case "drivers":
+		return parseDrivers(a)
 	case "config":
 		return parseList(sub, "/config", usageConfig)
 	case "configuration", "conf":
@@ -143,6 +145,23 @@ func parseList(sub, target, usage string) (action, *helpExit) {
 		return get(target), nil
 	}
 	return action{}, help(usage, sub)
+}
+
+// parseDrivers parses "drivers ls|list" and "drivers load|unload [name]".
+// Upstream's script has no drivers command (its docs use pvcurl); this
+// one keeps the script's "<group> <verb> [name]" form.
+func parseDrivers(a []string) (action, *helpExit) {
+	sub, name := arg(a, 1), arg(a, 2)
+	switch sub {
+	case "ls", "list":
+		return get("/drivers"), nil
+	case "load", "unload":
+		if name == "" {
+			return action{method: "PUT", target: "/drivers/" + sub}, nil
+		}
+		return action{method: "PUT", target: "/drivers/" + escape(name) + "/" + sub}, nil
+	}
+	return action{}, help(usageDrivers, sub)
 }
 
 // parseLifecycle parses containers and daemons: ls|list|start|stop|restart.

@@ -3,7 +3,7 @@ package pvctl
 // Usage texts, after upstream pvcontrol's; "pvcontrol" is replaced by the
 // name the applet was called by.
 
-const usageMain = `Usage: pvcontrol [options] <ls|containers|groups|signal|cmd|usrmeta|devmeta|buildinfo|storage|objects|steps|config|conf|graph|daemons> [arguments]
+const usageMain = `Usage: pvcontrol [options] <ls|containers|groups|signal|cmd|usrmeta|devmeta|buildinfo|storage|objects|steps|config|conf|graph|daemons|drivers> [arguments]
 Control Pantavisor from your container
 options:
        -h           show help
@@ -107,6 +107,13 @@ Daemon lifecycle operations
        pvcontrol daemons start <name>   - start a daemon
        pvcontrol daemons stop <name>    - stop a daemon
        pvcontrol daemons restart <name> - restart a daemon
+`
+
+const usageDrivers = `Usage: pvcontrol drivers <ls|load|unload> [arguments]
+Managed drivers of the calling container (mgmt containers only)
+       pvcontrol drivers ls            - list the container's drivers and their status
+       pvcontrol drivers load [name]   - load one manual driver, or all of them
+       pvcontrol drivers unload [name] - unload one manual driver, or all of them
 `
 
 const usageConfig = `Usage: pvcontrol config <ls>

@@ -13,6 +13,7 @@ import (
 
 	"pantavisor/lib/config"
 	"pantavisor/lib/connlimit"
+	"pantavisor/lib/drivers"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/http1"
 	"pantavisor/lib/meta"
@@ -53,11 +54,12 @@ type Server struct {
 	// is refused meanwhile, so a capacity of 1 never blocks; Start makes
 	// it (capacity 1) when nil.
 	Commands  chan Command
-	Updating  func() bool // an update is in progress (503 Retry-After 600); nil: never
-	Remote    func() bool // remote mode (UPDATE_METADATA, GO_REMOTE); nil: never
-	Claimed   func() bool // the device is claimed on the Hub (MAKE_FACTORY, UNCLAIM); nil: never
-	BuildInfo []byte      // GET /buildinfo, text/plain
-	TrustDir  string      // the trust stores of PUT /steps' signature check; "": TrustDir
+	Updating  func() bool      // an update is in progress (503 Retry-After 600); nil: never
+	Remote    func() bool      // remote mode (UPDATE_METADATA, GO_REMOTE); nil: never
+	Claimed   func() bool      // the device is claimed on the Hub (MAKE_FACTORY, UNCLAIM); nil: never
+	BuildInfo []byte           // GET /buildinfo, text/plain
+	TrustDir  string           // the trust stores of PUT /steps' signature check; "": TrustDir
+	Drivers   *drivers.Manager // the /drivers routes' loads; nil: driver management off (statuses UNKNOWN, loads fail)
 	Log       func(msg string)
 
 	http    http1.Server
@@ -130,6 +132,9 @@ type Caller struct {
 	Name string // container name, or "_pv_"
 	Mgmt bool   // may use every route (role mgmt, or _pv_)
 }
+
+// errNoDrivers is the load error of a server without driver management.
+var errNoDrivers = errors.New("driver management is off")
 
 // errTooBig is readBody's error for a body over its cap.
 var errTooBig = errors.New("body too big")

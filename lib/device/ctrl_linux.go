@@ -39,8 +39,8 @@ func (d *Device) serveControl(cancel context.CancelFunc) (*control, error) {
 		DevMeta: d.devmeta, UsrMeta: d.usrmeta, Config: d.cfg, AppEngine: d.o.AppEngine,
 		Identify: m.NameOf, Commands: make(chan ctrl.Command, 1),
 		Updating: d.u.Updating, Remote: remote, Claimed: claimed,
-		BuildInfo: d.o.BuildInfo,
-		Log:       func(msg string) { d.log(engine.LevelInfo, "pv-ctrl: "+msg) },
+		BuildInfo: d.o.BuildInfo, Drivers: d.drv,
+		Log: func(msg string) { d.log(engine.LevelInfo, "pv-ctrl: "+msg) },
 	}
 	d.ctrl = c
 	if err := c.srv.Start(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/config"
+	"pantavisor/lib/drivers"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/instance"
 	"pantavisor/lib/launch"
@@ -47,6 +48,7 @@ type Options struct {
 	Engine     engine.Options // Tick, StopTimeout, Now; Log, OnStatus, OnTick and Updating are the device's
 	Logs       *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the device's log too
 	BSP        *BSP           // if set (embedded mode): mount the BSP firmware and modules
+	Drivers    drivers.Loader // loads the containers' driver aliases; nil: the running kernel's modules (lib/kmod)
 	Hooks      string         // system hooks directory (hooks.Dir); "" = none
 	KernelLog  bool           // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
 	Config     *config.Config // the device's configuration (/config, commands, user-meta overrides); nil: defaults
@@ -89,8 +91,9 @@ type Device struct {
 	usrmeta *meta.Store
 	logsOn  bool // the log server runs: the device's lines go to it too
 	e       *engine.Engine
-	shared  *volume.Shared  // the running revision's image mounts
-	ctx     context.Context // the engine's: ends with the revision
+	shared  *volume.Shared   // the running revision's image mounts
+	drv     *drivers.Manager // the revision's driver aliases (bsp/drivers.json)
+	ctx     context.Context  // the engine's: ends with the revision
 	ctrl    *control
 	ready   bool // READY was seen once: system-done ran (engine loop only)
 	remote  remote
@@ -222,6 +225,7 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d.drv = d.newDrivers()
 	d.startEngine(ctx, updating)
 	defer func() { d.retire(d.shared) }() // the engine stopped every container
 	c, err := d.serveControl(cancel)
@@ -244,7 +248,8 @@ func (d *Device) load() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := state.Parse(data, state.Options{KernelRelease: d.o.Launch.Host.KernelRelease})
+	s, err := state.Parse(data, state.Options{KernelRelease: d.o.Launch.Host.KernelRelease,
+		FitConfig: d.cfg.Get(config.BootloaderFitconfig).String()})
 	if err != nil {
 		return nil, fmt.Errorf("revision %s: %w", d.rev, err)
 	}

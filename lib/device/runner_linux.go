@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"pantavisor/lib/drivers"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/launch"
 	"pantavisor/lib/logs"
@@ -17,7 +18,7 @@ import (
 func (d *Device) runner(rev string, s *state.State, sh *volume.Shared) engine.Runner {
 	o := d.o.Launch
 	o.Shared = sh
-	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: o, logs: d.o.Logs}
+	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: o, logs: d.o.Logs, drv: d.drv, log: d.log}
 }
 
 // retire releases the image mounts kept for sh's revision (stopped or
@@ -32,10 +33,33 @@ func (d *Device) retire(sh *volume.Shared) {
 type runner struct {
 	rev  *launch.Revision // its state is the one the engine runs
 	o    launch.Options
-	logs *logs.Server // nil: no file loggers
+	logs *logs.Server     // nil: no file loggers
+	drv  *drivers.Manager // nil: no driver management
+	log  func(engine.Level, string)
 }
 
+// Start loads the container's drivers (startDrivers), starts it and
+// follows its log files; closing the unit releases its drivers.
 func (r runner) Start(name string) (engine.Unit, error) {
+	c := r.rev.State.Container(name)
+	if r.drv == nil {
+		return r.start(name, c)
+	}
+	release := func() { r.drv.Release(name) }
+	if err := r.startDrivers(c); err != nil {
+		release() // the aliases loaded before the failing one
+		return nil, err
+	}
+	u, err := r.start(name, c)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return releasedUnit{Unit: u, release: release}, nil
+}
+
+// start starts container name (c in the state) and its file loggers.
+func (r runner) start(name string, c *state.Container) (engine.Unit, error) {
 	in, err := r.rev.Start(name, r.o)
 	if err != nil {
 		return nil, err
@@ -44,7 +68,7 @@ func (r runner) Start(name string) (engine.Unit, error) {
 		return in, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	for _, t := range fileLoggers(r.rev.State.Container(name), in.Pid()) {
+	for _, t := range fileLoggers(c, in.Pid()) {
 		go t.Run(ctx, r.logs)
 	}
 	return &tailedUnit{Instance: in, stop: cancel}, nil

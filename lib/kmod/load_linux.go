@@ -18,6 +18,8 @@ type Loader struct {
 	Dir string
 	// Load replaces finit_module in tests; nil means the real syscall.
 	Load func(file, params string) error
+	// Remove replaces delete_module in tests; nil means the real syscall.
+	Remove func(name string) error
 }
 
 // LoadFile loads one module file with finit_module(2). A module that is
@@ -33,6 +35,27 @@ func LoadFile(file, params string) error {
 		return fmt.Errorf("finit_module %s: %w", file, err)
 	}
 	return nil
+}
+
+// RemoveModule unloads the module called name with delete_module(2)
+// (O_NONBLOCK: a module in use fails with EWOULDBLOCK/EBUSY instead of
+// waiting). A module that is not loaded (ENOENT) is not an error.
+func RemoveModule(name string) error {
+	name = Name(name)
+	err := eintr.Retry(func() error { return unix.DeleteModule(name, unix.O_NONBLOCK) })
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("delete_module %s: %w", name, err)
+	}
+	return nil
+}
+
+// Unload unloads the module called name (not its dependencies: unlike
+// modprobe -r, modules it pulled in stay loaded).
+func (l *Loader) Unload(name string) error {
+	if l.Remove != nil {
+		return l.Remove(Name(name))
+	}
+	return RemoveModule(name)
 }
 
 // ModulesDir returns /lib/modules/<release of the running kernel>.

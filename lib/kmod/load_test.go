@@ -92,3 +92,17 @@ func TestProbeAlias(t *testing.T) {
 	assert.Equal(t, filepath.Join(dir, "kernel/fs/ext4/ext4.ko"), r.calls[3][0])
 	assert.ErrorIs(t, l.Probe("fs-xfs", ""), ErrNotFound)
 }
+
+// TestUnloadNamesTheModule: see Loader.Unload.
+func TestUnloadNamesTheModule(t *testing.T) {
+	var got []string
+	l := Loader{Remove: func(name string) error { got = append(got, name); return nil }}
+	require.NoError(t, l.Unload("hci-uart"))
+	assert.Equal(t, []string{"hci_uart"}, got, "dashes folded as the kernel names modules")
+
+	// Whatever the host allows (ENOENT is success; EPERM or ENOSYS
+	// without privilege or module support), a failure names the module.
+	if err := RemoveModule("pvgo-no-such-module"); err != nil {
+		assert.ErrorContains(t, err, "delete_module pvgo_no_such_module")
+	}
+}
