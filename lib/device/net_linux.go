@@ -49,6 +49,7 @@ func (d *Device) releaseLeft(old, next *state.State) {
 	for _, c := range old.Containers {
 		if next.Container(c.Name) == nil {
 			d.o.Networks.Release(c.Name)
+			_ = d.devmeta.Delete(NetworkKey(c.Name)) // absent when it had no pool
 		}
 	}
 }

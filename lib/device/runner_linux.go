@@ -9,6 +9,9 @@ import (
 	"pantavisor/lib/engine"
 	"pantavisor/lib/launch"
 	"pantavisor/lib/logs"
+	"pantavisor/lib/meta"
+	"pantavisor/lib/netpool"
+	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 	"pantavisor/lib/volume"
 )
@@ -18,7 +21,8 @@ import (
 func (d *Device) runner(rev string, s *state.State, sh *volume.Shared) engine.Runner {
 	o := d.o.Launch
 	o.Shared = sh
-	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: o, logs: d.o.Logs, drv: d.drv, log: d.log}
+	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: o, logs: d.o.Logs, drv: d.drv, log: d.log,
+		nets: d.o.Networks, meta: d.devmeta}
 }
 
 // retire releases the image mounts kept for sh's revision (stopped or
@@ -36,6 +40,8 @@ type runner struct {
 	logs *logs.Server     // nil: no file loggers
 	drv  *drivers.Manager // nil: no driver management
 	log  func(engine.Level, string)
+	nets *netpool.Networks // nil: no container networks
+	meta *meta.Store       // device-meta, where each container's addresses go; nil: not published
 }
 
 // Start loads the container's drivers (startDrivers), starts it and
@@ -64,6 +70,10 @@ func (r runner) start(name string, c *state.Container) (engine.Unit, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range in.Warning {
+		r.log(engine.LevelWarn, "container "+name+": "+w)
+	}
+	r.publishAddrs(name)
 	if r.logs == nil || in.Pid() == 0 {
 		return in, nil
 	}
@@ -73,6 +83,34 @@ func (r runner) start(name string, c *state.Container) (engine.Unit, error) {
 	}
 	return &tailedUnit{Instance: in, stop: cancel}, nil
 }
+
+// publishAddrs puts the addresses of container name on its pools in
+// device-meta, under NetworkKey(name), as {"eth0":"10.0.5.2/24"}.
+func (r runner) publishAddrs(name string) {
+	if r.nets == nil || r.meta == nil {
+		return
+	}
+	leases := r.nets.Leases(name)
+	if len(leases) == 0 {
+		return
+	}
+	b := []byte{'{'}
+	for i, l := range leases {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = rawjson.AppendString(b, l.Iface)
+		b = append(b, ':')
+		b = rawjson.AppendString(b, l.Addr.String())
+	}
+	b = append(b, '}')
+	if err := r.meta.Set(NetworkKey(name), string(b)); err != nil {
+		r.log(engine.LevelWarn, "device-meta: "+err.Error())
+	}
+}
+
+// NetworkKey is the device-meta key of container name's addresses.
+func NetworkKey(name string) string { return "pantavisor.network." + name }
 
 // defaultLoggers are the files followed when run.json has no "logs", as
 // upstream: syslog and messages, truncated past 2 MiB.
