@@ -21,7 +21,6 @@ var notApplied = [...]struct{ key, why string }{
 	{"lxc.log.file", "LXC's own log: the launcher reports to pantavisor's log"},
 	{"lxc.log.level", "LXC's own log: the launcher reports to pantavisor's log"},
 	{"lxc.namespace.share.", "the namespace is the launcher's, not joined from the named container or process"},
-	{"lxc.net.", "container networks are not set up: the network namespace has only lo"},
 	{"lxc.pty.max", "devpts is a new instance without a limit"},
 	{"lxc.rootfs.mount", "the rootfs is assembled in the launcher's state dir"},
 	{"lxc.rootfs.options", "the rootfs takes no extra mount options"},
@@ -40,10 +39,36 @@ func NotApplied(key, value string) error {
 	if key == "lxc.hook.version" && value == "0" {
 		return nil // the default, nothing to run
 	}
+	if rest, ok := strings.CutPrefix(key, "lxc.net."); ok {
+		return netNotApplied(rest, value)
+	}
 	for _, n := range notApplied {
 		if key == n.key || (strings.HasSuffix(n.key, ".") && strings.HasPrefix(key, n.key)) {
 			return fmt.Errorf("%w: %s", ErrNotApplied, n.why)
 		}
 	}
 	return nil
+}
+
+// netApplied are the lxc.net.<n> sub-keys the device's networks apply
+// (lib/netpool): veth on a bridge and macvlan links, configured by the
+// stage.
+var netApplied = [...]string{"type", "link", "name", "hwaddr", "flags", "ipv4.address", "ipv4.gateway", "veth.pair"}
+
+// netNotApplied checks lxc.net.<n>.<sub> (rest is "<n>.<sub>").
+func netNotApplied(rest, value string) error {
+	_, sub, _ := strings.Cut(rest, ".")
+	if sub == "type" {
+		switch value {
+		case "veth", "macvlan", "empty", "none":
+			return nil
+		}
+		return fmt.Errorf("%w: type %s: only veth, macvlan, empty and none are set up (the start is refused)", ErrNotApplied, value)
+	}
+	for _, k := range netApplied {
+		if sub == k {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: only %s are applied to a container's interface", ErrNotApplied, strings.Join(netApplied[:], ", "))
 }

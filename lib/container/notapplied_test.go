@@ -22,7 +22,22 @@ func TestNotApplied(t *testing.T) {
 		{"lxc.log.file", "/x", "LXC's own log"},
 		{"lxc.log.level", "DEBUG", "LXC's own log"},
 		{"lxc.namespace.share.net", "other", "not joined"},
-		{"lxc.net.0.type", "veth", "networks are not set up"},
+		{"lxc.net.0.type", "veth", ""},
+		{"lxc.net.1.type", "macvlan", ""},
+		{"lxc.net.0.type", "empty", ""},
+		{"lxc.net.0.type", "none", ""},
+		{"lxc.net.0.type", "phys", "type phys: only veth, macvlan, empty and none"},
+		{"lxc.net.0.type", "vlan", "the start is refused"},
+		{"lxc.net.0.link", "lxcbr0", ""},
+		{"lxc.net.0.name", "eth0", ""},
+		{"lxc.net.0.hwaddr", "00:16:3e:xx:xx:xx", ""},
+		{"lxc.net.0.flags", "up", ""},
+		{"lxc.net.0.ipv4.address", "10.0.3.2/24", ""},
+		{"lxc.net.0.ipv4.gateway", "10.0.3.1", ""},
+		{"lxc.net.0.veth.pair", "vethweb", ""},
+		{"lxc.net.0.mtu", "1400", "only type, link, name"},
+		{"lxc.net.0.ipv6.address", "fd00::2/64", "only type, link, name"},
+		{"lxc.net.0.script.up", "/x", "only type, link, name"},
 		{"lxc.pty.max", "1024", "without a limit"},
 		{"lxc.rootfs.mount", "/m", "state dir"},
 		{"lxc.rootfs.options", "ro", "no extra mount options"},
@@ -57,7 +72,7 @@ func TestNotAppliedKeysParse(t *testing.T) {
 	for _, n := range notApplied {
 		key := n.key
 		if strings.HasSuffix(key, ".") {
-			key += map[string]string{"lxc.hook.": "start", "lxc.namespace.share.": "net", "lxc.net.": "0.name"}[key]
+			key += map[string]string{"lxc.hook.": "start", "lxc.namespace.share.": "net"}[key]
 		}
 		_, warns, err := lxcconf.Parse(strings.NewReader(key+" = 1\n"), "t.conf")
 		require.NoError(t, err, key)
