@@ -1,0 +1,470 @@
+package launch
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netns"
+
+	"pantavisor/lib/ipam"
+	"pantavisor/lib/netpool"
+	"pantavisor/lib/rawjson"
+	"pantavisor/lib/rtnl"
+	"pantavisor/lib/testenv"
+)
+
+// netLXCConf is the LXC config of a networked test container NAME: the
+// pvr layout, sharing the host's network namespace unless its run.json
+// network or its lxc.net keys give it one, with the capabilities ping
+// (raw socket) and httpd (port 80) need. EXTRA is replaced by more keys.
+const netLXCConf = `lxc.tty.max = 8
+lxc.pty.max = 1024
+lxc.rootfs.path = overlayfs:/volumes/NAME/root.squashfs:/volumes/NAME/lxc-overlay/upper
+lxc.init.cmd = /bin/sh /app/script
+lxc.environment = PATH=/bin
+lxc.namespace.keep = user net ipc
+lxc.mount.auto = proc sys:rw cgroup
+lxc.cap.keep = chown net_admin net_raw net_bind_service
+EXTRA`
+
+// netCtr is one container of a networked test revision.
+type netCtr struct {
+	name, script string
+	network      string // run.json "network" value; "" = none
+	lxc          string // extra LXC keys
+}
+
+// netFixture runs containers whose networks come from a netpool working
+// in a network namespace the test made (host), never the machine's.
+type netFixture struct {
+	*fixture
+	host netns.NsHandle
+	rt   *rtnl.Conn // in host
+	nets *netpool.Networks
+}
+
+// newNetFixture makes the host namespace with lo up and the device's
+// networks in it, with legacy as the LXC bridge. Its cleanup checks that
+// no veth is left in host once the test's containers are gone (the
+// kernel deletes a pair with the container's namespace, asynchronously).
+func newNetFixture(t *testing.T, legacy netpool.Bridge) *netFixture {
+	t.Helper()
+	f := newFixture(t)
+	h := testenv.NewNetns(t)
+	rt, err := rtnl.DialNetns(h)
+	require.NoError(t, err)
+	t.Cleanup(func() { rt.Close() })
+	lo, err := rt.LinkByName("lo")
+	require.NoError(t, err)
+	require.NoError(t, rt.SetUp(lo))
+	nf := &netFixture{fixture: f, host: h, rt: rt, nets: netpool.New(h, legacy, nil)}
+	f.opts.Networks = nf.nets
+	t.Cleanup(func() { assert.Empty(t, nf.vethsGone(t), "no veth left in the host namespace") })
+	return nf
+}
+
+// setPools gives the networks the pools of a device.json "network" value.
+func (nf *netFixture) setPools(t *testing.T, network string) []string {
+	t.Helper()
+	v, err := rawjson.Parse([]byte(network))
+	require.NoError(t, err)
+	pools, err := ipam.ParsePools(v)
+	require.NoError(t, err)
+	return nf.nets.SetPools(pools)
+}
+
+// install installs revision rev holding ctrs.
+func (nf *netFixture) install(t *testing.T, rev string, ctrs ...netCtr) {
+	t.Helper()
+	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
+	require.NoError(t, err)
+	objects := map[string][]byte{}
+	runs := map[string]string{}
+	for _, c := range ctrs {
+		conf := strings.ReplaceAll(strings.Replace(netLXCConf, "EXTRA", c.lxc, 1), "NAME", c.name)
+		objects[c.name+"/lxc.container.conf"] = []byte(conf)
+		objects[c.name+"/root.squashfs"] = img
+		objects["_config/"+c.name+"/app/script"] = []byte(c.script)
+		run := `{"name":"` + c.name + `","type":"lxc","config":"lxc.container.conf","root-volume":"root.squashfs",` +
+			`"storage":{"lxc-overlay":{"persistence":"boot"}}`
+		if c.network != "" {
+			run += `,"network":` + c.network
+		}
+		runs[c.name+"/run.json"] = run + "}"
+	}
+	testenv.InstallRevision(t, nf.st, rev, objects, runs)
+}
+
+// running is a started container with its console.
+type running struct {
+	in  *Instance
+	out *testenv.Buffer
+}
+
+// start starts container name of revision rev.
+func (nf *netFixture) start(t *testing.T, rev, name string) (*running, error) {
+	t.Helper()
+	r := &running{out: &testenv.Buffer{}}
+	o := nf.opts
+	o.Console = r.out
+	in, err := StartRevision(nf.st, rev, name, o)
+	if err != nil {
+		return nil, err
+	}
+	r.in = in
+	t.Cleanup(func() { r.stop(t) }) // a failed test leaks no container either
+	return r, nil
+}
+
+// stop stops the container (sh as PID 1 ignores SIGTERM: killed) and
+// cleans up after it; again is a no-op.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	if r.in == nil {
+		return
+	}
+	_, err := r.in.Stop(200 * time.Millisecond)
+	assert.NoError(t, err)
+	assert.NoError(t, r.in.Close())
+	r.in = nil
+}
+
+// waitFor waits until the console shows mark and returns the console.
+func (r *running) waitFor(t *testing.T, mark string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(console(r.out), mark) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := console(r.out)
+	require.Contains(t, out, mark, "console:\n%s", out)
+	return out
+}
+
+// vethsGone polls host for its veths to go (for up to 10 s) and returns
+// those left.
+func (nf *netFixture) vethsGone(t *testing.T) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := veths(t, nf.rt)
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// veths lists the veth links of the namespace c works in.
+func veths(t *testing.T, c *rtnl.Conn) []string {
+	t.Helper()
+	links, err := c.Links()
+	require.NoError(t, err)
+	var out []string
+	for _, l := range links {
+		if l.Kind == "veth" {
+			out = append(out, l.Name)
+		}
+	}
+	return out
+}
+
+// outside makes a second namespace linked to host by a veth: hostEnd in
+// host with hostAddr, eth0 in the new namespace with outAddr, both up.
+// It stands for the network beyond one of the device's interfaces.
+func (nf *netFixture) outside(t *testing.T, hostEnd, hostAddr, outAddr string) netns.NsHandle {
+	t.Helper()
+	o := testenv.NewNetns(t)
+	require.NoError(t, nf.rt.AddVeth(hostEnd, "eth0", int(o)))
+	oc, err := rtnl.DialNetns(o)
+	require.NoError(t, err)
+	defer oc.Close()
+	for _, s := range []struct {
+		c          *rtnl.Conn
+		name, addr string
+	}{{nf.rt, hostEnd, hostAddr}, {oc, "eth0", outAddr}, {oc, "lo", ""}} {
+		l, err := s.c.LinkByName(s.name)
+		require.NoError(t, err)
+		if s.addr != "" {
+			require.NoError(t, s.c.AddAddr(l, netip.MustParsePrefix(s.addr)))
+		}
+		require.NoError(t, s.c.SetUp(l))
+	}
+	return o
+}
+
+// sysctl writes value to /proc/sys/<key> in namespace h (/proc/sys/net is
+// the opening thread's namespace's).
+func sysctl(t *testing.T, h netns.NsHandle, key, value string) {
+	t.Helper()
+	testenv.InNetns(t, h, func() {
+		require.NoError(t, os.WriteFile("/proc/sys/"+key, []byte(value+"\n"), 0o644))
+	})
+}
+
+// routes lists a /proc/net/route dump as "iface dest gateway mask" rows,
+// the header dropped.
+func routes(out string) []string {
+	var rows []string
+	re := regexp.MustCompile(`(?m)^(\w+)\s+([0-9A-F]{8})\s+([0-9A-F]{8})\s+\d+\s+\d+\s+\d+\s+\d+\s+([0-9A-F]{8})\s`)
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
+		rows = append(rows, strings.Join(m[1:], " "))
+	}
+	return rows
+}
+
+// showNet prints what the network tests read back: eth0's addresses and
+// MAC, the routing table.
+const showNet = `busybox ip -4 addr show eth0; busybox ip link show eth0; cat /proc/net/route
+`
+
+// pingLoop pings ADDR until it answers (10 s at most) and prints MARK.
+const pingLoop = `i=0; while [ $i -lt 100 ]; do busybox ping -c1 -W1 ADDR >/dev/null 2>&1 && { echo MARK; break; }; i=$((i+1)); sleep 0.1; done
+`
+
+func ping(addr, mark string) string {
+	return strings.NewReplacer("ADDR", addr, "MARK", mark).Replace(pingLoop)
+}
+
+const forever = "echo done\nwhile true; do sleep 1; done\n"
+
+// TestPoolBridgeTwoContainers: two containers on a bridge pool get .2
+// and .3 with the MACs 02:00:<octets>, reach each other and the gateway,
+// have only the pool's subnet and the default route via the gateway, and
+// do not reach a peer beyond another interface of the host (no NAT, no
+// forwarding); nothing is left after they stop.
+func TestPoolBridgeTwoContainers(t *testing.T) {
+	nf := newNetFixture(t, netpool.Bridge{})
+	nf.outside(t, "pvout0", "192.0.2.1/30", "192.0.2.2/30")
+	sysctl(t, nf.host, "net/ipv4/ip_forward", "0") // a new namespace may inherit the machine's 1
+	warns := nf.setPools(t, `{"pools":{"internal":{"type":"bridge","bridge":"pvbr71","subnet":"10.71.0.0/24","gateway":"10.71.0.1"}}}`)
+	require.Empty(t, warns)
+	br, err := nf.rt.LinkByName("pvbr71")
+	require.NoError(t, err, "SetPools creates the pool's bridge")
+	addrs, err := nf.rt.IPv4Addrs(br)
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.71.0.1/24")}, addrs, "with the gateway address")
+
+	script := func(peer string) string {
+		return showNet + ping(peer, "pinged-peer") + ping("10.71.0.1", "pinged-gateway") +
+			"busybox ping -c1 -W2 192.0.2.2 >/dev/null 2>&1 || echo outside-unreachable\n" + forever
+	}
+	pool := `{"mode":"pool","pool":"internal"}`
+	nf.install(t, "0", netCtr{name: "c1", script: script("10.71.0.3"), network: pool},
+		netCtr{name: "c2", script: script("10.71.0.2"), network: pool})
+	before := testenv.TakeResources(t, nf.dir, nf.parent)
+	a, err := nf.start(t, "0", "c1")
+	require.NoError(t, err)
+	b, err := nf.start(t, "0", "c2")
+	require.NoError(t, err)
+	assert.Len(t, veths(t, nf.rt), 3, "one host end per container, and the outside link")
+	outA, outB := a.waitFor(t, "done"), b.waitFor(t, "done")
+
+	for _, c := range []struct{ out, addr, mac string }{{outA, "10.71.0.2", "02:00:0a:47:00:02"}, {outB, "10.71.0.3", "02:00:0a:47:00:03"}} {
+		assert.Contains(t, c.out, "inet "+c.addr+"/24 ", c.out)
+		assert.Contains(t, c.out, "link/ether "+c.mac+" ", "upstream's MAC rule")
+		assert.Contains(t, c.out, "pinged-peer\n", "the containers reach each other over the bridge")
+		assert.Contains(t, c.out, "pinged-gateway\n", "and the gateway")
+		assert.Contains(t, c.out, "outside-unreachable\n", "but not beyond the host without NAT")
+		assert.ElementsMatch(t, []string{"eth0 00000000 0100470A 00000000", "eth0 0000470A 00000000 00FFFFFF"},
+			routes(c.out), "the pool's subnet and the default route via the gateway only")
+	}
+	assert.Equal(t, "10.71.0.2/24", nf.nets.Leases("c1")[0].Addr.String())
+
+	a.stop(t)
+	b.stop(t)
+	after := testenv.TakeResources(t, nf.dir, nf.parent)
+	assert.Equal(t, before, after, "nothing leaked")
+	deadline := time.Now().Add(10 * time.Second)
+	for len(veths(t, nf.rt)) > 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.Equal(t, []string{"pvout0"}, veths(t, nf.rt), "the containers' pairs are gone")
+}
+
+// TestPoolFixedAddressAndRestart: a fixed ip gets exactly that address
+// and its MAC; a container keeps its allocated address across a stop and
+// a start while another container took the next one; Release frees it.
+func TestPoolFixedAddressAndRestart(t *testing.T) {
+	nf := newNetFixture(t, netpool.Bridge{})
+	require.Empty(t, nf.setPools(t, `{"pools":{"internal":{"bridge":"pvbr72","subnet":"10.72.0.0/24","gateway":"10.72.0.1"}}}`))
+	nf.install(t, "0",
+		netCtr{name: "fixed", script: showNet + forever, network: `{"mode":"pool","pool":"internal","ip":"10.72.0.9"}`},
+		netCtr{name: "dyn", script: "busybox hostname\n" + showNet + forever, network: `{"pool":"internal","hostname":"dynhost"}`},
+		netCtr{name: "other", script: showNet + forever, network: `{"pool":"internal"}`})
+	for i := 0; i < 2; i++ { // start, stop, start again
+		r, err := nf.start(t, "0", "fixed")
+		require.NoError(t, err)
+		out := r.waitFor(t, "done")
+		assert.Contains(t, out, "inet 10.72.0.9/24 ", "run #%d:\n%s", i+1, out)
+		assert.Contains(t, out, "link/ether 02:00:0a:48:00:09 ", "run #%d", i+1)
+		r.stop(t)
+	}
+
+	r, err := nf.start(t, "0", "dyn")
+	require.NoError(t, err)
+	out := r.waitFor(t, "done")
+	assert.Contains(t, out, "inet 10.72.0.2/24 ")
+	assert.Regexp(t, `(?m)^dynhost$`, out, "run.json network.hostname")
+	r.stop(t)
+	r, err = nf.start(t, "0", "other")
+	require.NoError(t, err)
+	assert.Contains(t, r.waitFor(t, "done"), "inet 10.72.0.3/24 ", "dyn's stopped container keeps .2")
+	r.stop(t)
+	r, err = nf.start(t, "0", "dyn")
+	require.NoError(t, err)
+	assert.Contains(t, r.waitFor(t, "done"), "inet 10.72.0.2/24 ", "a restart keeps the address")
+	r.stop(t)
+
+	nf.nets.Release("dyn")
+	assert.Empty(t, nf.nets.Leases("dyn"))
+	assert.Len(t, nf.nets.Leases("fixed"), 1, "the others keep theirs")
+}
+
+// TestPoolMacvlan: a macvlan pool puts the container on the network of
+// the parent interface (a veth end: this kernel may lack dummy), where
+// the gateway, in the namespace beyond it, answers.
+func TestPoolMacvlan(t *testing.T) {
+	nf := newNetFixture(t, netpool.Bridge{})
+	nf.outside(t, "pvmvp0", "", "10.73.0.1/24")
+	require.Empty(t, nf.setPools(t, `{"pools":{"lan":{"type":"macvlan","parent":"pvmvp0","subnet":"10.73.0.0/24","gateway":"10.73.0.1"}}}`))
+	nf.install(t, "0", netCtr{name: "c1", script: showNet + ping("10.73.0.1", "pinged-gateway") + forever,
+		network: `{"mode":"pool","pool":"lan"}`})
+	r, err := nf.start(t, "0", "c1")
+	require.NoError(t, err)
+	out := r.waitFor(t, "done")
+	assert.Contains(t, out, "inet 10.73.0.2/24 ", out)
+	assert.Contains(t, out, "link/ether 02:00:0a:49:00:02 ")
+	assert.Regexp(t, `eth0@\w+: <BROADCAST,MULTICAST,UP,LOWER_UP>`, out, "a link over the parent")
+	assert.Contains(t, out, "pinged-gateway\n", "the gateway beyond the parent answers")
+	r.stop(t)
+}
+
+// TestPoolNAT: a container of a nat pool connects to a listener beyond
+// another interface of the host, in a namespace with no route back to the
+// pool: only the masquerade makes it work, and the listener sees the
+// host's address.
+func TestPoolNAT(t *testing.T) {
+	nf := newNetFixture(t, netpool.Bridge{})
+	o := nf.outside(t, "pvout0", "192.0.2.1/30", "192.0.2.2/30")
+	require.Empty(t, nf.setPools(t, `{"pools":{"nat":{"bridge":"pvbr74","subnet":"10.74.0.0/24","gateway":"10.74.0.1","nat":true}}}`))
+	var ln net.Listener
+	testenv.InNetns(t, o, func() {
+		var err error
+		ln, err = net.Listen("tcp4", "192.0.2.2:9000")
+		require.NoError(t, err)
+	})
+	defer ln.Close()
+	seen := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(seen)
+			return
+		}
+		b, _ := io.ReadAll(io.LimitReader(c, 64))
+		c.Close()
+		seen <- c.RemoteAddr().(*net.TCPAddr).IP.String() + " " + strings.TrimSpace(string(b))
+	}()
+	nf.install(t, "0", netCtr{name: "c1", network: `{"mode":"pool","pool":"nat"}`,
+		script: "echo hello | busybox nc -w 5 192.0.2.2 9000 && echo sent\n" + forever})
+	r, err := nf.start(t, "0", "c1")
+	require.NoError(t, err)
+	out := r.waitFor(t, "done")
+	select {
+	case got := <-seen:
+		assert.Equal(t, "192.0.2.1 hello", got, "the listener sees the host's address: masqueraded\n%s", out)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the listener saw no connection; console:\n%s", out)
+	}
+	r.stop(t)
+}
+
+// TestPoolPortForward: run.json ports "8080:80" makes the container's
+// httpd answer at the host's address, port 8080, from the namespace
+// beyond the host.
+func TestPoolPortForward(t *testing.T) {
+	nf := newNetFixture(t, netpool.Bridge{})
+	o := nf.outside(t, "pvout0", "192.0.2.1/30", "192.0.2.2/30")
+	require.Empty(t, nf.setPools(t, `{"pools":{"web":{"bridge":"pvbr75","subnet":"10.75.0.0/24","gateway":"10.75.0.1"}}}`))
+	nf.install(t, "0", netCtr{name: "web", network: `{"mode":"pool","pool":"web","ports":["8080:80"]}`,
+		script: "mkdir -p /tmp/www; echo hello-web > /tmp/www/index.html; busybox httpd -p 80 -h /tmp/www && echo serving\n" + forever})
+	r, err := nf.start(t, "0", "web")
+	require.NoError(t, err)
+	out := r.waitFor(t, "done")
+	require.Contains(t, out, "serving", out)
+	var reply []byte
+	testenv.InNetns(t, o, func() {
+		c, err := net.DialTimeout("tcp4", "192.0.2.1:8080", 5*time.Second)
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
+		_, err = c.Write([]byte("GET /index.html HTTP/1.0\r\n\r\n"))
+		require.NoError(t, err)
+		reply, err = io.ReadAll(c)
+		require.NoError(t, err)
+	})
+	assert.Contains(t, string(reply), "200 OK")
+	assert.Contains(t, string(reply), "hello-web", "the container's page through the device's port 8080")
+	r.stop(t)
+}
+
+// TestPoolRefusals: an unknown pool, an exhausted /30 and a macvlan pool
+// whose parent is missing refuse the start, the error naming the pool,
+// and leave nothing behind.
+func TestPoolRefusals(t *testing.T) {
+	nf := newNetFixture(t, netpool.Bridge{})
+	warns := nf.setPools(t, `{"pools":{"tiny":{"bridge":"pvbr76","subnet":"10.76.0.0/30","gateway":"10.76.0.1"},`+
+		`"mv":{"type":"macvlan","parent":"pvnosuch0","subnet":"10.77.0.0/24","gateway":"10.77.0.1"}}}`)
+	require.Len(t, warns, 1)
+	assert.Contains(t, warns[0], "network pool mv: parent interface pvnosuch0")
+	nf.install(t, "0", netCtr{name: "nope", script: forever, network: `{"pool":"nowhere"}`},
+		netCtr{name: "t1", script: forever, network: `{"pool":"tiny"}`},
+		netCtr{name: "t2", script: forever, network: `{"pool":"tiny"}`},
+		netCtr{name: "m1", script: forever, network: `{"pool":"mv"}`})
+	before := testenv.TakeResources(t, nf.dir, nf.parent)
+
+	_, err := nf.start(t, "0", "nope")
+	assert.ErrorIs(t, err, ipam.ErrUnknownPool)
+	assert.ErrorContains(t, err, "nowhere")
+	r, err := nf.start(t, "0", "t1")
+	require.NoError(t, err, "a /30 has room for one container")
+	_, err = nf.start(t, "0", "t2")
+	assert.ErrorIs(t, err, ipam.ErrExhausted)
+	assert.ErrorContains(t, err, "tiny")
+	_, err = nf.start(t, "0", "m1")
+	assert.ErrorContains(t, err, "network pool mv: parent interface pvnosuch0")
+	r.stop(t)
+	assert.Equal(t, before, testenv.TakeResources(t, nf.dir, nf.parent), "refused starts leak nothing")
+}
+
+// TestLXCNetVeth: an LXC config's lxc.net.0 veth on the legacy bridge,
+// with its address and gateway, gets them, and the bridge is made with
+// its address on first use.
+func TestLXCNetVeth(t *testing.T) {
+	nf := newNetFixture(t, netpool.Bridge{Name: "pvlxcbr0", Addr: netip.MustParsePrefix("10.78.0.1/24")})
+	lxc := `lxc.net.0.type = veth
+lxc.net.0.link = pvlxcbr0
+lxc.net.0.flags = up
+lxc.net.0.hwaddr = 02:00:00:78:00:05
+lxc.net.0.ipv4.address = 10.78.0.5/24
+lxc.net.0.ipv4.gateway = 10.78.0.1
+`
+	nf.install(t, "0", netCtr{name: "c1", script: showNet + ping("10.78.0.1", "pinged-gateway") + forever, lxc: lxc})
+	r, err := nf.start(t, "0", "c1")
+	require.NoError(t, err)
+	out := r.waitFor(t, "done")
+	assert.Contains(t, out, "inet 10.78.0.5/24 ", out)
+	assert.Contains(t, out, "link/ether 02:00:00:78:00:05 ")
+	assert.Contains(t, out, "pinged-gateway\n", "the legacy bridge answers at its address")
+	assert.ElementsMatch(t, []string{"eth0 00000000 01004E0A 00000000", "eth0 00004E0A 00000000 00FFFFFF"}, routes(out))
+	r.stop(t)
+}
