@@ -83,6 +83,10 @@ func newFixture(t *testing.T) *fixture {
 		Stage: container.Options{Exe: os.Args[0], Args: []string{os.Args[0], container.StageArg}},
 		Exe:   "/bin/busybox", // stands for our binary at /pantavisor/bin; "--list" lists its applets
 	}}
+	held := testenv.TakeResources(t, dir, parent).Netns
+	t.Cleanup(func() { // after the test's own cleanups (containers stopped, its namespaces closed)
+		assert.Equal(t, held, testenv.TakeResources(t, dir, parent).Netns, "no network namespace handle leaked")
+	})
 	t.Cleanup(func() {
 		for _, d := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
 			os.Remove(filepath.Join("/sys/fs/cgroup", d, parent))

@@ -260,12 +260,15 @@ func TestPoolBridgeTwoContainers(t *testing.T) {
 	pool := `{"mode":"pool","pool":"internal"}`
 	nf.install(t, "0", netCtr{name: "c1", script: script("10.71.0.3"), network: pool},
 		netCtr{name: "c2", script: script("10.71.0.2"), network: pool})
-	before := testenv.TakeResources(t, nf.dir, nf.parent)
+	before := testenv.TakeResources(t, nf.dir, nf.parent, nf.host)
+	assert.Equal(t, []string{"lo", "pvbr71", "pvout0"}, before.Links)
 	a, err := nf.start(t, "0", "c1")
 	require.NoError(t, err)
 	b, err := nf.start(t, "0", "c2")
 	require.NoError(t, err)
-	assert.Len(t, veths(t, nf.rt), 3, "one host end per container, and the outside link")
+	running := testenv.TakeResources(t, nf.dir, nf.parent, nf.host)
+	assert.ElementsMatch(t, append(before.Links, rtnl.HostName("c1", 0), rtnl.HostName("c2", 0)), running.Links,
+		"the leak check sees one host end per container")
 	outA, outB := a.waitFor(t, "done"), b.waitFor(t, "done")
 
 	for _, c := range []struct{ out, addr, mac string }{{outA, "10.71.0.2", "02:00:0a:47:00:02"}, {outB, "10.71.0.3", "02:00:0a:47:00:03"}} {
@@ -281,13 +284,8 @@ func TestPoolBridgeTwoContainers(t *testing.T) {
 
 	a.stop(t)
 	b.stop(t)
-	after := testenv.TakeResources(t, nf.dir, nf.parent)
-	assert.Equal(t, before, after, "nothing leaked")
-	deadline := time.Now().Add(10 * time.Second)
-	for len(veths(t, nf.rt)) > 1 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	assert.Equal(t, []string{"pvout0"}, veths(t, nf.rt), "the containers' pairs are gone")
+	assert.Equal(t, before, testenv.WaitResources(t, before, nf.dir, nf.parent, nf.host),
+		"nothing leaked: the containers' pairs are gone")
 }
 
 // TestPoolFixedAddressAndRestart: a fixed ip gets exactly that address
@@ -430,7 +428,7 @@ func TestPoolRefusals(t *testing.T) {
 		netCtr{name: "t1", script: forever, network: `{"pool":"tiny"}`},
 		netCtr{name: "t2", script: forever, network: `{"pool":"tiny"}`},
 		netCtr{name: "m1", script: forever, network: `{"pool":"mv"}`})
-	before := testenv.TakeResources(t, nf.dir, nf.parent)
+	before := testenv.TakeResources(t, nf.dir, nf.parent, nf.host)
 
 	_, err := nf.start(t, "0", "nope")
 	assert.ErrorIs(t, err, ipam.ErrUnknownPool)
@@ -443,7 +441,7 @@ func TestPoolRefusals(t *testing.T) {
 	_, err = nf.start(t, "0", "m1")
 	assert.ErrorContains(t, err, "network pool mv: parent interface pvnosuch0")
 	r.stop(t)
-	assert.Equal(t, before, testenv.TakeResources(t, nf.dir, nf.parent), "refused starts leak nothing")
+	assert.Equal(t, before, testenv.WaitResources(t, before, nf.dir, nf.parent, nf.host), "refused starts leak nothing")
 }
 
 // TestLXCNetVeth: an LXC config's lxc.net.0 veth on the legacy bridge,
