@@ -68,7 +68,7 @@ func installConf(t *testing.T, f *fixture, rev, conf, script, roles string) {
 	testenv.InstallRevision(t, f.st, rev, objects, map[string]string{"c1/run.json": run})
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	testenv.RequireRoot(t)
 	_, err := os.Stat("/dev/loop-control")

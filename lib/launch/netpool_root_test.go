@@ -55,7 +55,7 @@ type netFixture struct {
 // networks in it, with legacy as the LXC bridge. Its cleanup checks that
 // no veth is left in host once the test's containers are gone (the
 // kernel deletes a pair with the container's namespace, asynchronously).
-func newNetFixture(t *testing.T, legacy netpool.Bridge) *netFixture {
+func newNetFixture(t testing.TB, legacy netpool.Bridge) *netFixture {
 	t.Helper()
 	f := newFixture(t)
 	h := testenv.NewNetns(t)
@@ -72,7 +72,7 @@ func newNetFixture(t *testing.T, legacy netpool.Bridge) *netFixture {
 }
 
 // setPools gives the networks the pools of a device.json "network" value.
-func (nf *netFixture) setPools(t *testing.T, network string) []string {
+func (nf *netFixture) setPools(t testing.TB, network string) []string {
 	t.Helper()
 	v, err := rawjson.Parse([]byte(network))
 	require.NoError(t, err)
@@ -82,7 +82,7 @@ func (nf *netFixture) setPools(t *testing.T, network string) []string {
 }
 
 // install installs revision rev holding ctrs.
-func (nf *netFixture) install(t *testing.T, rev string, ctrs ...netCtr) {
+func (nf *netFixture) install(t testing.TB, rev string, ctrs ...netCtr) {
 	t.Helper()
 	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
 	require.NoError(t, err)
@@ -110,7 +110,7 @@ type running struct {
 }
 
 // start starts container name of revision rev.
-func (nf *netFixture) start(t *testing.T, rev, name string) (*running, error) {
+func (nf *netFixture) start(t testing.TB, rev, name string) (*running, error) {
 	t.Helper()
 	r := &running{out: &testenv.Buffer{}}
 	o := nf.opts
@@ -126,7 +126,7 @@ func (nf *netFixture) start(t *testing.T, rev, name string) (*running, error) {
 
 // stop stops the container (sh as PID 1 ignores SIGTERM: killed) and
 // cleans up after it; again is a no-op.
-func (r *running) stop(t *testing.T) {
+func (r *running) stop(t testing.TB) {
 	t.Helper()
 	if r.in == nil {
 		return
@@ -151,7 +151,7 @@ func (r *running) waitFor(t *testing.T, mark string) string {
 
 // vethsGone polls host for its veths to go (for up to 10 s) and returns
 // those left.
-func (nf *netFixture) vethsGone(t *testing.T) []string {
+func (nf *netFixture) vethsGone(t testing.TB) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -164,7 +164,7 @@ func (nf *netFixture) vethsGone(t *testing.T) []string {
 }
 
 // veths lists the veth links of the namespace c works in.
-func veths(t *testing.T, c *rtnl.Conn) []string {
+func veths(t testing.TB, c *rtnl.Conn) []string {
 	t.Helper()
 	links, err := c.Links()
 	require.NoError(t, err)
