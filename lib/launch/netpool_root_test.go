@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -388,31 +389,57 @@ func TestPoolNAT(t *testing.T) {
 
 // TestPoolPortForward: run.json ports "8080:80" makes the container's
 // httpd answer at the host's address, port 8080, from the namespace
-// beyond the host.
+// beyond the host; the next revision's ports replace it (8081), and
+// Release removes the forward.
 func TestPoolPortForward(t *testing.T) {
 	nf := newNetFixture(t, netpool.Bridge{})
 	o := nf.outside(t, "pvout0", "192.0.2.1/30", "192.0.2.2/30")
 	require.Empty(t, nf.setPools(t, `{"pools":{"web":{"bridge":"pvbr75","subnet":"10.75.0.0/24","gateway":"10.75.0.1"}}}`))
-	nf.install(t, "0", netCtr{name: "web", network: `{"mode":"pool","pool":"web","ports":["8080:80"]}`,
-		script: "mkdir -p /tmp/www; echo hello-web > /tmp/www/index.html; busybox httpd -p 80 -h /tmp/www && echo serving\n" + forever})
+	httpd := "mkdir -p /tmp/www; echo hello-web > /tmp/www/index.html; busybox httpd -p 80 -h /tmp/www && echo serving\n" + forever
+	nf.install(t, "0", netCtr{name: "web", network: `{"mode":"pool","pool":"web","ports":["8080:80"]}`, script: httpd})
+	nf.install(t, "1", netCtr{name: "web", network: `{"mode":"pool","pool":"web","ports":["8081:80"]}`, script: httpd})
 	r, err := nf.start(t, "0", "web")
 	require.NoError(t, err)
-	out := r.waitFor(t, "done")
-	require.Contains(t, out, "serving", out)
-	var reply []byte
-	testenv.InNetns(t, o, func() {
-		c, err := net.DialTimeout("tcp4", "192.0.2.1:8080", 5*time.Second)
-		require.NoError(t, err)
-		defer c.Close()
-		require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
-		_, err = c.Write([]byte("GET /index.html HTTP/1.0\r\n\r\n"))
-		require.NoError(t, err)
-		reply, err = io.ReadAll(c)
-		require.NoError(t, err)
-	})
-	assert.Contains(t, string(reply), "200 OK")
-	assert.Contains(t, string(reply), "hello-web", "the container's page through the device's port 8080")
+	require.Contains(t, r.waitFor(t, "done"), "serving")
+	reply, err := get(t, o, "192.0.2.1:8080")
+	require.NoError(t, err)
+	assert.Contains(t, reply, "200 OK")
+	assert.Contains(t, reply, "hello-web", "the container's page through the device's port 8080")
 	r.stop(t)
+
+	r, err = nf.start(t, "1", "web") // the device's next revision: same container, other ports
+	require.NoError(t, err)
+	require.Contains(t, r.waitFor(t, "done"), "serving")
+	reply, err = get(t, o, "192.0.2.1:8081")
+	require.NoError(t, err)
+	assert.Contains(t, reply, "hello-web", "the new port answers")
+	_, err = get(t, o, "192.0.2.1:8080")
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "the old port is no longer forwarded")
+	r.stop(t)
+
+	nf.nets.Release("web")
+	_, err = get(t, o, "192.0.2.1:8081")
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "Release removes the forward")
+}
+
+// get sends an HTTP/1.0 GET / to addr from namespace h and returns the
+// reply.
+func get(t *testing.T, h netns.NsHandle, addr string) (string, error) {
+	t.Helper()
+	var reply []byte
+	var err error
+	testenv.InNetns(t, h, func() {
+		var c net.Conn
+		if c, err = net.DialTimeout("tcp4", addr, 5*time.Second); err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err = c.Write([]byte("GET /index.html HTTP/1.0\r\n\r\n")); err == nil {
+			reply, err = io.ReadAll(c)
+		}
+	})
+	return string(reply), err
 }
 
 // TestPoolRefusals: an unknown pool, an exhausted /30 and a macvlan pool
