@@ -493,3 +493,33 @@ lxc.net.0.ipv4.gateway = 10.78.0.1
 	assert.ElementsMatch(t, []string{"eth0 00000000 01004E0A 00000000", "eth0 00004E0A 00000000 00FFFFFF"}, routes(out))
 	r.stop(t)
 }
+
+// TestPoolTwoInterfaces: run.json interfaces[] puts a container on two
+// pools, each interface with its name, address (static on the second)
+// and MAC; the default route is via the first interface's gateway.
+func TestPoolTwoInterfaces(t *testing.T) {
+	nf := newNetFixture(t, netpool.Bridge{})
+	require.Empty(t, nf.setPools(t, `{"pools":{"front":{"bridge":"pvbr81","subnet":"10.81.0.0/24","gateway":"10.81.0.1"},`+
+		`"back":{"bridge":"pvbr82","subnet":"10.82.0.0/24","gateway":"10.82.0.1"}}}`))
+	before := testenv.TakeResources(t, nf.dir, nf.parent, nf.host)
+	nf.install(t, "0", netCtr{name: "c1", network: `{"mode":"pool","interfaces":[{"name":"lan0","pool":"front"},` +
+		`{"name":"lan1","pool":"back","ipv4_address":"10.82.0.7","mac_address":"02:aa:00:00:00:07"}]}`,
+		script: "busybox ip -4 addr; busybox ip link; cat /proc/net/route\n" + ping("10.81.0.1", "pinged-front") +
+			ping("10.82.0.1", "pinged-back") + forever})
+	r, err := nf.start(t, "0", "c1")
+	require.NoError(t, err)
+	out := r.waitFor(t, "done")
+	assert.Regexp(t, `lan0\s+inet 10\.81\.0\.2/24 |inet 10\.81\.0\.2/24 .*lan0`, out, out)
+	assert.Regexp(t, `inet 10\.82\.0\.7/24 .*lan1`, out)
+	assert.Contains(t, out, "link/ether 02:00:0a:51:00:02 ")
+	assert.Contains(t, out, "link/ether 02:aa:00:00:00:07 ")
+	assert.Contains(t, out, "pinged-front\n")
+	assert.Contains(t, out, "pinged-back\n")
+	assert.NotContains(t, out, "eth0", "both interfaces named as asked")
+	assert.ElementsMatch(t, []string{"lan0 00000000 0100510A 00000000", "lan0 0000510A 00000000 00FFFFFF",
+		"lan1 0000520A 00000000 00FFFFFF"}, routes(out), "one default route, via the first interface's gateway")
+	running := testenv.TakeResources(t, nf.dir, nf.parent, nf.host)
+	assert.ElementsMatch(t, append(before.Links, rtnl.HostName("c1", 0), rtnl.HostName("c1", 1)), running.Links)
+	r.stop(t)
+	assert.Equal(t, before, testenv.WaitResources(t, before, nf.dir, nf.parent, nf.host), "nothing leaked")
+}
