@@ -354,7 +354,13 @@ func TestPoolMacvlan(t *testing.T) {
 func TestPoolNAT(t *testing.T) {
 	nf := newNetFixture(t, netpool.Bridge{})
 	o := nf.outside(t, "pvout0", "192.0.2.1/30", "192.0.2.2/30")
+	sysctl(t, nf.host, "net/ipv4/ip_forward", "0")
 	require.Empty(t, nf.setPools(t, `{"pools":{"nat":{"bridge":"pvbr74","subnet":"10.74.0.0/24","gateway":"10.74.0.1","nat":true}}}`))
+	testenv.InNetns(t, nf.host, func() {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+		require.NoError(t, err)
+		assert.Equal(t, "1\n", string(b), "SetPools turned forwarding on in the host namespace it was given")
+	})
 	var ln net.Listener
 	testenv.InNetns(t, o, func() {
 		var err error
