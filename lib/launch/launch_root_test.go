@@ -68,7 +68,7 @@ func installConf(t *testing.T, f *fixture, rev, conf, script, roles string) {
 	testenv.InstallRevision(t, f.st, rev, objects, map[string]string{"c1/run.json": run})
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	testenv.RequireRoot(t)
 	_, err := os.Stat("/dev/loop-control")
@@ -83,6 +83,10 @@ func newFixture(t *testing.T) *fixture {
 		Stage: container.Options{Exe: os.Args[0], Args: []string{os.Args[0], container.StageArg}},
 		Exe:   "/bin/busybox", // stands for our binary at /pantavisor/bin; "--list" lists its applets
 	}}
+	held := testenv.TakeResources(t, dir, parent).Netns
+	t.Cleanup(func() { // after the test's own cleanups (containers stopped, its namespaces closed)
+		assert.Equal(t, held, testenv.TakeResources(t, dir, parent).Netns, "no network namespace handle leaked")
+	})
 	t.Cleanup(func() {
 		for _, d := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
 			os.Remove(filepath.Join("/sys/fs/cgroup", d, parent))

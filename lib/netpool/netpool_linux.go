@@ -62,7 +62,8 @@ type Networks struct {
 	fw     Firewall
 	mu     sync.Mutex
 	reg    *ipam.Registry
-	broken map[string]error // pool name -> why its link could not be set up
+	broken map[string]error      // pool name -> why its link could not be set up
+	fwd    map[string]netip.Addr // container -> the address its ports are forwarded to
 }
 
 // New returns the networks of a device with no pools yet (SetPools adds
@@ -72,7 +73,7 @@ func New(host netns.NsHandle, legacy Bridge, fw Firewall) *Networks {
 		fw = &nft.NAT{}
 	}
 	return &Networks{Host: host, Legacy: legacy, Forwarding: "/proc/sys/net/ipv4/ip_forward", fw: fw,
-		reg: ipam.New(nil), broken: map[string]error{}}
+		reg: ipam.New(nil), broken: map[string]error{}, fwd: map[string]netip.Addr{}}
 }
 
 // SetPools makes pools the device's pools (a revision's device.json):
@@ -210,17 +211,34 @@ func (n *Networks) poolPlan(c *state.Container, reqs []ipam.Request) (Plan, erro
 	return p, nil
 }
 
-// forward programs the container's port forwards to its first address.
+// forward makes the container's port forwards, to its first address,
+// the ones its run.json asks for now: those of its earlier start (another
+// revision's run.json) are dropped first.
 func (n *Networks) forward(c *state.Container, leases []ipam.Lease) error {
-	if c.Network == nil || len(c.Network.Ports) == 0 {
+	var ports []state.Port
+	if c.Network != nil {
+		ports = c.Network.Ports
+	}
+	prev, had := n.fwd[c.Name]
+	if len(ports) == 0 && !had {
 		return nil
 	}
 	to := leases[0].Addr.Addr()
 	err := inNetns(n.Host, func() error {
+		if had {
+			if err := n.fw.Unforward(prev); err != nil {
+				return err
+			}
+			delete(n.fwd, c.Name)
+		}
+		if len(ports) == 0 {
+			return nil
+		}
 		if err := n.forwarding(); err != nil {
 			return err
 		}
-		for _, pt := range c.Network.Ports {
+		n.fwd[c.Name] = to // before the rules: Release undoes a part made
+		for _, pt := range ports {
 			f := nft.Forward{Proto: pt.Proto, Port: pt.Port, To: netip.AddrPortFrom(to, pt.To)}
 			if err := n.fw.Forward(f); err != nil {
 				return err
@@ -334,10 +352,10 @@ func (n *Networks) legacyBridge(link string) error {
 func (n *Networks) Release(name string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, l := range n.reg.Leases(name) {
-		// Best effort: a container without forwards has nothing to undo,
-		// and a failure leaves a rule to an address no one holds.
-		_ = inNetns(n.Host, func() error { return n.fw.Unforward(l.Addr.Addr()) })
+	if to, ok := n.fwd[name]; ok {
+		// Best effort: a failure leaves a rule to an address no one holds.
+		_ = inNetns(n.Host, func() error { return n.fw.Unforward(to) })
+		delete(n.fwd, name)
 	}
 	n.reg.Release(name)
 }

@@ -1,7 +1,12 @@
 package testenv
 
 import (
+	"net"
+	"os"
 	"runtime"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vishvananda/netns"
@@ -59,4 +64,45 @@ func InNetns(t testing.TB, h netns.NsHandle, f func()) {
 		runtime.UnlockOSThread()
 	}()
 	f()
+}
+
+// openNetns lists the network namespaces open as this process's file
+// descriptors, as "net:[inode]", sorted (one entry per descriptor).
+func openNetns() []string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var out []string
+	for _, e := range ents {
+		l, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err == nil && strings.HasPrefix(l, "net:[") {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// links lists the link names of the namespaces hosts, sorted, each
+// prefixed by its namespace's position in hosts when there are several
+// ("1/eth0"). The dump is made on a thread inside each namespace (the
+// route socket belongs to its opener's namespace).
+func links(t testing.TB, hosts []netns.NsHandle) []string {
+	t.Helper()
+	var out []string
+	for i, h := range hosts {
+		var ifs []net.Interface
+		var err error
+		InNetns(t, h, func() { ifs, err = net.Interfaces() })
+		if err != nil {
+			t.Fatalf("listing the links of network namespace %s: %v", h, err)
+		}
+		for _, l := range ifs {
+			name := l.Name
+			if len(hosts) > 1 {
+				name = strconv.Itoa(i) + "/" + name
+			}
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -8,9 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
 )
 
 // Strict reports whether a missing capability must fail the test.
@@ -97,14 +101,20 @@ func must(t testing.TB, err error) {
 }
 
 // Resources is what a container could leak on the host: mount points,
-// loop device backing files and cgroup directories under a parent.
-type Resources struct{ Mounts, Loops, Cgroups []string }
+// loop device backing files, cgroup directories under a parent, network
+// namespaces this process holds open, and the links of the network
+// namespaces that stand for the device's.
+type Resources struct{ Mounts, Loops, Cgroups, Netns, Links []string }
 
 // TakeResources lists the host's mounts under dir, the loop devices
-// attached to files under dir and the cgroups below cgroupParent in every
-// hierarchy, sorted. Limiting it to what one test owns keeps it exact while
-// other test packages mount things in parallel.
-func TakeResources(t testing.TB, dir, cgroupParent string) Resources {
+// attached to files under dir, the cgroups below cgroupParent in every
+// hierarchy, the network namespaces open as this process's file
+// descriptors ("net:[inode]": a handle the container code forgot keeps a
+// container's namespace, and its veth pair, alive) and the links (veths,
+// bridges) of each network namespace in hosts, sorted. Limiting it to
+// what one test owns keeps it exact while other test packages mount
+// things in parallel.
+func TakeResources(t testing.TB, dir, cgroupParent string, hosts ...netns.NsHandle) Resources {
 	t.Helper()
 	var r Resources
 	data, err := os.ReadFile("/proc/self/mountinfo")
@@ -127,7 +137,25 @@ func TakeResources(t testing.TB, dir, cgroupParent string) Resources {
 			r.Cgroups = append(r.Cgroups, g)
 		}
 	}
+	r.Netns = openNetns()
+	r.Links = links(t, hosts)
 	sort.Strings(r.Mounts)
 	sort.Strings(r.Loops)
 	return r
+}
+
+// WaitResources takes the resources until they are want, for up to 10
+// seconds, and returns the last ones taken: the kernel deletes a
+// container's veth pair with its network namespace, asynchronously after
+// the container's last process exited.
+func WaitResources(t testing.TB, want Resources, dir, cgroupParent string, hosts ...netns.NsHandle) Resources {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := TakeResources(t, dir, cgroupParent, hosts...)
+		if reflect.DeepEqual(r, want) || time.Now().After(deadline) {
+			return r
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
