@@ -63,7 +63,9 @@ func (b *batch) describe(seq uint32) string {
 //  3. the same for base chain prerouting (hook prerouting, priority
 //     dstnat) with one rule per Forward;
 //  4. the same for base chain output (hook output, priority -100) with
-//     the same Forward rules.
+//     the same Forward rules;
+//  5. the same for base chain input, type filter, hook input, priority
+//     filter (0), with one rule per Isolation.
 //
 // The kernel applies all of it or nothing, so the table is never seen
 // half-built. set must have been checked.
@@ -74,7 +76,7 @@ func applyBatch(seq uint32, set Set) *batch {
 	b.be32(unix.NFTA_TABLE_FLAGS, 0)
 	b.msgClose(m)
 
-	b.chain(Chain, unix.NF_INET_POST_ROUTING, prioSrcNAT)
+	b.chain(Chain, "nat", unix.NF_INET_POST_ROUTING, prioSrcNAT)
 	for _, r := range set.Masquerade {
 		m = b.rule(Chain, r.String())
 		r.expressions(&b.enc)
@@ -84,22 +86,28 @@ func applyBatch(seq uint32, set Set) *batch {
 		name string
 		hook uint32
 	}{{ChainPrerouting, unix.NF_INET_PRE_ROUTING}, {ChainOutput, unix.NF_INET_LOCAL_OUT}} {
-		b.chain(c.name, c.hook, prioDstNAT)
+		b.chain(c.name, "nat", c.hook, prioDstNAT)
 		for _, f := range set.Forwards {
 			m = b.rule(c.name, f.String()+" in "+c.name)
 			f.expressions(&b.enc)
 			b.msgClose(m)
 		}
 	}
+	b.chain(ChainInput, "filter", unix.NF_INET_LOCAL_IN, 0)
+	for _, i := range set.Isolate {
+		m = b.rule(ChainInput, i.String())
+		i.expressions(&b.enc)
+		b.msgClose(m)
+	}
 	return b
 }
 
-// chain adds base chain name of type nat on hook with priority prio (a
-// no-op if it exists), then flushes it.
-func (b *batch) chain(name string, hook uint32, prio int32) {
+// chain adds base chain name of type typ ("nat", "filter") on hook with
+// priority prio (a no-op if it exists), then flushes it.
+func (b *batch) chain(name, typ string, hook uint32, prio int32) {
 	m := b.add("adding chain "+name, unix.NFT_MSG_NEWCHAIN, unix.NLM_F_CREATE)
 	b.names(unix.NFTA_CHAIN_TABLE, unix.NFTA_CHAIN_NAME, name)
-	b.str(unix.NFTA_CHAIN_TYPE, "nat")
+	b.str(unix.NFTA_CHAIN_TYPE, typ)
 	h := b.open(unix.NFTA_CHAIN_HOOK)
 	b.be32(unix.NFTA_HOOK_HOOKNUM, hook)
 	b.be32(unix.NFTA_HOOK_PRIORITY, uint32(prio))

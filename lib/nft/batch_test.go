@@ -108,6 +108,8 @@ func TestApplyBatchMatchesNft(t *testing.T) {
 				{nftType | unix.NFT_MSG_DELRULE, ackReq, g["flushchain-prerouting"]},
 				{nftType | unix.NFT_MSG_NEWCHAIN, ackReq | unix.NLM_F_CREATE, g["newchain-output"]},
 				{nftType | unix.NFT_MSG_DELRULE, ackReq, g["flushchain-output"]},
+				{nftType | unix.NFT_MSG_NEWCHAIN, ackReq | unix.NLM_F_CREATE, g["newchain-input"]},
+				{nftType | unix.NFT_MSG_DELRULE, ackReq, g["flushchain-input"]},
 				{unix.NFNL_MSG_BATCH_END, unix.NLM_F_REQUEST, batchBody},
 			}
 			if len(msgs) != len(want) {
@@ -130,8 +132,8 @@ func TestApplyBatchSeveralRules(t *testing.T) {
 	g := golden(t)
 	b := applyBatch(1, Set{Masquerade: []Rule{{mustPrefix("10.99.0.0/24"), "pvbrT"}, {mustPrefix("172.16.16.0/20"), "lxcbr0"}}})
 	msgs := split(t, b.end())
-	if len(msgs) != 11 {
-		t.Fatalf("%d messages, want 11", len(msgs))
+	if len(msgs) != 13 {
+		t.Fatalf("%d messages, want 13", len(msgs))
 	}
 	if string(msgs[4].body) != string(g["rule-g24"]) || string(msgs[5].body) != string(g["rule-g20"]) {
 		t.Errorf("rules not appended in order")
@@ -140,7 +142,7 @@ func TestApplyBatchSeveralRules(t *testing.T) {
 		"flushing chain postrouting", `adding rule ip saddr 10.99.0.0/24 oifname != "pvbrT" masquerade`,
 		`adding rule ip saddr 172.16.16.0/20 oifname != "lxcbr0" masquerade`,
 		"adding chain prerouting", "flushing chain prerouting", "adding chain output", "flushing chain output",
-		"ending batch"}
+		"adding chain input", "flushing chain input", "ending batch"}
 	if strings.Join(b.what, "|") != strings.Join(wantWhat, "|") {
 		t.Errorf("what = %q, want %q", b.what, wantWhat)
 	}

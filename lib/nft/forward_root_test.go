@@ -130,3 +130,64 @@ func TestForwardRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIsolateRoot: in the topology of TestMasqueradeRoot, isolating
+// pvbrT keeps the container from the host's address on another
+// interface (192.0.2.1) while it still reaches the gateway address and
+// other hosts; outside hosts still reach the host and its forwarded port,
+// and so does the host itself through 192.0.2.1 (the container's replies
+// come in on the bridge to that address). SetPools without the pool
+// lifts it.
+func TestIsolateRoot(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireCommand(t, "ip", "iproute2")
+	tp := newTopology(t)
+	serveByte(t, tp.host, "0.0.0.0:7070", 'h')
+	serveByte(t, tp.ctr, "10.99.0.2:80", 'c')
+	serveByte(t, tp.out, "192.0.2.2:8080", 'o')
+	reaches := func(when string, h netns.NsHandle, addr string, want byte) {
+		t.Helper()
+		if b, err := dialByte(t, h, addr); err != nil || b != want {
+			t.Errorf("%s: connecting to %s: %q, %v; want %q", when, addr, b, err, want)
+		}
+	}
+	reaches("before isolation, from the container", tp.ctr, "192.0.2.1:7070", 'h')
+
+	var nat NAT
+	gw := Isolation{Bridge: "pvbrT", Gateway: netip.MustParseAddr("10.99.0.1")}
+	if err := inNS(t, tp.host, func() error { return nat.Forward(Forward{"tcp", 8080, netip.MustParseAddrPort("10.99.0.2:80")}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := inNS(t, tp.host, func() error { return nat.SetPools(nil, []Isolation{gw}) }); err != nil {
+		t.Fatalf("SetPools: %v", err)
+	}
+	if n, err := countRules(t, tp.host, ChainInput); err != nil || n != 1 {
+		t.Fatalf("isolated: %d rules in %s (%v), want 1", n, ChainInput, err)
+	}
+	if out, ok := nftList(t, tp.host, ChainInput); ok {
+		if !strings.Contains(out, gw.String()) || !strings.Contains(out, "type filter hook input priority filter") {
+			t.Errorf("nft list shows:\n%s\nwant %q in a filter input chain", out, gw)
+		}
+	}
+	if b, err := dialByte(t, tp.ctr, "192.0.2.1:7070"); err == nil {
+		t.Errorf("isolated: the container reached the host's 192.0.2.1:7070 (%q)", b)
+	}
+	reaches("isolated, from the container to the gateway", tp.ctr, "10.99.0.1:7070", 'h')
+	reaches("isolated, from the container to another host", tp.ctr, "192.0.2.2:8080", 'o')
+	reaches("isolated, from outside", tp.out, "192.0.2.1:7070", 'h')
+	reaches("isolated, forwarded, from outside", tp.out, "192.0.2.1:8080", 'c')
+	reaches("isolated, forwarded, from the host itself", tp.host, "192.0.2.1:8080", 'c')
+
+	if err := inNS(t, tp.host, func() error { return nat.SetPools(nil, nil) }); err != nil {
+		t.Fatalf("SetPools without the pool: %v", err)
+	}
+	for chain, want := range map[string]int{ChainInput: 0, ChainPrerouting: 1} {
+		if n, err := countRules(t, tp.host, chain); err != nil || n != want {
+			t.Errorf("pool dropped: %d rules in %s (%v), want %d", n, chain, err, want)
+		}
+	}
+	reaches("pool dropped, from the container", tp.ctr, "192.0.2.1:7070", 'h')
+	if err := inNS(t, tp.host, nat.Remove); err != nil {
+		t.Fatal(err)
+	}
+}

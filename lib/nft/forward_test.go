@@ -42,6 +42,8 @@ func TestForwardBatchMatchesNft(t *testing.T) {
 			"adding rule fib daddr type local tcp dport 8080 dnat to 10.0.5.2:80 in output"},
 		{newRule, ackReq | unix.NLM_F_CREATE | unix.NLM_F_APPEND, nil, // udp in output: no reference, checked below
 			"adding rule fib daddr type local udp dport 53 dnat to 10.99.0.2:5353 in output"},
+		{nftType | unix.NFT_MSG_NEWCHAIN, ackReq | unix.NLM_F_CREATE, g["newchain-input"], "adding chain input"},
+		{nftType | unix.NFT_MSG_DELRULE, ackReq, g["flushchain-input"], "flushing chain input"},
 		{unix.NFNL_MSG_BATCH_END, unix.NLM_F_REQUEST, batchBody, "ending batch"},
 	}
 	if len(msgs) != len(want) {

@@ -5,11 +5,12 @@ import (
 	"net/netip"
 )
 
-// Set is everything our table holds: the masquerade rules of NAT pools
-// and the port forwards to containers.
+// Set is everything our table holds: the masquerade rules of NAT pools,
+// the port forwards to containers and the isolation of bridge pools.
 type Set struct {
 	Masquerade []Rule
 	Forwards   []Forward
+	Isolate    []Isolation
 }
 
 // clean returns set with subnets masked and duplicates dropped, or the
@@ -31,7 +32,33 @@ func (set Set) clean() (Set, error) {
 			return c, err
 		}
 	}
+	var err error
+	c.Isolate, err = cleanIsolate(set.Isolate)
+	return c, err
+}
+
+// cleanIsolate returns iso with duplicates dropped, or the first
+// ErrInvalidRule among them.
+func cleanIsolate(iso []Isolation) ([]Isolation, error) {
+	var c []Isolation
+	for _, i := range iso {
+		if err := i.check(); err != nil {
+			return nil, err
+		}
+		if !containsIso(c, i) {
+			c = append(c, i)
+		}
+	}
 	return c, nil
+}
+
+func containsIso(iso []Isolation, i Isolation) bool {
+	for _, x := range iso {
+		if x == i {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(rules []Rule, r Rule) bool {
@@ -43,8 +70,9 @@ func contains(rules []Rule, r Rule) bool {
 	return false
 }
 
-// NAT keeps our table equal to the set of pools masqueraded and ports
-// forwarded so far. The zero value is an empty set that programs the
+// NAT keeps our table equal to its set: the pools masqueraded and
+// isolated (Masquerade adds one, SetPools replaces them all) and the
+// ports forwarded. The zero value is an empty set that programs the
 // kernel.
 type NAT struct {
 	// Apply replaces the table's rules; nil means the package's Apply
@@ -70,6 +98,29 @@ func (n *NAT) Masquerade(subnet netip.Prefix, bridge string) error {
 	return n.commit(set)
 }
 
+// SetPools replaces the pool-level part of the set, the masquerade rules
+// and the isolations, by masq and iso (duplicates dropped), keeps the
+// forwards, and rewrites the table from the whole set: a pool left out
+// loses its rules. On error the set is unchanged; the error is
+// ErrInvalidRule (before any kernel call) or Apply's.
+func (n *NAT) SetPools(masq []Rule, iso []Isolation) error {
+	set := Set{Forwards: n.set.Forwards}
+	for _, r := range masq {
+		if err := r.check(); err != nil {
+			return fmt.Errorf("nft: %w", err)
+		}
+		r.Subnet = r.Subnet.Masked()
+		if !contains(set.Masquerade, r) {
+			set.Masquerade = append(set.Masquerade, r)
+		}
+	}
+	var err error
+	if set.Isolate, err = cleanIsolate(iso); err != nil {
+		return fmt.Errorf("nft: %w", err)
+	}
+	return n.commit(set)
+}
+
 // Forward adds port forward f to the set and rewrites the table from the
 // whole set; forwarding the same port to the same target again leaves
 // one rule for it. A forward of a port and protocol already forwarded to
@@ -88,11 +139,28 @@ func (n *NAT) Forward(f Forward) error {
 // set and rewrites the table from the whole set. On error the set is
 // unchanged.
 func (n *NAT) Unforward(to netip.Addr) error {
+	return n.ReplaceForwards(to, nil)
+}
+
+// ReplaceForwards drops every forward to address old (one container's
+// previous forwards; the zero Addr drops none), adds fs, and rewrites
+// the table from the whole set, all in one commit: either every forward
+// of fs is in place and old's are gone, or, on error, the set is
+// unchanged. A forward of fs that clashes with another container's (same
+// port and protocol, other target) or with another of fs is
+// ErrInvalidRule naming both, before any kernel call.
+func (n *NAT) ReplaceForwards(old netip.Addr, fs []Forward) error {
 	set := n.set
 	set.Forwards = nil
 	for _, f := range n.set.Forwards {
-		if f.To.Addr() != to {
+		if f.To.Addr() != old {
 			set.Forwards = append(set.Forwards, f)
+		}
+	}
+	for _, f := range fs {
+		var err error
+		if set.Forwards, err = addForward(set.Forwards, f); err != nil {
+			return fmt.Errorf("nft: %w", err)
 		}
 	}
 	return n.commit(set)
@@ -107,6 +175,11 @@ func (n *NAT) Rules() []Rule {
 // Forwards returns a copy of the forwards, in the order they were added.
 func (n *NAT) Forwards() []Forward {
 	return append([]Forward(nil), n.set.Forwards...)
+}
+
+// Isolations returns a copy of the isolations, in the order given.
+func (n *NAT) Isolations() []Isolation {
+	return append([]Isolation(nil), n.set.Isolate...)
 }
 
 // Remove deletes our table (see Remove) and empties the set.

@@ -85,7 +85,7 @@ func TestBatchCheck(t *testing.T) {
 		errno  error
 		errMsg string
 	}{
-		{"all acked", []ack{{11, 0}, {12, 0}, {13, 0}, {14, 0}, {15, 0}, {16, 0}, {17, 0}, {18, 0}}, nil, ""},
+		{"all acked", []ack{{11, 0}, {12, 0}, {13, 0}, {14, 0}, {15, 0}, {16, 0}, {17, 0}, {18, 0}, {19, 0}, {20, 0}}, nil, ""},
 		{"chain unsupported", []ack{{11, 0}, {12, unix.EOPNOTSUPP}, {13, 0}, {14, 0}}, unix.EOPNOTSUPP,
 			"nft: adding chain postrouting: operation not supported"},
 		{"first failure in batch order wins", []ack{{14, unix.ENOENT}, {12, unix.EOPNOTSUPP}}, unix.EOPNOTSUPP,

@@ -18,12 +18,13 @@ const (
 // prioSrcNAT is nft's "srcnat" priority (NF_IP_PRI_NAT_SRC), upstream's 100.
 const prioSrcNAT = 100
 
-// ErrInvalidRule is wrapped by Apply, NAT.Masquerade and NAT.Forward for
-// a rule that cannot be written: a masquerade Rule whose subnet is not an
-// IPv4 prefix or whose bridge name is empty or longer than an interface
-// name may be (IFNAMSIZ-1 bytes); a Forward with an unknown protocol,
-// port 0 or a target that is not an IPv4 address and port; or two
-// Forwards of the same device port and protocol to different targets.
+// ErrInvalidRule is wrapped by Apply and the NAT methods for a rule that
+// cannot be written: a masquerade Rule whose subnet is not an IPv4 prefix
+// or whose bridge name is empty or longer than an interface name may be
+// (IFNAMSIZ-1 bytes); an Isolation with such a bridge name or a gateway
+// that is not an IPv4 address; a Forward with an unknown protocol, port
+// 0 or a target that is not an IPv4 address and port; or two Forwards of
+// the same device port and protocol to different targets.
 var ErrInvalidRule = errors.New("invalid nat rule")
 
 // Rule masquerades IPv4 traffic from Subnet that leaves through any
@@ -77,13 +78,7 @@ func (r Rule) expressions(e *enc) {
 
 	if n == 4 && p.Bits() < 32 {
 		m := prefixMask(p.Bits())
-		x := e.exprOpen("bitwise")
-		e.be32(unix.NFTA_BITWISE_SREG, unix.NFT_REG_1)
-		e.be32(unix.NFTA_BITWISE_DREG, unix.NFT_REG_1)
-		e.be32(unix.NFTA_BITWISE_LEN, 4)
-		e.value(unix.NFTA_BITWISE_MASK, m[:])
-		e.value(unix.NFTA_BITWISE_XOR, make([]byte, 4))
-		e.exprClose(x)
+		e.bitwise(m[:])
 	}
 	e.cmp(unix.NFT_CMP_EQ, net4[:n])
 
@@ -129,6 +124,17 @@ func (e *enc) meta(key uint32) {
 	x := e.exprOpen("meta")
 	e.be32(unix.NFTA_META_KEY, key)
 	e.be32(unix.NFTA_META_DREG, unix.NFT_REG_1)
+	e.exprClose(x)
+}
+
+// bitwise masks the 4 bytes of register 1 with mask (and xor 0).
+func (e *enc) bitwise(mask []byte) {
+	x := e.exprOpen("bitwise")
+	e.be32(unix.NFTA_BITWISE_SREG, unix.NFT_REG_1)
+	e.be32(unix.NFTA_BITWISE_DREG, unix.NFT_REG_1)
+	e.be32(unix.NFTA_BITWISE_LEN, 4)
+	e.value(unix.NFTA_BITWISE_MASK, mask)
+	e.value(unix.NFTA_BITWISE_XOR, make([]byte, 4))
 	e.exprClose(x)
 }
 
