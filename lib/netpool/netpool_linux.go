@@ -39,10 +39,17 @@ type Bridge struct {
 	Addr netip.Prefix // the bridge's own address; invalid = none
 }
 
-// Firewall programs NAT: nft.NAT implements it on the kernel.
+// Firewall programs the pools' NAT, isolation and port forwards:
+// nft.NAT implements it on the kernel. Each call replaces its part of
+// the rules all at once, or, on error, changes nothing.
 type Firewall interface {
-	Masquerade(subnet netip.Prefix, bridge string) error
-	Forward(f nft.Forward) error
+	// SetPools replaces the masquerade rules and isolations, keeping the
+	// forwards.
+	SetPools(masq []nft.Rule, iso []nft.Isolation) error
+	// ReplaceForwards drops the forwards to old (none for the zero
+	// Addr) and adds fs.
+	ReplaceForwards(old netip.Addr, fs []nft.Forward) error
+	// Unforward drops the forwards to to.
 	Unforward(to netip.Addr) error
 }
 
@@ -64,6 +71,7 @@ type Networks struct {
 	reg    *ipam.Registry
 	broken map[string]error      // pool name -> why its link could not be set up
 	fwd    map[string]netip.Addr // container -> the address its ports are forwarded to
+	ruled  bool                  // the firewall may hold pool rules
 }
 
 // New returns the networks of a device with no pools yet (SetPools adds
@@ -78,11 +86,17 @@ func New(host netns.NsHandle, legacy Bridge, fw Firewall) *Networks {
 
 // SetPools makes pools the device's pools (a revision's device.json):
 // each bridge is created if missing with its gateway address, a macvlan
-// pool's parent must exist, and NAT pools get their masquerade rule. A
-// pool whose link cannot be set up is kept and refuses its containers
-// with the reason; a failed NAT only warns (the pool still carries
-// traffic between its containers), as upstream. Leases of containers
-// whose pool is still there are kept.
+// pool's parent must exist, and the firewall's pool rules are replaced
+// in one call by those of these pools: a masquerade rule per NAT pool
+// and an isolation per bridge pool (nft.Isolation: its containers reach
+// each other, the gateway and, through NAT, the world, but not the
+// device's other addresses). A pool dropped or turned to nat: false
+// loses its rules. Macvlan pools get no isolation: their traffic does not
+// pass a bridge of the device, and a macvlan child cannot talk to its
+// parent. A pool whose link cannot be set up is kept and refuses its
+// containers with the reason; a failed firewall only warns (the pools
+// still carry traffic between their containers), as upstream's failed
+// NAT does. Leases of containers whose pool is still there are kept.
 func (n *Networks) SetPools(pools []ipam.Pool) (warnings []string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -100,22 +114,49 @@ func (n *Networks) SetPools(pools []ipam.Pool) (warnings []string) {
 		if err := setupLink(c, p); err != nil {
 			n.broken[p.Name] = err
 			warnings = append(warnings, fmt.Sprintf("network pool %s: %v", p.Name, err))
+		} else if p.Type == ipam.TypeMacvlan && p.NAT {
+			warnings = append(warnings, fmt.Sprintf("network pool %s: no NAT: a macvlan pool's traffic does not pass the device's routing", p.Name))
+		}
+	}
+	if err := n.setRules(pools); err != nil {
+		warnings = append(warnings, err.Error())
+	}
+	return warnings
+}
+
+// setRules gives the firewall the pool rules of pools whose link is set
+// up (see SetPools), in one call; the error, if any, names the pools
+// left without NAT and isolation.
+func (n *Networks) setRules(pools []ipam.Pool) error {
+	var masq []nft.Rule
+	var iso []nft.Isolation
+	var names []string // of the pools with rules, for the error
+	for _, p := range pools {
+		if n.broken[p.Name] != nil || p.Type == ipam.TypeMacvlan {
 			continue
 		}
-		if !p.NAT {
-			continue
+		iso = append(iso, nft.Isolation{Bridge: p.Bridge, Gateway: p.Gateway})
+		names = append(names, p.Name)
+		if p.NAT {
+			masq = append(masq, nft.Rule{Subnet: p.Subnet, Bridge: p.Bridge})
 		}
-		err := inNetns(n.Host, func() error {
+	}
+	if len(iso) == 0 && !n.ruled {
+		return nil // no firewall call (and no netfilter modules) on a device without pools
+	}
+	err := inNetns(n.Host, func() error {
+		if len(masq) > 0 {
 			if err := n.forwarding(); err != nil {
 				return err
 			}
-			return n.fw.Masquerade(p.Subnet, p.Bridge)
-		})
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("network pool %s: no NAT: %v", p.Name, err))
 		}
+		return n.fw.SetPools(masq, iso)
+	})
+	n.ruled = err != nil || len(iso) > 0
+	if err != nil && len(names) > 0 {
+		return fmt.Errorf("network pools %s: no NAT and no isolation: %w", strings.Join(names, ", "), err)
 	}
-	return warnings
+	return nil
 }
 
 // setupLink makes a pool's host side: the bridge up with the gateway
@@ -212,8 +253,9 @@ func (n *Networks) poolPlan(c *state.Container, reqs []ipam.Request) (Plan, erro
 }
 
 // forward makes the container's port forwards, to its first address,
-// the ones its run.json asks for now: those of its earlier start (another
-// revision's run.json) are dropped first.
+// the ones its run.json asks for now, replacing those of its earlier
+// start (another revision's run.json) in one firewall call: on error (a
+// port another container has, say) the earlier ones stay as they were.
 func (n *Networks) forward(c *state.Container, leases []ipam.Lease) error {
 	var ports []state.Port
 	if c.Network != nil {
@@ -224,30 +266,24 @@ func (n *Networks) forward(c *state.Container, leases []ipam.Lease) error {
 		return nil
 	}
 	to := leases[0].Addr.Addr()
+	fs := make([]nft.Forward, 0, len(ports))
+	for _, pt := range ports {
+		fs = append(fs, nft.Forward{Proto: pt.Proto, Port: pt.Port, To: netip.AddrPortFrom(to, pt.To)})
+	}
 	err := inNetns(n.Host, func() error {
-		if had {
-			if err := n.fw.Unforward(prev); err != nil {
-				return err
-			}
-			delete(n.fwd, c.Name)
-		}
-		if len(ports) == 0 {
-			return nil
-		}
-		if err := n.forwarding(); err != nil {
-			return err
-		}
-		n.fwd[c.Name] = to // before the rules: Release undoes a part made
-		for _, pt := range ports {
-			f := nft.Forward{Proto: pt.Proto, Port: pt.Port, To: netip.AddrPortFrom(to, pt.To)}
-			if err := n.fw.Forward(f); err != nil {
+		if len(fs) > 0 {
+			if err := n.forwarding(); err != nil {
 				return err
 			}
 		}
-		return nil
+		return n.fw.ReplaceForwards(prev, fs)
 	})
 	if err != nil {
 		return fmt.Errorf("network ports: %w", err)
+	}
+	delete(n.fwd, c.Name)
+	if len(fs) > 0 {
+		n.fwd[c.Name] = to
 	}
 	return nil
 }

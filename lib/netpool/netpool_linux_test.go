@@ -1,6 +1,7 @@
 package netpool
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -15,22 +16,41 @@ import (
 	"pantavisor/lib/state"
 )
 
-// fakeFirewall records what Networks asks of the firewall.
-type fakeFirewall struct{ calls []string }
-
-func (f *fakeFirewall) Masquerade(subnet netip.Prefix, bridge string) error {
-	f.calls = append(f.calls, "masquerade "+subnet.String()+" "+bridge)
-	return nil
+// fakeFirewall records what Networks asks of the firewall; fail, when
+// set, is returned by the next call.
+type fakeFirewall struct {
+	calls []string
+	fail  error
 }
 
-func (f *fakeFirewall) Forward(fw nft.Forward) error {
-	f.calls = append(f.calls, "forward "+fw.String())
-	return nil
+func (f *fakeFirewall) SetPools(masq []nft.Rule, iso []nft.Isolation) error {
+	call := "pools"
+	for _, r := range masq {
+		call += "; " + r.String()
+	}
+	for _, i := range iso {
+		call += "; " + i.String()
+	}
+	return f.record(call)
+}
+
+func (f *fakeFirewall) ReplaceForwards(old netip.Addr, fs []nft.Forward) error {
+	call := "replace " + old.String()
+	for _, fw := range fs {
+		call += "; " + fw.String()
+	}
+	return f.record(call)
 }
 
 func (f *fakeFirewall) Unforward(to netip.Addr) error {
-	f.calls = append(f.calls, "unforward "+to.String())
-	return nil
+	return f.record("unforward " + to.String())
+}
+
+func (f *fakeFirewall) record(call string) error {
+	f.calls = append(f.calls, call)
+	err := f.fail
+	f.fail = nil
+	return err
 }
 
 // TestPlanPorts: a container's forwards follow its run.json of the
@@ -59,17 +79,16 @@ func TestPlanPorts(t *testing.T) {
 	plan("plain")
 	step()
 	plan("web", state.Port{Proto: "tcp", Port: 8080, To: 80})
-	step("forward fib daddr type local tcp dport 8080 dnat to 10.9.0.3:80")
+	step("replace invalid IP; fib daddr type local tcp dport 8080 dnat to 10.9.0.3:80")
 	fwd, err := os.ReadFile(n.Forwarding)
 	require.NoError(t, err)
 	assert.Equal(t, "1\n", string(fwd), "forwarding on")
 	plan("web", state.Port{Proto: "tcp", Port: 8081, To: 80}, state.Port{Proto: "udp", Port: 53, To: 53})
-	step("unforward 10.9.0.3", "forward fib daddr type local tcp dport 8081 dnat to 10.9.0.3:80",
-		"forward fib daddr type local udp dport 53 dnat to 10.9.0.3:53")
+	step("replace 10.9.0.3; fib daddr type local tcp dport 8081 dnat to 10.9.0.3:80; fib daddr type local udp dport 53 dnat to 10.9.0.3:53")
 	plan("web")
-	step("unforward 10.9.0.3")
+	step("replace 10.9.0.3")
 	plan("web", state.Port{Proto: "tcp", Port: 8080, To: 80})
-	step("forward fib daddr type local tcp dport 8080 dnat to 10.9.0.3:80")
+	step("replace invalid IP; fib daddr type local tcp dport 8080 dnat to 10.9.0.3:80")
 	n.Release("web")
 	step("unforward 10.9.0.3")
 	assert.Empty(t, n.Leases("web"))
@@ -77,4 +96,118 @@ func TestPlanPorts(t *testing.T) {
 	n.Release("plain")
 	step()
 	assert.Empty(t, n.Leases("plain"))
+}
+
+// TestSetRules: every SetPools gives the firewall, in one call, the
+// whole pool part of the rules: a masquerade rule per NAT bridge pool
+// and an isolation per bridge pool, none for macvlan pools or pools
+// whose link failed. A pool dropped or turned to nat: false is simply
+// left out, so the firewall (nft.NAT.SetPools) drops its rules. A device
+// that never had pools costs no firewall call.
+func TestSetRules(t *testing.T) {
+	fw := &fakeFirewall{}
+	n := New(0, Bridge{}, fw)
+	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward") // never the machine's
+	pool := func(name, typ, ifname, subnet string, nat bool) ipam.Pool {
+		p := ipam.Pool{Name: name, Type: typ, Subnet: netip.MustParsePrefix(subnet), NAT: nat}
+		p.Gateway = p.Subnet.Addr().Next()
+		if typ == ipam.TypeMacvlan {
+			p.Parent = ifname
+		} else {
+			p.Bridge = ifname
+		}
+		return p
+	}
+	web := pool("web", ipam.TypeBridge, "pvbr0", "10.9.0.0/24", true)
+	lan := pool("lan", ipam.TypeBridge, "pvbr1", "10.8.0.0/24", false)
+	mv := pool("mv", ipam.TypeMacvlan, "eth0", "192.168.1.0/24", true)
+	dead := pool("dead", ipam.TypeBridge, "pvbr2", "10.7.0.0/24", true)
+	step := func(pools []ipam.Pool, wantErr string, want ...string) {
+		t.Helper()
+		err := n.setRules(pools)
+		if wantErr == "" {
+			assert.NoError(t, err)
+		} else {
+			assert.EqualError(t, err, wantErr)
+		}
+		assert.Equal(t, want, fw.calls)
+		fw.calls = nil
+	}
+
+	step(nil, "") // no pools, never had any: no call
+	step([]ipam.Pool{mv}, "")
+	_, err := os.Stat(n.Forwarding)
+	assert.ErrorIs(t, err, os.ErrNotExist, "no forwarding without a NAT pool")
+
+	n.broken["dead"] = errors.New("no bridge")
+	step([]ipam.Pool{web, lan, mv, dead}, "", `pools; ip saddr 10.9.0.0/24 oifname != "pvbr0" masquerade; `+
+		`iifname "pvbr0" ip daddr != 10.9.0.1 ct state ! established,related drop; `+
+		`iifname "pvbr1" ip daddr != 10.8.0.1 ct state ! established,related drop`)
+	fwd, err := os.ReadFile(n.Forwarding)
+	require.NoError(t, err)
+	assert.Equal(t, "1\n", string(fwd), "forwarding on for the NAT pool")
+
+	web.NAT = false
+	step([]ipam.Pool{web, lan}, "", `pools; iifname "pvbr0" ip daddr != 10.9.0.1 ct state ! established,related drop; `+
+		`iifname "pvbr1" ip daddr != 10.8.0.1 ct state ! established,related drop`)
+	fw.fail = errors.New("boom")
+	step([]ipam.Pool{lan}, "network pools lan: no NAT and no isolation: boom",
+		`pools; iifname "pvbr1" ip daddr != 10.8.0.1 ct state ! established,related drop`)
+	step([]ipam.Pool{mv}, "", "pools") // the rules of the last pools go
+	step([]ipam.Pool{mv}, "")          // and then nothing is left to drop
+}
+
+// TestSetPoolsMacvlanNAT: a macvlan pool asking for NAT gets a warning
+// and no firewall call (its parent, lo, exists in any namespace).
+func TestSetPoolsMacvlanNAT(t *testing.T) {
+	fw := &fakeFirewall{}
+	n := New(0, Bridge{}, fw)
+	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward")
+	warns := n.SetPools([]ipam.Pool{{Name: "mv", Type: ipam.TypeMacvlan, Parent: "lo",
+		Subnet: netip.MustParsePrefix("192.168.1.0/24"), Gateway: netip.MustParseAddr("192.168.1.1"), NAT: true}})
+	assert.Equal(t, []string{"network pool mv: no NAT: a macvlan pool's traffic does not pass the device's routing"}, warns)
+	assert.Empty(t, fw.calls)
+}
+
+// TestPlanPortsAllOrNothing: a container's forwards are replaced in one
+// firewall call; when it fails (a port clash), the container keeps the
+// forwards of its earlier start, and none of the new ones is made. With
+// nft.NAT as the firewall, a second port that clashes with another
+// container's leaves no first port behind.
+func TestPlanPortsAllOrNothing(t *testing.T) {
+	fw := &fakeFirewall{}
+	n := New(0, Bridge{}, fw)
+	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward")
+	n.reg = ipam.New([]ipam.Pool{{Name: "web", Type: ipam.TypeBridge, Bridge: "pvbr0",
+		Subnet: netip.MustParsePrefix("10.9.0.0/24"), Gateway: netip.MustParseAddr("10.9.0.1")}})
+	ctr := func(name string, ports ...state.Port) *state.Container {
+		return &state.Container{Name: name, Network: &state.Network{Mode: state.NetPool, Pool: "web", Ports: ports}}
+	}
+	_, _, err := n.Plan(ctr("web", state.Port{Proto: "tcp", Port: 8080, To: 80}), &lxcconf.Config{})
+	require.NoError(t, err)
+	fw.calls, fw.fail = nil, errors.New("clash")
+	_, _, err = n.Plan(ctr("web", state.Port{Proto: "tcp", Port: 8081, To: 80}, state.Port{Proto: "tcp", Port: 9000, To: 90}), &lxcconf.Config{})
+	assert.EqualError(t, err, "network ports: clash")
+	assert.Equal(t, []string{"replace 10.9.0.2; fib daddr type local tcp dport 8081 dnat to 10.9.0.2:80; " +
+		"fib daddr type local tcp dport 9000 dnat to 10.9.0.2:90"}, fw.calls, "one call for all ports")
+	fw.calls = nil
+	n.Release("web")
+	assert.Equal(t, []string{"unforward 10.9.0.2"}, fw.calls, "the earlier forwards are still the container's")
+
+	nat := &nft.NAT{Apply: func(nft.Set) error { return nil }}
+	n = New(0, Bridge{}, nat)
+	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward")
+	n.reg = ipam.New([]ipam.Pool{{Name: "web", Type: ipam.TypeBridge, Bridge: "pvbr0",
+		Subnet: netip.MustParsePrefix("10.9.0.0/24"), Gateway: netip.MustParseAddr("10.9.0.1")}})
+	_, _, err = n.Plan(ctr("a", state.Port{Proto: "tcp", Port: 9000, To: 90}), &lxcconf.Config{})
+	require.NoError(t, err)
+	before := nat.Forwards()
+	_, _, err = n.Plan(ctr("b", state.Port{Proto: "tcp", Port: 8080, To: 80}, state.Port{Proto: "tcp", Port: 9000, To: 90}), &lxcconf.Config{})
+	assert.ErrorIs(t, err, nft.ErrInvalidRule)
+	assert.Equal(t, before, nat.Forwards(), "b's port 8080 is not left behind")
+	_, _, err = n.Plan(ctr("b", state.Port{Proto: "tcp", Port: 8080, To: 80}), &lxcconf.Config{})
+	require.NoError(t, err)
+	assert.Len(t, nat.Forwards(), 2)
+	n.Release("b")
+	assert.Equal(t, before, nat.Forwards())
 }

@@ -1,7 +1,7 @@
 // Package nft programs the kernel's nftables over netlink (no nft or
-// iptables binary needed) with the NAT Pantavisor needs: masquerade
-// rules for NAT network pools and port forwards to containers, kept in a
-// table of our own.
+// iptables binary needed) with what Pantavisor's network pools need:
+// masquerade rules for NAT pools, port forwards to containers and the
+// isolation of bridge pools, kept in a table of our own.
 //
 // Upstream's ipam.c shells out to
 //
@@ -16,6 +16,8 @@
 // does not duplicate its rule.
 //
 // Port forwards (Forward: DNAT from a port of the device to a container,
-// in chains "prerouting" and "output") are our extension; upstream
-// Pantavisor has none.
+// in chains "prerouting" and "output") and the isolation of a bridge
+// pool's containers from the device's addresses other than the pool's
+// gateway (Isolation, in filter chain "input") are our extensions;
+// upstream Pantavisor has neither.
 package nft
