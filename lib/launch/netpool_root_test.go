@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netns"
 
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/netpool"
@@ -23,7 +25,10 @@ import (
 // and .3 with the MACs 02:00:<octets>, reach each other and the gateway,
 // have only the pool's subnet and the default route via the gateway, and
 // do not reach a peer beyond another interface of the host (no NAT, no
-// forwarding); nothing is left after they stop.
+// forwarding), nor the host's own address on that interface (the pool's
+// isolation: neither a ping nor a listener of the host answers there,
+// while the same listener answers at the gateway address); nothing is
+// left after they stop.
 func TestPoolBridgeTwoContainers(t *testing.T) {
 	nf := newNetFixture(t, netpool.Bridge{})
 	nf.outside(t, "pvout0", "192.0.2.1/30", "192.0.2.2/30")
@@ -35,10 +40,14 @@ func TestPoolBridgeTwoContainers(t *testing.T) {
 	addrs, err := nf.rt.IPv4Addrs(br)
 	require.NoError(t, err)
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.71.0.1/24")}, addrs, "with the gateway address")
+	serveAddr(t, nf.host, "0.0.0.0:9071") // the host's service on all its addresses
 
 	script := func(peer string) string {
 		return showNet + ping(peer, "pinged-peer") + ping("10.71.0.1", "pinged-gateway") +
-			"busybox ping -c1 -W2 192.0.2.2 >/dev/null 2>&1 || echo outside-unreachable\n" + forever
+			"busybox ping -c1 -W2 192.0.2.2 >/dev/null 2>&1 || echo outside-unreachable\n" +
+			"busybox ping -c1 -W2 192.0.2.1 >/dev/null 2>&1 || echo host-address-unpingable\n" +
+			"busybox nc -w 2 10.71.0.1 9071 </dev/null; echo\n" +
+			"busybox nc -w 2 192.0.2.1 9071 </dev/null; echo\n" + forever
 	}
 	pool := `{"mode":"pool","pool":"internal"}`
 	nf.install(t, "0", netCtr{name: "c1", script: script("10.71.0.3"), network: pool},
@@ -60,6 +69,9 @@ func TestPoolBridgeTwoContainers(t *testing.T) {
 		assert.Contains(t, c.out, "pinged-peer\n", "the containers reach each other over the bridge")
 		assert.Contains(t, c.out, "pinged-gateway\n", "and the gateway")
 		assert.Contains(t, c.out, "outside-unreachable\n", "but not beyond the host without NAT")
+		assert.Contains(t, c.out, "host-address-unpingable\n", "nor the host's address on another interface")
+		assert.Contains(t, c.out, "served at 10.71.0.1\n", "the host's listener answers at the gateway")
+		assert.NotContains(t, c.out, "served at 192.0.2.1", "but not at the host's other address")
 		assert.ElementsMatch(t, []string{"eth0 00000000 0100470A 00000000", "eth0 0000470A 00000000 00FFFFFF"},
 			routes(c.out), "the pool's subnet and the default route via the gateway only")
 	}
@@ -173,6 +185,22 @@ func TestPoolNAT(t *testing.T) {
 		t.Fatalf("the listener saw no connection; console:\n%s", out)
 	}
 	r.stop(t)
+
+	// The next revision's pools: the NAT pool turned to nat: false, then
+	// gone. Each time the table holds exactly the current pools' rules.
+	testenv.RequireCommand(t, "nft", "nftables")
+	masq := `ip saddr 10.74.0.0/24 oifname != "pvbr74" masquerade`
+	isolation := `iifname "pvbr74" ip daddr != 10.74.0.1 ct state ! established,related drop`
+	assert.Contains(t, nftChain(t, nf.host, "postrouting"), masq)
+	assert.Contains(t, nftChain(t, nf.host, "input"), isolation)
+	require.Empty(t, nf.setPools(t, `{"pools":{"nat":{"bridge":"pvbr74","subnet":"10.74.0.0/24","gateway":"10.74.0.1","nat":false}}}`))
+	assert.NotContains(t, nftChain(t, nf.host, "postrouting"), "masquerade", "nat: false drops the pool's masquerade rule")
+	assert.Contains(t, nftChain(t, nf.host, "input"), isolation, "and keeps its isolation")
+	require.Empty(t, nf.setPools(t, `{"pools":{"other":{"bridge":"pvbr79","subnet":"10.79.0.0/24","gateway":"10.79.0.1","nat":true}}}`))
+	assert.NotContains(t, nftChain(t, nf.host, "postrouting"), "pvbr74", "a pool gone loses its rules")
+	assert.NotContains(t, nftChain(t, nf.host, "input"), "pvbr74")
+	assert.Contains(t, nftChain(t, nf.host, "postrouting"), `ip saddr 10.79.0.0/24 oifname != "pvbr79" masquerade`)
+	assert.Equal(t, 1, strings.Count(nftChain(t, nf.host, "postrouting"), "masquerade"))
 }
 
 // TestPoolPortForward: run.json ports "8080:80" makes the container's
@@ -290,4 +318,39 @@ func TestPoolTwoInterfaces(t *testing.T) {
 	assert.ElementsMatch(t, append(before.Links, rtnl.HostName("c1", 0), rtnl.HostName("c1", 1)), running.Links)
 	r.stop(t)
 	assert.Equal(t, before, testenv.WaitResources(t, before, nf.dir, nf.parent, nf.host), "nothing leaked")
+}
+
+// serveAddr listens on addr in namespace h and writes "served at <the
+// address connected to>" to every connection, until the test ends.
+func serveAddr(t *testing.T, h netns.NsHandle, addr string) {
+	t.Helper()
+	var ln net.Listener
+	testenv.InNetns(t, h, func() {
+		var err error
+		ln, err = net.Listen("tcp4", addr)
+		require.NoError(t, err)
+	})
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "served at "+c.LocalAddr().(*net.TCPAddr).IP.String()+"\n")
+			c.Close()
+		}
+	}()
+}
+
+// nftChain is `nft list chain ip pantavisor CHAIN` in namespace h.
+func nftChain(t *testing.T, h netns.NsHandle, chain string) string {
+	t.Helper()
+	var out []byte
+	testenv.InNetns(t, h, func() {
+		var err error
+		out, err = exec.Command("nft", "list", "chain", "ip", "pantavisor", chain).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	})
+	return string(out)
 }
