@@ -125,18 +125,15 @@ func (n *Networks) SetPools(pools []ipam.Pool) (warnings []string) {
 }
 
 // setRules gives the firewall the pool rules of pools whose link is set
-// up (see SetPools), in one call; the error, if any, names the pools
-// left without NAT and isolation.
+// up (see SetPools), in one call.
 func (n *Networks) setRules(pools []ipam.Pool) error {
 	var masq []nft.Rule
 	var iso []nft.Isolation
-	var names []string // of the pools with rules, for the error
 	for _, p := range pools {
 		if n.broken[p.Name] != nil || p.Type == ipam.TypeMacvlan {
 			continue
 		}
 		iso = append(iso, nft.Isolation{Bridge: p.Bridge, Gateway: p.Gateway})
-		names = append(names, p.Name)
 		if p.NAT {
 			masq = append(masq, nft.Rule{Subnet: p.Subnet, Bridge: p.Bridge})
 		}
@@ -153,8 +150,8 @@ func (n *Networks) setRules(pools []ipam.Pool) error {
 		return n.fw.SetPools(masq, iso)
 	})
 	n.ruled = err != nil || len(iso) > 0
-	if err != nil && len(names) > 0 {
-		return fmt.Errorf("network pools %s: no NAT and no isolation: %w", strings.Join(names, ", "), err)
+	if err != nil && len(iso) > 0 {
+		return fmt.Errorf("network pools: no NAT and no isolation: %w", err)
 	}
 	return nil
 }

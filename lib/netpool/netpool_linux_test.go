@@ -151,7 +151,7 @@ func TestSetRules(t *testing.T) {
 	step([]ipam.Pool{web, lan}, "", `pools; iifname "pvbr0" ip daddr != 10.9.0.1 ct state ! established,related drop; `+
 		`iifname "pvbr1" ip daddr != 10.8.0.1 ct state ! established,related drop`)
 	fw.fail = errors.New("boom")
-	step([]ipam.Pool{lan}, "network pools lan: no NAT and no isolation: boom",
+	step([]ipam.Pool{lan}, "network pools: no NAT and no isolation: boom",
 		`pools; iifname "pvbr1" ip daddr != 10.8.0.1 ct state ! established,related drop`)
 	step([]ipam.Pool{mv}, "", "pools") // the rules of the last pools go
 	step([]ipam.Pool{mv}, "")          // and then nothing is left to drop

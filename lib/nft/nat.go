@@ -104,18 +104,8 @@ func (n *NAT) Masquerade(subnet netip.Prefix, bridge string) error {
 // loses its rules. On error the set is unchanged; the error is
 // ErrInvalidRule (before any kernel call) or Apply's.
 func (n *NAT) SetPools(masq []Rule, iso []Isolation) error {
-	set := Set{Forwards: n.set.Forwards}
-	for _, r := range masq {
-		if err := r.check(); err != nil {
-			return fmt.Errorf("nft: %w", err)
-		}
-		r.Subnet = r.Subnet.Masked()
-		if !contains(set.Masquerade, r) {
-			set.Masquerade = append(set.Masquerade, r)
-		}
-	}
-	var err error
-	if set.Isolate, err = cleanIsolate(iso); err != nil {
+	set, err := Set{Masquerade: masq, Forwards: n.set.Forwards, Isolate: iso}.clean()
+	if err != nil {
 		return fmt.Errorf("nft: %w", err)
 	}
 	return n.commit(set)
