@@ -188,8 +188,8 @@ exit 0
 const mgmtInit = `#!/bin/sh
 # mgmt: role mgmt, so /pantavisor is the whole run directory. Every 5 s it
 # logs the device's revision and status and the container list from
-# pv-ctl ls, and shares them with the web container through its volume
-# /var/pvstatus.
+# pv-ctl ls, and shares them, with web's pool address from device-meta,
+# with the web container through its volume /var/pvstatus.
 trap 'exit 0' TERM INT
 echo "mgmt: up"
 while :; do
@@ -200,8 +200,9 @@ while :; do
 			case "$w" in pv_rev=*) rev=${w#pv_rev=} ;; esac
 		done
 	fi
+	net=$(cat /pantavisor/device-meta/pantavisor.network.web 2>/dev/null)
 	echo "mgmt: revision=${rev:-?} status=${status:-unknown} /pantavisor: $(ls /pantavisor 2>/dev/null | tr '\n' ' ')"
-	printf 'revision=%s\nstatus=%s\n' "$rev" "${status:-unknown}" > /var/pvstatus/status.tmp &&
+	printf 'revision=%s\nstatus=%s\nnetwork=%s\n' "$rev" "${status:-unknown}" "$net" > /var/pvstatus/status.tmp &&
 		mv /var/pvstatus/status.tmp /var/pvstatus/status
 	if /pantavisor/bin/pv-ctl ls > /var/pvstatus/containers.tmp 2>&1; then
 		echo "mgmt: pv-ctl ls: $(cat /var/pvstatus/containers.tmp)"
@@ -231,6 +232,7 @@ page() {
 		esac
 	done
 	status=$(sed -n 's/^status=//p' /var/pvstatus/status 2>/dev/null)
+	net=$(sed -n 's/^network=//p' /var/pvstatus/status 2>/dev/null)
 	[ -n "$rev" ] || rev=$(sed -n 's/^revision=//p' /var/pvstatus/status 2>/dev/null)
 	cat > /www/index.html.tmp <<EOF
 <!DOCTYPE html>
@@ -241,6 +243,7 @@ page() {
 <tr><th>revision</th><td id="revision">$(esc "$rev")</td></tr>
 <tr><th>trying</th><td id="try">$(esc "${try:-no}")</td></tr>
 <tr><th>status</th><td id="status">$(esc "${status:-unknown}")</td></tr>
+<tr><th>web's network</th><td id="network">$(esc "${net:-host}")</td></tr>
 <tr><th>uptime</th><td>$(cut -d' ' -f1 /proc/uptime) s</td></tr>
 </table>
 <h2>Containers (pv-ctl ls, from the mgmt container)</h2>

@@ -214,6 +214,16 @@ func TestWebPage(t *testing.T) {
 	assert.Contains(t, page, `<td id="revision">0</td>`, "and its revision")
 	assert.Regexp(t, `web: eth0 10\.0\.5\.\d+/24`, vm.Console(),
 		"web runs on its pool: the page came through the device's port forward and NAT")
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		page = string(b)
+		return regexp.MustCompile(`<td id="network">\{"eth0":"10\.0\.5\.\d+/24"\}</td>`).MatchString(page)
+	}, 30*time.Second, 500*time.Millisecond, "device-meta pantavisor.network.web (read by mgmt) shows web's address")
 	for _, c := range []string{"os", "mgmt", "web"} {
 		assert.Regexp(t, `\{"name":"`+c+`","group":"[a-z]+","status":"(STARTED|READY)"`, page,
 			"pv-ctl ls, run by the mgmt container over pv-ctrl, lists %s", c)
