@@ -42,6 +42,9 @@ type Options struct {
 	// between starts (NewShared makes one; its owner retires it when the
 	// revision stops or is replaced); nil: each start mounts its own.
 	Shared *volume.Shared
+	// Disks sets up the device.json disks storage volumes live on
+	// (volume.Set.Disks); nil: none.
+	Disks volume.Disks
 }
 
 func (o Options) stateDir() string { return cmp.Or(o.StateDir, "/run/pantavisor/containers") }
@@ -174,7 +177,7 @@ func (r *Revision) volumes(name string, o Options) (*state.Container, volume.Set
 	}
 	st := r.Storage
 	return c, volume.Set{Container: name, ImageDir: filepath.Join(st.TrailPath(r.Rev), c.Dir), Images: images,
-		Storage: c.Storage, Dir: filepath.Join(o.Host.Volumes(), name), Shared: o.Shared,
+		Storage: c.Storage, Dir: filepath.Join(o.Host.Volumes(), name), Shared: o.Shared, Disks: o.Disks, Revision: r.Rev,
 		Perm: st.VolumePath("permanent", r.Rev, name, ""), Rev: st.VolumePath("revision", r.Rev, name, "")}, nil
 }
 
