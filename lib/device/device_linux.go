@@ -19,6 +19,7 @@ import (
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/config"
+	"pantavisor/lib/disk"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/instance"
 	"pantavisor/lib/launch"
@@ -46,6 +47,7 @@ type Options struct {
 	Engine     engine.Options // Tick, StopTimeout, Now; Log, OnStatus, OnTick and Updating are the device's
 	Logs       *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the device's log too
 	BSP        *BSP           // if set (embedded mode): mount the BSP firmware and modules
+	Disks      disk.Options   // where device.json's disks go and the board's key hardware
 	Hooks      string         // system hooks directory (hooks.Dir); "" = none
 	KernelLog  bool           // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
 	Config     *config.Config // the device's configuration (/config, commands, user-meta overrides); nil: defaults
@@ -152,7 +154,8 @@ func New(o Options, obs Observer) (d *Device, err error) {
 // rollback by the updater (Decide). Steps: clean what a previous
 // instance left, resume the update state machine (a failed try booted
 // again ends here with its rollback), load
-// and verify the revision, set trails/current, mount the BSP, publish
+// and verify the revision, set trails/current, mount the BSP, set up
+// the disks (swap, the ones its volumes use), publish
 // the metadata, run the system-start hooks, start the log server, then
 // run the engine with pv-ctrl until it returns. The hub client (remote
 // mode) runs beside the engine from when pv-ctrl is up and the running
@@ -202,6 +205,11 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 			}
 		}()
 	}
+	undoDisks, failed := d.setupDisks()
+	if failed != nil {
+		return *failed, nil
+	}
+	defer undoDisks()
 	defer d.publishMeta()()
 	if err := d.runHooks(hookSystemStart, ""); err != nil {
 		return *engine.Failure(engine.SetupFailed, err.Error()), nil

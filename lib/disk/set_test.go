@@ -107,3 +107,34 @@ func TestSetUndoOrder(t *testing.T) {
 		t.Errorf("undo order %v, mounted %v", order, s.mounted)
 	}
 }
+
+func TestKeyHardware(t *testing.T) {
+	for _, c := range []struct {
+		in        string
+		caam, dcp bool
+		err       string
+	}{
+		{"", false, false, ""},
+		{"caam\n", true, false, ""},
+		{"dcp", false, true, ""},
+		{"# board\ncaam\n  dcp  # both\n", true, true, ""},
+		{"caam\ntpm\n", false, false, `line 2: unknown key hardware "tpm"`},
+		{"CAAM", false, false, "unknown key hardware"},
+	} {
+		var o Options
+		err := o.ReadKeyHardware(strings.NewReader(c.in))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ReadKeyHardware(%q) = %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || o.HasCAAM != c.caam || o.HasDCP != c.dcp {
+			t.Errorf("ReadKeyHardware(%q) = %+v, %v", c.in, o, err)
+		}
+	}
+	var o Options
+	if err := o.LoadKeyHardware(t.TempDir() + "/none"); err != nil || o.HasCAAM || o.HasDCP {
+		t.Errorf("LoadKeyHardware(missing) = %+v, %v", o, err)
+	}
+}
