@@ -1,0 +1,126 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"pantavisor/boards/qemu"
+)
+
+// diskMarker is what the vault container writes to its crypt volume. Its
+// init script builds it from two halves, so neither the script nor the
+// console (which the log server stores in plain text) ever holds it.
+const diskMarker = "pvgo-crypt-marker-7f3a9c"
+
+// vaultInit: prints its volume's mount and the active swaps, then reads
+// the marker back (a later boot) or writes it and syncs (the first).
+const vaultInit = `#!/bin/sh
+trap 'exit 0' TERM INT
+m="pvgo-crypt-"
+m="${m}marker-7f3a9c"
+echo "vault: mount: $(grep ' /var/secret ' /proc/mounts)"
+echo "vault: swaps: $(tail -n +2 /proc/swaps | tr -s ' \t' ' ')"
+if [ "$(cat /var/secret/marker 2>/dev/null)" = "$m" ]; then
+	echo "vault: marker read back"
+else
+	echo "$m" > /var/secret/marker && sync && sleep 1 && sync && echo "vault: marker written"
+fi
+while :; do
+	sleep 3600 &
+	wait $!
+done
+`
+
+// diskDevice is device.json with a dm-crypt-versatile disk (8 MiB image,
+// upstream's path format) holding pv--usrmeta and the vault's volume,
+// and a 16 MiB zram swap disk.
+func diskDevice() map[string]any {
+	d := DeviceJSON()
+	d["disks"] = []any{
+		map[string]any{"name": "secrets", "type": "dm-crypt-versatile",
+			"path": "/storage/dm-crypt-files/secrets/versatile.img,8,versatile_key"},
+		map[string]any{"name": "swap", "type": "swap-disk", "provision": "zram", "provision_options": "disksize=16M"},
+	}
+	d["volumes"] = map[string]any{"pv--usrmeta": map[string]any{"disk": "secrets", "persistence": "permanent"}}
+	return d
+}
+
+// startVM boots disk with a QMP socket; the VM is killed at the test's end.
+func startVM(t *testing.T, o Options, disk string) (*qemu.VM, *qemu.QMP) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	vm, err := qemu.Start(ctx, qemu.Options{Board: o.Board, Disks: []string{disk}, QMP: qmpPath(t)},
+		filepath.Join(t.TempDir(), "console.log"))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		vm.Kill()
+		cancel()
+		if t.Failed() {
+			t.Logf("console:\n%s", vm.Console())
+		}
+	})
+	q, err := vm.QMP()
+	require.NoError(t, err)
+	return vm, q
+}
+
+// TestQEMUDisksCryptAndSwap: a signed revision 0 whose device.json has a
+// dm-crypt-versatile disk and a zram swap disk. First boot: the vault's
+// permanent volume is a bind from /dev/mapper/versatile (the crypt disk,
+// created, formatted and mounted by the device) and /dev/zram0 is in
+// /proc/swaps; the vault writes the marker. After a power cut the disk
+// image holds the marker nowhere in plain text, and the storage holds the
+// crypt image, its key and init_done. Second boot on the same disk: the
+// marker is read back through the crypt disk.
+func TestQEMUDisksCryptAndSwap(t *testing.T) {
+	o := qemuImageOptions(t)
+	o.Append = ConsoleLogs
+	o.Device = diskDevice()
+	o.Containers = []Container{{Name: "vault", Group: "platform", Roles: []string{"nobody"}, Init: vaultInit,
+		Storage: map[string]string{"docker--var-secret": "permanent"},
+		Disks:   map[string]string{"docker--var-secret": "secrets"},
+		Mounts:  []string{"/volumes/vault/docker--var-secret var/secret none bind,rw,create=dir 0 0"}}}
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	res, err := Build(context.Background(), o, disk)
+	require.NoError(t, err)
+
+	start := time.Now()
+	vm, q := startVM(t, o, disk)
+	expect := func(vm *qemu.VM, re string, why string) string {
+		t.Helper()
+		m, err := vm.Expect(regexp.MustCompile(re), 240*time.Second)
+		require.NoError(t, err, why)
+		return m
+	}
+	expect(vm, `vault: mount: /dev/mapper/versatile /var/secret ext4 `, "the vault's volume is on the crypt disk")
+	expect(vm, `vault: swaps: /dev/zram0 partition \d+`, "the zram swap disk is on")
+	expect(vm, `vault: marker written`, "the vault writes its marker")
+	t.Logf("first boot: %.1f s", time.Since(start).Seconds())
+	require.NoError(t, q.Quit())
+	_ = vm.Wait(30 * time.Second)
+
+	raw, err := os.ReadFile(disk)
+	require.NoError(t, err)
+	assert.False(t, bytes.Contains(raw, []byte(diskMarker)), "the marker is nowhere on the disk in plain text")
+	assert.False(t, bytes.Contains(raw, []byte("marker-7f3a9c")), "nor its tail")
+	raw = nil
+	st := openStorage(t, disk, res.Partition)
+	assert.Subset(t, st.ls("/dm-crypt-files/secrets"), []string{"versatile.img", "versatile_key.txt", "versatile_key.init_done"},
+		"the crypt image, its key and the init_done marker are on the storage")
+	assert.Len(t, st.cat("/dm-crypt-files/secrets/versatile_key.txt"), 32, "a 256-bit key")
+
+	start = time.Now()
+	vm, _ = startVM(t, o, disk)
+	expect(vm, `vault: mount: /dev/mapper/versatile /var/secret ext4 `, "the crypt disk is opened again")
+	expect(vm, `vault: marker read back`, "the marker written before the power cut is read back")
+	t.Logf("second boot: %.1f s", time.Since(start).Seconds())
+	assert.NotContains(t, vm.Console(), "vault: marker written")
+}
