@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/boards"
 	"pantavisor/boards/qemu"
 )
 
@@ -53,6 +55,31 @@ func diskDevice() map[string]any {
 	return d
 }
 
+// diskModules are the modules the disks need (disk.Modules) in the real
+// kernel tree: dm-crypt with aes-cbc-essiv:sha256 (aes, cbc and sha256
+// are built into Debian's kernel) and zram.
+var diskModules = []string{"kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-crypt.ko", "kernel/crypto/essiv.ko",
+	"kernel/drivers/block/zram"}
+
+// useDiskModules gives o the board's real modules, trimmed to
+// diskModules (a small BSP, quick to build), after checking the board's
+// bsp_modules select each of them.
+func useDiskModules(t *testing.T, o *Options) {
+	t.Helper()
+	b, err := boards.Load(boards.Dir(), "qemu-x86_64")
+	require.NoError(t, err)
+	for _, m := range diskModules {
+		found := false
+		for _, k := range b.BSPModules {
+			found = found || m == k || strings.HasPrefix(m, k+"/")
+		}
+		assert.True(t, found, "the board's bsp_modules ship %s", m)
+	}
+	o.Board.BSPModules = diskModules
+	o.ModulesDir, err = boards.ModulesRelease(qemu.KernelDir(b.Name))
+	require.NoError(t, err)
+}
+
 // startVM boots disk with a QMP socket; the VM is killed at the test's end.
 func startVM(t *testing.T, o Options, disk string) (*qemu.VM, *qemu.QMP) {
 	t.Helper()
@@ -88,6 +115,7 @@ func TestQEMUDisksCryptAndSwap(t *testing.T) {
 		Storage: map[string]string{"docker--var-secret": "permanent"},
 		Disks:   map[string]string{"docker--var-secret": "secrets"},
 		Mounts:  []string{"/volumes/vault/docker--var-secret var/secret none bind,rw,create=dir 0 0"}}}
+	useDiskModules(t, &o)
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	res, err := Build(context.Background(), o, disk)
 	require.NoError(t, err)

@@ -138,3 +138,17 @@ func TestKeyHardware(t *testing.T) {
 		t.Errorf("LoadKeyHardware(missing) = %+v, %v", o, err)
 	}
 }
+
+// TestPlanMissingDisk: a volume naming a disk device.json lacks (the
+// state parser refuses it; Plan still reports it) gets its own Usage.
+func TestPlanMissingDisk(t *testing.T) {
+	s := &state.State{Device: state.Device{
+		Disks:   []state.Disk{{Name: "v", Type: TypeVersatile, Path: "/s/v.img,1,k"}},
+		Volumes: []state.Volume{{Name: "a", Disk: "gone"}, {Name: "b", Disk: "v"}, {Name: "c", Disk: "gone"}, {Name: "d"}},
+	}}
+	got := Plan(s, Options{})
+	if len(got) != 2 || got[0].Err != nil || !slices.Equal(got[0].Volumes, []string{"bsp/b"}) ||
+		!errors.Is(got[1].Err, ErrNoDisk) || got[1].Disk.Name != "gone" || !slices.Equal(got[1].Volumes, []string{"bsp/a", "bsp/c"}) {
+		t.Errorf("Plan = %+v", got)
+	}
+}
