@@ -23,7 +23,8 @@ import (
 const diskMarker = "pvgo-crypt-marker-7f3a9c"
 
 // vaultInit: prints its volume's mount and the active swaps, then reads
-// the marker back (a later boot) or writes it and syncs (the first).
+// the marker back (a later start) or writes it and syncs (the first),
+// and says so in mgmt's status volume.
 const vaultInit = `#!/bin/sh
 trap 'exit 0' TERM INT
 m="pvgo-crypt-"
@@ -35,6 +36,7 @@ if [ "$(cat /var/secret/marker 2>/dev/null)" = "$m" ]; then
 else
 	echo "$m" > /var/secret/marker && sync && sleep 1 && sync && echo "vault: marker written"
 fi
+touch /var/pvstatus/vault-ready
 while :; do
 	sleep 3600 &
 	wait $!
@@ -80,7 +82,8 @@ func useDiskModules(t *testing.T, o *Options) {
 	require.NoError(t, err)
 }
 
-// startVM boots disk with a QMP socket; the VM is killed at the test's end.
+// startVM boots disk again (no package disk: mgmt finds none and
+// installs nothing) with a QMP socket; the VM is killed at the test's end.
 func startVM(t *testing.T, o Options, disk string) (*qemu.VM, *qemu.QMP) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -99,56 +102,83 @@ func startVM(t *testing.T, o Options, disk string) (*qemu.VM, *qemu.QMP) {
 	return vm, q
 }
 
+// vaultOptions are the factory Options of the disk test: device.json
+// of diskDevice, the vault (group app, restart_policy container: an
+// update restarts it alone) with its permanent volume on the crypt disk
+// and mgmt's status volume bound at /var/pvstatus, where it says when
+// its marker is on the disk; mgmt, which waits for that, then installs
+// and runs the update package keep.tgz (InstallAtBoot).
+func vaultOptions(t *testing.T) Options {
+	t.Helper()
+	o := qemuImageOptions(t)
+	o.Append = scenarioAppend
+	o.Device = diskDevice()
+	mgmt := Containers()[1]
+	require.Equal(t, "mgmt", mgmt.Name)
+	o.Containers = []Container{mgmt, {Name: "vault", Group: "app", Roles: []string{"nobody"}, Init: vaultInit,
+		Storage: map[string]string{"docker--var-secret": "permanent"},
+		Disks:   map[string]string{"docker--var-secret": "secrets"},
+		Run:     map[string]any{"restart_policy": "container"},
+		Mounts: []string{"/volumes/vault/docker--var-secret var/secret none bind,rw,create=dir 0 0",
+			"/volumes/mgmt/" + statusVolume + " var/pvstatus none bind,rw,create=dir 0 0"}}}
+	WithPackageDisk(&o)
+	InstallAtBoot("keep.tgz", "keep", true)(&o)
+	o.container("mgmt").prependInit("while [ ! -e /var/pvstatus/vault-ready ]; do sleep 1; done\n")
+	useDiskModules(t, &o)
+	return o
+}
+
 // TestQEMUDisksCryptAndSwap: a signed revision 0 whose device.json has a
 // dm-crypt-versatile disk and a zram swap disk. First boot: the vault's
 // permanent volume is a bind from /dev/mapper/versatile (the crypt disk,
 // created, formatted and mounted by the device) and /dev/zram0 is in
-// /proc/swaps; the vault writes the marker. After a power cut the disk
-// image holds the marker nowhere in plain text, and the storage holds the
-// crypt image, its key and init_done. Second boot on the same disk: the
-// marker is read back through the crypt disk.
+// /proc/swaps; the vault writes the marker; mgmt then installs and runs
+// an update that changes the vault and keeps its volume: the new vault
+// reads the marker back. After a power cut the disk image holds the
+// marker nowhere in plain text, and the storage holds the crypt image,
+// its key and init_done. Second boot on the same disk, into the update:
+// the marker is read back through the crypt disk again.
 func TestQEMUDisksCryptAndSwap(t *testing.T) {
-	o := qemuImageOptions(t)
-	o.Append = ConsoleLogs
-	o.Device = diskDevice()
-	o.Containers = []Container{{Name: "vault", Group: "platform", Roles: []string{"nobody"}, Init: vaultInit,
-		Storage: map[string]string{"docker--var-secret": "permanent"},
-		Disks:   map[string]string{"docker--var-secret": "secrets"},
-		Mounts:  []string{"/volumes/vault/docker--var-secret var/secret none bind,rw,create=dir 0 0"}}}
-	useDiskModules(t, &o)
-	disk := filepath.Join(t.TempDir(), "disk.img")
-	res, err := Build(context.Background(), o, disk)
-	require.NoError(t, err)
-
+	o := vaultOptions(t)
+	pkg := filepath.Join(t.TempDir(), "keep.tgz")
+	require.NoError(t, BuildUpdatePackage(context.Background(), o, func(o *Options) {
+		VersionChange("vault", "2")(o)
+	}, pkg))
 	start := time.Now()
-	vm, q := startVM(t, o, disk)
-	expect := func(vm *qemu.VM, re string, why string) string {
-		t.Helper()
-		m, err := vm.Expect(regexp.MustCompile(re), 240*time.Second)
-		require.NoError(t, err, why)
-		return m
-	}
-	expect(vm, `vault: mount: /dev/mapper/versatile /var/secret ext4 `, "the vault's volume is on the crypt disk")
-	expect(vm, `vault: swaps: /dev/zram0 partition \d+`, "the zram swap disk is on")
-	expect(vm, `vault: marker written`, "the vault writes its marker")
-	t.Logf("first boot: %.1f s", time.Since(start).Seconds())
-	require.NoError(t, q.Quit())
-	_ = vm.Wait(30 * time.Second)
+	s := bootScenario(t, o, map[string]string{"keep.tgz": pkg}, false)
+	s.rev = "locals/keep"
+	from := s.pos()
+	s.seen(from, `vault: mount: /dev/mapper/versatile /var/secret ext4 `, 240*time.Second, "the vault's volume is on the crypt disk")
+	s.seen(from, `vault: swaps: /dev/zram0 partition \d+`, 30*time.Second, "the zram swap disk is on")
+	s.seen(from, `vault: marker written`, 30*time.Second, "the vault writes its marker")
+	t.Logf("first boot, marker written: %.1f s", time.Since(start).Seconds())
+	s.seen(from, q(RunLine("keep"))+"0", 240*time.Second, "mgmt runs the update")
+	m, _ := s.seen(from, q(VersionLine("vault", "2"))+`[\s\S]*?vault: marker (read back|written)`, 120*time.Second,
+		"the updated vault starts")
+	assert.True(t, strings.HasSuffix(m, "read back"), "the update kept the volume: the new vault reads the marker back")
+	s.expect(statusRE(s.rev, "UPDATED"), 120*time.Second, "the update commits")
+	t.Logf("first boot, update committed: %.1f s", time.Since(start).Seconds())
+	st := s.powerOff()
 
-	raw, err := os.ReadFile(disk)
+	raw, err := os.ReadFile(s.disk)
 	require.NoError(t, err)
 	assert.False(t, bytes.Contains(raw, []byte(diskMarker)), "the marker is nowhere on the disk in plain text")
 	assert.False(t, bytes.Contains(raw, []byte("marker-7f3a9c")), "nor its tail")
 	raw = nil
-	st := openStorage(t, disk, res.Partition)
 	assert.Subset(t, st.ls("/dm-crypt-files/secrets"), []string{"versatile.img", "versatile_key.txt", "versatile_key.init_done"},
 		"the crypt image, its key and the init_done marker are on the storage")
 	assert.Len(t, st.cat("/dm-crypt-files/secrets/versatile_key.txt"), 32, "a 256-bit key")
 
 	start = time.Now()
-	vm, _ = startVM(t, o, disk)
-	expect(vm, `vault: mount: /dev/mapper/versatile /var/secret ext4 `, "the crypt disk is opened again")
-	expect(vm, `vault: marker read back`, "the marker written before the power cut is read back")
+	vm, _ := startVM(t, o, s.disk)
+	expect := func(re string, why string) {
+		t.Helper()
+		_, err := vm.Expect(regexp.MustCompile(re), 240*time.Second)
+		require.NoError(t, err, why)
+	}
+	expect(q(VersionLine("vault", "2")), "the second boot runs the update")
+	expect(`vault: mount: /dev/mapper/versatile /var/secret ext4 `, "the crypt disk is opened again")
+	expect(`vault: marker read back`, "the marker written before the power cut is read back")
 	t.Logf("second boot: %.1f s", time.Since(start).Seconds())
 	assert.NotContains(t, vm.Console(), "vault: marker written")
 }
