@@ -31,21 +31,19 @@ type Set struct {
 	undo    []func() error
 }
 
-// typeModules are the kernel modules a disk type needs (modules.dep
-// names; built-in ones fail to load and are skipped): the versatile
-// cipher aes-cbc-essiv:sha256 needs dm-crypt and essiv (aes, cbc and
-// sha256 are built into most kernels, Debian's included), zram its
-// driver.
-var typeModules = map[string][]string{
-	TypeVersatile: {"dm_mod", "dm_crypt", "essiv"},
-}
-
-// Modules are the kernel modules disk d needs.
+// Modules are the kernel modules disk d needs (modules.dep names;
+// built-in ones fail to load and are skipped): the versatile cipher
+// aes-cbc-essiv:sha256 needs dm-crypt and essiv (aes, cbc and sha256 are
+// built into most kernels, Debian's included); zram provisions need its
+// driver. A switch, not a map: no work at package init.
 func Modules(d state.Disk) []string {
-	if d.Provision == ProvisionZram && (d.Type == TypeSwap || d.Type == TypeVolume) {
+	switch {
+	case d.Type == TypeVersatile:
+		return []string{"dm_mod", "dm_crypt", "essiv"}
+	case d.Provision == ProvisionZram && (d.Type == TypeSwap || d.Type == TypeVolume):
 		return []string{"zram"}
 	}
-	return typeModules[d.Type]
+	return nil
 }
 
 // Lookup finds the disk ref names, by name or alias; "" is the disk with
