@@ -107,7 +107,9 @@ func startVM(t *testing.T, o Options, disk string) (*qemu.VM, *qemu.QMP) {
 // update restarts it alone) with its permanent volume on the crypt disk
 // and mgmt's status volume bound at /var/pvstatus, where it says when
 // its marker is on the disk; mgmt, which waits for that, then installs
-// and runs the update package keep.tgz (InstallAtBoot).
+// and runs the update package keep.tgz (InstallAtBoot); on a boot of
+// that update, mgmt powers the device off instead once the vault is done
+// (retrying while the updater still tests the revision).
 func vaultOptions(t *testing.T) Options {
 	t.Helper()
 	o := qemuImageOptions(t)
@@ -123,7 +125,10 @@ func vaultOptions(t *testing.T) Options {
 			"/volumes/mgmt/" + statusVolume + " var/pvstatus none bind,rw,create=dir 0 0"}}}
 	WithPackageDisk(&o)
 	InstallAtBoot("keep.tgz", "keep", true)(&o)
-	o.container("mgmt").prependInit("while [ ! -e /var/pvstatus/vault-ready ]; do sleep 1; done\n")
+	o.container("mgmt").prependInit("while [ ! -e /var/pvstatus/vault-ready ]; do sleep 1; done\n" +
+		"if [ \"$(cat /pantavisor/device-meta/pantavisor.revision 2>/dev/null)\" = locals/keep ]; then\n" +
+		"\twhile :; do\n\t\tout=$(/pantavisor/bin/pv-ctl cmd poweroff 2>&1)\n\t\techo \"mgmt: poweroff: $out\"\n" +
+		"\t\tcase \"$out\" in *Error*) sleep 2 ;; *) break ;; esac\n\tdone\nfi\n")
 	useDiskModules(t, &o)
 	return o
 }
@@ -137,7 +142,8 @@ func vaultOptions(t *testing.T) Options {
 // reads the marker back. After a power cut the disk image holds the
 // marker nowhere in plain text, and the storage holds the crypt image,
 // its key and init_done. Second boot on the same disk, into the update:
-// the marker is read back through the crypt disk again.
+// the marker is read back through the crypt disk again; mgmt then powers
+// the device off, and the storage unmounts cleanly: the disks were undone.
 func TestQEMUDisksCryptAndSwap(t *testing.T) {
 	o := vaultOptions(t)
 	pkg := filepath.Join(t.TempDir(), "keep.tgz")
@@ -180,5 +186,9 @@ func TestQEMUDisksCryptAndSwap(t *testing.T) {
 	expect(`vault: mount: /dev/mapper/versatile /var/secret ext4 `, "the crypt disk is opened again")
 	expect(`vault: marker read back`, "the marker written before the power cut is read back")
 	t.Logf("second boot: %.1f s", time.Since(start).Seconds())
+	expect(`pantavisor: storage unmounted`, "mgmt's poweroff: the swap and crypt disks were undone, so the storage unmounts")
+	expect(`reboot: Power down`, "the device powers off")
+	assert.NoError(t, vm.Wait(30*time.Second))
 	assert.NotContains(t, vm.Console(), "vault: marker written")
+	assert.NotContains(t, vm.Console(), "pantavisor: disks:", "no disk failed to set up or to be undone")
 }
