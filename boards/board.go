@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"pantavisor/lib/disk"
 )
 
 // Board is one board.json.
@@ -50,6 +52,12 @@ type Board struct {
 	// relative like Trust; its CA must be in Trust's ca-certificates.crt.
 	// Empty: revisions are not signed.
 	Signing string `json:"signing,omitempty"`
+
+	// KeyHardware is the NXP key hardware the board has for crypt disks
+	// ("caam", "dcp"); mkinitrd ships it as /etc/pantavisor/key-hardware
+	// (lib/disk.KeyHardwareFile). Empty: none, and dm-crypt-caam/-dcp
+	// disks are refused.
+	KeyHardware []string `json:"key_hardware,omitempty"`
 }
 
 // Dir is the boards directory of this source tree.
@@ -76,6 +84,12 @@ func Load(dir, name string) (*Board, error) {
 	}
 	if b.Name != name {
 		return nil, fmt.Errorf("board %s: board.json names itself %q", name, b.Name)
+	}
+	var hw disk.Options
+	for _, k := range b.KeyHardware {
+		if err := hw.SetKeyHardware(k); err != nil {
+			return nil, fmt.Errorf("board %s: board.json: \"key_hardware\": %w", name, err)
+		}
 	}
 	for field, rel := range map[string]string{"trust": b.Trust, "signing": b.Signing} {
 		if d := b.resolve(dir, rel); d != "" {

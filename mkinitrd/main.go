@@ -29,6 +29,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"pantavisor/boards"
+	"pantavisor/lib/disk"
 	"pantavisor/mkinitrd/cpio"
 )
 
@@ -91,7 +92,8 @@ func run(args []string, stderr io.Writer) error {
 }
 
 // build assembles the entries of the initramfs: the skeleton, the binary
-// and its applet links, the trust stores, and the board's modules.
+// and its applet links, the trust stores, the board's key hardware
+// (lib/disk.KeyHardwareFile, when it has any) and its modules.
 func build(o options) ([]cpio.Entry, []string, error) {
 	bin, err := os.ReadFile(o.binary)
 	if err != nil {
@@ -132,6 +134,10 @@ func build(o options) ([]cpio.Entry, []string, error) {
 	es = append(es, ts...)
 	if b == nil {
 		return es, notes, nil
+	}
+	if len(b.KeyHardware) > 0 {
+		es = append(es, cpio.Entry{Name: strings.TrimPrefix(disk.KeyHardwareFile, "/"), Mode: cpio.TypeReg | 0o644,
+			Data: []byte(strings.Join(b.KeyHardware, "\n") + "\n")})
 	}
 	mods, mn, err := boardModules(o, b)
 	notes = append(notes, mn...)

@@ -280,3 +280,31 @@ func TestQEMUBoardsShipDevStores(t *testing.T) {
 		assert.Equal(t, "Pantavisor-in-Go development CA", chains[0][len(chains[0])-1].Subject.CommonName, name)
 	}
 }
+
+// TestBoardKeyHardware: a board's key_hardware ships as the device's
+// key-hardware file, one name a line; a board without ships none; an
+// unknown name fails the board's load.
+func TestBoardKeyHardware(t *testing.T) {
+	dir := t.TempDir()
+	bin, applets := fakeInputs(t, dir)
+	boardsDir, kernel := fakeBoard(t, "")
+	args := []string{"-binary", bin, "-applets", applets, "-boards", boardsDir, "-board", "fake", "-kernel", kernel}
+	es := archive(t, mkinitrd(t, filepath.Join(dir, "none.img"), args...))
+	_, ok := es["etc/pantavisor/key-hardware"]
+	assert.False(t, ok, "no key hardware, no file")
+
+	file := filepath.Join(boardsDir, "fake", "board.json")
+	body, err := os.ReadFile(file)
+	require.NoError(t, err)
+	with := bytes.Replace(body, []byte(`"modules":[]`), []byte(`"modules":[],"key_hardware":["caam","dcp"]`), 1)
+	require.NoError(t, os.WriteFile(file, with, 0o644))
+	es = archive(t, mkinitrd(t, filepath.Join(dir, "hw.img"), args...))
+	e := es["etc/pantavisor/key-hardware"]
+	assert.Equal(t, "caam\ndcp\n", string(e.Data))
+	assert.Equal(t, uint32(cpio.TypeReg|0o644), e.Mode)
+
+	bad := bytes.Replace(body, []byte(`"modules":[]`), []byte(`"modules":[],"key_hardware":["tpm"]`), 1)
+	require.NoError(t, os.WriteFile(file, bad, 0o644))
+	err = run(append(args, "-o", filepath.Join(dir, "bad.img")), &bytes.Buffer{})
+	assert.ErrorContains(t, err, `"key_hardware": unknown key hardware "tpm"`)
+}

@@ -13,9 +13,10 @@ import (
 	"unicode/utf8"
 
 	"pantavisor/lib/cli"
+	"pantavisor/lib/disk"
+	"pantavisor/lib/drivers"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/lxcconf"
-	"pantavisor/lib/drivers"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/state"
@@ -24,7 +25,7 @@ import (
 
 // validateUsage is the help of "pantavisor validate"; README.md documents
 // the same format.
-const validateUsage = `Usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] FILE|DIR|PKG.tgz|PKG.tar
+const validateUsage = `Usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] [--key-hardware LIST] FILE|DIR|PKG.tgz|PKG.tar
 
 Parses and validates a Pantavisor state: a state JSON file, a directory
 (an unpacked pvr package with json and objects/, or a trail with .pvr/json,
@@ -58,6 +59,14 @@ one "key: value" fact per line in this order:
                              and directories) one per LXC config line the
                              launcher does not take as written:
                              FILE:LINE: KEY: REASON, FILE the state key
+  disk D: type=T provision=P volumes=C/V,...|none setup=ok|refused [reason=R]
+                             one per device.json disk (and per disk a volume
+                             names that device.json lacks), with the volumes
+                             on it (bsp/V for device.json's) and whether the
+                             device would refuse to set it up on a board with
+                             the --key-hardware LIST (caam,dcp or none;
+                             default: this board's, none on a host), then
+  disk D: warning: TEXT      one per option it would not honour
 
 With --trust or --secureboot, the pvs@2 signatures are checked as the
 device does (lib/pvs) against DIR's ca-certificates.crt,
@@ -101,6 +110,7 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 	set.StringVar(&sb.mode, "secureboot", "", "secure-boot `MODE`: disabled, audit, lenient (default) or strict")
 	set.StringVar(&sb.at, "at", "", "check certificate dates as of `TIME` (RFC 3339) instead of now")
 	set.StringVar(&sb.oem, "oem", "", "`NAME`: the device's PV_OEM_NAME, for OEM signatures")
+	keyHW := set.String("key-hardware", "", "the board's NXP key hardware `LIST` (caam,dcp or none) for the disk lines; default: this board's")
 	if code, done := set.Parse(args[1:]); done {
 		return code
 	}
@@ -111,8 +121,12 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return set.UsageError(err.Error())
 	}
+	dopts, err := keyHardwareOptions(*keyHW)
+	if err != nil {
+		return set.UsageError(err.Error())
+	}
 	path := set.Arg(0)
-	err = validate(path, opts, stdout)
+	err = validate(path, opts, dopts, stdout)
 	var se *state.Error
 	switch {
 	case err == nil:
@@ -128,7 +142,7 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 // validate loads the input at path, parses its state, prints the summary
 // (and the signature lines when sig is not nil) and fails when objects are
 // missing or the secure-boot mode refuses the state.
-func validate(path string, sig *pvs.Options, stdout io.Writer) error {
+func validate(path string, sig *pvs.Options, dopts disk.Options, stdout io.Writer) error {
 	in, err := load(path)
 	if err != nil {
 		return err
@@ -155,6 +169,7 @@ func validate(path string, sig *pvs.Options, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, summary(st, reg, in.has != nil, missing))
+	fmt.Fprint(stdout, diskLines(st, dopts))
 	var sigErr error
 	if sig != nil {
 		sigErr = checkSignatures(in.state, *sig, stdout)

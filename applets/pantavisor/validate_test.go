@@ -272,9 +272,9 @@ func TestValidateUsage(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{nil, 2, "", "usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] FILE|DIR|PKG.tgz|PKG.tar\n"},
-		{[]string{"a", "b"}, 2, "", "usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] FILE|DIR|PKG.tgz|PKG.tar\n"},
-		{[]string{"--bogus", "x"}, 2, "", "flag provided but not defined: -bogus\nusage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] FILE|DIR|PKG.tgz|PKG.tar\n"},
+		{nil, 2, "", "usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] [--key-hardware LIST] FILE|DIR|PKG.tgz|PKG.tar\n"},
+		{[]string{"a", "b"}, 2, "", "usage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] [--key-hardware LIST] FILE|DIR|PKG.tgz|PKG.tar\n"},
+		{[]string{"--bogus", "x"}, 2, "", "flag provided but not defined: -bogus\nusage: pantavisor validate [--trust DIR] [--secureboot MODE] [--at TIME] [--oem NAME] [--key-hardware LIST] FILE|DIR|PKG.tgz|PKG.tar\n"},
 		{[]string{"--help"}, 0, validateUsage + validateOptions, ""},
 		{[]string{"-h"}, 0, validateUsage + validateOptions, ""},
 	}
@@ -291,6 +291,8 @@ const validateOptions = `
 Options:
   -at TIME
     	check certificate dates as of TIME (RFC 3339) instead of now
+  -key-hardware LIST
+    	the board's NXP key hardware LIST (caam,dcp or none) for the disk lines; default: this board's
   -oem NAME
     	NAME: the device's PV_OEM_NAME, for OEM signatures
   -secureboot MODE

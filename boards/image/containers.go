@@ -11,6 +11,7 @@ type Container struct {
 	Init    string            // /app/init.sh
 	Files   []File            // more rootfs files
 	Storage map[string]string // volumes besides lxc-overlay: name → persistence
+	Disks   map[string]string // storage volumes on a device.json disk: name → disk
 	Mounts  []string          // more lxc.mount.entry values
 	Run     map[string]any    // more run.json keys (restart_policy, status_goal, auto_recovery)
 }
@@ -90,6 +91,9 @@ func (c Container) RunJSON() map[string]any {
 	storage := map[string]any{"lxc-overlay": map[string]any{"persistence": "boot"}}
 	for name, p := range c.Storage {
 		storage[name] = map[string]any{"persistence": p}
+		if d := c.Disks[name]; d != "" {
+			storage[name] = map[string]any{"persistence": p, "disk": d}
+		}
 	}
 	run := map[string]any{
 		"#spec":       "service-manifest-run@1",

@@ -19,6 +19,7 @@ import (
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/config"
+	"pantavisor/lib/disk"
 	"pantavisor/lib/drivers"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/instance"
@@ -49,6 +50,7 @@ type Options struct {
 	Logs       *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the device's log too
 	BSP        *BSP           // if set (embedded mode): mount the BSP firmware and modules
 	Drivers    drivers.Loader // loads the containers' driver aliases; nil: the running kernel's modules (lib/kmod)
+	Disks      disk.Options   // where device.json's disks go and the board's key hardware
 	Hooks      string         // system hooks directory (hooks.Dir); "" = none
 	KernelLog  bool           // capture /dev/kmsg into the log server as pantavisor/dmesg (embedded)
 	Config     *config.Config // the device's configuration (/config, commands, user-meta overrides); nil: defaults
@@ -163,7 +165,8 @@ func New(o Options, obs Observer) (d *Device, err error) {
 // rollback by the updater (Decide). Steps: clean what a previous
 // instance left, resume the update state machine (a failed try booted
 // again ends here with its rollback), load
-// and verify the revision, set trails/current, mount the BSP, publish
+// and verify the revision, set trails/current, mount the BSP, set up
+// the disks (swap, the ones its volumes use), publish
 // the metadata, run the system-start hooks, start the log server, then
 // run the engine with pv-ctrl until it returns. The hub client (remote
 // mode) runs beside the engine from when pv-ctrl is up and the running
@@ -213,6 +216,11 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 			}
 		}()
 	}
+	undoDisks, failed := d.setupDisks()
+	if failed != nil {
+		return *failed, nil
+	}
+	defer undoDisks()
 	defer d.publishMeta()()
 	if err := d.runHooks(hookSystemStart, ""); err != nil {
 		return *engine.Failure(engine.SetupFailed, err.Error()), nil

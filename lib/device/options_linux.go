@@ -7,6 +7,7 @@ import (
 
 	"pantavisor/lib/config"
 	"pantavisor/lib/ctrl"
+	"pantavisor/lib/disk"
 	"pantavisor/lib/hooks"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/pvs"
@@ -56,6 +57,10 @@ func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, erro
 	machine := "unknown"
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease, machine = k.Release, k.Machine
+	}
+	o.Disks = disk.Options{MediaDir: cfg.Get(config.SystemMediadir).String(), StorageDir: p.Storage}
+	if err := o.Disks.LoadKeyHardware(disk.KeyHardwareFile); err != nil {
+		return Options{}, err
 	}
 	o.Hub = hubOptions(cfg, p, machine, console)
 	o.Logs = logServer(cfg, p, console)

@@ -47,6 +47,9 @@ type Options struct {
 	// config ask for (lib/netpool); nil: containers on pools are refused
 	// and lxc.net links are not made.
 	Networks Networks
+	// Disks sets up the device.json disks storage volumes live on
+	// (volume.Set.Disks); nil: none.
+	Disks volume.Disks
 }
 
 // Networks plans a container's network: its interfaces, the links to
@@ -228,7 +231,7 @@ func (r *Revision) volumes(name string, o Options) (*state.Container, volume.Set
 	}
 	st := r.Storage
 	return c, volume.Set{Container: name, ImageDir: filepath.Join(st.TrailPath(r.Rev), c.Dir), Images: images,
-		Storage: c.Storage, Dir: filepath.Join(o.Host.Volumes(), name), Shared: o.Shared,
+		Storage: c.Storage, Dir: filepath.Join(o.Host.Volumes(), name), Shared: o.Shared, Disks: o.Disks, Revision: r.Rev,
 		Perm: st.VolumePath("permanent", r.Rev, name, ""), Rev: st.VolumePath("revision", r.Rev, name, "")}, nil
 }
 

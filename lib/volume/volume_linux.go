@@ -37,7 +37,25 @@ type Set struct {
 	// its mount is made on the volume point); nil: each Mount makes its
 	// own loop device and mount.
 	Shared *Shared
+	// Disks sets up the disks of device.json that storage volumes name
+	// (or the default disk); nil: no disks, and a volume that names one
+	// is an error (never plain storage instead).
+	Disks Disks
+	// Revision is the revision's name: disk-backed revision volumes live
+	// at <disk>/rev/<Revision>/<Container>/<volume>.
+	Revision string
 }
+
+// Disks sets up the disks volumes live on (lib/disk's Set).
+type Disks interface {
+	// Mount returns the mount point of the disk ref names ("" names
+	// the default disk), set up on its first use, and that setup's
+	// warnings; "" when ref is "" and no disk is the default.
+	Mount(ref string) (string, []string, error)
+}
+
+// ErrNoDisks: a volume names a disk and the Set has no Disks.
+var ErrNoDisks = errors.New("no disks are set up")
 
 // Mounted lists what was mounted, to undo in reverse order.
 type Mounted struct {
@@ -151,13 +169,16 @@ func (m *Mounted) bind(src, dst string, dir bool) error {
 
 // mountStorage mounts a writable volume: a bind of disks/perm/<c>/<v>
 // (permanent) or disks/rev/<rev>/<c>/<v> (revision), or a fresh tmpfs
-// (boot).
+// (boot); a volume on a disk is a bind from the disk (mountDisk).
 func (m *Mounted) mountStorage(s Set, v state.Volume) error {
 	if err := state.CheckName(v.Name); err != nil {
 		return fmt.Errorf("%w %q: %v", ErrName, v.Name, err)
 	}
 	dst := filepath.Join(s.Dir, v.Name)
 	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	if ok, err := m.mountDisk(s, v, dst); ok || err != nil {
 		return err
 	}
 	var src string
@@ -177,6 +198,46 @@ func (m *Mounted) mountStorage(s Set, v state.Volume) error {
 		return err
 	}
 	return m.bind(src, dst, true)
+}
+
+// mountDisk binds volume v from its disk when it has one (it names one,
+// or device.json has a default disk), as upstream:
+// <disk>/perm/<c>/<v>, <disk>/rev/<rev>/<c>/<v>, or <disk>/boot/<c>/<v>
+// emptied first; it reports whether v is on a disk.
+func (m *Mounted) mountDisk(s Set, v state.Volume, dst string) (bool, error) {
+	if s.Disks == nil {
+		if v.Disk != "" {
+			return true, fmt.Errorf("volume %s: disk %q: %w", v.Name, v.Disk, ErrNoDisks)
+		}
+		return false, nil
+	}
+	root, warns, err := s.Disks.Mount(v.Disk)
+	m.Warnings = append(m.Warnings, warns...)
+	if err != nil {
+		return true, fmt.Errorf("volume %s: %w", v.Name, err)
+	}
+	if root == "" {
+		return false, nil
+	}
+	var src string
+	switch v.Persistence {
+	case Permanent:
+		src = filepath.Join(root, "perm", s.Container, v.Name)
+	case Revision:
+		if s.Revision == "" {
+			return true, fmt.Errorf("volume %s: a revision volume on a disk needs the revision's name", v.Name)
+		}
+		src = filepath.Join(root, "rev", s.Revision, s.Container, v.Name)
+	default:
+		src = filepath.Join(root, "boot", s.Container, v.Name)
+		if err := os.RemoveAll(src); err != nil {
+			return true, fmt.Errorf("volume %s: emptying %s: %w", v.Name, src, err)
+		}
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return true, err
+	}
+	return true, m.bind(src, dst, true)
 }
 
 // Unmount undoes the mounts in reverse order; loop devices go with them
