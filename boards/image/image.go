@@ -30,6 +30,8 @@ type Options struct {
 	Containers []Container       // revision 0's containers; nil = Containers()
 	Device     map[string]any    // device.json; nil = DeviceJSON()
 	Objects    map[string]string // more objects of revision 0: state key -> file (e.g. the boot bench's payloads)
+	Drivers    map[string]any    // bsp/drivers.json ({"all": {alias: ["module params", …]}}); nil = none
+	UserMeta   map[string]string // user-meta the storage starts with (cache/meta/<key>), as if set before
 	// Verity makes the storage with ext4's verity feature, so the device
 	// seals its objects with fs-verity. `make image` sets it; the QEMU
 	// tests set it only where they test it (TestQEMUVerityCorruptObject,
@@ -130,7 +132,9 @@ func Cmdline(b *boards.Board, extra string) string {
 //  1. the factory package in <Work>/pkg (BuildPackage);
 //  2. `pantavisor install --storage dir --rev 0 <Work>/pkg`: objects/,
 //     trails/0/ with .pvr/ and the boot assets in .pv/;
-//  3. boot/grub/grub.cfg, boot/grubenv (pv_rev=0) and boot/grub/grubenv.
+//  3. o.UserMeta as cache/meta/<key> files, where the device persists
+//     user-meta;
+//  4. boot/grub/grub.cfg, boot/grubenv (pv_rev=0) and boot/grub/grubenv.
 func BuildStorage(ctx context.Context, o Options, dir string) (string, error) {
 	if err := o.check(); err != nil {
 		return "", err
@@ -149,6 +153,9 @@ func BuildStorage(ctx context.Context, o Options, dir string) (string, error) {
 	}
 	installed := strings.TrimSpace(string(out))
 	o.logf("%s", installed)
+	if err := writeUserMeta(dir, o.UserMeta); err != nil {
+		return "", err
+	}
 	cfg := GrubConfig{Console: o.Board.Console, Cmdline: Cmdline(o.Board, o.Append)}
 	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(GrubCfg)), 0o755); err != nil {
 		return "", err
@@ -164,7 +171,7 @@ func BuildStorage(ctx context.Context, o Options, dir string) (string, error) {
 //  1. each container's busybox rootfs, squashed with -all-root, plus its
 //     run.json and lxc.container.conf (Containers);
 //  2. the BSP: bsp/run.json, the kernel, the initramfs and the modules
-//     squashfs (cached in Work);
+//     squashfs (cached in Work), and bsp/drivers.json when o.Drivers;
 //  3. device.json with the default groups, then the state json, signed
 //     when o.Signing is set.
 func BuildPackage(ctx context.Context, o Options, dir string) error {
@@ -220,6 +227,11 @@ func BuildPackage(ctx context.Context, o Options, dir string) error {
 	if err := p.AddJSON("bsp/run.json", BSPRun()); err != nil {
 		return err
 	}
+	if o.Drivers != nil {
+		if err := p.AddJSON("bsp/drivers.json", o.Drivers); err != nil {
+			return err
+		}
+	}
 	dev := o.Device
 	if dev == nil {
 		dev = DeviceJSON()
@@ -231,6 +243,27 @@ func BuildPackage(ctx context.Context, o Options, dir string) error {
 		o.logf("signing the state with %s", o.Signing)
 	}
 	return p.Write(o.Signing)
+}
+
+// writeUserMeta writes each user-meta key as the file
+// <storage>/cache/meta/<key> holding its value.
+func writeUserMeta(storage string, um map[string]string) error {
+	if len(um) == 0 {
+		return nil
+	}
+	dir := filepath.Join(storage, "cache", "meta")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for k, v := range um {
+		if k == "" || strings.ContainsAny(k, "/") || k[0] == '.' {
+			return fmt.Errorf("image: user-meta key %q: not a file name", k)
+		}
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // containerSquashfs builds c's rootfs in <Work>/rootfs/<name> and returns

@@ -10,8 +10,8 @@ import (
 )
 
 // Change turns a copy of the factory revision's Options into an update's:
-// it may replace Containers (already a private copy), Device, or the BSP
-// files (Kernel, Initrd, ModulesDir).
+// it may replace Containers (already a private copy), Device, Drivers, or
+// the BSP files (Kernel, Initrd, ModulesDir).
 type Change func(*Options)
 
 // BuildUpdatePackage writes out, a pvr package tarball (.tgz, what
@@ -65,8 +65,9 @@ func BuildUpdatePackage(ctx context.Context, base Options, change Change, out st
 	return WritePackageTgz(pkg, out)
 }
 
-// derive copies base with its own Containers (nil becomes Containers())
-// and Device (nil becomes DeviceJSON()), so a Change never alters base.
+// derive copies base with its own Containers (nil becomes Containers()),
+// Device (nil becomes DeviceJSON()) and Drivers, so a Change never alters
+// base.
 func derive(base Options) (Options, error) {
 	o := base
 	cs := base.Containers
@@ -95,6 +96,9 @@ func derive(base Options) (Options, error) {
 		return Options{}, fmt.Errorf("device.json: %w", err)
 	}
 	o.Device = dev
+	if o.Drivers, err = cloneJSON(base.Drivers); err != nil {
+		return Options{}, fmt.Errorf("bsp/drivers.json: %w", err)
+	}
 	return o, nil
 }
 
