@@ -58,7 +58,7 @@ func driversOptions(t *testing.T) Options {
 	t.Helper()
 	o := qemuImageOptions(t)
 	o.Append = scenarioAppend
-	o.Device = DeviceJSON()
+	_, o.Device = HostNetwork(nil, DeviceJSON()) // no bridge module in this BSP
 	o.Drivers = driversJSON()
 	o.UserMeta = map[string]string{"dummies": "3"}
 	mgmt := Containers()[1]
@@ -116,7 +116,7 @@ func TestQEMUDriversRequiredOptional(t *testing.T) {
 	from := s.pos()
 	s.seen(from, `drv: dummy loaded at start`, 240*time.Second, "the required alias is loaded before drv starts")
 	s.seen(from, `drv: dummies: 3\b`, 30*time.Second, "numdummies comes from user-meta dummies=3")
-	s.seen(from, `pantavisor: container drv: optional driver opt: module nosuchopt: `, 30*time.Second,
+	s.seen(from, `pantavisor: container drv: optional driver opt: module nosuchopt: module not found\r?\n`, 30*time.Second,
 		"the missing optional module is logged")
 	s.seen(from, q(`mgmt: drivers: [{"name":"net","type":"MANUAL","status":"LOADED"}]`), 60*time.Second,
 		"GET /drivers shows mgmt's manual alias loaded")
@@ -124,9 +124,9 @@ func TestQEMUDriversRequiredOptional(t *testing.T) {
 	s.expect(`revision 0 status READY`, 60*time.Second, "the factory revision is READY with drv running")
 
 	s.seen(from, q(RunLine("bad"))+"0", 120*time.Second, "mgmt runs the update")
-	s.expect(`container bad could not be started: required driver bad: module nosuchmod: `, 120*time.Second,
+	s.expect(`container bad could not be started: required driver bad: module nosuchmod: module not found\r?\n`, 120*time.Second,
 		"the missing required module fails bad's start, named")
-	s.expect(statusRE(s.rev, "(ERROR|WONTGO)"), 120*time.Second, "the update fails")
+	s.expect(statusRE(s.rev, "ERROR"), 120*time.Second, "the update fails: ERROR \"A container could not be started\"")
 	after := s.pos()
 	s.expect(`pv: booting revision 0\b`, 120*time.Second, "the device goes back to revision 0")
 	s.seen(after, `drv: dummy loaded at start`, 240*time.Second, "revision 0 loads net again")
@@ -138,5 +138,6 @@ func TestQEMUDriversRequiredOptional(t *testing.T) {
 	st := s.powerOff()
 	assert.Equal(t, "0", st.checkConsistent(), "pv_rev is still 0")
 	p := st.progress(s.rev)
-	assert.Contains(t, []string{"ERROR", "WONTGO"}, p.Status, "the update's progress: %+v", p)
+	assert.Equal(t, "ERROR", p.Status, "the update's progress: %+v", p)
+	assert.Contains(t, p.Logs, "required driver bad: module nosuchmod", "the progress says why")
 }

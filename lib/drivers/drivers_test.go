@@ -2,6 +2,8 @@ package drivers
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -219,4 +221,30 @@ func TestResolveAndCheck(t *testing.T) {
 		"app/run.json: drivers.optional: alias usbnet is not defined in bsp/drivers.json",
 		"app/run.json: drivers.manual: alias x is not defined in bsp/drivers.json",
 	}, Check(st))
+}
+
+// TestFailureNamesModuleOnce: a module line kmod.Loader cannot find
+// fails with the module named once (kmod's error names it already); an
+// error that does not name it gets the prefix.
+func TestFailureNamesModuleOnce(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules.dep"), []byte("kernel/a.ko:\n"), 0o644))
+	m := &Manager{Aliases: []Alias{{"bad", []string{"nosuchmod"}}}, Loader: &kmod.Loader{Dir: dir,
+		Load: func(string, string) error { return errRefused }}}
+	err := m.Require("app", []string{"bad"})
+	assert.ErrorIs(t, err, kmod.ErrNotFound)
+	assert.EqualError(t, err, "required driver bad: module nosuchmod: module not found")
+
+	for _, tc := range []struct{ err, want string }{
+		{"module x: module not found", "module x: module not found"},
+		{"module x needs kernel/y.ko: module not found", "module x needs kernel/y.ko: module not found"},
+		{"module xy: module not found", "module x: module xy: module not found"},
+		{"finit_module /lib/modules/r/x.ko: operation not permitted", "module x: finit_module /lib/modules/r/x.ko: operation not permitted"},
+		{"refused", "module x: refused"},
+	} {
+		cause := errors.New(tc.err)
+		got := namedModule("x", cause)
+		assert.EqualError(t, got, tc.want)
+		assert.ErrorIs(t, got, cause)
+	}
 }

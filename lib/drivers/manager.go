@@ -200,9 +200,19 @@ func (m *Manager) probe(line string) error {
 		return fmt.Errorf("%w %q: no module name", ErrBadLine, line)
 	}
 	if err := m.loader().Probe(mod, params); err != nil {
-		return fmt.Errorf("module %s: %w", mod, err)
+		return namedModule(mod, err)
 	}
 	return nil
+}
+
+// namedModule returns err prefixed "module <mod>: " unless it already
+// starts so, as kmod.Loader's not-found errors do ("module X: module not
+// found", "module X needs Y: …"): one line names the module once.
+func namedModule(mod string, err error) error {
+	if msg := err.Error(); strings.HasPrefix(msg, "module "+mod+": ") || strings.HasPrefix(msg, "module "+mod+" ") {
+		return err
+	}
+	return fmt.Errorf("module %s: %w", mod, err)
 }
 
 // Unload drops container's hold on alias and, when no other container
