@@ -125,7 +125,9 @@ func TestBuildUpdatePackage(t *testing.T) {
 	left, err := filepath.Glob(filepath.Join(o.Work, "update-*"))
 	require.NoError(t, err)
 	assert.Empty(t, left, "the update work directories are removed")
-	assert.Nil(t, o.Containers, "the base options are not changed")
+	wantCs, wantDev := HostNetwork(Containers(), DeviceJSON()) // what testOptions set
+	assert.Equal(t, wantCs, o.Containers, "the base options are not changed")
+	assert.Equal(t, wantDev, o.Device, "the base options are not changed")
 }
 
 // checkObjects: every objects/<sha> file in dir still hashes to its name.
