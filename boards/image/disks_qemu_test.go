@@ -43,6 +43,23 @@ while :; do
 done
 `
 
+// usrMetaKey is the user-meta key mgmt saves through pv-ctl on the first
+// boot, with usrMetaMarker as value; it prints the key read back in
+// upper case (so no console log holds the marker itself).
+const (
+	usrMetaKey    = "pvgo-secret"
+	usrMetaMarker = "pvgo-usrmeta-marker-5e1d0b"
+)
+
+// saveUsrMeta is mgmt's first-boot step: save usrMetaKey (its value
+// built from two halves, so neither the script nor the console holds
+// it) and say whether pv-ctl succeeded.
+const saveUsrMeta = `	m="pvgo-usrmeta-"
+	m="${m}marker-5e1d0b"
+	if out=$(/pantavisor/bin/pv-ctl usrmeta save ` + usrMetaKey + ` "$m" 2>&1); then echo "mgmt: usrmeta saved"
+	else echo "mgmt: usrmeta save failed: $out"; fi
+`
+
 // diskDevice is device.json with a dm-crypt-versatile disk (8 MiB image,
 // upstream's path format) holding pv--usrmeta and the vault's volume,
 // and a 16 MiB zram swap disk.
@@ -106,10 +123,12 @@ func startVM(t *testing.T, o Options, disk string) (*qemu.VM, *qemu.QMP) {
 // of diskDevice, the vault (group app, restart_policy container: an
 // update restarts it alone) with its permanent volume on the crypt disk
 // and mgmt's status volume bound at /var/pvstatus, where it says when
-// its marker is on the disk; mgmt, which waits for that, then installs
+// its marker is on the disk; mgmt, which waits for that, saves the
+// user-meta key usrMetaKey (pv--usrmeta is on the crypt disk), then installs
 // and runs the update package keep.tgz (InstallAtBoot); on a boot of
-// that update, mgmt powers the device off instead once the vault is done
-// (retrying while the updater still tests the revision).
+// that update, mgmt instead prints the user-meta it reads back through
+// pv-ctl and powers the device off once the vault is done (retrying
+// while the updater still tests the revision).
 func vaultOptions(t *testing.T) Options {
 	t.Helper()
 	o := qemuImageOptions(t)
@@ -127,8 +146,10 @@ func vaultOptions(t *testing.T) Options {
 	InstallAtBoot("keep.tgz", "keep", true)(&o)
 	o.container("mgmt").prependInit("while [ ! -e /var/pvstatus/vault-ready ]; do sleep 1; done\n" +
 		"if [ \"$(cat /pantavisor/device-meta/pantavisor.revision 2>/dev/null)\" = locals/keep ]; then\n" +
+		"\techo \"mgmt: usrmeta: $(/pantavisor/bin/pv-ctl usrmeta ls 2>&1 | tr a-z A-Z)\"\n" +
 		"\twhile :; do\n\t\tout=$(/pantavisor/bin/pv-ctl cmd poweroff 2>&1)\n\t\techo \"mgmt: poweroff: $out\"\n" +
-		"\t\tcase \"$out\" in *Error*) sleep 2 ;; *) break ;; esac\n\tdone\nfi\n")
+		"\t\tcase \"$out\" in *Error*) sleep 2 ;; *) break ;; esac\n\tdone\n" +
+		"else\n" + saveUsrMeta + "fi\n")
 	useDiskModules(t, &o)
 	return o
 }
@@ -137,12 +158,15 @@ func vaultOptions(t *testing.T) Options {
 // dm-crypt-versatile disk and a zram swap disk. First boot: the vault's
 // permanent volume is a bind from /dev/mapper/versatile (the crypt disk,
 // created, formatted and mounted by the device) and /dev/zram0 is in
-// /proc/swaps; the vault writes the marker; mgmt then installs and runs
+// /proc/swaps; the vault writes the marker; mgmt saves a user-meta key
+// through pv-ctl (pv--usrmeta is on the crypt disk too), then installs and runs
 // an update that changes the vault and keeps its volume: the new vault
 // reads the marker back. After a power cut the disk image holds the
-// marker nowhere in plain text, and the storage holds the crypt image,
-// its key and init_done. Second boot on the same disk, into the update:
-// the marker is read back through the crypt disk again; mgmt then powers
+// marker nowhere in plain text, nor the user-meta value (cache/meta does
+// not have the key), and the storage holds the crypt image, its key and
+// init_done. Second boot on the same disk, into the update: the marker
+// is read back through the crypt disk again, mgmt reads the user-meta
+// key back from pv--usrmeta through pv-ctl; mgmt then powers
 // the device off, and the storage unmounts cleanly: the disks were undone.
 func TestQEMUDisksCryptAndSwap(t *testing.T) {
 	o := vaultOptions(t)
@@ -158,6 +182,7 @@ func TestQEMUDisksCryptAndSwap(t *testing.T) {
 	s.seen(from, `vault: swaps: /dev/zram0 partition \d+`, 30*time.Second, "the zram swap disk is on")
 	s.seen(from, `vault: marker written`, 30*time.Second, "the vault writes its marker")
 	t.Logf("first boot, marker written: %.1f s", time.Since(start).Seconds())
+	s.seen(from, `mgmt: usrmeta saved`, 60*time.Second, "mgmt saves its user-meta key through pv-ctl")
 	s.seen(from, q(RunLine("keep"))+"0", 240*time.Second, "mgmt runs the update")
 	m, _ := s.seen(from, q(VersionLine("vault", "2"))+`[\s\S]*?vault: marker (read back|written)`, 120*time.Second,
 		"the updated vault starts")
@@ -170,10 +195,13 @@ func TestQEMUDisksCryptAndSwap(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, bytes.Contains(raw, []byte(diskMarker)), "the marker is nowhere on the disk in plain text")
 	assert.False(t, bytes.Contains(raw, []byte("marker-7f3a9c")), "nor its tail")
+	assert.False(t, bytes.Contains(raw, []byte(usrMetaMarker)), "the user-meta value is nowhere on the disk in plain text")
+	assert.False(t, bytes.Contains(raw, []byte("marker-5e1d0b")), "nor its tail")
 	raw = nil
 	assert.Subset(t, st.ls("/dm-crypt-files/secrets"), []string{"versatile.img", "versatile_key.txt", "versatile_key.init_done"},
 		"the crypt image, its key and the init_done marker are on the storage")
 	assert.Len(t, st.cat("/dm-crypt-files/secrets/versatile_key.txt"), 32, "a 256-bit key")
+	assert.NotContains(t, st.ls("/cache/meta"), usrMetaKey, "user-meta is not on plain storage")
 
 	start = time.Now()
 	vm, _ := startVM(t, o, s.disk)
@@ -185,6 +213,8 @@ func TestQEMUDisksCryptAndSwap(t *testing.T) {
 	expect(q(VersionLine("vault", "2")), "the second boot runs the update")
 	expect(`vault: mount: /dev/mapper/versatile /var/secret ext4 `, "the crypt disk is opened again")
 	expect(`vault: marker read back`, "the marker written before the power cut is read back")
+	expect(`mgmt: usrmeta: .*`+q(`"`+strings.ToUpper(usrMetaKey)+`":"`+strings.ToUpper(usrMetaMarker)+`"`),
+		"the user-meta key saved before the power cut is read back from pv--usrmeta")
 	t.Logf("second boot: %.1f s", time.Since(start).Seconds())
 	expect(`pantavisor: storage unmounted`, "mgmt's poweroff: the swap and crypt disks were undone, so the storage unmounts")
 	expect(`reboot: Power down`, "the device powers off")

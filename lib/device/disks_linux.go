@@ -1,8 +1,6 @@
 package device
 
 import (
-	"path/filepath"
-
 	"pantavisor/lib/disk"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/state"
@@ -42,7 +40,7 @@ func (d *Device) setupDisks() (undo func(), out *engine.Outcome) {
 		}
 	}
 	if len(d.cur.Device.Volumes) > 0 {
-		vols, err := volume.Mount(volume.Set{Container: "bsp", Dir: filepath.Join(d.o.Launch.Host.Volumes(), "bsp"),
+		vols, err := volume.Mount(volume.Set{Container: "bsp", Dir: d.bspVolumesDir(),
 			Storage: d.cur.Device.Volumes, Disks: set, Revision: d.rev,
 			Perm: d.st.VolumePath("permanent", d.rev, "bsp", ""), Rev: d.st.VolumePath("revision", d.rev, "bsp", "")})
 		if err != nil {

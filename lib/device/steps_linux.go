@@ -45,14 +45,17 @@ func (d *Device) publishMeta() (wait func()) {
 }
 
 // metaStores are the device-meta and user-meta stores: views in the run
-// dir (meta derives them), persisted in PV_CACHE_DEVMETADIR and
-// PV_CACHE_USRMETADIR (the storage's cache/devmeta and cache/meta); each
-// user-meta key is also applied to the configuration.
+// dir (meta derives them), persisted in the revision's pv--devmeta and
+// pv--usrmeta volumes when device.json declares them, else in
+// PV_CACHE_DEVMETADIR and PV_CACHE_USRMETADIR (the storage's
+// cache/devmeta and cache/meta; see metaPersist); each user-meta key is
+// also applied to the configuration.
 func (d *Device) metaStores() (dev, usr *meta.Store) {
 	p := d.o.Paths
-	dev = &meta.Store{Kind: meta.Device, RunDir: p.RunDir, Persist: cmp.Or(p.DevMeta, filepath.Join(d.st.Root, "cache", "devmeta"))}
+	dev = &meta.Store{Kind: meta.Device, RunDir: p.RunDir,
+		Persist: d.metaPersist(devMetaVolume, cmp.Or(p.DevMeta, filepath.Join(d.st.Root, "cache", "devmeta")))}
 	cfg := d.cfg
-	usr = &meta.Store{Kind: meta.User, RunDir: p.RunDir, Persist: cmp.Or(p.UsrMeta, filepath.Join(d.st.Root, "cache", "meta")),
+	usr = &meta.Store{Kind: meta.User, RunDir: p.RunDir, Persist: d.metaPersist(usrMetaVolume, cmp.Or(p.UsrMeta, filepath.Join(d.st.Root, "cache", "meta"))),
 		OnChange: func(key, value string, deleted bool) {
 			// Keys that are not configuration keys are plain metadata.
 			// Keys that are not configuration keys are plain metadata: the
