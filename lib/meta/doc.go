@@ -6,8 +6,9 @@
 // Each store is a directory of files, one per key, whose content is the
 // value: the run-dir view ($RUNDIR/device-meta, $RUNDIR/user-meta) that
 // containers with the mgmt role see at /pantavisor/<kind>, optionally backed
-// by a persisted copy on the storage (cache/devmeta, cache/meta) that Load
-// copies back into the view at boot. A key "<c>.<k>" (split at the first
+// by a persisted copy (on the storage: cache/devmeta, cache/meta; or the
+// device.json volumes pv--devmeta, pv--usrmeta when the revision declares
+// them, chosen by lib/device) that Load copies back into the view at boot. A key "<c>.<k>" (split at the first
 // dot) is also written as $RUNDIR/<kind>.<c>/<k>, the directory other
 // containers get bind-mounted at /pantavisor/<kind>, so a container sees
 // its own keys without the prefix.
