@@ -16,8 +16,22 @@ type shellObserver struct {
 	sh *debugshell.Shell
 }
 
-// HoldEnd waits for the debug shell to close (or its timeout).
-func (o shellObserver) HoldEnd(out engine.Outcome) { o.sh.Hold(context.Background(), out.Error()) }
+// HoldEnd waits for the debug shell to close (or its timeout), feeding
+// the watchdog every second meanwhile (the engine's loop may be waiting).
+func (o shellObserver) HoldEnd(out engine.Outcome) {
+	done := make(chan struct{})
+	go func() { o.sh.Hold(context.Background(), out.Error()); close(done) }()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			o.Tick()
+		}
+	}
+}
 
 // DeferEnd gives a waiting end d more.
 func (o shellObserver) DeferEnd(d time.Duration) { o.sh.Defer(context.Background(), d) }

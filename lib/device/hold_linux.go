@@ -9,9 +9,13 @@ import (
 
 // Holder is an Observer that can make the end of the running revision
 // wait: the console debug shell (lib/debugshell), open while the device
-// decides to reboot, power off or roll back. The end goes through
-// HoldEnd on a goroutine of its own, so the engine keeps running (and
-// the watchdog fed) meanwhile; the containers stop once it returns.
+// decides to reboot, power off or roll back. An end asked for (a
+// command, an update's reboot or failure) goes through HoldEnd on a
+// goroutine of its own, the engine running meanwhile; a failure the
+// engine finds (a container that exits) goes through it on the engine's
+// loop (engine.Options.BeforeStop), which waits. Either way the
+// containers stop once it returns, so HoldEnd feeds the watchdog itself
+// while it waits.
 type Holder interface {
 	// HoldEnd returns when the revision may end with out.
 	HoldEnd(out engine.Outcome)
