@@ -34,10 +34,13 @@ const stopGrace = 3 * time.Second
 // container user's (root's) login shell with AppletDir on PATH (pv-ctl,
 // pvtx, the applets). Empty fields mean the real system.
 type Command struct {
-	Console   string        // the tty; /dev/console when ""
-	Exe       string        // this binary; /proc/self/exe when ""
-	Term      string        // TERM of the shell; "vt100" when ""
-	Container func() string // the container to enter; "" is ErrNoContainer
+	Console string // the tty; /dev/console when ""
+	Exe     string // this binary; /proc/self/exe when ""
+	Term    string // TERM of the shell; "vt100" when ""
+	// CgroupParent is the containers' cgroup parent (pventer
+	// --cgroup-parent); "" is the hierarchy root, an embedded device's.
+	CgroupParent string
+	Container    func() string // the container to enter; "" is ErrNoContainer
 }
 
 // Start starts the shell (Options.Start).
@@ -54,7 +57,8 @@ func (c Command) Start() (Process, error) {
 		return nil, err
 	}
 	defer tty.Close() // the child has its copies
-	cmd := &exec.Cmd{Path: cmp.Or(c.Exe, "/proc/self/exe"), Args: []string{"pventer", "-c", name, loginScript},
+	cmd := &exec.Cmd{Path: cmp.Or(c.Exe, "/proc/self/exe"),
+		Args:  []string{"pventer", "--cgroup-parent", cmp.Or(c.CgroupParent, "/"), "-c", name, loginScript},
 		Env:   []string{"TERM=" + cmp.Or(c.Term, "vt100"), "PVUSER=root"},
 		Stdin: tty, Stdout: tty, Stderr: tty,
 		// Ctty is the child's fd: its stdin.
