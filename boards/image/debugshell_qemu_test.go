@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -90,6 +91,11 @@ func TestQEMUDebugShellWalk(t *testing.T) {
 	_, err = BuildDemo(context.Background(), o, disk)
 	require.NoError(t, err)
 	t.Logf("demo image built in %.1fs", time.Since(built).Seconds())
+	for _, p := range []string{DemoWebV2Package, DemoBrokenPackage} {
+		fi, err := os.Stat(filepath.Join(o.Work, "storage", DemoDir, p))
+		require.NoError(t, err)
+		t.Logf("%s: %d bytes", p, fi.Size())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	vm, err := qemu.Start(ctx, qemu.Options{Board: o.Board, Disks: []string{disk}, Reboot: true,
@@ -110,7 +116,7 @@ func TestQEMUDebugShellWalk(t *testing.T) {
 	w.typeLine("")
 	w.expect(`debug shell: opening`, 30*time.Second, "Enter opens the shell")
 	w.expect(shellPrompt, 60*time.Second, "the shell's prompt")
-	w.typeLine("command -v pv-ctl pvtx; ls /demo; echo shell-in-$(hostname)")
+	w.typeLine("which pv-ctl pvtx; ls /demo; echo shell-in-$(hostname)")
 	w.expect(`/pantavisor/bin/pv-ctl\r?\n/pantavisor/bin/pvtx\r?\n`, 30*time.Second, "pv-ctl and pvtx on PATH")
 	w.expect(`broken\.tgz\s+web-v2\.tgz`, 30*time.Second, "the demo packages at /demo")
 	w.expect(`shell-in-\S+`, 30*time.Second, "the shell runs")
@@ -125,7 +131,7 @@ func TestQEMUDebugShellWalk(t *testing.T) {
 	w.typeLine("pv-ctl steps install /demo/broken.tgz locals/broken")
 	w.expect(`\{"revision":"locals/broken"\}`, 120*time.Second, "broken installed")
 	w.typeLine("pv-ctl cmd run locals/broken")
-	w.expect(`waiting for the debug shell to close`, 240*time.Second, "the rollback waits for the shell")
+	t.Logf("%s", w.expect(`[^\r\n]*waiting for the debug shell to close[^\r\n]*`, 240*time.Second, "the rollback waits for the shell"))
 	held := vm.Mark()
 	w.typeLine("exit")
 	w.expect(`debug shell closed`, 30*time.Second, "exit closes the shell")
