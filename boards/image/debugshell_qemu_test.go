@@ -61,8 +61,10 @@ func (w *walk) page(ok func(string) bool, what string) string {
 	return page
 }
 
-// shellPrompt is busybox ash's prompt for root ("/ # ").
-const shellPrompt = `# $`
+// shellPrompt is busybox ash's prompt for root ("~ # "), then its line
+// editor's query for the cursor position (ESC [ 6 n), which may come in
+// the same read or the next.
+const shellPrompt = `# (?:\x1b\[6n)?$`
 
 // TestQEMUDebugShellWalk is the README's first hour, typed on the serial
 // console of the demo image (BuildDemo, one QEMU machine, the board's
