@@ -15,6 +15,7 @@ import (
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/cmdline"
 	"pantavisor/lib/config"
+	"pantavisor/lib/debugshell"
 	"pantavisor/lib/device"
 	"pantavisor/lib/early"
 	"pantavisor/lib/engine"
@@ -31,6 +32,8 @@ func mainLoop(console io.Writer) int {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
+	view := &debugshell.View{W: console} // held while a debug shell owns the console
+	console = view
 	logf := func(format string, args ...any) { fmt.Fprintf(console, "pantavisor: "+format+"\n", args...) }
 	cl, _ := readCmdline()
 	cfg := loadConfig(cl, logf)
@@ -65,10 +68,17 @@ func mainLoop(console io.Writer) int {
 	}
 	test, _ := cl.Get("pv_test")
 	obs := &embedded{logf: logf, wdt: startWatchdog(cfg, test, console), testPowerOff: test == "ready-poweroff", stop: stop}
-	d, err := device.New(o, obs)
+	var d *device.Device
+	sh, err := debugshell.FromConfig(cfg, view, func() string { return d.Mgmt() })
+	if err != nil {
+		logf("%v", err)
+	}
+	d, err = device.New(o, withShell(obs, sh))
 	var out engine.Outcome
 	if err == nil {
+		stopShell := runShell(ctx, sh)
 		out, err = d.Run(ctx)
+		stopShell()
 	} else {
 		obs.Exit(out, err)
 	}

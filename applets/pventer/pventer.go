@@ -32,7 +32,8 @@
 // Options:
 //
 //	-c, --container NAME  the container to enter ("/" or "_pv_": the host)
-//	--cgroup-parent NAME  containers' cgroups are <hierarchy>/NAME/<container> (default pantavisor)
+//	--cgroup-parent NAME  containers' cgroups are <hierarchy>/NAME/<container> (default pantavisor;
+//	                      "/": <hierarchy>/<container>, where an embedded device keeps them)
 //
 // Exit codes: the command's exit code (128+N when killed by signal N); 1
 // when pventer fails (no container found: NAME, or it cannot enter); 2 on
@@ -68,7 +69,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlags(args[0], usage, stdout, stderr)
 	fs.StringVar(&o.Container, "c", "", "the container to enter (\"/\" or \"_pv_\": the host)")
 	fs.StringVar(&o.Container, "container", "", "same as -c")
-	fs.StringVar(&o.Parent, "cgroup-parent", "pantavisor", "containers' cgroups are <hierarchy>/NAME/<container>")
+	fs.StringVar(&o.Parent, "cgroup-parent", "pantavisor", "containers' cgroups are <hierarchy>/NAME/<container> (\"/\": <hierarchy>/<container>, an embedded device's)")
 	if code, done := fs.Parse(args[1:]); done {
 		return code
 	}

@@ -126,6 +126,7 @@ type VM struct {
 	opts Options
 	cmd  *exec.Cmd
 	log  *os.File
+	in   io.WriteCloser // the serial console's input (QEMU's stdin)
 	done chan struct{}
 	err  error // exit error, valid once done is closed
 
@@ -147,7 +148,10 @@ func Start(ctx context.Context, o Options, logPath string) (*VM, error) {
 	}
 	v := &VM{opts: o, log: log, done: make(chan struct{}), changed: make(chan struct{})}
 	v.cmd = exec.CommandContext(ctx, args[0], args[1:]...)
-	v.cmd.Stdin = nil
+	if v.in, err = v.cmd.StdinPipe(); err != nil {
+		log.Close()
+		return nil, err
+	}
 	v.cmd.Stdout = v
 	v.cmd.Stderr = v
 	v.cmd.WaitDelay = 5 * time.Second
@@ -256,6 +260,16 @@ func (v *VM) expect(from int, re *regexp.Regexp, timeout time.Duration) (string,
 			return "", fmt.Errorf("waiting for %q: timed out after %s", re, timeout)
 		}
 	}
+}
+
+// Send types s on the serial console, as a terminal would (Enter is
+// "\r"). QEMU reads its stdin only as fast as the guest's UART takes it,
+// so nothing is lost; a write to a QEMU that exited fails.
+func (v *VM) Send(s string) error {
+	if _, err := io.WriteString(v.in, s); err != nil {
+		return fmt.Errorf("console input %q: %w", s, err)
+	}
+	return nil
 }
 
 // Wait waits up to timeout for QEMU to exit and returns its exit error.

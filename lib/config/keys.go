@@ -88,7 +88,7 @@ var keys = [numKeys]Spec{
 	{"PV_CACHE_USRMETADIR", "cache.usrmetadir", "/storage/cache/meta", "", TypeString, pv, false},
 	{"PV_CONTROL_REMOTE", "control.remote", "1", "", TypeBool, pv | oem, false},
 	{"PV_CONTROL_REMOTE_ALWAYS", "control.remote.always", "0", "", TypeBool, pv | oem, false},
-	{"PV_DEBUG_SHELL", "debug.shell", "1", "", TypeBool, pv | args, false},
+	{"PV_DEBUG_SHELL", "debug.shell", "0", "", TypeBool, pv | args, false}, // upstream 1 (debug builds only): README, debug shell
 	{"PV_DEBUG_SHELL_AUTOLOGIN", "debug.shell.autologin", "0", "", TypeBool, pv | args, false},
 	{"PV_DEBUG_SHELL_TIMEOUT", "", "60", "", TypeDuration, pv, false},
 	{"PV_DEBUG_SSH", "debug.ssh", "1", "", TypeBool, pv | oem | run | args, false},

@@ -30,10 +30,10 @@ func TestBool(t *testing.T) {
 		assert.Equal(t, map[bool]string{true: "1", false: "0"}[tc.want], c.Get(DebugShellAutologin).String(), "printed as 1/0")
 	}
 	for _, bad := range []string{"", "2", "-1", "y", "n", "enable", "truee", " 1x"} {
-		c, err := setOne(t, "PV_DEBUG_SHELL", bad)
+		c, err := setOne(t, "PV_DEBUG_SSH", bad) // a BOOL defaulting to 1 (PV_DEBUG_SHELL's default is 0 here)
 		assert.ErrorIs(t, err, ErrBadValue, "%q", bad)
-		assert.True(t, c.Get(DebugShell).Bool(), "%q: default kept", bad)
-		assert.Equal(t, LevelDefault, c.Get(DebugShell).Level())
+		assert.True(t, c.Get(DebugSSH).Bool(), "%q: default kept", bad)
+		assert.Equal(t, LevelDefault, c.Get(DebugSSH).Level())
 	}
 }
 
@@ -187,7 +187,7 @@ func TestDefaultsParse(t *testing.T) {
 
 func TestTypeMismatchGetters(t *testing.T) {
 	c := New()
-	assert.Equal(t, 1, c.Get(DebugShell).Int(), "BOOL as number")
+	assert.Equal(t, 1, c.Get(DebugSSH).Int(), "BOOL as number")
 	assert.True(t, c.Get(PHCredsPort).Bool(), "non-zero INT is true")
 	assert.Equal(t, 0, c.Get(StorageDevice).Int(), "STRING has no number")
 	for _, unknown := range []string{"PV_NOPE", ""} {

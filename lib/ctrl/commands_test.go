@@ -53,7 +53,7 @@ func TestParseCommand(t *testing.T) {
 // row makes one more check true than needed, so the earlier check must
 // win.
 func TestCommandRejections(t *testing.T) {
-	type env struct{ remote, updating, claimed, noRemoteCfg, noShell, pending bool }
+	type env struct{ remote, updating, claimed, noRemoteCfg, noShell, shell, pending bool }
 	cases := []struct {
 		name   string
 		op     string
@@ -77,7 +77,7 @@ func TestCommandRejections(t *testing.T) {
 		{"go-remote disabled", "GO_REMOTE", env{noRemoteCfg: true, remote: true, pending: true}, 409, "",
 			"Cannot do this operation when remote mode is disabled by config"},
 		{"defer no shell", "DEFER_REBOOT", env{noShell: true, pending: true}, 409, "", "Cannot do this operation when debug shell is not active"},
-		{"defer shell", "DEFER_REBOOT", env{}, 200, "", ""},
+		{"defer shell", "DEFER_REBOOT", env{shell: true}, 200, "", ""},
 		{"go-remote already", "GO_REMOTE", env{remote: true, pending: true}, 204, "", ""},
 		{"go-remote", "GO_REMOTE", env{}, 200, "", ""},
 		{"unclaim unclaimed", "UNCLAIM", env{pending: true}, 204, "", ""},
@@ -99,6 +99,9 @@ func TestCommandRejections(t *testing.T) {
 			}
 			if e.noShell {
 				require.NoError(t, ts.Config.Set(config.LevelEnv, "PV_DEBUG_SHELL", "0"))
+			}
+			if e.shell { // off by default here (upstream: on)
+				require.NoError(t, ts.Config.Set(config.LevelEnv, "PV_DEBUG_SHELL", "1"))
 			}
 			if e.pending {
 				ok := ts.queue(Command{Op: OpRunGC})

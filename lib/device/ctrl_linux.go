@@ -91,6 +91,8 @@ func (c *control) run(cmd ctrl.Command) {
 		d.updateMetadata(cmd.Payload)
 	case ctrl.OpUnclaim:
 		d.unclaim()
+	case ctrl.OpDeferReboot:
+		d.deferEnd(cmd.Payload)
 	case ctrl.OpLocalRun, ctrl.OpLocalRunCommit, ctrl.OpMakeFactory:
 		d.update(cmd.Op, cmd.Payload, cmd.Op == ctrl.OpLocalRunCommit, cmd.Op == ctrl.OpMakeFactory)
 	default:
@@ -112,11 +114,20 @@ func (d *Device) keep() []string {
 }
 
 // end ends the revision with out, unless an end was asked for already.
+// With a Holder observer the first end waits for it on a goroutine, and
+// later ones leave the cancelling to that goroutine.
 func (c *control) end(out engine.Outcome) {
 	c.mu.Lock()
-	if c.outcome == nil {
+	first := c.outcome == nil
+	if first {
 		c.outcome = &out
 	}
 	c.mu.Unlock()
+	if h, ok := c.d.obs.(Holder); ok {
+		if first {
+			go func() { h.HoldEnd(out); c.cancel() }()
+		}
+		return
+	}
 	c.cancel()
 }

@@ -46,7 +46,7 @@ type Options struct {
 	// installed (PV_SECUREBOOT_MODE, the trust stores); nil: none.
 	Secureboot *pvs.Options
 	Launch     launch.Options // ConsoleLog, Host.RunDir and Host.Cgroups are the device's
-	Engine     engine.Options // Tick, StopTimeout, Now; Log, OnStatus, OnTick and Updating are the device's
+	Engine     engine.Options // Tick, StopTimeout, Now; Log, OnStatus, OnTick, Updating and BeforeStop are the device's
 	Logs       *logs.Server   // if set: started for the revision (logs/<rev>/…), gets the device's log too
 	BSP        *BSP           // if set (embedded mode): mount the BSP firmware and modules
 	Drivers    drivers.Loader // loads the containers' driver aliases; nil: the running kernel's modules (lib/kmod)
@@ -362,6 +362,9 @@ func verifyLine(rep storage.VerifyReport) string {
 func (d *Device) startEngine(ctx context.Context, updating bool) {
 	eo := d.o.Engine
 	eo.Updating, eo.Log, eo.OnStatus, eo.OnTick = updating, d.log, d.onStatus, d.onTick
+	if h, ok := d.obs.(Holder); ok {
+		eo.BeforeStop = h.HoldEnd
+	}
 	d.ctx = ctx
 	d.shared = d.o.Launch.NewShared(d.rev)
 	d.setPools(d.cur)

@@ -105,6 +105,10 @@ type Options struct {
 	OnStatus    func(Status)     // the revision status changed (device-meta pantavisor.status)
 	OnTick      func()           // called every loop iteration (the watchdog keepalive)
 	Now         func() time.Time // clock seam for tests
+	// BeforeStop is called with a failure before the containers stop
+	// (nil: none); it may block (the console debug shell delays the end
+	// while it is open), the loop waiting meanwhile.
+	BeforeStop func(Outcome)
 }
 
 // Engine runs one revision. Create it with New, then call Run once.
@@ -225,6 +229,9 @@ func (e *Engine) Run(ctx context.Context) Outcome {
 		}
 		if out := e.step(e.o.Now()); out != nil {
 			e.logf(LevelError, "revision failed (%s): %s", out.Cause, out.Reason)
+			if e.o.BeforeStop != nil {
+				e.o.BeforeStop(*out)
+			}
 			e.stopAll()
 			return *out
 		}

@@ -17,7 +17,7 @@ import (
 // seams (Parent, User, Proc, Self, HostPid) mean the real system.
 type Options struct {
 	Container string   // the container's name; "/" or "_pv_": the host
-	Parent    string   // cgroup parent of the containers; "pantavisor" when empty
+	Parent    string   // cgroup parent of the containers; "pantavisor" when empty, "/" the hierarchy root (embedded devices)
 	Args      []string // CMD ARG..., run by the shell with -c; none: a login shell
 	User      string   // user of the container's /etc/passwd (HOME, SHELL); "root" when empty
 	Term      string   // TERM to pass through; "" keeps the init's
@@ -41,6 +41,15 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// cgroupParent is Parent as cgroup.Manager takes it: "/" is the
+// hierarchy root ("").
+func (o Options) cgroupParent() string {
+	if o.Parent == "/" {
+		return ""
+	}
+	return o.Parent
+}
+
 // Run enters the container and runs the command, returning its exit code
 // (128+N when signal N killed it). Steps: find the init (FindInit; the
 // host is HostPid), join its cgroups (not for the host), read its
@@ -52,7 +61,7 @@ func Run(o Options) (int, error) {
 	pid := o.HostPid
 	if !IsHost(o.Container) {
 		var err error
-		if pid, err = FindInit(o.Proc, o.Parent, o.Container); err != nil {
+		if pid, err = FindInit(o.Proc, o.cgroupParent(), o.Container); err != nil {
 			return 0, err
 		}
 		if err := joinCgroups(o, pid); err != nil {
@@ -92,7 +101,7 @@ func wait(cmd *exec.Cmd, sigs <-chan os.Signal) (int, error) {
 
 // joinCgroups moves o.Self into every hierarchy's group of o.Container.
 func joinCgroups(o Options, pid int) error {
-	m := cgroup.Manager{Proc: o.Proc, Parent: o.Parent}
+	m := cgroup.Manager{Proc: o.Proc, Parent: o.cgroupParent()}
 	g, err := m.Group(o.Container)
 	if err == nil {
 		err = g.Add(o.Self)

@@ -23,3 +23,9 @@ func TestRunNoContainer(t *testing.T) {
 	assert.ErrorContains(t, err, "environment of _pv_", "the host's environ is read from Proc")
 	assert.NoFileExists(t, filepath.Join(proc, "1", "environ"))
 }
+
+func TestCgroupParentRoot(t *testing.T) {
+	assert.Equal(t, "", Options{Parent: "/"}.withDefaults().cgroupParent(), `"/" is the hierarchy root`)
+	assert.Equal(t, "pantavisor", Options{}.withDefaults().cgroupParent())
+	assert.Equal(t, "lxc/x", Options{Parent: "lxc/x"}.cgroupParent())
+}

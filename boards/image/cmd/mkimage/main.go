@@ -3,7 +3,10 @@
 // revision 0 (the board's kernel and modules, our initramfs, and the os,
 // mgmt and web busybox containers). See package pantavisor/boards/image.
 //
-//	mkimage -board B -kernel KDIR -initrd INITRD [-pantavisor BIN] [-work DIR] [-signing DIR|none] -o DISK
+//	mkimage -board B -kernel KDIR -initrd INITRD [-pantavisor BIN] [-work DIR] [-signing DIR|none] [-demo=false] -o DISK
+//
+// -demo (default on) builds the demo image (image.BuildDemo): the console
+// debug shell on and two update packages to try from it.
 //
 // KDIR is boards/fetch-kernel.sh's directory (vmlinuz, modules/<release>).
 // Without -pantavisor it builds one for this machine into the work dir.
@@ -36,14 +39,15 @@ func main() {
 	appendArgs := flag.String("append", "", "more kernel arguments")
 	verity := flag.Bool("verity", true, "make the storage with ext4's verity feature: the device seals its objects with fs-verity")
 	signing := flag.String("signing", "", `directory of key.pem and chain.pem revision 0 is signed with (default: the board's "signing"; "none": unsigned)`)
+	demo := flag.Bool("demo", true, "the demo image: the console debug shell on and two update packages in /demo of the mgmt container (README, the first hour)")
 	flag.Parse()
-	if err := run(*board, *kdir, *initrd, *pv, *work, *out, *sizeMiB, *appendArgs, *verity, *signing); err != nil {
+	if err := run(*board, *kdir, *initrd, *pv, *work, *out, *sizeMiB, *appendArgs, *verity, *signing, *demo); err != nil {
 		fmt.Fprintf(os.Stderr, "mkimage: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs string, verity bool, signing string) error {
+func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs string, verity bool, signing string, demo bool) error {
 	if kdir == "" || initrd == "" || out == "" {
 		return fmt.Errorf("-kernel, -initrd and -o are required")
 	}
@@ -78,7 +82,11 @@ func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs stri
 		}
 	}
 	start := time.Now()
-	res, err := image.Build(context.Background(), image.Options{Board: b, Kernel: filepath.Join(kdir, "vmlinuz"),
+	build := image.Build
+	if demo {
+		build = image.BuildDemo
+	}
+	res, err := build(context.Background(), image.Options{Board: b, Kernel: filepath.Join(kdir, "vmlinuz"),
 		ModulesDir: mods, Initrd: initrd, Pantavisor: pv, Work: work, ImageMiB: sizeMiB, Append: appendArgs,
 		Verity: verity, Signing: signing, Log: os.Stdout}, out)
 	if err != nil {
