@@ -2,7 +2,7 @@ package container
 
 import (
 	"bytes"
-	"net/netip"
+	"pantavisor/lib/ip4"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +26,7 @@ func hostNet(t *testing.T) (netns.NsHandle, *rtnl.Conn) {
 	t.Cleanup(func() { c.Close() })
 	br, err := c.EnsureBridge("pvbr0")
 	require.NoError(t, err)
-	require.NoError(t, c.AddAddr(br, netip.MustParsePrefix("10.213.0.1/24")))
+	require.NoError(t, c.AddAddr(br, ip4.MustParsePrefix("10.213.0.1/24")))
 	return h, c
 }
 

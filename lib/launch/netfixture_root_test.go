@@ -3,8 +3,8 @@ package launch
 import (
 	"io"
 	"net"
-	"net/netip"
 	"os"
+	"pantavisor/lib/ip4"
 	"regexp"
 	"strings"
 	"testing"
@@ -194,7 +194,7 @@ func (nf *netFixture) outside(t *testing.T, hostEnd, hostAddr, outAddr string) n
 		l, err := s.c.LinkByName(s.name)
 		require.NoError(t, err)
 		if s.addr != "" {
-			require.NoError(t, s.c.AddAddr(l, netip.MustParsePrefix(s.addr)))
+			require.NoError(t, s.c.AddAddr(l, ip4.MustParsePrefix(s.addr)))
 		}
 		require.NoError(t, s.c.SetUp(l))
 	}

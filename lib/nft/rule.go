@@ -3,7 +3,7 @@ package nft
 import (
 	"errors"
 	"fmt"
-	"net/netip"
+	"pantavisor/lib/ip4"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,7 +32,7 @@ var ErrInvalidRule = errors.New("invalid nat rule")
 //
 //	ip saddr <Subnet> oifname != "<Bridge>" masquerade
 type Rule struct {
-	Subnet netip.Prefix
+	Subnet ip4.Prefix
 	Bridge string
 }
 
@@ -45,7 +45,7 @@ func (r Rule) String() string {
 // cannot be encoded.
 func (r Rule) check() error {
 	switch {
-	case !r.Subnet.IsValid() || !r.Subnet.Addr().Is4():
+	case !r.Subnet.IsValid():
 		return fmt.Errorf("%w: subnet %v is not an IPv4 prefix", ErrInvalidRule, r.Subnet)
 	case r.Bridge == "" || len(r.Bridge) >= unix.IFNAMSIZ:
 		return fmt.Errorf("%w: bridge name %q must be 1 to %d bytes", ErrInvalidRule, r.Bridge, unix.IFNAMSIZ-1)

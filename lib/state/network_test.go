@@ -2,7 +2,7 @@ package state
 
 import (
 	"errors"
-	"net/netip"
+	"pantavisor/lib/ip4"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -129,7 +129,7 @@ func TestParseIPv4(t *testing.T) {
 			continue
 		}
 		require.NoError(t, err, tc.in)
-		assert.Equal(t, netip.MustParseAddr(tc.addr), addr, tc.in)
+		assert.Equal(t, ip4.MustParseAddr(tc.addr), addr, tc.in)
 		assert.Equal(t, tc.bits, bits, tc.in)
 	}
 }
