@@ -3,8 +3,8 @@ package container
 import (
 	"errors"
 	"fmt"
-	"pantavisor/lib/ip4"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rtnl"
 )
 

@@ -2,7 +2,6 @@ package container
 
 import (
 	"bytes"
-	"pantavisor/lib/ip4"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rtnl"
 	"pantavisor/lib/testenv"
 )

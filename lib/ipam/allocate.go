@@ -2,10 +2,10 @@ package ipam
 
 import (
 	"fmt"
-	"pantavisor/lib/ip4"
 	"slices"
 	"strconv"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/state"
 )
 

@@ -3,10 +3,10 @@ package ipam
 import (
 	"errors"
 	"fmt"
-	"pantavisor/lib/ip4"
 	"strconv"
 	"sync"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/state"
 )
 

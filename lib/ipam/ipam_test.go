@@ -2,13 +2,13 @@ package ipam
 
 import (
 	"errors"
-	"pantavisor/lib/ip4"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/state"
 )

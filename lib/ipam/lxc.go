@@ -3,9 +3,9 @@ package ipam
 import (
 	"errors"
 	"fmt"
-	"pantavisor/lib/ip4"
 	"strings"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/state"
 )

@@ -2,8 +2,8 @@ package ipam
 
 import (
 	"fmt"
-	"pantavisor/lib/ip4"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )

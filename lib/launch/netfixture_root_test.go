@@ -4,7 +4,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"pantavisor/lib/ip4"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netns"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/netpool"
 	"pantavisor/lib/rawjson"

@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"pantavisor/lib/ip4"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netns"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/netpool"
 	"pantavisor/lib/rtnl"

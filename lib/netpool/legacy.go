@@ -3,6 +3,7 @@ package netpool
 import (
 	"fmt"
 	"math/bits"
+
 	"pantavisor/lib/ip4"
 )
 

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"pantavisor/lib/ip4"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"pantavisor/lib/container"
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/nft"

@@ -3,13 +3,13 @@ package netpool
 import (
 	"errors"
 	"os"
-	"pantavisor/lib/ip4"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/nft"

@@ -6,11 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
-	"pantavisor/lib/ip4"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // golden reads testdata/nft-1.0.6-mnl.txt: what nft itself sends.

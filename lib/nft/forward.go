@@ -3,9 +3,10 @@ package nft
 import (
 	"encoding/binary"
 	"fmt"
-	"pantavisor/lib/ip4"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // Forward sends connections to Port of the device's own addresses on to

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"pantavisor/lib/ip4"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/testenv"
 )
 

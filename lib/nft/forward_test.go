@@ -3,12 +3,13 @@ package nft
 import (
 	"encoding/hex"
 	"errors"
-	"pantavisor/lib/ip4"
 	"reflect"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 func fwd(proto string, port uint16, to string) Forward {

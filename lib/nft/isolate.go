@@ -3,9 +3,10 @@ package nft
 import (
 	"encoding/binary"
 	"fmt"
-	"pantavisor/lib/ip4"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // ChainInput is the chain of our table that holds the Isolation rules:

@@ -3,11 +3,12 @@ package nft
 import (
 	"encoding/hex"
 	"errors"
-	"pantavisor/lib/ip4"
 	"reflect"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 func iso(bridge, gw string) Isolation {

@@ -2,6 +2,7 @@ package nft
 
 import (
 	"fmt"
+
 	"pantavisor/lib/ip4"
 )
 

@@ -2,9 +2,10 @@ package nft
 
 import (
 	"errors"
-	"pantavisor/lib/ip4"
 	"reflect"
 	"testing"
+
+	"pantavisor/lib/ip4"
 )
 
 func TestNATMasquerade(t *testing.T) {

@@ -3,11 +3,12 @@ package nft
 import (
 	"encoding/binary"
 	"errors"
-	"pantavisor/lib/ip4"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // errMsg builds an NLMSG_ERROR reply to message seq with error -errno,

@@ -3,9 +3,10 @@ package nft
 import (
 	"errors"
 	"fmt"
-	"pantavisor/lib/ip4"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // Table and Chain name where our rules live: "table ip pantavisor", base

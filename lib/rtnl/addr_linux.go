@@ -3,9 +3,10 @@ package rtnl
 import (
 	"encoding/binary"
 	"fmt"
-	"pantavisor/lib/ip4"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // AddAddr gives l the address p (ip addr replace p dev l): the address

@@ -3,10 +3,10 @@ package state
 import (
 	"errors"
 	"fmt"
-	"pantavisor/lib/ip4"
 	"strconv"
 	"strings"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rawjson"
 )
 

@@ -2,11 +2,12 @@ package state
 
 import (
 	"errors"
-	"pantavisor/lib/ip4"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pantavisor/lib/ip4"
 )
 
 // TestNetworkParse: each accepted "network" object and what it reads as,
