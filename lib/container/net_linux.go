@@ -3,8 +3,8 @@ package container
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rtnl"
 )
 
@@ -23,9 +23,9 @@ var errTwoGateways = errors.New("more than one interface has a gateway")
 // netConf is a NetIface parsed.
 type netConf struct {
 	iface NetIface
-	mac   []byte       // nil = keep
-	addr  netip.Prefix // invalid = none
-	gw    netip.Addr   // invalid = none
+	mac   []byte     // nil = keep
+	addr  ip4.Prefix // invalid = none
+	gw    ip4.Addr   // invalid = none
 }
 
 // parseNet checks and parses the interfaces of a spec.
@@ -44,12 +44,12 @@ func parseNet(ifaces []NetIface) ([]netConf, error) {
 			}
 		}
 		if n.Addr != "" {
-			if c.addr, err = netip.ParsePrefix(n.Addr); err != nil {
+			if c.addr, err = ip4.ParsePrefix(n.Addr); err != nil {
 				return nil, fmt.Errorf("interface %s: address: %w", n.TempName, err)
 			}
 		}
 		if n.Gateway != "" {
-			if c.gw, err = netip.ParseAddr(n.Gateway); err != nil {
+			if c.gw, err = ip4.ParseAddr(n.Gateway); err != nil {
 				return nil, fmt.Errorf("interface %s: gateway: %w", n.TempName, err)
 			}
 			gateways++
@@ -86,7 +86,7 @@ func setupNet(s *Spec) error {
 	if err != nil {
 		return err
 	}
-	var gw netip.Addr
+	var gw ip4.Addr
 	for _, n := range confs {
 		if err := setupIface(c, n); err != nil {
 			return err

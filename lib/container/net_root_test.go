@@ -2,7 +2,6 @@ package container
 
 import (
 	"bytes"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rtnl"
 	"pantavisor/lib/testenv"
 )
@@ -26,7 +26,7 @@ func hostNet(t *testing.T) (netns.NsHandle, *rtnl.Conn) {
 	t.Cleanup(func() { c.Close() })
 	br, err := c.EnsureBridge("pvbr0")
 	require.NoError(t, err)
-	require.NoError(t, c.AddAddr(br, netip.MustParsePrefix("10.213.0.1/24")))
+	require.NoError(t, c.AddAddr(br, ip4.MustParsePrefix("10.213.0.1/24")))
 	return h, c
 }
 

@@ -2,10 +2,10 @@ package ipam
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/state"
 )
 
@@ -105,7 +105,7 @@ func (r *Registry) lease(container string, q Request) (l *Lease, isNew bool, err
 		return nil, false, poolErr(q.Pool, ErrUnknownPool, "not in device.json network.pools")
 	}
 	name := q.ifaceName()
-	var static netip.Addr
+	var static ip4.Addr
 	bits := -1
 	if q.Addr != "" {
 		static, bits, _ = state.ParseIPv4(q.Addr)
@@ -124,7 +124,7 @@ func (r *Registry) lease(container string, q Request) (l *Lease, isNew bool, err
 		return nil, false, err
 	}
 	l = &Lease{Pool: p.Name, Container: container, Iface: name,
-		Addr: netip.PrefixFrom(addr, p.Subnet.Bits()), Gateway: p.Gateway, MAC: macFor(q.MAC, addr)}
+		Addr: ip4.PrefixFrom(addr, p.Subnet.Bits()), Gateway: p.Gateway, MAC: macFor(q.MAC, addr)}
 	p.leases = append(p.leases, l)
 	return l, true, nil
 }
@@ -141,7 +141,7 @@ func (p *pool) find(container, iface string) *Lease {
 
 // checkStatic checks that a static address (bits: its written prefix
 // length, -1 if bare) is a free host address of the pool.
-func (p *pool) checkStatic(addr netip.Addr, bits int) error {
+func (p *pool) checkStatic(addr ip4.Addr, bits int) error {
 	switch {
 	case !p.Subnet.Contains(addr):
 		return poolErr(p.Name, ErrOutsideSubnet, "%s is outside %s", addr, p.Subnet)
@@ -160,13 +160,13 @@ func (p *pool) checkStatic(addr netip.Addr, bits int) error {
 
 // nextFree returns the first free host address from p.next, wrapping to
 // the first host address, and moves p.next past it.
-func (p *pool) nextFree() (netip.Addr, error) {
+func (p *pool) nextFree() (ip4.Addr, error) {
 	first, last := p.Subnet.Addr().Next(), p.Broadcast().Prev()
 	start := p.next
 	if start.Less(first) || last.Less(start) {
 		start = first
 	}
-	for _, span := range [][2]netip.Addr{{start, last}, {first, start.Prev()}} {
+	for _, span := range [][2]ip4.Addr{{start, last}, {first, start.Prev()}} {
 		for a := span[0]; a.IsValid() && !span[1].Less(a); a = a.Next() {
 			if p.owner(a) == "" {
 				p.next = a.Next()
@@ -174,11 +174,11 @@ func (p *pool) nextFree() (netip.Addr, error) {
 			}
 		}
 	}
-	return netip.Addr{}, poolErr(p.Name, ErrExhausted, "no free address in %s", p.Subnet)
+	return ip4.Addr{}, poolErr(p.Name, ErrExhausted, "no free address in %s", p.Subnet)
 }
 
 // macFor is the static MAC, canonical, or upstream's 02:00:<ip octets>.
-func macFor(static string, addr netip.Addr) string {
+func macFor(static string, addr ip4.Addr) string {
 	var b [6]byte
 	if static != "" {
 		b, _ = state.ParseMAC(static)
@@ -191,7 +191,7 @@ func macFor(static string, addr netip.Addr) string {
 
 // owner names who holds ip in the pool: "the gateway", `container "web"`
 // or "pv:static:<source>"; "" when free.
-func (p *pool) owner(ip netip.Addr) string {
+func (p *pool) owner(ip ip4.Addr) string {
 	if ip == p.Gateway {
 		return "the gateway"
 	}

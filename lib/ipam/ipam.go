@@ -3,10 +3,10 @@ package ipam
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"sync"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/state"
 )
 
@@ -69,9 +69,9 @@ func Requests(n *state.Network) []Request {
 type Lease struct {
 	Pool      string
 	Container string
-	Iface     string       // container-side name
-	Addr      netip.Prefix // the address with the pool's prefix length
-	Gateway   netip.Addr
+	Iface     string     // container-side name
+	Addr      ip4.Prefix // the address with the pool's prefix length
+	Gateway   ip4.Addr
 	MAC       string // "02:00:0a:00:05:02": static, or derived from Addr
 }
 
@@ -86,7 +86,7 @@ type Registry struct {
 // pool is a Pool with its allocation state.
 type pool struct {
 	Pool
-	next     netip.Addr // upstream's next_ip: where the next search starts
+	next     ip4.Addr // upstream's next_ip: where the next search starts
 	leases   []*Lease
 	reserved []reservation
 }
@@ -94,7 +94,7 @@ type pool struct {
 // reservation is upstream's "pv:static:<source>" lease: an address a
 // backend config hard-codes, kept from the allocator.
 type reservation struct {
-	addr   netip.Addr
+	addr   ip4.Addr
 	source string
 }
 
@@ -201,7 +201,7 @@ func (p *pool) drop(gone func(*Lease) bool) {
 // left as it is (nil). Errors: ErrOutsideSubnet when no pool holds ip
 // (upstream ignores that address: the container runs its own network),
 // ErrAddrInUse when ip is a pool's gateway (upstream warns, not reserved).
-func (r *Registry) ReserveStatic(ip netip.Addr, source string) error {
+func (r *Registry) ReserveStatic(ip ip4.Addr, source string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range r.pools {

@@ -2,13 +2,13 @@ package ipam
 
 import (
 	"errors"
-	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/state"
 )
@@ -35,8 +35,8 @@ func TestAllocateDynamic(t *testing.T) {
 	r := New(testPools(t))
 	ls, err := r.Allocate("web", []Request{{Pool: "internal"}})
 	require.NoError(t, err)
-	assert.Equal(t, []Lease{{Pool: "internal", Container: "web", Iface: "eth0", Addr: netip.MustParsePrefix("10.0.5.2/24"),
-		Gateway: netip.MustParseAddr("10.0.5.1"), MAC: "02:00:0a:00:05:02"}}, ls)
+	assert.Equal(t, []Lease{{Pool: "internal", Container: "web", Iface: "eth0", Addr: ip4.MustParsePrefix("10.0.5.2/24"),
+		Gateway: ip4.MustParseAddr("10.0.5.1"), MAC: "02:00:0a:00:05:02"}}, ls)
 	ls, err = r.Allocate("db", []Request{{Pool: "internal"}, {Name: "lab", Pool: "internal", MAC: "06:AA:00:00:00:01"}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"10.0.5.3/24", "10.0.5.4/24"}, addrs(ls))
@@ -150,7 +150,7 @@ func TestAllocateErrors(t *testing.T) {
 			r := New(testPools(t))
 			_, err := r.Allocate("web", []Request{{Pool: "internal"}}) // 10.0.5.2
 			require.NoError(t, err)
-			require.NoError(t, r.ReserveStatic(netip.MustParseAddr("10.0.5.3"), "legacy"))
+			require.NoError(t, r.ReserveStatic(ip4.MustParseAddr("10.0.5.3"), "legacy"))
 			_, err = r.Allocate("other", []Request{{Pool: "tiny"}}) // tiny is full
 			require.NoError(t, err)
 			before, err := r.Allocate("c", []Request{{Name: "old", Pool: "internal"}})
@@ -169,7 +169,7 @@ func TestAllocateErrors(t *testing.T) {
 // TestReserveStatic: upstream's pv_ipam_reserve_static rules.
 func TestReserveStatic(t *testing.T) {
 	r := New(testPools(t))
-	ip := netip.MustParseAddr
+	ip := ip4.MustParseAddr
 	require.NoError(t, r.ReserveStatic(ip("10.0.5.2"), "legacy"))
 	require.NoError(t, r.ReserveStatic(ip("10.0.5.2"), "other"), "a duplicate is skipped")
 	err := r.ReserveStatic(ip("10.0.3.5"), "lxcbr")
@@ -250,13 +250,13 @@ func TestStaticAddrs(t *testing.T) {
 	cfg := lxc(t, "lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.0.3.5/24 10.0.3.255\n"+
 		"lxc.net.0.ipv4.address = 10.0.5.9\nlxc.net.1.type = veth\nlxc.net.1.ipv4.address = auto\n"+
 		"lxc.net.2.type = veth\nlxc.net.2.ipv4.address = dhcp\nlxc.net.2.ipv6.address = fd00::2/64\n")
-	assert.Equal(t, []netip.Addr{netip.MustParseAddr("10.0.3.5"), netip.MustParseAddr("10.0.5.9")}, StaticAddrs(cfg))
+	assert.Equal(t, []ip4.Addr{ip4.MustParseAddr("10.0.3.5"), ip4.MustParseAddr("10.0.5.9")}, StaticAddrs(cfg))
 	assert.Empty(t, StaticAddrs(lxc(t, "")))
 }
 
 func TestRebase(t *testing.T) {
-	a := Pool{Name: "a", Type: TypeBridge, Bridge: "pvbr0", Subnet: netip.MustParsePrefix("10.0.5.0/24"), Gateway: netip.MustParseAddr("10.0.5.1")}
-	b := Pool{Name: "b", Type: TypeBridge, Bridge: "pvbr1", Subnet: netip.MustParsePrefix("10.0.6.0/24"), Gateway: netip.MustParseAddr("10.0.6.1")}
+	a := Pool{Name: "a", Type: TypeBridge, Bridge: "pvbr0", Subnet: ip4.MustParsePrefix("10.0.5.0/24"), Gateway: ip4.MustParseAddr("10.0.5.1")}
+	b := Pool{Name: "b", Type: TypeBridge, Bridge: "pvbr1", Subnet: ip4.MustParsePrefix("10.0.6.0/24"), Gateway: ip4.MustParseAddr("10.0.6.1")}
 	r := New([]Pool{a, b})
 	_, err := r.Allocate("web", []Request{{Pool: "a"}})
 	require.NoError(t, err)
@@ -264,7 +264,7 @@ func TestRebase(t *testing.T) {
 	require.NoError(t, err)
 
 	moved := b
-	moved.Subnet, moved.Gateway = netip.MustParsePrefix("10.0.7.0/24"), netip.MustParseAddr("10.0.7.1")
+	moved.Subnet, moved.Gateway = ip4.MustParsePrefix("10.0.7.0/24"), ip4.MustParseAddr("10.0.7.1")
 	n := r.Rebase([]Pool{a, moved})
 	// a is unchanged: web keeps its lease, and the next container does not get it.
 	require.Len(t, n.Leases("web"), 1)

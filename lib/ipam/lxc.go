@@ -3,9 +3,9 @@ package ipam
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/state"
 )
@@ -30,8 +30,8 @@ func CheckLXCNet(cfg *lxcconf.Config) error {
 // (lxc.net.<n>.ipv4.address "ADDR[/PREFIX] [BCAST]"), for
 // Registry.ReserveStatic as upstream's pv_enumerate_static_ips does.
 // LXC's "auto" and "dhcp" values and unreadable ones are skipped.
-func StaticAddrs(cfg *lxcconf.Config) []netip.Addr {
-	var out []netip.Addr
+func StaticAddrs(cfg *lxcconf.Config) []ip4.Addr {
+	var out []ip4.Addr
 	for _, n := range cfg.Net {
 		for _, v := range n.IPv4 {
 			f := strings.Fields(v)

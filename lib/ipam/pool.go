@@ -2,8 +2,8 @@ package ipam
 
 import (
 	"fmt"
-	"net/netip"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )
@@ -17,25 +17,25 @@ const (
 // Pool is one device.json network.pools entry, checked.
 type Pool struct {
 	Name    string
-	Type    string       // TypeBridge or TypeMacvlan
-	Bridge  string       // host bridge of a bridge pool, created if missing
-	Parent  string       // parent netdev of a macvlan pool
-	Subnet  netip.Prefix // IPv4, masked ("10.0.5.1/24" reads as 10.0.5.0/24)
-	Gateway netip.Addr   // a host address of Subnet, set on the bridge
-	NAT     bool         // masquerade the subnet's traffic leaving the pool
+	Type    string     // TypeBridge or TypeMacvlan
+	Bridge  string     // host bridge of a bridge pool, created if missing
+	Parent  string     // parent netdev of a macvlan pool
+	Subnet  ip4.Prefix // IPv4, masked ("10.0.5.1/24" reads as 10.0.5.0/24)
+	Gateway ip4.Addr   // a host address of Subnet, set on the bridge
+	NAT     bool       // masquerade the subnet's traffic leaving the pool
 }
 
 // Broadcast returns the last address of the pool's subnet.
-func (p Pool) Broadcast() netip.Addr {
+func (p Pool) Broadcast() ip4.Addr {
 	return lastAddr(p.Subnet)
 }
 
 // lastAddr is the highest address of an IPv4 prefix.
-func lastAddr(p netip.Prefix) netip.Addr {
+func lastAddr(p ip4.Prefix) ip4.Addr {
 	a := p.Masked().Addr().As4()
 	host := uint32(1)<<(32-p.Bits()) - 1
 	v := (uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])) | host
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	return ip4.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // maxPoolBits is the longest subnet prefix with a host address left for
@@ -149,34 +149,34 @@ func (p *Pool) checkType(at string) error {
 	return nil
 }
 
-func parseSubnet(at, s string) (netip.Prefix, error) {
+func parseSubnet(at, s string) (ip4.Prefix, error) {
 	if s == "" {
-		return netip.Prefix{}, fail(at, "missing")
+		return ip4.Prefix{}, fail(at, "missing")
 	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil || !p.Addr().Is4() {
-		return netip.Prefix{}, fail(at, "want an IPv4 CIDR like 10.0.5.0/24, got %q", s)
+	p, err := ip4.ParsePrefix(s)
+	if err != nil {
+		return ip4.Prefix{}, fail(at, "want an IPv4 CIDR like 10.0.5.0/24, got %q", s)
 	}
 	if p.Bits() > maxPoolBits {
-		return netip.Prefix{}, fail(at, "%s leaves no address for a container besides the gateway", s)
+		return ip4.Prefix{}, fail(at, "%s leaves no address for a container besides the gateway", s)
 	}
 	return p.Masked(), nil
 }
 
-func parseGateway(at, s string, subnet netip.Prefix) (netip.Addr, error) {
+func parseGateway(at, s string, subnet ip4.Prefix) (ip4.Addr, error) {
 	if s == "" {
-		return netip.Addr{}, fail(at, "missing")
+		return ip4.Addr{}, fail(at, "missing")
 	}
-	gw, err := netip.ParseAddr(s)
+	gw, err := ip4.ParseAddr(s)
 	switch {
-	case err != nil || !gw.Is4():
-		return netip.Addr{}, fail(at, "want an IPv4 address, got %q", s)
+	case err != nil:
+		return ip4.Addr{}, fail(at, "want an IPv4 address, got %q", s)
 	case !subnet.Contains(gw):
-		return netip.Addr{}, fail(at, "%s is outside %s", gw, subnet)
+		return ip4.Addr{}, fail(at, "%s is outside %s", gw, subnet)
 	case gw == subnet.Addr():
-		return netip.Addr{}, fail(at, "%s is the network address of %s", gw, subnet)
+		return ip4.Addr{}, fail(at, "%s is the network address of %s", gw, subnet)
 	case gw == lastAddr(subnet):
-		return netip.Addr{}, fail(at, "%s is the broadcast address of %s", gw, subnet)
+		return ip4.Addr{}, fail(at, "%s is the broadcast address of %s", gw, subnet)
 	}
 	return gw, nil
 }

@@ -2,13 +2,13 @@ package ipam
 
 import (
 	"errors"
-	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )
@@ -28,10 +28,10 @@ func TestParsePoolsUpstreamExample(t *testing.T) {
 	pools, err := ParsePools(parse(t, upstreamPools))
 	require.NoError(t, err)
 	assert.Equal(t, []Pool{
-		{Name: "internal", Type: TypeBridge, Bridge: "pvbr0", Subnet: netip.MustParsePrefix("10.0.5.0/24"),
-			Gateway: netip.MustParseAddr("10.0.5.1"), NAT: true},
-		{Name: "lab", Type: TypeBridge, Bridge: "pvbr1", Subnet: netip.MustParsePrefix("10.0.6.0/24"),
-			Gateway: netip.MustParseAddr("10.0.6.1")},
+		{Name: "internal", Type: TypeBridge, Bridge: "pvbr0", Subnet: ip4.MustParsePrefix("10.0.5.0/24"),
+			Gateway: ip4.MustParseAddr("10.0.5.1"), NAT: true},
+		{Name: "lab", Type: TypeBridge, Bridge: "pvbr1", Subnet: ip4.MustParsePrefix("10.0.6.0/24"),
+			Gateway: ip4.MustParseAddr("10.0.6.1")},
 	}, pools)
 }
 
@@ -47,16 +47,16 @@ func TestParsePoolsAccepted(t *testing.T) {
 		{"null pools", `{"pools":null}`, nil},
 		{"empty pools", `{"pools":{}}`, nil},
 		{"type defaults to bridge", `{"pools":{"p":{"bridge":"br","subnet":"10.1.0.0/16","gateway":"10.1.255.254"}}}`,
-			[]Pool{{Name: "p", Type: TypeBridge, Bridge: "br", Subnet: netip.MustParsePrefix("10.1.0.0/16"), Gateway: netip.MustParseAddr("10.1.255.254")}}},
+			[]Pool{{Name: "p", Type: TypeBridge, Bridge: "br", Subnet: ip4.MustParsePrefix("10.1.0.0/16"), Gateway: ip4.MustParseAddr("10.1.255.254")}}},
 		{"macvlan", `{"pools":{"m":{"type":"macvlan","parent":"eth0","subnet":"192.168.1.0/24","gateway":"192.168.1.254","nat":"false"}}}`,
-			[]Pool{{Name: "m", Type: TypeMacvlan, Parent: "eth0", Subnet: netip.MustParsePrefix("192.168.1.0/24"), Gateway: netip.MustParseAddr("192.168.1.254")}}},
+			[]Pool{{Name: "m", Type: TypeMacvlan, Parent: "eth0", Subnet: ip4.MustParsePrefix("192.168.1.0/24"), Gateway: ip4.MustParseAddr("192.168.1.254")}}},
 		{"subnet with host bits is masked", `{"pools":{"p":{"bridge":"br","subnet":"10.0.5.9/24","gateway":"10.0.5.1","nat":"true"}}}`,
-			[]Pool{{Name: "p", Type: TypeBridge, Bridge: "br", Subnet: netip.MustParsePrefix("10.0.5.0/24"), Gateway: netip.MustParseAddr("10.0.5.1"), NAT: true}}},
+			[]Pool{{Name: "p", Type: TypeBridge, Bridge: "br", Subnet: ip4.MustParsePrefix("10.0.5.0/24"), Gateway: ip4.MustParseAddr("10.0.5.1"), NAT: true}}},
 		{"slash 30", `{"pools":{"p":{"bridge":"br","subnet":"10.0.0.0/30","gateway":"10.0.0.1"}}}`,
-			[]Pool{{Name: "p", Type: TypeBridge, Bridge: "br", Subnet: netip.MustParsePrefix("10.0.0.0/30"), Gateway: netip.MustParseAddr("10.0.0.1")}}},
+			[]Pool{{Name: "p", Type: TypeBridge, Bridge: "br", Subnet: ip4.MustParsePrefix("10.0.0.0/30"), Gateway: ip4.MustParseAddr("10.0.0.1")}}},
 		{"order kept", `{"pools":{"z":{"bridge":"a","subnet":"10.0.0.0/24","gateway":"10.0.0.1"},"a":{"bridge":"b","subnet":"10.0.1.0/24","gateway":"10.0.1.1"}}}`,
-			[]Pool{{Name: "z", Type: TypeBridge, Bridge: "a", Subnet: netip.MustParsePrefix("10.0.0.0/24"), Gateway: netip.MustParseAddr("10.0.0.1")},
-				{Name: "a", Type: TypeBridge, Bridge: "b", Subnet: netip.MustParsePrefix("10.0.1.0/24"), Gateway: netip.MustParseAddr("10.0.1.1")}}},
+			[]Pool{{Name: "z", Type: TypeBridge, Bridge: "a", Subnet: ip4.MustParsePrefix("10.0.0.0/24"), Gateway: ip4.MustParseAddr("10.0.0.1")},
+				{Name: "a", Type: TypeBridge, Bridge: "b", Subnet: ip4.MustParsePrefix("10.0.1.0/24"), Gateway: ip4.MustParseAddr("10.0.1.1")}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v rawjson.Value
@@ -116,7 +116,7 @@ func TestBroadcast(t *testing.T) {
 		"10.0.5.0/24": "10.0.5.255", "10.0.0.0/30": "10.0.0.3", "10.0.0.0/8": "10.255.255.255",
 		"0.0.0.0/0": "255.255.255.255", "192.168.1.128/25": "192.168.1.255",
 	} {
-		assert.Equal(t, want, Pool{Subnet: netip.MustParsePrefix(in)}.Broadcast().String(), in)
+		assert.Equal(t, want, Pool{Subnet: ip4.MustParsePrefix(in)}.Broadcast().String(), in)
 	}
 }
 
@@ -140,7 +140,7 @@ func FuzzParsePools(f *testing.F) {
 			return
 		}
 		for _, p := range pools {
-			require.True(t, p.Subnet.Addr().Is4() && p.Subnet == p.Subnet.Masked(), "%+v", p)
+			require.True(t, p.Subnet.IsValid() && p.Subnet == p.Subnet.Masked(), "%+v", p)
 			require.True(t, p.Subnet.Contains(p.Gateway), "%+v", p)
 			require.NotEqual(t, p.Subnet.Addr(), p.Gateway, "%+v", p)
 			require.NotEqual(t, p.Broadcast(), p.Gateway, "%+v", p)

@@ -3,7 +3,6 @@ package launch
 import (
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"regexp"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netns"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/netpool"
 	"pantavisor/lib/rawjson"
@@ -194,7 +194,7 @@ func (nf *netFixture) outside(t *testing.T, hostEnd, hostAddr, outAddr string) n
 		l, err := s.c.LinkByName(s.name)
 		require.NoError(t, err)
 		if s.addr != "" {
-			require.NoError(t, s.c.AddAddr(l, netip.MustParsePrefix(s.addr)))
+			require.NoError(t, s.c.AddAddr(l, ip4.MustParsePrefix(s.addr)))
 		}
 		require.NoError(t, s.c.SetUp(l))
 	}

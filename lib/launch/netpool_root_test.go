@@ -3,7 +3,6 @@ package launch
 import (
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netns"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/netpool"
 	"pantavisor/lib/rtnl"
@@ -39,7 +39,7 @@ func TestPoolBridgeTwoContainers(t *testing.T) {
 	require.NoError(t, err, "SetPools creates the pool's bridge")
 	addrs, err := nf.rt.IPv4Addrs(br)
 	require.NoError(t, err)
-	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.71.0.1/24")}, addrs, "with the gateway address")
+	assert.Equal(t, []ip4.Prefix{ip4.MustParsePrefix("10.71.0.1/24")}, addrs, "with the gateway address")
 	serveAddr(t, nf.host, "0.0.0.0:9071") // the host's service on all its addresses
 
 	script := func(peer string) string {
@@ -271,7 +271,7 @@ func TestPoolRefusals(t *testing.T) {
 // with its address and gateway, gets them, and the bridge is made with
 // its address on first use.
 func TestLXCNetVeth(t *testing.T) {
-	nf := newNetFixture(t, netpool.Bridge{Name: "pvlxcbr0", Addr: netip.MustParsePrefix("10.78.0.1/24")})
+	nf := newNetFixture(t, netpool.Bridge{Name: "pvlxcbr0", Addr: ip4.MustParsePrefix("10.78.0.1/24")})
 	lxc := `lxc.net.0.type = veth
 lxc.net.0.link = pvlxcbr0
 lxc.net.0.flags = up

@@ -3,18 +3,19 @@ package netpool
 import (
 	"fmt"
 	"math/bits"
-	"net/netip"
+
+	"pantavisor/lib/ip4"
 )
 
 // LegacyBridge is the bridge of PV_NET_BRDEV with the address of
 // PV_NET_BRADDRESS4 and the dotted netmask of PV_NET_BRMASK4.
 func LegacyBridge(name, addr, mask string) (Bridge, error) {
-	a, err := netip.ParseAddr(addr)
-	if err != nil || !a.Is4() {
+	a, err := ip4.ParseAddr(addr)
+	if err != nil {
 		return Bridge{}, fmt.Errorf("PV_NET_BRADDRESS4 %q: not an IPv4 address", addr)
 	}
-	m, err := netip.ParseAddr(mask)
-	if err != nil || !m.Is4() {
+	m, err := ip4.ParseAddr(mask)
+	if err != nil {
 		return Bridge{}, fmt.Errorf("PV_NET_BRMASK4 %q: not an IPv4 netmask", mask)
 	}
 	b := m.As4()
@@ -23,5 +24,5 @@ func LegacyBridge(name, addr, mask string) (Bridge, error) {
 	if v<<ones != 0 {
 		return Bridge{}, fmt.Errorf("PV_NET_BRMASK4 %q: not a contiguous netmask", mask)
 	}
-	return Bridge{Name: name, Addr: netip.PrefixFrom(a, ones)}, nil
+	return Bridge{Name: name, Addr: ip4.PrefixFrom(a, ones)}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"pantavisor/lib/container"
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/nft"
@@ -36,7 +36,7 @@ var ErrUnsupported = errors.New("not supported")
 // Bridge is a host bridge with its address (the legacy LXC bridge).
 type Bridge struct {
 	Name string
-	Addr netip.Prefix // the bridge's own address; invalid = none
+	Addr ip4.Prefix // the bridge's own address; invalid = none
 }
 
 // Firewall programs the pools' NAT, isolation and port forwards:
@@ -48,9 +48,9 @@ type Firewall interface {
 	SetPools(masq []nft.Rule, iso []nft.Isolation) error
 	// ReplaceForwards drops the forwards to old (none for the zero
 	// Addr) and adds fs.
-	ReplaceForwards(old netip.Addr, fs []nft.Forward) error
+	ReplaceForwards(old ip4.Addr, fs []nft.Forward) error
 	// Unforward drops the forwards to to.
-	Unforward(to netip.Addr) error
+	Unforward(to ip4.Addr) error
 }
 
 // Networks holds the pools of the running revision and the leases of its
@@ -69,9 +69,9 @@ type Networks struct {
 	fw     Firewall
 	mu     sync.Mutex
 	reg    *ipam.Registry
-	broken map[string]error      // pool name -> why its link could not be set up
-	fwd    map[string]netip.Addr // container -> the address its ports are forwarded to
-	ruled  bool                  // the firewall may hold pool rules
+	broken map[string]error    // pool name -> why its link could not be set up
+	fwd    map[string]ip4.Addr // container -> the address its ports are forwarded to
+	ruled  bool                // the firewall may hold pool rules
 }
 
 // New returns the networks of a device with no pools yet (SetPools adds
@@ -81,7 +81,7 @@ func New(host netns.NsHandle, legacy Bridge, fw Firewall) *Networks {
 		fw = &nft.NAT{}
 	}
 	return &Networks{Host: host, Legacy: legacy, Forwarding: "/proc/sys/net/ipv4/ip_forward", fw: fw,
-		reg: ipam.New(nil), broken: map[string]error{}, fwd: map[string]netip.Addr{}}
+		reg: ipam.New(nil), broken: map[string]error{}, fwd: map[string]ip4.Addr{}}
 }
 
 // SetPools makes pools the device's pools (a revision's device.json):
@@ -165,10 +165,10 @@ func setupLink(c *rtnl.Conn, p ipam.Pool) error {
 		}
 		return nil
 	}
-	return ensureBridge(c, p.Bridge, netip.PrefixFrom(p.Gateway, p.Subnet.Bits()))
+	return ensureBridge(c, p.Bridge, ip4.PrefixFrom(p.Gateway, p.Subnet.Bits()))
 }
 
-func ensureBridge(c *rtnl.Conn, name string, addr netip.Prefix) error {
+func ensureBridge(c *rtnl.Conn, name string, addr ip4.Prefix) error {
 	br, err := c.EnsureBridge(name)
 	if err == nil && addr.IsValid() {
 		err = c.AddAddr(br, addr)
@@ -265,7 +265,7 @@ func (n *Networks) forward(c *state.Container, leases []ipam.Lease) error {
 	to := leases[0].Addr.Addr()
 	fs := make([]nft.Forward, 0, len(ports))
 	for _, pt := range ports {
-		fs = append(fs, nft.Forward{Proto: pt.Proto, Port: pt.Port, To: netip.AddrPortFrom(to, pt.To)})
+		fs = append(fs, nft.Forward{Proto: pt.Proto, Port: pt.Port, To: ip4.AddrPortFrom(to, pt.To)})
 	}
 	err := inNetns(n.Host, func() error {
 		if len(fs) > 0 {

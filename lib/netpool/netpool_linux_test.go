@@ -2,7 +2,6 @@ package netpool
 
 import (
 	"errors"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/nft"
@@ -34,7 +34,7 @@ func (f *fakeFirewall) SetPools(masq []nft.Rule, iso []nft.Isolation) error {
 	return f.record(call)
 }
 
-func (f *fakeFirewall) ReplaceForwards(old netip.Addr, fs []nft.Forward) error {
+func (f *fakeFirewall) ReplaceForwards(old ip4.Addr, fs []nft.Forward) error {
 	call := "replace " + old.String()
 	for _, fw := range fs {
 		call += "; " + fw.String()
@@ -42,7 +42,7 @@ func (f *fakeFirewall) ReplaceForwards(old netip.Addr, fs []nft.Forward) error {
 	return f.record(call)
 }
 
-func (f *fakeFirewall) Unforward(to netip.Addr) error {
+func (f *fakeFirewall) Unforward(to ip4.Addr) error {
 	return f.record("unforward " + to.String())
 }
 
@@ -61,7 +61,7 @@ func TestPlanPorts(t *testing.T) {
 	n := New(0, Bridge{}, fw)
 	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward") // never the machine's
 	n.reg = ipam.New([]ipam.Pool{{Name: "web", Type: ipam.TypeBridge, Bridge: "pvbr0",
-		Subnet: netip.MustParsePrefix("10.9.0.0/24"), Gateway: netip.MustParseAddr("10.9.0.1")}})
+		Subnet: ip4.MustParsePrefix("10.9.0.0/24"), Gateway: ip4.MustParseAddr("10.9.0.1")}})
 	plan := func(name string, ports ...state.Port) {
 		t.Helper()
 		c := &state.Container{Name: name, Network: &state.Network{Mode: state.NetPool, Pool: "web", Ports: ports}}
@@ -109,7 +109,7 @@ func TestSetRules(t *testing.T) {
 	n := New(0, Bridge{}, fw)
 	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward") // never the machine's
 	pool := func(name, typ, ifname, subnet string, nat bool) ipam.Pool {
-		p := ipam.Pool{Name: name, Type: typ, Subnet: netip.MustParsePrefix(subnet), NAT: nat}
+		p := ipam.Pool{Name: name, Type: typ, Subnet: ip4.MustParsePrefix(subnet), NAT: nat}
 		p.Gateway = p.Subnet.Addr().Next()
 		if typ == ipam.TypeMacvlan {
 			p.Parent = ifname
@@ -164,7 +164,7 @@ func TestSetPoolsMacvlanNAT(t *testing.T) {
 	n := New(0, Bridge{}, fw)
 	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward")
 	warns := n.SetPools([]ipam.Pool{{Name: "mv", Type: ipam.TypeMacvlan, Parent: "lo",
-		Subnet: netip.MustParsePrefix("192.168.1.0/24"), Gateway: netip.MustParseAddr("192.168.1.1"), NAT: true}})
+		Subnet: ip4.MustParsePrefix("192.168.1.0/24"), Gateway: ip4.MustParseAddr("192.168.1.1"), NAT: true}})
 	assert.Equal(t, []string{"network pool mv: no NAT: a macvlan pool's traffic does not pass the device's routing"}, warns)
 	assert.Empty(t, fw.calls)
 }
@@ -179,7 +179,7 @@ func TestPlanPortsAllOrNothing(t *testing.T) {
 	n := New(0, Bridge{}, fw)
 	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward")
 	n.reg = ipam.New([]ipam.Pool{{Name: "web", Type: ipam.TypeBridge, Bridge: "pvbr0",
-		Subnet: netip.MustParsePrefix("10.9.0.0/24"), Gateway: netip.MustParseAddr("10.9.0.1")}})
+		Subnet: ip4.MustParsePrefix("10.9.0.0/24"), Gateway: ip4.MustParseAddr("10.9.0.1")}})
 	ctr := func(name string, ports ...state.Port) *state.Container {
 		return &state.Container{Name: name, Network: &state.Network{Mode: state.NetPool, Pool: "web", Ports: ports}}
 	}
@@ -198,7 +198,7 @@ func TestPlanPortsAllOrNothing(t *testing.T) {
 	n = New(0, Bridge{}, nat)
 	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward")
 	n.reg = ipam.New([]ipam.Pool{{Name: "web", Type: ipam.TypeBridge, Bridge: "pvbr0",
-		Subnet: netip.MustParsePrefix("10.9.0.0/24"), Gateway: netip.MustParseAddr("10.9.0.1")}})
+		Subnet: ip4.MustParsePrefix("10.9.0.0/24"), Gateway: ip4.MustParseAddr("10.9.0.1")}})
 	_, _, err = n.Plan(ctr("a", state.Port{Proto: "tcp", Port: 9000, To: 90}), &lxcconf.Config{})
 	require.NoError(t, err)
 	before := nat.Forwards()

@@ -3,9 +3,10 @@ package nft
 import (
 	"encoding/binary"
 	"fmt"
-	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // Forward sends connections to Port of the device's own addresses on to
@@ -22,9 +23,9 @@ import (
 // addressed to the device, so a container's or the device's own
 // connections to Port on other hosts are left alone.
 type Forward struct {
-	Proto string         // "tcp" or "udp"
-	Port  uint16         // on the device, not 0
-	To    netip.AddrPort // the container's IPv4 address and port, not 0
+	Proto string       // "tcp" or "udp"
+	Port  uint16       // on the device, not 0
+	To    ip4.AddrPort // the container's IPv4 address and port, not 0
 }
 
 // Chains of our table that hold the forwards.
@@ -61,7 +62,7 @@ func (f Forward) check() error {
 		return fmt.Errorf("%w: protocol %q is not tcp or udp", ErrInvalidRule, f.Proto)
 	case f.Port == 0:
 		return fmt.Errorf("%w: forward of port 0", ErrInvalidRule)
-	case !f.To.Addr().Is4() || f.To.Port() == 0:
+	case !f.To.IsValid() || f.To.Port() == 0:
 		return fmt.Errorf("%w: forward target %v is not an IPv4 address and port", ErrInvalidRule, f.To)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/testenv"
 )
 
@@ -83,7 +83,7 @@ func TestForwardRoot(t *testing.T) {
 	refused("before forwarding, from outside", tp.out)
 
 	var nat NAT
-	f := Forward{Proto: "tcp", Port: 8080, To: netip.MustParseAddrPort("10.99.0.2:80")}
+	f := Forward{Proto: "tcp", Port: 8080, To: ip4.MustParseAddrPort("10.99.0.2:80")}
 	for i := 0; i < 2; i++ { // the same forward twice: one rule per chain
 		if err := inNS(t, tp.host, func() error { return nat.Forward(f) }); err != nil {
 			t.Fatalf("Forward #%d: %v", i+1, err)
@@ -107,10 +107,10 @@ func TestForwardRoot(t *testing.T) {
 
 	// Masquerade joins the same table; a conflicting forward is refused
 	// and changes nothing.
-	if err := inNS(t, tp.host, func() error { return nat.Masquerade(netip.MustParsePrefix("10.99.0.0/24"), "pvbrT") }); err != nil {
+	if err := inNS(t, tp.host, func() error { return nat.Masquerade(ip4.MustParsePrefix("10.99.0.0/24"), "pvbrT") }); err != nil {
 		t.Fatal(err)
 	}
-	other := Forward{Proto: "tcp", Port: 8080, To: netip.MustParseAddrPort("10.99.0.3:80")}
+	other := Forward{Proto: "tcp", Port: 8080, To: ip4.MustParseAddrPort("10.99.0.3:80")}
 	if err := inNS(t, tp.host, func() error { return nat.Forward(other) }); !errors.Is(err, ErrInvalidRule) {
 		t.Errorf("conflicting Forward: %v, want ErrInvalidRule", err)
 	}
@@ -154,8 +154,8 @@ func TestIsolateRoot(t *testing.T) {
 	reaches("before isolation, from the container", tp.ctr, "192.0.2.1:7070", 'h')
 
 	var nat NAT
-	gw := Isolation{Bridge: "pvbrT", Gateway: netip.MustParseAddr("10.99.0.1")}
-	if err := inNS(t, tp.host, func() error { return nat.Forward(Forward{"tcp", 8080, netip.MustParseAddrPort("10.99.0.2:80")}) }); err != nil {
+	gw := Isolation{Bridge: "pvbrT", Gateway: ip4.MustParseAddr("10.99.0.1")}
+	if err := inNS(t, tp.host, func() error { return nat.Forward(Forward{"tcp", 8080, ip4.MustParseAddrPort("10.99.0.2:80")}) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := inNS(t, tp.host, func() error { return nat.SetPools(nil, []Isolation{gw}) }); err != nil {

@@ -3,9 +3,10 @@ package nft
 import (
 	"encoding/binary"
 	"fmt"
-	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // ChainInput is the chain of our table that holds the Isolation rules:
@@ -43,7 +44,7 @@ const ChainInput = "input"
 // all, so they cannot reach the device through the parent.
 type Isolation struct {
 	Bridge  string
-	Gateway netip.Addr
+	Gateway ip4.Addr
 }
 
 // String returns the rule in nft syntax.
@@ -55,7 +56,7 @@ func (i Isolation) String() string {
 // that cannot be encoded.
 func (i Isolation) check() error {
 	switch {
-	case !i.Gateway.Is4():
+	case !i.Gateway.IsValid():
 		return fmt.Errorf("%w: gateway %v is not an IPv4 address", ErrInvalidRule, i.Gateway)
 	case i.Bridge == "" || len(i.Bridge) >= unix.IFNAMSIZ:
 		return fmt.Errorf("%w: bridge name %q must be 1 to %d bytes", ErrInvalidRule, i.Bridge, unix.IFNAMSIZ-1)

@@ -3,15 +3,16 @@ package nft
 import (
 	"encoding/hex"
 	"errors"
-	"net/netip"
 	"reflect"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 func iso(bridge, gw string) Isolation {
-	return Isolation{Bridge: bridge, Gateway: netip.MustParseAddr(gw)}
+	return Isolation{Bridge: bridge, Gateway: ip4.MustParseAddr(gw)}
 }
 
 func TestIsolateBatchMatchesNft(t *testing.T) {
@@ -65,8 +66,7 @@ func TestIsolationCheck(t *testing.T) {
 		{"15-byte bridge", iso("abcdefghijklmno", "10.99.0.1"), true},
 		{"16-byte bridge", iso("abcdefghijklmnop", "10.99.0.1"), false},
 		{"empty bridge", iso("", "10.99.0.1"), false},
-		{"ipv6 gateway", iso("pvbrT", "fd00::1"), false},
-		{"ipv4-mapped gateway", iso("pvbrT", "::ffff:10.99.0.1"), false},
+		// IPv6 and IPv4-mapped gateways are no ip4.Addr: lib/ip4 refuses them when parsing.
 		{"no gateway", Isolation{Bridge: "pvbrT"}, false},
 	} {
 		err := tc.i.check()
@@ -131,7 +131,7 @@ func TestNATSetPools(t *testing.T) {
 		masq []Rule
 		iso  []Isolation
 	}{
-		{[]Rule{{mustPrefix("fd00::/64"), "pvbrT"}}, nil},
+		{[]Rule{{ip4.Prefix{}, "pvbrT"}}, nil},
 		{nil, []Isolation{iso("", "10.99.0.1")}},
 	} {
 		if err := n.SetPools(bad.masq, bad.iso); !errors.Is(err, ErrInvalidRule) {
@@ -150,19 +150,19 @@ func TestNATReplaceForwards(t *testing.T) {
 	fail := error(nil)
 	calls := 0
 	n := &NAT{Apply: func(Set) error { calls++; return fail }}
-	c2, c3 := netip.MustParseAddr("10.99.0.2"), netip.MustParseAddr("10.99.0.3")
+	c2, c3 := ip4.MustParseAddr("10.99.0.2"), ip4.MustParseAddr("10.99.0.3")
 	other := fwd("tcp", 9000, "10.99.0.3:90")
 	a, b := fwd("tcp", 8080, "10.99.0.2:80"), fwd("udp", 53, "10.99.0.2:53")
 	steps := []struct {
-		old      netip.Addr
+		old      ip4.Addr
 		fs       []Forward
 		fail     error
 		invalid  bool
 		want     []Forward
 		applyRun bool
 	}{
-		{netip.Addr{}, []Forward{other}, nil, false, []Forward{other}, true},
-		{netip.Addr{}, []Forward{a, b}, nil, false, []Forward{other, a, b}, true},
+		{ip4.Addr{}, []Forward{other}, nil, false, []Forward{other}, true},
+		{ip4.Addr{}, []Forward{a, b}, nil, false, []Forward{other, a, b}, true},
 		// the second port clashes with the other container's: nothing changes
 		{c2, []Forward{fwd("tcp", 8081, "10.99.0.2:80"), fwd("tcp", 9000, "10.99.0.2:90")}, nil, true, []Forward{other, a, b}, false},
 		// two of the new list clash with each other

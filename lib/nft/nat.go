@@ -2,7 +2,8 @@ package nft
 
 import (
 	"fmt"
-	"net/netip"
+
+	"pantavisor/lib/ip4"
 )
 
 // Set is everything our table holds: the masquerade rules of NAT pools,
@@ -86,7 +87,7 @@ type NAT struct {
 // rewrites the table from the whole set, so adding the same pool again
 // leaves one rule for it. On error the set is unchanged; the error is
 // Apply's (ErrInvalidRule, or the kernel's step and errno).
-func (n *NAT) Masquerade(subnet netip.Prefix, bridge string) error {
+func (n *NAT) Masquerade(subnet ip4.Prefix, bridge string) error {
 	r := Rule{Subnet: subnet.Masked(), Bridge: bridge}
 	if err := r.check(); err != nil {
 		return fmt.Errorf("nft: %w", err)
@@ -128,7 +129,7 @@ func (n *NAT) Forward(f Forward) error {
 // Unforward drops every forward to address to (one container's) from the
 // set and rewrites the table from the whole set. On error the set is
 // unchanged.
-func (n *NAT) Unforward(to netip.Addr) error {
+func (n *NAT) Unforward(to ip4.Addr) error {
 	return n.ReplaceForwards(to, nil)
 }
 
@@ -139,7 +140,7 @@ func (n *NAT) Unforward(to netip.Addr) error {
 // unchanged. A forward of fs that clashes with another container's (same
 // port and protocol, other target) or with another of fs is
 // ErrInvalidRule naming both, before any kernel call.
-func (n *NAT) ReplaceForwards(old netip.Addr, fs []Forward) error {
+func (n *NAT) ReplaceForwards(old ip4.Addr, fs []Forward) error {
 	set := n.set
 	set.Forwards = nil
 	for _, f := range n.set.Forwards {

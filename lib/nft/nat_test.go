@@ -2,9 +2,10 @@ package nft
 
 import (
 	"errors"
-	"net/netip"
 	"reflect"
 	"testing"
+
+	"pantavisor/lib/ip4"
 )
 
 func TestNATMasquerade(t *testing.T) {
@@ -14,8 +15,8 @@ func TestNATMasquerade(t *testing.T) {
 		applied = append(applied, append([]Rule(nil), set.Masquerade...))
 		return fail
 	}}
-	a := Rule{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}
-	b := Rule{netip.MustParsePrefix("10.98.0.0/16"), "pvbr1"}
+	a := Rule{ip4.MustParsePrefix("10.99.0.0/24"), "pvbrT"}
+	b := Rule{ip4.MustParsePrefix("10.98.0.0/16"), "pvbr1"}
 	steps := []struct {
 		subnet  string
 		bridge  string
@@ -31,7 +32,7 @@ func TestNATMasquerade(t *testing.T) {
 	}
 	for i, s := range steps {
 		fail = s.fail
-		err := n.Masquerade(netip.MustParsePrefix(s.subnet), s.bridge)
+		err := n.Masquerade(ip4.MustParsePrefix(s.subnet), s.bridge)
 		if !errors.Is(err, s.fail) || (s.fail == nil) != (err == nil) {
 			t.Errorf("step %d: err = %v, want %v", i, err, s.fail)
 		}
@@ -43,8 +44,8 @@ func TestNATMasquerade(t *testing.T) {
 		}
 	}
 	calls := len(applied)
-	if err := n.Masquerade(netip.MustParsePrefix("fd00::/64"), "pvbrT"); !errors.Is(err, ErrInvalidRule) {
-		t.Errorf("ipv6: %v, want ErrInvalidRule", err)
+	if err := n.Masquerade(ip4.Prefix{}, "pvbrT"); !errors.Is(err, ErrInvalidRule) {
+		t.Errorf("invalid prefix: %v, want ErrInvalidRule", err)
 	}
 	if len(applied) != calls {
 		t.Errorf("an invalid rule reached Apply")

@@ -16,6 +16,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/testenv"
 )
 
@@ -125,7 +126,7 @@ func newTopology(t *testing.T) topology {
 
 // peerSeen connects from the container to a listener in the outside
 // namespace and returns the source address the listener saw.
-func (tp topology) peerSeen(t *testing.T) netip.Addr {
+func (tp topology) peerSeen(t *testing.T) ip4.Addr {
 	t.Helper()
 	var ln net.Listener
 	if err := inNS(t, tp.out, func() (err error) {
@@ -159,11 +160,11 @@ func (tp topology) peerSeen(t *testing.T) netip.Addr {
 		if !ok {
 			t.Fatal("accept failed")
 		}
-		return a.Unmap()
+		return ip4.AddrFrom4(a.Unmap().As4())
 	case <-time.After(5 * time.Second):
 		t.Fatal("listener saw no connection")
 	}
-	return netip.Addr{}
+	return ip4.Addr{}
 }
 
 // countRules dumps our chain with NFT_MSG_GETRULE and counts its rules
@@ -236,13 +237,13 @@ func TestMasqueradeRoot(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireCommand(t, "ip", "iproute2")
 	tp := newTopology(t)
-	ctrAddr, hostAddr := netip.MustParseAddr("10.99.0.2"), netip.MustParseAddr("192.0.2.1")
+	ctrAddr, hostAddr := ip4.MustParseAddr("10.99.0.2"), ip4.MustParseAddr("192.0.2.1")
 
 	if got := tp.peerSeen(t); got != ctrAddr {
 		t.Fatalf("before masquerade the outside saw %v, want %v", got, ctrAddr)
 	}
 
-	pool := netip.MustParsePrefix("10.99.0.0/24")
+	pool := ip4.MustParsePrefix("10.99.0.0/24")
 	var nat NAT
 	for i := 0; i < 2; i++ { // the same pool twice: one rule
 		if err := inNS(t, tp.host, func() error { return nat.Masquerade(pool, "pvbrT") }); err != nil {
@@ -264,7 +265,7 @@ func TestMasqueradeRoot(t *testing.T) {
 	}
 
 	// A second pool joins the first; applying the set again keeps two.
-	if err := inNS(t, tp.host, func() error { return nat.Masquerade(netip.MustParsePrefix("10.98.0.0/16"), "pvbrU") }); err != nil {
+	if err := inNS(t, tp.host, func() error { return nat.Masquerade(ip4.MustParsePrefix("10.98.0.0/16"), "pvbrU") }); err != nil {
 		t.Fatal(err)
 	}
 	if err := inNS(t, tp.host, func() error { return Apply(Set{Masquerade: nat.Rules()}) }); err != nil {
@@ -316,7 +317,7 @@ func TestApplyErrorRoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("making a filter chain: %v", err)
 	}
-	err = inNS(t, h, func() error { return Apply(Set{Masquerade: []Rule{{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}}) })
+	err = inNS(t, h, func() error { return Apply(Set{Masquerade: []Rule{{ip4.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}}) })
 	var errno unix.Errno
 	if err == nil || !errors.As(err, &errno) || !strings.HasPrefix(err.Error(), "nft: adding chain postrouting: ") {
 		t.Fatalf("Apply over a filter chain: %v, want \"nft: adding chain postrouting: <errno>\"", err)

@@ -3,11 +3,12 @@ package nft
 import (
 	"encoding/binary"
 	"errors"
-	"net/netip"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // errMsg builds an NLMSG_ERROR reply to message seq with error -errno,
@@ -76,7 +77,7 @@ func TestParseAcks(t *testing.T) {
 }
 
 func TestBatchCheck(t *testing.T) {
-	rules := []Rule{{netip.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}
+	rules := []Rule{{ip4.MustParsePrefix("10.99.0.0/24"), "pvbrT"}}
 	// seq 10 begin, 11 table, 12 chain, 13 flush, 14 rule, 15-18 the
 	// prerouting and output chains and their flushes, 19 end.
 	for _, tc := range []struct {

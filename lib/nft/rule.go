@@ -3,9 +3,10 @@ package nft
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/ip4"
 )
 
 // Table and Chain name where our rules live: "table ip pantavisor", base
@@ -32,7 +33,7 @@ var ErrInvalidRule = errors.New("invalid nat rule")
 //
 //	ip saddr <Subnet> oifname != "<Bridge>" masquerade
 type Rule struct {
-	Subnet netip.Prefix
+	Subnet ip4.Prefix
 	Bridge string
 }
 
@@ -45,7 +46,7 @@ func (r Rule) String() string {
 // cannot be encoded.
 func (r Rule) check() error {
 	switch {
-	case !r.Subnet.IsValid() || !r.Subnet.Addr().Is4():
+	case !r.Subnet.IsValid():
 		return fmt.Errorf("%w: subnet %v is not an IPv4 prefix", ErrInvalidRule, r.Subnet)
 	case r.Bridge == "" || len(r.Bridge) >= unix.IFNAMSIZ:
 		return fmt.Errorf("%w: bridge name %q must be 1 to %d bytes", ErrInvalidRule, r.Bridge, unix.IFNAMSIZ-1)

@@ -2,7 +2,6 @@ package rtnl
 
 import (
 	"errors"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/testenv"
 )
 
@@ -29,7 +29,7 @@ func dial(t *testing.T) (*Conn, netns.NsHandle) {
 
 func TestEnsureBridgeIdempotent(t *testing.T) {
 	c, _ := dial(t)
-	gw := netip.MustParsePrefix("10.213.0.1/24")
+	gw := ip4.MustParsePrefix("10.213.0.1/24")
 	var first Link
 	for i := range 2 {
 		br, err := c.EnsureBridge("pvbr0")
@@ -41,7 +41,7 @@ func TestEnsureBridgeIdempotent(t *testing.T) {
 		assert.True(t, got.Up())
 		addrs, err := c.IPv4Addrs(got)
 		require.NoError(t, err)
-		assert.Equal(t, []netip.Prefix{gw}, addrs, "round %d", i)
+		assert.Equal(t, []ip4.Prefix{gw}, addrs, "round %d", i)
 		if i == 0 {
 			first = got
 		}
@@ -72,7 +72,7 @@ func TestLinkErrors(t *testing.T) {
 	require.True(t, errors.As(err, &e))
 	assert.ErrorIs(t, err, syscall.EEXIST)
 	assert.True(t, strings.HasPrefix(err.Error(), "rtnl: creating bridge pvbr1: file exists"), err.Error())
-	err = c.AddDefaultRoute(netip.MustParseAddr("10.1.2.3"))
+	err = c.AddDefaultRoute(ip4.MustParseAddr("10.1.2.3"))
 	assert.ErrorIs(t, err, unix.ENETUNREACH, "no link reaches the gateway")
 	assert.ErrorContains(t, err, "rtnl: adding a default route via 10.1.2.3: network is unreachable")
 }
@@ -86,7 +86,7 @@ func TestVethIntoNetns(t *testing.T) {
 
 	br, err := host.EnsureBridge("pvbr0")
 	require.NoError(t, err)
-	require.NoError(t, host.AddAddr(br, netip.MustParsePrefix("10.213.0.1/24")))
+	require.NoError(t, host.AddAddr(br, ip4.MustParsePrefix("10.213.0.1/24")))
 	require.NoError(t, host.AddVeth("pvh0", "tmp0", int(ctrNS)))
 	err = host.AddVeth("pvh0", "tmp1", int(ctrNS))
 	assert.ErrorIs(t, err, unix.EEXIST)
@@ -111,10 +111,10 @@ func TestVethIntoNetns(t *testing.T) {
 	mac := []byte{2, 0, 10, 213, 0, 2}
 	p.Name = "eth0"
 	require.NoError(t, ctr.SetHWAddr(p, mac))
-	require.NoError(t, ctr.AddAddr(p, netip.MustParsePrefix("10.213.0.2/24")))
+	require.NoError(t, ctr.AddAddr(p, ip4.MustParsePrefix("10.213.0.2/24")))
 	require.NoError(t, ctr.SetUp(p))
-	require.NoError(t, ctr.AddDefaultRoute(netip.MustParseAddr("10.213.0.1")))
-	require.NoError(t, ctr.AddDefaultRoute(netip.MustParseAddr("10.213.0.1")), "again: replaced")
+	require.NoError(t, ctr.AddDefaultRoute(ip4.MustParseAddr("10.213.0.1")))
+	require.NoError(t, ctr.AddDefaultRoute(ip4.MustParseAddr("10.213.0.1")), "again: replaced")
 
 	p, err = ctr.LinkByName("eth0")
 	require.NoError(t, err)
@@ -122,7 +122,7 @@ func TestVethIntoNetns(t *testing.T) {
 	assert.True(t, p.Up())
 	addrs, err := ctr.IPv4Addrs(p)
 	require.NoError(t, err)
-	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.213.0.2/24")}, addrs)
+	assert.Equal(t, []ip4.Prefix{ip4.MustParsePrefix("10.213.0.2/24")}, addrs)
 	testenv.InNetns(t, ctrNS, func() {
 		route, err := os.ReadFile("/proc/thread-self/net/route")
 		require.NoError(t, err)
@@ -158,10 +158,10 @@ func TestMacvlanIntoNetns(t *testing.T) {
 	l, err := ctr.LinkByName("mv0")
 	require.NoError(t, err)
 	assert.Equal(t, "macvlan", l.Kind)
-	require.NoError(t, ctr.AddAddr(l, netip.MustParsePrefix("192.168.77.5/24")))
+	require.NoError(t, ctr.AddAddr(l, ip4.MustParsePrefix("192.168.77.5/24")))
 	addrs, err := ctr.IPv4Addrs(l)
 	require.NoError(t, err)
-	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("192.168.77.5/24")}, addrs)
+	assert.Equal(t, []ip4.Prefix{ip4.MustParsePrefix("192.168.77.5/24")}, addrs)
 }
 
 // sleeper starts a process in a new network namespace, killed when t ends.

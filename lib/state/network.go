@@ -3,10 +3,10 @@ package state
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 
+	"pantavisor/lib/ip4"
 	"pantavisor/lib/rawjson"
 )
 
@@ -238,16 +238,16 @@ func (f *fields) checkAddrs(ip, mac, ipKey, macKey string) {
 
 // ParseIPv4 reads a static address, bare ("10.0.5.7") or CIDR
 // ("10.0.5.7/24"). bits is the written prefix length, -1 when bare.
-func ParseIPv4(s string) (addr netip.Addr, bits int, err error) {
+func ParseIPv4(s string) (addr ip4.Addr, bits int, err error) {
 	bits = -1
 	if strings.Contains(s, "/") {
-		p, perr := netip.ParsePrefix(s)
+		p, perr := ip4.ParsePrefix(s)
 		addr, bits, err = p.Addr(), p.Bits(), perr
 	} else {
-		addr, err = netip.ParseAddr(s)
+		addr, err = ip4.ParseAddr(s)
 	}
-	if err != nil || !addr.Is4() {
-		return netip.Addr{}, 0, fmt.Errorf("want an IPv4 address or CIDR, got %q", s)
+	if err != nil {
+		return ip4.Addr{}, 0, fmt.Errorf("want an IPv4 address or CIDR, got %q", s)
 	}
 	return addr, bits, nil
 }

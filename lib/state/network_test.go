@@ -2,11 +2,12 @@ package state
 
 import (
 	"errors"
-	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pantavisor/lib/ip4"
 )
 
 // TestNetworkParse: each accepted "network" object and what it reads as,
@@ -129,7 +130,7 @@ func TestParseIPv4(t *testing.T) {
 			continue
 		}
 		require.NoError(t, err, tc.in)
-		assert.Equal(t, netip.MustParseAddr(tc.addr), addr, tc.in)
+		assert.Equal(t, ip4.MustParseAddr(tc.addr), addr, tc.in)
 		assert.Equal(t, tc.bits, bits, tc.in)
 	}
 }
