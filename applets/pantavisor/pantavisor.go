@@ -40,7 +40,6 @@ package pantavisor
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,13 +53,14 @@ import (
 	"pantavisor/lib/kmod"
 	"pantavisor/lib/pid1"
 	"pantavisor/lib/power"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/sysinfo"
 )
 
 // ModulesList is the load list mkinitrd writes into the initramfs.
 const ModulesList = "/etc/pantavisor/modules.load"
 
-var errNotPID1 = errors.New("not running as PID 1")
+var errNotPID1 error = &sentinel.Error{Text: "not running as PID 1"}
 
 type options struct {
 	appengine bool

@@ -19,6 +19,7 @@ import (
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/pvs"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -92,7 +93,7 @@ Exit codes: 0 valid; 1 invalid state, unreadable input, missing objects or
 signatures the mode refuses (the summary is printed first); 2 usage error.
 `
 
-var errMissing = errors.New("objects missing")
+var errMissing error = &sentinel.Error{Text: "objects missing"}
 
 // input is a state to validate and, for packages and directories, how to
 // tell whether an object's blob is there (nil for a bare state file).

@@ -13,6 +13,7 @@ import (
 	"pantavisor/lib/container"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/pvrpkg"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
@@ -124,7 +125,7 @@ func dirReader(d pvrpkg.Dir) func(state.Object) ([]byte, error) {
 }
 
 // errFound stops a package walk once the wanted object is read.
-var errFound = errors.New("found")
+var errFound error = &sentinel.Error{Text: "found"}
 
 // packageReader reads objects of the package file at name, one walk each
 // (validate reads a few small configs; the walk stops at the object).

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,10 +12,11 @@ import (
 	"pantavisor/lib/digest"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 )
 
 // errBadPackage is why a file is not a package steps install accepts.
-var errBadPackage = errors.New("wrong contents of compressed step")
+var errBadPackage error = &sentinel.Error{Text: "wrong contents of compressed step"}
 
 // install uploads a pvr package (.tgz) as a local step, like upstream's
 // install_step. Steps:

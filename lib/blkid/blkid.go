@@ -5,7 +5,6 @@ package blkid
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,10 +12,12 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"pantavisor/lib/sentinel"
 )
 
 // ErrNotFound means no block device matched (yet).
-var ErrNotFound = errors.New("no such block device")
+var ErrNotFound error = &sentinel.Error{Text: "no such block device"}
 
 // Info is what a superblock says about a filesystem.
 type Info struct {

@@ -1,10 +1,10 @@
 package bootloader
 
 import (
-	"errors"
 	"fmt"
 
 	"pantavisor/lib/cmdline"
+	"pantavisor/lib/sentinel"
 )
 
 // Env keys, as upstream and its bootloader scripts name them.
@@ -18,7 +18,7 @@ const (
 const FactoryRev = "0"
 
 // ErrRev: an empty revision name.
-var ErrRev = errors.New("empty revision")
+var ErrRev error = &sentinel.Error{Text: "empty revision"}
 
 // Boot is the try-boot logic over a bootloader env.
 //

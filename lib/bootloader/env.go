@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"pantavisor/lib/persist"
+	"pantavisor/lib/sentinel"
 )
 
 // Env is a bootloader environment: Set and Unset stage changes in memory,
@@ -35,13 +36,13 @@ const BlockSize = 1024
 var (
 	// ErrCorrupt: the file does not parse; Open still returns the usable
 	// part (what GRUB or U-Boot would read, often nothing).
-	ErrCorrupt = errors.New("corrupt bootloader env")
+	ErrCorrupt error = &sentinel.Error{Text: "corrupt bootloader env"}
 	// ErrTooBig: the content would not fit in BlockSize bytes.
-	ErrTooBig = errors.New("bootloader env does not fit in 1024 bytes")
+	ErrTooBig error = &sentinel.Error{Text: "bootloader env does not fit in 1024 bytes"}
 	// ErrInvalid: a key or value the format cannot hold.
-	ErrInvalid = errors.New("invalid bootloader env entry")
+	ErrInvalid error = &sentinel.Error{Text: "invalid bootloader env entry"}
 	// ErrKind: an unknown bootloader kind.
-	ErrKind = errors.New("unknown bootloader type")
+	ErrKind error = &sentinel.Error{Text: "unknown bootloader type"}
 )
 
 // maxRead bounds how much of an env file is read (GRUB accepts blocks

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"pantavisor/lib/sentinel"
 )
 
 // ErrParse is wrapped by every error of Parse.
-var ErrParse = errors.New("malformed certificate")
+var ErrParse error = &sentinel.Error{Text: "malformed certificate"}
 
 // KeyUsage is the keyUsage extension's first nine bits (RFC 5280 4.2.1.3),
 // bit 0 (digitalSignature) as 1, as crypto/x509 numbers them.

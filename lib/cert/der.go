@@ -1,9 +1,9 @@
 package cert
 
-import "errors"
+import "pantavisor/lib/sentinel"
 
 // errDER is wrapped by every DER decoding error.
-var errDER = errors.New("malformed DER")
+var errDER error = &sentinel.Error{Text: "malformed DER"}
 
 // ASN.1 tags (universal class, and the context-specific ones X.509 uses).
 const (

@@ -2,15 +2,15 @@ package cert
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 
 	"pantavisor/lib/b64"
+	"pantavisor/lib/sentinel"
 )
 
 // ErrPEM is wrapped by PEM decoding errors.
-var ErrPEM = errors.New("malformed PEM")
+var ErrPEM error = &sentinel.Error{Text: "malformed PEM"}
 
 // PEMBlocks returns the DER contents of every "-----BEGIN typ-----" …
 // "-----END typ-----" block of data, in order. Text outside blocks and

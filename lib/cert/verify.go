@@ -7,23 +7,24 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"errors"
 	"fmt"
 	"time"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Errors of Verify. ErrExpired's text is crypto/x509's, which users know.
 var (
-	ErrUnknownAuthority = errors.New("certificate signed by unknown authority")
-	ErrExpired          = errors.New("x509: certificate has expired or is not yet valid")
-	ErrUnhandled        = errors.New("unhandled critical extension")
-	ErrConstraints      = errors.New("name or policy constraints are not supported")
-	ErrNotCA            = errors.New("issuer is not a CA allowed to sign certificates")
-	ErrPathLen          = errors.New("too many intermediates for path length constraint")
-	ErrLeafUsage        = errors.New("leaf key usage lacks digitalSignature")
-	ErrSignature        = errors.New("certificate signature does not verify")
-	ErrTooLong          = errors.New("no chain short enough")
-	ErrTooManyChecks    = errors.New("too many signature checks while building a chain")
+	ErrUnknownAuthority error = &sentinel.Error{Text: "certificate signed by unknown authority"}
+	ErrExpired          error = &sentinel.Error{Text: "x509: certificate has expired or is not yet valid"}
+	ErrUnhandled        error = &sentinel.Error{Text: "unhandled critical extension"}
+	ErrConstraints      error = &sentinel.Error{Text: "name or policy constraints are not supported"}
+	ErrNotCA            error = &sentinel.Error{Text: "issuer is not a CA allowed to sign certificates"}
+	ErrPathLen          error = &sentinel.Error{Text: "too many intermediates for path length constraint"}
+	ErrLeafUsage        error = &sentinel.Error{Text: "leaf key usage lacks digitalSignature"}
+	ErrSignature        error = &sentinel.Error{Text: "certificate signature does not verify"}
+	ErrTooLong          error = &sentinel.Error{Text: "no chain short enough"}
+	ErrTooManyChecks    error = &sentinel.Error{Text: "too many signature checks while building a chain"}
 )
 
 // maxSigChecks bounds the signatures one Verify checks, as crypto/x509's

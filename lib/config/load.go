@@ -10,15 +10,16 @@ import (
 	"strings"
 
 	"pantavisor/lib/cmdline"
+	"pantavisor/lib/sentinel"
 )
 
 // Conditions a Warning reports; test them with errors.Is.
 var (
-	ErrUnknownKey = errors.New("unknown key")                   // ignored
-	ErrNotAllowed = errors.New("key not allowed at this level") // ignored, lower value kept
-	ErrBadValue   = errors.New("bad value")                     // ignored, lower value kept
-	ErrSyntax     = errors.New("want key=value")                // line ignored
-	ErrLegacyKey  = errors.New("legacy key")                    // value applied
+	ErrUnknownKey error = &sentinel.Error{Text: "unknown key"}                   // ignored
+	ErrNotAllowed error = &sentinel.Error{Text: "key not allowed at this level"} // ignored, lower value kept
+	ErrBadValue   error = &sentinel.Error{Text: "bad value"}                     // ignored, lower value kept
+	ErrSyntax     error = &sentinel.Error{Text: "want key=value"}                // line ignored
+	ErrLegacyKey  error = &sentinel.Error{Text: "legacy key"}                    // value applied
 )
 
 // Warning is a key or line that was not taken as written. Only a Warning

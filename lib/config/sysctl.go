@@ -1,11 +1,12 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Sysctl is a kernel parameter write collected from PV_SYSCTL_* or legacy
@@ -40,7 +41,7 @@ func isSysctl(key string) bool {
 }
 
 // errSysctlName is returned for a sysctl name that cannot be a /proc/sys file.
-var errSysctlName = errors.New("invalid sysctl name")
+var errSysctlName error = &sentinel.Error{Text: "invalid sysctl name"}
 
 // sysctlPath maps a sysctl key to its /proc/sys path.
 //   - sysctl.a.b: every '.' is a '/', case kept (/proc/sys/a/b).

@@ -18,6 +18,7 @@ import (
 	"pantavisor/lib/http1"
 	"pantavisor/lib/meta"
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -134,10 +135,10 @@ type Caller struct {
 }
 
 // errNoDrivers is the load error of a server without driver management.
-var errNoDrivers = errors.New("driver management is off")
+var errNoDrivers error = &sentinel.Error{Text: "driver management is off"}
 
 // errTooBig is readBody's error for a body over its cap.
-var errTooBig = errors.New("body too big")
+var errTooBig error = &sentinel.Error{Text: "body too big"}
 
 // readBody reads the whole request body, at most max bytes; over that it
 // returns errTooBig (answered 507 as upstream, see sendTooBig).

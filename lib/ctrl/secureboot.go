@@ -7,6 +7,7 @@ import (
 	"pantavisor/lib/config"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 )
 
 // TrustDir is where a device's trust stores are (PV_SECUREBOOT_TRUSTSTORE
@@ -18,7 +19,7 @@ const stateSlots = 2
 
 // errSecureboot marks a state the secure-boot mode refuses; it wraps
 // pvs.ErrValidation or pvs.ErrNotCovered.
-var errSecureboot = errors.New("Secureboot") //nolint:staticcheck // upstream's prefix
+var errSecureboot error = &sentinel.Error{Text: "Secureboot"} //nolint:staticcheck // upstream's prefix
 
 // secureboot checks the signatures of an uploaded state under the
 // configured PV_SECUREBOOT_MODE, trust stores and PV_OEM_NAME. A state

@@ -1,16 +1,16 @@
 package drivers
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // ErrBadLine is returned for a module line whose ${...} reference cannot
 // be substituted.
-var ErrBadLine = errors.New("bad module line")
+var ErrBadLine error = &sentinel.Error{Text: "bad module line"}
 
 // Alias is a resolved driver alias: the module lines that load it.
 type Alias struct {

@@ -8,13 +8,14 @@ import (
 	"sync"
 
 	"pantavisor/lib/kmod"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // Errors a caller branches on.
 var (
-	ErrUnknownAlias = errors.New("alias not defined in bsp/drivers.json")
-	ErrInUse        = errors.New("alias in use")
+	ErrUnknownAlias error = &sentinel.Error{Text: "alias not defined in bsp/drivers.json"}
+	ErrInUse        error = &sentinel.Error{Text: "alias in use"}
 )
 
 // Loader loads and unloads one kernel module; *kmod.Loader is one.

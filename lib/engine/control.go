@@ -1,20 +1,20 @@
 package engine
 
 import (
-	"errors"
 	"time"
 
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // Control errors. Their text is upstream's reply body for
 // PUT /containers/{name}, so the HTTP layer can send it as is.
 var (
-	ErrNoContainer    = errors.New("Container not found")                                                    // 404
-	ErrSystemPolicy   = errors.New("Container has restart_policy 'system' and cannot be controlled via API") // 403
-	ErrNotStartable   = errors.New("Container must be in STOPPED, STOPPING, or RECOVERING state to start")   // 400
-	ErrNotRestartable = errors.New("Container state does not allow restart")                                 // 400
-	ErrBadAction      = errors.New("Invalid action. Use 'start', 'stop', or 'restart'")                      // 400
+	ErrNoContainer    error = &sentinel.Error{Text: "Container not found"}                                                    // 404
+	ErrSystemPolicy   error = &sentinel.Error{Text: "Container has restart_policy 'system' and cannot be controlled via API"} // 403
+	ErrNotStartable   error = &sentinel.Error{Text: "Container must be in STOPPED, STOPPING, or RECOVERING state to start"}   // 400
+	ErrNotRestartable error = &sentinel.Error{Text: "Container state does not allow restart"}                                 // 400
+	ErrBadAction      error = &sentinel.Error{Text: "Invalid action. Use 'start', 'stop', or 'restart'"}                      // 400
 )
 
 // control applies a user action to c (reference pantavisor-control §2.1).

@@ -6,11 +6,12 @@ import (
 	"slices"
 	"strings"
 
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // ErrBusy is Transition's answer while another transition is under way.
-var ErrBusy = errors.New("a transition is already in progress")
+var ErrBusy error = &sentinel.Error{Text: "a transition is already in progress"}
 
 // transition is a non-reboot move to the next state, accepted and
 // waiting for the containers it replaces or removes to stop.

@@ -13,10 +13,11 @@ import (
 	"strings"
 
 	"pantavisor/lib/cgroup"
+	"pantavisor/lib/sentinel"
 )
 
 // ErrNoContainer: no running process belongs to the named container.
-var ErrNoContainer = errors.New("no container found")
+var ErrNoContainer error = &sentinel.Error{Text: "no container found"}
 
 // IsHost reports whether name means the host (upstream: "/" and "_pv_").
 func IsHost(name string) bool { return name == "/" || name == "_pv_" }

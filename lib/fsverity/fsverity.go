@@ -6,9 +6,10 @@ package fsverity
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Errors callers branch on.
@@ -16,11 +17,11 @@ var (
 	// ErrUnsupported: the kernel or the filesystem cannot do fs-verity
 	// (no CONFIG_FS_VERITY, ext4 without -O verity, tmpfs, no sha256 in
 	// the kernel, a block size the kernel does not take).
-	ErrUnsupported = errors.New("fs-verity not supported")
+	ErrUnsupported error = &sentinel.Error{Text: "fs-verity not supported"}
 	// ErrNotEnabled: the file has no fs-verity (measuring it).
-	ErrNotEnabled = errors.New("fs-verity not enabled on the file")
+	ErrNotEnabled error = &sentinel.Error{Text: "fs-verity not enabled on the file"}
 	// ErrBadDigest: a digest text that Parse does not accept.
-	ErrBadDigest = errors.New("malformed fs-verity digest")
+	ErrBadDigest error = &sentinel.Error{Text: "malformed fs-verity digest"}
 )
 
 // BlockSize is the Merkle tree block size Enable uses: the page and ext4

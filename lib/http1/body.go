@@ -2,14 +2,15 @@ package http1
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"strconv"
+
+	"pantavisor/lib/sentinel"
 )
 
 // ErrBadChunk is a malformed chunked body: a bad size line, a missing
 // CRLF after the data, or trailers over the limit.
-var ErrBadChunk = errors.New("http1: malformed chunked body")
+var ErrBadChunk error = &sentinel.Error{Text: "http1: malformed chunked body"}
 
 // How a body ends.
 const (

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/unixsock"
 )
 
@@ -16,7 +17,7 @@ import (
 const maxResponseHead = 64 << 10
 
 // ErrShortBody is a request body that ended before its announced length.
-var ErrShortBody = errors.New("http1: request body shorter than its length")
+var ErrShortBody error = &sentinel.Error{Text: "http1: request body shorter than its length"}
 
 // Client sends requests to a unix socket, one connection per request.
 type Client struct {

@@ -3,23 +3,24 @@ package http1
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Errors of the message parser; the server answers each with its own
 // response (see serverError).
 var (
 	// ErrBadRequest is a malformed request line, header or framing.
-	ErrBadRequest = errors.New("http1: bad request")
+	ErrBadRequest error = &sentinel.Error{Text: "http1: bad request"}
 	// ErrProto is a request for an HTTP version other than 1.0 and 1.1.
-	ErrProto = errors.New("http1: unsupported protocol")
+	ErrProto error = &sentinel.Error{Text: "http1: unsupported protocol"}
 	// ErrHeaderTooBig is a request line and header over MaxHeaderBytes.
-	ErrHeaderTooBig = errors.New("http1: request header too large")
+	ErrHeaderTooBig error = &sentinel.Error{Text: "http1: request header too large"}
 	// ErrBadResponse is a malformed status line or response header.
-	ErrBadResponse = errors.New("http1: malformed response")
+	ErrBadResponse error = &sentinel.Error{Text: "http1: malformed response"}
 )
 
 // maxEmptyLines is how many empty lines may precede a request line

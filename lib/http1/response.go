@@ -1,19 +1,20 @@
 package http1
 
 import (
-	"errors"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Errors of Response.
 var (
 	// ErrHeaderSent is a second WriteHeader or Send.
-	ErrHeaderSent = errors.New("http1: response header already sent")
+	ErrHeaderSent error = &sentinel.Error{Text: "http1: response header already sent"}
 	// ErrBodyTooLong is a Write past the length given to WriteHeader.
-	ErrBodyTooLong = errors.New("http1: response body longer than announced")
+	ErrBodyTooLong error = &sentinel.Error{Text: "http1: response body longer than announced"}
 	// ErrBadStatus is a status code outside 100-999.
-	ErrBadStatus = errors.New("http1: invalid status code")
+	ErrBadStatus error = &sentinel.Error{Text: "http1: invalid status code"}
 )
 
 // Response is what a handler writes to; it must not be used after the

@@ -11,6 +11,7 @@ import (
 	"pantavisor/lib/hub/proto"
 	logsrv "pantavisor/lib/logs"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/sentinel"
 )
 
 // Upstream's wait bounds of the log push (ph_logger's idle backoff).
@@ -158,10 +159,10 @@ func (p *LogPusher) Run(ctx context.Context) {
 
 // errRestart ends a round whose batch was narrowed: the positions moved
 // past one line only, so the next round reads again at once.
-var errRestart = errors.New("restart")
+var errRestart error = &sentinel.Error{Text: "restart"}
 
 // errNoCreds is a creds file without prn or secret.
-var errNoCreds = errors.New("no device credentials")
+var errNoCreds error = &sentinel.Error{Text: "no device credentials"}
 
 // round checks the gate, pushes, and returns the wait before the next.
 func (p *LogPusher) round(ctx context.Context) time.Duration {

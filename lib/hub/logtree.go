@@ -17,6 +17,7 @@ import (
 
 	"pantavisor/lib/hub/proto"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/sentinel"
 )
 
 // treeFile is one log file of the tree: <dir>/<rev>/<plat>/<src...>.
@@ -126,7 +127,7 @@ func (p position) encode() []byte {
 }
 
 // errBadPosition is a position file that does not parse.
-var errBadPosition = errors.New("bad log position file")
+var errBadPosition error = &sentinel.Error{Text: "bad log position file"}
 
 // parsePosition reads a position file's text (see encode).
 func parsePosition(data []byte) (position, error) {

@@ -1,19 +1,20 @@
 package instance
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Sentinels that callers and tests branch on with errors.Is.
 var (
 	// ErrLocked: another engine holds the storage or the cgroup parent.
-	ErrLocked = errors.New("locked by another engine")
+	ErrLocked error = &sentinel.Error{Text: "locked by another engine"}
 	// ErrSocketInUse: a control socket to clean answers: its owner lives.
-	ErrSocketInUse = errors.New("socket is in use by a live process")
+	ErrSocketInUse error = &sentinel.Error{Text: "socket is in use by a live process"}
 	// ErrLeftover: something Cleanup found is still there after it.
-	ErrLeftover = errors.New("leftover could not be cleaned")
+	ErrLeftover error = &sentinel.Error{Text: "leftover could not be cleaned"}
 )
 
 // LockedError is Acquire's error when the lock is held elsewhere; it

@@ -2,15 +2,16 @@ package kmod
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // ErrNotFound is returned when a module name is not in the dependency table.
-var ErrNotFound = errors.New("module not found")
+var ErrNotFound error = &sentinel.Error{Text: "module not found"}
 
 // Deps maps a module file path (as written in modules.dep, relative to the
 // modules directory) to the paths of the modules it depends on.

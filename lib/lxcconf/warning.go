@@ -1,22 +1,23 @@
 package lxcconf
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Conditions an error or a Warning wraps; test them with errors.Is.
 var (
-	ErrSyntax     = errors.New("want key = value")                   // error: a line without '='
-	ErrBadValue   = errors.New("bad value")                          // error: LXC refuses the value too
-	ErrConflict   = errors.New("conflicting keys")                   // error: keys LXC refuses together
-	ErrInclude    = errors.New("include loop or too deep")           // error: lxc.include nesting
-	ErrNoEnv      = errors.New("variable to inherit is not set")     // Environ: KEY without a value
-	ErrUnknownKey = errors.New("unknown key, ignored")               // warning
-	ErrLegacyKey  = errors.New("legacy key")                         // warning: value applied under the new key
-	ErrEnforced   = errors.New("parsed but not enforced")            // warning: LSM/seccomp keys, kept in Raw
-	ErrNotApplied = errors.New("LXC key kept raw, not applied here") // warning: kept in Raw
+	ErrSyntax     error = &sentinel.Error{Text: "want key = value"}                   // error: a line without '='
+	ErrBadValue   error = &sentinel.Error{Text: "bad value"}                          // error: LXC refuses the value too
+	ErrConflict   error = &sentinel.Error{Text: "conflicting keys"}                   // error: keys LXC refuses together
+	ErrInclude    error = &sentinel.Error{Text: "include loop or too deep"}           // error: lxc.include nesting
+	ErrNoEnv      error = &sentinel.Error{Text: "variable to inherit is not set"}     // Environ: KEY without a value
+	ErrUnknownKey error = &sentinel.Error{Text: "unknown key, ignored"}               // warning
+	ErrLegacyKey  error = &sentinel.Error{Text: "legacy key"}                         // warning: value applied under the new key
+	ErrEnforced   error = &sentinel.Error{Text: "parsed but not enforced"}            // warning: LSM/seccomp keys, kept in Raw
+	ErrNotApplied error = &sentinel.Error{Text: "LXC key kept raw, not applied here"} // warning: kept in Raw
 )
 
 // Warning is a line that was accepted but not taken fully as written: an

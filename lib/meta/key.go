@@ -1,9 +1,10 @@
 package meta
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Kind tells the two metadata stores apart.
@@ -35,9 +36,9 @@ const (
 
 // Errors callers branch on.
 var (
-	ErrInvalidKey    = errors.New("invalid metadata key")
-	ErrValueTooLarge = errors.New("metadata value too large")
-	ErrNotFound      = errors.New("metadata key not found")
+	ErrInvalidKey    error = &sentinel.Error{Text: "invalid metadata key"}
+	ErrValueTooLarge error = &sentinel.Error{Text: "metadata value too large"}
+	ErrNotFound      error = &sentinel.Error{Text: "metadata key not found"}
 )
 
 // CheckKey validates a key. A key is a file name in the store and, split

@@ -1,14 +1,15 @@
 package meta
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // ErrReadOnly is returned by ClientSet and ClientDelete for a device-meta
 // key that Pantavisor publishes (see Published).
-var ErrReadOnly = errors.New("metadata key is published by pantavisor")
+var ErrReadOnly error = &sentinel.Error{Text: "metadata key is published by pantavisor"}
 
 // publishedPrefixes are the namespaces Pantavisor owns in device-meta:
 // every key under them is Pantavisor's (pantavisor.status, .revision,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
@@ -45,9 +46,9 @@ const (
 const maxConfigSize = 1 << 20
 
 // ErrBadObject is wrapped when an object's name or sha256 cannot name a file.
-var ErrBadObject = errors.New("invalid object")
+var ErrBadObject error = &sentinel.Error{Text: "invalid object"}
 
-var errConfigTooLarge = errors.New("pvr config too large")
+var errConfigTooLarge error = &sentinel.Error{Text: "pvr config too large"}
 
 // Dir is a package or trail directory found by ReadDir. ObjectsDir is the
 // "ObjectsDir" of a trail's .pvr/config, made absolute against Path when

@@ -7,11 +7,11 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
@@ -31,12 +31,12 @@ const maxTrailing = 1 << 20
 
 // Errors wrapped by Walk, Scan and Dir; test them with errors.Is.
 var (
-	ErrUnsafeName = errors.New("unsafe name")
-	ErrNotRegular = errors.New("not a regular file")
-	ErrUnexpected = errors.New("unexpected file")
-	ErrDuplicate  = errors.New("duplicate entry")
-	ErrTooLarge   = errors.New("state json too large")
-	ErrNoState    = errors.New("no state json")
+	ErrUnsafeName error = &sentinel.Error{Text: "unsafe name"}
+	ErrNotRegular error = &sentinel.Error{Text: "not a regular file"}
+	ErrUnexpected error = &sentinel.Error{Text: "unexpected file"}
+	ErrDuplicate  error = &sentinel.Error{Text: "duplicate entry"}
+	ErrTooLarge   error = &sentinel.Error{Text: "state json too large"}
+	ErrNoState    error = &sentinel.Error{Text: "no state json"}
 )
 
 // Entry is one file of a package. Name is cleaned (no leading "./"); SHA

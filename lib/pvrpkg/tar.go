@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"pantavisor/lib/sentinel"
 )
 
 // A small tar reader: the ustar, GNU and pax features pvr packages use.
@@ -35,7 +37,7 @@ const (
 // maxMetaSize bounds pax and GNU long-name records.
 const maxMetaSize = 1 << 20
 
-var errTarHeader = errors.New("invalid tar header")
+var errTarHeader error = &sentinel.Error{Text: "invalid tar header"}
 
 type tarHeader struct {
 	Name     string

@@ -2,16 +2,16 @@ package pvs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 )
 
 // ErrCanonical is wrapped by every error of the canonical encoder.
-var ErrCanonical = errors.New("cannot encode as canonical JSON")
+var ErrCanonical error = &sentinel.Error{Text: "cannot encode as canonical JSON"}
 
 // maxZeros bounds the zeros an integer written with an exponent expands to
 // ("1E1000000000" would otherwise be a gigabyte).

@@ -1,20 +1,20 @@
 package pvs
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"pantavisor/lib/b64"
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 )
 
 // The two refusals of upstream, with its texts: callers show them as
 // "Secureboot: <reason>" and users grep for them.
 var (
-	ErrValidation = errors.New("Signature validation failed")           //nolint:staticcheck // upstream's text
-	ErrNotCovered = errors.New("State not fully covered by signatures") //nolint:staticcheck // upstream's text
+	ErrValidation error = &sentinel.Error{Text: "Signature validation failed"}           //nolint:staticcheck // upstream's text
+	ErrNotCovered error = &sentinel.Error{Text: "State not fully covered by signatures"} //nolint:staticcheck // upstream's text
 )
 
 // Options says how Check judges a state. The zero Options is lenient mode

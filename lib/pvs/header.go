@@ -7,6 +7,7 @@ import (
 
 	"pantavisor/lib/b64"
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 )
 
 // Spec is the "#spec" of a signature value.
@@ -20,7 +21,7 @@ const SigsPrefix = "_sigs/"
 const MaxChain = 8
 
 // ErrHeader is wrapped by every error about a signature's shape or header.
-var ErrHeader = errors.New("bad signature header")
+var ErrHeader error = &sentinel.Error{Text: "bad signature header"}
 
 // Header is the decoded protected header of a pvs@2 signature.
 type Header struct {

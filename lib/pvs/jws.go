@@ -7,14 +7,15 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"errors"
 	"fmt"
 	"math/big"
+
+	"pantavisor/lib/sentinel"
 )
 
 // ErrBadSignature is wrapped when the signature does not verify with the
 // key, or the key does not suit the alg.
-var ErrBadSignature = errors.New("signature does not verify")
+var ErrBadSignature error = &sentinel.Error{Text: "signature does not verify"}
 
 // hashOf returns the hash of a JWS alg, or 0 for an unsupported alg.
 func hashOf(alg string) crypto.Hash {

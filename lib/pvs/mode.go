@@ -1,8 +1,9 @@
 package pvs
 
 import (
-	"errors"
 	"fmt"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Mode is a secure-boot mode (PV_SECUREBOOT_MODE). The zero Mode is
@@ -20,7 +21,7 @@ const (
 var modeNames = [...]string{Lenient: "lenient", Disabled: "disabled", Audit: "audit", Strict: "strict"}
 
 // ErrMode is wrapped by ParseMode's error.
-var ErrMode = errors.New("unknown secure-boot mode")
+var ErrMode error = &sentinel.Error{Text: "unknown secure-boot mode"}
 
 func (m Mode) String() string {
 	if int(m) < len(modeNames) {

@@ -11,6 +11,7 @@ import (
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/cert"
+	"pantavisor/lib/sentinel"
 )
 
 // ClockFloor is the earliest time the device clock is believed when the
@@ -30,7 +31,7 @@ const (
 
 // ErrUntrusted is wrapped when a signature's chain does not lead to the
 // trust store, or it has no x5c and the device has no public key.
-var ErrUntrusted = errors.New("signer not trusted")
+var ErrUntrusted error = &sentinel.Error{Text: "signer not trusted"}
 
 // Trust is what a device trusts. The zero Trust trusts nothing.
 type Trust struct {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,16 +12,17 @@ import (
 	"pantavisor/lib/digest"
 	"pantavisor/lib/persist"
 	"pantavisor/lib/pvrpkg"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
 
 // ErrBadObject is wrapped when an object's content does not hash to its
 // name; such an object is not stored.
-var ErrBadObject = errors.New("object content does not match its sha256 name")
+var ErrBadObject error = &sentinel.Error{Text: "object content does not match its sha256 name"}
 
 // ErrNoJSON is wrapped when a package holds no "json" file.
-var ErrNoJSON = errors.New("package has no json")
+var ErrNoJSON error = &sentinel.Error{Text: "package has no json"}
 
 // source is an opened input of add or queue unpack: a package (tar or
 // gzip tar) to walk, or a state JSON.
@@ -54,7 +54,7 @@ func (src source) readJSON() ([]byte, error) {
 }
 
 // ErrBzip2 is returned for a bzip2 package.
-var ErrBzip2 = errors.New("bzip2 packages are not supported: recompress the tar with gzip (pvr export does)")
+var ErrBzip2 error = &sentinel.Error{Text: "bzip2 packages are not supported: recompress the tar with gzip (pvr export does)"}
 
 // walk reads a package source, calls obj for each object file and returns
 // the state JSON. Unsafe, unexpected or duplicate names fail (see

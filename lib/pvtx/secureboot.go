@@ -1,18 +1,18 @@
 package pvtx
 
 import (
-	"errors"
 	"fmt"
 
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 )
 
 // ErrSecureboot marks a state Commit or Deploy refused because of its
 // signatures; it wraps pvs.ErrValidation or pvs.ErrNotCovered, so the
 // message reads "Secureboot: <upstream's reason>: <detail>" as pv-ctrl's
 // 422 does.
-var ErrSecureboot = errors.New("Secureboot") //nolint:staticcheck // upstream's prefix
+var ErrSecureboot error = &sentinel.Error{Text: "Secureboot"} //nolint:staticcheck // upstream's prefix
 
 // secureboot checks the signatures of state (the transaction's JSON)
 // under t.Secureboot; nil Secureboot checks nothing (upstream pvtx). The

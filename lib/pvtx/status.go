@@ -2,8 +2,9 @@ package pvtx
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Transaction states, the values of Status.State (upstream's enum
@@ -39,7 +40,7 @@ const (
 )
 
 // ErrBadStatus is wrapped when a .status file is too short.
-var ErrBadStatus = errors.New("invalid .status file")
+var ErrBadStatus error = &sentinel.Error{Text: "invalid .status file"}
 
 // Status is the content of the .status file. Queue is "" for a plain
 // transaction; a queue (queue new) also has Count, its next entry number.

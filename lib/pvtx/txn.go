@@ -17,19 +17,20 @@ import (
 	"pantavisor/lib/persist"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/pvs"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
 
 // Errors a caller maps to upstream's exit codes; test them with errors.Is.
 var (
-	ErrNoTransaction = errors.New("no active transaction, start one with 'begin' first")
-	ErrActive        = errors.New("a transaction is already in progress; run 'abort' to discard it or 'commit'/'deploy' to finalize it")
-	ErrLocal         = errors.New("this is a local transaction; use 'deploy <dir>' to finalize it")
-	ErrRemote        = errors.New("this is a remote transaction; use 'commit' to finalize it")
-	ErrNoQueue       = errors.New("no queue, create one with 'queue new' first")
-	ErrNoCtrl        = errors.New("no pv-ctrl client")
-	ErrBadRevision   = errors.New("revision name must be locals/<name>: 1 to 64 characters after locals/, no leading '.', no '/', '\\', '%', '?' or control character")
+	ErrNoTransaction error = &sentinel.Error{Text: "no active transaction, start one with 'begin' first"}
+	ErrActive        error = &sentinel.Error{Text: "a transaction is already in progress; run 'abort' to discard it or 'commit'/'deploy' to finalize it"}
+	ErrLocal         error = &sentinel.Error{Text: "this is a local transaction; use 'deploy <dir>' to finalize it"}
+	ErrRemote        error = &sentinel.Error{Text: "this is a remote transaction; use 'commit' to finalize it"}
+	ErrNoQueue       error = &sentinel.Error{Text: "no queue, create one with 'queue new' first"}
+	ErrNoCtrl        error = &sentinel.Error{Text: "no pv-ctrl client"}
+	ErrBadRevision   error = &sentinel.Error{Text: "revision name must be locals/<name>: 1 to 64 characters after locals/, no leading '.', no '/', '\\', '%', '?' or control character"}
 )
 
 // Ctrl is what a remote transaction needs from the pv-ctrl socket. A

@@ -8,11 +8,12 @@
 package rawjson
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Kind is the JSON type of a Value.
@@ -60,7 +61,7 @@ type Member struct {
 }
 
 // ErrSyntax is wrapped by every parse error.
-var ErrSyntax = errors.New("invalid JSON")
+var ErrSyntax error = &sentinel.Error{Text: "invalid JSON"}
 
 // SyntaxError locates a parse error by byte offset.
 type SyntaxError struct {

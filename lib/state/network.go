@@ -1,13 +1,13 @@
 package state
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"pantavisor/lib/ip4"
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 )
 
 // Network modes of run.json "network".
@@ -270,7 +270,7 @@ func ParseMAC(s string) ([6]byte, error) {
 }
 
 // ErrIfName is wrapped by CheckIfName's errors.
-var ErrIfName = errors.New("invalid interface name")
+var ErrIfName error = &sentinel.Error{Text: "invalid interface name"}
 
 // CheckIfName checks a network interface name as the kernel does
 // (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':' or

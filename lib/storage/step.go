@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"pantavisor/lib/progress"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // Errors of PutState a caller answers differently.
 var (
-	ErrTooBig    = errors.New("state JSON too big")
-	ErrReadState = errors.New("cannot read state JSON")
-	ErrBadState  = errors.New("state JSON has bad format")
+	ErrTooBig    error = &sentinel.Error{Text: "state JSON too big"}
+	ErrReadState error = &sentinel.Error{Text: "cannot read state JSON"}
+	ErrBadState  error = &sentinel.Error{Text: "state JSON has bad format"}
 )
 
 // PutState stores an uploaded state JSON as revision rev, not yet run

@@ -5,7 +5,6 @@
 package storage
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,16 +12,17 @@ import (
 	"sync"
 
 	"pantavisor/lib/persist"
+	"pantavisor/lib/sentinel"
 )
 
 // Errors callers branch on.
 var (
-	ErrBadRevision   = errors.New("invalid revision name")
-	ErrRevisionExist = errors.New("revision already exists")
-	ErrNoRevision    = errors.New("no such revision")
-	ErrHash          = errors.New("checksum mismatch")
-	ErrMissingObject = errors.New("missing object")
-	ErrNoSpace       = errors.New("not enough space")
+	ErrBadRevision   error = &sentinel.Error{Text: "invalid revision name"}
+	ErrRevisionExist error = &sentinel.Error{Text: "revision already exists"}
+	ErrNoRevision    error = &sentinel.Error{Text: "no such revision"}
+	ErrHash          error = &sentinel.Error{Text: "checksum mismatch"}
+	ErrMissingObject error = &sentinel.Error{Text: "missing object"}
+	ErrNoSpace       error = &sentinel.Error{Text: "not enough space"}
 )
 
 // Storage is a storage directory (/storage on a device). Create it with
@@ -108,7 +108,7 @@ func CheckRevision(rev string) error {
 
 // errLocalName is CheckLocalName's one reason, so every refused local
 // name gets the same readable rule.
-var errLocalName = errors.New("a local name has 1 to 64 characters, no leading '.', no '/', '\\', '%', '?' or control character")
+var errLocalName error = &sentinel.Error{Text: "a local name has 1 to 64 characters, no leading '.', no '/', '\\', '%', '?' or control character"}
 
 // CheckLocalName is the one rule for the name of a local revision (what
 // follows "locals/"), used by storage, pv-ctrl and pvtx alike: upstream's

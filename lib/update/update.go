@@ -14,7 +14,6 @@
 package update
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"pantavisor/lib/engine"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/pvs"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -59,9 +59,9 @@ type Config struct {
 // Sentinels callers branch on.
 var (
 	// ErrBusy: an update is already in progress (ctrl answers 503).
-	ErrBusy = errors.New("an update is already in progress")
+	ErrBusy error = &sentinel.Error{Text: "an update is already in progress"}
 	// ErrNoStep: the revision to run is not a valid installed step.
-	ErrNoStep = errors.New("no such step")
+	ErrNoStep error = &sentinel.Error{Text: "no such step"}
 )
 
 // Messages of ours next to lib/progress's upstream texts.

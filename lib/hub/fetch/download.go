@@ -10,16 +10,17 @@ import (
 	"os"
 
 	"pantavisor/lib/digest"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/storage"
 )
 
 // errRestart: the answer does not continue the partial (a 416, a range
 // or total that disagrees with what was asked or announced); the
 // download starts over from byte 0, once.
-var errRestart = errors.New("answer does not continue the partial")
+var errRestart error = &sentinel.Error{Text: "answer does not continue the partial"}
 
 // errTooLarge: the body goes on past the announced size.
-var errTooLarge = errors.New("object larger than announced")
+var errTooLarge error = &sentinel.Error{Text: "object larger than announced"}
 
 // download is one object's transfer into its open partial.
 type download struct {

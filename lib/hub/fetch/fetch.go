@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -16,18 +17,18 @@ var (
 	// longer than announced. The partial is removed and nothing is
 	// installed; the caller reports "Object validation went wrong" and
 	// counts a retry.
-	ErrBadObject = errors.New("object validation went wrong")
+	ErrBadObject error = &sentinel.Error{Text: "object validation went wrong"}
 	// ErrIncomplete: the transfer ended before the object was complete
 	// (connection dropped, no answer, body cut short). The partial is
 	// kept, fsynced; fetching again continues from where it stopped.
-	ErrIncomplete = errors.New("object download incomplete")
+	ErrIncomplete error = &sentinel.Error{Text: "object download incomplete"}
 	// ErrStatus: the server answered with a status other than 200, 206
 	// or 416 (a *StatusError says which). The partial is kept.
-	ErrStatus = errors.New("unexpected http status")
+	ErrStatus error = &sentinel.Error{Text: "unexpected http status"}
 	// ErrInvalid: a Want the hub described badly (an id that is not a
 	// sha256, a negative size, no URL); refused before any file
 	// operation or request.
-	ErrInvalid = errors.New("invalid object description")
+	ErrInvalid error = &sentinel.Error{Text: "invalid object description"}
 )
 
 // StatusError is an answer with a status the fetcher does not take (a

@@ -2,18 +2,19 @@ package hubhttp
 
 import (
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // DefaultCAPath is upstream's PV_LIBTHTTP_CERTSDIR: a directory of CA files.
 const DefaultCAPath = "/certs"
 
 // ErrNoCA is a CA path that holds no PEM certificate.
-var ErrNoCA = errors.New("hubhttp: no CA certificate found")
+var ErrNoCA error = &sentinel.Error{Text: "hubhttp: no CA certificate found"}
 
 // LoadCA reads the CA certificates at path: a PEM bundle file, or a
 // directory whose *.crt and *.pem files are PEM bundles (other names and

@@ -1,8 +1,9 @@
 package hubhttp
 
 import (
-	"errors"
 	"strconv"
+
+	"pantavisor/lib/sentinel"
 )
 
 var (
@@ -10,27 +11,27 @@ var (
 	// response: dial, proxy, TLS handshake, write or read of the head,
 	// timeout. The hub client counts these toward "offline". Errors of
 	// this class are *NetError.
-	ErrNoResponse = errors.New("hubhttp: no response")
+	ErrNoResponse error = &sentinel.Error{Text: "hubhttp: no response"}
 
 	// ErrBodyTooLarge is a response body over the caller's limit.
-	ErrBodyTooLarge = errors.New("hubhttp: response body too large")
+	ErrBodyTooLarge error = &sentinel.Error{Text: "hubhttp: response body too large"}
 
 	// ErrHTTPSMandatory is a signed URL whose scheme is not https.
-	ErrHTTPSMandatory = errors.New("hubhttp: https is mandatory")
+	ErrHTTPSMandatory error = &sentinel.Error{Text: "hubhttp: https is mandatory"}
 
 	// ErrBadURL is a signed URL that does not parse or has no host.
-	ErrBadURL = errors.New("hubhttp: bad url")
+	ErrBadURL error = &sentinel.Error{Text: "hubhttp: bad url"}
 
 	// ErrBadRange is a 206 whose Content-Range is missing, malformed or
 	// does not start at the requested offset.
-	ErrBadRange = errors.New("hubhttp: bad content-range")
+	ErrBadRange error = &sentinel.Error{Text: "hubhttp: bad content-range"}
 
 	// ErrUnauthorized matches a *StatusError with status 401: the hub
 	// refused the token.
-	ErrUnauthorized = errors.New("hubhttp: unauthorized")
+	ErrUnauthorized error = &sentinel.Error{Text: "hubhttp: unauthorized"}
 
 	// ErrProxy is a proxy that refused or garbled the CONNECT.
-	ErrProxy = errors.New("hubhttp: proxy refused connect")
+	ErrProxy error = &sentinel.Error{Text: "hubhttp: proxy refused connect"}
 )
 
 // NetError is a request that got no HTTP response. Op names the request

@@ -1,15 +1,15 @@
 package proto
 
 import (
-	"errors"
 	"fmt"
 
 	"pantavisor/lib/rawjson"
+	"pantavisor/lib/sentinel"
 )
 
 // ErrAnswer is wrapped by every refusal of a hub answer: bad JSON, a missing
 // member or a member of the wrong kind or value.
-var ErrAnswer = errors.New("bad hub answer")
+var ErrAnswer error = &sentinel.Error{Text: "bad hub answer"}
 
 // answerErr returns an error wrapping ErrAnswer: "<what>: <why>".
 func answerErr(what, why string) error {
