@@ -3,9 +3,10 @@ package debugshell
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"time"
+
+	"pantavisor/lib/sentinel"
 )
 
 // DefaultTimeout is how long Hold waits for an open shell when
@@ -14,7 +15,7 @@ const DefaultTimeout = 60 * time.Second
 
 // ErrNoContainer is why no shell starts: the running revision has no
 // container with the mgmt role.
-var ErrNoContainer = errors.New("no mgmt container to open a shell in")
+var ErrNoContainer error = &sentinel.Error{Text: "no mgmt container to open a shell in"}
 
 // Process is a started shell.
 type Process interface {
@@ -224,7 +225,7 @@ func (s *Shell) release() {
 func (s *Shell) shutdown() {
 	if s.proc != nil {
 		s.proc.Stop()
-		<-s.exited
+		_ = <-s.exited // how a stopped shell exited does not matter
 		s.proc = nil
 		s.o.View.Resume()
 	}
