@@ -2,7 +2,6 @@ package disk
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"pantavisor/lib/loop"
 	"pantavisor/lib/mkext"
 	"pantavisor/lib/mount"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
@@ -296,4 +296,4 @@ func exists(p string) bool {
 
 // errNotBlock: deviceSectors on something that is neither block device
 // nor file.
-var errNotBlock = errors.New("not a block device or file")
+var errNotBlock error = &sentinel.Error{Text: "not a block device or file"}

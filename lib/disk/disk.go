@@ -1,11 +1,11 @@
 package disk
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/zram"
 )
@@ -29,13 +29,13 @@ const (
 // Errors a caller can branch on.
 var (
 	// ErrNoKeyHardware: a caam/dcp disk on a board without that hardware.
-	ErrNoKeyHardware = errors.New("needs NXP key hardware")
+	ErrNoKeyHardware error = &sentinel.Error{Text: "needs NXP key hardware"}
 	// ErrUnsupported: a disk this implementation cannot set up yet.
-	ErrUnsupported = errors.New("not supported by this pantavisor")
+	ErrUnsupported error = &sentinel.Error{Text: "not supported by this pantavisor"}
 	// ErrNotInitialized: NoCreate and the crypt disk was never created.
-	ErrNotInitialized = errors.New("crypt disk not initialised")
+	ErrNotInitialized error = &sentinel.Error{Text: "crypt disk not initialised"}
 	// ErrBadDisk: the disk definition is incomplete or malformed.
-	ErrBadDisk = errors.New("bad disk definition")
+	ErrBadDisk error = &sentinel.Error{Text: "bad disk definition"}
 )
 
 // Options are the host paths, board capabilities and seams of Setup. The

@@ -7,11 +7,12 @@ import (
 	"sync"
 
 	"pantavisor/lib/kmod"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // ErrNoDisk: a volume names a disk the state does not define.
-var ErrNoDisk = errors.New("no such disk")
+var ErrNoDisk error = &sentinel.Error{Text: "no such disk"}
 
 // Set is the disks of a running state (device.json): SwapOn sets up every
 // swap disk, Mount sets up the disk a volume names on its first use, and

@@ -11,11 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/sentinel"
 )
 
 // ErrNoDM is returned when the kernel has no device-mapper (no
 // /dev/mapper/control: CONFIG_BLK_DEV_DM off or dm-mod not loaded).
-var ErrNoDM = errors.New("dm: no device-mapper (/dev/mapper/control missing: is dm-mod loaded?)")
+var ErrNoDM error = &sentinel.Error{Text: "dm: no device-mapper (/dev/mapper/control missing: is dm-mod loaded?)"}
 
 // Control talks to the device-mapper. The zero value uses the real /dev.
 type Control struct {

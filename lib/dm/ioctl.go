@@ -3,8 +3,9 @@ package dm
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Layout of struct dm_ioctl and struct dm_target_spec (linux/dm-ioctl.h),
@@ -53,9 +54,9 @@ const bufSize = 16 << 10
 
 // Errors a caller can branch on.
 var (
-	ErrName      = errors.New("dm: invalid device name")
-	ErrShortData = errors.New("dm: reply too short")
-	ErrBadReply  = errors.New("dm: malformed reply")
+	ErrName      error = &sentinel.Error{Text: "dm: invalid device name"}
+	ErrShortData error = &sentinel.Error{Text: "dm: reply too short"}
+	ErrBadReply  error = &sentinel.Error{Text: "dm: malformed reply"}
 )
 
 // Header is the decoded part of struct dm_ioctl this package reads or sets.

@@ -1,23 +1,23 @@
 package ipam
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // Conditions Allocate and ReserveStatic report, wrapped in an *Error that
 // names the pool.
 var (
-	ErrUnknownPool   = errors.New("unknown pool")
-	ErrExhausted     = errors.New("no free address")
-	ErrAddrInUse     = errors.New("address in use")
-	ErrOutsideSubnet = errors.New("address outside the pool's subnet")
-	ErrInvalid       = errors.New("invalid request")
+	ErrUnknownPool   error = &sentinel.Error{Text: "unknown pool"}
+	ErrExhausted     error = &sentinel.Error{Text: "no free address"}
+	ErrAddrInUse     error = &sentinel.Error{Text: "address in use"}
+	ErrOutsideSubnet error = &sentinel.Error{Text: "address outside the pool's subnet"}
+	ErrInvalid       error = &sentinel.Error{Text: "invalid request"}
 )
 
 // Error is a refusal about one pool: "ipam: pool "internal": no free

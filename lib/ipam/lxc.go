@@ -1,17 +1,17 @@
 package ipam
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"pantavisor/lib/ip4"
 	"pantavisor/lib/lxcconf"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // ErrLXCNet is wrapped by CheckLXCNet's error.
-var ErrLXCNet = errors.New("a container on a pool must not set lxc.net.* in its LXC config")
+var ErrLXCNet error = &sentinel.Error{Text: "a container on a pool must not set lxc.net.* in its LXC config"}
 
 // CheckLXCNet refuses the LXC config of a container on a pool when it
 // sets any lxc.net.<n>.* (or legacy lxc.network.*) network: pantavisor

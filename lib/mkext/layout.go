@@ -1,8 +1,9 @@
 package mkext
 
 import (
-	"errors"
 	"fmt"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Sizes of the on-disk structures this package writes.
@@ -22,7 +23,7 @@ const (
 )
 
 // ErrTooSmall is returned for a size that cannot hold a filesystem.
-var ErrTooSmall = errors.New("mkext: device too small for a filesystem")
+var ErrTooSmall error = &sentinel.Error{Text: "mkext: device too small for a filesystem"}
 
 // Layout is the geometry of a filesystem: everything Format writes
 // follows from it. All block numbers are absolute.

@@ -25,13 +25,14 @@ import (
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/nft"
 	"pantavisor/lib/rtnl"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
 // ErrUnsupported is wrapped when a container asks for a network this
 // device does not build (an lxc.net type other than veth, macvlan, empty
 // and none).
-var ErrUnsupported = errors.New("not supported")
+var ErrUnsupported error = &sentinel.Error{Text: "not supported"}
 
 // Bridge is a host bridge with its address (the legacy LXC bridge).
 type Bridge struct {

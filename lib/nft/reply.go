@@ -2,19 +2,20 @@ package nft
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/sentinel"
 )
 
 // ErrMalformedReply is wrapped when the kernel's reply cannot be parsed.
-var ErrMalformedReply = errors.New("malformed netlink reply")
+var ErrMalformedReply error = &sentinel.Error{Text: "malformed netlink reply"}
 
 // ErrNoAck is wrapped when a message of a batch got neither an
 // acknowledgement nor an error from the kernel.
-var ErrNoAck = errors.New("no acknowledgement from the kernel")
+var ErrNoAck error = &sentinel.Error{Text: "no acknowledgement from the kernel"}
 
 // ack is one NLMSG_ERROR reply: errno 0 acknowledges message seq, anything
 // else is the reason it failed.

@@ -1,12 +1,12 @@
 package nft
 
 import (
-	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/sentinel"
 )
 
 // Table and Chain name where our rules live: "table ip pantavisor", base
@@ -26,7 +26,7 @@ const prioSrcNAT = 100
 // that is not an IPv4 address; a Forward with an unknown protocol, port
 // 0 or a target that is not an IPv4 address and port; or two Forwards of
 // the same device port and protocol to different targets.
-var ErrInvalidRule = errors.New("invalid nat rule")
+var ErrInvalidRule error = &sentinel.Error{Text: "invalid nat rule"}
 
 // Rule masquerades IPv4 traffic from Subnet that leaves through any
 // interface except Bridge:

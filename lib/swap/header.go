@@ -3,9 +3,10 @@ package swap
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Magic is the signature of a version-1 swap area, in the last 10 bytes
@@ -17,7 +18,7 @@ const Magic = "SWAPSPACE2"
 const minPages = 10
 
 // ErrTooSmall is returned for an area below minPages pages.
-var ErrTooSmall = errors.New("swap: area too small")
+var ErrTooSmall error = &sentinel.Error{Text: "swap: area too small"}
 
 // Offsets inside the first page (union swap_header in linux/swap.h): 1024
 // boot bytes, then info.

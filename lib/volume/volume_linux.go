@@ -5,7 +5,6 @@
 package volume
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
 
@@ -55,7 +55,7 @@ type Disks interface {
 }
 
 // ErrNoDisks: a volume names a disk and the Set has no Disks.
-var ErrNoDisks = errors.New("no disks are set up")
+var ErrNoDisks error = &sentinel.Error{Text: "no disks are set up"}
 
 // Mounted lists what was mounted, to undo in reverse order.
 type Mounted struct {
@@ -66,7 +66,7 @@ type Mounted struct {
 }
 
 // ErrName is returned for a volume name that would leave its directory.
-var ErrName = errors.New("invalid volume name")
+var ErrName error = &sentinel.Error{Text: "invalid volume name"}
 
 // Mount mounts every volume of s; on error it undoes what it did.
 func Mount(s Set) (*Mounted, error) {

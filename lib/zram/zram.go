@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/sentinel"
 )
 
 // Control adds, configures and removes zram devices. The zero value uses
@@ -38,7 +40,7 @@ func (c Control) dev() string {
 
 // ErrNoZram is returned when the kernel has no zram (CONFIG_ZRAM off or
 // the module not loaded: no /sys/class/zram-control).
-var ErrNoZram = errors.New("zram: no zram support (/sys/class/zram-control missing: is the zram module loaded?)")
+var ErrNoZram error = &sentinel.Error{Text: "zram: no zram support (/sys/class/zram-control missing: is the zram module loaded?)"}
 
 // maxScan bounds the search for an uninitialised device, as upstream's.
 const maxScan = 100
