@@ -52,7 +52,13 @@ func mainLoop(console io.Writer) int {
 	}
 	logf("storage %s mounted from %s", spec, dev)
 	pid1.RecordCrashes(console, storageDir)
-	o.Boot, o.Rev, o.Trying = pid1.ChooseRevision(console, cfg.Get(config.BootloaderType).String(), cl, storageDir)
+	kind := cfg.Get(config.BootloaderType).String()
+	bo, bootDir, err := device.MountBootLatch(blkid.Finder{}, kind, cfg.Get(config.BootloaderUbootLatch).String(),
+		device.BootDir, cfg.Get(config.StorageWait).Duration())
+	if err != nil {
+		logf("%v", err)
+	}
+	o.Boot, o.Rev, o.Trying = pid1.ChooseRevision(console, bo, kind, cl, storageDir)
 	o.BuildInfo = buildInfo()
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 	defer stop()
@@ -72,6 +78,7 @@ func mainLoop(console io.Writer) int {
 	} else {
 		obs.Exit(out, err)
 	}
+	pid1.UnmountBoot(console, bootDir)
 	pid1.UnmountStorage(console, storageDir)
 	if err != nil {
 		logf("%v", err)
