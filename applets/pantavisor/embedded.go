@@ -57,6 +57,8 @@ func mainLoop(console io.Writer) int {
 		device.BootDir, cfg.Get(config.StorageWait).Duration())
 	if err != nil {
 		logf("%v", err)
+	} else if bootDir != "" {
+		logf("boot partition %s mounted on %s: try-boot latch %s", cfg.Get(config.BootloaderUbootLatch), bootDir, bo.UbootLatch)
 	}
 	o.Boot, o.Rev, o.Trying = pid1.ChooseRevision(console, bo, kind, cl, storageDir)
 	o.BuildInfo = buildInfo()
