@@ -112,9 +112,10 @@ func scenarioBoardOptions(t *testing.T, board, extra string) Options {
 	t.Helper()
 	o := qemuBoardOptions(t, board)
 	o.Append = strings.TrimSpace(scenarioAppend + " " + extra)
-	o.Containers = Containers()
+	// The fake modules tree has no bridge or NAT: every container on the
+	// device's network, as testOptions has them.
+	o.Containers, o.Device = HostNetwork(Containers(), DeviceJSON())
 	watchOS(&o)
-	o.Device = DeviceJSON()
 	if ar, ok := o.group("app")["auto_recovery"].(map[string]any); ok {
 		ar["stable_timeout"] = 5 // upstream 30: web is stable, and an update commits, sooner
 	}
