@@ -1,5 +1,6 @@
 # Pantavisor in Go. See README.md.
 BOARD   ?= qemu-x86_64
+QEMU_BOARDS := qemu-x86_64 qemu-arm64
 # The board's field of boards/<BOARD>/board.json.
 board_field = $(shell sed -n 's/^ *"$(1)": *"\([^"]*\)".*/\1/p' boards/$(BOARD)/board.json)
 # GOARCH of the device binary: the board's (make image BOARD=qemu-arm64 builds arm64).
@@ -50,21 +51,25 @@ initrd: build kernel
 
 # A board of another Debian architecture (qemu-arm64) fetches its kernel
 # and busybox packages for that architecture: dpkg must know it.
+# The QEMU tests boot both QEMU boards: make deps fetches both kernels.
 deps:
-	@debarch=$(call board_field,debian_arch); \
-	if [ -n "$$debarch" ] && [ "$$debarch" != "$$(dpkg --print-architecture)" ] && \
-	  ! dpkg --print-foreign-architectures | grep -qx "$$debarch"; then \
-	  dpkg --add-architecture $$debarch && apt-get update -qq; fi
+	@for b in $(sort $(BOARD) $(QEMU_BOARDS)); do \
+	  debarch=$$(sed -n 's/^ *"debian_arch": *"\([^"]*\)".*/\1/p' boards/$$b/board.json); \
+	  if [ -n "$$debarch" ] && [ "$$debarch" != "$$(dpkg --print-architecture)" ] && \
+	    ! dpkg --print-foreign-architectures | grep -qx "$$debarch"; then \
+	    dpkg --add-architecture $$debarch && apt-get update -qq; fi; done
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	go mod download
-	$(MAKE) kernel
+	for b in $(sort $(BOARD) $(QEMU_BOARDS)); do boards/fetch-kernel.sh $$b $(KCACHE) || exit 1; done
 
 kernel:
 	boards/fetch-kernel.sh $(BOARD) $(KCACHE)
 
-size: kernel
-	go run ./size-budget -kernel $(KDIR)
+size:
+	boards/fetch-kernel.sh qemu-x86_64 $(KCACHE)
+	boards/fetch-kernel.sh qemu-arm64 $(KCACHE)
+	go run ./size-budget -kernel $(KCACHE)/qemu-x86_64 -kernel-arm64 $(KCACHE)/qemu-arm64
 
 # gofmt must list nothing; errcheck (a tool of go.mod, so offline after
 # go mod download) checks non-test code with the exclusions and their
