@@ -1,6 +1,10 @@
 # Pantavisor in Go. See README.md.
-ARCH    ?= amd64
 BOARD   ?= qemu-x86_64
+QEMU_BOARDS := qemu-x86_64 qemu-arm64
+# The board's field of boards/<BOARD>/board.json.
+board_field = $(shell sed -n 's/^ *"$(1)": *"\([^"]*\)".*/\1/p' boards/$(BOARD)/board.json)
+# GOARCH of the device binary: the board's (make image BOARD=qemu-arm64 builds arm64).
+ARCH    ?= $(or $(call board_field,arch),amd64)
 OUT     := out
 KCACHE  ?= $(HOME)/.cache/pvgo/kernels
 KDIR    := $(KCACHE)/$(BOARD)
@@ -9,12 +13,14 @@ TRUST   ?=
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SUFFIX  := $(if $(filter amd64,$(ARCH)),,-$(ARCH))
 BIN     := $(OUT)/pantavisor$(SUFFIX)
+FOREIGN := $(filter-out $(shell go env GOHOSTARCH),$(ARCH))
 LDFLAGS := -s -w -X pantavisor/lib/buildinfo.Version=$(VERSION)
 # The device build's arguments (-trimpath, -gcflags): one list, also read by size-budget.
 BUILDFLAGS := $(shell sed -e 's/\#.*//' buildflags/flags.txt)
 GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(if $(filter arm,$(ARCH)),GOARM=7)
 DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-utils dbus-daemon \
-            grub-pc-bin grub-common fdisk kmod curl netcat-openbsd
+            grub-pc-bin grub-common fdisk kmod curl netcat-openbsd \
+            qemu-system-arm u-boot-qemu u-boot-tools dosfstools mtools
 FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
            lib/rawjson:FuzzParse lib/state:FuzzParse lib/ipam:FuzzParsePools lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse \
            lib/cgroup:FuzzParseMountinfo lib/cgroup:FuzzParseProcCgroup lib/sysinfo:FuzzParseUptime \
@@ -36,20 +42,34 @@ build:
 nohub:
 	$(GOENV) go build $(BUILDFLAGS) -tags nohub -ldflags '$(LDFLAGS)' -o $(BIN)-nohub ./dispatch
 
+# A foreign-arch binary cannot list its applets here: the host build's
+# list is the same table (dispatch).
 initrd: build kernel
-	go run ./mkinitrd -binary $(BIN) -board $(BOARD) -kernel $(KDIR) $(if $(TRUST),-trust $(TRUST)) -o $(OUT)/initrd-$(BOARD).img
+	$(if $(FOREIGN),go run ./dispatch --list > $(OUT)/applets.txt)
+	go run ./mkinitrd -binary $(BIN) -board $(BOARD) -kernel $(KDIR) $(if $(TRUST),-trust $(TRUST)) \
+	  $(if $(FOREIGN),-applets $(OUT)/applets.txt) -o $(OUT)/initrd-$(BOARD).img
 
+# A board of another Debian architecture (qemu-arm64) fetches its kernel
+# and busybox packages for that architecture: dpkg must know it.
+# The QEMU tests boot both QEMU boards: make deps fetches both kernels.
 deps:
+	@for b in $(sort $(BOARD) $(QEMU_BOARDS)); do \
+	  debarch=$$(sed -n 's/^ *"debian_arch": *"\([^"]*\)".*/\1/p' boards/$$b/board.json); \
+	  if [ -n "$$debarch" ] && [ "$$debarch" != "$$(dpkg --print-architecture)" ] && \
+	    ! dpkg --print-foreign-architectures | grep -qx "$$debarch"; then \
+	    dpkg --add-architecture $$debarch && apt-get update -qq; fi; done
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	go mod download
-	$(MAKE) kernel
+	for b in $(sort $(BOARD) $(QEMU_BOARDS)); do boards/fetch-kernel.sh $$b $(KCACHE) || exit 1; done
 
 kernel:
 	boards/fetch-kernel.sh $(BOARD) $(KCACHE)
 
-size: kernel
-	go run ./size-budget -kernel $(KDIR)
+size:
+	boards/fetch-kernel.sh qemu-x86_64 $(KCACHE)
+	boards/fetch-kernel.sh qemu-arm64 $(KCACHE)
+	go run ./size-budget -kernel $(KCACHE)/qemu-x86_64 -kernel-arm64 $(KCACHE)/qemu-arm64
 
 # gofmt must list nothing; errcheck (a tool of go.mod, so offline after
 # go mod download) checks non-test code with the exclusions and their
@@ -155,9 +175,11 @@ bench-boot-objects: kernel
 
 test: deps test-unit size fuzz
 
-# The board's bootable disk: GRUB in the MBR, ext4 LABEL=<storage_label> with
-# the factory revision 0 (boards/image). modules.squashfs is cached in the
-# work dir. pantavisor install runs from $(BIN) when it is this machine's arch.
+# The board's bootable disk: GRUB in the MBR, or for a uboot board a FAT
+# boot partition LABEL=<boot_label> with U-Boot's boot script and try-boot
+# latch, and ext4 LABEL=<storage_label> with the factory revision 0
+# (boards/image). modules.squashfs is cached in the work dir. pantavisor
+# install runs from $(BIN) when it is this machine's arch.
 image: build initrd kernel
 	go run ./boards/image/cmd/mkimage -board $(BOARD) -kernel $(KDIR) -initrd $(OUT)/initrd-$(BOARD).img \
 	  $(if $(filter $(shell go env GOHOSTARCH),$(ARCH)),-pantavisor $(BIN)) \

@@ -41,6 +41,13 @@ type Board struct {
 	ImageMiB     int    `json:"image_mib,omitempty"`
 	Cmdline      string `json:"cmdline,omitempty"`
 
+	// BootLabel is the label of a uboot board's FAT boot partition (the
+	// boot script and U-Boot's try-boot latch env, boards/image).
+	BootLabel string `json:"boot_label,omitempty"`
+	// Firmware is what QEMU runs instead of its own firmware when it
+	// boots the board's disk image (-bios): a U-Boot u-boot.bin.
+	Firmware string `json:"firmware,omitempty"`
+
 	// Trust is the directory of the trust stores mkinitrd ships at
 	// /etc/pantavisor/pvs/trust: ".crt" bundles (ca-certificates.crt,
 	// ca-oem-certificates.crt) and optionally pub.pem. A relative path is

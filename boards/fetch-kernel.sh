@@ -1,6 +1,9 @@
 #!/bin/sh
 # fetch-kernel.sh BOARD CACHE: download the board's Debian kernel package once
 # and extract vmlinuz and modules into CACHE/<board>/. Prints the kernel dir.
+# For a board of another architecture (dpkg --add-architecture, as make deps
+# does) it also extracts that architecture's busybox-static as
+# CACHE/<board>/busybox, the demo containers' busybox (boards/image).
 #
 # The board's metapackage (for example linux-image-amd64) is resolved to the
 # one real kernel package it depends on with `apt-cache depends`; only that
@@ -18,7 +21,26 @@ debarch=$(field debian_arch)
 
 dest="$cache/$board"
 mkdir -p "$dest"
+debdir="$cache/debs"
+mkdir -p "$debdir"
+
+# foreign_busybox: busybox-static:<debarch>'s bin/busybox as $dest/busybox.
+foreign_busybox() {
+	[ "$debarch" != "$(dpkg --print-architecture)" ] || return 0
+	[ -f "$dest/busybox" ] && return 0
+	bb=$(ls "$debdir" | grep '^busybox-static_' | grep "_${debarch}.deb\$" | head -n1 || true)
+	if [ -z "$bb" ]; then
+		(cd "$debdir" && apt-get download -q "busybox-static:$debarch" >&2)
+		bb=$(ls "$debdir" | grep '^busybox-static_' | grep "_${debarch}.deb\$" | head -n1)
+	fi
+	rm -rf "$dest/busybox.x"
+	dpkg-deb -x "$debdir/$bb" "$dest/busybox.x"
+	mv "$dest/busybox.x/bin/busybox" "$dest/busybox"
+	rm -rf "$dest/busybox.x"
+}
+
 if [ -f "$dest/vmlinuz" ] && [ -d "$dest/modules" ]; then
+	foreign_busybox
 	echo "$dest"
 	exit 0
 fi
@@ -36,8 +58,6 @@ fi
 [ -n "$real" ] || { echo "fetch-kernel: cannot resolve $pkgspec to a kernel package" >&2; exit 1; }
 real=${real%%:*}
 
-debdir="$cache/debs"
-mkdir -p "$debdir"
 deb=$(ls "$debdir" 2>/dev/null | grep -F "${real}_" | grep "_${debarch}.deb\$" | head -n1 || true)
 if [ -z "$deb" ]; then
 	spec="$real"
@@ -55,4 +75,5 @@ mv "$tmp"/x/lib/modules "$tmp/modules" 2>/dev/null || mv "$tmp"/x/usr/lib/module
 echo "$real" > "$tmp/package"
 rm -rf "$tmp/x" "$dest"
 mv "$tmp" "$dest"
+foreign_busybox
 echo "$dest"

@@ -7,7 +7,7 @@
 // estimate (their own symbols' bytes compressed alone) and the
 // full-vs-nohub delta, so a regression names its cause.
 //
-// Usage: go run ./size-budget [-budget size-budget/budget.txt] [-kernel DIR] [-top 15]
+// Usage: go run ./size-budget [-budget size-budget/budget.txt] [-kernel DIR] [-kernel-arm64 DIR] [-top 15]
 package main
 
 import (
@@ -46,18 +46,30 @@ var targets = []target{
 	{"full", "arm"}, {"nohub", "arm"},
 }
 
-// boardRow is the extra figure for a board's real initramfs, modules included.
-const boardRow = "qemu-x86_64"
+// boardRow is an extra figure: a board's real initramfs, modules
+// included, with the full binary of its arch.
+type boardRow struct{ board, arch string }
+
+var boardRows = []boardRow{{"qemu-x86_64", "amd64"}, {"qemu-arm64", "arm64"}}
 
 type options struct {
-	budget, kernel, work string
-	top                  int
+	budget, kernel, kernelARM64, work string
+	top                               int
+}
+
+// kernelDir is the fetched kernel of a board row ("" when not given).
+func (o options) kernelDir(board string) string {
+	if board == "qemu-arm64" {
+		return o.kernelARM64
+	}
+	return o.kernel
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.budget, "budget", "size-budget/budget.txt", "budget file")
 	flag.StringVar(&o.kernel, "kernel", "", "fetched qemu-x86_64 kernel dir (adds the board initramfs row)")
+	flag.StringVar(&o.kernelARM64, "kernel-arm64", "", "fetched qemu-arm64 kernel dir (adds its board initramfs row)")
 	flag.IntVar(&o.top, "top", 15, "packages to list")
 	flag.Parse()
 	if err := run(o, os.Stdout); err != nil {
@@ -89,8 +101,11 @@ func run(o options, w io.Writer) error {
 		}
 		rows = append(rows, r...)
 	}
-	if o.kernel != "" {
-		r, err := measureBoard(o)
+	for _, b := range boardRows {
+		if o.kernelDir(b.board) == "" {
+			continue
+		}
+		r, err := measureBoard(o, b)
 		if err != nil {
 			return err
 		}
@@ -161,15 +176,15 @@ func measure(o options, t target) ([]row, error) {
 	return []row{{t.variant, t.arch, "raw", raw}, {t.variant, t.arch, "xz", xzSize}, {t.variant, t.arch, "initramfs", ir}}, nil
 }
 
-// measureBoard returns the size of the qemu-x86_64 initramfs with its modules.
-func measureBoard(o options) (row, error) {
-	bin := filepath.Join(o.work, "full-amd64")
-	initrd := bin + ".board.initrd"
-	if err := mkinitrd(o, bin, initrd, []string{"-board", boardRow, "-kernel", o.kernel}); err != nil {
+// measureBoard returns the size of a board's initramfs with its modules.
+func measureBoard(o options, b boardRow) (row, error) {
+	bin := filepath.Join(o.work, "full-"+b.arch)
+	initrd := bin + "." + b.board + ".initrd"
+	if err := mkinitrd(o, bin, initrd, []string{"-board", b.board, "-kernel", o.kernelDir(b.board)}); err != nil {
 		return row{}, err
 	}
 	n, err := fileSize(initrd)
-	return row{"board", boardRow, "initramfs", n}, err
+	return row{"board", b.board, "initramfs", n}, err
 }
 
 func goBuild(out string, t target, strip bool) error {

@@ -55,7 +55,15 @@ func mainLoop(console io.Writer) int {
 	}
 	logf("storage %s mounted from %s", spec, dev)
 	pid1.RecordCrashes(console, storageDir)
-	o.Boot, o.Rev, o.Trying = pid1.ChooseRevision(console, cfg.Get(config.BootloaderType).String(), cl, storageDir)
+	kind := cfg.Get(config.BootloaderType).String()
+	bo, bootDir, err := device.MountBootLatch(blkid.Finder{}, kind, cfg.Get(config.BootloaderUbootLatch).String(),
+		device.BootDir, cfg.Get(config.StorageWait).Duration())
+	if err != nil {
+		logf("%v", err)
+	} else if bootDir != "" {
+		logf("boot partition %s mounted on %s: try-boot latch %s", cfg.Get(config.BootloaderUbootLatch), bootDir, bo.UbootLatch)
+	}
+	o.Boot, o.Rev, o.Trying = pid1.ChooseRevision(console, bo, kind, cl, storageDir)
 	o.BuildInfo = buildInfo()
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT)
 	defer stop()
@@ -82,6 +90,7 @@ func mainLoop(console io.Writer) int {
 	} else {
 		obs.Exit(out, err)
 	}
+	pid1.UnmountBoot(console, bootDir)
 	pid1.UnmountStorage(console, storageDir)
 	if err != nil {
 		logf("%v", err)

@@ -20,9 +20,8 @@ import (
 )
 
 var (
-	initrdOnce sync.Once
-	initrdPath string
-	initrdErr  error
+	initrdMu sync.Mutex
+	initrds  = map[string]string{} // board -> initramfs, built once
 )
 
 // qemuImageOptions are Options with the board's real kernel and our
@@ -31,21 +30,38 @@ var (
 // mounts it yet, and the whole tree takes a minute to squash.
 func qemuImageOptions(t *testing.T) Options {
 	t.Helper()
+	return qemuBoardOptions(t, "qemu-x86_64")
+}
+
+// qemuBoardOptions is qemuImageOptions for board (its QEMU, kernel and
+// firmware must be there: make deps BOARD=<board>).
+func qemuBoardOptions(t *testing.T, board string) Options {
+	t.Helper()
 	requireImageTools(t)
-	b, err := boards.Load(boards.Dir(), "qemu-x86_64")
+	b, err := boards.Load(boards.Dir(), board)
 	require.NoError(t, err)
 	testenv.RequireCommand(t, b.QEMU, "make deps installs it")
+	if b.Firmware != "" {
+		_, err := os.Stat(b.Firmware)
+		testenv.Require(t, err == nil, "needs "+b.Firmware+" (make deps installs u-boot-qemu)")
+	}
 	kdir := qemu.KernelDir(b.Name)
 	_, err = os.Stat(filepath.Join(kdir, "vmlinuz"))
 	testenv.Require(t, err == nil, "needs the "+b.Name+" kernel in "+kdir+" (make deps fetches it)")
-	initrdOnce.Do(func() {
-		dir := filepath.Join(testTmp, "initrd")
-		if initrdErr = os.MkdirAll(dir, 0o755); initrdErr == nil {
-			initrdPath, initrdErr = qemu.BuildInitrd(dir, b, kdir, "qemu-test")
+	initrdMu.Lock()
+	initrd, ok := initrds[board]
+	if !ok {
+		dir := filepath.Join(testTmp, "initrd-"+board)
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			initrd, err = qemu.BuildInitrd(dir, b, kdir, "qemu-test")
 		}
-	})
-	require.NoError(t, initrdErr)
-	o := testOptions(t, filepath.Join(kdir, "vmlinuz"), initrdPath)
+		if err == nil {
+			initrds[board] = initrd
+		}
+	}
+	initrdMu.Unlock()
+	require.NoError(t, err)
+	o := boardTestOptions(t, board, filepath.Join(kdir, "vmlinuz"), initrd)
 	o.Append = "pv_test=poweroff"
 	o.ImageMiB = 64
 	return o

@@ -47,49 +47,65 @@ func ReadMBR(r io.ReaderAt) ([]Partition, error) {
 	return out, nil
 }
 
-// Layout is the disk: its size and the one storage partition's start.
+// Layout is the disk: its size, the first partition's start and, for a
+// U-Boot board, the FAT boot partition before the storage one.
 type Layout struct {
 	Size      int64  // bytes, a multiple of 1 MiB
 	PartStart uint64 // sector; GRUB's core.img lives in sectors 1..PartStart-1
 	LabelID   uint32 // MBR disk signature
+	// BootSectors is the size of a bootable FAT partition (type 0x0c) at
+	// PartStart, the storage then following it; 0: the storage is the one
+	// bootable Linux partition.
+	BootSectors uint64
 }
 
 // sfdiskScript is the sfdisk input for l: a DOS label with one bootable
-// Linux partition from PartStart to the end of the disk.
+// Linux partition from PartStart to the end of the disk, or a bootable
+// FAT partition of BootSectors and the Linux partition after it.
 func (l Layout) sfdiskScript() string {
-	return "label: dos\n" +
+	s := "label: dos\n" +
 		"label-id: 0x" + strconv.FormatUint(uint64(l.LabelID), 16) + "\n" +
-		"unit: sectors\n\n" +
-		"start=" + strconv.FormatUint(l.PartStart, 10) + ", type=83, bootable\n"
+		"unit: sectors\n\n"
+	if l.BootSectors == 0 {
+		return s + "start=" + strconv.FormatUint(l.PartStart, 10) + ", type=83, bootable\n"
+	}
+	return s + "start=" + strconv.FormatUint(l.PartStart, 10) + ", size=" + strconv.FormatUint(l.BootSectors, 10) +
+		", type=c, bootable\n" +
+		"start=" + strconv.FormatUint(l.PartStart+l.BootSectors, 10) + ", type=83\n"
 }
 
 // partition creates path as a sparse file of l.Size bytes, writes its
 // partition table with sfdisk (on the file: no loop device, no kernel
-// re-read) and returns the partition read back from the MBR.
-func partition(ctx context.Context, path string, l Layout) (Partition, error) {
+// re-read) and returns the partitions read back from the MBR: the
+// storage one, last, and the boot one first when l has one.
+func partition(ctx context.Context, path string, l Layout) ([]Partition, error) {
 	if l.Size%(1<<20) != 0 || l.Size < 4<<20 {
-		return Partition{}, fmt.Errorf("disk size %d: want a multiple of 1 MiB, at least 4 MiB", l.Size)
+		return nil, fmt.Errorf("disk size %d: want a multiple of 1 MiB, at least 4 MiB", l.Size)
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return Partition{}, err
+		return nil, err
 	}
 	defer f.Close()
 	if err := f.Truncate(l.Size); err != nil {
-		return Partition{}, err
+		return nil, err
 	}
 	err = runIn(ctx, strings.NewReader(l.sfdiskScript()), "sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", path)
 	if err != nil {
-		return Partition{}, err
+		return nil, err
 	}
 	parts, err := ReadMBR(f)
 	if err != nil {
-		return Partition{}, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(parts) != 1 || parts[0].Start != l.PartStart {
-		return Partition{}, fmt.Errorf("%s: sfdisk wrote %+v, want one partition at sector %d", path, parts, l.PartStart)
+	want := 1
+	if l.BootSectors != 0 {
+		want = 2
 	}
-	return parts[0], nil
+	if len(parts) != want || parts[0].Start != l.PartStart || parts[want-1].Start != l.PartStart+l.BootSectors {
+		return nil, fmt.Errorf("%s: sfdisk wrote %+v, want %d partitions from sector %d", path, parts, want, l.PartStart)
+	}
+	return parts, nil
 }
 
 // mkfs makes an ext4 filesystem labelled label inside partition p of the

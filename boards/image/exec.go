@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -28,9 +29,21 @@ func output(ctx context.Context, name string, args ...string) ([]byte, error) {
 }
 
 func command(ctx context.Context, dir string, stdin io.Reader, name string, args ...string) ([]byte, error) {
+	return commandIn(ctx, dir, stdin, nil, name, args...)
+}
+
+// commandEnv is output with more environment variables ("K=V").
+func commandEnv(ctx context.Context, env []string, name string, args ...string) ([]byte, error) {
+	return commandIn(ctx, "", nil, env, name, args...)
+}
+
+func commandIn(ctx context.Context, dir string, stdin io.Reader, env []string, name string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr = dir, stdin, &stdout, &stderr
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%s %s: %w\n%s%s", name, strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
 	}

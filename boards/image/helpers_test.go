@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pantavisor/boards"
+	"pantavisor/boards/qemu"
 	"pantavisor/lib/testenv"
 )
 
@@ -62,7 +64,15 @@ func requireImageTools(t *testing.T) {
 // board's key (its command line asks for strict secure boot).
 func testOptions(t *testing.T, kernel, initrd string) Options {
 	t.Helper()
-	b, err := boards.Load(boards.Dir(), "qemu-x86_64")
+	return boardTestOptions(t, "qemu-x86_64", kernel, initrd)
+}
+
+// boardTestOptions are testOptions for board. A board of another arch
+// gets the busybox boards/fetch-kernel.sh put in its kernel directory,
+// its applets listed by this machine's.
+func boardTestOptions(t *testing.T, board, kernel, initrd string) Options {
+	t.Helper()
+	b, err := boards.Load(boards.Dir(), board)
 	require.NoError(t, err)
 	b.BSPModules = nil // the fake tree below has no module to select
 	mods := filepath.Join(t.TempDir(), "6.1.0-test")
@@ -72,8 +82,19 @@ func testOptions(t *testing.T, kernel, initrd string) Options {
 	// No bridge or NAT modules in the fake tree: the web container keeps
 	// the device's network (TestWebPage puts it back on its pool).
 	cs, dev := HostNetwork(Containers(), DeviceJSON())
-	return Options{Board: b, Kernel: kernel, ModulesDir: mods, Initrd: initrd, Pantavisor: hostPantavisor(t),
+	o := Options{Board: b, Kernel: kernel, ModulesDir: mods, Initrd: initrd, Pantavisor: hostPantavisor(t),
 		Work: t.TempDir(), ImageMiB: 32, Signing: b.SigningDir(boards.Dir()), Containers: cs, Device: dev}
+	if b.Arch != runtime.GOARCH {
+		o.Busybox, o.BusyboxList = filepath.Join(qemu.KernelDir(b.Name), "busybox"), "/bin/busybox"
+		_, err := os.Stat(o.Busybox)
+		testenv.Require(t, err == nil, "needs "+o.Busybox+" (make deps BOARD="+b.Name+" fetches it)")
+	}
+	if b.Bootloader == "uboot" {
+		for cmd, pkg := range map[string]string{"mkimage": "u-boot-tools", "mkfs.vfat": "dosfstools", "mcopy": "mtools"} {
+			testenv.RequireCommand(t, cmd, "make deps installs "+pkg)
+		}
+	}
+	return o
 }
 
 // fakeFile writes a file of n bytes (not all zero) and returns its path.

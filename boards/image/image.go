@@ -1,6 +1,8 @@
 // Package image builds a board's bootable disk image (make image): an MBR
 // disk with GRUB for BIOS and one ext4 storage partition holding the
-// factory revision 0, all without loop devices or mounts. Host-side only.
+// factory revision 0, or, for a U-Boot board, a FAT boot partition with
+// the boot script and the try-boot latch before the storage; all without
+// loop devices or mounts. Host-side only.
 package image
 
 import (
@@ -12,26 +14,31 @@ import (
 	"strings"
 
 	"pantavisor/boards"
+	"pantavisor/lib/bootloader"
 )
 
 // Options say what goes into the image. Board, Kernel, ModulesDir, Initrd,
 // Pantavisor and Work are required; the rest has defaults.
 type Options struct {
 	Board      *boards.Board
-	Kernel     string            // the board's vmlinuz (bsp/kernel.img)
-	ModulesDir string            // its lib/modules/<release>; bsp/modules.squashfs holds Board.BSPModules of it
-	Initrd     string            // the board's initramfs with our init (bsp/pantavisor)
-	Pantavisor string            // a pantavisor binary that runs here: `pantavisor install` makes revision 0
-	Work       string            // work directory; modules.squashfs is kept there between builds
-	Busybox    string            // static busybox of the board's arch for the containers; "" = /bin/busybox
-	GrubDir    string            // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
-	ImageMiB   int               // disk size; 0 = the board's image_mib
-	Append     string            // more kernel arguments, after the board's (tests: pv_test=poweroff)
-	Containers []Container       // revision 0's containers; nil = Containers()
-	Device     map[string]any    // device.json; nil = DeviceJSON()
-	Objects    map[string]string // more objects of revision 0: state key -> file (e.g. the boot bench's payloads)
-	Drivers    map[string]any    // bsp/drivers.json ({"all": {alias: ["module params", …]}}); nil = none
-	UserMeta   map[string]string // user-meta the storage starts with (cache/meta/<key>), as if set before
+	Kernel     string // the board's vmlinuz (bsp/kernel.img)
+	ModulesDir string // its lib/modules/<release>; bsp/modules.squashfs holds Board.BSPModules of it
+	Initrd     string // the board's initramfs with our init (bsp/pantavisor)
+	Pantavisor string // a pantavisor binary that runs here: `pantavisor install` makes revision 0
+	Work       string // work directory; modules.squashfs is kept there between builds
+	Busybox    string // static busybox of the board's arch for the containers; "" = /bin/busybox
+	// BusyboxList is a busybox that runs here whose applets the
+	// containers get (Busybox of a foreign arch cannot list its own: the
+	// same Debian version has the same applets); "" = Busybox.
+	BusyboxList string
+	GrubDir     string            // grub-pc-bin's i386-pc directory; "" = DefaultGrubDir
+	ImageMiB    int               // disk size; 0 = the board's image_mib
+	Append      string            // more kernel arguments, after the board's (tests: pv_test=poweroff)
+	Containers  []Container       // revision 0's containers; nil = Containers()
+	Device      map[string]any    // device.json; nil = DeviceJSON()
+	Objects     map[string]string // more objects of revision 0: state key -> file (e.g. the boot bench's payloads)
+	Drivers     map[string]any    // bsp/drivers.json ({"all": {alias: ["module params", …]}}); nil = none
+	UserMeta    map[string]string // user-meta the storage starts with (cache/meta/<key>), as if set before
 	// Verity makes the storage with ext4's verity feature, so the device
 	// seals its objects with fs-verity. `make image` sets it; the QEMU
 	// tests set it only where they test it (TestQEMUVerityCorruptObject,
@@ -51,6 +58,7 @@ type Result struct {
 	Disk      string
 	Size      int64     // bytes (the file is sparse)
 	Partition Partition // the storage partition
+	Boot      Partition // U-Boot boards: the FAT boot partition (zero for GRUB)
 	CoreBytes int       // GRUB core.img, in sectors 1.. before the partition
 	Installed string    // what `pantavisor install` printed
 }
@@ -78,8 +86,14 @@ func (o *Options) check() error {
 			return fmt.Errorf("image: no %s", name)
 		}
 	}
-	if o.Board.Bootloader != "grub" {
-		return fmt.Errorf("image: board %s: bootloader %q, only grub images are built", o.Board.Name, o.Board.Bootloader)
+	switch o.Board.Bootloader {
+	case "grub":
+	case "uboot":
+		if o.Board.BootLabel == "" {
+			return fmt.Errorf("image: board %s: a uboot board.json needs boot_label", o.Board.Name)
+		}
+	default:
+		return fmt.Errorf("image: board %s: bootloader %q, only grub and uboot images are built", o.Board.Name, o.Board.Bootloader)
 	}
 	if o.Board.StorageLabel == "" {
 		return fmt.Errorf("image: board %s: board.json has no storage_label", o.Board.Name)
@@ -87,7 +101,10 @@ func (o *Options) check() error {
 	if o.Busybox == "" {
 		o.Busybox = "/bin/busybox"
 	}
-	if o.GrubDir == "" {
+	if o.BusyboxList == "" {
+		o.BusyboxList = o.Busybox
+	}
+	if o.GrubDir == "" && o.Board.Bootloader == "grub" {
 		o.GrubDir = DefaultGrubDir
 	}
 	if o.ImageMiB == 0 {
@@ -117,13 +134,19 @@ func Build(ctx context.Context, o Options, out string) (*Result, error) {
 	return res, err
 }
 
-// Cmdline is what GRUB passes after pv_rev, pv_try and console=: the
-// storage device by label (pv_storage_device=, PV_STORAGE_DEVICE at the
-// command line level), the bootloader Pantavisor keeps its env for
-// (pv_bootloader_type=grub: this disk boots through GRUB, whatever the
-// board's default), the board's arguments, then extra.
+// Cmdline is what the bootloader passes after pv_rev, pv_try and
+// console=: the storage device by label (pv_storage_device=,
+// PV_STORAGE_DEVICE at the command line level), the bootloader Pantavisor
+// keeps its env for (pv_bootloader_type=grub or uboot: what this disk
+// boots through, whatever the board's default), for U-Boot the FAT
+// partition of its latch env (pv_bootloader_uboot_latch=LABEL=<boot_label>),
+// the board's arguments, then extra.
 func Cmdline(b *boards.Board, extra string) string {
-	return strings.Join(strings.Fields("pv_storage_device=LABEL="+b.StorageLabel+" pv_bootloader_type=grub "+
+	kind := "pv_bootloader_type=grub"
+	if b.Bootloader == "uboot" {
+		kind = "pv_bootloader_type=uboot pv_bootloader_uboot_latch=LABEL=" + b.BootLabel
+	}
+	return strings.Join(strings.Fields("pv_storage_device=LABEL="+b.StorageLabel+" "+kind+" "+
 		b.Cmdline+" "+extra), " ")
 }
 
@@ -134,7 +157,9 @@ func Cmdline(b *boards.Board, extra string) string {
 //     trails/0/ with .pvr/ and the boot assets in .pv/;
 //  3. o.UserMeta as cache/meta/<key> files, where the device persists
 //     user-meta;
-//  4. boot/grub/grub.cfg, boot/grubenv (pv_rev=0) and boot/grub/grubenv.
+//  4. GRUB: boot/grub/grub.cfg, boot/grubenv (pv_rev=0) and
+//     boot/grub/grubenv; U-Boot: boot/uboot.txt (pv_rev=0), the boot
+//     script and latch being on the boot partition (WriteDisk).
 func BuildStorage(ctx context.Context, o Options, dir string) (string, error) {
 	if err := o.check(); err != nil {
 		return "", err
@@ -155,6 +180,9 @@ func BuildStorage(ctx context.Context, o Options, dir string) (string, error) {
 	o.logf("%s", installed)
 	if err := writeUserMeta(dir, o.UserMeta); err != nil {
 		return "", err
+	}
+	if o.Board.Bootloader == "uboot" {
+		return installed, writeUbootEnv(dir, "0")
 	}
 	cfg := GrubConfig{Console: o.Board.Console, Cmdline: Cmdline(o.Board, o.Append)}
 	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(GrubCfg)), 0o755); err != nil {
@@ -185,7 +213,7 @@ func BuildPackage(ctx context.Context, o Options, dir string) error {
 	if err != nil {
 		return err
 	}
-	applets, err := busyboxApplets(ctx, o.Busybox)
+	applets, err := busyboxApplets(ctx, o.BusyboxList)
 	if err != nil {
 		return err
 	}
@@ -283,12 +311,15 @@ func containerSquashfs(ctx context.Context, o Options, c Container, applets []st
 
 // WriteDisk writes the disk image out from a storage directory:
 //  1. a sparse file of ImageMiB with an MBR partition table (sfdisk): one
-//     bootable Linux partition from PartStart to the end;
-//  2. GRUB's core.img (grub-mkimage, GrubModules, prefix GrubPrefix);
-//  3. the ext4 filesystem labelled storage_label in the partition, with
-//     VerityFeatures when o.Verity, filled from storage (mkfs.ext4 -E offset -d);
-//  4. boot.img into the MBR and core.img after it (installBootCode);
-//  5. the partition table read back, then the file renamed to out.
+//     bootable Linux partition from PartStart to the end, or for U-Boot a
+//     bootable FAT partition of BootMiB and the Linux one after it;
+//  2. the ext4 filesystem labelled storage_label in the Linux partition,
+//     with VerityFeatures when o.Verity, filled from storage (mkfs.ext4
+//     -E offset -d);
+//  3. the bootloader: GRUB's boot.img and core.img (writeGrub), or the
+//     FAT labelled boot_label with the boot script and the empty latch
+//     env (writeUboot);
+//  4. the partition table read back, then the file renamed to out.
 func WriteDisk(ctx context.Context, o Options, storage, out string) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -296,39 +327,72 @@ func WriteDisk(ctx context.Context, o Options, storage, out string) (*Result, er
 	tmp := out + ".tmp"
 	defer os.Remove(tmp)
 	lay := Layout{Size: int64(o.ImageMiB) << 20, PartStart: PartStart, LabelID: labelID}
+	uboot := o.Board.Bootloader == "uboot"
+	if uboot {
+		lay.BootSectors = BootMiB << 20 / sectorSize
+	}
 	o.logf("%s: %d MiB, MBR, partition 1 from sector %d", out, o.ImageMiB, PartStart)
-	part, err := partition(ctx, tmp, lay)
+	parts, err := partition(ctx, tmp, lay)
 	if err != nil {
 		return nil, err
 	}
-	core := filepath.Join(o.Work, "core.img")
-	if err := makeCore(ctx, o.GrubDir, core); err != nil {
-		return nil, err
-	}
+	res := &Result{Disk: out, Size: lay.Size, Partition: parts[len(parts)-1]}
 	var features []string
 	if o.Verity {
 		features = VerityFeatures
 	}
-	o.logf("mkfs.ext4 -L %s -O %s -E offset=%d -d %s", o.Board.StorageLabel, strings.Join(features, ","), part.Offset(), storage)
-	if err := mkfs(ctx, tmp, part, o.Board.StorageLabel, storage, features...); err != nil {
+	o.logf("mkfs.ext4 -L %s -O %s -E offset=%d -d %s", o.Board.StorageLabel, strings.Join(features, ","), res.Partition.Offset(), storage)
+	if err := mkfs(ctx, tmp, res.Partition, o.Board.StorageLabel, storage, features...); err != nil {
 		return nil, err
 	}
-	n, err := installBootCode(tmp, filepath.Join(o.GrubDir, "boot.img"), core, part.Start)
+	if uboot {
+		res.Boot = parts[0]
+		err = writeUboot(ctx, o, tmp, res.Boot)
+	} else {
+		res.CoreBytes, err = writeGrub(ctx, o, tmp, res.Partition)
+	}
 	if err != nil {
 		return nil, err
 	}
-	o.logf("GRUB: boot.img in the MBR, core.img (%d bytes, modules %s) from sector 1", n, strings.Join(GrubModules, " "))
 	f, err := os.Open(tmp)
 	if err != nil {
 		return nil, err
 	}
-	parts, err := ReadMBR(f)
+	back, err := ReadMBR(f)
 	f.Close()
-	if err != nil || len(parts) != 1 || parts[0] != part {
-		return nil, fmt.Errorf("%s: partition table after writing: %v %v, want %+v", tmp, parts, err, part)
+	if err != nil || len(back) != len(parts) || back[len(back)-1] != res.Partition {
+		return nil, fmt.Errorf("%s: partition table after writing: %v %v, want %+v", tmp, back, err, parts)
 	}
 	if err := os.Rename(tmp, out); err != nil {
 		return nil, err
 	}
-	return &Result{Disk: out, Size: lay.Size, Partition: part, CoreBytes: n}, nil
+	return res, nil
+}
+
+// writeGrub makes GRUB's core.img (grub-mkimage, GrubModules, prefix
+// GrubPrefix) and installs boot.img into the MBR and core.img after it
+// (installBootCode); it returns core.img's size.
+func writeGrub(ctx context.Context, o Options, disk string, storage Partition) (int, error) {
+	core := filepath.Join(o.Work, "core.img")
+	if err := makeCore(ctx, o.GrubDir, core); err != nil {
+		return 0, err
+	}
+	n, err := installBootCode(disk, filepath.Join(o.GrubDir, "boot.img"), core, storage.Start)
+	if err != nil {
+		return 0, err
+	}
+	o.logf("GRUB: boot.img in the MBR, core.img (%d bytes, modules %s) from sector 1", n, strings.Join(GrubModules, " "))
+	return n, nil
+}
+
+// writeUboot fills the FAT boot partition p: the boot script and the
+// empty latch env (writeBootFS into <Work>/bootfs), then mkfat.
+func writeUboot(ctx context.Context, o Options, disk string, p Partition) error {
+	dir := filepath.Join(o.Work, "bootfs")
+	cfg := UbootConfig{Console: o.Board.Console, Cmdline: Cmdline(o.Board, o.Append)}
+	if err := writeBootFS(ctx, cfg, o.Board.Arch, dir); err != nil {
+		return err
+	}
+	o.logf("U-Boot: FAT %s (%d MiB) with %s and %s", o.Board.BootLabel, p.Size()>>20, BootScr, bootloader.UbootLatchFile)
+	return mkfat(ctx, disk, p, o.Board.BootLabel, dir)
 }

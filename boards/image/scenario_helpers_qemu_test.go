@@ -19,15 +19,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pantavisor/boards"
 	"pantavisor/boards/qemu"
+	"pantavisor/lib/bootloader"
 )
 
 // scenarioAppend keeps the update scenarios short (a 3 s commit delay,
-// upstream 25 s), puts the containers' output on the console, and tells
-// Pantavisor its bootloader is GRUB: nothing in the image does yet (the
-// default, uboot, keeps pv_try in boot/uboot.txt, which GRUB never
-// reads, so every try-boot would be an "Unexpected rollback").
-const scenarioAppend = ConsoleLogs + " pv_updater_commit_delay=3 pv_bootloader_type=grub"
+// upstream 25 s) and puts the containers' output on the console. The
+// bootloader Pantavisor keeps its env for is on the command line already
+// (Cmdline: pv_bootloader_type=grub, or uboot with its latch partition).
+const scenarioAppend = ConsoleLogs + " pv_updater_commit_delay=3"
 
 // osStartLine is what the os container of a scenario prints every 2 s:
 // the start time (clock ticks since boot, /proc/1/stat field 22) of its
@@ -48,12 +49,13 @@ func watchOS(o *Options) {
 // InstallAtBoot of one package from the read-only package disk, booted
 // with reboots allowed and a QMP socket.
 type scenario struct {
-	t    *testing.T
-	vm   *qemu.VM
-	qmp  *qemu.QMP
-	disk string
-	res  *Result
-	rev  string // the update's revision: locals/<name>
+	t     *testing.T
+	board *boards.Board
+	vm    *qemu.VM
+	qmp   *qemu.QMP
+	disk  string
+	res   *Result
+	rev   string // the update's revision: locals/<name>
 
 	cursor int    // expect searches the console from here
 	webURL string // the web container's page through QEMU's forward ("" without)
@@ -102,11 +104,18 @@ func (s *scenario) probe(stop <-chan struct{}) <-chan probed {
 // package disk.
 func scenarioOptions(t *testing.T, extra string) Options {
 	t.Helper()
-	o := qemuImageOptions(t)
+	return scenarioBoardOptions(t, "qemu-x86_64", extra)
+}
+
+// scenarioBoardOptions are scenarioOptions for board.
+func scenarioBoardOptions(t *testing.T, board, extra string) Options {
+	t.Helper()
+	o := qemuBoardOptions(t, board)
 	o.Append = strings.TrimSpace(scenarioAppend + " " + extra)
-	o.Containers = Containers()
+	// The fake modules tree has no bridge or NAT: every container on the
+	// device's network, as testOptions has them.
+	o.Containers, o.Device = HostNetwork(Containers(), DeviceJSON())
 	watchOS(&o)
-	o.Device = DeviceJSON()
 	if ar, ok := o.group("app")["auto_recovery"].(map[string]any); ok {
 		ar["stable_timeout"] = 5 // upstream 30: web is stable, and an update commits, sooner
 	}
@@ -120,7 +129,13 @@ func scenarioOptions(t *testing.T, extra string) Options {
 // boots it. With web, the guest's port 80 is forwarded to s.webURL.
 func startScenario(t *testing.T, name string, change Change, extra string, web bool) *scenario {
 	t.Helper()
-	o := scenarioOptions(t, extra)
+	return startScenarioOn(t, "qemu-x86_64", name, change, extra, web)
+}
+
+// startScenarioOn is startScenario on board.
+func startScenarioOn(t *testing.T, board, name string, change Change, extra string, web bool) *scenario {
+	t.Helper()
+	o := scenarioBoardOptions(t, board, extra)
 	InstallAtBoot(name+".tgz", name, true)(&o)
 	pkg := filepath.Join(t.TempDir(), name+".tgz")
 	require.NoError(t, BuildUpdatePackage(context.Background(), o, change, pkg))
@@ -158,7 +173,7 @@ func bootScenario(t *testing.T, o Options, pkgs map[string]string, web bool) *sc
 	})
 	q, err := vm.QMP()
 	require.NoError(t, err)
-	return &scenario{t: t, vm: vm, qmp: q, disk: disk, res: res, webURL: url}
+	return &scenario{t: t, board: o.Board, vm: vm, qmp: q, disk: disk, res: res, webURL: url}
 }
 
 // expect waits for re in the console after the previous expect's match
@@ -226,14 +241,31 @@ func (s *scenario) powerOff() *storageImage {
 	s.t.Helper()
 	require.NoError(s.t, s.qmp.Quit())
 	_ = s.vm.Wait(30 * time.Second)
-	return openStorage(s.t, s.disk, s.res.Partition)
+	st := openStorage(s.t, s.disk, s.res.Partition)
+	if s.board.Bootloader == "uboot" {
+		st.pvEnv = "/" + UbootEnv
+	}
+	return st
+}
+
+// latch returns the try-boot latch env after powerOff: GRUB's own env on
+// the storage st, or U-Boot's pv.env on the FAT boot partition.
+func (s *scenario) latch(st *storageImage) map[string]string {
+	s.t.Helper()
+	if s.board.Bootloader != "uboot" {
+		return st.env("/" + GrubEnv)
+	}
+	out := fatFile(s.t, s.disk, s.res.Boot, bootloader.UbootLatchFile)
+	require.Len(s.t, out, bootloader.BlockSize, "pv.env keeps its 1024 bytes")
+	return parseEnv(string(out))
 }
 
 // storageImage is a copy of the storage partition after e2fsck replayed
 // its journal (debugfs does not), read with debugfs.
 type storageImage struct {
-	t    *testing.T
-	path string
+	t     *testing.T
+	path  string
+	pvEnv string // Pantavisor's env: "/"+PVEnv (GRUB) or "/"+UbootEnv
 }
 
 // openStorage copies partition p of disk, replays the journal and
@@ -260,7 +292,7 @@ func openStorage(t *testing.T, disk string, p Partition) *storageImage {
 	}
 	out, err = exec.Command("e2fsck", "-fn", img).CombinedOutput()
 	assert.NoError(t, err, "the storage filesystem is clean after the journal replay: %s", out)
-	return &storageImage{t: t, path: img}
+	return &storageImage{t: t, path: img, pvEnv: "/" + PVEnv}
 }
 
 // cat returns a file's content ("" when missing).
@@ -271,11 +303,18 @@ func (s *storageImage) cat(path string) string {
 	return string(out)
 }
 
-// env returns the key=value pairs of a GRUB env block.
+// env returns the key=value pairs of a GRUB env block or of U-Boot's
+// NUL-separated env (uboot.txt, pv.env).
 func (s *storageImage) env(path string) map[string]string {
 	s.t.Helper()
+	return parseEnv(s.cat(path))
+}
+
+// parseEnv reads "key=value" lines of a GRUB env block (skipping its
+// '#' padding) or NUL-separated entries of a U-Boot env.
+func parseEnv(data string) map[string]string {
 	m := map[string]string{}
-	for _, l := range strings.Split(s.cat(path), "\n") {
+	for _, l := range strings.FieldsFunc(data, func(r rune) bool { return r == '\n' || r == 0 }) {
 		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(k, "#") {
 			m[k] = v
 		}
@@ -363,7 +402,7 @@ var finalStatuses = map[string]bool{"": true, "NEW": true, "DONE": true, "UPDATE
 // unless it is pv_try, objects hash-correct. It returns pv_rev.
 func (s *storageImage) checkConsistent() string {
 	s.t.Helper()
-	env := s.env("/" + PVEnv)
+	env := s.env(s.pvEnv)
 	rev := env["pv_rev"]
 	if rev == "" {
 		rev = "0"

@@ -67,10 +67,10 @@ func rollbackChecks(t *testing.T, s *scenario) *storageImage {
 	p := st.progress(s.rev)
 	assert.Equal(t, "ERROR", p.Status, "%+v", p)
 	t.Logf("progress of %s: %s %q, logs %q", s.rev, p.Status, p.Msg, p.Logs)
-	env := st.env("/" + PVEnv)
+	env := st.env(st.pvEnv)
 	assert.Equal(t, "0", env["pv_rev"])
 	assert.Empty(t, env["pv_try"])
-	assert.Empty(t, st.env("/" + GrubEnv)["pv_trying"], "Fail cleared GRUB's latch")
+	assert.Empty(t, s.latch(st)["pv_trying"], "Fail cleared the bootloader's latch")
 	assert.Equal(t, "Factory revision", st.progress("0").Msg, "revision 0 is still the factory DONE")
 	assert.Equal(t, "0", st.checkConsistent())
 	return st

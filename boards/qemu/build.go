@@ -21,10 +21,22 @@ func RepoRoot() string { return filepath.Dir(boards.Dir()) }
 
 // BuildInitrd builds the device binary for the board's arch (version
 // stamped as version) and the board's initramfs into dir, as `make initrd`
-// does, and returns the initramfs path.
+// does, and returns the initramfs path. For a foreign-arch board the
+// applet names come from a host build of the same dispatch table.
 func BuildInitrd(dir string, b *boards.Board, kernelDir, version string) (string, error) {
+	var applets []string
 	if b.Arch != runtime.GOARCH {
-		return "", fmt.Errorf("board %s: building a foreign-arch initrd needs -applets", b.Name)
+		list := exec.Command("go", "run", "./dispatch", "--list")
+		list.Dir = RepoRoot()
+		out, err := list.Output()
+		if err != nil {
+			return "", fmt.Errorf("go run ./dispatch --list: %w", err)
+		}
+		names := filepath.Join(dir, "applets.txt")
+		if err := os.WriteFile(names, out, 0o644); err != nil {
+			return "", err
+		}
+		applets = []string{"-applets", names}
 	}
 	bin := filepath.Join(dir, "pantavisor")
 	args := append([]string{"build"}, buildflags.Args()...)
@@ -37,8 +49,8 @@ func BuildInitrd(dir string, b *boards.Board, kernelDir, version string) (string
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	initrd := filepath.Join(dir, "initrd.img")
-	mk := exec.Command("go", "run", "./mkinitrd", "-binary", bin, "-board", b.Name,
-		"-kernel", kernelDir, "-o", initrd)
+	mk := exec.Command("go", append([]string{"run", "./mkinitrd", "-binary", bin, "-board", b.Name,
+		"-kernel", kernelDir, "-o", initrd}, applets...)...)
 	mk.Dir = RepoRoot()
 	if out, err := mk.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("mkinitrd: %v\n%s", err, out)

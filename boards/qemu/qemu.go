@@ -21,7 +21,8 @@ import (
 
 // Options describe one boot: a kernel and initramfs given to QEMU
 // (-kernel), or, without Kernel, the firmware booting the first disk (a
-// board image with its own bootloader; Initrd and Append are then unused).
+// board image with its own bootloader; Initrd and Append are then unused):
+// QEMU's own, or the board's "firmware" (-bios, e.g. U-Boot).
 type Options struct {
 	Board  *boards.Board
 	Kernel string   // vmlinuz; "" boots from Disks[0]
@@ -115,6 +116,9 @@ func Args(o Options) []string {
 		args = append(args, "-device", "i6300esb")
 	}
 	if o.Kernel == "" {
+		if o.Board.Firmware != "" {
+			args = append(args, "-bios", o.Board.Firmware) // U-Boot
+		}
 		return args // the firmware boots the first disk
 	}
 	cmdline := strings.TrimSpace("console=" + o.Board.Console + " panic=-1 " + o.Append)

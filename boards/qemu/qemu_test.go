@@ -53,6 +53,7 @@ func TestArgs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.o.Board = testBoard()
 			args := Args(tc.o)
+			assert.NotContains(t, strings.Join(args, " "), "-bios", "no firmware in board.json")
 			assert.Equal(t, "qemu-system-x86_64", args[0])
 			line := strings.Join(args, " ")
 			for _, w := range tc.want {
@@ -63,6 +64,20 @@ func TestArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestArgsFirmware: a board's firmware (U-Boot) is QEMU's -bios when it
+// boots the disk, never with -kernel; the watchdog device is x86's.
+func TestArgsFirmware(t *testing.T) {
+	b := &boards.Board{Name: "qemu-arm64", Arch: "arm64", QEMU: "qemu-system-aarch64", Machine: "virt", CPU: "cortex-a57",
+		Console: "ttyAMA0", Firmware: "/usr/lib/u-boot/qemu_arm64/u-boot.bin"}
+	line := strings.Join(Args(Options{Board: b, Disks: []string{"d.img"}}), " ")
+	assert.Contains(t, line, "-machine virt -cpu cortex-a57")
+	assert.Contains(t, line, "-bios /usr/lib/u-boot/qemu_arm64/u-boot.bin")
+	assert.NotContains(t, line, "i6300esb")
+	line = strings.Join(Args(Options{Board: b, Kernel: "vmlinuz", Initrd: "initrd"}), " ")
+	assert.NotContains(t, line, "-bios")
+	assert.Contains(t, line, "-append console=ttyAMA0 panic=-1")
 }
 
 // fakeVM is a VM without a process: the test writes its console and

@@ -21,7 +21,7 @@ var ErrNotFound error = &sentinel.Error{Text: "no such block device"}
 
 // Info is what a superblock says about a filesystem.
 type Info struct {
-	Type  string // "ext4" (ext2/3/4 share the layout) or ""
+	Type  string // "ext4" (ext2/3/4 share the layout), "vfat" (FAT12/16/32) or ""
 	Label string
 	UUID  string
 }
@@ -32,20 +32,59 @@ const (
 	extMagic  = 0xEF53
 )
 
-// Probe reads the superblock of a device (or image) from r.
+// FAT boot sector (the first 512 bytes): the 0x55AA mark, then the
+// extended boot record of FAT12/16 or of FAT32, each with a 0x29
+// signature, a volume ID, an 11-byte label and a file system type name.
+const (
+	fatSector = 512
+	fat16EBR  = 0x26 // signature; ID at +1, label at +5, type at +0x10
+	fat32EBR  = 0x42
+	fatNoName = "NO NAME"
+)
+
+// Probe reads the superblock of a device (or image) from r: ext2/3/4,
+// else a FAT boot sector (a partition of a few KiB is not ext).
 func Probe(r io.ReaderAt) (Info, error) {
 	sb := make([]byte, 1024)
 	if _, err := r.ReadAt(sb, extOffset); err != nil {
+		if boot, ferr := probeFAT(r); ferr == nil {
+			return boot, nil
+		}
 		return Info{}, fmt.Errorf("reading superblock: %w", err)
 	}
 	if binary.LittleEndian.Uint16(sb[0x38:]) != extMagic {
-		return Info{}, nil
+		return probeFAT(r)
 	}
 	label := sb[0x78 : 0x78+16]
 	if i := strings.IndexByte(string(label), 0); i >= 0 {
 		label = label[:i]
 	}
 	return Info{Type: "ext4", Label: string(label), UUID: formatUUID(sb[0x68 : 0x68+16])}, nil
+}
+
+// probeFAT reads a FAT boot sector: Type "vfat", the label (spaces
+// trimmed; "NO NAME" is none) and the volume ID as blkid prints it
+// (XXXX-XXXX). Anything else is an unknown filesystem (zero Info).
+func probeFAT(r io.ReaderAt) (Info, error) {
+	bs := make([]byte, fatSector)
+	if _, err := r.ReadAt(bs, 0); err != nil {
+		return Info{}, fmt.Errorf("reading boot sector: %w", err)
+	}
+	if bs[510] != 0x55 || bs[511] != 0xaa {
+		return Info{}, nil
+	}
+	for _, ebr := range []int{fat32EBR, fat16EBR} {
+		if bs[ebr] != 0x29 || !strings.HasPrefix(string(bs[ebr+0x10:ebr+0x18]), "FAT") {
+			continue
+		}
+		label := strings.TrimRight(string(bs[ebr+5:ebr+16]), " \x00")
+		if label == fatNoName {
+			label = ""
+		}
+		id := binary.LittleEndian.Uint32(bs[ebr+1:])
+		return Info{Type: "vfat", Label: label, UUID: fmt.Sprintf("%04X-%04X", id>>16, id&0xffff)}, nil
+	}
+	return Info{}, nil
 }
 
 func formatUUID(b []byte) string {

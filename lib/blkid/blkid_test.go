@@ -1,6 +1,7 @@
 package blkid
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,4 +84,56 @@ func (r readerAt) ReadAt(p []byte, off int64) (int, error) {
 		return n, os.ErrClosed
 	}
 	return n, nil
+}
+
+// TestProbeFAT: FAT12, FAT16 and FAT32 made by Debian's mkfs.vfat, with
+// and without a label, with a fixed volume ID; a FAT partition is found
+// by LABEL= and UUID= like ext4.
+func TestProbeFAT(t *testing.T) {
+	testenv.RequireCommand(t, "mkfs.vfat", "make deps installs dosfstools")
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, fat, label string
+		mib              int
+		want             Info
+	}{
+		{"fat12", "12", "PVBOOT", 4, Info{Type: "vfat", Label: "PVBOOT", UUID: "1234-ABCD"}},
+		{"fat16", "16", "BOOT", 16, Info{Type: "vfat", Label: "BOOT", UUID: "1234-ABCD"}},
+		{"fat32", "32", "RASPI FW", 40, Info{Type: "vfat", Label: "RASPI FW", UUID: "1234-ABCD"}},
+		{"no label", "12", "", 4, Info{Type: "vfat", UUID: "1234-ABCD"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := filepath.Join(dir, tc.name)
+			require.NoError(t, os.WriteFile(img, make([]byte, tc.mib<<20), 0o644))
+			args := []string{"-F", tc.fat, "-i", "1234abcd"}
+			if tc.label != "" {
+				args = append(args, "-n", tc.label)
+			}
+			out, err := exec.Command("mkfs.vfat", append(args, img)...).CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			info, err := probeFile(img)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, info)
+		})
+	}
+	f := Finder{Sys: filepath.Join(dir, "sys"), Dev: dir}
+	require.NoError(t, os.MkdirAll(filepath.Join(f.Sys, "class", "block", "fat12"), 0o755))
+	dev, err := f.Find("LABEL=PVBOOT")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "fat12"), dev)
+	dev, err = f.Find("UUID=1234-abcd")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "fat12"), dev)
+}
+
+// TestProbeNotFAT: a 0x55AA mark alone (an MBR) or a short device is no
+// filesystem.
+func TestProbeNotFAT(t *testing.T) {
+	mbr := make([]byte, 4096)
+	mbr[510], mbr[511] = 0x55, 0xaa
+	info, err := Probe(bytes.NewReader(mbr))
+	require.NoError(t, err)
+	assert.Equal(t, Info{}, info)
+	_, err = Probe(bytes.NewReader(make([]byte, 100)))
+	assert.Error(t, err)
 }

@@ -23,7 +23,8 @@ var ErrRev error = &sentinel.Error{Text: "empty revision"}
 // Boot is the try-boot logic over a bootloader env.
 //
 // Env holds pv_rev and pv_try. Latch holds pv_trying: GRUB's own env for
-// grub, nil (meaning Env) otherwise. Direct means there is no bootloader:
+// grub, U-Boot's pv.env for uboot with Options.UbootLatch, nil (meaning
+// Env) otherwise. Direct means there is no bootloader:
 // Choose runs the latch itself.
 //
 // Unlike the U-Boot script and grub.cfg of upstream, the latch is never

@@ -10,10 +10,22 @@ import (
 	"pantavisor/lib/progress"
 )
 
+// kindUbootFAT is a test kind: uboot with U-Boot's latch env pv.env on
+// a boot partition (storage/bootfs stands for its mount point).
+const kindUbootFAT = "uboot+fat"
+
+// openBoot opens a Boot of kind (or kindUbootFAT) below storage.
+func openBoot(o Options, kind, storage string) (*Boot, error) {
+	if kind == kindUbootFAT {
+		kind, o.UbootLatch = KindUboot, filepath.Join(storage, "bootfs", UbootLatchFile)
+	}
+	return o.OpenBoot(kind, storage)
+}
+
 // newBoot opens a Boot of kind on a fresh storage.
 func newBoot(t *testing.T, kind, storage string) *Boot {
 	t.Helper()
-	b, err := Options{}.OpenBoot(kind, storage)
+	b, err := openBoot(Options{}, kind, storage)
 	require.NoError(t, err)
 	return b
 }
@@ -92,7 +104,7 @@ func TestDirectLatchTable(t *testing.T) {
 // TestInstallCommitFail walks the three updates over every kind and
 // checks what each leaves on disk.
 func TestInstallCommitFail(t *testing.T) {
-	for _, kind := range []string{KindGrub, KindUboot, KindDirect} {
+	for _, kind := range []string{KindGrub, KindUboot, kindUbootFAT, KindDirect} {
 		t.Run(kind, func(t *testing.T) {
 			dir := t.TempDir()
 			b := newBoot(t, kind, dir)

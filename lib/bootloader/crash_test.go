@@ -76,7 +76,7 @@ type device struct {
 }
 
 func (d device) open() (*Boot, error) {
-	b, err := Options{Writer: d.w}.OpenBoot(d.kind, d.dir)
+	b, err := openBoot(Options{Writer: d.w}, d.kind, d.dir)
 	if err != nil {
 		return nil, fmt.Errorf("env does not parse: %w", err)
 	}
@@ -305,7 +305,7 @@ func crashWalk(t *testing.T, kind, scenario string) int {
 // TestBootCrashWalk walks every crash point of install → try → commit
 // and install → try → reset → rollback, for every kind.
 func TestBootCrashWalk(t *testing.T) {
-	for _, kind := range []string{KindGrub, KindUboot, KindDirect} {
+	for _, kind := range []string{KindGrub, KindUboot, kindUbootFAT, KindDirect} {
 		for _, scenario := range []string{scenarioGood, scenarioBad} {
 			t.Run(kind+"/"+scenario, func(t *testing.T) {
 				points := crashWalk(t, kind, scenario)

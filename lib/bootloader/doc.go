@@ -9,9 +9,11 @@
 //     read by GRUB's load_env; the latch pv_trying lives in GRUB's own env
 //     boot/grub/grubenv, which GRUB's save_env writes in place.
 //   - "uboot" (and "uboot-pvk", the same file): boot/uboot.txt, 1024
-//     bytes of NUL-separated key=value (U-Boot's env import format); the
-//     latch is U-Boot's business, Pantavisor's pv_trying key lives in the
-//     same file.
+//     bytes of NUL-separated key=value (U-Boot's env import format). The
+//     latch pv_trying lives in the same file, unless Options.UbootLatch
+//     names U-Boot's own latch env: pv.env on a FAT partition U-Boot can
+//     write (it has no ext4write), same format, written by the boot
+//     script with "env export -b" and fatwrite (boards/image's uboot.go).
 //   - "direct": no bootloader (QEMU -kernel, or a fixed kernel): our init
 //     runs the latch itself. boot/direct.env in the GRUB env block format
 //     (readable and editable with grub-editenv) holds all three keys. The

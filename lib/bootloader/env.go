@@ -50,10 +50,20 @@ var (
 const maxRead = 64 << 10
 
 // Options are how envs are opened. The zero value writes without crash
-// points.
+// points and keeps a uboot latch in uboot.txt.
 type Options struct {
 	Writer *persist.Writer // crash points of every write; nil: none
+	// UbootLatch is the file holding pv_trying for the uboot kinds: the
+	// latch env U-Boot itself writes (UbootLatchFile on the boot FAT
+	// partition, mounted by the caller), in uboot.txt's format. "" keeps
+	// pv_trying in uboot.txt, as upstream's MTD-less uboot backend does.
+	UbootLatch string
 }
+
+// UbootLatchFile is the name of U-Boot's latch env on the boot FAT
+// partition (upstream's pv.env, which holds pv_trying only): 1024 bytes,
+// as the boot script writes them with "env export -b" and fatwrite.
+const UbootLatchFile = "pv.env"
 
 // Open opens the env of kind at path with zero Options.
 func Open(kind, path string) (Env, error) { return Options{}.Open(kind, path) }
@@ -130,19 +140,25 @@ func Layout(kind string) (env, latch string, err error) {
 	return "", "", err
 }
 
-// OpenBoot opens the envs of kind below the storage root (see Layout). A
-// corrupt file is reported with ErrCorrupt alongside a usable Boot.
+// OpenBoot opens the envs of kind below the storage root (see Layout),
+// and for the uboot kinds the latch env o.UbootLatch when set. A corrupt
+// file is reported with ErrCorrupt alongside a usable Boot.
 func (o Options) OpenBoot(kind, storage string) (*Boot, error) {
 	envPath, latchPath, err := Layout(kind)
 	if err != nil {
 		return nil, err
+	}
+	if latchPath != "" {
+		latchPath = filepath.Join(storage, latchPath)
+	} else if (kind == KindUboot || kind == KindUbootPVK) && o.UbootLatch != "" {
+		latchPath = o.UbootLatch
 	}
 	b := &Boot{Direct: kind == KindDirect}
 	var errs []error
 	b.Env, err = o.Open(kind, filepath.Join(storage, envPath))
 	errs = append(errs, err)
 	if latchPath != "" {
-		b.Latch, err = o.Open(kind, filepath.Join(storage, latchPath))
+		b.Latch, err = o.Open(kind, latchPath)
 		errs = append(errs, err)
 	}
 	if b.Env == nil || (latchPath != "" && b.Latch == nil) {

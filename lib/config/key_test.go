@@ -83,7 +83,7 @@ func TestKeyConstants(t *testing.T) {
 		assert.Equal(t, want, k.String())
 		assert.Equal(t, want, k.Spec().Name)
 	}
-	assert.Equal(t, "key(114)", numKeys.Name())
+	assert.Equal(t, "key(115)", numKeys.Name())
 	assert.Equal(t, Spec{}, numKeys.Spec())
 	c := New()
 	assert.Equal(t, Value{}, c.Get(numKeys))

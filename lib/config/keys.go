@@ -84,6 +84,10 @@ var keys = [numKeys]Spec{
 	{"PV_BOOTLOADER_UBOOTAB_ENV_NAME", "", "", "", TypeString, pv, false},
 	{"PV_BOOTLOADER_UBOOTAB_ENV_OFFSET", "", "0", "", TypeInt, pv, false},
 	{"PV_BOOTLOADER_UBOOTAB_ENV_SIZE", "", "0", "", TypeInt, pv, false},
+	// PV_BOOTLOADER_UBOOT_LATCH is ours: the partition (LABEL=, UUID= or
+	// a path) whose FAT holds U-Boot's latch env pv.env, for U-Boot builds
+	// that cannot write the storage's ext4; "" keeps pv_trying in uboot.txt.
+	{"PV_BOOTLOADER_UBOOT_LATCH", "", "", "", TypeString, pv, false},
 	{"PV_CACHE_DEVMETADIR", "cache.devmetadir", "/storage/cache/devmeta", "", TypeString, pv, false},
 	{"PV_CACHE_USRMETADIR", "cache.usrmetadir", "/storage/cache/meta", "", TypeString, pv, false},
 	{"PV_CONTROL_REMOTE", "control.remote", "1", "", TypeBool, pv | oem, false},

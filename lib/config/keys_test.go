@@ -13,7 +13,7 @@ import (
 // plus the documented ARGS and PH_CLIENT keys.
 func TestKeyTable(t *testing.T) {
 	ks := Keys()
-	assert.Len(t, ks, 114, "every key of the reference table, and our PH_CREDS_INSECURE")
+	assert.Len(t, ks, 115, "every key of the reference table, and our PH_CREDS_INSECURE and PV_BOOTLOADER_UBOOT_LATCH")
 	seen := map[string]string{}
 	for i, k := range ks {
 		if i > 0 {

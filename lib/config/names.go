@@ -35,6 +35,7 @@ const (
 	BootloaderUbootabEnvName                // PV_BOOTLOADER_UBOOTAB_ENV_NAME
 	BootloaderUbootabEnvOffset              // PV_BOOTLOADER_UBOOTAB_ENV_OFFSET
 	BootloaderUbootabEnvSize                // PV_BOOTLOADER_UBOOTAB_ENV_SIZE
+	BootloaderUbootLatch                    // PV_BOOTLOADER_UBOOT_LATCH (ours: the partition of U-Boot's latch env pv.env)
 	CacheDevmetadir                         // PV_CACHE_DEVMETADIR
 	CacheUsrmetadir                         // PV_CACHE_USRMETADIR
 	ControlRemote                           // PV_CONTROL_REMOTE

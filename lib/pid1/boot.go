@@ -12,17 +12,19 @@ import (
 
 // ChooseRevision opens the bootloader env of kind (PV_BOOTLOADER_TYPE:
 // grub keeps boot/grubenv and GRUB's latch env boot/grub/grubenv) below
-// storage and returns it, the revision to run and whether it is a try. A
+// storage with o (o.UbootLatch: U-Boot's pv.env on a mounted FAT
+// partition, see device.MountBootLatch) and returns it, the revision to run and whether it is a try. A
 // kernel started without a bootloader (QEMU -kernel: no pv_rev on the
 // command line) uses the direct env and runs the one-shot latch itself.
 // Errors are reported on console: the revision returned is still the one
 // to run (bootloader.Boot.Choose), pv_rev of the command line when no env
 // opens (the Boot is then nil).
-func ChooseRevision(console io.Writer, kind string, cl cmdline.Cmdline, storage string) (*bootloader.Boot, string, bool) {
+func ChooseRevision(console io.Writer, o bootloader.Options, kind string, cl cmdline.Cmdline,
+	storage string) (*bootloader.Boot, string, bool) {
 	if _, ok := cl.Get(bootloader.KeyRev); !ok {
 		kind = bootloader.KindDirect
 	}
-	b, err := bootloader.Options{}.OpenBoot(kind, storage)
+	b, err := o.OpenBoot(kind, storage)
 	if err != nil {
 		say(console, "bootloader env (%s): %v", kind, err)
 	}

@@ -68,7 +68,7 @@ func TestChooseRevision(t *testing.T) {
 				writeEnv(t, bootloader.KindDirect, storage, tc.direct)
 			}
 			var out bytes.Buffer
-			b, rev, trying := ChooseRevision(&out, tc.kind, cmdline.Parse(tc.cmdline), storage)
+			b, rev, trying := ChooseRevision(&out, bootloader.Options{}, tc.kind, cmdline.Parse(tc.cmdline), storage)
 			require.NotNil(t, b)
 			assert.Equal(t, tc.rev, rev)
 			assert.Equal(t, tc.trying, trying)
@@ -83,12 +83,12 @@ func TestChooseRevision(t *testing.T) {
 func TestChooseRevisionLatch(t *testing.T) {
 	storage := t.TempDir()
 	writeEnv(t, bootloader.KindDirect, storage, map[string]string{"pv_rev": "1", "pv_try": "2"})
-	_, rev, trying := ChooseRevision(nil, bootloader.KindUboot, nil, storage)
+	_, rev, trying := ChooseRevision(nil, bootloader.Options{}, bootloader.KindUboot, nil, storage)
 	assert.Equal(t, "2", rev)
 	assert.True(t, trying)
 	assert.Equal(t, "2", readEnv(t, bootloader.KindDirect, storage, bootloader.KeyTrying))
 	// The next boot (never committed nor failed) runs pv_rev.
-	_, rev, trying = ChooseRevision(nil, bootloader.KindUboot, nil, storage)
+	_, rev, trying = ChooseRevision(nil, bootloader.Options{}, bootloader.KindUboot, nil, storage)
 	assert.Equal(t, "1", rev)
 	assert.False(t, trying)
 }
@@ -97,7 +97,7 @@ func TestChooseRevisionLatch(t *testing.T) {
 // is reported; the revision of the command line still runs.
 func TestChooseRevisionErrors(t *testing.T) {
 	var out bytes.Buffer
-	b, rev, trying := ChooseRevision(&out, "lilo", cmdline.Parse("pv_rev=4 pv_try=4"), t.TempDir())
+	b, rev, trying := ChooseRevision(&out, bootloader.Options{}, "lilo", cmdline.Parse("pv_rev=4 pv_try=4"), t.TempDir())
 	assert.Nil(t, b)
 	assert.Equal(t, "4", rev)
 	assert.False(t, trying, "no env, no latch: never a try")
@@ -108,7 +108,7 @@ func TestChooseRevisionErrors(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(storage, "boot"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(storage, "boot/uboot.txt"), []byte("\xff\xfe garbage"), 0o644))
 	out.Reset()
-	b, rev, _ = ChooseRevision(&out, bootloader.KindUboot, cmdline.Parse("pv_rev=3"), storage)
+	b, rev, _ = ChooseRevision(&out, bootloader.Options{}, bootloader.KindUboot, cmdline.Parse("pv_rev=3"), storage)
 	require.NotNil(t, b)
 	assert.Equal(t, "3", rev)
 	assert.Contains(t, out.String(), "pantavisor: bootloader env (uboot): ")
@@ -119,7 +119,7 @@ func TestChooseRevisionErrors(t *testing.T) {
 	writeEnv(t, bootloader.KindDirect, storage, map[string]string{"pv_rev": "1", "pv_try": "2"})
 	require.NoError(t, os.MkdirAll(filepath.Join(storage, "boot/direct.env.tmp/x"), 0o755))
 	out.Reset()
-	_, rev, trying = ChooseRevision(&out, bootloader.KindDirect, nil, storage)
+	_, rev, trying = ChooseRevision(&out, bootloader.Options{}, bootloader.KindDirect, nil, storage)
 	assert.Equal(t, "1", rev)
 	assert.False(t, trying)
 	assert.Contains(t, out.String(), "pantavisor: bootloader: latching the try of revision 2")

@@ -17,15 +17,31 @@ import (
 // console.
 func UnmountStorage(console io.Writer, dir string) {
 	_ = debug.SetCrashOutput(nil, debug.CrashOptions{}) // release crash.log; with no file it cannot fail
+	if unmount(console, dir) {
+		say(console, "storage unmounted")
+	}
+}
+
+// UnmountBoot flushes and unmounts the boot partition mounted at dir
+// (device.MountBootLatch) the same way; dir "" is nothing to do.
+func UnmountBoot(console io.Writer, dir string) {
+	if dir != "" && unmount(console, dir) {
+		say(console, "boot partition unmounted")
+	}
+}
+
+// unmount syncs and unmounts dir, detaching it when busy; it reports
+// whether the plain unmount worked.
+func unmount(console io.Writer, dir string) bool {
 	unix.Sync()
 	if err := mount.Unmount(dir, 0); err != nil {
 		say(console, "unmounting %s: %v; detaching it", dir, err)
 		if err := mount.Unmount(dir, unix.MNT_DETACH); err != nil {
 			say(console, "detaching %s: %v", dir, err)
 		}
-		return
+		return false
 	}
-	say(console, "storage unmounted")
+	return true
 }
 
 // RecordCrashes makes the Go runtime copy a fatal panic's report (from

@@ -1,14 +1,16 @@
 // Command mkimage builds a board's bootable disk image (make image): GRUB
-// for BIOS in the MBR, one ext4 storage partition with the factory
-// revision 0 (the board's kernel and modules, our initramfs, and the os,
-// mgmt and web busybox containers). See package pantavisor/boards/image.
+// for BIOS in the MBR, or a FAT boot partition with a U-Boot boot script,
+// and one ext4 storage partition with the factory revision 0 (the board's
+// kernel and modules, our initramfs, and the os, mgmt and web busybox
+// containers). See package pantavisor/boards/image.
 //
 //	mkimage -board B -kernel KDIR -initrd INITRD [-pantavisor BIN] [-work DIR] [-signing DIR|none] [-demo=false] -o DISK
 //
 // -demo (default on) builds the demo image (image.BuildDemo): the console
 // debug shell on and two update packages to try from it.
 //
-// KDIR is boards/fetch-kernel.sh's directory (vmlinuz, modules/<release>).
+// KDIR is boards/fetch-kernel.sh's directory (vmlinuz, modules/<release>,
+// and for a foreign-arch board the containers' busybox).
 // Without -pantavisor it builds one for this machine into the work dir.
 // Revision 0 is signed with the board's "signing" key unless -signing
 // names another directory (key.pem, chain.pem) or "none".
@@ -72,7 +74,8 @@ func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs stri
 		return err
 	}
 	if pv == "" {
-		pv = filepath.Join(work, "pantavisor-host")
+		// Named pantavisor: "pantavisor install" runs the applet by argv[0].
+		pv = filepath.Join(work, "host", "pantavisor")
 		args := append([]string{"build"}, buildflags.Args()...)
 		build := exec.Command("go", append(args, "-o", pv, "./dispatch")...)
 		build.Dir = filepath.Dir(boards.Dir())
@@ -86,14 +89,28 @@ func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs stri
 	if demo {
 		build = image.BuildDemo
 	}
-	res, err := build(context.Background(), image.Options{Board: b, Kernel: filepath.Join(kdir, "vmlinuz"),
+	o := image.Options{Board: b, Kernel: filepath.Join(kdir, "vmlinuz"),
 		ModulesDir: mods, Initrd: initrd, Pantavisor: pv, Work: work, ImageMiB: sizeMiB, Append: appendArgs,
-		Verity: verity, Signing: signing, Log: os.Stdout}, out)
+		Verity: verity, Signing: signing, Log: os.Stdout}
+	if bb := filepath.Join(kdir, "busybox"); fileExists(bb) {
+		o.Busybox, o.BusyboxList = bb, "/bin/busybox" // the board's arch; the host's lists the same applets
+	}
+	res, err := build(context.Background(), o, out)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: %d MiB, partition 1 LABEL=%s at %d bytes (%d MiB), GRUB core.img %d bytes; %s (%.1fs)\n",
-		res.Disk, res.Size>>20, b.StorageLabel, res.Partition.Offset(), res.Partition.Size()>>20, res.CoreBytes,
+	boot := fmt.Sprintf("GRUB core.img %d bytes", res.CoreBytes)
+	if b.Bootloader == "uboot" {
+		boot = fmt.Sprintf("boot partition %d LABEL=%s (FAT, %d MiB) for %s", res.Boot.Index, b.BootLabel,
+			res.Boot.Size()>>20, b.Firmware)
+	}
+	fmt.Printf("%s: %d MiB, partition %d LABEL=%s at %d bytes (%d MiB), %s; %s (%.1fs)\n",
+		res.Disk, res.Size>>20, res.Partition.Index, b.StorageLabel, res.Partition.Offset(), res.Partition.Size()>>20, boot,
 		res.Installed, time.Since(start).Seconds())
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
