@@ -29,7 +29,10 @@ FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep 
            lib/pvs:FuzzCanonical lib/pvs:FuzzParseHeader lib/pvs:FuzzPayload lib/cert:FuzzParse lib/cert:FuzzDifferential \
            lib/instance:FuzzMountsBelow lib/instance:FuzzHolderPid lib/pid1:FuzzProcField \
            lib/hub/hubhttp:FuzzParseContentRange lib/hub/hubhttp:FuzzConnectStatus \
-           lib/hub/proto:FuzzParseDevice lib/hub/proto:FuzzParseSteps lib/hub/proto:FuzzParseObject lib/hub/proto:FuzzParseUserMeta
+           lib/hub/proto:FuzzParseDevice lib/hub/proto:FuzzParseSteps lib/hub/proto:FuzzParseObject lib/hub/proto:FuzzParseUserMeta \
+           lib/rtnl:FuzzParse lib/nft:FuzzParseAcks lib/ip4:FuzzParse lib/kmod:FuzzParseAlias lib/dm:FuzzDecode \
+           lib/mkext:FuzzNewLayout lib/swap:FuzzParseSwaps lib/blkid:FuzzProbe lib/cgroup:FuzzParseCgroups \
+           lib/meta:FuzzDecodeObject lib/meta:FuzzParseCPUModel
 export PV_KERNEL_CACHE := $(KCACHE)
 
 .PHONY: all build nohub initrd image deps kernel size test test-unit lint fuzz bench bench-container bench-hub bench-boot bench-boot-objects run run-kernel clean
