@@ -111,8 +111,8 @@ func TestQEMUHubRemoteUpdate(t *testing.T) {
 	o := qemuImageOptions(t)
 	require.NotEmpty(t, o.Signing, "the board signs its revisions (pv_secureboot_mode=strict)")
 	o.Append = scenarioAppend + " " + hubAppend
-	o.Containers = Containers()
-	o.Device = DeviceJSON()
+	// The test's modules tree has no bridge or NAT (see scenarioBoardOptions).
+	o.Containers, o.Device = HostNetwork(Containers(), DeviceJSON())
 	h := hubtest.Start(t, hubtest.Options{CertDir: t.TempDir(), Names: []string{"10.0.2.100"}, PublicAddr: hubGuestAddr})
 	state := hubPackage(t, h, o, SystemChange("2"))
 	vm := bootHubDevice(t, o, h)
