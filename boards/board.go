@@ -48,6 +48,47 @@ type Board struct {
 	// boots the board's disk image (-bios): a U-Boot u-boot.bin.
 	Firmware string `json:"firmware,omitempty"`
 
+	// BootPackages are Debian packages of the board's architecture that
+	// boards/fetch-kernel.sh extracts into <kernel dir>/boot (space
+	// separated: the shell reads it): the firmware and U-Boot of a board
+	// whose boot partition carries them (rpi64).
+	BootPackages string `json:"boot_packages,omitempty"`
+	// BootFiles are more files of the FAT boot partition: name on the
+	// FAT -> a path relative to the board's kernel dir (its boot
+	// packages in boot/, the kernel package's device trees in dtbs/).
+	BootFiles map[string]string `json:"boot_files,omitempty"`
+	// BootDir is a directory (relative like Trust) whose files all go
+	// to the FAT boot partition's root as well (rpi64's config.txt).
+	BootDir string `json:"boot_dir,omitempty"`
+	// UbootEnv, when set, is U-Boot's own env file on the FAT boot
+	// partition, written by the image builder: the default env of the
+	// U-Boot binary among BootFiles with Set applied (an env file there
+	// replaces the default env as a whole).
+	UbootEnv *UbootEnvFile `json:"uboot_env,omitempty"`
+
+	// QEMU is told how to run the board beyond machine and cpu: a
+	// firmware file started with -kernel (relative to the kernel dir, as
+	// the Pi's GPU firmware starts U-Boot) and the device tree QEMU hands
+	// it, the interface of the disk ("virtio", the default, or "sd"),
+	// the memory in MiB (0: 512), the CPU count (0: 2; the raspi machines
+	// have 4 and accept no other) and how many serial ports are wired to
+	// the console (0: 1; the Pi's U-Boot and Linux use the second, its
+	// mini UART).
+	QEMUKernel  string `json:"qemu_kernel,omitempty"`
+	QEMUDTB     string `json:"qemu_dtb,omitempty"`
+	QEMUDrive   string `json:"qemu_drive,omitempty"`
+	QEMUMemory  int    `json:"qemu_memory,omitempty"`
+	QEMUCPUs    int    `json:"qemu_cpus,omitempty"`
+	QEMUSerials int    `json:"qemu_serials,omitempty"`
+	// QEMUPowerOffHalts: the machine cannot power off (the raspi
+	// machines have no PSCI: Linux halts the CPUs), so the harness ends
+	// QEMU when the kernel says "reboot: Power down".
+	QEMUPowerOffHalts bool `json:"qemu_poweroff_halts,omitempty"`
+	// QEMUNIC is the network device host forwards go through: ""
+	// (virtio-net-pci) or "none" (QEMU's raspi3b has no PCI and no
+	// network device the Debian kernel drives without USB modules).
+	QEMUNIC string `json:"qemu_nic,omitempty"`
+
 	// Trust is the directory of the trust stores mkinitrd ships at
 	// /etc/pantavisor/pvs/trust: ".crt" bundles (ca-certificates.crt,
 	// ca-oem-certificates.crt) and optionally pub.pem. A relative path is
@@ -65,6 +106,17 @@ type Board struct {
 	// (lib/disk.KeyHardwareFile). Empty: none, and dm-crypt-caam/-dcp
 	// disks are refused.
 	KeyHardware []string `json:"key_hardware,omitempty"`
+}
+
+// UbootEnvFile is a U-Boot env file (CONFIG_ENV_IS_IN_FAT): its name on
+// the FAT, its size (CONFIG_ENV_SIZE), the boot file holding the U-Boot
+// binary whose default env it starts from, and the variables changed
+// ("" unsets one).
+type UbootEnvFile struct {
+	File   string            `json:"file"`
+	Size   int               `json:"size"`
+	Binary string            `json:"binary"`
+	Set    map[string]string `json:"set"`
 }
 
 // Dir is the boards directory of this source tree.
@@ -98,7 +150,12 @@ func Load(dir, name string) (*Board, error) {
 			return nil, fmt.Errorf("board %s: board.json: \"key_hardware\": %w", name, err)
 		}
 	}
-	for field, rel := range map[string]string{"trust": b.Trust, "signing": b.Signing} {
+	if e := b.UbootEnv; e != nil {
+		if _, ok := b.BootFiles[e.Binary]; !ok || e.File == "" || e.Size < 1024 {
+			return nil, fmt.Errorf("board %s: board.json: \"uboot_env\" needs a file, a size of 1024 or more and a binary among boot_files", name)
+		}
+	}
+	for field, rel := range map[string]string{"trust": b.Trust, "signing": b.Signing, "boot_dir": b.BootDir} {
 		if d := b.resolve(dir, rel); d != "" {
 			if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
 				return nil, fmt.Errorf("board %s: board.json: %q %q is not a directory", name, field, rel)
@@ -111,6 +168,9 @@ func Load(dir, name string) (*Board, error) {
 // TrustDir returns the board's trust directory (Trust resolved against
 // boardsDir/<name>), or "" when the board ships no trust store.
 func (b *Board) TrustDir(boardsDir string) string { return b.resolve(boardsDir, b.Trust) }
+
+// BootFilesDir returns the board's boot_dir resolved like Trust, or "".
+func (b *Board) BootFilesDir(boardsDir string) string { return b.resolve(boardsDir, b.BootDir) }
 
 // SigningDir returns the board's signing directory (Signing resolved like
 // Trust), or "" when its revisions are not signed.

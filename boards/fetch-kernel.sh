@@ -8,6 +8,16 @@
 # The board's metapackage (for example linux-image-amd64) is resolved to the
 # one real kernel package it depends on with `apt-cache depends`; only that
 # single .deb is downloaded (never a glob), and it is reused when present.
+# The package's device trees (usr/lib/linux-image-<release>/) are kept as
+# CACHE/<board>/dtbs.
+#
+# A board with "boot_packages" (rpi64: "raspi-firmware u-boot-rpi", the
+# firmware and U-Boot its boot partition holds) gets those packages of its
+# architecture extracted into CACHE/<board>/boot. They are fetched with a
+# private apt configuration (sources, lists and cache under CACHE/apt) for
+# the machine's own Debian archive and suite with the main and
+# non-free-firmware components, so the machine's apt sources stay as they
+# are.
 set -eu
 board=$1
 cache=$2
@@ -39,8 +49,58 @@ foreign_busybox() {
 	rm -rf "$dest/busybox.x"
 }
 
-if [ -f "$dest/vmlinuz" ] && [ -d "$dest/modules" ]; then
+# boot_packages: the board's boot_packages extracted into $dest/boot.
+boot_packages() {
+	pkgs=$(field boot_packages)
+	[ -n "$pkgs" ] || return 0
+	[ -f "$dest/boot/.fetched" ] && [ "$(cat "$dest/boot/.fetched")" = "$pkgs" ] && return 0
+	apt="$cache/apt"
+	mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+	# The machine's archive and suite: the first deb822 stanza of
+	# debian.sources, or the first deb line of sources.list.
+	uri=; suite=
+	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+		uri=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources | head -n1)
+		suite=$(sed -n 's/^Suites: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources | head -n1)
+	fi
+	if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+		# shellcheck disable=SC2046
+		set -- $(grep -E '^deb +[a-z]+:' /etc/apt/sources.list | head -n1)
+		uri=${2:-}; suite=${3:-}
+	fi
+	uri=${uri:-http://deb.debian.org/debian}
+	suite=${suite:-bookworm}
+	printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main non-free-firmware\nArchitectures: %s\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+		"$uri" "$suite" "$debarch" > "$apt/boot.sources"
+	o="-o Dir::Etc::SourceList=$apt/boot.sources -o Dir::Etc::SourceParts=$apt/none -o Dir::State::Lists=$apt/lists"
+	o="$o -o Dir::Cache=$apt -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o APT::Sandbox::User=root"
+	# The board's architecture as apt's own: names resolve to it or to "all".
+	o="$o -o APT::Architecture=$debarch -o APT::Architectures=$debarch"
+	rm -rf "$dest/boot.tmp"
+	mkdir -p "$dest/boot.tmp"
+	updated=
+	for p in $pkgs; do
+		deb=$(ls "$debdir" | grep "^${p}_" | grep -E "_(${debarch}|all)\.deb\$" | head -n1 || true)
+		if [ -z "$deb" ]; then
+			if [ -z "$updated" ]; then
+				# shellcheck disable=SC2086
+				apt-get $o update -qq >&2
+				updated=1
+			fi
+			# shellcheck disable=SC2086
+			(cd "$debdir" && apt-get $o download -q "$p" >&2)
+			deb=$(ls "$debdir" | grep "^${p}_" | grep -E "_(${debarch}|all)\.deb\$" | head -n1)
+		fi
+		dpkg-deb -x "$debdir/$deb" "$dest/boot.tmp"
+	done
+	echo "$pkgs" > "$dest/boot.tmp/.fetched"
+	rm -rf "$dest/boot"
+	mv "$dest/boot.tmp" "$dest/boot"
+}
+
+if [ -f "$dest/vmlinuz" ] && [ -d "$dest/modules" ] && [ -d "$dest/dtbs" ]; then
 	foreign_busybox
+	boot_packages
 	echo "$dest"
 	exit 0
 fi
@@ -72,8 +132,13 @@ mkdir -p "$tmp/x"
 dpkg-deb -x "$debdir/$deb" "$tmp/x"
 cp "$tmp"/x/boot/vmlinuz-* "$tmp/vmlinuz"
 mv "$tmp"/x/lib/modules "$tmp/modules" 2>/dev/null || mv "$tmp"/x/usr/lib/modules "$tmp/modules"
+mkdir -p "$tmp/dtbs"
+for d in "$tmp"/x/usr/lib/linux-image-*; do
+	if [ -d "$d" ]; then cp -a "$d"/. "$tmp/dtbs/"; fi
+done
 echo "$real" > "$tmp/package"
 rm -rf "$tmp/x" "$dest"
 mv "$tmp" "$dest"
 foreign_busybox
+boot_packages
 echo "$dest"

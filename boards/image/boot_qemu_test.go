@@ -46,6 +46,12 @@ func qemuBoardOptions(t *testing.T, board string) Options {
 		testenv.Require(t, err == nil, "needs "+b.Firmware+" (make deps installs u-boot-qemu)")
 	}
 	kdir := qemu.KernelDir(b.Name)
+	for _, f := range []string{b.QEMUKernel, b.QEMUDTB} {
+		if f != "" {
+			_, err := os.Stat(filepath.Join(kdir, f))
+			testenv.Require(t, err == nil, "needs "+filepath.Join(kdir, f)+" (make deps fetches the board's packages)")
+		}
+	}
 	_, err = os.Stat(filepath.Join(kdir, "vmlinuz"))
 	testenv.Require(t, err == nil, "needs the "+b.Name+" kernel in "+kdir+" (make deps fetches it)")
 	initrdMu.Lock()
@@ -64,6 +70,9 @@ func qemuBoardOptions(t *testing.T, board string) Options {
 	o := boardTestOptions(t, board, filepath.Join(kdir, "vmlinuz"), initrd)
 	o.Append = "pv_test=poweroff"
 	o.ImageMiB = 64
+	if o.Board.Bootloader == "uboot" {
+		o.ImageMiB = 128 // BootMiB of FAT first; a power of two, as QEMU's SD card needs
+	}
 	return o
 }
 

@@ -7,7 +7,8 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
+
+	"github.com/diskfs/go-diskfs/partition/mbr"
 )
 
 // Partition is one used MBR primary partition entry.
@@ -59,28 +60,41 @@ type Layout struct {
 	BootSectors uint64
 }
 
-// sfdiskScript is the sfdisk input for l: a DOS label with one bootable
-// Linux partition from PartStart to the end of the disk, or a bootable
-// FAT partition of BootSectors and the Linux partition after it.
-func (l Layout) sfdiskScript() string {
-	s := "label: dos\n" +
-		"label-id: 0x" + strconv.FormatUint(uint64(l.LabelID), 16) + "\n" +
-		"unit: sectors\n\n"
-	if l.BootSectors == 0 {
-		return s + "start=" + strconv.FormatUint(l.PartStart, 10) + ", type=83, bootable\n"
+// table is l's MBR partition table for go-diskfs: one bootable Linux
+// partition (0x83) from PartStart to the end of the disk, or a bootable
+// FAT32 LBA partition (0x0c) of BootSectors and the Linux one after it.
+// The CHS fields say "LBA only" (head 254, sector 63, cylinder 1023), as
+// partitioning tools write them where CHS cannot address a partition;
+// everything that reads these disks (GRUB, U-Boot, the Pi's firmware,
+// Linux) uses the LBA fields.
+func (l Layout) table() *mbr.Table {
+	end := uint32(l.Size / sectorSize)
+	part := func(i int, boot bool, t mbr.Type, start, n uint32) *mbr.Partition {
+		return &mbr.Partition{Index: i, Bootable: boot, Type: t, Start: start, Size: n,
+			StartHead: 0xfe, StartSector: 0xff, StartCylinder: 0xff, EndHead: 0xfe, EndSector: 0xff, EndCylinder: 0xff}
 	}
-	return s + "start=" + strconv.FormatUint(l.PartStart, 10) + ", size=" + strconv.FormatUint(l.BootSectors, 10) +
-		", type=c, bootable\n" +
-		"start=" + strconv.FormatUint(l.PartStart+l.BootSectors, 10) + ", type=83\n"
+	start := uint32(l.PartStart)
+	if l.BootSectors == 0 {
+		return &mbr.Table{Partitions: []*mbr.Partition{part(1, true, mbr.Linux, start, end-start)}}
+	}
+	boot := uint32(l.BootSectors)
+	return &mbr.Table{Partitions: []*mbr.Partition{
+		part(1, true, mbr.Fat32LBA, start, boot),
+		part(2, false, mbr.Linux, start+boot, end-start-boot),
+	}}
 }
 
 // partition creates path as a sparse file of l.Size bytes, writes its
-// partition table with sfdisk (on the file: no loop device, no kernel
-// re-read) and returns the partitions read back from the MBR: the
+// partition table with go-diskfs (on the file: no loop device, no kernel
+// re-read) and l.LabelID as the disk signature (byte 440, which go-diskfs
+// leaves alone), and returns the partitions read back from the MBR: the
 // storage one, last, and the boot one first when l has one.
-func partition(ctx context.Context, path string, l Layout) ([]Partition, error) {
-	if l.Size%(1<<20) != 0 || l.Size < 4<<20 {
-		return nil, fmt.Errorf("disk size %d: want a multiple of 1 MiB, at least 4 MiB", l.Size)
+func partition(path string, l Layout) ([]Partition, error) {
+	if l.Size%(1<<20) != 0 || l.Size < 4<<20 || l.Size/sectorSize > 1<<32-1 {
+		return nil, fmt.Errorf("disk size %d: want a multiple of 1 MiB, at least 4 MiB, below 2 TiB", l.Size)
+	}
+	if (l.PartStart+l.BootSectors)*sectorSize >= uint64(l.Size) {
+		return nil, fmt.Errorf("disk size %d: no room for the storage partition after sector %d", l.Size, l.PartStart+l.BootSectors)
 	}
 	f, err := os.Create(path)
 	if err != nil {
@@ -90,8 +104,12 @@ func partition(ctx context.Context, path string, l Layout) ([]Partition, error) 
 	if err := f.Truncate(l.Size); err != nil {
 		return nil, err
 	}
-	err = runIn(ctx, strings.NewReader(l.sfdiskScript()), "sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", path)
-	if err != nil {
+	if err := l.table().Write(f, l.Size); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var sig [4]byte
+	binary.LittleEndian.PutUint32(sig[:], l.LabelID)
+	if _, err := f.WriteAt(sig[:], diskSignatureOff); err != nil {
 		return nil, err
 	}
 	parts, err := ReadMBR(f)
@@ -103,9 +121,9 @@ func partition(ctx context.Context, path string, l Layout) ([]Partition, error) 
 		want = 2
 	}
 	if len(parts) != want || parts[0].Start != l.PartStart || parts[want-1].Start != l.PartStart+l.BootSectors {
-		return nil, fmt.Errorf("%s: sfdisk wrote %+v, want %d partitions from sector %d", path, parts, want, l.PartStart)
+		return nil, fmt.Errorf("%s: wrote %+v, want %d partitions from sector %d", path, parts, want, l.PartStart)
 	}
-	return parts, nil
+	return parts, f.Sync()
 }
 
 // mkfs makes an ext4 filesystem labelled label inside partition p of the

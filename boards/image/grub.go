@@ -123,6 +123,7 @@ const (
 	nopOpcode        = 0x90
 	coreFirstSector  = 1
 	bootSignatureOff = 510
+	diskSignatureOff = 440 // the MBR disk signature (label ID), 4 bytes little endian
 )
 
 // installBootCode writes GRUB's boot.img into the MBR of disk, keeping the

@@ -20,13 +20,16 @@ import (
 // Options say what goes into the image. Board, Kernel, ModulesDir, Initrd,
 // Pantavisor and Work are required; the rest has defaults.
 type Options struct {
-	Board      *boards.Board
-	Kernel     string // the board's vmlinuz (bsp/kernel.img)
-	ModulesDir string // its lib/modules/<release>; bsp/modules.squashfs holds Board.BSPModules of it
-	Initrd     string // the board's initramfs with our init (bsp/pantavisor)
-	Pantavisor string // a pantavisor binary that runs here: `pantavisor install` makes revision 0
-	Work       string // work directory; modules.squashfs is kept there between builds
-	Busybox    string // static busybox of the board's arch for the containers; "" = /bin/busybox
+	Board  *boards.Board
+	Kernel string // the board's vmlinuz (bsp/kernel.img)
+	// BootFilesDir is where the board's boot_files are (its kernel dir,
+	// boards/fetch-kernel.sh's); "" = Kernel's directory.
+	BootFilesDir string
+	ModulesDir   string // its lib/modules/<release>; bsp/modules.squashfs holds Board.BSPModules of it
+	Initrd       string // the board's initramfs with our init (bsp/pantavisor)
+	Pantavisor   string // a pantavisor binary that runs here: `pantavisor install` makes revision 0
+	Work         string // work directory; modules.squashfs is kept there between builds
+	Busybox      string // static busybox of the board's arch for the containers; "" = /bin/busybox
 	// BusyboxList is a busybox that runs here whose applets the
 	// containers get (Busybox of a foreign arch cannot list its own: the
 	// same Debian version has the same applets); "" = Busybox.
@@ -39,6 +42,10 @@ type Options struct {
 	Objects     map[string]string // more objects of revision 0: state key -> file (e.g. the boot bench's payloads)
 	Drivers     map[string]any    // bsp/drivers.json ({"all": {alias: ["module params", …]}}); nil = none
 	UserMeta    map[string]string // user-meta the storage starts with (cache/meta/<key>), as if set before
+	// StorageFiles are more files of the storage partition: a path below
+	// it -> a file on the host (the update packages of a board with one
+	// disk, PackageStorageDir).
+	StorageFiles map[string]string
 	// Verity makes the storage with ext4's verity feature, so the device
 	// seals its objects with fs-verity. `make image` sets it; the QEMU
 	// tests set it only where they test it (TestQEMUVerityCorruptObject,
@@ -110,6 +117,9 @@ func (o *Options) check() error {
 	if o.ImageMiB == 0 {
 		o.ImageMiB = o.Board.ImageMiB
 	}
+	if o.BootFilesDir == "" {
+		o.BootFilesDir = filepath.Dir(o.Kernel)
+	}
 	if o.ImageMiB < 8 {
 		return fmt.Errorf("image: board %s: image size %d MiB (image_mib), want at least 8", o.Board.Name, o.ImageMiB)
 	}
@@ -179,6 +189,9 @@ func BuildStorage(ctx context.Context, o Options, dir string) (string, error) {
 	installed := strings.TrimSpace(string(out))
 	o.logf("%s", installed)
 	if err := writeUserMeta(dir, o.UserMeta); err != nil {
+		return "", err
+	}
+	if err := copyStorageFiles(dir, o.StorageFiles); err != nil {
 		return "", err
 	}
 	if o.Board.Bootloader == "uboot" {
@@ -294,6 +307,24 @@ func writeUserMeta(storage string, um map[string]string) error {
 	return nil
 }
 
+// copyStorageFiles copies files (path below storage -> host file) into
+// the storage dir; a path that leaves it is refused.
+func copyStorageFiles(storage string, files map[string]string) error {
+	for rel, src := range files {
+		if !filepath.IsLocal(rel) {
+			return fmt.Errorf("image: storage file %q: not a path below the storage", rel)
+		}
+		dst := filepath.Join(storage, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := linkOrCopy(src, dst); err != nil {
+			return fmt.Errorf("image: storage file %s: %w", rel, err)
+		}
+	}
+	return nil
+}
+
 // containerSquashfs builds c's rootfs in <Work>/rootfs/<name> and returns
 // its squashfs, <Work>/<name>.squashfs.
 func containerSquashfs(ctx context.Context, o Options, c Container, applets []string) (string, error) {
@@ -332,7 +363,7 @@ func WriteDisk(ctx context.Context, o Options, storage, out string) (*Result, er
 		lay.BootSectors = BootMiB << 20 / sectorSize
 	}
 	o.logf("%s: %d MiB, MBR, partition 1 from sector %d", out, o.ImageMiB, PartStart)
-	parts, err := partition(ctx, tmp, lay)
+	parts, err := partition(tmp, lay)
 	if err != nil {
 		return nil, err
 	}
@@ -386,13 +417,90 @@ func writeGrub(ctx context.Context, o Options, disk string, storage Partition) (
 }
 
 // writeUboot fills the FAT boot partition p: the boot script and the
-// empty latch env (writeBootFS into <Work>/bootfs), then mkfat.
+// empty latch env (writeBootFS into <Work>/bootfs), the board's boot files
+// (bootFiles), then mkfat.
 func writeUboot(ctx context.Context, o Options, disk string, p Partition) error {
 	dir := filepath.Join(o.Work, "bootfs")
 	cfg := UbootConfig{Console: o.Board.Console, Cmdline: Cmdline(o.Board, o.Append)}
 	if err := writeBootFS(ctx, cfg, o.Board.Arch, dir); err != nil {
 		return err
 	}
-	o.logf("U-Boot: FAT %s (%d MiB) with %s and %s", o.Board.BootLabel, p.Size()>>20, BootScr, bootloader.UbootLatchFile)
-	return mkfat(ctx, disk, p, o.Board.BootLabel, dir)
+	files, err := bootFiles(o, dir)
+	if err != nil {
+		return err
+	}
+	o.logf("U-Boot: FAT %s (%d MiB) with %s and %s, %d files in all", o.Board.BootLabel, p.Size()>>20, BootScr,
+		bootloader.UbootLatchFile, len(files))
+	return mkfat(disk, p, o.Board.BootLabel, files)
+}
+
+// bootFiles returns the FAT boot partition's files, name -> host file:
+// those of dir (the boot script and latch), the board's boot_files from
+// the kernel dir (the Pi's firmware, U-Boot and device trees), every
+// file of its boot_dir (config.txt), and its uboot_env written into dir.
+// A name given twice is an error.
+func bootFiles(o Options, dir string) (map[string]string, error) {
+	files := map[string]string{}
+	add := func(name, src string) error {
+		if _, ok := files[name]; ok {
+			return fmt.Errorf("image: board %s: boot file %s given twice", o.Board.Name, name)
+		}
+		if _, err := os.Stat(src); err != nil {
+			return fmt.Errorf("image: board %s: boot file %s: %w", o.Board.Name, name, err)
+		}
+		files[name] = src
+		return nil
+	}
+	addDir := func(d string) error {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				if err := add(e.Name(), filepath.Join(d, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := addDir(dir); err != nil {
+		return nil, err
+	}
+	for name, rel := range o.Board.BootFiles {
+		if err := add(name, filepath.Join(o.BootFilesDir, rel)); err != nil {
+			return nil, err
+		}
+	}
+	if d := o.Board.BootFilesDir(boards.Dir()); d != "" {
+		if err := addDir(d); err != nil {
+			return nil, err
+		}
+	}
+	if e := o.Board.UbootEnv; e != nil {
+		bin, err := os.ReadFile(files[e.Binary])
+		if err != nil {
+			return nil, err
+		}
+		vars, err := ubootDefaultEnv(bin)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", files[e.Binary], err)
+		}
+		img, err := ubootEnvImage(setEnv(vars, e.Set), e.Size)
+		if err != nil {
+			return nil, err
+		}
+		env := filepath.Join(o.Work, "uboot-env", e.File)
+		if err := os.MkdirAll(filepath.Dir(env), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(env, img, 0o644); err != nil {
+			return nil, err
+		}
+		if err := add(e.File, env); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
 }

@@ -3,12 +3,15 @@ package image
 import (
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pantavisor/lib/testenv"
 )
 
 func TestGrubConfigText(t *testing.T) {
@@ -108,9 +111,47 @@ func TestReadMBR(t *testing.T) {
 	assert.Equal(t, int64(2048), p.Size())
 }
 
-func TestSfdiskScript(t *testing.T) {
-	assert.Equal(t, "label: dos\nlabel-id: 0x70767374\nunit: sectors\n\nstart=2048, type=83, bootable\n",
-		Layout{Size: 64 << 20, PartStart: 2048, LabelID: labelID}.sfdiskScript())
+// TestPartition: the table go-diskfs writes for the two layouts, read
+// back with ReadMBR, the disk signature at byte 440, "LBA only" CHS
+// fields; sizes that cannot hold the layout are refused before a file
+// is made.
+func TestPartition(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		l    Layout
+		want []Partition
+		err  string
+	}{
+		{"grub", Layout{Size: 64 << 20, PartStart: 2048, LabelID: labelID},
+			[]Partition{{Index: 1, Bootable: true, Type: 0x83, Start: 2048, Sectors: 64<<11 - 2048}}, ""},
+		{"uboot", Layout{Size: 128 << 20, PartStart: 2048, LabelID: labelID, BootSectors: 48 << 11},
+			[]Partition{{Index: 1, Bootable: true, Type: 0x0c, Start: 2048, Sectors: 48 << 11},
+				{Index: 2, Type: 0x83, Start: 2048 + 48<<11, Sectors: 128<<11 - 2048 - 48<<11}}, ""},
+		{"not MiB", Layout{Size: 64<<20 + 512, PartStart: 2048}, nil, "multiple of 1 MiB"},
+		{"too small", Layout{Size: 2 << 20, PartStart: 2048}, nil, "at least 4 MiB"},
+		{"no room", Layout{Size: 48 << 20, PartStart: 2048, BootSectors: 48 << 11}, nil, "no room for the storage partition"},
+	} {
+		disk := filepath.Join(dir, c.name+".img")
+		got, err := partition(disk, c.l)
+		if c.err != "" {
+			assert.ErrorContains(t, err, c.err, c.name)
+			assert.NoFileExists(t, disk, c.name)
+			continue
+		}
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.want, got, c.name)
+		data, err := os.ReadFile(disk)
+		require.NoError(t, err)
+		assert.Equal(t, c.l.Size, int64(len(data)), c.name)
+		assert.Equal(t, []byte("tsvp"), data[440:444], "%s: the disk signature 0x70767374, little endian", c.name)
+		for i := range c.want {
+			e := data[446+16*i:]
+			assert.Equal(t, []byte{0xfe, 0xff, 0xff}, e[1:4], "%s: start CHS", c.name)
+			assert.Equal(t, []byte{0xfe, 0xff, 0xff}, e[5:8], "%s: end CHS", c.name)
+		}
+		assert.Equal(t, make([]byte, 440), data[:440], "%s: the boot code area is left to the bootloader", c.name)
+	}
 }
 
 // fakeGrubImages writes a boot.img shaped like GRUB's (the drive-check jmp
@@ -207,4 +248,43 @@ func TestPackageState(t *testing.T) {
 	obj, err := os.ReadFile(filepath.Join(p.dir, "objects", "73cb3858a687a8494ca3323053016282f3dad39d42cf62ca4e79dda2aac7d9ac"))
 	require.NoError(t, err)
 	assert.Equal(t, "x\n", string(obj))
+}
+
+// TestMkfat: a FAT32 go-diskfs makes at BootMiB passes fsck.fat and reads
+// back file by file; at 64 MiB, where go-diskfs sizes the FAT two entries
+// short, mkfat refuses instead of writing an inconsistent filesystem.
+func TestMkfat(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{}
+	for name, body := range map[string]string{"config.txt": "arm_64bit=1\n", "bcm2837-rpi-3-b-plus.dtb": strings.Repeat("d", 5000)} {
+		files[name] = filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(files[name], []byte(body), 0o644))
+	}
+	disk := filepath.Join(dir, "disk.img")
+	parts, err := partition(disk, Layout{Size: 128 << 20, PartStart: PartStart, LabelID: labelID, BootSectors: BootMiB << 11})
+	require.NoError(t, err)
+	require.NoError(t, mkfat(disk, parts[0], "PVBOOT", files))
+	for name, src := range files {
+		want, err := os.ReadFile(src)
+		require.NoError(t, err)
+		got, err := ReadFAT(disk, parts[0], name)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, name)
+	}
+	_, err = ReadFAT(disk, parts[0], "absent")
+	assert.Error(t, err)
+	testenv.RequireCommand(t, "fsck.fat", "make deps installs dosfstools")
+	img, err := os.ReadFile(disk)
+	require.NoError(t, err)
+	part := filepath.Join(dir, "part.img")
+	require.NoError(t, os.WriteFile(part, img[parts[0].Offset():parts[0].Offset()+parts[0].Size()], 0o644))
+	out, err := exec.Command("fsck.fat", "-n", part).CombinedOutput()
+	assert.NoError(t, err, "fsck.fat: %s", out)
+	assert.Contains(t, string(out), "3 files", "fsck.fat (the volume label counts as one): %s", out)
+
+	big := Partition{Start: PartStart, Sectors: 64 << 11}
+	disk64 := filepath.Join(dir, "disk64.img")
+	_, err = partition(disk64, Layout{Size: 128 << 20, PartStart: PartStart, LabelID: labelID, BootSectors: 64 << 11})
+	require.NoError(t, err)
+	assert.ErrorContains(t, mkfat(disk64, big, "PVBOOT", nil), "129024 clusters but FAT room for 129022")
 }

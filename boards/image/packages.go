@@ -109,6 +109,26 @@ func WithPackageDisk(o *Options) {
 	}
 }
 
+// PackageStorageDir is where a board with one disk (the Pi's SD card)
+// keeps the update packages instead: a directory of the storage partition
+// (Options.StorageFiles put them there), which WithStoragePackages binds
+// read-only at PackageDir in the mgmt container.
+const PackageStorageDir = "packages"
+
+// WithStoragePackages is WithPackageDisk for a board with one disk: the
+// mgmt container binds the storage's PackageStorageDir at PackageDir
+// (optional) and prints PackagesLine at start.
+func WithStoragePackages(o *Options) {
+	if o.Containers == nil {
+		o.Containers = Containers()
+	}
+	if c := o.container("mgmt"); c != nil {
+		c.Mounts = append(append([]string(nil), c.Mounts...),
+			"/storage/"+PackageStorageDir+" "+PackageDir[1:]+" none bind,ro,create=dir,optional 0 0")
+		c.prependInit("echo \"" + PackagesLine + "$(ls " + PackageDir + " 2>/dev/null | tr '\\n' ' ')\"\n")
+	}
+}
+
 // BuildPackageDisk writes out, a raw ext4 image (label PackageDiskLabel,
 // no partition table) holding each file of pkgs (name on the disk → file
 // on the host) at its root, sized to fit:
@@ -134,10 +154,8 @@ func BuildPackageDisk(ctx context.Context, pkgs map[string]string, out string) e
 		}
 		total += fi.Size()
 		dst := filepath.Join(stage, name)
-		if err := os.Link(src, dst); err != nil {
-			if err := copyFileStream(src, dst); err != nil {
-				return fmt.Errorf("package disk: %s: %w", name, err)
-			}
+		if err := linkOrCopy(src, dst); err != nil {
+			return fmt.Errorf("package disk: %s: %w", name, err)
 		}
 	}
 	size := (total*11/10 + 8<<20 + 1<<20 - 1) &^ (1<<20 - 1)

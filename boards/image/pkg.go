@@ -113,6 +113,15 @@ func hashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// linkOrCopy hard-links src at dst, or copies it where a link cannot be
+// made (another filesystem).
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	return copyFileStream(src, dst)
+}
+
 func copyFileStream(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {

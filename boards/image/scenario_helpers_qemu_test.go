@@ -119,9 +119,18 @@ func scenarioBoardOptions(t *testing.T, board, extra string) Options {
 	if ar, ok := o.group("app")["auto_recovery"].(map[string]any); ok {
 		ar["stable_timeout"] = 5 // upstream 30: web is stable, and an update commits, sooner
 	}
-	WithPackageDisk(&o)
+	if singleDisk(o.Board) {
+		WithStoragePackages(&o)
+	} else {
+		WithPackageDisk(&o)
+	}
 	return o
 }
+
+// singleDisk: the board's QEMU machine takes one disk (the Pi's SD
+// card): update packages go on the storage partition instead of a
+// package disk.
+func singleDisk(b *boards.Board) bool { return b.QEMUDrive == "sd" }
 
 // startScenario builds scenarioOptions with mgmt running InstallAtBoot
 // of <name>.tgz as locals/<name> with `pv-ctl cmd run`, the update
@@ -149,12 +158,21 @@ func startScenarioOn(t *testing.T, board, name string, change Change, extra stri
 func bootScenario(t *testing.T, o Options, pkgs map[string]string, web bool) *scenario {
 	t.Helper()
 	ctx := context.Background()
-	pkgDisk := filepath.Join(t.TempDir(), "packages.img")
-	require.NoError(t, BuildPackageDisk(ctx, pkgs, pkgDisk))
+	qo := qemu.Options{Board: o.Board, Reboot: true, QMP: qmpPath(t)}
+	if singleDisk(o.Board) {
+		o.StorageFiles = map[string]string{}
+		for name, p := range pkgs {
+			o.StorageFiles[PackageStorageDir+"/"+name] = p
+		}
+	} else {
+		pkgDisk := filepath.Join(t.TempDir(), "packages.img")
+		require.NoError(t, BuildPackageDisk(ctx, pkgs, pkgDisk))
+		qo.ReadOnlyDisks = []string{pkgDisk}
+	}
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	res, err := Build(ctx, o, disk)
 	require.NoError(t, err)
-	qo := qemu.Options{Board: o.Board, Disks: []string{disk}, ReadOnlyDisks: []string{pkgDisk}, Reboot: true, QMP: qmpPath(t)}
+	qo.Disks = []string{disk}
 	var url string
 	if web {
 		port := freePort(t)

@@ -22,8 +22,12 @@ const (
 	// BootScr is the boot script U-Boot's distro boot finds on the FAT
 	// (mkimage -T script of UbootConfig.Text).
 	BootScr = "boot.scr"
-	// BootMiB is the FAT boot partition's size.
-	BootMiB = 8
+	// BootMiB is the FAT boot partition's size: FAT32 (the Pi's firmware
+	// reads FAT16 and FAT32 only) with 512-byte clusters has 65,525 or
+	// more clusters from 33 MiB; 48 MiB holds the Pi's firmware, U-Boot
+	// and device trees (about 7 MiB) with room, and is a size go-diskfs
+	// makes a consistent FAT for (checkFAT32).
+	BootMiB = 48
 	// StoragePart is the storage partition's number after the boot one.
 	StoragePart = 2
 )

@@ -46,12 +46,6 @@ func TestUbootScript(t *testing.T) {
 	assert.NotContains(t, text, "ext4write", "the storage is only read")
 }
 
-func TestSfdiskScriptBoot(t *testing.T) {
-	assert.Equal(t, "label: dos\nlabel-id: 0x70767374\nunit: sectors\n\n"+
-		"start=2048, size=16384, type=c, bootable\nstart=18432, type=83\n",
-		Layout{Size: 64 << 20, PartStart: 2048, LabelID: labelID, BootSectors: 16384}.sfdiskScript())
-}
-
 // TestBuildUboot builds the qemu-arm64 image (fake kernel and initrd)
 // and reads it back without mounting: a bootable FAT partition labelled
 // PVBOOT with boot.scr (a U-Boot script image of UbootConfig.Text) and
@@ -68,7 +62,7 @@ func TestBuildUboot(t *testing.T) {
 	res, err := Build(ctx, o, disk)
 	require.NoError(t, err)
 	assert.Equal(t, Partition{Index: 1, Bootable: true, Type: 0x0c, Start: 2048, Sectors: BootMiB << 11}, res.Boot)
-	assert.Equal(t, Partition{Index: 2, Type: 0x83, Start: 2048 + BootMiB<<11, Sectors: 32<<11 - 2048 - BootMiB<<11}, res.Partition)
+	assert.Equal(t, Partition{Index: 2, Type: 0x83, Start: 2048 + BootMiB<<11, Sectors: 128<<11 - 2048 - BootMiB<<11}, res.Partition)
 	assert.Zero(t, res.CoreBytes)
 
 	f, err := os.Open(disk)
@@ -77,7 +71,7 @@ func TestBuildUboot(t *testing.T) {
 	bs := make([]byte, 512)
 	_, err = f.ReadAt(bs, res.Boot.Offset())
 	require.NoError(t, err)
-	assert.Equal(t, "PVBOOT     FAT12   ", string(bs[0x2b:0x3e]), "label and type in the FAT boot sector")
+	assert.Equal(t, "PVBOOT     FAT32   ", string(bs[0x47:0x5a]), "label and type in the FAT32 boot sector")
 	assert.Equal(t, make([]byte, bootloader.BlockSize), fatFile(t, disk, res.Boot, bootloader.UbootLatchFile))
 	scr := filepath.Join(t.TempDir(), "boot.scr")
 	require.NoError(t, os.WriteFile(scr, fatFile(t, disk, res.Boot, BootScr), 0o644))

@@ -71,7 +71,14 @@ func (f GuestForward) arg() string {
 func Args(o Options) []string {
 	mem := o.Memory
 	if mem == 0 {
+		mem = o.Board.QEMUMemory
+	}
+	if mem == 0 {
 		mem = 512
+	}
+	cpus := o.Board.QEMUCPUs
+	if cpus == 0 {
+		cpus = 2
 	}
 	// Single-threaded TCG: with one host thread per vCPU (MTTCG) the
 	// guest kernel here now and then stopped in a soft lockup right after
@@ -79,7 +86,15 @@ func Args(o Options) []string {
 	// other idle and missing its ticks: a lost IPI), in every local CI run
 	// of 2026-12-07, and earlier as kernel hangs before init; one thread
 	// round-robins the two vCPUs and delivers their interrupts in order.
-	args := []string{o.Board.QEMU, "-accel", "tcg,thread=single", "-m", fmt.Sprint(mem), "-smp", "2", "-nographic"}
+	args := []string{o.Board.QEMU, "-accel", "tcg,thread=single", "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus), "-nographic"}
+	if o.Board.QEMUSerials > 1 {
+		// Every serial port and the monitor on stdio (the Pi's U-Boot
+		// and Linux console are on its second UART, the mini UART).
+		args = append(args, "-chardev", "stdio,id=con,mux=on,signal=off", "-mon", "chardev=con,mode=readline")
+		for range o.Board.QEMUSerials {
+			args = append(args, "-serial", "chardev:con")
+		}
+	}
 	if !o.Reboot {
 		args = append(args, "-no-reboot")
 	}
@@ -89,7 +104,7 @@ func Args(o Options) []string {
 	if o.Board.CPU != "" {
 		args = append(args, "-cpu", o.Board.CPU)
 	}
-	if len(o.Forwards) == 0 && len(o.GuestForwards) == 0 {
+	if len(o.Forwards) == 0 && len(o.GuestForwards) == 0 || o.Board.QEMUNIC == "none" {
 		args = append(args, "-nic", "none")
 	} else {
 		nd := "user,id=n0,restrict=on"
@@ -102,11 +117,15 @@ func Args(o Options) []string {
 		}
 		args = append(args, "-netdev", nd, "-device", "virtio-net-pci,netdev=n0")
 	}
+	drive := o.Board.QEMUDrive
+	if drive == "" {
+		drive = "virtio"
+	}
 	for i, d := range o.Disks {
-		args = append(args, "-drive", fmt.Sprintf("file=%s,format=raw,if=virtio,index=%d", d, i))
+		args = append(args, "-drive", fmt.Sprintf("file=%s,format=raw,if=%s,index=%d", d, drive, i))
 	}
 	for i, d := range o.ReadOnlyDisks {
-		args = append(args, "-drive", fmt.Sprintf("file=%s,format=raw,if=virtio,index=%d,readonly=on", d, len(o.Disks)+i))
+		args = append(args, "-drive", fmt.Sprintf("file=%s,format=raw,if=%s,index=%d,readonly=on", d, drive, len(o.Disks)+i))
 	}
 	if o.QMP != "" {
 		args = append(args, "-qmp", "unix:"+o.QMP+",server=on,wait=off")
@@ -115,8 +134,15 @@ func Args(o Options) []string {
 		// The i6300esb watchdog the board's init loads a driver for.
 		args = append(args, "-device", "i6300esb")
 	}
+	kdir := KernelDir(o.Board.Name)
+	if o.Board.QEMUDTB != "" {
+		args = append(args, "-dtb", filepath.Join(kdir, o.Board.QEMUDTB))
+	}
 	if o.Kernel == "" {
-		if o.Board.Firmware != "" {
+		switch {
+		case o.Board.QEMUKernel != "":
+			args = append(args, "-kernel", filepath.Join(kdir, o.Board.QEMUKernel)) // the Pi's U-Boot
+		case o.Board.Firmware != "":
 			args = append(args, "-bios", o.Board.Firmware) // U-Boot
 		}
 		return args // the firmware boots the first disk
@@ -140,7 +166,11 @@ type VM struct {
 	changed chan struct{}
 	qmp     *QMP // VM.QMP's client, dialled once
 	exited  bool // QEMU ended: no new QMP client
+	halted  bool // the guest powered off on a board that only halts: QEMU was ended
 }
+
+// powerDown is what Linux prints as it powers off.
+var powerDown = []byte("reboot: Power down")
 
 // Start boots o, writing the console to logPath as well as keeping it for
 // Expect. Cancelling ctx kills QEMU.
@@ -165,8 +195,11 @@ func Start(ctx context.Context, o Options, logPath string) (*VM, error) {
 		return nil, fmt.Errorf("starting %s: %w", args[0], err)
 	}
 	go func() {
-		v.err = v.cmd.Wait()
+		err := v.cmd.Wait()
 		v.mu.Lock()
+		if !v.halted {
+			v.err = err // a halted guest's QEMU was ended as a power-off: exit 0
+		}
 		v.log.Close()
 		v.exited = true
 		if v.qmp != nil {
@@ -179,11 +212,19 @@ func Start(ctx context.Context, o Options, logPath string) (*VM, error) {
 	return v, nil
 }
 
-// Write receives console output.
+// Write receives console output. On a board whose power-off only halts
+// it ends QEMU once the kernel says it powers down.
 func (v *VM) Write(p []byte) (int, error) {
 	v.mu.Lock()
+	from := max(0, v.console.Len()-len(powerDown)+1)
 	v.console.Write(p)
 	_, _ = v.log.Write(p) // the console copy is a test aid
+	if v.opts.Board != nil && v.opts.Board.QEMUPowerOffHalts && !v.halted && bytes.Contains(v.console.Bytes()[from:], powerDown) {
+		v.halted = true
+		if v.cmd != nil && v.cmd.Process != nil {
+			_ = v.cmd.Process.Kill() // gone already is fine
+		}
+	}
 	v.mu.Unlock()
 	v.notify()
 	return len(p), nil

@@ -66,6 +66,31 @@ func TestArgs(t *testing.T) {
 	}
 }
 
+// TestArgsRpi64: the real rpi64 board.json: the Pi's U-Boot from the
+// kernel dir as -kernel with the Pi 3 B device tree, 4 CPUs and 1 GiB as
+// the raspi3b machine requires, the disk as its SD card, both UARTs and
+// the monitor muxed on stdio, no network even when forwards are asked
+// for; a direct kernel boot keeps the device tree.
+func TestArgsRpi64(t *testing.T) {
+	b, err := boards.Load(boards.Dir(), "rpi64")
+	require.NoError(t, err)
+	kdir := KernelDir("rpi64")
+	line := strings.Join(Args(Options{Board: b, Disks: []string{"sd.img"}, Forwards: []string{"8080:80"}}), " ")
+	for _, w := range []string{"-m 1024 -smp 4", "-machine raspi3b",
+		"-chardev stdio,id=con,mux=on,signal=off -mon chardev=con,mode=readline -serial chardev:con -serial chardev:con",
+		"-nic none", "-drive file=sd.img,format=raw,if=sd,index=0",
+		"-dtb " + filepath.Join(kdir, "dtbs/broadcom/bcm2837-rpi-3-b.dtb"),
+		"-kernel " + filepath.Join(kdir, "boot/usr/lib/u-boot/rpi_arm64/u-boot.bin")} {
+		assert.Contains(t, line, w)
+	}
+	for _, n := range []string{"-bios", "virtio", "hostfwd", "-cpu", "i6300esb"} {
+		assert.NotContains(t, line, n)
+	}
+	line = strings.Join(Args(Options{Board: b, Kernel: "vmlinuz", Initrd: "initrd"}), " ")
+	assert.Contains(t, line, "-dtb "+filepath.Join(kdir, "dtbs/broadcom/bcm2837-rpi-3-b.dtb"))
+	assert.Contains(t, line, "-kernel vmlinuz -initrd initrd -append console=ttyS1 panic=-1")
+}
+
 // TestArgsFirmware: a board's firmware (U-Boot) is QEMU's -bios when it
 // boots the disk, never with -kernel; the watchdog device is x86's.
 func TestArgsFirmware(t *testing.T) {
@@ -87,6 +112,22 @@ func fakeVM(t *testing.T, o Options) *VM {
 	require.NoError(t, err)
 	t.Cleanup(func() { log.Close() })
 	return &VM{opts: o, log: log, done: make(chan struct{}), changed: make(chan struct{})}
+}
+
+// TestPowerOffHalts: on a board whose power-off only halts, the kernel's
+// "reboot: Power down" ends the VM, also when it comes in two writes;
+// elsewhere it does not.
+func TestPowerOffHalts(t *testing.T) {
+	halts := testBoard()
+	halts.QEMUPowerOffHalts = true
+	v := fakeVM(t, Options{Board: halts})
+	v.Write([]byte("[ 9.1] reboot: Pow"))
+	assert.False(t, v.halted)
+	v.Write([]byte("er down\r\n"))
+	assert.True(t, v.halted, "the line split across writes")
+	v = fakeVM(t, Options{Board: testBoard()})
+	v.Write([]byte("[ 9.1] reboot: Power down\r\n"))
+	assert.False(t, v.halted, "a board with PSCI ends QEMU itself")
 }
 
 // TestExpectSinceMark: across resets the console keeps growing; a Mark

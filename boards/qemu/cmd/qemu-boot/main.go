@@ -34,6 +34,10 @@ func main() {
 	if err == nil && o.Kernel == "" && len(o.Disks) == 0 {
 		err = fmt.Errorf("give -kernel and -initrd, or -disk")
 	}
+	if err == nil && b.QEMUNIC == "none" && len(o.Forwards) > 0 {
+		fmt.Fprintf(os.Stderr, "qemu-boot: board %s has no network device under QEMU: -forward %s not set up\n", b.Name, *forward)
+		o.Forwards = nil
+	}
 	if err == nil {
 		o.Board = b
 		err = qemu.Attach(o, os.Stdin, os.Stdout, os.Stderr)
