@@ -15,7 +15,7 @@ import (
 // mkfat makes a FAT32 filesystem labelled label inside partition p of the
 // disk image with go-diskfs (no loop device, no mount, no dosfstools) and
 // copies files (name in the root -> file on the host) into its root, in
-// name order. reproducible: the volume serial is 0, so two builds of the
+// name order, with their modification times. reproducible: the volume serial is 0, so two builds of the
 // same files are the same bytes.
 func mkfat(disk string, p Partition, label string, files map[string]string) error {
 	b, err := file.OpenFromPath(disk, false)
@@ -83,7 +83,16 @@ func copyToFAT(fs *fat32.FileSystem, name, src string) error {
 		out.Close()
 		return err
 	}
-	return out.Close()
+	if err := out.Close(); err != nil {
+		return err
+	}
+	// The source's modification time, not the build's: the same inputs
+	// make the same FAT.
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	return fs.Chtimes("/"+name, fi.ModTime(), fi.ModTime(), fi.ModTime())
 }
 
 // ReadFAT returns the file name in the root of the FAT32 filesystem in

@@ -1,13 +1,18 @@
 package image
 
 import (
+	"bytes"
 	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/filesystem/fat12"
+	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -255,10 +260,12 @@ func TestPackageState(t *testing.T) {
 // short, mkfat refuses instead of writing an inconsistent filesystem.
 func TestMkfat(t *testing.T) {
 	dir := t.TempDir()
+	mtime := time.Date(2021, 3, 4, 10, 20, 30, 0, time.Local) // FAT keeps local time, to 2 s
 	files := map[string]string{}
 	for name, body := range map[string]string{"config.txt": "arm_64bit=1\n", "bcm2837-rpi-3-b-plus.dtb": strings.Repeat("d", 5000)} {
 		files[name] = filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(files[name], []byte(body), 0o644))
+		require.NoError(t, os.Chtimes(files[name], mtime, mtime))
 	}
 	disk := filepath.Join(dir, "disk.img")
 	parts, err := partition(disk, Layout{Size: 128 << 20, PartStart: PartStart, LabelID: labelID, BootSectors: BootMiB << 11})
@@ -271,6 +278,25 @@ func TestMkfat(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, got, name)
 	}
+	b, err := file.OpenFromPath(disk, true)
+	require.NoError(t, err)
+	fs, err := fat32.Read(b, parts[0].Size(), parts[0].Offset(), sectorSize)
+	require.NoError(t, err)
+	f, err := fs.OpenFile("/config.txt", os.O_RDONLY)
+	require.NoError(t, err)
+	fi, err := f.(*fat12.File).Stat()
+	require.NoError(t, err)
+	assert.True(t, mtime.Equal(fi.ModTime()), "the source's mtime %v, not the build's: %v", mtime, fi.ModTime())
+	b.Close()
+	again := filepath.Join(dir, "again.img")
+	_, err = partition(again, Layout{Size: 128 << 20, PartStart: PartStart, LabelID: labelID, BootSectors: BootMiB << 11})
+	require.NoError(t, err)
+	require.NoError(t, mkfat(again, parts[0], "PVBOOT", files))
+	a, err := os.ReadFile(disk)
+	require.NoError(t, err)
+	a2, err := os.ReadFile(again)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(a, a2), "the same files make the same image (volume serial 0, the files' own times)")
 	_, err = ReadFAT(disk, parts[0], "absent")
 	assert.Error(t, err)
 	testenv.RequireCommand(t, "fsck.fat", "make deps installs dosfstools")
