@@ -11,7 +11,7 @@ import (
 
 // Check says, without touching the system, whether Setup would refuse d
 // on a board with opts's key hardware: the refusals (NXP key hardware,
-// dual, an unknown type) and the definition errors Setup finds before
+// an unknown type; a dual disk is checked by Plan, with its sub-disks) and the definition errors Setup finds before
 // its first step. The warnings are the ones Setup gives for d's options
 // (format_options that cannot be honoured). A nil error does not promise
 // the setup succeeds: the kernel, the storage and zram decide at boot.
@@ -40,7 +40,7 @@ func check(d state.Disk, opts Options) ([]string, error) {
 	case TypeVolume:
 		return checkVolume(d)
 	case TypeDual:
-		return nil, fmt.Errorf("dual disk (sub-disks %v, init_order %v): %w", d.Disks, d.InitOrder, ErrUnsupported)
+		return nil, fmt.Errorf("%w: a dual disk is checked with the state's other disks (Plan)", ErrBadDisk)
 	}
 	return nil, fmt.Errorf("%w: unknown type %q", ErrBadDisk, d.Type)
 }
@@ -109,7 +109,14 @@ func Plan(s *state.State, opts Options) []Usage {
 	index, missing := map[string]int{}, map[string]int{}
 	for i, d := range s.Device.Disks {
 		out[i].Disk = d
-		out[i].Warnings, out[i].Err = Check(d, opts)
+		if d.Type == TypeDual {
+			out[i].Warnings, out[i].Err = checkDualSubs(d, s.Device.Disks, opts)
+			if out[i].Err != nil {
+				out[i].Err = fmt.Errorf("disk %q: %w", d.Name, out[i].Err)
+			}
+		} else {
+			out[i].Warnings, out[i].Err = Check(d, opts)
+		}
 		index[d.Name] = i
 	}
 	add := func(owner string, v state.Volume) {

@@ -32,8 +32,8 @@ var (
 	ErrNoKeyHardware error = &sentinel.Error{Text: "needs NXP key hardware"}
 	// ErrUnsupported: a disk this implementation cannot set up yet.
 	ErrUnsupported error = &sentinel.Error{Text: "not supported by this pantavisor"}
-	// ErrNotInitialized: NoCreate and the crypt disk was never created.
-	ErrNotInitialized error = &sentinel.Error{Text: "crypt disk not initialised"}
+	// ErrNotInitialized: NoCreate and the disk was never created.
+	ErrNotInitialized error = &sentinel.Error{Text: "disk not initialised"}
 	// ErrBadDisk: the disk definition is incomplete or malformed.
 	ErrBadDisk error = &sentinel.Error{Text: "bad disk definition"}
 )
@@ -51,7 +51,8 @@ type Options struct {
 	HasCAAM, HasDCP bool
 
 	// NoCreate fails a crypt disk that was never initialised instead of
-	// creating its key and image (upstream's --no-create, for dual).
+	// creating its key and image (upstream's --no-create, for dual), and
+	// a bind volume disk whose storage directory does not exist.
 	NoCreate bool
 
 	// Random is the source of new crypt keys; nil: /dev/hwrng when the
@@ -110,7 +111,8 @@ type Result struct {
 //     block device at path (no provision: an error, as upstream);
 //   - volume-disk: no provision binds a storage directory; "zram" or a
 //     block device gets ext4 at mount_target;
-//   - dual: ErrUnsupported.
+//   - dual: set up by Set (setupDual), which has the sub-disks; here
+//     ErrBadDisk.
 func Setup(d state.Disk, opts Options) (Result, error) {
 	if d.Name == "" {
 		return Result{}, fmt.Errorf("disk: %w: no name", ErrBadDisk)
@@ -135,7 +137,7 @@ func setup(d state.Disk, opts Options) (Result, error) {
 	case TypeVolume:
 		return setupVolume(d, opts)
 	case TypeDual:
-		return Result{}, fmt.Errorf("dual disk (sub-disks %v, init_order %v): %w", d.Disks, d.InitOrder, ErrUnsupported)
+		return Result{}, fmt.Errorf("%w: a dual disk is set up with the state's other disks (disk.Set)", ErrBadDisk)
 	}
 	return Result{}, fmt.Errorf("%w: unknown type %q", ErrBadDisk, d.Type)
 }

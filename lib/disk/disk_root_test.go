@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/dm"
 	"pantavisor/lib/state"
@@ -192,3 +195,135 @@ func TestVersatile(t *testing.T) {
 }
 
 func filepathSafe(s string) string { return strings.NewReplacer("/", "-", " ", "-").Replace(s) }
+
+// mountedUnder lists the mount points below dir (/proc/self/mountinfo).
+func mountedUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], dir) {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
+
+// TestDualBind drives a dual disk over two bind volume disks (the
+// orchestration is the same as over crypt disks, which need
+// device-mapper: see TestVersatile):
+//   - copy-once-to-primary: the secondary's tree (a file of owner 1234
+//     and mode 0600, a subdirectory, a symlink; lost+found left out) is
+//     copied into a new primary, which is bound at the dual disk's
+//     CryptDir; the secondary is unmounted again; the marker is written;
+//   - a volume naming the primary directly gets the same mount;
+//   - Close leaves nothing mounted;
+//   - the next setup does not copy again (the marker is on the storage,
+//     unlike upstream's /run): a file changed on the primary keeps its
+//     change, through the "primary" step;
+//   - "primary" and "secondary" alone with neither created fail naming
+//     each step and create nothing.
+func TestDualBind(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := t.TempDir()
+	opts := Options{MediaDir: filepath.Join(dir, "media"), StorageDir: filepath.Join(dir, "storage")}
+	backing := func(name string) string { return filepath.Join(opts.StorageDir, "pv", "volume-disk", name) }
+	sec := backing("_old")
+	for _, d := range []string{filepath.Join(sec, "sub"), filepath.Join(sec, "lost+found")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{"secret": "from the old key", "sub/data": strings.Repeat("d", 100000), "lost+found/x": "no"}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(sec, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(filepath.Join(sec, "secret"), 1234, 1234); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("sub/data", filepath.Join(sec, "link")); err != nil {
+		t.Fatal(err)
+	}
+	disks := []state.Disk{{Name: "_ml", Type: TypeVolume}, {Name: "_old", Type: TypeVolume},
+		{Name: "secrets", Type: TypeDual, Disks: []string{"_ml", "_old"}, InitOrder: []string{StepCopyOnce, StepPrimary, StepCreatePrimary}}}
+	newSet := func(ds []state.Disk, o Options) *Set {
+		s := &Set{Disks: ds, Options: o, Load: func(string) error { return nil }}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	set := newSet(disks, opts)
+	mnt, warn, err := set.Mount("secrets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mnt != opts.CryptDir("secrets") || len(warn) != 1 || !strings.Contains(warn[0], "step copy-once-to-primary mounted") {
+		t.Errorf("mount point %q, warnings %q", mnt, warn)
+	}
+	if b, err := os.ReadFile(filepath.Join(mnt, "secret")); err != nil || string(b) != files["secret"] {
+		t.Errorf("secret through the dual disk: %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(mnt, "link")); err != nil || string(b) != files["sub/data"] {
+		t.Errorf("the symlink through the dual disk: %d bytes, %v", len(b), err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(backing("_ml"), "secret"), &st); err != nil || st.Uid != 1234 || st.Mode&0o777 != 0o600 {
+		t.Errorf("the copy on the primary: uid %d mode %o, %v", st.Uid, st.Mode&0o777, err)
+	}
+	if _, err := os.Stat(filepath.Join(backing("_ml"), "lost+found", "x")); err == nil {
+		t.Error("lost+found was copied")
+	}
+	if _, err := os.Stat(opts.dualMarker(disks[2])); err != nil {
+		t.Errorf("the marker: %v", err)
+	}
+	if direct, _, err := set.Mount("_ml"); err != nil || direct != opts.CryptDir("_ml") {
+		t.Errorf("a volume on the primary: %q, %v", direct, err)
+	}
+	if m := mountedUnder(t, opts.MediaDir); len(m) != 2 || slices.Contains(m, opts.CryptDir("_old")) {
+		t.Errorf("mounted: %q, want the primary and the dual disk (the secondary unmounted after the copy)", m)
+	}
+	if err := set.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := mountedUnder(t, opts.MediaDir); len(m) != 0 {
+		t.Errorf("after Close: %q", m)
+	}
+
+	if err := os.WriteFile(filepath.Join(backing("_ml"), "secret"), []byte("changed on the primary"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set = newSet(disks, opts)
+	mnt, warn, err = set.Mount("secrets")
+	if err != nil || len(warn) != 1 || !strings.Contains(warn[0], "step primary mounted") {
+		t.Fatalf("second setup: %q, %v", warn, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(mnt, "secret")); string(b) != "changed on the primary" {
+		t.Errorf("copied again: %q", b)
+	}
+	if err := set.Close(); err != nil {
+		t.Fatal(err)
+	}
+	onlyCopy := append(disks[:2:2], state.Disk{Name: "secrets", Type: TypeDual, Disks: []string{"_ml", "_old"}, InitOrder: []string{StepCopyOnce}})
+	if _, _, err := newSet(onlyCopy, opts).Mount("secrets"); !errors.Is(err, ErrBadDisk) || !strings.Contains(err.Error(), "no other init_order step follows") {
+		t.Errorf("copy-once done and nothing after it: %v", err)
+	}
+
+	fresh := Options{MediaDir: filepath.Join(dir, "media2"), StorageDir: filepath.Join(dir, "storage2")}
+	probe := []state.Disk{{Name: "a", Type: TypeVolume}, {Name: "b", Type: TypeVolume},
+		{Name: "d", Type: TypeDual, Disks: []string{"a", "b"}, InitOrder: []string{StepPrimary, StepSecondary}}}
+	set = newSet(probe, fresh)
+	_, _, err = set.Mount("d")
+	if !errors.Is(err, ErrNotInitialized) || !strings.Contains(err.Error(), "primary: ") || !strings.Contains(err.Error(), "secondary: ") {
+		t.Errorf("neither created: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(fresh.StorageDir, "pv")); err == nil {
+		t.Error("a probe created a disk")
+	}
+	if m := mountedUnder(t, fresh.MediaDir); len(m) != 0 {
+		t.Errorf("after a failed setup: %q", m)
+	}
+}

@@ -50,7 +50,7 @@ func TestRefusals(t *testing.T) {
 			`disk "y": dm-crypt-caam needs NXP CAAM key hardware, which this board does not have`},
 		{state.Disk{Name: "x", Type: TypeDCP, Mode: "mainline"}, Options{HasDCP: true}, ErrUnsupported, "NXP DCP keys"},
 		{state.Disk{Name: "x", Type: TypeCAAM}, Options{HasCAAM: true}, ErrUnsupported, "NXP CAAM keys"},
-		{state.Disk{Name: "d", Type: TypeDual, Disks: []string{"a", "b"}}, Options{}, ErrUnsupported, "dual disk"},
+		{state.Disk{Name: "d", Type: TypeDual, Disks: []string{"a", "b"}}, Options{}, ErrBadDisk, "set up with the state's other disks"},
 		{state.Disk{Name: "u", Type: "raid"}, Options{}, ErrBadDisk, `unknown type "raid"`},
 		{state.Disk{Type: TypeSwap}, Options{}, ErrBadDisk, "no name"},
 		{state.Disk{Name: "s", Type: TypeSwap}, Options{}, ErrBadDisk, "needs a provision"},

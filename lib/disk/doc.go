@@ -10,8 +10,10 @@
 // The key comes from /dev/hwrng when present, else the kernel's random
 // source.
 //
+// A dual disk (dual.go) is set up by Set over its two sub-disks, as its
+// init_order says.
+//
 // Not done here (refused with a clear error): dm-crypt-caam and
-// dm-crypt-dcp (NXP key hardware and the kernel's trusted keys), dual
-// disks, and upstream's fsck/backup recovery of a crypt image that fails
-// to mount.
+// dm-crypt-dcp (NXP key hardware and the kernel's trusted keys), and
+// upstream's fsck/backup recovery of a crypt image that fails to mount.
 package disk

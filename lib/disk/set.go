@@ -109,8 +109,28 @@ func (s *Set) SwapOn() ([]string, error) {
 	return warn, nil
 }
 
-// setup loads d's modules and sets it up; the undo is kept for Close.
+// setup sets d up (a dual disk through its sub-disks, setupDual) and
+// keeps the undo for Close.
 func (s *Set) setup(d state.Disk) (Result, error) {
+	if d.Type == TypeDual {
+		r, err := s.setupDual(d)
+		if err != nil {
+			return Result{}, fmt.Errorf("disk %q: %w", d.Name, err)
+		}
+		s.undo = append(s.undo, r.Undo)
+		return r, nil
+	}
+	r, err := s.attach(d, false)
+	if err != nil {
+		return Result{}, err
+	}
+	s.undo = append(s.undo, r.Undo)
+	return r, nil
+}
+
+// attach loads d's modules and sets it up, a crypt disk that was never
+// created failing when noCreate; the caller keeps or undoes the result.
+func (s *Set) attach(d state.Disk, noCreate bool) (Result, error) {
 	load := s.Load
 	if load == nil {
 		load = func(m string) error { return (&kmod.Loader{}).Probe(m, "") }
@@ -121,15 +141,26 @@ func (s *Set) setup(d state.Disk) (Result, error) {
 			loadErrs = append(loadErrs, err)
 		}
 	}
-	r, err := Setup(d, s.Options)
+	opts := s.Options
+	opts.NoCreate = opts.NoCreate || noCreate
+	r, err := Setup(d, opts)
 	if err != nil {
 		if len(loadErrs) > 0 {
 			err = fmt.Errorf("%w (modules: %w)", err, errors.Join(loadErrs...))
 		}
 		return Result{}, err
 	}
-	s.undo = append(s.undo, r.Undo)
 	return r, nil
+}
+
+// keep records r as the mount of the disk named name (what Mount returns
+// for it from now on) and its undo for Close.
+func (s *Set) keep(name string, r Result) {
+	s.undo = append(s.undo, r.Undo)
+	if s.mounted == nil {
+		s.mounted = map[string]string{}
+	}
+	s.mounted[name] = r.Mountpoint
 }
 
 // Close undoes every disk set up, last first, and joins the errors; the

@@ -152,3 +152,55 @@ func TestPlanMissingDisk(t *testing.T) {
 		t.Errorf("Plan = %+v", got)
 	}
 }
+
+// TestPlanDual: a dual disk is checked with its sub-disks: each
+// definition error refuses it with the reason; sub-disks the board
+// refuses (NXP key hardware) refuse it only when no init_order step can
+// work, and a step that cannot work is a warning.
+func TestPlanDual(t *testing.T) {
+	vers := func(name string) state.Disk {
+		return state.Disk{Name: name, Type: TypeVersatile, Path: "/storage/c/" + name + ".img,2,k" + name}
+	}
+	caam := state.Disk{Name: "_nxp", Type: TypeCAAM, Mode: "nxp", Path: "-v2 /storage/c/nxp.img,2,key"}
+	swapD := state.Disk{Name: "sw", Type: TypeSwap, Provision: "zram"}
+	dual := func(subs []string, order ...string) state.Disk {
+		return state.Disk{Name: "secrets", Type: TypeDual, Disks: subs, InitOrder: order}
+	}
+	for _, c := range []struct {
+		name  string
+		disks []state.Disk
+		err   string // "" accepted
+		warn  string // a warning that must be there
+	}{
+		{"migration", []state.Disk{vers("_ml"), vers("_old"), dual([]string{"_ml", "_old"}, StepCopyOnce, StepPrimary, StepCreatePrimary)}, "", ""},
+		{"primary only", []state.Disk{vers("_ml"), dual([]string{"_ml"}, StepPrimary, StepCreatePrimary)}, "", ""},
+		{"no sub-disks", []state.Disk{dual(nil, StepPrimary)}, "needs \"disks\"", ""},
+		{"three sub-disks", []state.Disk{vers("a"), vers("b"), vers("c"), dual([]string{"a", "b", "c"}, StepPrimary)}, "needs \"disks\"", ""},
+		{"undefined sub-disk", []state.Disk{dual([]string{"_ml", "_gone"}, StepPrimary)}, `sub-disk "_ml" is not defined`, ""},
+		{"swap sub-disk", []state.Disk{swapD, dual([]string{"sw"}, StepPrimary)}, `sub-disk "sw" is a swap-disk`, ""},
+		{"no init_order", []state.Disk{vers("_ml"), dual([]string{"_ml"})}, "needs an init_order", ""},
+		{"unknown step", []state.Disk{vers("_ml"), dual([]string{"_ml"}, "mirror")}, `init_order step "mirror"`, ""},
+		{"secondary step without one", []state.Disk{vers("_ml"), dual([]string{"_ml"}, StepCopyOnce)}, "needs a secondary disk", ""},
+		{"every step needs NXP keys", []state.Disk{caam, vers("_ml"), dual([]string{"_nxp", "_ml"}, StepPrimary, StepCopyOnce)},
+			`no init_order step can work: disk "_nxp": dm-crypt-caam needs NXP CAAM key hardware`, ""},
+		{"a step without NXP keys", []state.Disk{vers("_ml"), caam, dual([]string{"_ml", "_nxp"}, StepCopyOnce, StepCreatePrimary)},
+			"", `init_order step "copy-once-to-primary" cannot work: disk "_nxp": dm-crypt-caam needs NXP CAAM key hardware`},
+	} {
+		got := Plan(&state.State{Device: state.Device{Disks: c.disks}}, Options{})
+		u := got[len(c.disks)-1]
+		if u.Disk.Type != TypeDual {
+			t.Fatalf("%s: Plan's last is %+v", c.name, u.Disk)
+		}
+		switch {
+		case c.err == "" && u.Err != nil:
+			t.Errorf("%s: refused: %v", c.name, u.Err)
+		case c.err != "" && (u.Err == nil || !strings.Contains(u.Err.Error(), c.err)):
+			t.Errorf("%s: error %v, want one containing %q", c.name, u.Err, c.err)
+		case c.err != "" && !strings.HasPrefix(u.Err.Error(), `disk "secrets": `):
+			t.Errorf("%s: error %q does not name the disk", c.name, u.Err)
+		}
+		if c.warn != "" && !slices.ContainsFunc(u.Warnings, func(w string) bool { return strings.Contains(w, c.warn) }) {
+			t.Errorf("%s: warnings %q, want one containing %q", c.name, u.Warnings, c.warn)
+		}
+	}
+}

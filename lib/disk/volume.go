@@ -80,9 +80,14 @@ func formatIfEmpty(node string) error {
 	return formatDevice(node)
 }
 
-// bindVolume is upstream's volume-disk without provision.
+// bindVolume is upstream's volume-disk without provision. With NoCreate
+// (a dual disk's probe) a backing directory that does not exist yet is
+// ErrNotInitialized, as a crypt disk never created.
 func bindVolume(d state.Disk, opts Options) (Result, error) {
 	backing := filepath.Join(opts.storageDir(), "pv", "volume-disk", d.Name)
+	if opts.NoCreate && !exists(backing) {
+		return Result{}, fmt.Errorf("%w: %s missing", ErrNotInitialized, backing)
+	}
 	target := d.MountTarget
 	if target == "" {
 		target = opts.CryptDir(d.Name)
