@@ -61,14 +61,23 @@ const saveUsrMeta = `	m="pvgo-usrmeta-"
 `
 
 // diskDevice is device.json with a dm-crypt-versatile disk (8 MiB image,
-// upstream's path format) holding pv--usrmeta and the vault's volume,
-// and a 16 MiB zram swap disk.
+// upstream's path format) holding pv--usrmeta, a 16 MiB zram swap disk,
+// and in disks_v3 (as upstream's docs have it) the dual disk "vault"
+// holding the vault's volume: a key migration from "_vault-old" (never
+// created here) to "_vault-ml", both versatile, init_order
+// copy-once-to-primary, primary, create-primary.
 func diskDevice() map[string]any {
 	d := DeviceJSON()
 	d["disks"] = []any{
 		map[string]any{"name": "secrets", "type": "dm-crypt-versatile",
 			"path": "/storage/dm-crypt-files/secrets/versatile.img,8,versatile_key"},
 		map[string]any{"name": "swap", "type": "swap-disk", "provision": "zram", "provision_options": "disksize=16M"},
+	}
+	d["disks_v3"] = []any{
+		map[string]any{"name": "_vault-ml", "type": "dm-crypt-versatile", "path": "/storage/dm-crypt-files/vault-ml/ml.img,8,ml_key"},
+		map[string]any{"name": "_vault-old", "type": "dm-crypt-versatile", "path": "/storage/dm-crypt-files/vault-old/old.img,8,old_key"},
+		map[string]any{"name": "vault", "type": "dual", "disks": []any{"_vault-ml", "_vault-old"},
+			"init_order": []any{"copy-once-to-primary", "primary", "create-primary"}},
 	}
 	d["volumes"] = map[string]any{"pv--usrmeta": map[string]any{"disk": "secrets", "persistence": "permanent"}}
 	return d
@@ -138,7 +147,7 @@ func vaultOptions(t *testing.T) Options {
 	require.Equal(t, "mgmt", mgmt.Name)
 	o.Containers = []Container{mgmt, {Name: "vault", Group: "app", Roles: []string{"nobody"}, Init: vaultInit,
 		Storage: map[string]string{"docker--var-secret": "permanent"},
-		Disks:   map[string]string{"docker--var-secret": "secrets"},
+		Disks:   map[string]string{"docker--var-secret": "vault"},
 		Run:     map[string]any{"restart_policy": "container"},
 		Mounts: []string{"/volumes/vault/docker--var-secret var/secret none bind,rw,create=dir 0 0",
 			"/volumes/mgmt/" + statusVolume + " var/pvstatus none bind,rw,create=dir 0 0"}}}
@@ -155,17 +164,20 @@ func vaultOptions(t *testing.T) Options {
 }
 
 // TestQEMUDisksCryptAndSwap: a signed revision 0 whose device.json has a
-// dm-crypt-versatile disk and a zram swap disk. First boot: the vault's
-// permanent volume is a bind from /dev/mapper/versatile (the crypt disk,
-// created, formatted and mounted by the device) and /dev/zram0 is in
+// dm-crypt-versatile disk, a zram swap disk and a dual disk over two
+// versatile ones. First boot: the dual disk finds no secondary to copy
+// and no primary, so it creates the primary; the vault's permanent
+// volume is a bind from /dev/mapper/ml (that crypt disk, created,
+// formatted and mounted by the device) and /dev/zram0 is in
 // /proc/swaps; the vault writes the marker; mgmt saves a user-meta key
 // through pv-ctl (pv--usrmeta is on the crypt disk too), then installs and runs
 // an update that changes the vault and keeps its volume: the new vault
 // reads the marker back. After a power cut the disk image holds the
 // marker nowhere in plain text, nor the user-meta value (cache/meta does
 // not have the key), and the storage holds the crypt image, its key and
-// init_done. Second boot on the same disk, into the update: the marker
-// is read back through the crypt disk again, mgmt reads the user-meta
+// init_done, the dual disk's marker, nothing of the secondary. Second
+// boot on the same disk, into the update: the dual disk mounts its
+// primary, the marker is read back through the crypt disk again, mgmt reads the user-meta
 // key back from pv--usrmeta through pv-ctl; mgmt then powers
 // the device off, and the storage unmounts cleanly: the disks were undone.
 func TestQEMUDisksCryptAndSwap(t *testing.T) {
@@ -178,7 +190,9 @@ func TestQEMUDisksCryptAndSwap(t *testing.T) {
 	s := bootScenario(t, o, map[string]string{"keep.tgz": pkg}, false)
 	s.rev = "locals/keep"
 	from := s.pos()
-	s.seen(from, `vault: mount: /dev/mapper/versatile /var/secret ext4 `, 240*time.Second, "the vault's volume is on the crypt disk")
+	s.seen(from, `disk "vault": dual: step create-primary mounted /media/pv/dmcrypt/_vault-ml`, 240*time.Second,
+		"the dual disk: no secondary to copy, no primary yet: the primary is created")
+	s.seen(from, `vault: mount: /dev/mapper/ml /var/secret ext4 `, 240*time.Second, "the vault's volume is on the dual disk's primary, a crypt disk")
 	s.seen(from, `vault: swaps: /dev/zram0 partition \d+`, 30*time.Second, "the zram swap disk is on")
 	s.seen(from, `vault: marker written`, 30*time.Second, "the vault writes its marker")
 	t.Logf("first boot, marker written: %.1f s", time.Since(start).Seconds())
@@ -201,6 +215,9 @@ func TestQEMUDisksCryptAndSwap(t *testing.T) {
 	assert.Subset(t, st.ls("/dm-crypt-files/secrets"), []string{"versatile.img", "versatile_key.txt", "versatile_key.init_done"},
 		"the crypt image, its key and the init_done marker are on the storage")
 	assert.Len(t, st.cat("/dm-crypt-files/secrets/versatile_key.txt"), 32, "a 256-bit key")
+	assert.Subset(t, st.ls("/dm-crypt-files/vault-ml"), []string{"ml.img", "ml_key.txt", "ml_key.init_done"}, "the dual disk's primary")
+	assert.Empty(t, st.ls("/dm-crypt-files/vault-old"), "the secondary was only probed, never created")
+	assert.Contains(t, st.ls("/disks"), "dual__vault-ml__vault-old.init_done", "the dual disk's marker, on the storage")
 	assert.NotContains(t, st.ls("/cache/meta"), usrMetaKey, "user-meta is not on plain storage")
 
 	start = time.Now()
@@ -210,8 +227,9 @@ func TestQEMUDisksCryptAndSwap(t *testing.T) {
 		_, err := vm.Expect(regexp.MustCompile(re), 240*time.Second)
 		require.NoError(t, err, why)
 	}
+	expect(`disk "vault": dual: step primary mounted /media/pv/dmcrypt/_vault-ml`, "the dual disk: copied before, so the primary is mounted")
 	expect(q(VersionLine("vault", "2")), "the second boot runs the update")
-	expect(`vault: mount: /dev/mapper/versatile /var/secret ext4 `, "the crypt disk is opened again")
+	expect(`vault: mount: /dev/mapper/ml /var/secret ext4 `, "the crypt disk is opened again")
 	expect(`vault: marker read back`, "the marker written before the power cut is read back")
 	expect(`mgmt: usrmeta: .*`+q(`"`+strings.ToUpper(usrMetaKey)+`":"`+strings.ToUpper(usrMetaMarker)+`"`),
 		"the user-meta key saved before the power cut is read back from pv--usrmeta")
