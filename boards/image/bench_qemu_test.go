@@ -306,7 +306,8 @@ func benchOptions(b *testing.B) (*bootBench, Options, string, string) {
 	}
 	o := Options{Board: board, Kernel: filepath.Join(kdir, "vmlinuz"), ModulesDir: mods, Initrd: initrd,
 		Pantavisor: filepath.Join(idir, "pantavisor"), Work: filepath.Join(work, "image"),
-		Append: strings.TrimSpace("pv_test=ready-poweroff " + os.Getenv("PV_BENCH_APPEND")), Verity: true}
+		Append: strings.TrimSpace("pv_test=ready-poweroff " + os.Getenv("PV_BENCH_APPEND")), Verity: true,
+		Signing: board.SigningDir(boards.Dir())} // the board runs strict secure boot
 	return bb, o, idir, initrd
 }
 

@@ -98,7 +98,10 @@ type Device struct {
 	ctx     context.Context  // the engine's: ends with the revision
 	ctrl    *control
 	ready   bool // READY was seen once: system-done ran (engine loop only)
-	remote  remote
+	// poolModules: the network pools' kernel modules were loaded
+	// (loadPoolModules, once per boot).
+	poolModules bool
+	remote      remote
 }
 
 // New locks the storage (instance.ErrLocked: another engine runs on it,

@@ -4,6 +4,7 @@ import (
 	"pantavisor/lib/config"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/ipam"
+	"pantavisor/lib/kmod"
 	"pantavisor/lib/netpool"
 	"pantavisor/lib/state"
 )
@@ -34,8 +35,31 @@ func (d *Device) setPools(s *state.State) {
 	if err != nil {
 		d.log(engine.LevelError, "network pools: "+err.Error())
 	}
+	if len(pools) > 0 && !d.poolModules {
+		d.poolModules = true
+		loadPoolModules(&kmod.Loader{})
+	}
 	for _, w := range d.o.Networks.SetPools(pools) {
 		d.log(engine.LevelWarn, w)
+	}
+}
+
+// poolModules are the names the kernel's request_module asks for when
+// pools are set up (modules.alias resolves them): bridges, veth and
+// macvlan links, nftables with its NAT chain type, masquerade, NAT, fib
+// and conntrack expressions (NAT pools, port forwards, the isolation
+// chain).
+var poolModules = [...]string{"rtnl-link-bridge", "rtnl-link-veth", "rtnl-link-macvlan", "net-pf-16-proto-12",
+	"nfnetlink-subsys-10", "nft-chain-2-nat", "nft-expr-masq", "nft-expr-nat", "nft-expr-2-fib", "nft-expr-ct"}
+
+// loadPoolModules loads poolModules in this process, once per boot,
+// before the first pools are set up. Otherwise the kernel loads them
+// one request_module at a time, each an exec of the modprobe applet.
+// Best effort: a name that is built in or missing is left to the kernel
+// as before.
+func loadPoolModules(l *kmod.Loader) {
+	for _, m := range poolModules {
+		_ = l.Probe(m, "") // best effort, as above
 	}
 }
 
