@@ -50,16 +50,17 @@ var targets = []target{
 // included, with the full binary of its arch.
 type boardRow struct{ board, arch string }
 
-var boardRows = []boardRow{{"qemu-x86_64", "amd64"}, {"qemu-arm64", "arm64"}}
+var boardRows = []boardRow{{"qemu-x86_64", "amd64"}, {"qemu-arm64", "arm64"}, {"rpi64", "arm64"}}
 
 type options struct {
 	budget, kernel, kernelARM64, work string
 	top                               int
 }
 
-// kernelDir is the fetched kernel of a board row ("" when not given).
+// kernelDir is the fetched kernel of a board row ("" when not given):
+// the arm64 boards share Debian's linux-image-arm64, so its modules.
 func (o options) kernelDir(board string) string {
-	if board == "qemu-arm64" {
+	if board == "qemu-arm64" || board == "rpi64" {
 		return o.kernelARM64
 	}
 	return o.kernel
@@ -69,7 +70,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.budget, "budget", "size-budget/budget.txt", "budget file")
 	flag.StringVar(&o.kernel, "kernel", "", "fetched qemu-x86_64 kernel dir (adds the board initramfs row)")
-	flag.StringVar(&o.kernelARM64, "kernel-arm64", "", "fetched qemu-arm64 kernel dir (adds its board initramfs row)")
+	flag.StringVar(&o.kernelARM64, "kernel-arm64", "", "fetched qemu-arm64 kernel dir (adds the qemu-arm64 and rpi64 board initramfs rows: the same kernel package)")
 	flag.IntVar(&o.top, "top", 15, "packages to list")
 	flag.Parse()
 	if err := run(o, os.Stdout); err != nil {
