@@ -437,7 +437,8 @@ func writeUboot(ctx context.Context, o Options, disk string, p Partition) error 
 // bootFiles returns the FAT boot partition's files, name -> host file:
 // those of dir (the boot script and latch), the board's boot_files from
 // the kernel dir (the Pi's firmware, U-Boot and device trees), every
-// file of its boot_dir (config.txt), and its uboot_env written into dir.
+// file of its boot_dir (config.txt), and its uboot_env (written into
+// <Work>/uboot-env).
 // A name given twice is an error.
 func bootFiles(o Options, dir string) (map[string]string, error) {
 	files := map[string]string{}

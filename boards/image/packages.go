@@ -95,18 +95,7 @@ const PackagesLine = "mgmt: packages: "
 // with its files at start. Apply it to the factory Options before
 // building the image; updates derived from them keep it.
 func WithPackageDisk(o *Options) {
-	if o.Containers == nil {
-		o.Containers = Containers()
-	}
-	for i := range o.Containers {
-		c := &o.Containers[i]
-		if c.Name != "mgmt" {
-			continue
-		}
-		c.Mounts = append(append([]string(nil), c.Mounts...),
-			PackageDiskDevice+" "+PackageDir[1:]+" ext4 ro,nodev,nosuid,noexec,create=dir,optional 0 0")
-		c.prependInit("echo \"" + PackagesLine + "$(ls " + PackageDir + " 2>/dev/null | tr '\\n' ' ')\"\n")
-	}
+	withPackages(o, PackageDiskDevice+" "+PackageDir[1:]+" ext4 ro,nodev,nosuid,noexec,create=dir,optional 0 0")
 }
 
 // PackageStorageDir is where a board with one disk (the Pi's SD card)
@@ -119,12 +108,17 @@ const PackageStorageDir = "packages"
 // mgmt container binds the storage's PackageStorageDir at PackageDir
 // (optional) and prints PackagesLine at start.
 func WithStoragePackages(o *Options) {
+	withPackages(o, "/storage/"+PackageStorageDir+" "+PackageDir[1:]+" none bind,ro,create=dir,optional 0 0")
+}
+
+// withPackages gives o's mgmt container the mount entry of its package
+// source at PackageDir and the PackagesLine it prints at start.
+func withPackages(o *Options, entry string) {
 	if o.Containers == nil {
 		o.Containers = Containers()
 	}
 	if c := o.container("mgmt"); c != nil {
-		c.Mounts = append(append([]string(nil), c.Mounts...),
-			"/storage/"+PackageStorageDir+" "+PackageDir[1:]+" none bind,ro,create=dir,optional 0 0")
+		c.Mounts = append(append([]string(nil), c.Mounts...), entry)
 		c.prependInit("echo \"" + PackagesLine + "$(ls " + PackageDir + " 2>/dev/null | tr '\\n' ' ')\"\n")
 	}
 }

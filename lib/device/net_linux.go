@@ -52,15 +52,14 @@ func (d *Device) setPools(s *state.State) {
 var poolModules = [...]string{"rtnl-link-bridge", "rtnl-link-veth", "rtnl-link-macvlan", "net-pf-16-proto-12",
 	"nfnetlink-subsys-10", "nft-chain-2-nat", "nft-expr-masq", "nft-expr-nat", "nft-expr-2-fib", "nft-expr-ct"}
 
-// loadPoolModules loads poolModules in this process, once per boot,
-// before the first pools are set up. Otherwise the kernel loads them
+// loadPoolModules loads poolModules in this process (modules.dep and
+// modules.alias read once), once per boot, before the first pools are
+// set up. Otherwise the kernel loads them
 // one request_module at a time, each an exec of the modprobe applet.
 // Best effort: a name that is built in or missing is left to the kernel
 // as before.
 func loadPoolModules(l *kmod.Loader) {
-	for _, m := range poolModules {
-		_ = l.Probe(m, "") // best effort, as above
-	}
+	_ = l.ProbeEach(poolModules[:]...) // best effort, as above
 }
 
 // releaseLeft gives back the addresses of the containers of old that

@@ -11,8 +11,8 @@ import (
 
 // Check says, without touching the system, whether Setup would refuse d
 // on a board with opts's key hardware: the refusals (NXP key hardware,
-// an unknown type; a dual disk is checked by Plan, with its sub-disks) and the definition errors Setup finds before
-// its first step. The warnings are the ones Setup gives for d's options
+// an unknown type; a dual disk is checked by Plan, with its sub-disks)
+// and the definition errors Setup finds before its first step. The warnings are the ones Setup gives for d's options
 // (format_options that cannot be honoured). A nil error does not promise
 // the setup succeeds: the kernel, the storage and zram decide at boot.
 func Check(d state.Disk, opts Options) ([]string, error) {

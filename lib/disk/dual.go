@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -45,12 +46,7 @@ func checkDual(d state.Disk, all []state.Disk) ([]state.Disk, error) {
 	}
 	subs := make([]state.Disk, len(d.Disks))
 	for i, name := range d.Disks {
-		j := -1
-		for k := range all {
-			if all[k].Name == name {
-				j = k
-			}
-		}
+		j := slices.IndexFunc(all, func(x state.Disk) bool { return x.Name == name })
 		switch {
 		case j < 0:
 			return nil, fmt.Errorf("%w: sub-disk %q is not defined", ErrBadDisk, name)
@@ -63,30 +59,29 @@ func checkDual(d state.Disk, all []state.Disk) ([]state.Disk, error) {
 		return nil, fmt.Errorf("%w: a dual disk needs an init_order", ErrBadDisk)
 	}
 	for _, step := range d.InitOrder {
-		need := 1
-		switch step {
-		case StepPrimary, StepCreatePrimary:
-		case StepSecondary, StepCreateSecondary, StepCopyOnce:
-			need = 2
-		default:
+		uses, ok := stepDisks(step)
+		if !ok {
 			return nil, fmt.Errorf("%w: init_order step %q: want primary, secondary, create-primary, create-secondary or copy-once-to-primary", ErrBadDisk, step)
 		}
-		if len(subs) < need {
+		if slices.Max(uses) >= len(subs) {
 			return nil, fmt.Errorf("%w: init_order step %q needs a secondary disk", ErrBadDisk, step)
 		}
 	}
 	return subs, nil
 }
 
-// stepDisks are the sub-disks (by index) a step uses.
-func stepDisks(step string) []int {
+// stepDisks are the sub-disks (by index) a step uses; ok is false for a
+// step that is none of the Step names.
+func stepDisks(step string) (uses []int, ok bool) {
 	switch step {
 	case StepPrimary, StepCreatePrimary:
-		return []int{0}
+		return []int{0}, true
 	case StepSecondary, StepCreateSecondary:
-		return []int{1}
+		return []int{1}, true
+	case StepCopyOnce:
+		return []int{1, 0}, true // the secondary into the primary
 	}
-	return []int{1, 0} // copy-once: the secondary into the primary
+	return nil, false
 }
 
 // checkDualSubs is Check of a dual disk: its definition, then each
@@ -109,7 +104,8 @@ func checkDualSubs(d state.Disk, all []state.Disk, opts Options) ([]string, erro
 	ok := false
 	for _, step := range d.InitOrder {
 		var stepErr error
-		for _, i := range stepDisks(step) {
+		uses, _ := stepDisks(step) // checkDual knows every step
+		for _, i := range uses {
 			if subErr[i] != nil {
 				stepErr = subErr[i]
 			}

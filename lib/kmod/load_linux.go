@@ -87,26 +87,65 @@ func (l *Loader) load(file, params string) error {
 // (the kernel's request_module asks for aliases). params apply to the
 // named module only.
 func (l *Loader) Probe(name, params string) error {
+	t, err := l.tables()
+	if err != nil {
+		return fmt.Errorf("modprobe %s: %w", name, err)
+	}
+	return t.probe(name, params)
+}
+
+// ProbeEach probes each name as Probe does, without parameters, reading
+// modules.dep and modules.alias once for all of them, and goes on after
+// a failure: it returns the failures, in order (none: nil).
+func (l *Loader) ProbeEach(names ...string) []error {
+	t, err := l.tables()
+	if err != nil {
+		return []error{fmt.Errorf("modprobe %v: %w", names, err)}
+	}
+	var errs []error
+	for _, name := range names {
+		if err := t.probe(name, ""); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// tables is what Probe reads from a modules directory: modules.dep, and
+// modules.alias once a name is no module's.
+type tables struct {
+	l       *Loader
+	dir     string
+	deps    *Deps
+	aliases []Alias
+	read    bool // aliases was read (or found missing)
+}
+
+func (l *Loader) tables() (*tables, error) {
 	dir, err := l.dir()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f, err := os.Open(filepath.Join(dir, "modules.dep"))
 	if err != nil {
-		return fmt.Errorf("modprobe %s: %w", name, err)
+		return nil, err
 	}
 	deps, err := ParseDep(f)
 	f.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return &tables{l: l, dir: dir, deps: deps}, nil
+}
+
+func (t *tables) probe(name, params string) error {
 	names := []string{name}
-	if _, ok := deps.Path(name); !ok {
-		if mods := l.aliased(dir, name); len(mods) > 0 {
+	if _, ok := t.deps.Path(name); !ok {
+		if mods := t.aliased(name); len(mods) > 0 {
 			names = mods
 		}
 	}
-	files, err := deps.Order(names...)
+	files, err := t.deps.Order(names...)
 	if err != nil {
 		return err
 	}
@@ -115,7 +154,7 @@ func (l *Loader) Probe(name, params string) error {
 		if i == len(files)-1 {
 			p = params
 		}
-		if err := l.load(filepath.Join(dir, file), p); err != nil {
+		if err := t.l.load(filepath.Join(t.dir, file), p); err != nil {
 			return err
 		}
 	}
@@ -125,17 +164,17 @@ func (l *Loader) Probe(name, params string) error {
 // aliased returns the modules modules.alias names for name; none when
 // it has no such line or no readable modules.alias (Order then reports
 // the name unknown).
-func (l *Loader) aliased(dir, name string) []string {
-	f, err := os.Open(filepath.Join(dir, "modules.alias"))
-	if err != nil {
-		return nil
+func (t *tables) aliased(name string) []string {
+	if !t.read {
+		t.read = true
+		if f, err := os.Open(filepath.Join(t.dir, "modules.alias")); err == nil {
+			if a, err := ParseAlias(f); err == nil { // unreadable: no aliases, as documented
+				t.aliases = a
+			}
+			f.Close()
+		}
 	}
-	defer f.Close()
-	aliases, err := ParseAlias(f)
-	if err != nil {
-		return nil
-	}
-	return Resolve(aliases, name)
+	return Resolve(t.aliases, name)
 }
 
 // LoadList loads every file named in the load list at path, in order, and

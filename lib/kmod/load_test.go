@@ -93,6 +93,25 @@ func TestProbeAlias(t *testing.T) {
 	assert.ErrorIs(t, l.Probe("fs-xfs", ""), ErrNotFound)
 }
 
+// TestProbeEach: every name is probed as Probe would, a failure does not
+// stop the others and is returned; a directory without modules.dep is
+// one error.
+func TestProbeEach(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(sampleDep), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules.alias"), []byte("alias fs-ext4 ext4\n"), 0o644))
+	var r recorder
+	l := Loader{Dir: dir, Load: r.load}
+	errs := l.ProbeEach("nosuch", "fs-ext4")
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrNotFound)
+	assert.Len(t, r.calls, 4, "fs-ext4: ext4 and its three dependencies, after the failure")
+	assert.Equal(t, filepath.Join(dir, "kernel/fs/ext4/ext4.ko"), r.calls[3][0])
+	errs = (&Loader{Dir: t.TempDir()}).ProbeEach("ext4", "fs-ext4")
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], os.ErrNotExist, "no modules.dep")
+}
+
 // TestUnloadNamesTheModule: see Loader.Unload.
 func TestUnloadNamesTheModule(t *testing.T) {
 	var got []string
