@@ -34,8 +34,8 @@ type Cert struct {
 	Version    int    // 1, 2 or 3
 	NotBefore  time.Time
 	NotAfter   time.Time
-	// PublicKey is an *rsa.PublicKey or an *ecdsa.PublicKey on P-256,
-	// P-384 or P-521; nil for other algorithms (the certificate then
+	// PublicKey is a *pubkey.RSA or a *pubkey.EC (P-256, P-384 or
+	// P-521); nil for other algorithms (the certificate then
 	// signs nothing).
 	PublicKey crypto.PublicKey
 

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pantavisor/lib/pubkey/pubkeytest"
 )
 
 func TestDERNext(t *testing.T) {
@@ -157,7 +159,7 @@ func TestParsePublicKey(t *testing.T) {
 			continue
 		}
 		require.NoError(t, err, "%T", k)
-		assert.True(t, k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(got), "%T", k)
+		assert.Equal(t, pubkeytest.Must(k.Public()), got, "%T", k)
 	}
 	_, err := ParsePublicKey([]byte{0x30, 0x00})
 	assert.Error(t, err)

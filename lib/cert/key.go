@@ -2,11 +2,10 @@ package cert
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"errors"
 	"math/big"
+
+	"pantavisor/lib/pubkey"
 )
 
 // DER contents of the OIDs of keys and signature algorithms.
@@ -119,28 +118,28 @@ func parseSPKI(d der) (crypto.PublicKey, error) {
 			return nil, errors.New("malformed EC parameters")
 		}
 		c := namedCurve(string(curve))
-		if c == nil {
+		if c == 0 {
 			return nil, nil
 		}
-		return ecdsa.ParseUncompressedPublicKey(c, key)
+		return pubkey.ParseUncompressed(c, key)
 	}
 	return nil, nil
 }
 
-func namedCurve(oid string) elliptic.Curve {
+func namedCurve(oid string) pubkey.Curve {
 	switch oid {
 	case oidP256:
-		return elliptic.P256()
+		return pubkey.P256
 	case oidP384:
-		return elliptic.P384()
+		return pubkey.P384
 	case oidP521:
-		return elliptic.P521()
+		return pubkey.P521
 	}
-	return nil
+	return 0
 }
 
 // parseRSA reads an RSAPublicKey (PKCS #1): SEQUENCE { n, e }.
-func parseRSA(d der) (*rsa.PublicKey, error) {
+func parseRSA(d der) (*pubkey.RSA, error) {
 	seq, ok := d.read(tagSequence)
 	if !ok || len(d) != 0 {
 		return nil, errors.New("malformed RSA key")
@@ -159,7 +158,7 @@ func parseRSA(d der) (*rsa.PublicKey, error) {
 	if !ok || e == 0 {
 		return nil, errors.New("RSA public exponent is not a positive number")
 	}
-	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: e}, nil
+	return &pubkey.RSA{N: new(big.Int).SetBytes(n), E: e}, nil
 }
 
 // ParsePublicKey decodes a DER SubjectPublicKeyInfo (a PEM "PUBLIC KEY"

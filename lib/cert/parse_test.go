@@ -2,7 +2,6 @@ package cert
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/x509"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pantavisor/lib/pubkey/pubkeytest"
 )
 
 const confTrust = "../../testdata/conformance/pvs/trust"
@@ -35,7 +36,7 @@ func sameAsX509(t *testing.T, c *Cert, x *x509.Certificate) {
 	assert.Equal(t, int(x.KeyUsage), int(c.KeyUsage))
 	assert.True(t, bytes.Equal(x.Signature, c.signature), "signature")
 	if c.PublicKey != nil {
-		assert.True(t, c.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(x.PublicKey), "public key")
+		assert.Equal(t, pubkeytest.Must(x.PublicKey), c.PublicKey, "public key")
 	}
 }
 

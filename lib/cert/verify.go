@@ -3,13 +3,13 @@ package cert
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
+	"math/big"
 	"time"
 
+	"pantavisor/lib/pubkey"
 	"pantavisor/lib/sentinel"
 )
 
@@ -182,16 +182,16 @@ func (c *Cert) checkSignature(p *Cert) error {
 	sum := hashOf(h, c.RawTBS)
 	var err error
 	switch k := p.PublicKey.(type) {
-	case *rsa.PublicKey:
+	case *pubkey.RSA:
 		if c.sigAlg > sigRSA512 {
 			return fmt.Errorf("%w: ECDSA signature by an RSA key", ErrSignature)
 		}
-		err = rsa.VerifyPKCS1v15(k, h, sum, c.signature)
-	case *ecdsa.PublicKey:
+		err = k.VerifyPKCS1v15(h, sum, c.signature)
+	case *pubkey.EC:
 		if c.sigAlg < sigEC256 {
 			return fmt.Errorf("%w: RSA signature by an EC key", ErrSignature)
 		}
-		if !ecdsa.VerifyASN1(k, sum, c.signature) {
+		if r, s, ok := ecdsaSig(c.signature); !ok || !k.Verify(sum, r, s) {
 			err = ErrSignature
 		}
 	default:
@@ -201,6 +201,28 @@ func (c *Cert) checkSignature(p *Cert) error {
 		return fmt.Errorf("%w: %q by %q", ErrSignature, c.CommonName, p.CommonName)
 	}
 	return nil
+}
+
+// ecdsaSig decodes an ECDSA-Sig-Value (RFC 3279 §2.2.3): SEQUENCE { r
+// INTEGER, s INTEGER }, both positive, in DER with nothing after.
+func ecdsaSig(b []byte) (r, s *big.Int, ok bool) {
+	d := der(b)
+	seq, ok := d.read(tagSequence)
+	if !ok || len(d) != 0 {
+		return nil, nil, false
+	}
+	sd := der(seq)
+	rb, ok1 := sd.read(tagInteger)
+	sb, ok2 := sd.read(tagInteger)
+	if !ok1 || !ok2 || len(sd) != 0 {
+		return nil, nil, false
+	}
+	rv, ok1 := bigIntBytes(rb)
+	sv, ok2 := bigIntBytes(sb)
+	if !ok1 || !ok2 {
+		return nil, nil, false
+	}
+	return new(big.Int).SetBytes(rv), new(big.Int).SetBytes(sv), true
 }
 
 func hashOf(h crypto.Hash, data []byte) []byte {

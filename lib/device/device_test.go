@@ -23,6 +23,7 @@ import (
 	"pantavisor/lib/engine"
 	"pantavisor/lib/instance"
 	"pantavisor/lib/logs"
+	"pantavisor/lib/pubkey/pubkeytest"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/pvs/sign"
 	"pantavisor/lib/state"
@@ -250,7 +251,7 @@ func TestMgmtRoles(t *testing.T) {
 func TestSecureboot(t *testing.T) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	strict := &pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: key.Public()}}
+	strict := &pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: pubkeytest.Must(key.Public())}}
 	base := `{"#spec":"pantavisor-service-system@1","app/x.json":{"a":1}}`
 	signed, err := sign.Add([]byte(base), "_sigs/all.json", sign.Options{Key: key, Include: []string{"**"}})
 	require.NoError(t, err)

@@ -2,14 +2,12 @@ package pvs
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
 	"math/big"
 
+	"pantavisor/lib/pubkey"
 	"pantavisor/lib/sentinel"
 )
 
@@ -30,17 +28,17 @@ func hashOf(alg string) crypto.Hash {
 	return 0
 }
 
-// curveOf returns the curve an ES alg requires (nil for RS256).
-func curveOf(alg string) elliptic.Curve {
+// curveOf returns the curve an ES alg requires (0 for RS256).
+func curveOf(alg string) pubkey.Curve {
 	switch alg {
 	case "ES256":
-		return elliptic.P256()
+		return pubkey.P256
 	case "ES384":
-		return elliptic.P384()
+		return pubkey.P384
 	case "ES512":
-		return elliptic.P521()
+		return pubkey.P521
 	}
-	return nil
+	return 0
 }
 
 func digest(h crypto.Hash, data []byte) []byte {
@@ -67,26 +65,26 @@ func VerifyJWS(alg string, key crypto.PublicKey, input, sig []byte) error {
 	}
 	sum := digest(h, input)
 	switch k := key.(type) {
-	case *rsa.PublicKey:
+	case *pubkey.RSA:
 		if alg != "RS256" {
 			return fmt.Errorf("%w: alg %s with an RSA key", ErrBadSignature, alg)
 		}
-		if err := rsa.VerifyPKCS1v15(k, h, sum, sig); err != nil {
+		if err := k.VerifyPKCS1v15(h, sum, sig); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadSignature, err)
 		}
 		return nil
-	case *ecdsa.PublicKey:
+	case *pubkey.EC:
 		c := curveOf(alg)
-		if c == nil || k.Curve != c {
-			return fmt.Errorf("%w: alg %s with an EC key on %s", ErrBadSignature, alg, k.Curve.Params().Name)
+		if c == 0 || k.Curve != c {
+			return fmt.Errorf("%w: alg %s with an EC key on %s", ErrBadSignature, alg, k.Curve)
 		}
-		n := (c.Params().BitSize + 7) / 8
+		n := c.ByteSize()
 		if len(sig) != 2*n {
 			return fmt.Errorf("%w: %s signature of %d bytes, want %d", ErrBadSignature, alg, len(sig), 2*n)
 		}
 		r := new(big.Int).SetBytes(sig[:n])
 		s := new(big.Int).SetBytes(sig[n:])
-		if !ecdsa.Verify(k, sum, r, s) {
+		if !k.Verify(sum, r, s) {
 			return ErrBadSignature
 		}
 		return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	pvcert "pantavisor/lib/cert"
+	"pantavisor/lib/pubkey/pubkeytest"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/pvs/sign"
 	"pantavisor/lib/rawjson"
@@ -225,11 +226,11 @@ func TestDeviceKey(t *testing.T) {
 	other, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	require.NoError(t, err)
 	st := parse(t, signed(t, baseState, "_sigs/all.json", sign.Options{Key: k, Include: []string{"**"}}))
-	res, err := pvs.Check(st, pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: k.Public()}})
+	res, err := pvs.Check(st, pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: pubkeytest.Must(k.Public())}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{pvs.PubFile}, res.Sigs[0].Chain)
 	assert.Equal(t, "ES384", res.Sigs[0].Alg)
-	_, err = pvs.Check(st, pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: other.Public()}})
+	_, err = pvs.Check(st, pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: pubkeytest.Must(other.Public())}})
 	assert.ErrorIs(t, err, pvs.ErrBadSignature)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pantavisor/lib/progress"
+	"pantavisor/lib/pubkey/pubkeytest"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/pvs/sign"
 )
@@ -36,13 +37,13 @@ func TestStartSecureboot(t *testing.T) {
 		step func(*fixture)
 		msg  string // "": accepted (the plan reboots)
 	}{
-		{"strict, signed", pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: key.Public()}}, signed, ""},
-		{"strict, unsigned", pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: key.Public()}}, unsigned, "State not fully covered by signatures"},
-		{"strict, other key", pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: other.Public()}}, signed, "Signature validation failed"},
-		{"lenient, unsigned", pvs.Options{Trust: pvs.Trust{PubKey: key.Public()}}, unsigned, ""},
+		{"strict, signed", pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: pubkeytest.Must(key.Public())}}, signed, ""},
+		{"strict, unsigned", pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: pubkeytest.Must(key.Public())}}, unsigned, "State not fully covered by signatures"},
+		{"strict, other key", pvs.Options{Mode: pvs.Strict, Trust: pvs.Trust{PubKey: pubkeytest.Must(other.Public())}}, signed, "Signature validation failed"},
+		{"lenient, unsigned", pvs.Options{Trust: pvs.Trust{PubKey: pubkeytest.Must(key.Public())}}, unsigned, ""},
 		{"lenient, no device key", pvs.Options{}, signed, "Signature validation failed"},
 		{"audit, unsigned", pvs.Options{Mode: pvs.Audit}, unsigned, ""},
-		{"disabled, other key", pvs.Options{Mode: pvs.Disabled, Trust: pvs.Trust{PubKey: other.Public()}}, signed, ""},
+		{"disabled, other key", pvs.Options{Mode: pvs.Disabled, Trust: pvs.Trust{PubKey: pubkeytest.Must(other.Public())}}, signed, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, true)

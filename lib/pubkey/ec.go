@@ -1,0 +1,164 @@
+package pubkey
+
+import (
+	"errors"
+	"math/big"
+)
+
+// Curve names a NIST prime curve.
+type Curve uint8
+
+// The curves of ECDSA keys.
+const (
+	P256 Curve = iota + 1
+	P384
+	P521
+)
+
+// String returns the curve's name as crypto/elliptic writes it.
+func (c Curve) String() string {
+	switch c {
+	case P256:
+		return "P-256"
+	case P384:
+		return "P-384"
+	case P521:
+		return "P-521"
+	}
+	return "unknown curve"
+}
+
+// ByteSize returns the length in bytes of a coordinate or scalar.
+func (c Curve) ByteSize() int {
+	switch c {
+	case P256:
+		return 32
+	case P384:
+		return 48
+	case P521:
+		return 66
+	}
+	return 0
+}
+
+// params are a curve y² = x³ - 3x + b over GF(p) with base point (gx, gy)
+// of order n (FIPS 186-4 D.1.2). They are built at each use, so the
+// package keeps no state and does no work at init.
+type params struct{ p, n, b, gx, gy *big.Int }
+
+func (c Curve) params() *params {
+	var h [5]string
+	switch c {
+	case P256:
+		h = [5]string{
+			"ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+			"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+			"5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+			"6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+			"4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+		}
+	case P384:
+		h = [5]string{
+			"fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+			"ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+			"b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+			"aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
+			"3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+		}
+	case P521:
+		h = [5]string{
+			"1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+			"1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
+			"51953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00",
+			"c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66",
+			"11839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650",
+		}
+	default:
+		return nil
+	}
+	var v [5]*big.Int
+	for i := range h {
+		v[i], _ = new(big.Int).SetString(h[i], 16)
+	}
+	return &params{p: v[0], n: v[1], b: v[2], gx: v[3], gy: v[4]}
+}
+
+// onCurve reports whether 0 ≤ x, y < p and y² = x³ - 3x + b.
+func (p *params) onCurve(x, y *big.Int) bool {
+	if x.Sign() < 0 || y.Sign() < 0 || x.Cmp(p.p) >= 0 || y.Cmp(p.p) >= 0 {
+		return false
+	}
+	y2 := new(big.Int).Mul(y, y)
+	y2.Mod(y2, p.p)
+	x3 := new(big.Int).Mul(x, x)
+	x3.Mul(x3, x)
+	x3.Sub(x3, new(big.Int).Lsh(x, 1))
+	x3.Sub(x3, x)
+	x3.Add(x3, p.b)
+	x3.Mod(x3, p.p)
+	return x3.Cmp(y2) == 0
+}
+
+// EC is an ECDSA public key: a point of Curve other than infinity.
+type EC struct {
+	Curve Curve
+	X, Y  *big.Int
+}
+
+// ParseUncompressed reads an uncompressed point (SEC 1 §2.3.3: 0x04 ‖ x ‖
+// y) on c, refusing coordinates out of range and points not on the curve.
+func ParseUncompressed(c Curve, data []byte) (*EC, error) {
+	p := c.params()
+	if p == nil {
+		return nil, errors.New("ecdsa: unsupported curve")
+	}
+	n := c.ByteSize()
+	if len(data) != 1+2*n || data[0] != 4 {
+		return nil, errors.New("ecdsa: invalid uncompressed public key")
+	}
+	x := new(big.Int).SetBytes(data[1 : 1+n])
+	y := new(big.Int).SetBytes(data[1+n:])
+	if !p.onCurve(x, y) {
+		return nil, errors.New("ecdsa: invalid public key: point not on curve")
+	}
+	return &EC{Curve: c, X: x, Y: y}, nil
+}
+
+// Verify checks the ECDSA signature (r, s) of digest (FIPS 186-4 §6.4.2):
+// r and s in [1, n-1], and r ≡ x(u₁G + u₂Q) mod n with w = s⁻¹, u₁ = e·w,
+// u₂ = r·w, where e is the leftmost bits of digest, as many as n has.
+func (k *EC) Verify(digest []byte, r, s *big.Int) bool {
+	p := k.Curve.params()
+	if p == nil || k.X == nil || k.Y == nil || !p.onCurve(k.X, k.Y) {
+		return false
+	}
+	if r.Sign() <= 0 || s.Sign() <= 0 || r.Cmp(p.n) >= 0 || s.Cmp(p.n) >= 0 {
+		return false
+	}
+	e := hashToInt(digest, p.n)
+	w := new(big.Int).ModInverse(s, p.n)
+	u1 := e.Mul(e, w)
+	u1.Mod(u1, p.n)
+	u2 := w.Mul(r, w)
+	u2.Mod(u2, p.n)
+	x, ok := p.combinedMult(u1, u2, k.X, k.Y)
+	if !ok {
+		return false
+	}
+	return x.Mod(x, p.n).Cmp(r) == 0
+}
+
+// hashToInt converts digest to an integer of at most n's bit length,
+// keeping its leftmost bits (SEC 1 §4.1.4 step 5).
+func hashToInt(digest []byte, n *big.Int) *big.Int {
+	bits := n.BitLen()
+	size := (bits + 7) / 8
+	if len(digest) > size {
+		digest = digest[:size]
+	}
+	e := new(big.Int).SetBytes(digest)
+	if excess := len(digest)*8 - bits; excess > 0 {
+		e.Rsh(e, uint(excess))
+	}
+	return e
+}
