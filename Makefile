@@ -26,7 +26,7 @@ FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep 
            lib/cgroup:FuzzParseMountinfo lib/cgroup:FuzzParseProcCgroup lib/sysinfo:FuzzParseUptime \
            lib/logs:FuzzParse lib/logs:FuzzSplit lib/logs:FuzzEscape lib/pvtx:FuzzState lib/pvtx:FuzzParseStatus lib/b64:FuzzDecodeURL lib/b64:FuzzDecodeStd lib/http1:FuzzRequest lib/ctrl:FuzzCommand lib/ctrl:FuzzRoute \
            lib/ctrl:FuzzLocalName lib/bootloader:FuzzParseGrubenv lib/bootloader:FuzzParseUboot \
-           lib/pvs:FuzzCanonical lib/pvs:FuzzParseHeader lib/pvs:FuzzPayload lib/cert:FuzzParse lib/cert:FuzzDifferential \
+           lib/pvs:FuzzCanonical lib/pvs:FuzzParseHeader lib/pvs:FuzzPayload lib/cert:FuzzParse lib/cert:FuzzDifferential lib/pubkey:FuzzECDSA \
            lib/instance:FuzzMountsBelow lib/instance:FuzzHolderPid lib/pid1:FuzzProcField \
            lib/hub/hubhttp:FuzzParseContentRange lib/hub/hubhttp:FuzzConnectStatus \
            lib/hub/proto:FuzzParseDevice lib/hub/proto:FuzzParseSteps lib/hub/proto:FuzzParseObject lib/hub/proto:FuzzParseUserMeta \
