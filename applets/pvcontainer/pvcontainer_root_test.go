@@ -94,7 +94,7 @@ func TestPvwificonnect(t *testing.T) {
 	t.Logf("pvwificonnect exited with %d after SIGTERM", code)
 	assert.NotEqual(t, ExitCannotStart, code)
 
-	after := testenv.TakeResources(t, dir, parent)
+	after := testenv.WaitResources(t, before, dir, parent) // loop autoclear is asynchronous
 	assert.Equal(t, before.Mounts, after.Mounts, "no mount leaked")
 	assert.Equal(t, before.Loops, after.Loops, "no loop device leaked")
 	assert.Empty(t, after.Cgroups, "no container cgroup left")

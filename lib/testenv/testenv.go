@@ -147,7 +147,9 @@ func TakeResources(t testing.TB, dir, cgroupParent string, hosts ...netns.NsHand
 // WaitResources takes the resources until they are want, for up to 10
 // seconds, and returns the last ones taken: the kernel deletes a
 // container's veth pair with its network namespace, asynchronously after
-// the container's last process exited.
+// the container's last process exited, and frees an autoclear loop device
+// from a work queue after its last unmount (Linux 6.x), so a leak check
+// right after a stop can see either for a moment.
 func WaitResources(t testing.TB, want Resources, dir, cgroupParent string, hosts ...netns.NsHandle) Resources {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
