@@ -113,6 +113,20 @@ func bigIntBytes(b []byte) ([]byte, bool) {
 	return b, len(b) > 0
 }
 
+// twoIntegers reads SEQUENCE { INTEGER, INTEGER } (whole, nothing after)
+// and returns the two INTEGERs' contents: an RSAPublicKey or an
+// ECDSA-Sig-Value.
+func twoIntegers(d der) (a, b []byte, ok bool) {
+	seq, ok := d.read(tagSequence)
+	if !ok || len(d) != 0 {
+		return nil, nil, false
+	}
+	sd := der(seq)
+	a, ok1 := sd.read(tagInteger)
+	b, ok2 := sd.read(tagInteger)
+	return a, b, ok1 && ok2 && len(sd) == 0
+}
+
 // boolValue decodes a DER BOOLEAN's contents.
 func boolValue(b []byte) (v, ok bool) {
 	if len(b) != 1 || b[0] != 0 && b[0] != 0xff {

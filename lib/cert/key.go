@@ -140,14 +140,8 @@ func namedCurve(oid string) pubkey.Curve {
 
 // parseRSA reads an RSAPublicKey (PKCS #1): SEQUENCE { n, e }.
 func parseRSA(d der) (*pubkey.RSA, error) {
-	seq, ok := d.read(tagSequence)
-	if !ok || len(d) != 0 {
-		return nil, errors.New("malformed RSA key")
-	}
-	sd := der(seq)
-	nb, ok1 := sd.read(tagInteger)
-	eb, ok2 := sd.read(tagInteger)
-	if !ok1 || !ok2 || len(sd) != 0 {
+	nb, eb, ok := twoIntegers(d)
+	if !ok {
 		return nil, errors.New("malformed RSA key")
 	}
 	n, ok := bigIntBytes(nb)

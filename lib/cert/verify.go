@@ -2,9 +2,6 @@ package cert
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/sha256"
-	"crypto/sha512"
 	"fmt"
 	"math/big"
 	"time"
@@ -179,7 +176,7 @@ func (c *Cert) checkSignature(p *Cert) error {
 	if h == 0 {
 		return fmt.Errorf("%w: unsupported signature algorithm", ErrSignature)
 	}
-	sum := hashOf(h, c.RawTBS)
+	sum := pubkey.Digest(h, c.RawTBS)
 	var err error
 	switch k := p.PublicKey.(type) {
 	case *pubkey.RSA:
@@ -206,15 +203,8 @@ func (c *Cert) checkSignature(p *Cert) error {
 // ecdsaSig decodes an ECDSA-Sig-Value (RFC 3279 §2.2.3): SEQUENCE { r
 // INTEGER, s INTEGER }, both positive, in DER with nothing after.
 func ecdsaSig(b []byte) (r, s *big.Int, ok bool) {
-	d := der(b)
-	seq, ok := d.read(tagSequence)
-	if !ok || len(d) != 0 {
-		return nil, nil, false
-	}
-	sd := der(seq)
-	rb, ok1 := sd.read(tagInteger)
-	sb, ok2 := sd.read(tagInteger)
-	if !ok1 || !ok2 || len(sd) != 0 {
+	rb, sb, ok := twoIntegers(der(b))
+	if !ok {
 		return nil, nil, false
 	}
 	rv, ok1 := bigIntBytes(rb)
@@ -223,17 +213,4 @@ func ecdsaSig(b []byte) (r, s *big.Int, ok bool) {
 		return nil, nil, false
 	}
 	return new(big.Int).SetBytes(rv), new(big.Int).SetBytes(sv), true
-}
-
-func hashOf(h crypto.Hash, data []byte) []byte {
-	switch h {
-	case crypto.SHA256:
-		s := sha256.Sum256(data)
-		return s[:]
-	case crypto.SHA384:
-		s := sha512.Sum384(data)
-		return s[:]
-	}
-	s := sha512.Sum512(data)
-	return s[:]
 }

@@ -12,6 +12,8 @@ package pubkey
 
 import (
 	"crypto"
+	"crypto/sha256"
+	"crypto/sha512"
 
 	"pantavisor/lib/sentinel"
 )
@@ -31,4 +33,20 @@ func digestInfo(h crypto.Hash) []byte {
 		return []byte{0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40}
 	}
 	return nil
+}
+
+// Digest returns the h hash of data, for SHA-256, SHA-384 and SHA-512 (any
+// other h gives SHA-512's: callers pass only the hashes of the algorithms
+// they accept).
+func Digest(h crypto.Hash, data []byte) []byte {
+	switch h {
+	case crypto.SHA256:
+		d := sha256.Sum256(data)
+		return d[:]
+	case crypto.SHA384:
+		d := sha512.Sum384(data)
+		return d[:]
+	}
+	d := sha512.Sum512(data)
+	return d[:]
 }

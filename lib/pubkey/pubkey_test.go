@@ -260,3 +260,13 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 }
+
+// TestDigest: each hash the verifiers take gives crypto.Hash's own sum.
+func TestDigest(t *testing.T) {
+	msg := []byte("pantavisor")
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		hh := h.New()
+		hh.Write(msg)
+		assert.Equal(t, hh.Sum(nil), Digest(h, msg), "%s", h)
+	}
+}

@@ -2,8 +2,6 @@ package pvs
 
 import (
 	"crypto"
-	"crypto/sha256"
-	"crypto/sha512"
 	"fmt"
 	"math/big"
 
@@ -41,19 +39,6 @@ func curveOf(alg string) pubkey.Curve {
 	return 0
 }
 
-func digest(h crypto.Hash, data []byte) []byte {
-	switch h {
-	case crypto.SHA256:
-		d := sha256.Sum256(data)
-		return d[:]
-	case crypto.SHA384:
-		d := sha512.Sum384(data)
-		return d[:]
-	}
-	d := sha512.Sum512(data)
-	return d[:]
-}
-
 // VerifyJWS checks sig over input (protected "." b64url(payload)) with key
 // for alg: RS256 is RSASSA-PKCS1-v1_5 with SHA-256; ES256/384/512 are ECDSA
 // on P-256/384/521 with the raw r‖s signature of RFC 7518 §3.4. A key of the
@@ -63,7 +48,7 @@ func VerifyJWS(alg string, key crypto.PublicKey, input, sig []byte) error {
 	if h == 0 {
 		return fmt.Errorf("%w: unsupported alg %q", ErrBadSignature, alg)
 	}
-	sum := digest(h, input)
+	sum := pubkey.Digest(h, input)
 	switch k := key.(type) {
 	case *pubkey.RSA:
 		if alg != "RS256" {
