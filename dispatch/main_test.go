@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pantavisor/lib/multicall"
 )
 
 func call3(args ...string) (int, string, string) {
@@ -25,6 +27,16 @@ func TestListIsSortedAndComplete(t *testing.T) {
 		assert.Contains(t, names, want)
 	}
 	assert.IsNonDecreasing(t, names)
+}
+
+// TestMulticallNames holds lib/multicall's copy of the applet names (what
+// lib/launch links in a container's /pantavisor/bin) equal to the table.
+func TestMulticallNames(t *testing.T) {
+	var names []string
+	for _, a := range applets {
+		names = append(names, a.name)
+	}
+	assert.Equal(t, names, multicall.Names[:])
 }
 
 func TestEveryAppletAnswersHelp(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"pantavisor/lib/disk"
 	"pantavisor/lib/hooks"
 	"pantavisor/lib/logs"
+	"pantavisor/lib/multicall"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/sysinfo"
 )
@@ -54,6 +55,7 @@ func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, erro
 		return Options{}, err
 	}
 	o.Launch.Host.VolumesDir, o.Launch.Host.ConfigsDir, o.Launch.Host.RunDir = p.Volumes, p.Configs, p.RunDir
+	o.Launch.Applets = multicall.Names[:] // this binary's: no `--list` run before the first container
 	machine := "unknown"
 	if k, err := sysinfo.Uname(); err == nil {
 		o.Launch.Host.KernelRelease, machine = k.Release, k.Machine

@@ -39,6 +39,10 @@ type Options struct {
 	ConsoleLog func(container string) io.Writer
 	Stage      container.Options
 	Exe        string // the binary exposed at /pantavisor/bin; os.Executable() by default
+	// Applets are the names linked to Exe in /pantavisor/bin (the device
+	// passes lib/multicall's); nil: Exe is asked (Exe --list), one more
+	// process start before the first container.
+	Applets []string
 	// Shared, when set, keeps the loop mounts of the revision's images
 	// between starts (NewShared makes one; its owner retires it when the
 	// revision stops or is replaced); nil: each start mounts its own.
@@ -255,7 +259,7 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 	if err := in.copyConfig(configSrc, filepath.Join(o.Host.Configs(), req.Name)); err != nil {
 		return err
 	}
-	if err := in.prepareRunDir(o.Host.Run(), o.Exe); err != nil {
+	if err := in.prepareRunDir(o.Host.Run(), o.Exe, o.Applets); err != nil {
 		return fmt.Errorf("preparing the run dir: %w", err)
 	}
 	root := filepath.Join(o.stateDir(), req.Name, "rootfs")
@@ -390,7 +394,7 @@ func (in *Instance) copyConfig(src, dst string) error {
 // per applet, so pv-ctl works in every mgmt container without packaging
 // it (an extension over upstream). What it mounts is undone by Close when
 // it was not there before.
-func (in *Instance) prepareRunDir(run, exe string) error {
+func (in *Instance) prepareRunDir(run, exe string, names []string) error {
 	bin := filepath.Join(run, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return err
@@ -405,9 +409,11 @@ func (in *Instance) prepareRunDir(run, exe string) error {
 			return err
 		}
 	}
-	names, err := appletNames(exe)
-	if err != nil {
-		return err
+	if names == nil {
+		var err error
+		if names, err = appletNames(exe); err != nil {
+			return err
+		}
 	}
 	if err := os.WriteFile(target, nil, 0o755); err != nil {
 		return err

@@ -270,3 +270,32 @@ func TestLooseRunAndStop(t *testing.T) {
 		assert.Contains(t, text, v, "volumes the config expects are made as boot volumes")
 	}
 }
+
+// TestRunDirApplets: /pantavisor/bin holds the binary and a link per
+// applet, from Options.Applets when set (Exe is not run: busybox would
+// have listed sh) and from `Exe --list` otherwise. The run dir is
+// prepared once, so each case has its own.
+func TestRunDirApplets(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		applets  []string
+		has, not []string
+	}{
+		{"given", []string{"pv-ctl", "pvtx"}, []string{"pantavisor", "pv-ctl", "pvtx"}, []string{"sh"}},
+		{"asked", nil, []string{"pantavisor", "sh", "ls"}, []string{"pv-ctl"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.opts.Applets = tc.applets
+			install(t, f, "0", `ls -1 /pantavisor/bin`, "")
+			code, out := f.run(t, "0")
+			require.Equal(t, 0, code, out)
+			for _, n := range tc.has {
+				assert.Regexp(t, `(?m)^`+n+`$`, out)
+			}
+			for _, n := range tc.not {
+				assert.NotRegexp(t, `(?m)^`+n+`$`, out)
+			}
+		})
+	}
+}
