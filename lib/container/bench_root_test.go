@@ -49,7 +49,11 @@ import (
 //     the timer; alternating with crun;
 //   - coldmount-vs-crun: every start is a first start: a fresh
 //     volume.Shared per start (its own loop device and squashfs mount,
-//     cold page cache), retired after the exit; alternating with crun.
+//     cold page cache), retired after the exit; alternating with crun;
+//   - spawned-restart-vs-crun: restart-vs-crun with the stage spawned
+//     (Spawn) and up (Ready) before the timer, as a stage spawned ahead of
+//     need would be: the timed part is the volume bind, Stage.Start (the handshake,
+//     the stage's steps, the exec of the init) and the run.
 //
 // The *-vs-crun variants run the stage of the device binary when
 // $PV_BENCH_BINARY names it (make bench-container does), as a device does.
@@ -102,6 +106,21 @@ func BenchmarkStartTrue(b *testing.B) {
 		benchStart(b, newBenchRunner(b, bin, func(dir string) (string, func() error, error) {
 			return volumeLower(sh, img, dir)
 		}), newCrunRunner(b, img))
+	})
+	b.Run("spawned-restart-vs-crun", func(b *testing.B) {
+		sh := shared(b)
+		_, release, err := volumeLower(sh, img, b.TempDir())
+		if err == nil {
+			err = release()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := newBenchRunner(b, bin, func(dir string) (string, func() error, error) {
+			return volumeLower(sh, img, dir)
+		})
+		r.spawnAhead = true
+		benchStart(b, r, newCrunRunner(b, img))
 	})
 	b.Run("coldmount-vs-crun", func(b *testing.B) {
 		benchStart(b, newBenchRunner(b, bin, func(dir string) (string, func() error, error) {
@@ -183,10 +202,11 @@ type startTimes struct{ mounted, started, ran time.Duration }
 // benchRunner starts containers of ours, one directory per iteration
 // under a tmpfs.
 type benchRunner struct {
-	base     string
-	console  *bytes.Buffer
-	opts     Options
-	lowerFor lowerFunc
+	base       string
+	console    *bytes.Buffer
+	opts       Options
+	lowerFor   lowerFunc
+	spawnAhead bool // Spawn before the timer starts, Stage.Start after
 }
 
 // newBenchRunner uses the stage of bin ("" = this test binary).
@@ -207,6 +227,16 @@ func (r *benchRunner) run(i int) (startTimes, error) {
 		return startTimes{}, err
 	}
 	r.console.Reset()
+	var stage *Stage
+	if r.spawnAhead {
+		if stage, err = Spawn(r.opts); err != nil {
+			return startTimes{}, err
+		}
+		defer stage.Close() // a no-op once started
+		if err := stage.Ready(); err != nil { // up and idle, as when spawned ahead of need
+			return startTimes{}, err
+		}
+	}
 	t0 := time.Now()
 	lower, release, err := r.lowerFor(dir)
 	if err != nil {
@@ -214,7 +244,12 @@ func (r *benchRunner) run(i int) (startTimes, error) {
 	}
 	t1 := time.Now()
 	spec.Lower = []string{lower}
-	p, err := Start(spec, r.opts)
+	var p *Process
+	if stage != nil {
+		p, err = stage.Start(spec)
+	} else {
+		p, err = Start(spec, r.opts)
+	}
 	if err != nil {
 		return startTimes{}, err
 	}

@@ -164,3 +164,54 @@ func TestDevNodes(t *testing.T) {
 	assert.Contains(t, out, "null-writes\n")
 	assert.Contains(t, out, "3\n", "/dev/zero reads zeros")
 }
+
+// TestSpawnedStageSeesLaterMounts: a stage spawned before the container's
+// volumes are mounted sees them, because the stage creates the mount
+// namespace when it is released, not at the clone. The volume is mounted
+// under a private tmpfs: no propagation could carry it into a namespace
+// made earlier. A Stage starts once.
+func TestSpawnedStageSeesLaterMounts(t *testing.T) {
+	img := busyboxImage(t)
+	priv := t.TempDir()
+	require.NoError(t, mount.Mount("pvtest", priv, "tmpfs", 0, "mode=755"))
+	t.Cleanup(func() { mount.Unmount(priv, unix.MNT_DETACH) })
+	require.NoError(t, mount.Mount("", priv, "", unix.MS_PRIVATE, ""))
+
+	var console bytes.Buffer
+	s, err := Spawn(testOptions(&console))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Ready(), "the stage is up and waits for its spec")
+
+	lower := filepath.Join(priv, "lower")
+	require.NoError(t, os.Mkdir(lower, 0o755))
+	dev, err := loop.Attacher{}.Attach(img, true)
+	require.NoError(t, err)
+	defer dev.Close()
+	require.NoError(t, mount.Mount(dev.Path, lower, "squashfs", unix.MS_RDONLY, ""))
+	t.Cleanup(func() { mount.Unmount(lower, unix.MNT_DETACH) })
+
+	spec := testSpec(t, lower, "/bin/sh", "-c", "echo up from the later mount")
+	p, err := s.Start(spec)
+	require.NoError(t, err, console.String())
+	assert.Equal(t, 0, p.Wait(), console.String())
+	assert.Contains(t, console.String(), "up from the later mount")
+
+	_, err = s.Start(spec)
+	assert.ErrorIs(t, err, errStageUsed)
+}
+
+// TestStageClose: a stage closed unused is gone (killed and reaped), and
+// cannot be started afterwards.
+func TestStageClose(t *testing.T) {
+	testenv.RequireRoot(t)
+	s, err := Spawn(testOptions(&bytes.Buffer{}))
+	require.NoError(t, err)
+	require.NoError(t, s.Ready())
+	pid := s.p.Pid
+	s.Close()
+	assert.ErrorIs(t, unix.Kill(pid, 0), unix.ESRCH, "the stage process is reaped")
+	s.Close() // twice is harmless
+	_, err = s.Start(testSpec(t, t.TempDir(), "/bin/true"))
+	assert.ErrorIs(t, err, errStageUsed)
+}

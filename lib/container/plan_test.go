@@ -131,3 +131,21 @@ func TestPlanIDMaps(t *testing.T) {
 		})
 	}
 }
+
+// TestGoByte: the namespaces a released stage creates itself, per clone
+// flags (one row per bit, none, both, and flags it leaves to the clone).
+func TestGoByte(t *testing.T) {
+	for _, tc := range []struct {
+		clone uintptr
+		want  int
+	}{
+		{0, 0},
+		{unix.CLONE_NEWCGROUP, unix.CLONE_NEWCGROUP},
+		{unix.CLONE_NEWNS, unix.CLONE_NEWNS},
+		{unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP, unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP},
+		{DefaultCloneflags, unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP},
+		{unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER, 0},
+	} {
+		assert.Equal(t, tc.want, unshareFlags(goByte(tc.clone)), "clone flags %#x", tc.clone)
+	}
+}

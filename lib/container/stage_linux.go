@@ -14,10 +14,50 @@ import (
 // The stage's inherited file descriptors.
 const (
 	specFD = 3 // read: the Spec as JSON, to EOF
-	syncFD = 4 // socket: the parent sends one byte once the stage is in its cgroup;
-	// the stage answers with an error text, or nothing: the fd is close-on-exec,
-	// so EOF means the container init was exec'd
+	syncFD = 4 // socket: the stage says readyByte once its runtime is up; the
+	// parent sends the go byte once the stage is in its cgroup; the stage
+	// answers with an error text, or nothing: the fd is close-on-exec, so
+	// EOF means the container init was exec'd
 )
+
+// readyByte is the stage's first word on the sync socket: it is up and
+// waits for its Spec.
+const readyByte = 'r'
+
+// The go byte, which releases the stage, is a set of these bits: the
+// namespaces the stage creates itself (unshare, on the thread that will
+// exec the init) before its steps. The cgroup namespace roots at the
+// cgroup the parent has just put the stage in; the mount namespace must
+// copy the mounts the parent made after the clone (between Spawn and
+// Stage.Start: the container's volumes).
+const (
+	goCgroupNS = 1 << iota
+	goMountNS
+)
+
+// goByte is the go byte for a container with these clone flags.
+func goByte(cloneflags uintptr) byte {
+	var b byte
+	if cloneflags&unix.CLONE_NEWCGROUP != 0 {
+		b |= goCgroupNS
+	}
+	if cloneflags&unix.CLONE_NEWNS != 0 {
+		b |= goMountNS
+	}
+	return b
+}
+
+// unshareFlags are the namespaces go byte b asks the stage to create.
+func unshareFlags(b byte) int {
+	var flags int
+	if b&goCgroupNS != 0 {
+		flags |= unix.CLONE_NEWCGROUP
+	}
+	if b&goMountNS != 0 {
+		flags |= unix.CLONE_NEWNS
+	}
+	return flags
+}
 
 // StageArg is the argument that makes the pv-container applet run the stage.
 const StageArg = "__stage"
@@ -36,6 +76,9 @@ func StageMain() int {
 	unix.CloseOnExec(specFD)
 	unix.CloseOnExec(syncFD)
 	sync := os.NewFile(syncFD, "sync")
+	if _, err := sync.Write([]byte{readyByte}); err != nil {
+		return 1 // the parent is gone
+	}
 	err := stage(sync)
 	if err != nil {
 		fmt.Fprintf(sync, "%v", err)
@@ -52,15 +95,13 @@ func stage(sync *os.File) error {
 	if err != nil {
 		return err
 	}
-	var goByte [1]byte
-	if _, err := io.ReadFull(sync, goByte[:]); err != nil {
+	var release [1]byte
+	if _, err := io.ReadFull(sync, release[:]); err != nil {
 		return fmt.Errorf("waiting for the parent: %w", err)
 	}
-	if goByte[0] == 'C' {
-		// The cgroup namespace roots at the cgroup the parent just put
-		// us in, so it must be created now, not at clone time.
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
+	if flags := unshareFlags(release[0]); flags != 0 {
+		if err := unix.Unshare(flags); err != nil {
+			return fmt.Errorf("%s: creating namespaces (unshare %#x): %w", spec.Name, flags, err)
 		}
 	}
 	steps := []struct {

@@ -29,7 +29,7 @@ type Cgroup interface {
 type Options struct {
 	Exe        string    // the binary holding the stage; /proc/self/exe by default
 	Args       []string  // its argv; {"pv-container", StageArg} by default
-	Cloneflags uintptr   // namespaces to create (CLONE_NEWCGROUP is done by the stage)
+	Cloneflags uintptr   // namespaces to create (the stage unshares CLONE_NEWCGROUP and CLONE_NEWNS itself)
 	Cgroup     Cgroup    // nil: stay in the parent's cgroup
 	Console    io.Writer // receives everything the container writes on its console
 	// UIDMappings and GIDMappings are the user namespace's maps when
@@ -57,14 +57,53 @@ type Process struct {
 	code    int
 }
 
-// Start creates the container's namespaces and runs its init. Steps: open
-// a pty for the console, fork+exec the stage with the clone flags, send it
-// the Spec, put it in its cgroup, create its network interfaces
-// (Options.Network), let it go, and wait until it has exec'd
-// the init (or reports why it could not).
+// Start creates the container's namespaces and runs its init: Spawn, then
+// Stage.Start.
 func Start(spec *Spec, opts Options) (*Process, error) {
+	s, err := Spawn(opts)
+	if err != nil {
+		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
+	}
+	return s.Start(spec)
+}
+
+// Stage is a container's stage process, spawned before its Spec is sent:
+// its runtime is up and it waits. Start releases it; Close ends it unused.
+type Stage struct {
+	p      *Process
+	opts   Options
+	specW  *os.File // the stage's spec fd, written once by Start
+	sync   *os.File
+	slave  string // the console pty slave's path, sent in the Spec
+	ready  bool   // its readyByte was read
+	closed bool
+}
+
+// Ready waits until the stage's runtime is up and it waits for its Spec
+// (Start waits for that too before it releases the stage).
+func (s *Stage) Ready() error {
+	if s.ready {
+		return nil
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(s.sync, b[:]); err != nil {
+		return fmt.Errorf("waiting for the stage to be up: %w", err)
+	}
+	if b[0] != readyByte {
+		return fmt.Errorf("waiting for the stage to be up: it said %q", b[0])
+	}
+	s.ready = true
+	return nil
+}
+
+// Spawn starts the stage of a container: it opens a pty for the console
+// and fork+execs the stage with the clone flags, which then waits for
+// Stage.Start. The mount namespace is not created at the clone but by
+// the stage once released, so the mounts the parent makes between Spawn
+// and Start (the container's volumes) are in it.
+func Spawn(opts Options) (*Stage, error) {
 	if opts.Network != nil && opts.Cloneflags&unix.CLONE_NEWNET == 0 {
-		return nil, fmt.Errorf("starting %s: %w", spec.Name, errNetworkNeedsNetns)
+		return nil, errNetworkNeedsNetns
 	}
 	master, slave, err := openPTY()
 	if err != nil {
@@ -83,11 +122,8 @@ func Start(spec *Spec, opts Options) (*Process, error) {
 		return nil, err
 	}
 	syncSock, childSync := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child")
-	defer syncSock.Close()
 	defer childSync.Close()
 
-	sent := *spec
-	sent.Console = slave.Name() // the stage binds it at /dev/console
 	cmd := opts.command(specR, childSync, slave)
 	err = cmd.Start()
 	// Our copies of the stage's ends would hide their EOF (sync) and keep
@@ -97,17 +133,47 @@ func Start(spec *Spec, opts Options) (*Process, error) {
 	if err != nil {
 		master.Close()
 		specW.Close()
-		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
+		syncSock.Close()
+		return nil, err
 	}
 	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, cgroup: opts.Cgroup, console: master,
 		copied: make(chan struct{})}
 	go p.copyConsole(opts.Console)
-	if err := p.handshake(&sent, specW, syncSock, opts); err != nil {
-		p.kill()
+	return &Stage{p: p, opts: opts, specW: specW, sync: syncSock, slave: slave.Name()}, nil
+}
+
+// Start sends spec to the stage, puts it in its cgroup, creates its
+// network interfaces (Options.Network), lets it go, and waits until it
+// has exec'd the init (or reports why it could not). On failure the
+// stage is killed. A Stage starts once.
+func (s *Stage) Start(spec *Spec) (*Process, error) {
+	if s.closed {
+		return nil, fmt.Errorf("starting %s: %w", spec.Name, errStageUsed)
+	}
+	s.closed = true
+	defer s.sync.Close()
+	sent := *spec
+	sent.Console = s.slave // the stage binds it at /dev/console
+	if err := s.handshake(&sent); err != nil {
+		s.p.kill()
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
 	}
-	return p, nil
+	return s.p, nil
 }
+
+// Close ends a stage that was not started (a no-op after Start).
+func (s *Stage) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.specW.Close()
+	s.sync.Close()
+	s.p.kill()
+}
+
+// errStageUsed: Stage.Start after Start or Close.
+var errStageUsed = errors.New("the stage was already started or closed")
 
 func (o Options) command(spec, sync, tty *os.File) *exec.Cmd {
 	exe, args := o.Exe, o.Args
@@ -125,7 +191,7 @@ func (o Options) command(spec, sync, tty *os.File) *exec.Cmd {
 		Stdin: tty, Stdout: tty, Stderr: tty,
 		ExtraFiles: []*os.File{spec, sync}, // fds 3 and 4: specFD, syncFD
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: o.Cloneflags &^ unix.CLONE_NEWCGROUP,
+			Cloneflags: o.Cloneflags &^ (unix.CLONE_NEWCGROUP | unix.CLONE_NEWNS),
 			// No Pdeathsig: it fires when the forking OS thread exits,
 			// which Go may do at any time; stop kills the cgroup instead.
 			Setsid: true, Setctty: true, Ctty: 0,
@@ -145,11 +211,12 @@ func (o Options) command(spec, sync, tty *os.File) *exec.Cmd {
 }
 
 // handshake sends the spec, joins the cgroup, attaches the network,
-// releases the stage and reads its verdict: EOF (the sync fd closed on
-// exec) means the init runs.
-func (p *Process) handshake(spec *Spec, specW, sync *os.File, opts Options) error {
-	_, err := specW.Write(spec.encode())
-	specW.Close()
+// waits for the stage to be up, releases it and reads its verdict: EOF
+// (the sync fd closed on exec) means the init runs.
+func (s *Stage) handshake(spec *Spec) error {
+	p := s.p
+	_, err := s.specW.Write(spec.encode())
+	s.specW.Close()
 	if err != nil {
 		return fmt.Errorf("sending spec: %w", err)
 	}
@@ -158,19 +225,18 @@ func (p *Process) handshake(spec *Spec, specW, sync *os.File, opts Options) erro
 			return err
 		}
 	}
-	if opts.Network != nil {
-		if err := opts.Network.Attach(p.Pid); err != nil {
+	if s.opts.Network != nil {
+		if err := s.opts.Network.Attach(p.Pid); err != nil {
 			return fmt.Errorf("attaching the network: %w", err)
 		}
 	}
-	goByte := []byte{'g'}
-	if opts.Cloneflags&unix.CLONE_NEWCGROUP != 0 {
-		goByte[0] = 'C'
+	if err := s.Ready(); err != nil {
+		return err
 	}
-	if _, err := sync.Write(goByte); err != nil {
+	if _, err := s.sync.Write([]byte{goByte(s.opts.Cloneflags)}); err != nil {
 		return fmt.Errorf("releasing stage: %w", err)
 	}
-	msg, err := io.ReadAll(sync)
+	msg, err := io.ReadAll(s.sync)
 	if err != nil {
 		return fmt.Errorf("waiting for stage: %w", err)
 	}
