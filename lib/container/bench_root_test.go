@@ -232,7 +232,7 @@ func (r *benchRunner) run(i int) (startTimes, error) {
 		if stage, err = Spawn(r.opts); err != nil {
 			return startTimes{}, err
 		}
-		defer stage.Close() // a no-op once started
+		defer stage.Close()                   // a no-op once started
 		if err := stage.Ready(); err != nil { // up and idle, as when spawned ahead of need
 			return startTimes{}, err
 		}
@@ -246,7 +246,7 @@ func (r *benchRunner) run(i int) (startTimes, error) {
 	spec.Lower = []string{lower}
 	var p *Process
 	if stage != nil {
-		p, err = stage.Start(spec)
+		p, err = stage.Start(spec, r.opts)
 	} else {
 		p, err = Start(spec, r.opts)
 	}

@@ -178,7 +178,8 @@ func TestSpawnedStageSeesLaterMounts(t *testing.T) {
 	require.NoError(t, mount.Mount("", priv, "", unix.MS_PRIVATE, ""))
 
 	var console bytes.Buffer
-	s, err := Spawn(testOptions(&console))
+	opts := testOptions(&console)
+	s, err := Spawn(opts)
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Ready(), "the stage is up and waits for its spec")
@@ -192,26 +193,31 @@ func TestSpawnedStageSeesLaterMounts(t *testing.T) {
 	t.Cleanup(func() { mount.Unmount(lower, unix.MNT_DETACH) })
 
 	spec := testSpec(t, lower, "/bin/sh", "-c", "echo up from the later mount")
-	p, err := s.Start(spec)
+	p, err := s.Start(spec, opts)
 	require.NoError(t, err, console.String())
 	assert.Equal(t, 0, p.Wait(), console.String())
 	assert.Contains(t, console.String(), "up from the later mount")
 
-	_, err = s.Start(spec)
+	_, err = s.Start(spec, opts)
 	assert.ErrorIs(t, err, errStageUsed)
 }
 
-// TestStageClose: a stage closed unused is gone (killed and reaped), and
-// cannot be started afterwards.
+// TestStageClose: a stage closed unused, up or not yet, is gone (killed
+// and reaped), and cannot be started afterwards.
 func TestStageClose(t *testing.T) {
 	testenv.RequireRoot(t)
-	s, err := Spawn(testOptions(&bytes.Buffer{}))
-	require.NoError(t, err)
-	require.NoError(t, s.Ready())
-	pid := s.p.Pid
-	s.Close()
-	assert.ErrorIs(t, unix.Kill(pid, 0), unix.ESRCH, "the stage process is reaped")
-	s.Close() // twice is harmless
-	_, err = s.Start(testSpec(t, t.TempDir(), "/bin/true"))
-	assert.ErrorIs(t, err, errStageUsed)
+	for _, waitUp := range []bool{true, false} {
+		opts := testOptions(&bytes.Buffer{})
+		s, err := Spawn(opts)
+		require.NoError(t, err)
+		if waitUp {
+			require.NoError(t, s.Ready())
+		}
+		pid := s.p.Pid
+		s.Close()
+		assert.ErrorIs(t, unix.Kill(pid, 0), unix.ESRCH, "the stage process is reaped (up: %v)", waitUp)
+		s.Close() // twice is harmless
+		_, err = s.Start(testSpec(t, t.TempDir(), "/bin/true"), opts)
+		assert.ErrorIs(t, err, errStageUsed)
+	}
 }

@@ -25,7 +25,9 @@ type Cgroup interface {
 }
 
 // Options say how to start a container's stage. The zero value re-executes
-// /proc/self/exe as "pv-container __stage".
+// /proc/self/exe as "pv-container __stage". Spawn uses the fields that
+// make the process (Exe, Args, Cloneflags, UIDMappings, GIDMappings),
+// Stage.Start the others (Cgroup, Console, Network).
 type Options struct {
 	Exe        string    // the binary holding the stage; /proc/self/exe by default
 	Args       []string  // its argv; {"pv-container", StageArg} by default
@@ -64,19 +66,19 @@ func Start(spec *Spec, opts Options) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
 	}
-	return s.Start(spec)
+	return s.Start(spec, opts)
 }
 
 // Stage is a container's stage process, spawned before its Spec is sent:
 // its runtime is up and it waits. Start releases it; Close ends it unused.
 type Stage struct {
-	p      *Process
-	opts   Options
-	specW  *os.File // the stage's spec fd, written once by Start
-	sync   *os.File
-	slave  string // the console pty slave's path, sent in the Spec
-	ready  bool   // its readyByte was read
-	closed bool
+	p          *Process
+	cloneflags uintptr  // what it was spawned with
+	specW      *os.File // the stage's spec fd, written once by Start
+	sync       *os.File
+	slave      string // the console pty slave's path, sent in the Spec
+	ready      bool   // its readyByte was read
+	closed     bool
 }
 
 // Ready waits until the stage's runtime is up and it waits for its Spec
@@ -102,9 +104,6 @@ func (s *Stage) Ready() error {
 // the stage once released, so the mounts the parent makes between Spawn
 // and Start (the container's volumes) are in it.
 func Spawn(opts Options) (*Stage, error) {
-	if opts.Network != nil && opts.Cloneflags&unix.CLONE_NEWNET == 0 {
-		return nil, errNetworkNeedsNetns
-	}
 	master, slave, err := openPTY()
 	if err != nil {
 		return nil, err
@@ -136,25 +135,29 @@ func Spawn(opts Options) (*Stage, error) {
 		syncSock.Close()
 		return nil, err
 	}
-	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, cgroup: opts.Cgroup, console: master,
-		copied: make(chan struct{})}
-	go p.copyConsole(opts.Console)
-	return &Stage{p: p, opts: opts, specW: specW, sync: syncSock, slave: slave.Name()}, nil
+	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, console: master, copied: make(chan struct{})}
+	return &Stage{p: p, cloneflags: opts.Cloneflags, specW: specW, sync: syncSock, slave: slave.Name()}, nil
 }
 
-// Start sends spec to the stage, puts it in its cgroup, creates its
-// network interfaces (Options.Network), lets it go, and waits until it
-// has exec'd the init (or reports why it could not). On failure the
-// stage is killed. A Stage starts once.
-func (s *Stage) Start(spec *Spec) (*Process, error) {
+// Start forwards the console to opts.Console, sends spec to the stage,
+// puts it in opts.Cgroup, creates its network interfaces (opts.Network),
+// lets it go, and waits until it has exec'd the init (or reports why it
+// could not). On failure the stage is killed. A Stage starts once.
+func (s *Stage) Start(spec *Spec, opts Options) (*Process, error) {
 	if s.closed {
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, errStageUsed)
 	}
+	if opts.Network != nil && s.cloneflags&unix.CLONE_NEWNET == 0 {
+		s.Close()
+		return nil, fmt.Errorf("starting %s: %w", spec.Name, errNetworkNeedsNetns)
+	}
 	s.closed = true
 	defer s.sync.Close()
+	s.p.cgroup = opts.Cgroup
+	go s.p.copyConsole(opts.Console)
 	sent := *spec
 	sent.Console = s.slave // the stage binds it at /dev/console
-	if err := s.handshake(&sent); err != nil {
+	if err := s.handshake(&sent, opts); err != nil {
 		s.p.kill()
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
 	}
@@ -169,6 +172,7 @@ func (s *Stage) Close() {
 	s.closed = true
 	s.specW.Close()
 	s.sync.Close()
+	go s.p.copyConsole(io.Discard) // Wait, in kill, waits for the copy's end
 	s.p.kill()
 }
 
@@ -213,7 +217,7 @@ func (o Options) command(spec, sync, tty *os.File) *exec.Cmd {
 // handshake sends the spec, joins the cgroup, attaches the network,
 // waits for the stage to be up, releases it and reads its verdict: EOF
 // (the sync fd closed on exec) means the init runs.
-func (s *Stage) handshake(spec *Spec) error {
+func (s *Stage) handshake(spec *Spec, opts Options) error {
 	p := s.p
 	_, err := s.specW.Write(spec.encode())
 	s.specW.Close()
@@ -225,15 +229,15 @@ func (s *Stage) handshake(spec *Spec) error {
 			return err
 		}
 	}
-	if s.opts.Network != nil {
-		if err := s.opts.Network.Attach(p.Pid); err != nil {
+	if opts.Network != nil {
+		if err := opts.Network.Attach(p.Pid); err != nil {
 			return fmt.Errorf("attaching the network: %w", err)
 		}
 	}
 	if err := s.Ready(); err != nil {
 		return err
 	}
-	if _, err := s.sync.Write([]byte{goByte(s.opts.Cloneflags)}); err != nil {
+	if _, err := s.sync.Write([]byte{goByte(s.cloneflags)}); err != nil {
 		return fmt.Errorf("releasing stage: %w", err)
 	}
 	msg, err := io.ReadAll(s.sync)

@@ -249,24 +249,16 @@ func (in *Instance) start(req container.Request, set volume.Set, configSrc strin
 	return in, nil
 }
 
+// steps: copy the container's config overlay (the plan layers it when
+// present), plan the container, spawn its stage (whose runtime starts
+// while the rest is prepared), mount its volumes, prepare the run dir,
+// make its rootfs and overlay dirs (owned by its root when it has a user
+// namespace), make its cgroup, and start the stage.
 func (in *Instance) steps(req container.Request, set volume.Set, configSrc string, o Options) error {
-	vols, err := volume.Mount(set)
-	if err != nil {
-		return err
-	}
-	in.vols = vols
-	in.Warning = append(in.Warning, vols.Warnings...)
 	if err := in.copyConfig(configSrc, filepath.Join(o.Host.Configs(), req.Name)); err != nil {
 		return err
 	}
-	if err := in.prepareRunDir(o.Host.Run(), o.Exe, o.Applets); err != nil {
-		return fmt.Errorf("preparing the run dir: %w", err)
-	}
 	root := filepath.Join(o.stateDir(), req.Name, "rootfs")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
-	}
-	in.undo = append(in.undo, func() error { return os.RemoveAll(filepath.Dir(root)) })
 	req.Root = root
 	if o.Host.Cgroups.Mode == 0 {
 		m := cgroup.Manager{Parent: o.CgroupParent}
@@ -278,6 +270,24 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 	}
 	in.plan = plan
 	in.applyNetwork()
+	stage, err := container.Spawn(in.stageOptions(o))
+	if err != nil {
+		return err
+	}
+	defer stage.Close() // a no-op once started
+	vols, err := volume.Mount(set)
+	if err != nil {
+		return err
+	}
+	in.vols = vols
+	in.Warning = append(in.Warning, vols.Warnings...)
+	if err := in.prepareRunDir(o.Host.Run(), o.Exe, o.Applets); err != nil {
+		return fmt.Errorf("preparing the run dir: %w", err)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	in.undo = append(in.undo, func() error { return os.RemoveAll(filepath.Dir(root)) })
 	if err := in.mkOverlayDirs(); err != nil {
 		return err
 	}
@@ -287,7 +297,7 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 	if err := in.joinCgroup(req.Name, o.CgroupParent); err != nil {
 		return err
 	}
-	return in.run(o)
+	return in.run(stage, o)
 }
 
 // mkOverlayDirs creates the overlay upper and work dirs on their volume.
@@ -340,7 +350,18 @@ func (in *Instance) joinCgroup(name, parent string) error {
 	return g.Apply(in.plan.Cgroup)
 }
 
-func (in *Instance) run(o Options) error {
+// stageOptions are the stage's process: o.Stage with the plan's
+// namespaces and user namespace maps.
+func (in *Instance) stageOptions(o Options) container.Options {
+	stage := o.Stage
+	stage.Cloneflags = in.plan.Cloneflags
+	stage.UIDMappings, stage.GIDMappings = in.plan.UIDMappings, in.plan.GIDMappings
+	return stage
+}
+
+// run starts the spawned stage with the container's cgroup, network and
+// console (its log, and o.Console too).
+func (in *Instance) run(s *container.Stage, o Options) error {
 	var sink io.Writer
 	if o.ConsoleLog != nil {
 		sink = o.ConsoleLog(in.Name)
@@ -355,16 +376,14 @@ func (in *Instance) run(o Options) error {
 		}
 		in.log, sink = f, f
 	}
-	stage := o.Stage
-	stage.Cloneflags = in.plan.Cloneflags
-	stage.UIDMappings, stage.GIDMappings = in.plan.UIDMappings, in.plan.GIDMappings
+	stage := in.stageOptions(o)
 	stage.Cgroup = in.group
 	stage.Network = in.net.Attach
 	stage.Console = sink
 	if o.Console != nil {
 		stage.Console = io.MultiWriter(sink, o.Console)
 	}
-	p, err := container.Start(in.plan.Spec, stage)
+	p, err := s.Start(in.plan.Spec, stage)
 	if err != nil {
 		return err
 	}
