@@ -248,8 +248,11 @@ func (s *scenario) installed() time.Time {
 	s.t.Helper()
 	name := strings.TrimPrefix(s.rev, "locals/")
 	s.expect(`revision 0 status READY`, 240*time.Second, "the factory revision boots")
-	s.expect(q(InstallLine(name))+`0`, 120*time.Second, "pv-ctl steps install exits 0")
-	_, at := s.expect(`command LOCAL_RUN `+q(s.rev), 60*time.Second, "pv-ctl cmd run sends LOCAL_RUN")
+	// mgmt's line passes the log server: it may come after pantavisor's
+	// LOCAL_RUN line, which its next command causes.
+	from := s.cursor
+	_, at := s.expect(`command LOCAL_RUN `+q(s.rev), 180*time.Second, "pv-ctl cmd run sends LOCAL_RUN")
+	s.seen(from, q(InstallLine(name))+`0`, 60*time.Second, "pv-ctl steps install exits 0")
 	return at
 }
 

@@ -69,11 +69,14 @@ func TestQMPResetReboots(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, qemu.Status{Status: "running", Running: true}, st)
 
+	// mgmt's line and READY come in either order: mgmt's script runs
+	// while the engine starts web, and its lines pass the log server.
+	boot := vm.Mark()
 	pkgLine := regexp.MustCompile(`[^\n]*` + regexp.QuoteMeta(PackagesLine) + `app\.tgz`)
-	line, err := vm.Expect(pkgLine, 240*time.Second)
+	line, err := vm.ExpectSince(boot, pkgLine, 240*time.Second)
 	require.NoError(t, err, "mgmt mounts the read-only package disk at %s", PackageDir)
 	t.Logf("console: %s", line)
-	_, err = vm.Expect(readyRE, 240*time.Second)
+	_, err = vm.ExpectSince(boot, readyRE, 240*time.Second)
 	require.NoError(t, err, "first boot")
 
 	mark := vm.Mark()

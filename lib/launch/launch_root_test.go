@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pantavisor/lib/container"
+	"pantavisor/lib/multicall"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/testenv"
 )
@@ -80,8 +81,9 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{dir: dir, st: st, parent: parent, opts: Options{
 		Host:     container.Host{VolumesDir: dir + "/volumes", RunDir: dir + "/run", ConfigsDir: dir + "/configs"},
 		StateDir: dir + "/state", CgroupParent: parent,
-		Stage: container.Options{Exe: os.Args[0], Args: []string{os.Args[0], container.StageArg}},
-		Exe:   "/bin/busybox", // stands for our binary at /pantavisor/bin; "--list" lists its applets
+		Stage:   container.Options{Exe: os.Args[0], Args: []string{os.Args[0], container.StageArg}},
+		Exe:     "/bin/busybox",     // stands for our binary at /pantavisor/bin
+		Applets: multicall.Names[:], // as the device gives them (TestRunDirApplets also asks Exe)
 	}}
 	held := testenv.TakeResources(t, dir, parent).Netns
 	t.Cleanup(func() { // after the test's own cleanups (containers stopped, its namespaces closed)
