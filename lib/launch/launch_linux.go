@@ -376,14 +376,13 @@ func (in *Instance) run(s *container.Stage, o Options) error {
 		}
 		in.log, sink = f, f
 	}
-	stage := in.stageOptions(o)
-	stage.Cgroup = in.group
-	stage.Network = in.net.Attach
-	stage.Console = sink
+	// Stage.Start takes the per-start options only; the process ones
+	// were given to Spawn (stageOptions).
+	start := container.Options{Cgroup: in.group, Network: in.net.Attach, Console: sink}
 	if o.Console != nil {
-		stage.Console = io.MultiWriter(sink, o.Console)
+		start.Console = io.MultiWriter(sink, o.Console)
 	}
-	p, err := s.Start(in.plan.Spec, stage)
+	p, err := s.Start(in.plan.Spec, start)
 	if err != nil {
 		return err
 	}
