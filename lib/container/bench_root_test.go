@@ -44,6 +44,10 @@ import (
 //     made empty before the timer, so the first start makes the loop
 //     device and squashfs mount (cold page cache) and the others reuse
 //     it; each start binds it on the volume point; alternating with crun;
+//   - spawned-ownmount-vs-crun: ownmount-vs-crun with each stage spawned
+//     (Spawn) and up (Ready) before the timer, as the device's
+//     lib/launch.Ahead has it at a start it prepared (revision start,
+//     scheduled restart);
 //   - restart-vs-crun: restarts only (auto_recovery, pv-ctl containers
 //     restart): as ownmount-vs-crun with the image mounted once before
 //     the timer; alternating with crun;
@@ -93,6 +97,14 @@ func BenchmarkStartTrue(b *testing.B) {
 		benchStart(b, newBenchRunner(b, bin, func(dir string) (string, func() error, error) {
 			return volumeLower(sh, img, dir)
 		}), newCrunRunner(b, img))
+	})
+	b.Run("spawned-ownmount-vs-crun", func(b *testing.B) {
+		sh := shared(b)
+		r := newBenchRunner(b, bin, func(dir string) (string, func() error, error) {
+			return volumeLower(sh, img, dir)
+		})
+		r.spawnAhead = true
+		benchStart(b, r, newCrunRunner(b, img))
 	})
 	b.Run("restart-vs-crun", func(b *testing.B) {
 		sh := shared(b)

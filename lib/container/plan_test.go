@@ -1,6 +1,7 @@
 package container
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,3 +150,35 @@ func TestGoByte(t *testing.T) {
 		assert.Equal(t, tc.want, unshareFlags(goByte(tc.clone)), "clone flags %#x", tc.clone)
 	}
 }
+
+// TestStageFits: a stage fits the options it was spawned with whatever
+// their per-start part (cgroup, console, network), and no options whose
+// process part differs (binary, argv, clone flags, either id map).
+func TestStageFits(t *testing.T) {
+	maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	base := Options{Exe: "/bin/pv", Args: []string{"pv-container", StageArg}, Cloneflags: DefaultCloneflags,
+		UIDMappings: maps, GIDMappings: maps}
+	s := &Stage{spawned: base.process()}
+	perStart := base
+	perStart.Console, perStart.Network = io.Discard, noNetwork{}
+	assert.True(t, s.Fits(base))
+	assert.True(t, s.Fits(perStart), "per-start options do not matter")
+	for name, change := range map[string]func(*Options){
+		"exe":   func(o *Options) { o.Exe = "/proc/self/exe" },
+		"args":  func(o *Options) { o.Args = []string{"pv-container"} },
+		"flags": func(o *Options) { o.Cloneflags ^= unix.CLONE_NEWNET },
+		"uid map": func(o *Options) {
+			o.UIDMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 200000, Size: 65536}}
+		},
+		"gid map": func(o *Options) { o.GIDMappings = nil },
+	} {
+		o := base
+		change(&o)
+		assert.False(t, s.Fits(o), name)
+	}
+}
+
+// noNetwork is a Network that attaches nothing.
+type noNetwork struct{}
+
+func (noNetwork) Attach(int) error { return nil }

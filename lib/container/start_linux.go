@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -72,14 +73,17 @@ func Start(spec *Spec, opts Options) (*Process, error) {
 // Stage is a container's stage process, spawned before its Spec is sent:
 // its runtime is up and it waits. Start releases it; Close ends it unused.
 type Stage struct {
-	p          *Process
-	cloneflags uintptr  // what it was spawned with
-	specW      *os.File // the stage's spec fd, written once by Start
-	sync       *os.File
-	slave      string // the console pty slave's path, sent in the Spec
-	ready      bool   // its readyByte was read
-	closed     bool
+	p       *Process
+	spawned Options  // its process options (Exe, Args, Cloneflags, id maps)
+	specW   *os.File // the stage's spec fd, written once by Start
+	sync    *os.File
+	slave   string // the console pty slave's path, sent in the Spec
+	ready   bool   // its readyByte was read
+	closed  bool
 }
+
+// Pid is the stage's process id, which the container's init keeps.
+func (s *Stage) Pid() int { return s.p.Pid }
 
 // Ready waits until the stage's runtime is up and it waits for its Spec
 // (Start waits for that too before it releases the stage).
@@ -136,7 +140,21 @@ func Spawn(opts Options) (*Stage, error) {
 		return nil, err
 	}
 	p := &Process{Pid: cmd.Process.Pid, cmd: cmd, console: master, copied: make(chan struct{})}
-	return &Stage{p: p, cloneflags: opts.Cloneflags, specW: specW, sync: syncSock, slave: slave.Name()}, nil
+	return &Stage{p: p, spawned: opts.process(), specW: specW, sync: syncSock, slave: slave.Name()}, nil
+}
+
+// process is o's process options only: what Spawn uses.
+func (o Options) process() Options {
+	return Options{Exe: o.Exe, Args: o.Args, Cloneflags: o.Cloneflags, UIDMappings: o.UIDMappings, GIDMappings: o.GIDMappings}
+}
+
+// Fits reports whether the stage was spawned with opts' process options
+// (Exe, Args, Cloneflags, id maps), so that it can start a container
+// planned with them: what a launch checks of a stage spawned ahead.
+func (s *Stage) Fits(opts Options) bool {
+	a, b := s.spawned, opts.process()
+	return a.Exe == b.Exe && slices.Equal(a.Args, b.Args) && a.Cloneflags == b.Cloneflags &&
+		slices.Equal(a.UIDMappings, b.UIDMappings) && slices.Equal(a.GIDMappings, b.GIDMappings)
 }
 
 // Start forwards the console to opts.Console, sends spec to the stage,
@@ -147,7 +165,7 @@ func (s *Stage) Start(spec *Spec, opts Options) (*Process, error) {
 	if s.closed {
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, errStageUsed)
 	}
-	if opts.Network != nil && s.cloneflags&unix.CLONE_NEWNET == 0 {
+	if opts.Network != nil && s.spawned.Cloneflags&unix.CLONE_NEWNET == 0 {
 		s.Close()
 		return nil, fmt.Errorf("starting %s: %w", spec.Name, errNetworkNeedsNetns)
 	}
@@ -237,7 +255,7 @@ func (s *Stage) handshake(spec *Spec, opts Options) error {
 	if err := s.Ready(); err != nil {
 		return err
 	}
-	if _, err := s.sync.Write([]byte{goByte(s.cloneflags)}); err != nil {
+	if _, err := s.sync.Write([]byte{goByte(s.spawned.Cloneflags)}); err != nil {
 		return fmt.Errorf("releasing stage: %w", err)
 	}
 	msg, err := io.ReadAll(s.sync)

@@ -32,7 +32,6 @@ import (
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/update"
-	"pantavisor/lib/volume"
 )
 
 // Options say what to run and where. Zero values take defaults.
@@ -93,7 +92,7 @@ type Device struct {
 	usrmeta *meta.Store
 	logsOn  bool // the log server runs: the device's lines go to it too
 	e       *engine.Engine
-	shared  *volume.Shared   // the running revision's image mounts
+	starts  starts           // what the running revision's starts keep
 	drv     *drivers.Manager // the revision's driver aliases (bsp/drivers.json)
 	ctx     context.Context  // the engine's: ends with the revision
 	ctrl    *control
@@ -238,7 +237,7 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 	defer cancel()
 	d.drv = d.newDrivers()
 	d.startEngine(ctx, updating)
-	defer func() { d.retire(d.shared) }() // the engine stopped every container
+	defer func() { d.retire(d.starts) }() // the engine stopped every container
 	c, err := d.serveControl(cancel)
 	if err != nil {
 		return engine.Outcome{}, fmt.Errorf("control socket: %w", err)
@@ -369,9 +368,9 @@ func (d *Device) startEngine(ctx context.Context, updating bool) {
 		eo.BeforeStop = h.HoldEnd
 	}
 	d.ctx = ctx
-	d.shared = d.o.Launch.NewShared(d.rev)
+	d.starts = d.newStarts(d.rev)
 	d.setPools(d.cur)
-	d.e = engine.New(d.cur, d.runner(d.rev, d.cur, d.shared), eo)
+	d.e = engine.New(d.cur, d.runner(d.rev, d.cur, d.starts), eo)
 }
 
 // onStatus follows the revision status from the engine's loop:

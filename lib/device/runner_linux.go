@@ -16,19 +16,34 @@ import (
 	"pantavisor/lib/volume"
 )
 
+// starts is what the container starts of one revision keep between
+// them: the image mounts (volume.Shared) and the stages spawned ahead of
+// their starts (launch.Ahead).
+type starts struct {
+	shared *volume.Shared
+	ahead  *launch.Ahead
+}
+
+// newStarts is an empty starts for revision rev.
+func (d *Device) newStarts(rev string) starts {
+	return starts{shared: d.o.Launch.NewShared(rev), ahead: &launch.Ahead{}}
+}
+
 // runner is the engine's Runner for revision rev of the device; its
-// starts keep their image mounts in sh (see retire).
-func (d *Device) runner(rev string, s *state.State, sh *volume.Shared) engine.Runner {
+// starts keep their image mounts and stages in k (see retire).
+func (d *Device) runner(rev string, s *state.State, k starts) engine.Runner {
 	o := d.o.Launch
-	o.Shared = sh
+	o.Shared, o.Ahead = k.shared, k.ahead
 	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: o, logs: d.o.Logs, drv: d.drv, log: d.log,
 		nets: d.o.Networks, meta: d.devmeta}
 }
 
-// retire releases the image mounts kept for sh's revision (stopped or
-// replaced); the ones still in use go with their last container.
-func (d *Device) retire(sh *volume.Shared) {
-	if err := sh.Retire(); err != nil {
+// retire ends the stages spawned ahead for k's revision (stopped or
+// replaced) and releases its image mounts; the ones still in use go with
+// their last container.
+func (d *Device) retire(k starts) {
+	k.ahead.Close()
+	if err := k.shared.Retire(); err != nil {
 		d.log(engine.LevelWarn, "shared volume mounts: "+err.Error())
 	}
 }
@@ -62,6 +77,14 @@ func (r runner) Start(name string) (engine.Unit, error) {
 		return nil, err
 	}
 	return releasedUnit{Unit: u, release: release}, nil
+}
+
+// Prepare spawns container name's stage ahead of its start (lib/launch).
+// A failure is only a debug line: the start meets it again and says so.
+func (r runner) Prepare(name string) {
+	if err := r.rev.Prepare(name, r.o); err != nil {
+		r.log(engine.LevelDebug, "container "+name+": not prepared: "+err.Error())
+	}
 }
 
 // start starts container name (c in the state) and its file loggers.

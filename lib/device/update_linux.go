@@ -91,17 +91,17 @@ func (d *Device) follow(op string, plan update.Plan, commit bool) {
 // swap runs a Plan Transition: the engine stops the changed containers
 // and starts next's; the others keep running untouched.
 func (d *Device) swap(plan update.Plan) bool {
-	sh := d.o.Launch.NewShared(plan.Rev)
+	k := d.newStarts(plan.Rev)
 	old := d.cur
 	d.setPools(plan.Next)
-	err := d.e.Transition(d.ctx, plan.Next, d.runner(plan.Rev, plan.Next, sh), plan.Changed)
+	err := d.e.Transition(d.ctx, plan.Next, d.runner(plan.Rev, plan.Next, k), plan.Changed)
 	if out := d.u.Transitioned(err); out != nil {
-		d.retire(sh)
+		d.retire(k)
 		d.ctrl.end(*out)
 		return false
 	}
-	d.retire(d.shared) // its containers still running release theirs when they stop
-	d.shared = sh
+	d.retire(d.starts) // its containers still running release their mounts when they stop
+	d.starts = k
 	d.releaseLeft(old, plan.Next)
 	d.moved(plan.Rev, plan.Next)
 	return true

@@ -20,6 +20,16 @@ type Runner interface {
 	Start(name string) (Unit, error) // volumes and the container
 }
 
+// Preparer is a Runner that can do ahead of a start what does not depend
+// on its moment (lib/launch spawns the container's stage, whose runtime
+// then comes up while earlier groups start or a restart waits). The
+// engine prepares a container when it is installed to start (before the
+// pass that starts or blocks it) and when its restart is scheduled.
+// Preparing is a hint: what fails shows at the start.
+type Preparer interface {
+	Prepare(name string)
+}
+
 // Unit is a mounted or started container.
 type Unit interface {
 	Wait() int                               // blocks until the init exits (mount-only: until Close)

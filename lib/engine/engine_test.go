@@ -330,3 +330,43 @@ func TestUnitsNeedNotBeComparable(t *testing.T) {
 	require.NotPanics(t, func() { require.Nil(t, e.step(t0)) })
 	assert.Equal(t, Recovering, e.find("c").status)
 }
+
+// preparingRunner is a fakeRunner that is a Preparer, its prepares in
+// the same log.
+type preparingRunner struct{ *fakeRunner }
+
+func (r preparingRunner) Prepare(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, "prepare "+name)
+}
+
+// TestPrepare: a Preparer runner hears of every container that is going
+// to start, mount-only ones aside, before the pass that starts the first
+// group (so the later groups' get ready while it comes up), once per
+// installation, and of a restart as soon as it is scheduled, not at its
+// time; a plain Runner needs no Prepare.
+func TestPrepare(t *testing.T) {
+	st := revision(t, "",
+		[2]string{"os", `,"group":"root"`},
+		[2]string{"data1", `,"group":"data"`},
+		[2]string{"ui", `,"group":"platform","status_goal":"READY"`},
+		[2]string{"web", `,"group":"app"`}) // app: on-failure, retry_delay 5 s
+	r := preparingRunner{newRunner()}
+	e := New(st, r, Options{})
+	require.Nil(t, e.step(t0))
+	assert.Equal(t, "prepare os, prepare ui, prepare web, mount data1, start os, start ui", r.log())
+	require.Nil(t, e.step(t0.Add(time.Second)))
+	assert.Equal(t, "prepare os, prepare ui, prepare web, mount data1, start os, start ui", r.log(),
+		"web, blocked, is not prepared again")
+	require.NoError(t, e.handle(event{name: "ui", kind: "ready"}))
+	require.Nil(t, e.step(t0.Add(2*time.Second)))
+	assert.Equal(t, "prepare os, prepare ui, prepare web, mount data1, start os, start ui, start web", r.log())
+
+	r.events = nil
+	r.exit(t, e, "web", 1)
+	require.Nil(t, e.step(t0.Add(3*time.Second)))
+	assert.Equal(t, "prepare web", r.log(), "the restart is prepared when scheduled")
+	require.Nil(t, e.step(t0.Add(8*time.Second)))
+	assert.Equal(t, "prepare web, prepare web, start web", r.log(), "and told again at its start (a no-op for lib/launch)")
+}

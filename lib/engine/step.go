@@ -86,7 +86,14 @@ func (e *Engine) drainExits() []exited {
 // groups are all done, in state order; the others wait as BLOCKED. It
 // passes again while a pass started something, so a group that reached
 // its goal at once (MOUNTED, STARTED) unblocks the next in the same step.
+// Before that, a Preparer runner prepares every installed container, so
+// the ones blocked get ready while the earlier groups come up.
 func (e *Engine) startReady(now time.Time) *Outcome {
+	for _, c := range e.cs {
+		if c.status == Installed && !c.dropping {
+			e.prepare(c)
+		}
+	}
 	for started := true; started; {
 		started = false
 		for _, c := range e.cs {
@@ -104,6 +111,13 @@ func (e *Engine) startReady(now time.Time) *Outcome {
 		}
 	}
 	return nil
+}
+
+// prepare tells a Preparer runner that container c is going to start.
+func (e *Engine) prepare(c *ctr) {
+	if p, ok := e.runner.(Preparer); ok && c.c.StatusGoal != state.GoalMounted {
+		p.Prepare(c.c.Name)
+	}
 }
 
 // earlierGroupsDone: every member of every group before c's reached its
@@ -254,6 +268,7 @@ func (e *Engine) recover(c *ctr, now time.Time, what string) *Outcome {
 	delay := float64(ar.RetryDelay) * math.Pow(ar.BackoffFactor, float64(c.retries-1))
 	c.status, c.nextTry = Recovering, now.Add(time.Duration(delay*float64(time.Second)))
 	e.logf(LevelInfo, "container %s %s: restart %d in %.1fs (policy %s)", c.c.Name, what, c.retries, delay, ar.Policy)
+	e.prepare(c)
 	return nil
 }
 

@@ -47,6 +47,10 @@ type Options struct {
 	// between starts (NewShared makes one; its owner retires it when the
 	// revision stops or is replaced); nil: each start mounts its own.
 	Shared *volume.Shared
+	// Ahead, when set, holds the stages Revision.Prepare spawned ahead of
+	// their starts (its owner closes it when the revision stops or is
+	// replaced); nil: each start spawns its container's stage.
+	Ahead *Ahead
 	// Networks gives containers the networks their run.json or LXC
 	// config ask for (lib/netpool); nil: containers on pools are refused
 	// and lxc.net links are not made.
@@ -60,12 +64,27 @@ type Options struct {
 // make before its stage runs, and warnings about what is not honoured.
 type Networks interface {
 	Plan(c *state.Container, cfg *lxcconf.Config) (netpool.Plan, []string, error)
+	// Owns is Plan's Own, leasing and linking nothing (for Prepare).
+	Owns(c *state.Container, cfg *lxcconf.Config) bool
 }
 
 // errNoNetworks: a container on a pool started without the device's networks.
 var errNoNetworks = errors.New("network pools are not available here")
 
+// host is o.Host with the cgroup layout looked up when not given.
+func (o Options) host() container.Host {
+	h := o.Host
+	if h.Cgroups.Mode == 0 {
+		m := cgroup.Manager{Parent: o.CgroupParent}
+		h.Cgroups, _ = m.Layout()
+	}
+	return h
+}
+
 func (o Options) stateDir() string { return cmp.Or(o.StateDir, "/run/pantavisor/containers") }
+
+// rootfs is where container name's rootfs is assembled.
+func (o Options) rootfs(name string) string { return filepath.Join(o.stateDir(), name, "rootfs") }
 
 // sharedDir holds the mounts of the Shareds (beside the state dir, whose
 // entries are container names).
@@ -180,11 +199,7 @@ func (r *Revision) Start(name string, o Options) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Config == "" {
-		return nil, fmt.Errorf("container %s has no LXC config (a data-only container)", name)
-	}
-	trail := r.Storage.TrailPath(r.Rev)
-	cfg, warns, err := lxcconf.Options{NotApplied: container.NotApplied}.Load(filepath.Join(trail, c.Dir, c.Config))
+	cfg, warns, err := r.config(c)
 	if err != nil {
 		return nil, err
 	}
@@ -195,14 +210,27 @@ func (r *Revision) Start(name string, o Options) (*Instance, error) {
 	if err := in.planNetwork(c, cfg, o); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	req := container.Request{Name: name, Group: c.Group, Mgmt: c.Mgmt, AutoModFW: c.AutoModFW, Config: cfg}
 	if o.Host.LogDir == "" {
 		o.Host.LogDir = filepath.Join(r.Storage.Root, "logs", r.Rev, name)
 	}
 	if c.DevLog != nil { // run.json "dev-log" overrides PV_LOG_AUTO_DEVLOG
 		o.Host.DevLog = *c.DevLog
 	}
-	return in.start(req, set, filepath.Join(trail, "_config", name), o)
+	return in.start(request(c, cfg, o), set, filepath.Join(r.Storage.TrailPath(r.Rev), "_config", name), o)
+}
+
+// config loads container c's LXC config.
+func (r *Revision) config(c *state.Container) (*lxcconf.Config, []lxcconf.Warning, error) {
+	if c.Config == "" {
+		return nil, nil, fmt.Errorf("container %s has no LXC config (a data-only container)", c.Name)
+	}
+	return lxcconf.Options{NotApplied: container.NotApplied}.Load(filepath.Join(r.Storage.TrailPath(r.Rev), c.Dir, c.Config))
+}
+
+// request is what the plan of container c (LXC config cfg) starts from.
+func request(c *state.Container, cfg *lxcconf.Config, o Options) container.Request {
+	return container.Request{Name: c.Name, Group: c.Group, Mgmt: c.Mgmt, AutoModFW: c.AutoModFW, Config: cfg,
+		Root: o.rootfs(c.Name)}
 }
 
 // Mount only mounts the volumes of container name (status goal MOUNTED:
@@ -219,11 +247,20 @@ func (r *Revision) Mount(name string, o Options) (*Instance, error) {
 	return &Instance{Name: name, vols: vols, Warning: vols.Warnings, closed: make(chan struct{})}, nil
 }
 
-// volumes finds container name in the revision and its volumes.
-func (r *Revision) volumes(name string, o Options) (*state.Container, volume.Set, error) {
+// container finds container name in the revision.
+func (r *Revision) container(name string) (*state.Container, error) {
 	c := r.State.Container(name)
 	if c == nil {
-		return nil, volume.Set{}, fmt.Errorf("revision %s has no container %q", r.Rev, name)
+		return nil, fmt.Errorf("revision %s has no container %q", r.Rev, name)
+	}
+	return c, nil
+}
+
+// volumes finds container name in the revision and its volumes.
+func (r *Revision) volumes(name string, o Options) (*state.Container, volume.Set, error) {
+	c, err := r.container(name)
+	if err != nil {
+		return nil, volume.Set{}, err
 	}
 	images := c.Volumes
 	if c.RootVolume != "" {
@@ -258,19 +295,14 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 	if err := in.copyConfig(configSrc, filepath.Join(o.Host.Configs(), req.Name)); err != nil {
 		return err
 	}
-	root := filepath.Join(o.stateDir(), req.Name, "rootfs")
-	req.Root = root
-	if o.Host.Cgroups.Mode == 0 {
-		m := cgroup.Manager{Parent: o.CgroupParent}
-		o.Host.Cgroups, _ = m.Layout()
-	}
-	plan, err := container.NewPlan(req, o.Host)
+	root := req.Root
+	plan, err := container.NewPlan(req, o.host())
 	if err != nil {
 		return err
 	}
 	in.plan = plan
 	in.applyNetwork()
-	stage, err := container.Spawn(in.stageOptions(o))
+	stage, err := o.Ahead.take(req.Name, in.stageOptions(o))
 	if err != nil {
 		return err
 	}
@@ -563,7 +595,7 @@ func StartLoose(configPath, image, name string, o Options) (*Instance, error) {
 	if o.Host.LogDir == "" {
 		o.Host.LogDir = filepath.Join(o.stateDir(), name+".logs")
 	}
-	req := container.Request{Name: name, Mgmt: true, AutoModFW: true, Config: cfg}
+	req := container.Request{Name: name, Mgmt: true, AutoModFW: true, Config: cfg, Root: o.rootfs(name)}
 	return in.start(req, set, "", o)
 }
 

@@ -212,6 +212,22 @@ func (n *Networks) Plan(c *state.Container, cfg *lxcconf.Config) (Plan, []string
 	return n.lxcPlan(c.Name, cfg)
 }
 
+// Owns reports whether container c (LXC config cfg) gets a network
+// namespace of its own from Plan, without leasing or linking anything:
+// what lib/launch spawns a container's stage with ahead of its start. It
+// is Plan's Own for every container Plan accepts.
+func (n *Networks) Owns(c *state.Container, cfg *lxcconf.Config) bool {
+	if c.Network != nil && len(ipam.Requests(c.Network)) > 0 {
+		return true
+	}
+	for _, d := range cfg.Net {
+		if d.Type != "none" {
+			return true
+		}
+	}
+	return false
+}
+
 // poolPlan leases addresses and plans one link per pool interface; the
 // first interface carries the default route.
 func (n *Networks) poolPlan(c *state.Container, reqs []ipam.Request) (Plan, error) {

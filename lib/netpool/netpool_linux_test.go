@@ -211,3 +211,34 @@ func TestPlanPortsAllOrNothing(t *testing.T) {
 	n.Release("b")
 	assert.Equal(t, before, nat.Forwards())
 }
+
+// TestOwnsIsPlansOwn: Owns, which leases and links nothing, says what
+// Plan's Own says for every kind of network a container may ask for.
+func TestOwnsIsPlansOwn(t *testing.T) {
+	n := New(0, Bridge{}, &fakeFirewall{})
+	n.Forwarding = filepath.Join(t.TempDir(), "ip_forward")
+	n.reg = ipam.New([]ipam.Pool{{Name: "web", Type: ipam.TypeBridge, Bridge: "pvbr0",
+		Subnet: ip4.MustParsePrefix("10.9.0.0/24"), Gateway: ip4.MustParseAddr("10.9.0.1")}})
+	pool := &state.Network{Mode: state.NetPool, Pool: "web"}
+	for _, tc := range []struct {
+		name string
+		net  *state.Network
+		devs []lxcconf.NetDev
+		want bool
+	}{
+		{"no network", nil, nil, false},
+		{"pool", pool, nil, true},
+		{"lxc none", nil, []lxcconf.NetDev{{Type: "none"}}, false},
+		{"lxc empty", nil, []lxcconf.NetDev{{Type: "empty"}}, true},
+		{"lxc veth", nil, []lxcconf.NetDev{{Type: "veth", Link: "lxcbr1", Up: true}}, true},
+		{"lxc macvlan", nil, []lxcconf.NetDev{{Type: "macvlan", Link: "eth0", Up: true}}, true},
+		{"lxc none then veth", nil, []lxcconf.NetDev{{Type: "none"}, {Index: 1, Type: "veth", Link: "lxcbr1", Up: true}}, true},
+	} {
+		c := &state.Container{Name: "c", Network: tc.net}
+		cfg := &lxcconf.Config{Net: tc.devs}
+		p, _, err := n.Plan(c, cfg)
+		require.NoError(t, err, tc.name)
+		assert.Equal(t, tc.want, p.Own, "%s: Plan's Own", tc.name)
+		assert.Equal(t, tc.want, n.Owns(c, cfg), "%s: Owns", tc.name)
+	}
+}

@@ -1,0 +1,89 @@
+package launch
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/testenv"
+)
+
+// TestPrepareThenStart: a container prepared ahead starts in the stage
+// spawned by Prepare (its init has the stage's pid) and runs as any
+// other; preparing twice spawns once; the Ahead is empty afterwards.
+func TestPrepareThenStart(t *testing.T) {
+	f := newFixture(t)
+	install(t, f, "0", `echo prepared-ok`, "")
+	before := testenv.TakeResources(t, f.dir, f.parent)
+	f.opts.Ahead = &Ahead{}
+	r, err := OpenRevision(f.st, "0", f.opts)
+	require.NoError(t, err)
+	require.NoError(t, r.Prepare("c1", f.opts))
+	s := f.opts.Ahead.stages["c1"]
+	require.NotNil(t, s)
+	require.NoError(t, r.Prepare("c1", f.opts))
+	assert.Same(t, s, f.opts.Ahead.stages["c1"], "a second Prepare keeps the first stage")
+	require.NoError(t, s.Ready(), "the stage comes up before the start")
+
+	var out testenv.Buffer
+	f.opts.Console = &out
+	in, err := r.Start("c1", f.opts)
+	require.NoError(t, err)
+	assert.Equal(t, s.Pid(), in.Pid(), "the init runs in the prepared stage")
+	assert.Empty(t, f.opts.Ahead.stages, "the start took it")
+	assert.Equal(t, 0, in.Wait())
+	require.NoError(t, in.Close())
+	assert.Contains(t, console(&out), "prepared-ok")
+	after := testenv.TakeResources(t, f.dir, f.parent)
+	assert.Equal(t, before.Mounts, after.Mounts, "no mount leaked")
+	assert.Empty(t, after.Cgroups, "no cgroup left")
+}
+
+// TestPreparedStageThatDoesNotFit: a stage prepared with other process
+// options than the start plans (here another path of the stage binary,
+// as after a config change) is ended, and the start spawns its own.
+func TestPreparedStageThatDoesNotFit(t *testing.T) {
+	f := newFixture(t)
+	install(t, f, "0", `true`, "")
+	r, err := OpenRevision(f.st, "0", f.opts)
+	require.NoError(t, err)
+	ahead := &Ahead{}
+	prep := f.opts
+	prep.Ahead = ahead
+	prep.Stage.Exe = "/proc/self/exe" // the same binary, named otherwise
+	require.NoError(t, r.Prepare("c1", prep))
+	old := ahead.stages["c1"].Pid()
+
+	f.opts.Ahead = ahead
+	in, err := r.Start("c1", f.opts)
+	require.NoError(t, err)
+	assert.NotEqual(t, old, in.Pid(), "a new stage runs the init")
+	assert.ErrorIs(t, unix.Kill(old, 0), unix.ESRCH, "the stage that did not fit is ended and reaped")
+	assert.Equal(t, 0, in.Wait())
+	require.NoError(t, in.Close())
+}
+
+// TestAheadClose: closing an Ahead (the revision stops or is replaced)
+// ends the stages not taken, and a Prepare after it leaves nothing
+// running; a container without an LXC config or unknown is not prepared
+// (the start reports the same error).
+func TestAheadClose(t *testing.T) {
+	f := newFixture(t)
+	install(t, f, "0", `true`, "")
+	r, err := OpenRevision(f.st, "0", f.opts)
+	require.NoError(t, err)
+	f.opts.Ahead = &Ahead{}
+	require.NoError(t, r.Prepare("c1", f.opts))
+	pid := f.opts.Ahead.stages["c1"].Pid()
+	f.opts.Ahead.Close()
+	assert.ErrorIs(t, unix.Kill(pid, 0), unix.ESRCH, "an idle stage is ended and reaped at Close")
+	assert.Empty(t, f.opts.Ahead.stages)
+
+	require.NoError(t, r.Prepare("c1", f.opts))
+	assert.Empty(t, f.opts.Ahead.stages, "a closed Ahead keeps nothing")
+	assert.ErrorContains(t, r.Prepare("nope", f.opts), `revision 0 has no container "nope"`)
+	r.State.Container("c1").Config = ""
+	assert.ErrorContains(t, r.Prepare("c1", f.opts), "has no LXC config")
+}
