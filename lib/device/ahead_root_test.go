@@ -1,0 +1,107 @@
+package device
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"pantavisor/lib/config"
+	"pantavisor/lib/container"
+	"pantavisor/lib/engine"
+	"pantavisor/lib/launch"
+	"pantavisor/lib/storage"
+	"pantavisor/lib/testenv"
+)
+
+// idleStages lists this process's children that are container stages
+// not started yet (a started one has exec'd its container's init).
+func idleStages() []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	me := strconv.Itoa(os.Getpid())
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		status, _ := os.ReadFile("/proc/" + e.Name() + "/status")
+		if !bytes.Contains(status, []byte("\nPPid:\t"+me+"\n")) {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if args := bytes.Split(cmdline, []byte{0}); len(args) > 1 && string(args[1]) == container.StageArg {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// TestBlockedContainerPreparedAndClosed: while a container waits for an
+// earlier group (here one that never signals READY), the device holds
+// its stage spawned ahead, idle; when the revision stops the stage is
+// ended, and nothing is left.
+func TestBlockedContainerPreparedAndClosed(t *testing.T) {
+	testenv.RequireRoot(t)
+	_, err := os.Stat("/dev/loop-control")
+	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	require.Empty(t, idleStages(), "no stage before the test")
+	dir := t.TempDir()
+	st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
+	require.NoError(t, err)
+	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
+	require.NoError(t, err)
+	objects, runs := map[string][]byte{}, map[string]string{}
+	for name, extra := range map[string]string{"first": `,"group":"platform","status_goal":"READY"`, "later": `,"group":"app"`} {
+		objects[name+"/lxc.container.conf"] = []byte(strings.ReplaceAll(chattyConf, "chatty", name))
+		objects[name+"/root.squashfs"] = img
+		objects["_config/"+name+"/app/script"] = []byte("sleep 100\n")
+		runs[name+"/run.json"] = `{"name":"` + name + `","type":"lxc","config":"lxc.container.conf",` +
+			`"root-volume":"root.squashfs","storage":{"lxc-overlay":{"persistence":"boot"}}` + extra + `}`
+	}
+	testenv.InstallRevision(t, st, "0", objects, runs)
+	parent := "pvdevice-" + filepath.Base(filepath.Dir(dir))
+	o := Options{Paths: config.Paths{Storage: st.Root, RunDir: dir + "/run"}, Rev: "0",
+		Launch: launch.Options{Host: container.Host{VolumesDir: dir + "/volumes", ConfigsDir: dir + "/configs"},
+			StateDir: dir + "/state", CgroupParent: parent, Exe: "/bin/busybox",
+			Stage: container.Options{Exe: os.Args[0], Args: []string{os.Args[0], container.StageArg}}}}
+	t.Cleanup(func() {
+		for _, d := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
+			os.Remove(filepath.Join("/sys/fs/cgroup", d, parent))
+		}
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		out engine.Outcome
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, err := New(o, nil)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		out, err := d.Run(ctx)
+		done <- result{out, err}
+	}()
+	require.Eventually(t, func() bool { return len(idleStages()) == 1 }, 10*time.Second, 10*time.Millisecond,
+		"later's stage waits, spawned ahead, while first has not signalled READY")
+	time.Sleep(200 * time.Millisecond)
+	assert.Len(t, idleStages(), 1, "one stage: first's was taken by its start")
+	cancel()
+	res := <-done
+	require.NoError(t, res.err)
+	assert.Equal(t, engine.Exit, res.out.Action, res.out.Reason)
+	assert.Empty(t, idleStages(), "the stage not taken is ended with the revision")
+	assert.Equal(t, testenv.Resources{}, testenv.TakeResources(t, dir, parent), "nothing leaked")
+}
