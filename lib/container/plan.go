@@ -30,16 +30,16 @@ type Host struct {
 }
 
 // Volumes is VolumesDir or its default.
-func (h Host) Volumes() string { return cmp.Or(h.VolumesDir, "/volumes") }
+func (h *Host) Volumes() string { return cmp.Or(h.VolumesDir, "/volumes") }
 
 // Run is RunDir or its default.
-func (h Host) Run() string { return cmp.Or(h.RunDir, config.DefaultRunDir) }
+func (h *Host) Run() string { return cmp.Or(h.RunDir, config.DefaultRunDir) }
 
 // DevLogSource is DevLogSocket or its default, /dev/log.
-func (h Host) DevLogSource() string { return cmp.Or(h.DevLogSocket, "/dev/log") }
+func (h *Host) DevLogSource() string { return cmp.Or(h.DevLogSocket, "/dev/log") }
 
 // Configs is ConfigsDir or its default.
-func (h Host) Configs() string { return cmp.Or(h.ConfigsDir, "/configs") }
+func (h *Host) Configs() string { return cmp.Or(h.ConfigsDir, "/configs") }
 
 // Request names the container and what the state says about it.
 type Request struct {
@@ -110,7 +110,7 @@ func NewPlan(r Request, h Host) (*Plan, error) {
 }
 
 // relocate moves a config path under /volumes to the host's volumes dir.
-func (h Host) relocate(p string) string {
+func (h *Host) relocate(p string) string {
 	if rest, ok := strings.CutPrefix(p, "/volumes/"); ok {
 		return filepath.Join(h.Volumes(), rest)
 	}

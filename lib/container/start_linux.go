@@ -144,7 +144,7 @@ func Spawn(opts Options) (*Stage, error) {
 }
 
 // process is o's process options only: what Spawn uses.
-func (o Options) process() Options {
+func (o *Options) process() Options {
 	return Options{Exe: o.Exe, Args: o.Args, Cloneflags: o.Cloneflags, UIDMappings: o.UIDMappings, GIDMappings: o.GIDMappings}
 }
 
@@ -197,7 +197,7 @@ func (s *Stage) Close() {
 // errStageUsed: Stage.Start after Start or Close.
 var errStageUsed = errors.New("the stage was already started or closed")
 
-func (o Options) command(spec, sync, tty *os.File) *exec.Cmd {
+func (o *Options) command(spec, sync, tty *os.File) *exec.Cmd {
 	exe, args := o.Exe, o.Args
 	if exe == "" {
 		exe = "/proc/self/exe"

@@ -31,7 +31,7 @@ func (d *Device) userMeta(key string) (string, bool) {
 // container's init): the required aliases, whose failure fails the start
 // naming the alias and the module, then the optional ones, whose
 // failures are only logged.
-func (r runner) startDrivers(c *state.Container) error {
+func (r *runner) startDrivers(c *state.Container) error {
 	if r.drv == nil || c == nil {
 		return nil
 	}

@@ -78,7 +78,7 @@ func TestRunnerDrivers(t *testing.T) {
 	assert.Equal(t, []string{"dummy numdummies=2", "cfg80211", "missing"}, l.calls)
 	assert.Empty(t, d.drv.Holders("net"), "a failed start holds nothing")
 
-	assert.NoError(t, runner{}.startDrivers(st.Container("app")), "no manager: nothing loaded")
+	assert.NoError(t, (&runner{}).startDrivers(st.Container("app")), "no manager: nothing loaded")
 
 	assert.Equal(t, []string{"app/run.json: drivers.optional: alias usbnet is not defined in bsp/drivers.json"},
 		drivers.Check(st))

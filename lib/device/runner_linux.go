@@ -34,7 +34,7 @@ func (d *Device) newStarts(rev string) starts {
 func (d *Device) runner(rev string, s *state.State, k starts) engine.Runner {
 	o := d.o.Launch
 	o.Shared, o.Ahead = k.shared, k.ahead
-	return runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: o, logs: d.o.Logs, drv: d.drv, log: d.log,
+	return &runner{rev: &launch.Revision{Storage: d.st, Rev: rev, State: s}, o: o, logs: d.o.Logs, drv: d.drv, log: d.log,
 		nets: d.o.Networks, meta: d.devmeta}
 }
 
@@ -61,7 +61,7 @@ type runner struct {
 
 // Start loads the container's drivers (startDrivers), starts it and
 // follows its log files; closing the unit releases its drivers.
-func (r runner) Start(name string) (engine.Unit, error) {
+func (r *runner) Start(name string) (engine.Unit, error) {
 	c := r.rev.State.Container(name)
 	if r.drv == nil {
 		return r.start(name, c)
@@ -81,14 +81,14 @@ func (r runner) Start(name string) (engine.Unit, error) {
 
 // Prepare spawns container name's stage ahead of its start (lib/launch).
 // A failure is only a debug line: the start meets it again and says so.
-func (r runner) Prepare(name string) {
+func (r *runner) Prepare(name string) {
 	if err := r.rev.Prepare(name, r.o); err != nil {
 		r.log(engine.LevelDebug, "container "+name+": not prepared: "+err.Error())
 	}
 }
 
 // start starts container name (c in the state) and its file loggers.
-func (r runner) start(name string, c *state.Container) (engine.Unit, error) {
+func (r *runner) start(name string, c *state.Container) (engine.Unit, error) {
 	in, err := r.rev.Start(name, r.o)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (r runner) start(name string, c *state.Container) (engine.Unit, error) {
 
 // publishAddrs puts the addresses of container name on its pools in
 // device-meta, under NetworkKey(name), as {"eth0":"10.0.5.2/24"}.
-func (r runner) publishAddrs(name string) {
+func (r *runner) publishAddrs(name string) {
 	if r.nets == nil || r.meta == nil {
 		return
 	}
@@ -176,7 +176,7 @@ func (u *tailedUnit) Close() error {
 	return u.Instance.Close()
 }
 
-func (r runner) Mount(name string) (engine.Unit, error) {
+func (r *runner) Mount(name string) (engine.Unit, error) {
 	in, err := r.rev.Mount(name, r.o)
 	if err != nil {
 		return nil, err

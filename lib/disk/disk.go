@@ -67,9 +67,9 @@ type Options struct {
 	PageSize int // swap page size; 0: the system's
 }
 
-func (o Options) mediaDir() string   { return def(o.MediaDir, "/media") }
-func (o Options) storageDir() string { return def(o.StorageDir, "/storage") }
-func (o Options) dev() string        { return def(o.Dev, "/dev") }
+func (o *Options) mediaDir() string   { return def(o.MediaDir, "/media") }
+func (o *Options) storageDir() string { return def(o.StorageDir, "/storage") }
+func (o *Options) dev() string        { return def(o.Dev, "/dev") }
 
 func def(s, d string) string {
 	if s == "" {
@@ -78,7 +78,7 @@ func def(s, d string) string {
 	return s
 }
 
-func (o Options) zram() zram.Control {
+func (o *Options) zram() zram.Control {
 	return zram.Control{Sys: o.Sys, Dev: o.Dev, NoReuse: o.NoZramReuse}
 }
 
@@ -86,7 +86,7 @@ func (o Options) zram() zram.Control {
 // "disk": name live: $MEDIADIR/pv/dmcrypt/<name> (upstream uses the
 // dmcrypt namespace for every disk-backed volume, bind volume disks
 // included).
-func (o Options) CryptDir(name string) string {
+func (o *Options) CryptDir(name string) string {
 	return filepath.Join(o.mediaDir(), "pv", "dmcrypt", name)
 }
 

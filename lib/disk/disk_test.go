@@ -173,10 +173,10 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestCryptDir(t *testing.T) {
-	if got := (Options{}).CryptDir("secrets"); got != "/media/pv/dmcrypt/secrets" {
+	if got := (&Options{}).CryptDir("secrets"); got != "/media/pv/dmcrypt/secrets" {
 		t.Errorf("CryptDir = %q", got)
 	}
-	if got := (Options{MediaDir: "/run/pantavisor/media"}).CryptDir("s"); got != "/run/pantavisor/media/pv/dmcrypt/s" {
+	if got := (&Options{MediaDir: "/run/pantavisor/media"}).CryptDir("s"); got != "/run/pantavisor/media/pv/dmcrypt/s" {
 		t.Errorf("CryptDir = %q", got)
 	}
 }

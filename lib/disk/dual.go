@@ -132,7 +132,7 @@ func checkDualSubs(d state.Disk, all []state.Disk, opts Options) ([]string, erro
 // copies the old secondary over the primary's newer files again at
 // every boot, which upstream's own documentation says it does not
 // ("first boot: copy; subsequent boots: mount mainline directly").
-func (o Options) dualMarker(d state.Disk) string {
+func (o *Options) dualMarker(d state.Disk) string {
 	return filepath.Join(o.storageDir(), "disks", "dual_"+strings.Join(d.Disks, "_")+".init_done")
 }
 

@@ -69,7 +69,7 @@ func Run(dir string, e Env) ([]Result, error) {
 	return out, nil
 }
 
-func (e Env) environ() []string {
+func (e *Env) environ() []string {
 	try := "false"
 	if e.Try != "" && e.Try == e.Rev {
 		try = "true"

@@ -40,26 +40,26 @@ type Options struct {
 	Detach    func(dev string) error                           // default loop.Detach
 }
 
-func (o Options) proc() string      { return cmp.Or(o.Proc, "/proc") }
-func (o Options) sys() string       { return cmp.Or(o.Sys, "/sys") }
-func (o Options) dev() string       { return cmp.Or(o.Dev, "/dev") }
-func (o Options) mountinfo() string { return cmp.Or(o.Mountinfo, "/proc/self/mountinfo") }
+func (o *Options) proc() string      { return cmp.Or(o.Proc, "/proc") }
+func (o *Options) sys() string       { return cmp.Or(o.Sys, "/sys") }
+func (o *Options) dev() string       { return cmp.Or(o.Dev, "/dev") }
+func (o *Options) mountinfo() string { return cmp.Or(o.Mountinfo, "/proc/self/mountinfo") }
 
-func (o Options) killGroup(ctx context.Context, g *cgroup.Group) error {
+func (o *Options) killGroup(ctx context.Context, g *cgroup.Group) error {
 	if o.KillGroup != nil {
 		return o.KillGroup(ctx, g)
 	}
 	return errors.Join(g.Kill(ctx), g.Remove())
 }
 
-func (o Options) unmount(target string, flags int) error {
+func (o *Options) unmount(target string, flags int) error {
 	if o.Unmount != nil {
 		return o.Unmount(target, flags)
 	}
 	return mount.Unmount(target, flags)
 }
 
-func (o Options) detach(dev string) error {
+func (o *Options) detach(dev string) error {
 	if o.Detach != nil {
 		return o.Detach(dev)
 	}
@@ -133,7 +133,7 @@ func Cleanup(ctx context.Context, o Options) (Report, error) {
 }
 
 // cleanGroups is step 1 of Cleanup.
-func (o Options) cleanGroups(ctx context.Context, r *Report) error {
+func (o *Options) cleanGroups(ctx context.Context, r *Report) error {
 	m := cgroup.Manager{Root: o.CgroupRoot, Mountinfo: o.Mountinfo, Proc: o.Proc, Parent: o.CgroupParent}
 	names := o.Groups
 	if o.CgroupParent != "" {
@@ -166,7 +166,7 @@ func (o Options) cleanGroups(ctx context.Context, r *Report) error {
 }
 
 // groupNames lists the groups under the parent in every hierarchy.
-func (o Options) groupNames(m cgroup.Manager) ([]string, error) {
+func (o *Options) groupNames(m cgroup.Manager) ([]string, error) {
 	l, err := m.Layout()
 	if errors.Is(err, cgroup.ErrNoCgroup) {
 		return nil, nil
@@ -209,7 +209,7 @@ func exists(g *cgroup.Group) bool {
 }
 
 // comm is the command name of pid, "" if it is gone.
-func (o Options) comm(pid int) string {
+func (o *Options) comm(pid int) string {
 	b, err := os.ReadFile(filepath.Join(o.proc(), strconv.Itoa(pid), "comm"))
 	if err != nil {
 		return ""
@@ -222,7 +222,7 @@ func (o Options) comm(pid int) string {
 const maxPasses = 8
 
 // cleanMounts is step 2 of Cleanup.
-func (o Options) cleanMounts(r *Report) error {
+func (o *Options) cleanMounts(r *Report) error {
 	dirs := resolve(o.MountDirs)
 	if len(dirs) == 0 {
 		return nil
@@ -251,7 +251,7 @@ func (o Options) cleanMounts(r *Report) error {
 	return err
 }
 
-func (o Options) mountsBelow(dirs []string) ([]string, error) {
+func (o *Options) mountsBelow(dirs []string) ([]string, error) {
 	f, err := os.Open(o.mountinfo())
 	if err != nil {
 		return nil, fmt.Errorf("list mounts: %w", err)
@@ -263,7 +263,7 @@ func (o Options) mountsBelow(dirs []string) ([]string, error) {
 // unmountOne unmounts p; when busy (EBUSY: a process still uses it) it
 // detaches it (MNT_DETACH). EINVAL (not a mount point any more: gone
 // with a parent detached lazily) counts as done.
-func (o Options) unmountOne(p string) error {
+func (o *Options) unmountOne(p string) error {
 	err := o.unmount(p, 0)
 	if errors.Is(err, unix.EBUSY) {
 		err = o.unmount(p, unix.MNT_DETACH)
@@ -294,7 +294,7 @@ func resolve(dirs []string) []string {
 }
 
 // cleanLoops is step 3 of Cleanup.
-func (o Options) cleanLoops(r *Report) error {
+func (o *Options) cleanLoops(r *Report) error {
 	if o.Storage == "" {
 		return nil
 	}
@@ -327,7 +327,7 @@ func (o Options) cleanLoops(r *Report) error {
 const dialTimeout = 100 * time.Millisecond
 
 // cleanSockets is step 4 of Cleanup.
-func (o Options) cleanSockets(r *Report) error {
+func (o *Options) cleanSockets(r *Report) error {
 	var errs []error
 	for _, p := range o.Sockets {
 		fi, err := os.Lstat(p)

@@ -26,7 +26,7 @@ type Pool struct {
 }
 
 // Broadcast returns the last address of the pool's subnet.
-func (p Pool) Broadcast() ip4.Addr {
+func (p *Pool) Broadcast() ip4.Addr {
 	return lastAddr(p.Subnet)
 }
 

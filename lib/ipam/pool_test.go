@@ -116,7 +116,7 @@ func TestBroadcast(t *testing.T) {
 		"10.0.5.0/24": "10.0.5.255", "10.0.0.0/30": "10.0.0.3", "10.0.0.0/8": "10.255.255.255",
 		"0.0.0.0/0": "255.255.255.255", "192.168.1.128/25": "192.168.1.255",
 	} {
-		assert.Equal(t, want, Pool{Subnet: ip4.MustParsePrefix(in)}.Broadcast().String(), in)
+		assert.Equal(t, want, (&Pool{Subnet: ip4.MustParsePrefix(in)}).Broadcast().String(), in)
 	}
 }
 

@@ -72,7 +72,7 @@ type Networks interface {
 var errNoNetworks = errors.New("network pools are not available here")
 
 // host is o.Host with the cgroup layout looked up when not given.
-func (o Options) host() container.Host {
+func (o *Options) host() container.Host {
 	h := o.Host
 	if h.Cgroups.Mode == 0 {
 		m := cgroup.Manager{Parent: o.CgroupParent}
@@ -81,26 +81,26 @@ func (o Options) host() container.Host {
 	return h
 }
 
-func (o Options) stateDir() string { return cmp.Or(o.StateDir, "/run/pantavisor/containers") }
+func (o *Options) stateDir() string { return cmp.Or(o.StateDir, "/run/pantavisor/containers") }
 
 // rootfs is where container name's rootfs is assembled.
-func (o Options) rootfs(name string) string { return filepath.Join(o.stateDir(), name, "rootfs") }
+func (o *Options) rootfs(name string) string { return filepath.Join(o.stateDir(), name, "rootfs") }
 
 // sharedDir holds the mounts of the Shareds (beside the state dir, whose
 // entries are container names).
-func (o Options) sharedDir() string { return o.stateDir() + "-objects" }
+func (o *Options) sharedDir() string { return o.stateDir() + "-objects" }
 
 // MountDirs are the directories below which launches mount: volumes,
 // rootfs mount points, shared image mounts, _config copies and the run
 // dir.
-func (o Options) MountDirs() []string {
+func (o *Options) MountDirs() []string {
 	return []string{o.Host.Volumes(), o.stateDir(), o.sharedDir(), o.Host.Configs(), o.Host.Run()}
 }
 
 // NewShared returns an empty Shared for the containers of revision rev,
 // mounting in "<StateDir>-objects/<rev>". Set it as Options.Shared for
 // their starts and Retire it when the revision stops or is replaced.
-func (o Options) NewShared(rev string) *volume.Shared {
+func (o *Options) NewShared(rev string) *volume.Shared {
 	return &volume.Shared{Dir: filepath.Join(o.sharedDir(), rev)}
 }
 

@@ -24,7 +24,7 @@ type Tail struct {
 // Run follows the file until ctx ends. A file that does not exist yet is
 // waited for; a file that shrank (rotated, truncated) is read from its
 // start again.
-func (t Tail) Run(ctx context.Context, srv *Server) {
+func (t *Tail) Run(ctx context.Context, srv *Server) {
 	every := t.Every
 	if every == 0 {
 		every = 500 * time.Millisecond
@@ -42,7 +42,7 @@ func (t Tail) Run(ctx context.Context, srv *Server) {
 }
 
 // poll reads what was appended since off and sends complete lines.
-func (t Tail) poll(srv *Server, off int64, partial []byte) (int64, []byte) {
+func (t *Tail) poll(srv *Server, off int64, partial []byte) (int64, []byte) {
 	f, err := os.Open(t.Path)
 	if err != nil {
 		return off, partial

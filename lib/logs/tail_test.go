@@ -44,7 +44,7 @@ func TestTail(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		Tail{Path: src, Platform: "app", Source: "x", Every: time.Millisecond}.Run(ctx, s)
+		(&Tail{Path: src, Platform: "app", Source: "x", Every: time.Millisecond}).Run(ctx, s)
 		close(done)
 	}()
 	cancel()

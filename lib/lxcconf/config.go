@@ -81,11 +81,11 @@ type Rootfs struct {
 }
 
 // IsOverlay reports whether the rootfs uses LXC's overlay storage driver.
-func (r Rootfs) IsOverlay() bool { return r.Type == "overlayfs" || r.Type == "overlay" }
+func (r *Rootfs) IsOverlay() bool { return r.Type == "overlayfs" || r.Type == "overlay" }
 
 // LowerDirs returns the overlay lower directories, top first, as
 // overlayfs's lowerdir= lists them.
-func (r Rootfs) LowerDirs() []string {
+func (r *Rootfs) LowerDirs() []string {
 	if r.Lower == "" {
 		return nil
 	}
@@ -93,7 +93,7 @@ func (r Rootfs) LowerDirs() []string {
 }
 
 // WorkDir returns the overlay work directory LXC uses: "work" next to Upper.
-func (r Rootfs) WorkDir() string {
+func (r *Rootfs) WorkDir() string {
 	if r.Upper == "" {
 		return ""
 	}

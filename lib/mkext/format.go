@@ -95,7 +95,7 @@ func newUUID(u *[16]byte, r io.Reader) error {
 
 // groupMeta is the metadata region of group g, from its first block to
 // the end of its inode table.
-func (l Layout) groupMeta(g int64, gdt []byte, opts Options) []byte {
+func (l *Layout) groupMeta(g int64, gdt []byte, opts Options) []byte {
 	b := make([]byte, l.overhead(g)*l.BlockSize)
 	off := int64(0)
 	if hasSuper(g) {
@@ -118,14 +118,14 @@ func (l Layout) groupMeta(g int64, gdt []byte, opts Options) []byte {
 
 // blockBitmapBytes marks group g's used blocks and, past the end of a
 // short last group, the padding bits (e2fsck insists they are set).
-func (l Layout) blockBitmapBytes(g int64, b []byte) {
+func (l *Layout) blockBitmapBytes(g int64, b []byte) {
 	setBits(b, 0, l.usedBlocks(g))
 	setBits(b, l.groupBlocks(g), 8*l.BlockSize)
 }
 
 // inodeBitmapBytes marks group g's used inodes and the padding bits past
 // InodesPerGroup.
-func (l Layout) inodeBitmapBytes(g int64, b []byte) {
+func (l *Layout) inodeBitmapBytes(g int64, b []byte) {
 	setBits(b, 0, l.usedInodes(g))
 	setBits(b, l.InodesPerGroup, 8*l.BlockSize)
 }
@@ -137,7 +137,7 @@ func setBits(b []byte, from, to int64) {
 }
 
 // descriptors is the group descriptor table.
-func (l Layout) descriptors() []byte {
+func (l *Layout) descriptors() []byte {
 	b := make([]byte, l.GDTBlocks*l.BlockSize)
 	le := binary.LittleEndian
 	for g := range l.Groups {

@@ -97,7 +97,7 @@ func (l *Layout) setInodes(total int64) {
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 // Inodes is s_inodes_count.
-func (l Layout) Inodes() int64 { return l.InodesPerGroup * l.Groups }
+func (l *Layout) Inodes() int64 { return l.InodesPerGroup * l.Groups }
 
 // hasSuper reports whether group g holds a superblock backup (sparse_super:
 // groups 0, 1 and the powers of 3, 5 and 7).
@@ -118,17 +118,17 @@ func hasSuper(g int64) bool {
 }
 
 // groupStart is the first block of group g.
-func (l Layout) groupStart(g int64) int64 { return l.FirstDataBlock + g*l.BlocksPerGroup }
+func (l *Layout) groupStart(g int64) int64 { return l.FirstDataBlock + g*l.BlocksPerGroup }
 
 // groupBlocks is the number of blocks of group g (the last may be short).
-func (l Layout) groupBlocks(g int64) int64 {
+func (l *Layout) groupBlocks(g int64) int64 {
 	return min(l.BlocksPerGroup, l.Blocks-l.groupStart(g))
 }
 
 // overhead is the metadata blocks at the start of group g: superblock and
 // descriptor copies where sparse_super puts them, then the block bitmap,
 // inode bitmap and inode table.
-func (l Layout) overhead(g int64) int64 {
+func (l *Layout) overhead(g int64) int64 {
 	n := 2 + l.ITableBlocks
 	if hasSuper(g) {
 		n += 1 + l.GDTBlocks
@@ -137,19 +137,19 @@ func (l Layout) overhead(g int64) int64 {
 }
 
 // blockBitmap, inodeBitmap and inodeTable are the metadata blocks of group g.
-func (l Layout) blockBitmap(g int64) int64 {
+func (l *Layout) blockBitmap(g int64) int64 {
 	return l.groupStart(g) + l.overhead(g) - 2 - l.ITableBlocks
 }
-func (l Layout) inodeBitmap(g int64) int64 { return l.blockBitmap(g) + 1 }
-func (l Layout) inodeTable(g int64) int64  { return l.blockBitmap(g) + 2 }
+func (l *Layout) inodeBitmap(g int64) int64 { return l.blockBitmap(g) + 1 }
+func (l *Layout) inodeTable(g int64) int64  { return l.blockBitmap(g) + 2 }
 
 // rootBlock and lostFoundBlock are the directory blocks, the first data
 // blocks of group 0.
-func (l Layout) rootBlock() int64      { return l.groupStart(0) + l.overhead(0) }
-func (l Layout) lostFoundBlock() int64 { return l.rootBlock() + 1 }
+func (l *Layout) rootBlock() int64      { return l.groupStart(0) + l.overhead(0) }
+func (l *Layout) lostFoundBlock() int64 { return l.rootBlock() + 1 }
 
 // usedBlocks is the blocks in use in group g.
-func (l Layout) usedBlocks(g int64) int64 {
+func (l *Layout) usedBlocks(g int64) int64 {
 	if g == 0 {
 		return l.overhead(0) + 2
 	}
@@ -158,7 +158,7 @@ func (l Layout) usedBlocks(g int64) int64 {
 
 // usedInodes is the inodes in use in group g (the reserved ones and
 // lost+found live in group 0).
-func (l Layout) usedInodes(g int64) int64 {
+func (l *Layout) usedInodes(g int64) int64 {
 	if g == 0 {
 		return firstIno
 	}
@@ -166,7 +166,7 @@ func (l Layout) usedInodes(g int64) int64 {
 }
 
 // FreeBlocks is s_free_blocks_count.
-func (l Layout) FreeBlocks() int64 {
+func (l *Layout) FreeBlocks() int64 {
 	var n int64
 	for g := range l.Groups {
 		n += l.groupBlocks(g) - l.usedBlocks(g)

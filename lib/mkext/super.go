@@ -9,7 +9,7 @@ import (
 
 // superblock is the 1024-byte superblock as stored in group g (the copies
 // differ only in s_block_group_nr). Offsets are struct ext2_super_block's.
-func (l Layout) superblock(g int64, opts Options) []byte {
+func (l *Layout) superblock(g int64, opts Options) []byte {
 	b := make([]byte, superSize)
 	le := binary.LittleEndian
 	now := uint32(opts.Now.Unix())
@@ -47,7 +47,7 @@ func (l Layout) superblock(g int64, opts Options) []byte {
 
 // reservedInodes writes the root directory (inode 2) and lost+found (11)
 // into the start of group 0's inode table; inodes 1 and 3-10 stay zero.
-func (l Layout) reservedInodes(table []byte, now time.Time) {
+func (l *Layout) reservedInodes(table []byte, now time.Time) {
 	writeDirInode(table[(rootIno-1)*inodeSize:], 0o755, 3, l.BlockSize, l.rootBlock(), now)
 	writeDirInode(table[(firstIno-1)*inodeSize:], 0o700, 2, l.BlockSize, l.lostFoundBlock(), now)
 }
@@ -72,7 +72,7 @@ func writeDirInode(b []byte, perm uint16, links uint16, blockSize, block int64, 
 // dirBlock is a directory block holding "." (self), ".." (parent) and,
 // when name is set, one entry name for inode child; the last entry's
 // rec_len runs to the block's end.
-func (l Layout) dirBlock(self, parent uint32, name string, child uint32) []byte {
+func (l *Layout) dirBlock(self, parent uint32, name string, child uint32) []byte {
 	b := make([]byte, l.BlockSize)
 	off := dirent(b, 0, self, ".", 12)
 	if name == "" {
