@@ -24,9 +24,15 @@ type starts struct {
 	ahead  *launch.Ahead
 }
 
+// stagesAhead bounds the stages a revision keeps spawned ahead of their
+// starts: each idle one holds about 0.7 MB, so at most about 3 MB wait
+// while earlier groups come up; the next blocked container gets one as
+// soon as a start took one.
+const stagesAhead = 4
+
 // newStarts is an empty starts for revision rev.
 func (d *Device) newStarts(rev string) starts {
-	return starts{shared: d.o.Launch.NewShared(rev), ahead: &launch.Ahead{}}
+	return starts{shared: d.o.Launch.NewShared(rev), ahead: &launch.Ahead{Max: stagesAhead}}
 }
 
 // runner is the engine's Runner for revision rev of the device; its

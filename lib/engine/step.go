@@ -86,11 +86,13 @@ func (e *Engine) drainExits() []exited {
 // groups are all done, in state order; the others wait as BLOCKED. It
 // passes again while a pass started something, so a group that reached
 // its goal at once (MOUNTED, STARTED) unblocks the next in the same step.
-// Before that, a Preparer runner prepares every installed container, so
-// the ones blocked get ready while the earlier groups come up.
+// Before that, a Preparer runner prepares every installed or blocked
+// container, so the ones blocked get ready while the earlier groups come
+// up (at every pass: a runner that keeps few prepared at once takes the
+// next when one started).
 func (e *Engine) startReady(now time.Time) *Outcome {
 	for _, c := range e.cs {
-		if c.status == Installed && !c.dropping {
+		if (c.status == Installed || c.status == Blocked) && !c.dropping {
 			e.prepare(c)
 		}
 	}

@@ -12,34 +12,46 @@ import (
 // for a restart's delay, off the start's path. A start takes its
 // container's stage when it fits the start's plan (container.Stage.Fits)
 // and spawns its own otherwise. Each idle stage holds memory (about
-// 0.7 MB here), so the owner closes the Ahead when the revision stops or
-// is replaced. The zero value is ready; a nil *Ahead spawns at every
-// start.
+// 0.7 MB here): Max bounds how many wait at once, and the owner closes
+// the Ahead when the revision stops or is replaced. The zero value is
+// ready and unbounded; a nil *Ahead spawns at every start.
 type Ahead struct {
-	mu     sync.Mutex
+	Max int // idle stages at most; 0: no bound
+
+	mu sync.Mutex
+	// stages are the idle stages by container; a nil one is a Prepare
+	// that failed, not tried again before the container's start.
 	stages map[string]*container.Stage
 	closed bool
 }
 
 // Prepare spawns the stage of container name ahead of its start into
-// o.Ahead (nothing when o.Ahead is nil or holds one for name already).
-// It plans the container as its start will, without leasing or linking
-// its network (Networks.Owns), and mounts nothing.
+// o.Ahead: nothing when o.Ahead is nil, closed or full, or already holds
+// (or failed) one for name. It plans the container as its start will,
+// without leasing or linking its network (Networks.Owns), and mounts
+// nothing.
 func (r *Revision) Prepare(name string, o Options) error {
-	if o.Ahead == nil || o.Ahead.has(name) {
+	if o.Ahead == nil || !o.Ahead.wants(name) {
 		return nil
 	}
+	s, err := r.spawn(name, o)
+	o.Ahead.put(name, s)
+	return err
+}
+
+// spawn spawns the stage container name's start would.
+func (r *Revision) spawn(name string, o Options) (*container.Stage, error) {
 	c, err := r.container(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg, _, err := r.config(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	plan, err := container.NewPlan(request(c, cfg, o), o.host())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in := &Instance{Name: name, plan: plan}
 	in.net.Own = o.Networks != nil && o.Networks.Owns(c, cfg)
@@ -47,26 +59,34 @@ func (r *Revision) Prepare(name string, o Options) error {
 		in.host = c.Network.Hostname
 	}
 	in.applyNetwork()
-	s, err := container.Spawn(in.stageOptions(o))
-	if err != nil {
-		return err
-	}
-	o.Ahead.put(name, s)
-	return nil
+	return container.Spawn(in.stageOptions(o))
 }
 
-func (a *Ahead) has(name string) bool {
+// wants: a stage for name would be kept.
+func (a *Ahead) wants(name string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.stages[name] != nil
+	if _, ok := a.stages[name]; ok || a.closed {
+		return false
+	}
+	idle := 0
+	for _, s := range a.stages {
+		if s != nil {
+			idle++
+		}
+	}
+	return a.Max == 0 || idle < a.Max
 }
 
-// put keeps s as name's stage; a closed Ahead closes it instead.
+// put keeps s (nil: a failed Prepare) as name's stage; a closed Ahead
+// closes it instead.
 func (a *Ahead) put(name string, s *container.Stage) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
-		s.Close()
+		if s != nil {
+			s.Close()
+		}
 		return
 	}
 	if old := a.stages[name]; old != nil {
@@ -103,7 +123,9 @@ func (a *Ahead) Close() {
 	defer a.mu.Unlock()
 	a.closed = true
 	for name, s := range a.stages {
-		s.Close()
+		if s != nil {
+			s.Close()
+		}
 		delete(a.stages, name)
 	}
 }

@@ -67,8 +67,7 @@ func TestPreparedStageThatDoesNotFit(t *testing.T) {
 
 // TestAheadClose: closing an Ahead (the revision stops or is replaced)
 // ends the stages not taken, and a Prepare after it leaves nothing
-// running; a container without an LXC config or unknown is not prepared
-// (the start reports the same error).
+// running.
 func TestAheadClose(t *testing.T) {
 	f := newFixture(t)
 	install(t, f, "0", `true`, "")
@@ -83,7 +82,38 @@ func TestAheadClose(t *testing.T) {
 
 	require.NoError(t, r.Prepare("c1", f.opts))
 	assert.Empty(t, f.opts.Ahead.stages, "a closed Ahead keeps nothing")
+}
+
+// TestAheadBoundAndFailures: an Ahead keeps at most Max idle stages (the
+// next container gets one once a start took one), and a Prepare that
+// failed (an unknown container, one without an LXC config) reports its
+// error once and is not tried again before that container's start.
+func TestAheadBoundAndFailures(t *testing.T) {
+	f := newFixture(t)
+	install(t, f, "0", `true`, "")
+	r, err := OpenRevision(f.st, "0", f.opts)
+	require.NoError(t, err)
+	two := *r.State.Container("c1")
+	two.Name = "c2"
+	r.State.Containers = append(r.State.Containers, &two) // the same image and config under another name
+
+	f.opts.Ahead = &Ahead{Max: 1}
+	defer f.opts.Ahead.Close()
 	assert.ErrorContains(t, r.Prepare("nope", f.opts), `revision 0 has no container "nope"`)
+	assert.NoError(t, r.Prepare("nope", f.opts), "a failed Prepare is not tried again")
+	require.NoError(t, r.Prepare("c1", f.opts))
+	require.NoError(t, r.Prepare("c2", f.opts))
+	assert.NotNil(t, f.opts.Ahead.stages["c1"])
+	assert.NotContains(t, f.opts.Ahead.stages, "c2", "Max 1: c2 waits for room")
+
+	in, err := r.Start("c1", f.opts)
+	require.NoError(t, err)
+	require.NoError(t, r.Prepare("c2", f.opts))
+	assert.NotNil(t, f.opts.Ahead.stages["c2"], "c1's start made room")
+	assert.Equal(t, 0, in.Wait())
+	require.NoError(t, in.Close())
+
+	f.opts.Ahead.Max = 0 // room for c1 again
 	r.State.Container("c1").Config = ""
 	assert.ErrorContains(t, r.Prepare("c1", f.opts), "has no LXC config")
 }
