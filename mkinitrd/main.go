@@ -4,8 +4,8 @@
 // kernel modules with their dependencies in load order, and the trust
 // stores of signed revisions (-trust, else the board's "trust") at
 // /etc/pantavisor/pvs/trust, each checked with lib/pvs as the device loads
-// it; compressed with xz using a CRC32 check and a 1 MiB dictionary, which
-// the kernel's decoder accepts.
+// it; compressed by xz(1) with a CRC32 check and a 1 MiB dictionary, which
+// the kernel's decoder accepts (cpio.XZ).
 //
 // Usage:
 //
@@ -25,8 +25,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/ulikunitz/xz"
 
 	"pantavisor/boards"
 	"pantavisor/lib/disk"
@@ -84,11 +82,11 @@ func run(args []string, stderr io.Writer) error {
 	if err := cpio.Write(&archive, cpio.Reproducible(entries)); err != nil {
 		return err
 	}
-	var out bytes.Buffer
-	if err := compress(&out, archive.Bytes()); err != nil {
+	packed, err := cpio.XZ(archive.Bytes())
+	if err != nil {
 		return err
 	}
-	return writeAtomic(o.out, out.Bytes())
+	return writeAtomic(o.out, packed)
 }
 
 // build assembles the entries of the initramfs: the skeleton, the binary
@@ -228,20 +226,6 @@ func appletNames(o options) ([]string, error) {
 		return nil, errors.New("no applet names")
 	}
 	return names, nil
-}
-
-// compress writes data as xz with the settings the kernel's decoder takes:
-// CRC32 check (it has no CRC64/SHA-256 for initramfs) and a 1 MiB
-// dictionary (the same as `xz --check=crc32 --lzma2=dict=1MiB`).
-func compress(w io.Writer, data []byte) error {
-	zw, err := xz.WriterConfig{DictCap: 1 << 20, CheckSum: xz.CRC32}.NewWriter(w)
-	if err != nil {
-		return fmt.Errorf("xz: %w", err)
-	}
-	if _, err := zw.Write(data); err != nil {
-		return fmt.Errorf("xz: %w", err)
-	}
-	return zw.Close()
 }
 
 // writeAtomic writes a file through a temporary name so a failed run leaves

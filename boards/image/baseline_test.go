@@ -115,21 +115,15 @@ func buildBaselineInitrd(ctx context.Context, ours, busybox, script, out string)
 	for _, a := range applets {
 		es = append(es, cpio.Entry{Name: a, Mode: cpio.TypeLink | 0o777, Link: "/bin/busybox"})
 	}
-	var archive, packed bytes.Buffer
+	var archive bytes.Buffer
 	if err := cpio.Write(&archive, cpio.Reproducible(es)); err != nil {
 		return err
 	}
-	zw, err := xz.WriterConfig{DictCap: 1 << 20, CheckSum: xz.CRC32}.NewWriter(&packed)
+	packed, err := cpio.XZ(archive.Bytes()) // as mkinitrd packs ours
 	if err != nil {
 		return err
 	}
-	if _, err := zw.Write(archive.Bytes()); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	return os.WriteFile(out, packed.Bytes(), 0o644)
+	return os.WriteFile(out, packed, 0o644)
 }
 
 // TestBaselineInitrd builds the baseline from a small stand-in for our

@@ -2,6 +2,7 @@ package cpio
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -140,4 +141,32 @@ func FuzzWrite(f *testing.F) {
 			t.Fatalf("got %d entries, want %d", len(out), len(in))
 		}
 	})
+}
+
+// TestXZ: the packed archive is one xz stream with the CRC32 check the
+// kernel's decoder needs and a dictionary no larger than 1 MiB, and
+// unpacks to the archive; without xz(1) the error says so.
+func TestXZ(t *testing.T) {
+	if _, err := exec.LookPath("xz"); err != nil {
+		t.Skip("SKIPPED, MISSING CAPABILITY: needs xz on PATH (make deps installs xz-utils)")
+	}
+	var archive bytes.Buffer
+	require.NoError(t, Write(&archive, Reproducible(sample())))
+	packed, err := XZ(archive.Bytes())
+	require.NoError(t, err)
+	require.Greater(t, len(packed), 12)
+	assert.Equal(t, []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 0x01}, packed[:8], "xz magic, stream flags: CRC32")
+	f := t.TempDir() + "/a.xz"
+	require.NoError(t, os.WriteFile(f, packed, 0o644))
+	list, err := exec.Command("xz", "--robot", "--list", "-vv", f).Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(list), "\tCRC32\t", "check")
+	assert.Contains(t, string(list), "--lzma2=dict=1MiB", "dictionary")
+	out, err := exec.Command("xz", "-dc", f).Output()
+	require.NoError(t, err)
+	assert.Equal(t, archive.Bytes(), out)
+
+	t.Setenv("PATH", "")
+	_, err = XZ(archive.Bytes())
+	assert.ErrorContains(t, err, "xz: ")
 }
