@@ -71,8 +71,9 @@ func (e *Engine) userStart(c *ctr) error {
 	return nil
 }
 
-// userRestart stops a running c and reinstalls it once it exited;
-// reinstalls a STOPPED or RECOVERING one directly. While STOPPING (a stop
+// userRestart stops a running c and reinstalls it once it exited (a
+// Preparer runner prepares its start while it stops); reinstalls a
+// STOPPED or RECOVERING one directly. While STOPPING (a stop
 // or restart already under way) or not yet started it is
 // ErrNotRestartable.
 func (e *Engine) userRestart(c *ctr) error {
@@ -80,6 +81,7 @@ func (e *Engine) userRestart(c *ctr) error {
 	case running(c.status):
 		c.userStopped, c.reinstall = false, true
 		e.stopAsync(c)
+		e.prepare(c) // while it stops
 	case c.status == Stopped || c.status == Recovering:
 		e.reinstallNow(c)
 	default:

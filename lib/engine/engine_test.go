@@ -371,3 +371,18 @@ func TestPrepare(t *testing.T) {
 	require.Nil(t, e.step(t0.Add(8*time.Second)))
 	assert.Equal(t, "prepare web, prepare web, start web", r.log(), "and told again at its start (a no-op for lib/launch)")
 }
+
+// TestUserRestartPrepares: a restart requested through Control prepares
+// the container's next start as soon as its stop begins.
+func TestUserRestartPrepares(t *testing.T) {
+	st := revision(t, "", [2]string{"web", `,"group":"app"`})
+	r := preparingRunner{newRunner()}
+	e := New(st, r, Options{})
+	require.Nil(t, e.step(t0))
+	r.events = nil
+	require.NoError(t, control(e, "web", "restart"))
+	assert.Equal(t, "prepare web", r.log(), "prepared while it stops")
+	r.exit(t, e, "web", 143)
+	require.Nil(t, e.step(t0.Add(time.Second)))
+	assert.Equal(t, "prepare web, prepare web, start web", r.log())
+}
