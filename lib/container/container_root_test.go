@@ -221,3 +221,18 @@ func TestStageClose(t *testing.T) {
 		assert.ErrorIs(t, err, errStageUsed)
 	}
 }
+
+// TestStageGone: a stage that waits is not gone; killed, it is, and
+// Close still collects it.
+func TestStageGone(t *testing.T) {
+	testenv.RequireRoot(t)
+	s, err := Spawn(testOptions(&bytes.Buffer{}))
+	require.NoError(t, err)
+	require.NoError(t, s.Ready())
+	assert.False(t, s.Gone())
+	require.NoError(t, unix.Kill(s.Pid(), unix.SIGKILL))
+	require.Eventually(t, s.Gone, 5*time.Second, time.Millisecond, "a killed stage is gone")
+	pid := s.Pid()
+	s.Close()
+	assert.ErrorIs(t, unix.Kill(pid, 0), unix.ESRCH, "reaped by Close")
+}

@@ -85,6 +85,14 @@ type Stage struct {
 // Pid is the stage's process id, which the container's init keeps.
 func (s *Stage) Pid() int { return s.p.Pid }
 
+// Gone reports whether the stage has exited (killed while it waited,
+// say): it can start nothing. It leaves the exit to Close to collect.
+func (s *Stage) Gone() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, s.p.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return err != nil || info.Signo != 0 // the kernel fills it only for an exited child
+}
+
 // Ready waits until the stage's runtime is up and it waits for its Spec
 // (Start waits for that too before it releases the stage).
 func (s *Stage) Ready() error {

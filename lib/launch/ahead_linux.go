@@ -99,15 +99,16 @@ func (a *Ahead) put(name string, s *container.Stage) {
 }
 
 // take gives the stage for a start of container name with opts: the one
-// spawned ahead when it fits, else a new one (a stage that does not fit,
-// the LXC config having changed since, is closed).
+// spawned ahead when it fits and still runs, else a new one (a stage that
+// does not fit, the LXC config having changed since, or that was killed
+// while it waited, is closed).
 func (a *Ahead) take(name string, opts container.Options) (*container.Stage, error) {
 	if a != nil {
 		a.mu.Lock()
 		s := a.stages[name]
 		delete(a.stages, name)
 		a.mu.Unlock()
-		if s != nil && s.Fits(opts) {
+		if s != nil && s.Fits(opts) && !s.Gone() {
 			return s, nil
 		}
 		if s != nil {

@@ -2,6 +2,7 @@ package launch
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -116,4 +117,28 @@ func TestAheadBoundAndFailures(t *testing.T) {
 	f.opts.Ahead.Max = 0 // room for c1 again
 	r.State.Container("c1").Config = ""
 	assert.ErrorContains(t, r.Prepare("c1", f.opts), "has no LXC config")
+}
+
+// TestPreparedStageKilled: a prepared stage killed while it waited (the
+// OOM killer, a user) costs the start nothing: it spawns its own.
+func TestPreparedStageKilled(t *testing.T) {
+	f := newFixture(t)
+	install(t, f, "0", `echo fresh-ok`, "")
+	r, err := OpenRevision(f.st, "0", f.opts)
+	require.NoError(t, err)
+	f.opts.Ahead = &Ahead{}
+	require.NoError(t, r.Prepare("c1", f.opts))
+	s := f.opts.Ahead.stages["c1"]
+	require.NoError(t, s.Ready())
+	require.NoError(t, unix.Kill(s.Pid(), unix.SIGKILL))
+	require.Eventually(t, s.Gone, 5*time.Second, time.Millisecond)
+
+	var out testenv.Buffer
+	f.opts.Console = &out
+	in, err := r.Start("c1", f.opts)
+	require.NoError(t, err)
+	assert.NotEqual(t, s.Pid(), in.Pid(), "a new stage runs the init")
+	assert.Equal(t, 0, in.Wait())
+	require.NoError(t, in.Close())
+	assert.Contains(t, console(&out), "fresh-ok")
 }
