@@ -97,7 +97,7 @@ func TestBlockedContainerPreparedAndClosed(t *testing.T) {
 	require.Eventually(t, func() bool { return len(idleStages()) == 1 }, 10*time.Second, 10*time.Millisecond,
 		"later's stage waits, spawned ahead, while first has not signalled READY")
 	time.Sleep(200 * time.Millisecond)
-	assert.Len(t, idleStages(), 1, "one stage: first's was taken by its start")
+	assert.Len(t, idleStages(), 1, "one stage: first started at once, unprepared")
 	cancel()
 	res := <-done
 	require.NoError(t, res.err)

@@ -23,11 +23,11 @@ type Runner interface {
 // Preparer is a Runner that can do ahead of a start what does not depend
 // on its moment (lib/launch spawns the container's stage, whose runtime
 // then comes up while earlier groups start or a restart waits). The
-// engine prepares a container at every pass that may start it while it
-// is installed or blocked, and when its restart is scheduled: the same
-// container again and again until it starts, so Prepare must be cheap
-// when it has nothing to do. Preparing is a hint: what fails shows at
-// the start.
+// engine prepares a blocked container at every step (again and again
+// until it starts, so Prepare must be cheap when it has nothing to do), a
+// container as soon as its restart is scheduled, and one stopping for a
+// restart requested through Control. Preparing is a hint: what fails
+// shows at the start.
 type Preparer interface {
 	Prepare(name string)
 }

@@ -341,11 +341,11 @@ func (r preparingRunner) Prepare(name string) {
 	r.events = append(r.events, "prepare "+name)
 }
 
-// TestPrepare: a Preparer runner hears of every container that is going
-// to start, mount-only ones aside, before the pass that starts the first
-// group (so the later groups' get ready while it comes up), of a blocked
-// one again at every pass, and of a restart as soon as it is scheduled,
-// not at its time; a plain Runner needs no Prepare.
+// TestPrepare: a Preparer runner hears of every container left blocked
+// after a step's starts (mount-only ones aside), again at every step
+// while it waits, and of a restart as soon as it is scheduled, not at
+// its time; a container started at once is not prepared; a plain Runner
+// needs no Prepare.
 func TestPrepare(t *testing.T) {
 	st := revision(t, "",
 		[2]string{"os", `,"group":"root"`},
@@ -355,21 +355,22 @@ func TestPrepare(t *testing.T) {
 	r := preparingRunner{newRunner()}
 	e := New(st, r, Options{})
 	require.Nil(t, e.step(t0))
-	assert.Equal(t, "prepare os, prepare ui, prepare web, mount data1, start os, start ui", r.log())
+	assert.Equal(t, "mount data1, start os, start ui, prepare web", r.log(),
+		"web, blocked behind ui's READY, is prepared once the others started")
 	r.events = nil
 	require.Nil(t, e.step(t0.Add(time.Second)))
-	assert.Equal(t, "prepare web", r.log(), "web, blocked, is told again; the started ones are not")
+	assert.Equal(t, "prepare web", r.log(), "web, still blocked, is told again; the started ones are not")
 	require.NoError(t, e.handle(event{name: "ui", kind: "ready"}))
 	r.events = nil
 	require.Nil(t, e.step(t0.Add(2*time.Second)))
-	assert.Equal(t, "prepare web, start web", r.log())
+	assert.Equal(t, "start web", r.log())
 
 	r.events = nil
 	r.exit(t, e, "web", 1)
 	require.Nil(t, e.step(t0.Add(3*time.Second)))
 	assert.Equal(t, "prepare web", r.log(), "the restart is prepared when scheduled")
 	require.Nil(t, e.step(t0.Add(8*time.Second)))
-	assert.Equal(t, "prepare web, prepare web, start web", r.log(), "and told again at its start (a no-op for lib/launch)")
+	assert.Equal(t, "prepare web, start web", r.log(), "and started at its time")
 }
 
 // TestUserRestartPrepares: a restart requested through Control prepares
@@ -384,5 +385,5 @@ func TestUserRestartPrepares(t *testing.T) {
 	assert.Equal(t, "prepare web", r.log(), "prepared while it stops")
 	r.exit(t, e, "web", 143)
 	require.Nil(t, e.step(t0.Add(time.Second)))
-	assert.Equal(t, "prepare web, prepare web, start web", r.log())
+	assert.Equal(t, "prepare web, start web", r.log())
 }

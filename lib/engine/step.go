@@ -86,16 +86,12 @@ func (e *Engine) drainExits() []exited {
 // groups are all done, in state order; the others wait as BLOCKED. It
 // passes again while a pass started something, so a group that reached
 // its goal at once (MOUNTED, STARTED) unblocks the next in the same step.
-// Before that, a Preparer runner prepares every installed or blocked
-// container, so the ones blocked get ready while the earlier groups come
-// up (at every pass: a runner that keeps few prepared at once takes the
-// next when one started).
+// Then a Preparer runner prepares every container left blocked, so it
+// gets ready while the earlier groups come up; at every step, so that a
+// runner keeping few prepared at once takes the next when one started (a
+// container started at once needs none: its start overlaps its own stage
+// start with its steps).
 func (e *Engine) startReady(now time.Time) *Outcome {
-	for _, c := range e.cs {
-		if (c.status == Installed || c.status == Blocked) && !c.dropping {
-			e.prepare(c)
-		}
-	}
 	for started := true; started; {
 		started = false
 		for _, c := range e.cs {
@@ -110,6 +106,11 @@ func (e *Engine) startReady(now time.Time) *Outcome {
 				return out
 			}
 			started = true
+		}
+	}
+	for _, c := range e.cs {
+		if c.status == Blocked && !c.dropping {
+			e.prepare(c)
 		}
 	}
 	return nil
