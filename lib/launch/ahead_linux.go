@@ -49,17 +49,16 @@ func (r *Revision) spawn(name string, o Options) (*container.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := container.NewPlan(request(c, cfg, o), o.host())
+	in := &Instance{Name: name}
+	if o.Networks != nil { // as planNetwork, leasing and linking nothing
+		in.net.Own = o.Networks.Owns(c, cfg)
+		in.host = hostname(c)
+	}
+	opts, err := in.planStage(request(c, cfg, o), o)
 	if err != nil {
 		return nil, err
 	}
-	in := &Instance{Name: name, plan: plan}
-	in.net.Own = o.Networks != nil && o.Networks.Owns(c, cfg)
-	if c.Network != nil {
-		in.host = c.Network.Hostname
-	}
-	in.applyNetwork()
-	return container.Spawn(in.stageOptions(o))
+	return container.Spawn(opts)
 }
 
 // wants: a stage for name would be kept.

@@ -133,10 +133,17 @@ func (in *Instance) planNetwork(c *state.Container, cfg *lxcconf.Config, o Optio
 	}
 	in.net = p
 	in.Warning = append(in.Warning, warns...)
-	if c.Network != nil {
-		in.host = c.Network.Hostname
-	}
+	in.host = hostname(c)
 	return nil
+}
+
+// hostname is the hostname container c's run.json network gives; "" =
+// the LXC config's.
+func hostname(c *state.Container) string {
+	if c.Network == nil {
+		return ""
+	}
+	return c.Network.Hostname
 }
 
 // applyNetwork puts the planned network in the launch plan: its own
@@ -296,13 +303,11 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 		return err
 	}
 	root := req.Root
-	plan, err := container.NewPlan(req, o.host())
+	opts, err := in.planStage(req, o)
 	if err != nil {
 		return err
 	}
-	in.plan = plan
-	in.applyNetwork()
-	stage, err := o.Ahead.take(req.Name, in.stageOptions(o))
+	stage, err := o.Ahead.take(req.Name, opts)
 	if err != nil {
 		return err
 	}
@@ -380,6 +385,18 @@ func (in *Instance) joinCgroup(name, parent string) error {
 	}
 	in.group = g
 	return g.Apply(in.plan.Cgroup)
+}
+
+// planStage plans the container (with the network planned before) and
+// gives the process its stage is spawned with.
+func (in *Instance) planStage(req container.Request, o Options) (container.Options, error) {
+	plan, err := container.NewPlan(req, o.host())
+	if err != nil {
+		return container.Options{}, err
+	}
+	in.plan = plan
+	in.applyNetwork()
+	return in.stageOptions(o), nil
 }
 
 // stageOptions are the stage's process: o.Stage with the plan's
