@@ -91,9 +91,7 @@ func newCtrlDevice(t *testing.T) *ctrlDevice {
 			t.Logf("appengine log:\n%s", d.stderr.String())
 		}
 		assert.Equal(t, before, testenv.TakeResources(t, d.dir, d.parent), "nothing leaked")
-		for _, h := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
-			os.Remove(filepath.Join("/sys/fs/cgroup", h, d.parent))
-		}
+		testenv.RemoveCgroupParent(d.parent)
 	})
 	return d
 }

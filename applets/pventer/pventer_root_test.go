@@ -88,9 +88,7 @@ func startBox(t *testing.T) *box {
 	b := &box{in: in, parent: parent, init: in.Pid()}
 	t.Cleanup(func() {
 		b.stop(t)
-		for _, d := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
-			os.Remove(filepath.Join("/sys/fs/cgroup", d, parent))
-		}
+		testenv.RemoveCgroupParent(parent)
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(console.String(), "up") && time.Now().Before(deadline) {

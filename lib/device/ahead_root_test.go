@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,11 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"pantavisor/lib/config"
 	"pantavisor/lib/container"
 	"pantavisor/lib/engine"
-	"pantavisor/lib/launch"
-	"pantavisor/lib/storage"
 	"pantavisor/lib/testenv"
 )
 
@@ -49,34 +45,18 @@ func idleStages() []int {
 // its stage spawned ahead, idle; when the revision stops the stage is
 // ended, and nothing is left.
 func TestBlockedContainerPreparedAndClosed(t *testing.T) {
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	f := newRootFixture(t)
 	require.Empty(t, idleStages(), "no stage before the test")
-	dir := t.TempDir()
-	st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
-	require.NoError(t, err)
-	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
-	require.NoError(t, err)
 	objects, runs := map[string][]byte{}, map[string]string{}
 	for name, extra := range map[string]string{"first": `,"group":"platform","status_goal":"READY"`, "later": `,"group":"app"`} {
 		objects[name+"/lxc.container.conf"] = []byte(strings.ReplaceAll(chattyConf, "chatty", name))
-		objects[name+"/root.squashfs"] = img
+		objects[name+"/root.squashfs"] = f.img
 		objects["_config/"+name+"/app/script"] = []byte("sleep 100\n")
 		runs[name+"/run.json"] = `{"name":"` + name + `","type":"lxc","config":"lxc.container.conf",` +
 			`"root-volume":"root.squashfs","storage":{"lxc-overlay":{"persistence":"boot"}}` + extra + `}`
 	}
-	testenv.InstallRevision(t, st, "0", objects, runs)
-	parent := "pvdevice-" + filepath.Base(filepath.Dir(dir))
-	o := Options{Paths: config.Paths{Storage: st.Root, RunDir: dir + "/run"}, Rev: "0",
-		Launch: launch.Options{Host: container.Host{VolumesDir: dir + "/volumes", ConfigsDir: dir + "/configs"},
-			StateDir: dir + "/state", CgroupParent: parent, Exe: "/bin/busybox",
-			Stage: container.Options{Exe: os.Args[0], Args: []string{os.Args[0], container.StageArg}}}}
-	t.Cleanup(func() {
-		for _, d := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
-			os.Remove(filepath.Join("/sys/fs/cgroup", d, parent))
-		}
-	})
+	testenv.InstallRevision(t, f.st, "0", objects, runs)
+	o := f.options(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -103,5 +83,5 @@ func TestBlockedContainerPreparedAndClosed(t *testing.T) {
 	require.NoError(t, res.err)
 	assert.Equal(t, engine.Exit, res.out.Action, res.out.Reason)
 	assert.Empty(t, idleStages(), "the stage not taken is ended with the revision")
-	assert.Equal(t, testenv.Resources{}, testenv.TakeResources(t, dir, parent), "nothing leaked")
+	assert.Equal(t, testenv.Resources{}, testenv.TakeResources(t, f.dir, f.parent), "nothing leaked")
 }

@@ -36,6 +36,38 @@ lxc.namespace.keep = user net ipc
 lxc.mount.auto = proc
 `
 
+// rootFixture is a fresh storage in a temporary directory for a device
+// that runs busybox containers, their cgroups below a parent of their own.
+type rootFixture struct {
+	dir, parent string
+	st          *storage.Storage
+	img         []byte // the busybox rootfs squashfs
+}
+
+func newRootFixture(t *testing.T) *rootFixture {
+	t.Helper()
+	testenv.RequireRoot(t)
+	_, err := os.Stat("/dev/loop-control")
+	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	dir := t.TempDir()
+	st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
+	require.NoError(t, err)
+	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
+	require.NoError(t, err)
+	return &rootFixture{dir: dir, parent: "pvdevice-" + filepath.Base(filepath.Dir(dir)), st: st, img: img}
+}
+
+// options are the Options of a device running revision 0 of the
+// fixture's storage; the parent's cgroups are removed at the end.
+func (f *rootFixture) options(t *testing.T) Options {
+	t.Cleanup(func() { testenv.RemoveCgroupParent(f.parent) })
+	dir := f.dir
+	return Options{Paths: config.Paths{Storage: f.st.Root, RunDir: dir + "/run"}, Rev: "0",
+		Launch: launch.Options{Host: container.Host{VolumesDir: dir + "/volumes", ConfigsDir: dir + "/configs"},
+			StateDir: dir + "/state", CgroupParent: f.parent, Exe: "/bin/busybox",
+			Stage: container.Options{Exe: os.Args[0], Args: []string{os.Args[0], container.StageArg}}}}
+}
+
 // dirSize is the bytes of regular files below dir.
 func dirSize(dir string) int64 {
 	var n int64
@@ -54,34 +86,19 @@ func dirSize(dir string) int64 {
 // in a tight loop goes through the log server, whose rotation cap keeps
 // the log directory within its budget (1 MiB here) however much it writes.
 func TestChattyContainerCannotFillStorage(t *testing.T) {
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
-	dir := t.TempDir()
-	st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
-	require.NoError(t, err)
-	img, err := os.ReadFile(testenv.BusyboxRootfs(t))
-	require.NoError(t, err)
+	f := newRootFixture(t)
+	dir, st, parent := f.dir, f.st, f.parent
 	line := strings.Repeat("chatter ", 16)
 	testenv.InstallRevision(t, st, "0", map[string][]byte{
-		"chatty/lxc.container.conf": []byte(chattyConf), "chatty/root.squashfs": img,
+		"chatty/lxc.container.conf": []byte(chattyConf), "chatty/root.squashfs": f.img,
 		"_config/chatty/app/script": []byte("mkdir -p /var/log; echo hello-file >> /var/log/messages\n" +
 			"while true; do echo " + line + "; done\n"),
 	}, map[string]string{"chatty/run.json": `{"name":"chatty","type":"lxc","config":"lxc.container.conf",` +
 		`"root-volume":"root.squashfs","storage":{"lxc-overlay":{"persistence":"boot"}}}`})
 
 	const budget = 1 << 20
-	parent := "pvdevice-" + filepath.Base(filepath.Dir(dir))
-	o := Options{Paths: config.Paths{Storage: st.Root, RunDir: dir + "/run"}, Rev: "0",
-		Logs: &logs.Server{RunDir: dir + "/run", DirMaxSize: budget, Level: 4},
-		Launch: launch.Options{Host: container.Host{VolumesDir: dir + "/volumes", ConfigsDir: dir + "/configs"},
-			StateDir: dir + "/state", CgroupParent: parent, Exe: "/bin/busybox",
-			Stage: container.Options{Exe: os.Args[0], Args: []string{os.Args[0], container.StageArg}}}}
-	t.Cleanup(func() {
-		for _, d := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
-			os.Remove(filepath.Join("/sys/fs/cgroup", d, parent))
-		}
-	})
+	o := f.options(t)
+	o.Logs = &logs.Server{RunDir: dir + "/run", DirMaxSize: budget, Level: 4}
 	logDir := filepath.Join(st.Root, "logs")
 	var peak int64
 	var mu sync.Mutex

@@ -89,11 +89,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(func() { // after the test's own cleanups (containers stopped, its namespaces closed)
 		assert.Equal(t, held, testenv.TakeResources(t, dir, parent).Netns, "no network namespace handle leaked")
 	})
-	t.Cleanup(func() {
-		for _, d := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
-			os.Remove(filepath.Join("/sys/fs/cgroup", d, parent))
-		}
-	})
+	t.Cleanup(func() { testenv.RemoveCgroupParent(parent) })
 	return f
 }
 

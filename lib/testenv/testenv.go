@@ -106,6 +106,15 @@ func must(t testing.TB, err error) {
 // namespaces that stand for the device's.
 type Resources struct{ Mounts, Loops, Cgroups, Netns, Links []string }
 
+// RemoveCgroupParent removes the directory of cgroupParent in every
+// hierarchy a test's containers may have used (best effort: the groups
+// below must be gone already).
+func RemoveCgroupParent(cgroupParent string) {
+	for _, h := range []string{"pids", "memory", "cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio", "systemd", "unified"} {
+		os.Remove(filepath.Join("/sys/fs/cgroup", h, cgroupParent))
+	}
+}
+
 // TakeResources lists the host's mounts under dir, the loop devices
 // attached to files under dir, the cgroups below cgroupParent in every
 // hierarchy, the network namespaces open as this process's file
