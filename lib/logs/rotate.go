@@ -1,13 +1,14 @@
 package logs
 
 import (
-	"compress/gzip"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/gz"
 )
 
 // rotation holds the figures of upstream's logserver_rotation.c for a
@@ -81,11 +82,7 @@ func gzipFile(src, dst string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	zw := gzip.NewWriter(out)
-	_, err = io.Copy(zw, in)
-	if cerr := zw.Close(); err == nil {
-		err = cerr
-	}
+	_, err = gz.Compress(out, in)
 	var size int64
 	if err == nil {
 		size, err = out.Seek(0, io.SeekCurrent)
