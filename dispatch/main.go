@@ -4,7 +4,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"pantavisor/applets/pventer"
 	"pantavisor/applets/pvlogger"
 	"pantavisor/applets/pvtx"
+	"pantavisor/lib/printf"
 )
 
 // mainFunc is the entry point every applet exports.
@@ -79,13 +79,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return call(b, args[1:], stdin, stdout, stderr)
 		}
 		if name == "pantavisor" && notAWord(args[1], os.Getpid()) {
-			fmt.Fprintf(stderr, "%s: %s is not an applet nor an option\n", name, args[1])
+			printf.Fprintf(stderr, "%s: %s is not an applet nor an option\n", name, args[1])
 			usage(stderr)
 			return exitUsage
 		}
 	}
 	if a == nil {
-		fmt.Fprintf(stderr, "%s: applet not found\n", name)
+		printf.Fprintf(stderr, "%s: applet not found\n", name)
 		usage(stderr)
 		return exitUnknown
 	}
@@ -105,10 +105,10 @@ func call(a *applet, args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		return a.main(args, stdin, stdout, stderr)
 	}
 	if len(args) > 1 && (args[1] == "--help" || args[1] == "-h") {
-		fmt.Fprintf(stdout, "Usage: %s ...\n\n%s.\nNot implemented yet in this build.\n", a.name, a.summary)
+		printf.Fprintf(stdout, "Usage: %s ...\n\n%s.\nNot implemented yet in this build.\n", a.name, a.summary)
 		return 0
 	}
-	fmt.Fprintf(stderr, "%s: not implemented\n", a.name)
+	printf.Fprintf(stderr, "%s: not implemented\n", a.name)
 	return exitNotImplemented
 }
 
@@ -123,7 +123,7 @@ func find(name string) *applet {
 
 func list(w io.Writer) {
 	for _, a := range applets {
-		fmt.Fprintln(w, a.name)
+		printf.Fprintln(w, a.name)
 	}
 }
 
@@ -131,7 +131,7 @@ func usage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("Usage: pantavisor APPLET [ARGS...] | pantavisor --list | pantavisor --install DIR\n\nApplets:\n")
 	for _, a := range applets {
-		fmt.Fprintf(&b, "  %-13s %s\n", a.name, a.summary)
+		printf.Fprintf(&b, "  %-13s %s\n", a.name, a.summary)
 	}
 	_, _ = io.WriteString(w, b.String())
 }
@@ -139,12 +139,12 @@ func usage(w io.Writer) {
 // install creates DIR/<applet> symlinks pointing at the running binary.
 func install(args []string, stderr io.Writer) int {
 	if len(args) != 3 {
-		fmt.Fprintln(stderr, "usage: pantavisor --install DIR")
+		printf.Fprintln(stderr, "usage: pantavisor --install DIR")
 		return 2
 	}
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "pantavisor: --install: %v\n", err)
+		printf.Fprintf(stderr, "pantavisor: --install: %v\n", err)
 		return 1
 	}
 	dir := args[2]
@@ -158,14 +158,14 @@ func install(args []string, stderr io.Writer) int {
 		// may ship busybox or kmod binaries under the same names.
 		if fi, err := os.Lstat(link); err == nil {
 			if fi.Mode()&os.ModeSymlink == 0 {
-				fmt.Fprintf(stderr, "pantavisor: --install: %s exists and is not a symlink, left alone\n", link)
+				printf.Fprintf(stderr, "pantavisor: --install: %s exists and is not a symlink, left alone\n", link)
 				code = 1
 				continue
 			}
 			os.Remove(link)
 		}
 		if err := os.Symlink(self, link); err != nil {
-			fmt.Fprintf(stderr, "pantavisor: --install: %v\n", err)
+			printf.Fprintf(stderr, "pantavisor: --install: %v\n", err)
 			return 1
 		}
 	}

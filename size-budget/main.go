@@ -113,9 +113,11 @@ func run(o options, w io.Writer) error {
 		rows = append(rows, r)
 	}
 	over := printTable(w, rows, budget)
-	if err := printPackages(w, o); err != nil {
+	nohub, err := printPackages(w, o)
+	if err != nil {
 		return err
 	}
+	over = append(over, banned(w, nohub)...)
 	if len(over) > 0 {
 		return fmt.Errorf("over budget: %s (see README: raising a budget)", strings.Join(over, ", "))
 	}
@@ -292,14 +294,15 @@ func printTable(w io.Writer, rows []row, budget map[string]int64) []string {
 // each. The estimates do not add up to the binary's xz size: a package
 // compressed alone has no shared dictionary, and .gopclntab (line tables,
 // a third of the binary) is not in any package's symbols.
-func printPackages(w io.Writer, o options) error {
+// It returns the nohub build's bytes by package.
+func printPackages(w io.Writer, o options) (map[string]int64, error) {
 	full, err := symbolTable(o, target{"full", "amd64"})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nohub, err := symbolTable(o, target{"nohub", "amd64"})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sizes, nohubSizes := sumByPackage(full.syms, full.sections), sumByPackage(nohub.syms, nohub.sections)
 	type pkg struct {
@@ -321,7 +324,7 @@ func printPackages(w io.Writer, o options) error {
 	}
 	data, err := symbolBytes(full.syms, full.sections, top)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(w, "\ntop %d packages by symbol size (amd64 full, unstripped; %d bytes of symbols in all)\n", o.top, total)
 	fmt.Fprintf(w, "%10s %10s %10s  %s\n", "bytes", "xz (est)", "nohub", "package")
@@ -331,11 +334,32 @@ func printPackages(w io.Writer, o options) error {
 		}
 		x, err := xzLen(bytes.NewReader(data[p.name]))
 		if err != nil {
-			return fmt.Errorf("xz of %s: %w", p.name, err)
+			return nil, fmt.Errorf("xz of %s: %w", p.name, err)
 		}
 		fmt.Fprintf(w, "%10d %10d %+10d  %s\n", p.size, x, nohubSizes[p.name]-p.size, p.name)
 	}
-	return nil
+	return nohubSizes, nil
+}
+
+// bannedPackages are kept out of the nohub binary (README "Size budget"):
+// fmt's printer and reflect (lib/printf formats), flag (lib/cli parses),
+// vishvananda/netns (lib/rtnl.Netns). An import that remains (compress/flate
+// imports fmt) still links a package's init: up to bannedSlack bytes.
+var bannedPackages = []string{"fmt", "reflect", "flag", "github.com/vishvananda/netns"}
+
+const bannedSlack = 1024
+
+// banned prints and returns the banned packages nohub links more of than
+// their init.
+func banned(w io.Writer, nohub map[string]int64) []string {
+	var over []string
+	for _, p := range bannedPackages {
+		if n := nohub[p]; n > bannedSlack {
+			fmt.Fprintf(w, "nohub links %d bytes of %s (more than its init): find the caller with go build -tags nohub -ldflags=-dumpdep\n", n, p)
+			over = append(over, "nohub links "+p)
+		}
+	}
+	return over
 }
 
 // symtab is the symbol table of an unstripped build.

@@ -66,3 +66,10 @@ func TestSymbolBytes(t *testing.T) {
 	_, err = symbolBytes(syms, sections, map[string]bool{"pantavisor/lib/kmod": true})
 	assert.ErrorContains(t, err, "outside its section")
 }
+
+func TestBanned(t *testing.T) {
+	var out bytes.Buffer
+	over := banned(&out, map[string]int64{"fmt": 240, "reflect": 30000, "flag": bannedSlack, "strconv": 50000})
+	assert.Equal(t, []string{"nohub links reflect"}, over, "init-sized fmt and flag pass, reflect's 30 KB does not")
+	assert.Contains(t, out.String(), "nohub links 30000 bytes of reflect")
+}

@@ -9,25 +9,25 @@
 package insmod
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
 	"pantavisor/lib/kmod"
+	"pantavisor/lib/printf"
 )
 
 // Main runs the applet with args (args[0] is the name it was called by).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 1 && (args[1] == "--help" || args[1] == "-h") {
-		fmt.Fprintf(stdout, "Usage: %s FILE [PARAM=VALUE...]\n\nLoad one kernel module file with finit_module(2).\n", args[0])
+		printf.Fprintf(stdout, "Usage: %s FILE [PARAM=VALUE...]\n\nLoad one kernel module file with finit_module(2).\n", args[0])
 		return 0
 	}
 	if len(args) < 2 {
-		fmt.Fprintf(stderr, "usage: %s FILE [PARAM=VALUE...]\n", args[0])
+		printf.Fprintf(stderr, "usage: %s FILE [PARAM=VALUE...]\n", args[0])
 		return 2
 	}
 	if err := kmod.LoadFile(args[1], strings.Join(args[2:], " ")); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+		printf.Fprintf(stderr, "%s: %v\n", args[0], err)
 		return 1
 	}
 	return 0

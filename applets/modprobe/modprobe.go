@@ -19,12 +19,12 @@
 package modprobe
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
 	"pantavisor/lib/cli"
 	"pantavisor/lib/kmod"
+	"pantavisor/lib/printf"
 )
 
 // Main runs the applet with args (args[0] is the name it was called by).
@@ -41,7 +41,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	l := kmod.Loader{Dir: *dir}
 	if err := l.Probe(fs.Arg(0), strings.Join(fs.Args()[1:], " ")); err != nil {
 		if !*quiet {
-			fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+			printf.Fprintf(stderr, "%s: %v\n", args[0], err)
 		}
 		return 1
 	}

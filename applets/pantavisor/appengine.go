@@ -2,7 +2,6 @@ package pantavisor
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -13,6 +12,7 @@ import (
 	"pantavisor/lib/device"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/pid1"
+	"pantavisor/lib/printf"
 )
 
 // Exit codes of appengine mode: what a device would do next.
@@ -40,17 +40,17 @@ func appengine(f appengineFlags, stderr io.Writer) int {
 	defer stop()
 	cfg := config.New()
 	for _, w := range cfg.LoadEnv(os.Environ()) {
-		fmt.Fprintf(stderr, "pantavisor: config: %v\n", w)
+		printf.Fprintf(stderr, "pantavisor: config: %v\n", w)
 	}
 	for k, v := range f.overrides {
 		if err := cfg.Override(k, v); err != nil {
-			fmt.Fprintf(stderr, "pantavisor: %v\n", err)
+			printf.Fprintf(stderr, "pantavisor: %v\n", err)
 			return ExitFailed
 		}
 	}
 	o, err := device.FromConfig(cfg, device.AppEngine, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "pantavisor: %v\n", err)
+		printf.Fprintf(stderr, "pantavisor: %v\n", err)
 		return ExitFailed
 	}
 	o.Launch.StateDir, o.Launch.CgroupParent = f.stateDir, f.cgroupParent
@@ -60,7 +60,7 @@ func appengine(f appengineFlags, stderr io.Writer) int {
 	b, rev, trying, err := pid1.ChooseDirect(o.Paths.Storage, f.rev)
 	o.Boot, o.Rev, o.Trying = b, rev, trying
 	if err != nil {
-		fmt.Fprintf(stderr, "pantavisor: bootloader env: %v\n", err)
+		printf.Fprintf(stderr, "pantavisor: bootloader env: %v\n", err)
 	}
 	d, err := device.New(o, nil)
 	var out engine.Outcome
@@ -68,7 +68,7 @@ func appengine(f appengineFlags, stderr io.Writer) int {
 		out, err = d.Run(ctx)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "pantavisor: %v\n", err)
+		printf.Fprintf(stderr, "pantavisor: %v\n", err)
 		return ExitFailed
 	}
 	switch { // the device has logged why
@@ -81,6 +81,6 @@ func appengine(f appengineFlags, stderr io.Writer) int {
 	case engine.Rollback:
 		return ExitRollback
 	}
-	fmt.Fprintln(stderr, "pantavisor: stopped")
+	printf.Fprintln(stderr, "pantavisor: stopped")
 	return ExitStopped
 }

@@ -2,7 +2,6 @@ package pantavisor
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -20,6 +19,7 @@ import (
 	"pantavisor/lib/early"
 	"pantavisor/lib/engine"
 	"pantavisor/lib/pid1"
+	"pantavisor/lib/printf"
 )
 
 // mainLoop is the embedded engine: configuration (defaults, config file,
@@ -34,7 +34,7 @@ func mainLoop(console io.Writer) int {
 	}
 	view := &debugshell.View{W: console} // held while a debug shell owns the console
 	console = view
-	logf := func(format string, args ...any) { fmt.Fprintf(console, "pantavisor: "+format+"\n", args...) }
+	logf := func(format string, args ...any) { printf.Fprintf(console, "pantavisor: "+format+"\n", args...) }
 	cl, _ := readCmdline()
 	cfg := loadConfig(cl, logf)
 	mountCgroups(logf)

@@ -2,11 +2,11 @@ package pantavisor
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
 	"pantavisor/lib/cli"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 )
@@ -39,9 +39,9 @@ func installMain(args []string, stdout, stderr io.Writer) int {
 	if err := runInstall(opts, stdout); err != nil {
 		var se *state.Error
 		if errors.As(err, &se) {
-			fmt.Fprintf(stderr, "ERROR: %s: %s\n", se.Key, se.Reason)
+			printf.Fprintf(stderr, "ERROR: %s: %s\n", se.Key, se.Reason)
 		} else {
-			fmt.Fprintf(stderr, "ERROR: %v\n", err)
+			printf.Fprintf(stderr, "ERROR: %v\n", err)
 		}
 		return 1
 	}
@@ -75,7 +75,7 @@ func runInstall(opts installOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "installed revision %s: %d containers, %d objects (%d hashed, %d left to dm-verity or the bootloader)\n",
+	printf.Fprintf(stdout, "installed revision %s: %d containers, %d objects (%d hashed, %d left to dm-verity or the bootloader)\n",
 		opts.rev, len(st.Containers), rep.Objects, rep.Hashed, rep.Skipped)
 	return nil
 }

@@ -40,8 +40,6 @@ package pantavisor
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -53,6 +51,7 @@ import (
 	"pantavisor/lib/kmod"
 	"pantavisor/lib/pid1"
 	"pantavisor/lib/power"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/sysinfo"
 )
@@ -107,7 +106,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if os.Getpid() == 1 {
 				resumePID1(args[2:], os.Stdout)
 			}
-			fmt.Fprintf(stderr, "%s: %s: %v\n", args[0], pid1.SuperviseArg, errNotPID1)
+			printf.Fprintf(stderr, "%s: %s: %v\n", args[0], pid1.SuperviseArg, errNotPID1)
 			return 1
 		}
 	}
@@ -130,16 +129,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// A path flag overrides its key; one not given leaves the key to
 		// the environment, else its default (the flag's default).
 		e.overrides = map[config.Key]string{}
-		fs.Visit(func(f *flag.Flag) {
-			for i, p := range pathFlags {
-				if f.Name == p.name {
-					e.overrides[p.key] = opts.paths[i]
-				}
+		for i, p := range pathFlags {
+			if fs.IsSet(p.name) {
+				e.overrides[p.key] = opts.paths[i]
 			}
-		})
+		}
 		return appengine(opts.engine, stderr)
 	case os.Getpid() != 1:
-		fmt.Fprintf(stderr, "%s: %v (use --appengine to run the engine as a normal process)\n", args[0], errNotPID1)
+		printf.Fprintf(stderr, "%s: %v (use --appengine to run the engine as a normal process)\n", args[0], errNotPID1)
 		return 1
 	}
 	runPID1(stdout)
@@ -156,23 +153,23 @@ func runPID1(console io.Writer) {
 	sigs := pid1.Signals()
 
 	for _, f := range early.Run(early.Default()) {
-		fmt.Fprintf(console, "pantavisor: early boot: %v\n", f)
+		printf.Fprintf(console, "pantavisor: early boot: %v\n", f)
 	}
 	if err := power.DisableCtrlAltDel(); err != nil {
-		fmt.Fprintf(console, "pantavisor: %v\n", err)
+		printf.Fprintf(console, "pantavisor: %v\n", err)
 	}
 	n, errs := (&kmod.Loader{}).LoadList(ModulesList)
 	for _, err := range errs {
-		fmt.Fprintf(console, "pantavisor: %v\n", err)
+		printf.Fprintf(console, "pantavisor: %v\n", err)
 	}
-	fmt.Fprintln(console, banner(n))
+	printf.Fprintln(console, banner(n))
 
 	cl, err := readCmdline()
 	if err != nil {
-		fmt.Fprintf(console, "pantavisor: %v\n", err)
+		printf.Fprintf(console, "pantavisor: %v\n", err)
 	}
 	if v, _ := cl.Get("pv_test"); v == "poweroff" {
-		fmt.Fprintln(console, "pantavisor: pv_test=poweroff: powering off")
+		printf.Fprintln(console, "pantavisor: pv_test=poweroff: powering off")
 		s.Halt(ctx, power.PowerOff)
 	}
 	s.Boot(ctx, os.Stdout, sigs) // the main loop's stdio: the console
@@ -201,9 +198,9 @@ func banner(modules int) string {
 	up, err := sysinfo.Uptime()
 	upS := "?"
 	if err == nil {
-		upS = fmt.Sprintf("%.2fs", up.Seconds())
+		upS = printf.Sprintf("%.2fs", up.Seconds())
 	}
-	return fmt.Sprintf("Pantavisor %s (Go) on Linux %s %s: init up at %s, %d modules loaded",
+	return printf.Sprintf("Pantavisor %s (Go) on Linux %s %s: init up at %s, %d modules loaded",
 		buildinfo.Version, k.Release, k.Machine, upS, modules)
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -120,10 +121,33 @@ func (d *ctrlDevice) install(t *testing.T, pkg, rev string) {
 func (d *ctrlDevice) pidOf(t *testing.T, c string) string {
 	for _, p := range []string{"pids/" + d.parent + "/" + c, "unified/" + d.parent + "/" + c, d.parent + "/" + c} {
 		if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", p, "cgroup.procs")); err == nil && len(b) > 0 {
-			return strings.Fields(string(b))[0]
+			pids := strings.Fields(string(b))
+			// The init is the process whose parent is outside the
+			// cgroup, not the lowest pid: pids wrap (pid_max 32768), so
+			// a child the init starts later can have a lower one.
+			for _, pid := range pids {
+				if !slices.Contains(pids, parentPid(pid)) {
+					return pid
+				}
+			}
+			return pids[0]
 		}
 	}
 	return ""
+}
+
+// parentPid reads the parent's pid from /proc/<pid>/stat ("" if gone).
+func parentPid(pid string) string {
+	b, _ := os.ReadFile("/proc/" + pid + "/stat")
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(b[i+1:])) // state, ppid, ...
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
 }
 
 // readyDevice starts the fixture with a 1 s commit delay and signals mgmt

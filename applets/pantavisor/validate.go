@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"pantavisor/lib/drivers"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/lxcconf"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/sentinel"
@@ -133,9 +133,9 @@ func validateMain(args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &se):
-		fmt.Fprintf(stderr, "ERROR: %s: %s\n", oneLine(se.Key), oneLine(se.Reason))
+		printf.Fprintf(stderr, "ERROR: %s: %s\n", oneLine(se.Key), oneLine(se.Reason))
 	default:
-		fmt.Fprintf(stderr, "ERROR: %s: %s\n", oneLine(path), oneLine(err.Error()))
+		printf.Fprintf(stderr, "ERROR: %s: %s\n", oneLine(path), oneLine(err.Error()))
 	}
 	return 1
 }
@@ -169,14 +169,14 @@ func validate(path string, sig *pvs.Options, dopts disk.Options, stdout io.Write
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(stdout, summary(st, reg, in.has != nil, missing))
-	fmt.Fprint(stdout, diskLines(st, dopts))
+	printf.Fprint(stdout, summary(st, reg, in.has != nil, missing))
+	printf.Fprint(stdout, diskLines(st, dopts))
 	var sigErr error
 	if sig != nil {
 		sigErr = checkSignatures(in.state, *sig, stdout)
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%d of %d %w", len(missing), len(st.Objects), errMissing)
+		return printf.Errorf("%d of %d %w", len(missing), len(st.Objects), errMissing)
 	}
 	return sigErr
 }
@@ -216,7 +216,7 @@ func load(path string) (input, error) {
 func withoutPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+		return printf.Errorf("%s: %w", pe.Op, pe.Err)
 	}
 	return err
 }
@@ -224,9 +224,9 @@ func withoutPath(err error) error {
 // summary renders the documented validate output.
 func summary(st *state.State, reg *ipam.Registry, withObjects bool, missing []state.Object) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "spec: %s\n", word(st.Spec))
-	fmt.Fprintf(&b, "bsp: %s\n", bspFacts(st.BSP))
-	fmt.Fprintf(&b, "drivers: %s\n", aliases(st))
+	printf.Fprintf(&b, "spec: %s\n", word(st.Spec))
+	printf.Fprintf(&b, "bsp: %s\n", bspFacts(st.BSP))
+	printf.Fprintf(&b, "drivers: %s\n", aliases(st))
 	b.WriteString("groups:")
 	for _, g := range st.Device.Groups {
 		b.WriteString(" " + word(g.Name))
@@ -236,28 +236,28 @@ func summary(st *state.State, reg *ipam.Registry, withObjects bool, missing []st
 	}
 	b.WriteString("\n")
 	for _, g := range st.Device.Groups {
-		fmt.Fprintf(&b, "group %s: goal=%s policy=%s timeout=%d\n",
+		printf.Fprintf(&b, "group %s: goal=%s policy=%s timeout=%d\n",
 			word(g.Name), word(g.StatusGoal), word(g.RestartPolicy), g.Timeout)
 	}
 	poolLines(&b, reg.Pools())
 	for _, c := range st.Containers {
-		fmt.Fprintf(&b, "container %s: group=%s goal=%s policy=%s roles=%s\n",
+		printf.Fprintf(&b, "container %s: group=%s goal=%s policy=%s roles=%s\n",
 			word(c.Name), word(c.Group), word(c.StatusGoal), word(c.RestartPolicy), roles(c))
 		networkLines(&b, c, reg.Leases(c.Name))
 		if d := c.Drivers; len(d.Required)+len(d.Optional)+len(d.Manual) > 0 {
-			fmt.Fprintf(&b, "container %s drivers: required=%s optional=%s manual=%s\n",
+			printf.Fprintf(&b, "container %s drivers: required=%s optional=%s manual=%s\n",
 				word(c.Name), words(d.Required), words(d.Optional), words(d.Manual))
 		}
 	}
-	fmt.Fprintf(&b, "objects: %d keys, %d unique\n", len(st.Objects), len(st.UniqueObjects()))
+	printf.Fprintf(&b, "objects: %d keys, %d unique\n", len(st.Objects), len(st.UniqueObjects()))
 	if withObjects {
-		fmt.Fprintf(&b, "missing objects: %d\n", len(missing))
+		printf.Fprintf(&b, "missing objects: %d\n", len(missing))
 		for _, o := range missing {
-			fmt.Fprintf(&b, "missing: %s %s\n", word(o.Name), word(o.SHA))
+			printf.Fprintf(&b, "missing: %s %s\n", word(o.Name), word(o.SHA))
 		}
 	}
 	for _, w := range st.Warnings {
-		fmt.Fprintf(&b, "warning: %s\n", oneLine(w))
+		printf.Fprintf(&b, "warning: %s\n", oneLine(w))
 	}
 	return b.String()
 }
@@ -274,9 +274,9 @@ func bspFacts(b *state.BSP) string {
 	case "rpiab":
 		boot = "rpiab=" + word(b.RPiAB)
 	default:
-		boot = fmt.Sprintf("linux=%s initrd=%s fdt=%s", word(b.Linux), word(b.Initrd), word(b.FDT))
+		boot = printf.Sprintf("linux=%s initrd=%s fdt=%s", word(b.Linux), word(b.Initrd), word(b.FDT))
 	}
-	return fmt.Sprintf("%s modules=%s firmware=%s addons=%d", boot, word(b.Modules), word(b.Firmware), len(b.Addons))
+	return printf.Sprintf("%s modules=%s firmware=%s addons=%d", boot, word(b.Modules), word(b.Firmware), len(b.Addons))
 }
 
 // aliases is the value of the "drivers:" line: the state's driver

@@ -1,10 +1,10 @@
 package pantavisor
 
 import (
-	"fmt"
 	"strings"
 
 	"pantavisor/lib/disk"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -22,7 +22,7 @@ func keyHardwareOptions(list string) (disk.Options, error) {
 	}
 	for _, name := range strings.Split(list, ",") {
 		if err := o.SetKeyHardware(strings.TrimSpace(name)); err != nil {
-			return o, fmt.Errorf("--key-hardware: %w", err)
+			return o, printf.Errorf("--key-hardware: %w", err)
 		}
 	}
 	return o, nil
@@ -44,15 +44,15 @@ func diskLines(st *state.State, o disk.Options) string {
 			}
 			vols = strings.Join(ws, ",")
 		}
-		fmt.Fprintf(&b, "disk %s: type=%s provision=%s volumes=%s ", word(u.Disk.Name), word(u.Disk.Type),
+		printf.Fprintf(&b, "disk %s: type=%s provision=%s volumes=%s ", word(u.Disk.Name), word(u.Disk.Type),
 			word(u.Disk.Provision), vols)
 		if u.Err != nil {
-			fmt.Fprintf(&b, "setup=refused reason=%s\n", word(oneLine(u.Err.Error())))
+			printf.Fprintf(&b, "setup=refused reason=%s\n", word(oneLine(u.Err.Error())))
 		} else {
 			b.WriteString("setup=ok\n")
 		}
 		for _, w := range u.Warnings {
-			fmt.Fprintf(&b, "disk %s: warning: %s\n", word(u.Disk.Name), oneLine(w))
+			printf.Fprintf(&b, "disk %s: warning: %s\n", word(u.Disk.Name), oneLine(w))
 		}
 	}
 	return b.String()

@@ -3,7 +3,6 @@ package pantavisor
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"pantavisor/lib/container"
 	"pantavisor/lib/lxcconf"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
@@ -107,7 +107,7 @@ func (f *objectFile) Sys() any                   { return nil }
 func readLimited(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxLXCConfig+1))
 	if err == nil && len(data) > maxLXCConfig {
-		err = fmt.Errorf("larger than %d bytes", maxLXCConfig)
+		err = printf.Errorf("larger than %d bytes", maxLXCConfig)
 	}
 	return data, err
 }

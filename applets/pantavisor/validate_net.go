@@ -1,10 +1,10 @@
 package pantavisor
 
 import (
-	"fmt"
 	"strings"
 
 	"pantavisor/lib/ipam"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -15,7 +15,7 @@ func poolLines(b *strings.Builder, pools []ipam.Pool) {
 		if p.Type == ipam.TypeMacvlan {
 			link = "parent=" + word(p.Parent)
 		}
-		fmt.Fprintf(b, "pool %s: type=%s %s subnet=%s gateway=%s nat=%t\n",
+		printf.Fprintf(b, "pool %s: type=%s %s subnet=%s gateway=%s nat=%t\n",
 			word(p.Name), p.Type, link, p.Subnet, p.Gateway, p.NAT)
 	}
 }
@@ -28,7 +28,7 @@ func networkLines(b *strings.Builder, c *state.Container, leases []ipam.Lease) {
 	if n == nil {
 		return
 	}
-	fmt.Fprintf(b, "network %s: mode=%s hostname=%s\n", word(c.Name), word(n.Mode), word(n.Hostname))
+	printf.Fprintf(b, "network %s: mode=%s hostname=%s\n", word(c.Name), word(n.Mode), word(n.Hostname))
 	for _, it := range n.Ifaces() {
 		addr, mac := "auto", "auto"
 		for _, l := range leases {
@@ -42,6 +42,6 @@ func networkLines(b *strings.Builder, c *state.Container, leases []ipam.Lease) {
 				mac = l.MAC
 			}
 		}
-		fmt.Fprintf(b, "iface %s/%s: pool=%s addr=%s mac=%s\n", word(c.Name), word(it.Name), word(it.Pool), addr, mac)
+		printf.Fprintf(b, "iface %s/%s: pool=%s addr=%s mac=%s\n", word(c.Name), word(it.Name), word(it.Pool), addr, mac)
 	}
 }

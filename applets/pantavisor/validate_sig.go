@@ -2,11 +2,11 @@ package pantavisor
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
 )
@@ -36,7 +36,7 @@ func (o sigOptions) options() (*pvs.Options, error) {
 	if o.at != "" {
 		t, err := time.Parse(time.RFC3339, o.at)
 		if err != nil {
-			return nil, fmt.Errorf("--at: %w", err)
+			return nil, printf.Errorf("--at: %w", err)
 		}
 		opts.At = t
 	}
@@ -62,29 +62,29 @@ func checkSignatures(data []byte, opts pvs.Options, stdout io.Writer) error {
 	var b strings.Builder
 	for _, s := range res.Sigs {
 		if s.Err != nil {
-			fmt.Fprintf(&b, "signature %s: %s\n", word(s.Name), oneLine(s.Err.Error()))
+			printf.Fprintf(&b, "signature %s: %s\n", word(s.Name), oneLine(s.Err.Error()))
 			continue
 		}
 		chain := make([]string, len(s.Chain))
 		for i, cn := range s.Chain {
 			chain[i] = word(cn)
 		}
-		fmt.Fprintf(&b, "signature %s: ok %s keys=%d chain=%s\n", word(s.Name), word(s.Alg), s.Keys, strings.Join(chain, ","))
+		printf.Fprintf(&b, "signature %s: ok %s keys=%d chain=%s\n", word(s.Name), word(s.Alg), s.Keys, strings.Join(chain, ","))
 	}
 	for _, k := range res.Uncovered {
-		fmt.Fprintf(&b, "uncovered: %s\n", word(k))
+		printf.Fprintf(&b, "uncovered: %s\n", word(k))
 	}
 	if res.ClockUntrusted {
-		fmt.Fprintf(&b, "warning: clock before the build date: certificate dates checked as of %s\n", res.At.UTC().Format(time.RFC3339))
+		printf.Fprintf(&b, "warning: clock before the build date: certificate dates checked as of %s\n", res.At.UTC().Format(time.RFC3339))
 	}
 	verdict := "ok"
 	if err != nil {
 		verdict = "refused"
 	}
-	fmt.Fprintf(&b, "secureboot: %s %s\n", opts.Mode, verdict)
-	fmt.Fprint(stdout, b.String())
+	printf.Fprintf(&b, "secureboot: %s %s\n", opts.Mode, verdict)
+	printf.Fprint(stdout, b.String())
 	if err != nil {
-		return fmt.Errorf("Secureboot: %w", err) //nolint:staticcheck // upstream's prefix
+		return printf.Errorf("Secureboot: %w", err) //nolint:staticcheck // upstream's prefix
 	}
 	return nil
 }

@@ -28,7 +28,6 @@
 package pvcontainer
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -40,6 +39,7 @@ import (
 	"pantavisor/lib/config"
 	"pantavisor/lib/container"
 	"pantavisor/lib/launch"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/sysinfo"
 )
@@ -122,11 +122,11 @@ func run(o options, cmd string, stderr io.Writer) int {
 
 	in, err := start(o, cmd)
 	if err != nil {
-		fmt.Fprintf(stderr, "pv-container: %v\n", err)
+		printf.Fprintf(stderr, "pv-container: %v\n", err)
 		return ExitCannotStart
 	}
 	for _, w := range in.Warning {
-		fmt.Fprintf(stderr, "pv-container: warning: %s\n", w)
+		printf.Fprintf(stderr, "pv-container: warning: %s\n", w)
 	}
 	done := make(chan int, 1)
 	go func() { done <- in.Wait() }()
@@ -135,11 +135,11 @@ func run(o options, cmd string, stderr io.Writer) int {
 	case code = <-done:
 	case <-sigs:
 		if code, err = in.Stop(o.timeout); err != nil {
-			fmt.Fprintf(stderr, "pv-container: stopping %s: %v\n", in.Name, err)
+			printf.Fprintf(stderr, "pv-container: stopping %s: %v\n", in.Name, err)
 		}
 	}
 	if err := in.Close(); err != nil {
-		fmt.Fprintf(stderr, "pv-container: cleaning up %s: %v\n", in.Name, err)
+		printf.Fprintf(stderr, "pv-container: cleaning up %s: %v\n", in.Name, err)
 	}
 	return code
 }

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"pantavisor/lib/digest"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
@@ -36,13 +36,13 @@ var errBadPackage error = &sentinel.Error{Text: "wrong contents of compressed st
 // for any command (48 disk full, 60 bad checksum, 75 busy, 255 otherwise).
 func (c *ctl) install(path, rev string) int {
 	if !strings.HasSuffix(path, ".tgz") {
-		fmt.Fprintln(c.stdout, "ERROR: unkwnown file format")
+		printf.Fprintln(c.stdout, "ERROR: unkwnown file format")
 		return exitUsage
 	}
 	pkg, sum, err := scanPackage(path)
 	if err != nil {
-		fmt.Fprintln(c.stdout, "ERROR: wrong contents of compressed step")
-		fmt.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
+		printf.Fprintln(c.stdout, "ERROR: wrong contents of compressed step")
+		printf.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
 		return exitUsage
 	}
 	if rev == "" {
@@ -54,7 +54,7 @@ func (c *ctl) install(path, rev string) int {
 	if err := c.uploadStep(rev, pkg.State); err != nil {
 		return c.fail(err)
 	}
-	fmt.Fprintf(c.stdout, "{\"revision\":%s}\n", rawjson.Quote(rev))
+	printf.Fprintf(c.stdout, "{\"revision\":%s}\n", rawjson.Quote(rev))
 	return exitOK
 }
 
@@ -71,17 +71,17 @@ func scanPackage(path string) (*pvrpkg.Contents, string, error) {
 	h := digest.New()
 	br := bufio.NewReader(io.TeeReader(f, h))
 	if head, _ := br.Peek(2); len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b {
-		return nil, "", fmt.Errorf("%s: not gzip-compressed: %w", path, errBadPackage)
+		return nil, "", printf.Errorf("%s: not gzip-compressed: %w", path, errBadPackage)
 	}
 	pkg, err := pvrpkg.Scan(br)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
+		return nil, "", printf.Errorf("%s: %w", path, err)
 	}
 	if len(pkg.Objects) == 0 {
-		return nil, "", fmt.Errorf("%s: no objects: %w", path, errBadPackage)
+		return nil, "", printf.Errorf("%s: no objects: %w", path, errBadPackage)
 	}
 	if _, err := io.Copy(h, f); err != nil { // what the scan left unread
-		return nil, "", fmt.Errorf("reading %s: %w", path, err)
+		return nil, "", printf.Errorf("reading %s: %w", path, err)
 	}
 	return pkg, hex.EncodeToString(h.Sum(nil)), nil
 }

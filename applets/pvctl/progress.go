@@ -1,10 +1,11 @@
 package pvctl
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"pantavisor/lib/printf"
 )
 
 // redraw is the least time between two draws of the progress bar.
@@ -31,7 +32,7 @@ func (p *progress) begin() { p.start = p.now() }
 func (p *progress) object(sha string, size int64) {
 	p.n++
 	if !p.tty {
-		fmt.Fprintf(p.w, "uploading %s (%d/%d) %d\n", sha, p.n, p.objects, size)
+		printf.Fprintf(p.w, "uploading %s (%d/%d) %d\n", sha, p.n, p.objects, size)
 		return
 	}
 	p.draw()
@@ -68,9 +69,9 @@ func (p *progress) draw() {
 	}
 	if rate > 0 {
 		left := time.Duration(float64(p.total-p.done) / rate * float64(time.Second)).Round(time.Second)
-		eta = fmt.Sprintf("%02d:%02d", int(left.Minutes()), int(left.Seconds())%60)
+		eta = printf.Sprintf("%02d:%02d", int(left.Minutes()), int(left.Seconds())%60)
 	}
-	fmt.Fprintf(p.w, "\r[%s%s] %s/%s %s/s ETA %s (%d/%d)\x1b[K",
+	printf.Fprintf(p.w, "\r[%s%s] %s/%s %s/s ETA %s (%d/%d)\x1b[K",
 		strings.Repeat("=", fill), strings.Repeat(" ", width-fill),
 		size(float64(p.done)), size(float64(p.total)), size(rate), eta, p.n, p.objects)
 }
@@ -79,14 +80,14 @@ func (p *progress) draw() {
 func size(b float64) string {
 	const units = "KMGT"
 	if b < 1024 {
-		return fmt.Sprintf("%dB", int64(b))
+		return printf.Sprintf("%dB", int64(b))
 	}
 	i := -1
 	for b >= 1024 && i < len(units)-1 {
 		b /= 1024
 		i++
 	}
-	return fmt.Sprintf("%.1f%ciB", b, units[i])
+	return printf.Sprintf("%.1f%ciB", b, units[i])
 }
 
 // progressReader counts what is read through it.

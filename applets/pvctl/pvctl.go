@@ -46,11 +46,12 @@ package pvctl
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"pantavisor/lib/printf"
 )
 
 // Exit codes of upstream pvcontrol.
@@ -123,20 +124,20 @@ func (c *ctl) main(args []string) int {
 	}
 	act, h := parseCommand(c.opts.args)
 	if h != nil {
-		fmt.Fprint(c.stdout, h.text(c.opts.name))
+		printf.Fprint(c.stdout, h.text(c.opts.name))
 		return h.code
 	}
 	if c.opts.socket == "" {
 		c.opts.socket = c.findSocket()
 	}
 	if !isSocket(c.opts.socket) {
-		fmt.Fprintf(c.stdout, "ERROR: %s not found\n", c.opts.socket)
+		printf.Fprintf(c.stdout, "ERROR: %s not found\n", c.opts.socket)
 		return exitUsage
 	}
 	if c.opts.output != "" {
 		f, err := os.OpenFile(c.opts.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
+			printf.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
 			return exitUsage
 		}
 		defer f.Close()
@@ -152,7 +153,7 @@ func (c *ctl) parseOptions(args []string) (code int, done bool) {
 		var dst *string
 		switch args[0] {
 		case "-h":
-			fmt.Fprint(c.stdout, usageText(c.opts.name))
+			printf.Fprint(c.stdout, usageText(c.opts.name))
 			return exitOK, true
 		case "-v":
 			c.opts.verbose = true
@@ -168,7 +169,7 @@ func (c *ctl) parseOptions(args []string) (code int, done bool) {
 		}
 		if dst != nil {
 			if len(args) < 2 {
-				fmt.Fprint(c.stdout, usageText(c.opts.name))
+				printf.Fprint(c.stdout, usageText(c.opts.name))
 				return exitUsage, true
 			}
 			*dst = args[1]
@@ -222,7 +223,7 @@ type replyError struct {
 	body   []byte // trailing newlines trimmed
 }
 
-func (e *replyError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.body) }
+func (e *replyError) Error() string { return printf.Sprintf("HTTP %d: %s", e.status, e.body) }
 
 // fail reports err and returns the exit code for it: a reply's body on
 // stderr and its mapped code, or the error itself and 255 (no reply).
@@ -232,6 +233,6 @@ func (c *ctl) fail(err error) int {
 		_, _ = c.stderr.Write(append(re.body, '\n'))
 		return exitCode(re.status, re.body)
 	}
-	fmt.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
+	printf.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
 	return exitHTTP
 }

@@ -2,11 +2,12 @@ package pvctl
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // pvtestExec runs "$PVTEST_EXEC pvcontrol ARGS..." as upstream's
@@ -32,6 +33,6 @@ func pvtestExec(spec string, args []string, stdin io.Reader, stdout, stderr io.W
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:
 		return ee.ExitCode()
 	}
-	fmt.Fprintf(stderr, "pvcontrol: PVTEST_EXEC: %v\n", err)
+	printf.Fprintf(stderr, "pvcontrol: PVTEST_EXEC: %v\n", err)
 	return 127
 }

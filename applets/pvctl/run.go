@@ -2,7 +2,6 @@ package pvctl
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"pantavisor/lib/http1"
+	"pantavisor/lib/printf"
 )
 
 // maxErrorBody bounds the body of a reply other than 200 that is kept to
@@ -67,15 +67,15 @@ func (c *ctl) do(method, target, ctype string, body io.Reader, length int64, tim
 // http1.Client sends.
 func (c *ctl) dumpRequest(method, target string, h http1.Header, length int64) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "> %s %s HTTP/1.1\n> Host: localhost\n", method, target)
+	printf.Fprintf(&b, "> %s %s HTTP/1.1\n> Host: localhost\n", method, target)
 	for _, f := range h {
-		fmt.Fprintf(&b, "> %s: %s\n", f.Name, f.Value)
+		printf.Fprintf(&b, "> %s: %s\n", f.Name, f.Value)
 	}
 	switch {
 	case length < 0:
 		b.WriteString("> Transfer-Encoding: chunked\n")
 	case length > 0 || method == "POST" || method == "PUT":
-		fmt.Fprintf(&b, "> Content-Length: %d\n", length)
+		printf.Fprintf(&b, "> Content-Length: %d\n", length)
 	}
 	b.WriteString("> Connection: close\n>\n")
 	_, _ = io.WriteString(c.stderr, b.String())
@@ -84,9 +84,9 @@ func (c *ctl) dumpRequest(method, target string, h http1.Header, length int64) {
 // dumpResponse prints what curl -v prints of a response.
 func (c *ctl) dumpResponse(r *http1.ClientResponse) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "< %d %s\n", r.Status, r.Reason)
+	printf.Fprintf(&b, "< %d %s\n", r.Status, r.Reason)
 	for _, f := range r.Header {
-		fmt.Fprintf(&b, "< %s: %s\n", f.Name, f.Value)
+		printf.Fprintf(&b, "< %s: %s\n", f.Name, f.Value)
 	}
 	b.WriteString("<\n")
 	_, _ = io.WriteString(c.stderr, b.String())
@@ -105,10 +105,10 @@ func (c *ctl) finish(resp *http1.ClientResponse, err error) int {
 	}
 	tw := &trimWriter{w: c.stdout}
 	if _, err := io.Copy(tw, resp.Body); err != nil {
-		return c.fail(fmt.Errorf("reading the reply: %w", err))
+		return c.fail(printf.Errorf("reading the reply: %w", err))
 	}
 	if _, err := io.WriteString(c.stdout, "\n"); err != nil {
-		fmt.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
+		printf.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
 		return exitUsage
 	}
 	return exitOK
@@ -138,12 +138,12 @@ func check(resp *http1.ClientResponse, err error) ([]byte, error) {
 func (c *ctl) objectGet(a action) int {
 	resp, err := c.do(a.method, a.target, "", nil, 0, requestTimeout)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
+		printf.Fprintf(c.stderr, "%s: %v\n", c.opts.name, err)
 		return exitOK
 	}
 	defer resp.Body.Close()
 	if _, err := io.Copy(c.stdout, resp.Body); err != nil {
-		fmt.Fprintf(c.stderr, "%s: reading object: %v\n", c.opts.name, err)
+		printf.Fprintf(c.stderr, "%s: reading object: %v\n", c.opts.name, err)
 	}
 	return exitOK
 }
@@ -170,7 +170,7 @@ func (c *ctl) source(path string, sized bool) (io.Reader, int64, func() error, e
 	if sized && strings.HasPrefix(path, "-") {
 		n, err := strconv.ParseInt(path[1:], 10, 64)
 		if err != nil {
-			return nil, 0, nil, fmt.Errorf("bad size %q: %w", path, err)
+			return nil, 0, nil, printf.Errorf("bad size %q: %w", path, err)
 		}
 		return io.LimitReader(c.stdin, n), n, nop, nil
 	}
@@ -185,7 +185,7 @@ func (c *ctl) source(path string, sized bool) (io.Reader, int64, func() error, e
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, nil, fmt.Errorf("uploading %s: not a regular file", path)
+		return nil, 0, nil, printf.Errorf("uploading %s: not a regular file", path)
 	}
 	return f, fi.Size(), f.Close, nil
 }

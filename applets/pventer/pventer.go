@@ -42,7 +42,6 @@ package pventer
 
 import (
 	"cmp"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -51,6 +50,7 @@ import (
 
 	"pantavisor/lib/cli"
 	"pantavisor/lib/enter"
+	"pantavisor/lib/printf"
 )
 
 const usage = `Usage: pventer -c|--container NAME [CMD [ARG...]]
@@ -74,7 +74,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	if o.Container == "" {
-		fmt.Fprintln(stderr, "ERROR: see --help")
+		printf.Fprintln(stderr, "ERROR: see --help")
 		return cli.ExitUsage
 	}
 	o.Args = fs.Args()
@@ -84,7 +84,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o.Signals = sigs
 	code, err := enter.Run(o)
 	if err != nil {
-		fmt.Fprintf(stderr, "pventer: %v\n", err)
+		printf.Fprintf(stderr, "pventer: %v\n", err)
 		return cli.ExitFail
 	}
 	return code

@@ -26,13 +26,13 @@ package pvlogger
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"pantavisor/lib/cli"
 	"pantavisor/lib/logs"
+	"pantavisor/lib/printf"
 )
 
 const usage = `Usage: pvlogger [-s SRC] [-l LEVEL] [-p RUNDIR|SOCKET] [MSG...]
@@ -68,7 +68,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fs.UsageError("empty source")
 	}
 	if err := run(o, stdin); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
+		printf.Fprintf(stderr, "%s: %v\n", args[0], err)
 		return cli.ExitFail
 	}
 	return cli.ExitOK
@@ -87,12 +87,12 @@ func run(o options, stdin io.Reader) error {
 			}
 		}
 		if path == "" {
-			return fmt.Errorf("%w (tried %s); give one with -p", errNoSocket, strings.Join(defaultSockets[:], ", "))
+			return printf.Errorf("%w (tried %s); give one with -p", errNoSocket, strings.Join(defaultSockets[:], ", "))
 		}
 	}
 	c, err := logs.Dial(path)
 	if err != nil {
-		return fmt.Errorf("cannot reach the log server: %w", err)
+		return printf.Errorf("cannot reach the log server: %w", err)
 	}
 	defer c.Close()
 	if len(o.msg) > 0 {
@@ -110,14 +110,14 @@ func run(o options, stdin io.Reader) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading stdin: %w", err)
+			return printf.Errorf("reading stdin: %w", err)
 		}
 	}
 }
 
 func send(c *logs.Client, o options, msg string) error {
 	if err := c.Send(o.level, o.src, msg); err != nil {
-		return fmt.Errorf("sending to the log server: %w", err)
+		return printf.Errorf("sending to the log server: %w", err)
 	}
 	return nil
 }

@@ -2,13 +2,13 @@ package pvtx
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
 	"pantavisor/lib/http1"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvtx"
 	"pantavisor/lib/state"
 )
@@ -40,7 +40,7 @@ func (c *ctrl) socket() (string, error) {
 			return s, nil
 		}
 	}
-	return "", fmt.Errorf("pv-ctrl socket not found (tried %s)", strings.Join(c.sockets, ", "))
+	return "", printf.Errorf("pv-ctrl socket not found (tried %s)", strings.Join(c.sockets, ", "))
 }
 
 // do sends one request and returns the body of a 2xx reply; any other
@@ -57,18 +57,18 @@ func (c *ctrl) do(method, target, ctype string, body io.Reader, n int64, timeout
 	cl := http1.Client{Socket: sock, Timeout: timeout}
 	resp, err := cl.Do(method, target, h, body, n)
 	if err != nil {
-		return nil, fmt.Errorf("pv-ctrl %s %s: %w", method, target, err)
+		return nil, printf.Errorf("pv-ctrl %s %s: %w", method, target, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, state.MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("pv-ctrl %s %s: reading the reply: %w", method, target, err)
+		return nil, printf.Errorf("pv-ctrl %s %s: reading the reply: %w", method, target, err)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		return nil, &pvtx.HTTPError{Method: method, Target: target, Status: resp.Status, Reason: resp.Reason, Body: string(data)}
 	}
 	if len(data) > state.MaxSize {
-		return nil, fmt.Errorf("pv-ctrl %s %s: reply larger than %d bytes", method, target, state.MaxSize)
+		return nil, printf.Errorf("pv-ctrl %s %s: reply larger than %d bytes", method, target, state.MaxSize)
 	}
 	return data, nil
 }

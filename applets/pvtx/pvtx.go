@@ -41,12 +41,12 @@ package pvtx
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/pvtx"
 )
@@ -135,7 +135,7 @@ func (a *app) main(args []string) int {
 			return c.run(a, tx, rest)
 		}
 	}
-	return a.fail("command process", fmt.Errorf("sub command not found: %s\nplease use 'help' to find the right sub command", op), exitFail)
+	return a.fail("command process", printf.Errorf("sub command not found: %s\nplease use 'help' to find the right sub command", op), exitFail)
 }
 
 // dir returns the transaction directory (see the package comment).
@@ -157,7 +157,7 @@ func (a *app) dir() string {
 
 // fail prints err as upstream does and returns code.
 func (a *app) fail(cmd string, err error, code int) int {
-	fmt.Fprintf(a.stderr, "ERROR: %s: %v\n", cmd, err)
+	printf.Fprintf(a.stderr, "ERROR: %s: %v\n", cmd, err)
 	return code
 }
 
@@ -226,7 +226,7 @@ func (a *app) commit(tx *pvtx.Txn, args []string) int {
 	}
 	rev, err := tx.Commit(arg(args, 0))
 	if err == nil {
-		fmt.Fprintln(a.stdout, rev)
+		printf.Fprintln(a.stdout, rev)
 	}
 	return a.check("commit", err, errCode{pvtx.ErrNoTransaction, exitNoTxn11}, errCode{pvtx.ErrLocal, exitLocal})
 }
@@ -234,7 +234,7 @@ func (a *app) commit(tx *pvtx.Txn, args []string) int {
 func (a *app) show(tx *pvtx.Txn, _ []string) int {
 	js, err := tx.Show()
 	if err == nil {
-		fmt.Fprintf(a.stdout, "%s\n", js)
+		printf.Fprintf(a.stdout, "%s\n", js)
 	}
 	return a.check("show", err, errCode{pvtx.ErrNoTransaction, exitNoTxn11})
 }

@@ -1,9 +1,9 @@
 package pvtx
 
 import (
-	"fmt"
 	"os"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/pvtx"
 )
@@ -41,7 +41,7 @@ func (a *app) secureboot() (*pvs.Options, error) {
 	if modeName != "" {
 		var err error
 		if mode, err = pvs.ParseMode(modeName); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", pvtx.ErrSecureboot, envMode, err)
+			return nil, printf.Errorf("%w: %s: %w", pvtx.ErrSecureboot, envMode, err)
 		}
 	}
 	if mode == pvs.Disabled {
@@ -49,7 +49,7 @@ func (a *app) secureboot() (*pvs.Options, error) {
 	}
 	trust, err := pvs.LoadTrust(dir, a.envOr(envCA, "ca-certificates")+".crt", a.envOr(envOEMCA, "ca-oem-certificates")+".crt")
 	if err != nil {
-		return nil, fmt.Errorf("%w: trust stores in %s: %w", pvtx.ErrSecureboot, dir, err)
+		return nil, printf.Errorf("%w: trust stores in %s: %w", pvtx.ErrSecureboot, dir, err)
 	}
 	trust.OEMName = a.getenv(envOEMName)
 	return &pvs.Options{Mode: mode, Trust: trust}, nil
@@ -66,11 +66,11 @@ func (a *app) setSecureboot(cmd string, tx *pvtx.Txn) error {
 	tx.Secureboot = opts
 	tx.Report = func(res pvs.Result) {
 		if res.ClockUntrusted {
-			fmt.Fprintf(a.stderr, "WARNING: %s: Secureboot: clock before the build date, certificate dates checked as of %s\n",
+			printf.Fprintf(a.stderr, "WARNING: %s: Secureboot: clock before the build date, certificate dates checked as of %s\n",
 				cmd, res.At.UTC().Format("2006-01-02T15:04:05Z"))
 		}
 		for _, k := range res.Uncovered {
-			fmt.Fprintf(a.stderr, "WARNING: %s: Secureboot: audit: %s: %v\n", cmd, k, pvs.ErrNotCovered)
+			printf.Fprintf(a.stderr, "WARNING: %s: Secureboot: audit: %s: %v\n", cmd, k, pvs.ErrNotCovered)
 		}
 	}
 	return nil

@@ -1,8 +1,9 @@
 package pvtx
 
 import (
-	"fmt"
 	"io"
+
+	"pantavisor/lib/printf"
 )
 
 const usageText = `Usage: %s COMMAND [SUB-COMMAND] ARGS...
@@ -48,4 +49,4 @@ Environment:
                                 else ~/.local/share/pvtx)
 `
 
-func (a *app) usage(w io.Writer) { fmt.Fprintf(w, usageText, a.name) }
+func (a *app) usage(w io.Writer) { printf.Fprintf(w, usageText, a.name) }

@@ -5,7 +5,6 @@ package blkid
 
 import (
 	"encoding/binary"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -50,7 +50,7 @@ func Probe(r io.ReaderAt) (Info, error) {
 		if boot, ferr := probeFAT(r); ferr == nil {
 			return boot, nil
 		}
-		return Info{}, fmt.Errorf("reading superblock: %w", err)
+		return Info{}, printf.Errorf("reading superblock: %w", err)
 	}
 	if binary.LittleEndian.Uint16(sb[0x38:]) != extMagic {
 		return probeFAT(r)
@@ -68,7 +68,7 @@ func Probe(r io.ReaderAt) (Info, error) {
 func probeFAT(r io.ReaderAt) (Info, error) {
 	bs := make([]byte, fatSector)
 	if _, err := r.ReadAt(bs, 0); err != nil {
-		return Info{}, fmt.Errorf("reading boot sector: %w", err)
+		return Info{}, printf.Errorf("reading boot sector: %w", err)
 	}
 	if bs[510] != 0x55 || bs[511] != 0xaa {
 		return Info{}, nil
@@ -82,7 +82,7 @@ func probeFAT(r io.ReaderAt) (Info, error) {
 			label = ""
 		}
 		id := binary.LittleEndian.Uint32(bs[ebr+1:])
-		return Info{Type: "vfat", Label: label, UUID: fmt.Sprintf("%04X-%04X", id>>16, id&0xffff)}, nil
+		return Info{Type: "vfat", Label: label, UUID: printf.Sprintf("%04X-%04X", id>>16, id&0xffff)}, nil
 	}
 	return Info{}, nil
 }
@@ -111,7 +111,7 @@ func (f Finder) Find(spec string) (string, error) {
 	key, want, ok := strings.Cut(spec, "=")
 	if !ok || (key != "LABEL" && key != "UUID") {
 		if _, err := os.Stat(spec); err != nil {
-			return "", fmt.Errorf("%w: %s", ErrNotFound, spec)
+			return "", printf.Errorf("%w: %s", ErrNotFound, spec)
 		}
 		return spec, nil
 	}
@@ -124,7 +124,7 @@ func (f Finder) Find(spec string) (string, error) {
 			return dev, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s", ErrNotFound, spec)
+	return "", printf.Errorf("%w: %s", ErrNotFound, spec)
 }
 
 // Wait retries Find until it succeeds or timeout passes (devices appear

@@ -1,9 +1,8 @@
 package bootloader
 
 import (
-	"fmt"
-
 	"pantavisor/lib/cmdline"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -69,7 +68,7 @@ func (b *Boot) Pending() string {
 // point after which a reboot try-boots rev.
 func (b *Boot) Install(rev string) error {
 	if rev == "" {
-		return fmt.Errorf("installing revision: %w", ErrRev)
+		return printf.Errorf("installing revision: %w", ErrRev)
 	}
 	if !b.shared() {
 		if err := clearLatch(b.Latch); err != nil {
@@ -95,7 +94,7 @@ func (b *Boot) Install(rev string) error {
 // detects at the next boot (ResumeRepairDone) and finishes.
 func (b *Boot) Commit(rev string) error {
 	if rev == "" {
-		return fmt.Errorf("committing revision: %w", ErrRev)
+		return printf.Errorf("committing revision: %w", ErrRev)
 	}
 	err := b.commitEnv("committing revision "+rev, func() error {
 		if err := b.Env.Set(KeyRev, rev); err != nil {
@@ -133,7 +132,7 @@ func (b *Boot) commitEnv(what string, change func() error) error {
 		err = b.Env.Commit()
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return printf.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
@@ -144,10 +143,10 @@ func clearLatch(latch Env) error {
 		return nil
 	}
 	if err := latch.Unset(KeyTrying); err != nil {
-		return fmt.Errorf("clearing the try-boot latch: %w", err)
+		return printf.Errorf("clearing the try-boot latch: %w", err)
 	}
 	if err := latch.Commit(); err != nil {
-		return fmt.Errorf("clearing the try-boot latch: %w", err)
+		return printf.Errorf("clearing the try-boot latch: %w", err)
 	}
 	return nil
 }
@@ -189,10 +188,10 @@ func (b *Boot) directLatch() (string, bool, error) {
 		return committed, false, nil
 	}
 	if err := b.latch().Set(KeyTrying, try); err != nil {
-		return committed, false, fmt.Errorf("latching the try of revision %s: %w", try, err)
+		return committed, false, printf.Errorf("latching the try of revision %s: %w", try, err)
 	}
 	if err := b.latch().Commit(); err != nil {
-		return committed, false, fmt.Errorf("latching the try of revision %s: %w", try, err)
+		return committed, false, printf.Errorf("latching the try of revision %s: %w", try, err)
 	}
 	return try, true, nil
 }

@@ -2,8 +2,9 @@ package bootloader
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // codec is a file format of an env.
@@ -50,7 +51,7 @@ func (c codec) check(key, value string) error {
 		bad = "key starts with '#'"
 	}
 	if bad != "" {
-		return fmt.Errorf("%w %q: %s", ErrInvalid, key, bad)
+		return printf.Errorf("%w %q: %s", ErrInvalid, key, bad)
 	}
 	return nil
 }
@@ -65,7 +66,7 @@ func (c codec) check(key, value string) error {
 // and its last value (load_env sets each in turn).
 func parseGrub(b []byte) ([]entry, error) {
 	if !bytes.HasPrefix(b, []byte(grubHeader)) {
-		return nil, fmt.Errorf("%w: no %q header", ErrCorrupt, strings.TrimSpace(grubHeader))
+		return nil, printf.Errorf("%w: no %q header", ErrCorrupt, strings.TrimSpace(grubHeader))
 	}
 	var vars []entry
 	for p := b[len(grubHeader):]; len(p) > 0; {
@@ -75,11 +76,11 @@ func parseGrub(b []byte) ([]entry, error) {
 		}
 		eq := bytes.IndexByte(p, '=')
 		if eq < 0 {
-			return vars, fmt.Errorf("%w: entry without '=' at byte %d", ErrCorrupt, len(b)-len(p))
+			return vars, printf.Errorf("%w: entry without '=' at byte %d", ErrCorrupt, len(b)-len(p))
 		}
 		value, rest, ok := grubValue(p[eq+1:])
 		if !ok {
-			return vars, fmt.Errorf("%w: unterminated value at byte %d", ErrCorrupt, len(b)-len(p))
+			return vars, printf.Errorf("%w: unterminated value at byte %d", ErrCorrupt, len(b)-len(p))
 		}
 		vars = setVar(vars, string(p[:eq]), value)
 		p = rest
@@ -144,13 +145,13 @@ func parseUboot(b []byte) ([]entry, error) {
 	for len(b) > 0 && b[0] != 0 {
 		item, rest, found := bytes.Cut(b, []byte{0})
 		if !found && bad == nil {
-			bad = fmt.Errorf("%w: last entry not NUL-terminated", ErrCorrupt)
+			bad = printf.Errorf("%w: last entry not NUL-terminated", ErrCorrupt)
 		}
 		k, v, ok := bytes.Cut(item, []byte{'='})
 		if ok && len(k) > 0 {
 			vars = setVar(vars, string(k), string(v))
 		} else if bad == nil {
-			bad = fmt.Errorf("%w: entry %q without a key=value", ErrCorrupt, item)
+			bad = printf.Errorf("%w: entry %q without a key=value", ErrCorrupt, item)
 		}
 		b = rest
 	}
@@ -168,7 +169,7 @@ func encodeUboot(vars []entry) ([]byte, error) {
 		b = append(b, 0)
 	}
 	if len(b) >= BlockSize {
-		return nil, fmt.Errorf("%w (%d bytes and the end mark)", ErrTooBig, len(b))
+		return nil, printf.Errorf("%w (%d bytes and the end mark)", ErrTooBig, len(b))
 	}
 	return pad(b, 0)
 }
@@ -176,7 +177,7 @@ func encodeUboot(vars []entry) ([]byte, error) {
 // pad fills b up to BlockSize with c.
 func pad(b []byte, c byte) ([]byte, error) {
 	if len(b) > BlockSize {
-		return nil, fmt.Errorf("%w (%d bytes)", ErrTooBig, len(b))
+		return nil, printf.Errorf("%w (%d bytes)", ErrTooBig, len(b))
 	}
 	for len(b) < BlockSize {
 		b = append(b, c)

@@ -2,13 +2,13 @@ package bootloader
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -85,7 +85,7 @@ func (o Options) Open(kind, path string) (Env, error) {
 	}
 	e.vars, err = c.parse(data)
 	if err != nil {
-		return e, fmt.Errorf("reading %s: %w", path, err)
+		return e, printf.Errorf("reading %s: %w", path, err)
 	}
 	return e, nil
 }
@@ -101,7 +101,7 @@ func codecOf(kind string) (codec, bool, error) {
 	case KindDirect:
 		return grubCodec, false, nil
 	}
-	return 0, false, fmt.Errorf("%w %q (want %s, %s, %s or %s)", ErrKind, kind, KindGrub, KindUboot, KindUbootPVK, KindDirect)
+	return 0, false, printf.Errorf("%w %q (want %s, %s, %s or %s)", ErrKind, kind, KindGrub, KindUboot, KindUbootPVK, KindDirect)
 }
 
 // readFile returns the first maxRead bytes of path, nil if it is missing.
@@ -111,12 +111,12 @@ func readFile(path string) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading bootloader env: %w", err)
+		return nil, printf.Errorf("reading bootloader env: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxRead))
 	if err != nil {
-		return nil, fmt.Errorf("reading bootloader env %s: %w", path, err)
+		return nil, printf.Errorf("reading bootloader env %s: %w", path, err)
 	}
 	if data == nil {
 		data = []byte{}

@@ -2,12 +2,12 @@ package bootloader
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 )
 
 // entry is one variable, in file order.
@@ -38,7 +38,7 @@ func (e *fileEnv) Set(key, value string) error {
 	}
 	next := setVar(append([]entry(nil), e.vars...), key, value)
 	if _, err := e.codec.encode(next); err != nil {
-		return fmt.Errorf("setting %s in %s: %w", key, e.path, err)
+		return printf.Errorf("setting %s in %s: %w", key, e.path, err)
 	}
 	e.vars = next
 	return nil
@@ -57,7 +57,7 @@ func (e *fileEnv) Unset(key string) error {
 func (e *fileEnv) Commit() error {
 	data, err := e.codec.encode(e.vars)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", e.path, err)
+		return printf.Errorf("writing %s: %w", e.path, err)
 	}
 	if e.inPlace {
 		done, err := e.overwrite(data)
@@ -66,7 +66,7 @@ func (e *fileEnv) Commit() error {
 		}
 	}
 	if err := e.w.MkdirAll(filepath.Dir(e.path), 0o755); err != nil {
-		return fmt.Errorf("writing %s: %w", e.path, err)
+		return printf.Errorf("writing %s: %w", e.path, err)
 	}
 	return e.w.WriteFile(e.path, data, 0o644)
 }
@@ -81,7 +81,7 @@ func (e *fileEnv) overwrite(data []byte) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("writing bootloader env: %w", err)
+		return false, printf.Errorf("writing bootloader env: %w", err)
 	}
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(data)) {
@@ -91,7 +91,7 @@ func (e *fileEnv) overwrite(data []byte) (bool, error) {
 	e.w.Point("pwrite " + e.path)
 	if _, err := f.WriteAt(data, 0); err != nil {
 		f.Close()
-		return false, fmt.Errorf("writing %s: %w", e.path, err)
+		return false, printf.Errorf("writing %s: %w", e.path, err)
 	}
 	return true, e.w.SyncClose(f)
 }

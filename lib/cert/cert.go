@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"crypto"
 	"errors"
-	"fmt"
 	"time"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -59,7 +59,7 @@ type Cert struct {
 func Parse(b []byte) (*Cert, error) {
 	c := &Cert{MaxPathLen: -1}
 	if err := c.parse(b); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrParse, err)
+		return nil, printf.Errorf("%w: %w", ErrParse, err)
 	}
 	return c, nil
 }
@@ -74,20 +74,20 @@ func (c *Cert) parse(b []byte) error {
 	d := der(body)
 	tbs, rawTBS, ok := d.readFull(tagSequence)
 	if !ok {
-		return fmt.Errorf("tbsCertificate: %w", errDER)
+		return printf.Errorf("tbsCertificate: %w", errDER)
 	}
 	c.RawTBS = rawTBS
 	_, outerAlg, ok := d.readFull(tagSequence)
 	if !ok {
-		return fmt.Errorf("signatureAlgorithm: %w", errDER)
+		return printf.Errorf("signatureAlgorithm: %w", errDER)
 	}
 	sig, ok := d.read(tagBitString)
 	if !ok || len(d) != 0 {
-		return fmt.Errorf("signatureValue: %w", errDER)
+		return printf.Errorf("signatureValue: %w", errDER)
 	}
 	bits, unused, ok := bitString(sig)
 	if !ok || unused != 0 {
-		return fmt.Errorf("signatureValue: %w", errDER)
+		return printf.Errorf("signatureValue: %w", errDER)
 	}
 	c.signature = bits
 	innerAlg, err := c.parseTBS(der(tbs))
@@ -120,24 +120,24 @@ func (c *Cert) parseTBS(d der) (sigAlg []byte, err error) {
 	}
 	_, sigAlg, ok := d.readFull(tagSequence)
 	if !ok {
-		return nil, fmt.Errorf("signature algorithm: %w", errDER)
+		return nil, printf.Errorf("signature algorithm: %w", errDER)
 	}
 	if c.RawIssuer, err = readName(&d, nil); err != nil {
-		return nil, fmt.Errorf("issuer: %w", err)
+		return nil, printf.Errorf("issuer: %w", err)
 	}
 	if err := c.parseValidity(&d); err != nil {
 		return nil, err
 	}
 	if c.RawSubject, err = readName(&d, &c.CommonName); err != nil {
-		return nil, fmt.Errorf("subject: %w", err)
+		return nil, printf.Errorf("subject: %w", err)
 	}
 	spki, rawSPKI, ok := d.readFull(tagSequence)
 	if !ok {
-		return nil, fmt.Errorf("public key: %w", errDER)
+		return nil, printf.Errorf("public key: %w", errDER)
 	}
 	c.RawSPKI = rawSPKI
 	if c.PublicKey, err = parseSPKI(der(spki)); err != nil {
-		return nil, fmt.Errorf("public key: %w", err)
+		return nil, printf.Errorf("public key: %w", err)
 	}
 	if c.Version > 1 {
 		for _, t := range []byte{tagImplicit1, tagImplicit2} {
@@ -160,18 +160,18 @@ func (c *Cert) parseTBS(d der) (sigAlg []byte, err error) {
 func (c *Cert) parseValidity(d *der) error {
 	v, ok := d.read(tagSequence)
 	if !ok {
-		return fmt.Errorf("validity: %w", errDER)
+		return printf.Errorf("validity: %w", errDER)
 	}
 	vd := der(v)
 	var err error
 	if c.NotBefore, err = readTime(&vd); err != nil {
-		return fmt.Errorf("notBefore: %w", err)
+		return printf.Errorf("notBefore: %w", err)
 	}
 	if c.NotAfter, err = readTime(&vd); err != nil {
-		return fmt.Errorf("notAfter: %w", err)
+		return printf.Errorf("notAfter: %w", err)
 	}
 	if len(vd) != 0 {
-		return fmt.Errorf("validity: %w", errDER)
+		return printf.Errorf("validity: %w", errDER)
 	}
 	return nil
 }

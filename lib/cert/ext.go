@@ -3,7 +3,8 @@ package cert
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
+
+	"pantavisor/lib/printf"
 )
 
 // DER contents of the extension OIDs (all under id-ce, 2.5.29).
@@ -33,13 +34,13 @@ func (c *Cert) parseExtensions(d *der) error {
 	od := der(outer)
 	list, ok := od.read(tagSequence)
 	if !ok || len(od) != 0 || len(list) == 0 {
-		return fmt.Errorf("extensions: %w", errDER)
+		return printf.Errorf("extensions: %w", errDER)
 	}
 	seen := map[string]bool{}
 	for ld := der(list); len(ld) > 0; {
 		ext, ok := ld.read(tagSequence)
 		if !ok {
-			return fmt.Errorf("extension: %w", errDER)
+			return printf.Errorf("extension: %w", errDER)
 		}
 		oid, critical, value, err := readExtension(der(ext))
 		if err != nil {
@@ -60,17 +61,17 @@ func (c *Cert) parseExtensions(d *der) error {
 func readExtension(d der) (oid []byte, critical bool, value []byte, err error) {
 	oid, ok := d.read(tagOID)
 	if !ok || !validOID(oid) {
-		return nil, false, nil, fmt.Errorf("extension id: %w", errDER)
+		return nil, false, nil, printf.Errorf("extension id: %w", errDER)
 	}
 	if d.peek(tagBoolean) {
 		b, _ := d.read(tagBoolean)
 		if critical, ok = boolValue(b); !ok {
-			return nil, false, nil, fmt.Errorf("extension critical flag: %w", errDER)
+			return nil, false, nil, printf.Errorf("extension critical flag: %w", errDER)
 		}
 	}
 	value, ok = d.read(tagOctetString)
 	if !ok || len(d) != 0 {
-		return nil, false, nil, fmt.Errorf("extension value: %w", errDER)
+		return nil, false, nil, printf.Errorf("extension value: %w", errDER)
 	}
 	return oid, critical, value, nil
 }
@@ -88,7 +89,7 @@ func (c *Cert) extension(oid []byte, critical bool, value []byte) error {
 		return c.keyUsage(der(value))
 	case extSKID, extAKID, extEKU, extSAN:
 		if !shapeOK(id, der(value)) {
-			return fmt.Errorf("invalid extension 2.5.29.%d", id)
+			return printf.Errorf("invalid extension 2.5.29.%d", id)
 		}
 		if id == extSAN && critical {
 			c.unhandled = "2.5.29.17"

@@ -2,10 +2,10 @@ package cert
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 
 	"pantavisor/lib/b64"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -33,12 +33,12 @@ func PEMBlocks(data []byte, typ string) ([][]byte, error) {
 		case string(line) == end:
 			der, ok := b64.DecodeStd(string(body))
 			if !ok || len(der) == 0 {
-				return nil, fmt.Errorf("%w: bad base64 in the block ending on line %d", ErrPEM, n)
+				return nil, printf.Errorf("%w: bad base64 in the block ending on line %d", ErrPEM, n)
 			}
 			out = append(out, der)
 			in = false
 		case bytes.IndexByte(line, ':') >= 0 || bytes.HasPrefix(line, []byte("-----")):
-			return nil, fmt.Errorf("%w: line %d: unexpected %q in a %s block", ErrPEM, n, line, typ)
+			return nil, printf.Errorf("%w: line %d: unexpected %q in a %s block", ErrPEM, n, line, typ)
 		default:
 			for _, c := range line {
 				if c != ' ' && c != '\t' {
@@ -48,7 +48,7 @@ func PEMBlocks(data []byte, typ string) ([][]byte, error) {
 		}
 	}
 	if in {
-		return nil, fmt.Errorf("%w: no %q line", ErrPEM, end)
+		return nil, printf.Errorf("%w: no %q line", ErrPEM, end)
 	}
 	return out, nil
 }
@@ -68,7 +68,7 @@ func ParseBundle(r io.Reader) ([]*Cert, error) {
 	for i, b := range blocks {
 		c, err := Parse(b)
 		if err != nil {
-			return nil, fmt.Errorf("certificate %d: %w", i+1, err)
+			return nil, printf.Errorf("certificate %d: %w", i+1, err)
 		}
 		out = append(out, c)
 	}

@@ -2,10 +2,10 @@ package cert
 
 import (
 	"bytes"
-	"fmt"
 	"math/big"
 	"time"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pubkey"
 	"pantavisor/lib/sentinel"
 )
@@ -128,7 +128,7 @@ func (b *builder) note(err error) bool {
 // parent checks p as the issuer of chain's last certificate (step 3).
 func (b *builder) parent(p *Cert, chain []*Cert) error {
 	if b.opts.MaxChain > 0 && len(chain) >= b.opts.MaxChain {
-		return fmt.Errorf("%w: longer than %d certificates", ErrTooLong, b.opts.MaxChain)
+		return printf.Errorf("%w: longer than %d certificates", ErrTooLong, b.opts.MaxChain)
 	}
 	for _, c := range chain {
 		if bytes.Equal(c.RawSubject, p.RawSubject) && bytes.Equal(c.RawSPKI, p.RawSPKI) {
@@ -136,10 +136,10 @@ func (b *builder) parent(p *Cert, chain []*Cert) error {
 		}
 	}
 	if p.Version != 3 {
-		return fmt.Errorf("%w: %q is a v%d certificate", ErrNotCA, p.CommonName, p.Version)
+		return printf.Errorf("%w: %q is a v%d certificate", ErrNotCA, p.CommonName, p.Version)
 	}
 	if !p.BasicConstraints || !p.IsCA || p.KeyUsage != 0 && p.KeyUsage&UsageCertSign == 0 {
-		return fmt.Errorf("%w: %q", ErrNotCA, p.CommonName)
+		return printf.Errorf("%w: %q", ErrNotCA, p.CommonName)
 	}
 	if err := chain[len(chain)-1].checkSignature(p); err != nil {
 		return err
@@ -148,7 +148,7 @@ func (b *builder) parent(p *Cert, chain []*Cert) error {
 		return err
 	}
 	if p.MaxPathLen >= 0 && len(chain)-1 > p.MaxPathLen {
-		return fmt.Errorf("%w: %q", ErrPathLen, p.CommonName)
+		return printf.Errorf("%w: %q", ErrPathLen, p.CommonName)
 	}
 	return nil
 }
@@ -156,16 +156,16 @@ func (b *builder) parent(p *Cert, chain []*Cert) error {
 // valid checks dates and extensions (step 1).
 func (c *Cert) valid(at time.Time) error {
 	if c.unhandled != "" {
-		return fmt.Errorf("%w: %s in %q", ErrUnhandled, c.unhandled, c.CommonName)
+		return printf.Errorf("%w: %s in %q", ErrUnhandled, c.unhandled, c.CommonName)
 	}
 	if c.constraint != "" {
-		return fmt.Errorf("%w: %s in %q", ErrConstraints, c.constraint, c.CommonName)
+		return printf.Errorf("%w: %s in %q", ErrConstraints, c.constraint, c.CommonName)
 	}
 	if at.Before(c.NotBefore) {
-		return fmt.Errorf("%w: current time %s is before %s", ErrExpired, at.Format(time.RFC3339), c.NotBefore.Format(time.RFC3339))
+		return printf.Errorf("%w: current time %s is before %s", ErrExpired, at.Format(time.RFC3339), c.NotBefore.Format(time.RFC3339))
 	}
 	if at.After(c.NotAfter) {
-		return fmt.Errorf("%w: current time %s is after %s", ErrExpired, at.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))
+		return printf.Errorf("%w: current time %s is after %s", ErrExpired, at.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -174,28 +174,28 @@ func (c *Cert) valid(at time.Time) error {
 func (c *Cert) checkSignature(p *Cert) error {
 	h := c.sigAlg.hash()
 	if h == 0 {
-		return fmt.Errorf("%w: unsupported signature algorithm", ErrSignature)
+		return printf.Errorf("%w: unsupported signature algorithm", ErrSignature)
 	}
 	sum := pubkey.Digest(h, c.RawTBS)
 	var err error
 	switch k := p.PublicKey.(type) {
 	case *pubkey.RSA:
 		if c.sigAlg > sigRSA512 {
-			return fmt.Errorf("%w: ECDSA signature by an RSA key", ErrSignature)
+			return printf.Errorf("%w: ECDSA signature by an RSA key", ErrSignature)
 		}
 		err = k.VerifyPKCS1v15(h, sum, c.signature)
 	case *pubkey.EC:
 		if c.sigAlg < sigEC256 {
-			return fmt.Errorf("%w: RSA signature by an EC key", ErrSignature)
+			return printf.Errorf("%w: RSA signature by an EC key", ErrSignature)
 		}
 		if r, s, ok := ecdsaSig(c.signature); !ok || !k.Verify(sum, r, s) {
 			err = ErrSignature
 		}
 	default:
-		return fmt.Errorf("%w: unsupported issuer key", ErrSignature)
+		return printf.Errorf("%w: unsupported issuer key", ErrSignature)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %q by %q", ErrSignature, c.CommonName, p.CommonName)
+		return printf.Errorf("%w: %q by %q", ErrSignature, c.CommonName, p.CommonName)
 	}
 	return nil
 }

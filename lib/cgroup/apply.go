@@ -2,11 +2,12 @@ package cgroup
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // Setting is one cgroup key of an LXC config: lxc.cgroup.<Key> = <Value>
@@ -55,7 +56,7 @@ func ParseSetting(key, value string) (s Setting, ok bool) {
 func (g *Group) Apply(settings []Setting) error {
 	for _, s := range settings {
 		if err := g.apply(s); err != nil {
-			return fmt.Errorf("cgroup %s: %s = %q: %w", g.Name, s, s.Value, err)
+			return printf.Errorf("cgroup %s: %s = %q: %w", g.Name, s, s.Value, err)
 		}
 	}
 	return nil
@@ -83,7 +84,7 @@ func (g *Group) apply(s Setting) error {
 	case ctrl == "devices":
 		return nil // no v1 devices hierarchy: allow all, as upstream
 	case g.unified == "":
-		return fmt.Errorf("%w: %s", ErrNoController, ctrl)
+		return printf.Errorf("%w: %s", ErrNoController, ctrl)
 	}
 	key, value, err := translate(s.Key, s.Value, func(k string) (string, error) {
 		return readFile(filepath.Join(g.unified, k))
@@ -104,7 +105,7 @@ func (g *Group) writeV2(key, value string) error {
 			return err
 		}
 		if !slices.Contains(strings.Fields(avail), ctrl) {
-			return fmt.Errorf("%w: %s not enabled in %s", ErrNoController, ctrl, g.unified)
+			return printf.Errorf("%w: %s not enabled in %s", ErrNoController, ctrl, g.unified)
 		}
 	}
 	return writeExisting(filepath.Join(g.unified, key), value)
@@ -113,7 +114,7 @@ func (g *Group) writeV2(key, value string) error {
 // writeExisting writes a cgroup file that must exist.
 func writeExisting(path, value string) error {
 	if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: no file %s", ErrUnknownKey, path)
+		return printf.Errorf("%w: no file %s", ErrUnknownKey, path)
 	}
 	return writeFile(path, value)
 }

@@ -2,7 +2,6 @@ package cgroup
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Group is one container's cgroup: a directory in every hierarchy of
@@ -50,11 +51,11 @@ func (g *Group) UnifiedDir() string { return g.unified }
 // Add the child to the v1 hierarchies as well. The caller closes the file.
 func (g *Group) OpenUnified() (*os.File, error) {
 	if g.unified == "" {
-		return nil, fmt.Errorf("open cgroup %s: %w", g.Name, ErrNoUnified)
+		return nil, printf.Errorf("open cgroup %s: %w", g.Name, ErrNoUnified)
 	}
 	f, err := os.OpenFile(g.unified, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open cgroup %s: %w", g.Name, err)
+		return nil, printf.Errorf("open cgroup %s: %w", g.Name, err)
 	}
 	return f, nil
 }
@@ -64,7 +65,7 @@ func (g *Group) OpenUnified() (*os.File, error) {
 func (g *Group) Add(pid int) error {
 	for _, d := range g.Dirs() {
 		if err := writeFile(filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
-			return fmt.Errorf("add pid %d to cgroup %s: %w", pid, g.Name, err)
+			return printf.Errorf("add pid %d to cgroup %s: %w", pid, g.Name, err)
 		}
 	}
 	return nil
@@ -85,13 +86,13 @@ func (g *Group) Procs() ([]int, error) {
 			}
 			p, err := parsePids(s)
 			if err != nil {
-				return fmt.Errorf("%s/cgroup.procs: %w", dir, err)
+				return printf.Errorf("%s/cgroup.procs: %w", dir, err)
 			}
 			pids = append(pids, p...)
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list processes of cgroup %s: %w", g.Name, err)
+			return nil, printf.Errorf("list processes of cgroup %s: %w", g.Name, err)
 		}
 	}
 	slices.Sort(pids)
@@ -104,7 +105,7 @@ func parsePids(s string) ([]int, error) {
 	for _, f := range strings.Fields(s) {
 		n, err := strconv.Atoi(f)
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("bad pid %q", f)
+			return nil, printf.Errorf("bad pid %q", f)
 		}
 		out = append(out, n)
 	}
@@ -126,7 +127,7 @@ func (g *Group) Remove() error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("remove cgroup %s: %w", g.Name, err)
+		return printf.Errorf("remove cgroup %s: %w", g.Name, err)
 	}
 	return nil
 }
@@ -185,7 +186,7 @@ func subDirs(dir string) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, err)
+		return nil, printf.Errorf("list %s: %w", dir, err)
 	}
 	var out []string
 	for _, e := range ents {

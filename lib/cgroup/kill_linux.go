@@ -3,11 +3,12 @@ package cgroup
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"pantavisor/lib/printf"
 )
 
 // killTimeout bounds Kill when ctx has no earlier deadline.
@@ -28,7 +29,7 @@ func (g *Group) Kill(ctx context.Context) error {
 	if g.unified != "" {
 		err := writeFile(filepath.Join(g.unified, "cgroup.kill"), "1")
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("kill cgroup %s: %w", g.Name, err)
+			return printf.Errorf("kill cgroup %s: %w", g.Name, err)
 		}
 		if err == nil {
 			if left, err := g.waitEmpty(ctx, time.Second); err != nil || len(left) == 0 {
@@ -47,11 +48,11 @@ func (g *Group) killByFreezing(ctx context.Context) error {
 			return err
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("kill cgroup %s: %w: pids %v", g.Name, ErrKillTimeout, pids)
+			return printf.Errorf("kill cgroup %s: %w: pids %v", g.Name, ErrKillTimeout, pids)
 		}
 		thaw, err := g.freeze(ctx)
 		if err != nil {
-			return fmt.Errorf("kill cgroup %s: %w", g.Name, err)
+			return printf.Errorf("kill cgroup %s: %w", g.Name, err)
 		}
 		var errs []error
 		for _, p := range pids {
@@ -59,7 +60,7 @@ func (g *Group) killByFreezing(ctx context.Context) error {
 		}
 		errs = append(errs, thaw())
 		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("kill cgroup %s: %w", g.Name, err)
+			return printf.Errorf("kill cgroup %s: %w", g.Name, err)
 		}
 		if _, err := g.waitEmpty(ctx, 200*time.Millisecond); err != nil {
 			return err

@@ -2,7 +2,6 @@ package cgroup
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 )
 
 // Mode is how cgroups are mounted. The zero value is unknown.
@@ -67,12 +67,12 @@ func (l Layout) Find(controller string) (Hierarchy, bool) {
 func Detect(root, mountinfo string) (Layout, error) {
 	f, err := os.Open(mountinfo)
 	if err != nil {
-		return Layout{}, fmt.Errorf("detect cgroups under %s: %w", root, err)
+		return Layout{}, printf.Errorf("detect cgroups under %s: %w", root, err)
 	}
 	defer f.Close()
 	l, err := ParseMountinfo(f, root)
 	if err != nil {
-		return Layout{}, fmt.Errorf("detect cgroups under %s from %s: %w", root, mountinfo, err)
+		return Layout{}, printf.Errorf("detect cgroups under %s from %s: %w", root, mountinfo, err)
 	}
 	return l, nil
 }
@@ -98,7 +98,7 @@ func ParseMountinfo(r io.Reader, root string) (Layout, error) {
 		}
 		e, err := parseMountLine(sc.Text())
 		if err != nil {
-			return Layout{}, fmt.Errorf("mountinfo line %d: %w", n, err)
+			return Layout{}, printf.Errorf("mountinfo line %d: %w", n, err)
 		}
 		if !under(e.point, root) {
 			continue
@@ -107,7 +107,7 @@ func ParseMountinfo(r io.Reader, root string) (Layout, error) {
 		mounts = append(mounts, e)
 	}
 	if err := sc.Err(); err != nil {
-		return Layout{}, fmt.Errorf("read mountinfo: %w", err)
+		return Layout{}, printf.Errorf("read mountinfo: %w", err)
 	}
 	return layoutOf(mounts, root)
 }
@@ -135,7 +135,7 @@ func layoutOf(mounts []mountEntry, root string) (Layout, error) {
 	case l.Unified != "":
 		l.Mode = Unified
 	default:
-		return Layout{}, fmt.Errorf("%w under %s", ErrNoCgroup, root)
+		return Layout{}, printf.Errorf("%w under %s", ErrNoCgroup, root)
 	}
 	return l, nil
 }
@@ -145,7 +145,7 @@ func parseMountLine(line string) (mountEntry, error) {
 	f := strings.Fields(line)
 	sep := slices.Index(f, "-")
 	if sep < 6 || len(f) < sep+3 {
-		return mountEntry{}, fmt.Errorf("malformed: %q", line)
+		return mountEntry{}, printf.Errorf("malformed: %q", line)
 	}
 	e := mountEntry{dev: f[2], point: mount.Unescape(f[4]), fstype: f[sep+1]}
 	if len(f) > sep+3 {

@@ -3,12 +3,13 @@ package cgroup
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // Manager creates and finds container groups. The zero value works on the
@@ -78,7 +79,7 @@ func (m *Manager) Create(name string) (*Group, error) {
 		for i := len(made) - 1; i >= 0; i-- {
 			err = errors.Join(err, rmdir(made[i]))
 		}
-		return nil, fmt.Errorf("create cgroup %s: %w", name, err)
+		return nil, printf.Errorf("create cgroup %s: %w", name, err)
 	}
 	for i, h := range g.Layout.V1 {
 		cpuset := slices.Contains(h.Controllers, "cpuset")
@@ -207,12 +208,12 @@ func (m *Manager) NameOf(pid int) (string, error) {
 	path := filepath.Join(m.proc(), strconv.Itoa(pid), "cgroup")
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("cgroup name of pid %d: %w", pid, err)
+		return "", printf.Errorf("cgroup name of pid %d: %w", pid, err)
 	}
 	defer f.Close()
 	ms, err := ParseProcCgroup(f)
 	if err != nil {
-		return "", fmt.Errorf("cgroup name of pid %d from %s: %w", pid, path, err)
+		return "", printf.Errorf("cgroup name of pid %d from %s: %w", pid, path, err)
 	}
 	return NameIn(ms, m.Parent), nil
 }
@@ -220,7 +221,7 @@ func (m *Manager) NameOf(pid int) (string, error) {
 // checkName accepts one path component usable as a cgroup directory.
 func checkName(name string) error {
 	if name == "" || name == "." || name == ".." || len(name) > 255 || strings.ContainsAny(name, "/\x00\n") {
-		return fmt.Errorf("%w: %q", ErrBadName, name)
+		return printf.Errorf("%w: %q", ErrBadName, name)
 	}
 	return nil
 }
@@ -232,7 +233,7 @@ func checkParent(parent string) error {
 	}
 	for _, c := range strings.Split(parent, "/") {
 		if checkName(c) != nil {
-			return fmt.Errorf("%w: parent %q", ErrBadName, parent)
+			return printf.Errorf("%w: parent %q", ErrBadName, parent)
 		}
 	}
 	return nil

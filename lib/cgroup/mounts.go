@@ -2,7 +2,6 @@ package cgroup
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/early"
+	"pantavisor/lib/printf"
 )
 
 // Subsys is one line of /proc/cgroups: a controller the kernel has.
@@ -34,17 +34,17 @@ func ParseCgroups(r io.Reader) ([]Subsys, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) != 4 {
-			return nil, fmt.Errorf("cgroups line %d malformed: %q", n, line)
+			return nil, printf.Errorf("cgroups line %d malformed: %q", n, line)
 		}
 		h, err1 := strconv.Atoi(f[1])
 		en, err2 := strconv.Atoi(f[3])
 		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("cgroups line %d malformed: %q", n, line)
+			return nil, printf.Errorf("cgroups line %d malformed: %q", n, line)
 		}
 		out = append(out, Subsys{Name: f[0], Hierarchy: h, Enabled: en != 0})
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read cgroups list: %w", err)
+		return nil, printf.Errorf("read cgroups list: %w", err)
 	}
 	return out, nil
 }
@@ -53,12 +53,12 @@ func ParseCgroups(r io.Reader) ([]Subsys, error) {
 func ReadCgroups(path string) ([]Subsys, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read controllers: %w", err)
+		return nil, printf.Errorf("read controllers: %w", err)
 	}
 	defer f.Close()
 	s, err := ParseCgroups(f)
 	if err != nil {
-		return nil, fmt.Errorf("read controllers from %s: %w", path, err)
+		return nil, printf.Errorf("read controllers from %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -91,7 +91,7 @@ func Mounts(mode Mode, root string, subsys []Subsys) ([]early.Creator, error) {
 		return []early.Creator{unified}, nil
 	case Legacy, Hybrid:
 	default:
-		return nil, fmt.Errorf("cgroup mounts for mode %s: unsupported", mode)
+		return nil, printf.Errorf("cgroup mounts for mode %s: unsupported", mode)
 	}
 	steps := []early.Creator{early.Mount{Source: "cgroup_root", Target: root, FSType: "tmpfs", Data: "mode=0755", Flags: flags}}
 	for _, n := range namedHierarchies {

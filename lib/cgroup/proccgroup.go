@@ -2,11 +2,12 @@ package cgroup
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // Membership is one line of /proc/<pid>/cgroup: "id:controllers:path".
@@ -30,7 +31,7 @@ func ParseProcCgroup(r io.Reader) ([]Membership, error) {
 		ctrl, path, ok2 := strings.Cut(rest, ":")
 		num, err := strconv.Atoi(id)
 		if !ok1 || !ok2 || err != nil || num < 0 || !strings.HasPrefix(path, "/") {
-			return nil, fmt.Errorf("cgroup line %d malformed: %q", n, line)
+			return nil, printf.Errorf("cgroup line %d malformed: %q", n, line)
 		}
 		m := Membership{ID: num, Path: path}
 		if ctrl != "" {
@@ -39,7 +40,7 @@ func ParseProcCgroup(r io.Reader) ([]Membership, error) {
 		out = append(out, m)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read cgroup list: %w", err)
+		return nil, printf.Errorf("read cgroup list: %w", err)
 	}
 	return out, nil
 }

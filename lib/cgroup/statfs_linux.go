@@ -2,10 +2,11 @@ package cgroup
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // StatMode tells the mode from filesystem types alone, as upstream
@@ -32,5 +33,5 @@ func StatMode(root string) (Mode, error) {
 		}
 		return Hybrid, nil
 	}
-	return 0, fmt.Errorf("%w: %s has filesystem type %#x", ErrNoCgroup, root, t)
+	return 0, printf.Errorf("%w: %s has filesystem type %#x", ErrNoCgroup, root, t)
 }

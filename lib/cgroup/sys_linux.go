@@ -2,13 +2,13 @@ package cgroup
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 // writeFile writes value to an existing cgroup file in one write(2), as
@@ -18,11 +18,11 @@ func writeFile(path, value string) error {
 		return unix.Open(path, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 	})
 	if err != nil {
-		return fmt.Errorf("open %s for writing: %w", path, err)
+		return printf.Errorf("open %s for writing: %w", path, err)
 	}
 	defer unix.Close(fd)
 	if _, err := eintr.Value(func() (int, error) { return unix.Write(fd, []byte(value)) }); err != nil {
-		return fmt.Errorf("write %q to %s: %w", value, path, err)
+		return printf.Errorf("write %q to %s: %w", value, path, err)
 	}
 	return nil
 }
@@ -31,7 +31,7 @@ func writeFile(path, value string) error {
 func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return "", printf.Errorf("read %s: %w", path, err)
 	}
 	return string(b), nil
 }
@@ -44,7 +44,7 @@ func mkdir(path string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("mkdir %s: %w", path, err)
+		return false, printf.Errorf("mkdir %s: %w", path, err)
 	}
 	return true, nil
 }
@@ -52,7 +52,7 @@ func mkdir(path string) (bool, error) {
 // rmdir removes one cgroup directory.
 func rmdir(path string) error {
 	if err := eintr.Retry(func() error { return unix.Rmdir(path) }); err != nil {
-		return fmt.Errorf("rmdir %s: %w", path, err)
+		return printf.Errorf("rmdir %s: %w", path, err)
 	}
 	return nil
 }
@@ -61,7 +61,7 @@ func rmdir(path string) error {
 func statfsType(path string) (int64, error) {
 	var st unix.Statfs_t
 	if err := eintr.Retry(func() error { return unix.Statfs(path, &st) }); err != nil {
-		return 0, fmt.Errorf("statfs %s: %w", path, err)
+		return 0, printf.Errorf("statfs %s: %w", path, err)
 	}
 	return int64(st.Type), nil // int32 on 32-bit arm
 }
@@ -70,7 +70,7 @@ func statfsType(path string) (int64, error) {
 func kill(pid int) error {
 	err := unix.Kill(pid, unix.SIGKILL)
 	if err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("kill -9 %s: %w", strconv.Itoa(pid), err)
+		return printf.Errorf("kill -9 %s: %w", strconv.Itoa(pid), err)
 	}
 	return nil
 }

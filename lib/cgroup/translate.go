@@ -1,9 +1,10 @@
 package cgroup
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // v1ToV2 maps the v1 keys that have an unambiguous cgroup2 equivalent.
@@ -40,11 +41,11 @@ func translate(key, value string, cur func(string) (string, error)) (string, str
 		}
 		v, err := t.conv(value, strings.TrimSpace(old))
 		if err != nil {
-			return "", "", fmt.Errorf("translate to %s: %w", t.v2, err)
+			return "", "", printf.Errorf("translate to %s: %w", t.v2, err)
 		}
 		return t.v2, v, nil
 	}
-	return "", "", fmt.Errorf("%w: %s", ErrNoV2Equivalent, key)
+	return "", "", printf.Errorf("%w: %s", ErrNoV2Equivalent, key)
 }
 
 func same(v, _ string) (string, error) { return v, nil }
@@ -62,7 +63,7 @@ func unlimited(v, _ string) (string, error) {
 func sharesToWeight(v, _ string) (string, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("cpu.shares %q: %w", v, err)
+		return "", printf.Errorf("cpu.shares %q: %w", v, err)
 	}
 	n = min(max(n, 2), 262144)
 	return strconv.FormatUint(1+(n-2)*9999/262142, 10), nil
@@ -73,7 +74,7 @@ func sharesToWeight(v, _ string) (string, error) {
 func blkioToIOWeight(v, _ string) (string, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("blkio.weight %q: %w", v, err)
+		return "", printf.Errorf("blkio.weight %q: %w", v, err)
 	}
 	n = min(max(n, 10), 1000)
 	return "default " + strconv.FormatUint(1+(n-10)*9999/990, 10), nil
@@ -83,7 +84,7 @@ func blkioToIOWeight(v, _ string) (string, error) {
 func quotaToMax(v, cur string) (string, error) {
 	if v != "-1" {
 		if _, err := strconv.ParseUint(v, 10, 64); err != nil {
-			return "", fmt.Errorf("cpu.cfs_quota_us %q: %w", v, err)
+			return "", printf.Errorf("cpu.cfs_quota_us %q: %w", v, err)
 		}
 	} else {
 		v = "max"
@@ -95,7 +96,7 @@ func quotaToMax(v, cur string) (string, error) {
 // periodToMax sets the period half of cpu.max, keeping the quota.
 func periodToMax(v, cur string) (string, error) {
 	if n, err := strconv.ParseUint(v, 10, 64); err != nil || n == 0 {
-		return "", fmt.Errorf("cpu.cfs_period_us %q: not a positive integer", v)
+		return "", printf.Errorf("cpu.cfs_period_us %q: not a positive integer", v)
 	}
 	quota, _ := splitCPUMax(cur)
 	return quota + " " + v, nil

@@ -2,9 +2,10 @@
 package cmdline
 
 import (
-	"fmt"
 	"io"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // Param is one word of the command line: Key, and Value after '=' if any.
@@ -47,7 +48,7 @@ func Parse(s string) Cmdline {
 func Read(r io.Reader) (Cmdline, error) {
 	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil {
-		return nil, fmt.Errorf("reading kernel command line: %w", err)
+		return nil, printf.Errorf("reading kernel command line: %w", err)
 	}
 	return Parse(string(b)), nil
 }

@@ -1,12 +1,13 @@
 package config
 
 import (
-	"fmt"
 	"io"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
+
+	"pantavisor/lib/printf"
 )
 
 // Level is where a value comes from. Levels are ordered: for each key the
@@ -77,18 +78,18 @@ func (c *Config) Set(l Level, key, value string) error {
 		shown = secret
 	}
 	if l == LevelDefault || !k.Levels.Has(l) {
-		return Warning{Level: l, Key: key, Value: shown, Err: fmt.Errorf("%w: %s", ErrNotAllowed, k.Name)}
+		return Warning{Level: l, Key: key, Value: shown, Err: printf.Errorf("%w: %s", ErrNotAllowed, k.Name)}
 	}
 	v, err := parseValue(k, value)
 	if err != nil {
-		return Warning{Level: l, Key: key, Value: shown, Err: fmt.Errorf("%w: %v", ErrBadValue, err)}
+		return Warning{Level: l, Key: key, Value: shown, Err: printf.Errorf("%w: %v", ErrBadValue, err)}
 	}
 	v.l = l
 	c.mu.Lock()
 	c.vals[i] = put(c.vals[i], v)
 	c.mu.Unlock()
 	if legacy {
-		return Warning{Level: l, Key: key, Value: shown, Err: fmt.Errorf("%w, read as %s", ErrLegacyKey, k.Name)}
+		return Warning{Level: l, Key: key, Value: shown, Err: printf.Errorf("%w, read as %s", ErrLegacyKey, k.Name)}
 	}
 	return nil
 }
@@ -116,7 +117,7 @@ func (c *Config) Unset(l Level, key string) error {
 	if isSysctl(key) {
 		p, err := c.sysctlPath(key)
 		if err != nil {
-			return Warning{Level: l, Key: key, Err: fmt.Errorf("%w: %w", ErrUnknownKey, err)}
+			return Warning{Level: l, Key: key, Err: printf.Errorf("%w: %w", ErrUnknownKey, err)}
 		}
 		c.mu.Lock()
 		c.dropSys(func(s sysSetting) bool { return s.path == p && s.l == l })

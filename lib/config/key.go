@@ -1,10 +1,11 @@
 package config
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"pantavisor/lib/printf"
 )
 
 // Key names one configuration key of the table; the constants of names.go
@@ -98,7 +99,7 @@ func (c *Config) Override(k Key, value string) error {
 		if spec.Secret {
 			shown = secret
 		}
-		return Warning{Level: LevelCmd, Key: spec.Name, Value: shown, Err: fmt.Errorf("%w: %v", ErrBadValue, err)}
+		return Warning{Level: LevelCmd, Key: spec.Name, Value: shown, Err: printf.Errorf("%w: %v", ErrBadValue, err)}
 	}
 	v.l = LevelCmd
 	c.mu.Lock()

@@ -3,13 +3,13 @@ package config
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	"pantavisor/lib/cmdline"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -103,7 +103,7 @@ func parse(r io.Reader) ([]pair, error) {
 func (c *Config) Load(l Level, r io.Reader) ([]Warning, error) {
 	pairs, err := parse(r)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", l, err)
+		return nil, printf.Errorf("reading %s: %w", l, err)
 	}
 	var warns []Warning
 	for _, p := range pairs {
@@ -124,7 +124,7 @@ func (c *Config) Load(l Level, r io.Reader) ([]Warning, error) {
 func (c *Config) LoadFile(l Level, name string) ([]Warning, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", l, err)
+		return nil, printf.Errorf("loading %s: %w", l, err)
 	}
 	defer f.Close()
 	return c.Load(l, f)

@@ -1,9 +1,10 @@
 package config
 
 import (
-	"fmt"
 	"path"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // Device directories that no key's table default gives.
@@ -54,7 +55,7 @@ func (c *Config) Paths() (Paths, error) {
 			s = DefaultRunDir
 		}
 		if !path.IsAbs(s) {
-			return Paths{}, fmt.Errorf("%s %q: %w: want an absolute path", k.Name(), s, ErrBadValue)
+			return Paths{}, printf.Errorf("%s %q: %w: want an absolute path", k.Name(), s, ErrBadValue)
 		}
 		v[i] = path.Clean(s)
 	}

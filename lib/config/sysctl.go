@@ -1,11 +1,11 @@
 package config
 
 import (
-	"fmt"
 	"os"
 	"path"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -101,7 +101,7 @@ func (c *Config) setSysctl(l Level, key, value string) error {
 	}
 	p, err := c.sysctlPath(key)
 	if err != nil {
-		return Warning{Level: l, Key: key, Value: value, Err: fmt.Errorf("%w: %w", ErrUnknownKey, err)}
+		return Warning{Level: l, Key: key, Value: value, Err: printf.Errorf("%w: %w", ErrUnknownKey, err)}
 	}
 	s := sysSetting{path: p, v: value, l: l}
 	c.mu.Lock()

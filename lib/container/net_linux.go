@@ -2,9 +2,9 @@ package container
 
 import (
 	"errors"
-	"fmt"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rtnl"
 )
 
@@ -36,21 +36,21 @@ func parseNet(ifaces []NetIface) ([]netConf, error) {
 		c := netConf{iface: n}
 		var err error
 		if n.TempName == "" {
-			return nil, fmt.Errorf("interface %q: no temporary name", n.Name)
+			return nil, printf.Errorf("interface %q: no temporary name", n.Name)
 		}
 		if n.MAC != "" {
 			if c.mac, err = rtnl.ParseMAC(n.MAC); err != nil {
-				return nil, fmt.Errorf("interface %s: %w", n.TempName, err)
+				return nil, printf.Errorf("interface %s: %w", n.TempName, err)
 			}
 		}
 		if n.Addr != "" {
 			if c.addr, err = ip4.ParsePrefix(n.Addr); err != nil {
-				return nil, fmt.Errorf("interface %s: address: %w", n.TempName, err)
+				return nil, printf.Errorf("interface %s: address: %w", n.TempName, err)
 			}
 		}
 		if n.Gateway != "" {
 			if c.gw, err = ip4.ParseAddr(n.Gateway); err != nil {
-				return nil, fmt.Errorf("interface %s: gateway: %w", n.TempName, err)
+				return nil, printf.Errorf("interface %s: gateway: %w", n.TempName, err)
 			}
 			gateways++
 		}

@@ -21,7 +21,7 @@ import (
 func hostNet(t *testing.T) (netns.NsHandle, *rtnl.Conn) {
 	t.Helper()
 	h := testenv.NewNetns(t)
-	c, err := rtnl.DialNetns(h)
+	c, err := rtnl.DialNetns(rtnl.Netns(h))
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	br, err := c.EnsureBridge("pvbr0")
@@ -56,7 +56,7 @@ func TestContainerVeth(t *testing.T) {
 	var console bytes.Buffer
 	opts := testOptions(&console)
 	hostName := rtnl.HostName(spec.Name, 0)
-	opts.Network = rtnl.Veth{Bridge: "pvbr0", HostName: hostName, PeerName: "pvtmp0", Netns: hostNS}
+	opts.Network = rtnl.Veth{Bridge: "pvbr0", HostName: hostName, PeerName: "pvtmp0", Netns: rtnl.Netns(hostNS)}
 	p, err := Start(spec, opts)
 	require.NoError(t, err)
 	code := p.Wait()
@@ -82,7 +82,7 @@ func TestContainerNetworkErrors(t *testing.T) {
 	lower := mountImage(t, busyboxImage(t))
 	hostNS, host := hostNet(t)
 	opts := testOptions(&bytes.Buffer{})
-	opts.Network = rtnl.Veth{Bridge: "nobr0", HostName: "pvx0", PeerName: "eth0", Netns: hostNS}
+	opts.Network = rtnl.Veth{Bridge: "nobr0", HostName: "pvx0", PeerName: "eth0", Netns: rtnl.Netns(hostNS)}
 	_, err := Start(testSpec(t, lower, "/bin/true"), opts)
 	assert.ErrorIs(t, err, unix.ENODEV)
 	assert.EqualError(t, err, "starting c1: attaching the network: rtnl: looking up link nobr0: no such device")
@@ -94,7 +94,7 @@ func TestContainerNetworkErrors(t *testing.T) {
 	spec := testSpec(t, lower, "/bin/true")
 	spec.Net = []NetIface{{TempName: "eth0", Addr: "10.213.0.3/24", Gateway: "10.9.9.9"}}
 	opts = testOptions(&bytes.Buffer{})
-	opts.Network = rtnl.Veth{Bridge: "pvbr0", HostName: "pvx1", PeerName: "eth0", Netns: hostNS}
+	opts.Network = rtnl.Veth{Bridge: "pvbr0", HostName: "pvx1", PeerName: "eth0", Netns: rtnl.Netns(hostNS)}
 	_, err = Start(spec, opts)
 	assert.ErrorContains(t, err, "c1: configuring the network: rtnl: adding a default route via 10.9.9.9: network is unreachable")
 	deadline := time.Now().Add(10 * time.Second)

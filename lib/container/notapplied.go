@@ -2,8 +2,9 @@ package container
 
 import (
 	"errors"
-	"fmt"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // ErrNotApplied is a setting lxcconf parses that the launcher does not
@@ -34,7 +35,7 @@ var notApplied = [...]struct{ key, why string }{
 // it or lxcconf already warns about it. It is lxcconf.Options.NotApplied.
 func NotApplied(key, value string) error {
 	if key == "lxc.mount.auto" && strings.Contains(value, "shmounts:") {
-		return fmt.Errorf("%w: shmounts: no shared mount point is set up", ErrNotApplied)
+		return printf.Errorf("%w: shmounts: no shared mount point is set up", ErrNotApplied)
 	}
 	if key == "lxc.hook.version" && value == "0" {
 		return nil // the default, nothing to run
@@ -44,7 +45,7 @@ func NotApplied(key, value string) error {
 	}
 	for _, n := range notApplied {
 		if key == n.key || (strings.HasSuffix(n.key, ".") && strings.HasPrefix(key, n.key)) {
-			return fmt.Errorf("%w: %s", ErrNotApplied, n.why)
+			return printf.Errorf("%w: %s", ErrNotApplied, n.why)
 		}
 	}
 	return nil
@@ -63,12 +64,12 @@ func netNotApplied(rest, value string) error {
 		case "veth", "macvlan", "empty", "none":
 			return nil
 		}
-		return fmt.Errorf("%w: type %s: only veth, macvlan, empty and none are set up (the start is refused)", ErrNotApplied, value)
+		return printf.Errorf("%w: type %s: only veth, macvlan, empty and none are set up (the start is refused)", ErrNotApplied, value)
 	}
 	for _, k := range netApplied {
 		if sub == k {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: only %s are applied to a container's interface", ErrNotApplied, strings.Join(netApplied[:], ", "))
+	return printf.Errorf("%w: only %s are applied to a container's interface", ErrNotApplied, strings.Join(netApplied[:], ", "))
 }

@@ -3,7 +3,6 @@ package container
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/config"
 	"pantavisor/lib/lxcconf"
+	"pantavisor/lib/printf"
 )
 
 // Host is the device around a container: host paths the plan refers to.
@@ -83,7 +83,7 @@ func NewPlan(r Request, h Host) (*Plan, error) {
 	}
 	env, err := c.Environ(func(string) (string, bool) { return "", false })
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.Name, err)
+		return nil, printf.Errorf("%s: %w", r.Name, err)
 	}
 	if r.Group != "" {
 		env = append([]string{"container=pv-" + r.Group}, env...)
@@ -92,14 +92,14 @@ func NewPlan(r Request, h Host) (*Plan, error) {
 	spec.Mounts = autoMounts(c.MountAuto, h.Cgroups, r.Root)
 	entries, err := entryMounts(c.AllMounts(), h)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.Name, err)
+		return nil, printf.Errorf("%s: %w", r.Name, err)
 	}
 	spec.Mounts = append(spec.Mounts, entries...)
 	spec.Mounts = append(spec.Mounts, pantavisorMounts(r, h)...)
 	p := &Plan{Spec: spec, Cloneflags: flags, HaltSignal: unix.SIGTERM}
 	if flags&unix.CLONE_NEWUSER != 0 {
 		if err := p.setIDMaps(c.IDMaps); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Name, err)
+			return nil, printf.Errorf("%s: %w", r.Name, err)
 		}
 	}
 	if c.SignalHalt != 0 {
@@ -122,11 +122,11 @@ func (h *Host) relocate(p string) string {
 func planRootfs(spec *Spec, r Request, h Host) error {
 	rf := r.Config.Rootfs
 	if rf.Path == "" {
-		return fmt.Errorf("%s: lxc.rootfs.path is not set", r.Name)
+		return printf.Errorf("%s: lxc.rootfs.path is not set", r.Name)
 	}
 	if !rf.IsOverlay() {
 		if rf.Type != "" && rf.Type != "dir" {
-			return fmt.Errorf("%s: rootfs type %q: %w", r.Name, rf.Type, ErrUnsupported)
+			return printf.Errorf("%s: rootfs type %q: %w", r.Name, rf.Type, ErrUnsupported)
 		}
 		spec.Lower = []string{h.relocate(rf.Path)}
 		return nil
@@ -205,7 +205,7 @@ func entryMounts(entries []lxcconf.MountEntry, h Host) ([]Mount, error) {
 	for _, e := range entries {
 		o := e.Opts()
 		if o.Relative || o.IDMap != "" {
-			return nil, fmt.Errorf("mount entry %s %s: relative and idmap mounts: %w", e.Source, e.Target, ErrUnsupported)
+			return nil, printf.Errorf("mount entry %s %s: relative and idmap mounts: %w", e.Source, e.Target, ErrUnsupported)
 		}
 		src := h.relocate(e.Source)
 		if o.OriginMkdir && filepath.IsAbs(src) {

@@ -2,7 +2,6 @@ package container
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // lastCap is the highest capability the kernel knows.
@@ -39,13 +40,13 @@ func dropPrivileges(s *Spec) error {
 	for c := 0; c <= last; c++ {
 		if !keep[c] {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
-				return fmt.Errorf("dropping capability %d: %w", c, err)
+				return printf.Errorf("dropping capability %d: %w", c, err)
 			}
 		}
 	}
 	if s.UID != 0 || s.GID != 0 {
 		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("PR_SET_KEEPCAPS: %w", err)
+			return printf.Errorf("PR_SET_KEEPCAPS: %w", err)
 		}
 		if err := setIDs(s.UID, s.GID); err != nil {
 			return err
@@ -59,7 +60,7 @@ func dropPrivileges(s *Spec) error {
 	}
 	for c := range keep {
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
-			return fmt.Errorf("raising ambient capability %d: %w", c, err)
+			return printf.Errorf("raising ambient capability %d: %w", c, err)
 		}
 	}
 	return nil
@@ -73,7 +74,7 @@ func setNoNewPrivs(s *Spec) error {
 		return nil
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("PR_SET_NO_NEW_PRIVS: %w", err)
+		return printf.Errorf("PR_SET_NO_NEW_PRIVS: %w", err)
 	}
 	return nil
 }
@@ -82,13 +83,13 @@ func setNoNewPrivs(s *Spec) error {
 // package syscall do that) to uid and gid with no supplementary groups.
 func setIDs(uid, gid int) error {
 	if err := syscall.Setgroups(nil); err != nil {
-		return fmt.Errorf("setgroups: %w", err)
+		return printf.Errorf("setgroups: %w", err)
 	}
 	if err := syscall.Setgid(gid); err != nil {
-		return fmt.Errorf("setgid %d: %w", gid, err)
+		return printf.Errorf("setgid %d: %w", gid, err)
 	}
 	if err := syscall.Setuid(uid); err != nil {
-		return fmt.Errorf("setuid %d: %w", uid, err)
+		return printf.Errorf("setuid %d: %w", uid, err)
 	}
 	return nil
 }
@@ -100,7 +101,7 @@ func setCaps(keep map[int]bool, last int) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var cur, data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &cur[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
+		return printf.Errorf("capget: %w", err)
 	}
 	for c := 0; c <= last; c++ {
 		if keep[c] {
@@ -113,7 +114,7 @@ func setCaps(keep map[int]bool, last int) error {
 		data[i].Inheritable = data[i].Permitted
 	}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
+		return printf.Errorf("capset: %w", err)
 	}
 	return nil
 }
@@ -128,21 +129,21 @@ var ErrNoInit = errors.New("init not found in the container rootfs")
 // container's environment only. It returns only on failure.
 func execInit(s *Spec) error {
 	if len(s.Args) == 0 {
-		return fmt.Errorf("%s: %w: empty lxc.init.cmd", s.Name, ErrNoInit)
+		return printf.Errorf("%s: %w: empty lxc.init.cmd", s.Name, ErrNoInit)
 	}
 	cwd := s.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
 	if err := unix.Chdir(cwd); err != nil {
-		return fmt.Errorf("%s: working directory %s: %w", s.Name, cwd, err)
+		return printf.Errorf("%s: working directory %s: %w", s.Name, cwd, err)
 	}
 	path, err := lookPath(s.Args[0], s.Env)
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.Name, err)
+		return printf.Errorf("%s: %w", s.Name, err)
 	}
 	err = unix.Exec(path, s.Args, s.Env)
-	return fmt.Errorf("%s: exec %s: %w", s.Name, path, err)
+	return printf.Errorf("%s: exec %s: %w", s.Name, path, err)
 }
 
 // lookPath finds name like execvp, with the container's PATH.
@@ -151,7 +152,7 @@ func lookPath(name string, env []string) (string, error) {
 		if isExecutable(name) {
 			return name, nil
 		}
-		return "", fmt.Errorf("%w: %s", ErrNoInit, name)
+		return "", printf.Errorf("%w: %s", ErrNoInit, name)
 	}
 	path := defaultPath
 	for _, e := range env {
@@ -164,7 +165,7 @@ func lookPath(name string, env []string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s (PATH %s)", ErrNoInit, name, path)
+	return "", printf.Errorf("%w: %s (PATH %s)", ErrNoInit, name, path)
 }
 
 func isExecutable(p string) bool {

@@ -2,7 +2,6 @@ package container
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 )
 
 // mountRoot mounts the rootfs at s.Root: an overlay of s.Lower under
@@ -51,7 +51,7 @@ func mountIn(root string, m Mount) error {
 		return err
 	}
 	if err := mount.CreateTarget(target, m.Create); err != nil {
-		return fmt.Errorf("creating mount target %s: %w", m.Target, err)
+		return printf.Errorf("creating mount target %s: %w", m.Target, err)
 	}
 	if m.Flags&unix.MS_BIND == 0 {
 		return mount.Mount(m.Source, target, m.FSType, m.Flags, m.Data)
@@ -170,12 +170,12 @@ func pivotRoot(root string) error {
 			return err
 		}
 		if err := unix.Chroot("."); err != nil {
-			return fmt.Errorf("chroot: %w", err)
+			return printf.Errorf("chroot: %w", err)
 		}
 		return unix.Chdir("/")
 	}
 	if err != nil {
-		return fmt.Errorf("pivot_root: %w", err)
+		return printf.Errorf("pivot_root: %w", err)
 	}
 	if err := mount.Unmount(".", unix.MNT_DETACH); err != nil {
 		return err

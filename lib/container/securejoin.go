@@ -2,10 +2,11 @@ package container
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // ErrEscape is returned for a path that would leave the container root.
@@ -33,7 +34,7 @@ func resolveIn(root, unsafe string) (string, error) {
 			continue
 		case "..":
 			if len(done) == 0 {
-				return "", fmt.Errorf("%w: %q", ErrEscape, unsafe)
+				return "", printf.Errorf("%w: %q", ErrEscape, unsafe)
 			}
 			done = done[:len(done)-1]
 			continue
@@ -45,7 +46,7 @@ func resolveIn(root, unsafe string) (string, error) {
 			continue
 		}
 		if links++; links > maxSymlinks {
-			return "", fmt.Errorf("resolving %q: too many symlinks", unsafe)
+			return "", printf.Errorf("resolving %q: too many symlinks", unsafe)
 		}
 		target, err := os.Readlink(cur)
 		if err != nil {

@@ -1,9 +1,9 @@
 package container
 
 import (
-	"fmt"
 	"strconv"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -139,7 +139,7 @@ func appendStrings(b []byte, list []string) []byte {
 func decodeSpec(data []byte) (*Spec, error) {
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("stage spec: %w", err)
+		return nil, printf.Errorf("stage spec: %w", err)
 	}
 	d := decoder{v: v}
 	s := &Spec{
@@ -152,7 +152,7 @@ func decodeSpec(data []byte) (*Spec, error) {
 	for _, c := range caps.Items {
 		n, err := c.Int()
 		if err != nil {
-			return nil, fmt.Errorf("stage spec: caps: %w", err)
+			return nil, printf.Errorf("stage spec: caps: %w", err)
 		}
 		s.Caps = append(s.Caps, int(n))
 	}
@@ -197,7 +197,7 @@ func (d *decoder) strs(k string) []string {
 func (d *decoder) int(k string) int {
 	n, err := strconv.ParseInt(d.str(k), 10, 64)
 	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("stage spec: %s: %w", k, err)
+		d.err = printf.Errorf("stage spec: %s: %w", k, err)
 	}
 	return int(n)
 }

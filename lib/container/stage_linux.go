@@ -1,7 +1,6 @@
 package container
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -9,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 )
 
 // The stage's inherited file descriptors.
@@ -81,7 +81,7 @@ func StageMain() int {
 	}
 	err := stage(sync)
 	if err != nil {
-		fmt.Fprintf(sync, "%v", err)
+		printf.Fprintf(sync, "%v", err)
 	}
 	return 1
 }
@@ -89,7 +89,7 @@ func StageMain() int {
 func stage(sync *os.File) error {
 	data, err := io.ReadAll(os.NewFile(specFD, "spec"))
 	if err != nil {
-		return fmt.Errorf("reading spec: %w", err)
+		return printf.Errorf("reading spec: %w", err)
 	}
 	spec, err := decodeSpec(data)
 	if err != nil {
@@ -97,11 +97,11 @@ func stage(sync *os.File) error {
 	}
 	var release [1]byte
 	if _, err := io.ReadFull(sync, release[:]); err != nil {
-		return fmt.Errorf("waiting for the parent: %w", err)
+		return printf.Errorf("waiting for the parent: %w", err)
 	}
 	if flags := unshareFlags(release[0]); flags != 0 {
 		if err := unix.Unshare(flags); err != nil {
-			return fmt.Errorf("%s: creating namespaces (unshare %#x): %w", spec.Name, flags, err)
+			return printf.Errorf("%s: creating namespaces (unshare %#x): %w", spec.Name, flags, err)
 		}
 	}
 	steps := []struct {
@@ -121,7 +121,7 @@ func stage(sync *os.File) error {
 	}
 	for _, st := range steps {
 		if err := st.run(spec); err != nil {
-			return fmt.Errorf("%s: %s: %w", spec.Name, st.name, err)
+			return printf.Errorf("%s: %s: %w", spec.Name, st.name, err)
 		}
 	}
 	return execInit(spec)

@@ -3,7 +3,6 @@ package container
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Namespaces a container gets unless its config keeps the host's.
@@ -65,7 +66,7 @@ type Process struct {
 func Start(spec *Spec, opts Options) (*Process, error) {
 	s, err := Spawn(opts)
 	if err != nil {
-		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
+		return nil, printf.Errorf("starting %s: %w", spec.Name, err)
 	}
 	return s.Start(spec, opts)
 }
@@ -101,10 +102,10 @@ func (s *Stage) Ready() error {
 	}
 	var b [1]byte
 	if _, err := io.ReadFull(s.sync, b[:]); err != nil {
-		return fmt.Errorf("waiting for the stage to be up: %w", err)
+		return printf.Errorf("waiting for the stage to be up: %w", err)
 	}
 	if b[0] != readyByte {
-		return fmt.Errorf("waiting for the stage to be up: it said %q", b[0])
+		return printf.Errorf("waiting for the stage to be up: it said %q", b[0])
 	}
 	s.ready = true
 	return nil
@@ -171,11 +172,11 @@ func (s *Stage) Fits(opts Options) bool {
 // could not). On failure the stage is killed. A Stage starts once.
 func (s *Stage) Start(spec *Spec, opts Options) (*Process, error) {
 	if s.closed {
-		return nil, fmt.Errorf("starting %s: %w", spec.Name, errStageUsed)
+		return nil, printf.Errorf("starting %s: %w", spec.Name, errStageUsed)
 	}
 	if opts.Network != nil && s.spawned.Cloneflags&unix.CLONE_NEWNET == 0 {
 		s.Close()
-		return nil, fmt.Errorf("starting %s: %w", spec.Name, errNetworkNeedsNetns)
+		return nil, printf.Errorf("starting %s: %w", spec.Name, errNetworkNeedsNetns)
 	}
 	s.closed = true
 	defer s.sync.Close()
@@ -185,7 +186,7 @@ func (s *Stage) Start(spec *Spec, opts Options) (*Process, error) {
 	sent.Console = s.slave // the stage binds it at /dev/console
 	if err := s.handshake(&sent, opts); err != nil {
 		s.p.kill()
-		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
+		return nil, printf.Errorf("starting %s: %w", spec.Name, err)
 	}
 	return s.p, nil
 }
@@ -248,7 +249,7 @@ func (s *Stage) handshake(spec *Spec, opts Options) error {
 	_, err := s.specW.Write(spec.encode())
 	s.specW.Close()
 	if err != nil {
-		return fmt.Errorf("sending spec: %w", err)
+		return printf.Errorf("sending spec: %w", err)
 	}
 	if p.cgroup != nil {
 		if err := p.cgroup.Add(p.Pid); err != nil {
@@ -257,18 +258,18 @@ func (s *Stage) handshake(spec *Spec, opts Options) error {
 	}
 	if opts.Network != nil {
 		if err := opts.Network.Attach(p.Pid); err != nil {
-			return fmt.Errorf("attaching the network: %w", err)
+			return printf.Errorf("attaching the network: %w", err)
 		}
 	}
 	if err := s.Ready(); err != nil {
 		return err
 	}
 	if _, err := s.sync.Write([]byte{goByte(s.spawned.Cloneflags)}); err != nil {
-		return fmt.Errorf("releasing stage: %w", err)
+		return printf.Errorf("releasing stage: %w", err)
 	}
 	msg, err := io.ReadAll(s.sync)
 	if err != nil {
-		return fmt.Errorf("waiting for stage: %w", err)
+		return printf.Errorf("waiting for stage: %w", err)
 	}
 	if len(msg) > 0 {
 		return errors.New(string(msg))
@@ -337,22 +338,22 @@ func (p *Process) Stop(sig os.Signal, timeout time.Duration) (int, error) {
 func openPTY() (*os.File, *os.File, error) {
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("console: %w", err)
+		return nil, nil, printf.Errorf("console: %w", err)
 	}
 	fd := int(master.Fd())
 	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 		master.Close()
-		return nil, nil, fmt.Errorf("console: unlocking pty: %w", err)
+		return nil, nil, printf.Errorf("console: unlocking pty: %w", err)
 	}
 	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
 	if err != nil {
 		master.Close()
-		return nil, nil, fmt.Errorf("console: pty number: %w", err)
+		return nil, nil, printf.Errorf("console: pty number: %w", err)
 	}
-	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	slave, err := os.OpenFile(printf.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		master.Close()
-		return nil, nil, fmt.Errorf("console: %w", err)
+		return nil, nil, printf.Errorf("console: %w", err)
 	}
 	return master, slave, nil
 }

@@ -2,10 +2,10 @@ package container
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 
 	"pantavisor/lib/lxcconf"
+	"pantavisor/lib/printf"
 )
 
 // ErrIDMap is an lxc.idmap the launcher cannot run a user namespace with.
@@ -17,7 +17,7 @@ var ErrIDMap = errors.New("lxc.idmap")
 // stage runs as it) and the init's uid and gid.
 func (p *Plan) setIDMaps(maps []lxcconf.IDMap) error {
 	if len(maps) == 0 {
-		return fmt.Errorf("user namespace: %w (keep it with lxc.namespace.keep = user, or map ids with lxc.idmap)", ErrUnsupported)
+		return printf.Errorf("user namespace: %w (keep it with lxc.namespace.keep = user, or map ids with lxc.idmap)", ErrUnsupported)
 	}
 	for _, m := range maps {
 		sm := syscall.SysProcIDMap{ContainerID: int(m.NSID), HostID: int(m.HostID), Size: int(m.Range)}
@@ -34,7 +34,7 @@ func (p *Plan) setIDMaps(maps []lxcconf.IDMap) error {
 	}{{"uid", p.UIDMappings, []int{0, p.Spec.UID}}, {"gid", p.GIDMappings, []int{0, p.Spec.GID}}} {
 		for _, id := range need.ids {
 			if _, ok := toHost(need.maps, id); !ok || len(need.maps) == 0 {
-				return fmt.Errorf("%w: %s %d of the container is not mapped (root and the init's ids must be)", ErrIDMap, need.kind, id)
+				return printf.Errorf("%w: %s %d of the container is not mapped (root and the init's ids must be)", ErrIDMap, need.kind, id)
 			}
 		}
 	}

@@ -2,9 +2,9 @@ package ctrl
 
 import (
 	"errors"
-	"fmt"
 
 	"pantavisor/lib/config"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
@@ -29,7 +29,7 @@ func (s *Server) secureboot(data []byte) error {
 	c := s.cfg()
 	mode, err := pvs.ParseMode(c.Get(config.SecurebootMode).String())
 	if err != nil {
-		return fmt.Errorf("%w: %w", errSecureboot, err)
+		return printf.Errorf("%w: %w", errSecureboot, err)
 	}
 	if mode == pvs.Disabled {
 		return nil
@@ -45,15 +45,15 @@ func (s *Server) secureboot(data []byte) error {
 	trust, err := pvs.LoadTrust(dir, c.Get(config.SecurebootTruststore).String()+".crt",
 		c.Get(config.SecurebootOEMTruststore).String()+".crt")
 	if err != nil {
-		return fmt.Errorf("%w: %w: %w", errSecureboot, pvs.ErrValidation, err)
+		return printf.Errorf("%w: %w: %w", errSecureboot, pvs.ErrValidation, err)
 	}
 	trust.OEMName = c.Get(config.OEMName).String()
 	res, err := pvs.Check(v, pvs.Options{Mode: mode, Trust: trust})
 	if res.ClockUntrusted {
-		s.logf(fmt.Sprintf("secureboot: clock before the build date, certificate dates checked as of %s", res.At.UTC().Format("2006-01-02T15:04:05Z")))
+		s.logf(printf.Sprintf("secureboot: clock before the build date, certificate dates checked as of %s", res.At.UTC().Format("2006-01-02T15:04:05Z")))
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", errSecureboot, err)
+		return printf.Errorf("%w: %w", errSecureboot, err)
 	}
 	for _, k := range res.Uncovered {
 		s.logf("secureboot: audit: " + k + ": " + pvs.ErrNotCovered.Error())

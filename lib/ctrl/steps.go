@@ -3,7 +3,6 @@ package ctrl
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"pantavisor/lib/http1"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
@@ -179,10 +179,10 @@ func (s *Server) putLocalStep(w *http1.Response, r *http1.Request, _ *Caller, ar
 		defer func() { <-s.stateSlots }()
 		data, err := readState(body, r.ContentLength)
 		if err != nil {
-			return fmt.Errorf("storing state of %s: %w", rev, err)
+			return printf.Errorf("storing state of %s: %w", rev, err)
 		}
 		if err := s.secureboot(data); err != nil {
-			return fmt.Errorf("storing state of %s: %w", rev, err)
+			return printf.Errorf("storing state of %s: %w", rev, err)
 		}
 		_, err = s.Storage.PutState(rev, int64(len(data)), bytes.NewReader(data))
 		return err
@@ -209,16 +209,16 @@ func (s *Server) putLocalStep(w *http1.Response, r *http1.Request, _ *Caller, ar
 // longer than its Content-Length storage.ErrReadState.
 func readState(body io.Reader, size int64) ([]byte, error) {
 	if size > state.MaxSize {
-		return nil, fmt.Errorf("%w: %d bytes", storage.ErrTooBig, size)
+		return nil, printf.Errorf("%w: %d bytes", storage.ErrTooBig, size)
 	}
 	data, err := io.ReadAll(io.LimitReader(body, state.MaxSize+1))
 	switch {
 	case err != nil:
 		return nil, err
 	case len(data) > state.MaxSize:
-		return nil, fmt.Errorf("%w: over %d bytes", storage.ErrTooBig, state.MaxSize)
+		return nil, printf.Errorf("%w: over %d bytes", storage.ErrTooBig, state.MaxSize)
 	case size >= 0 && int64(len(data)) != size:
-		return nil, fmt.Errorf("%w: got %d bytes, want %d", storage.ErrReadState, len(data), size)
+		return nil, printf.Errorf("%w: got %d bytes, want %d", storage.ErrReadState, len(data), size)
 	}
 	return data, nil
 }

@@ -3,7 +3,6 @@ package debugshell
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 // AppletDir is where every mgmt container finds this binary and its
@@ -64,7 +64,7 @@ func (c Command) Start() (Process, error) {
 		// Ctty is the child's fd: its stdin.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("debug shell: starting pventer -c %s: %w", name, err)
+		return nil, printf.Errorf("debug shell: starting pventer -c %s: %w", name, err)
 	}
 	return &process{cmd: cmd, done: make(chan struct{})}, nil
 }
@@ -80,7 +80,7 @@ func openTTY(path string) (*os.File, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("debug shell: open %s (O_RDWR|O_NOCTTY): %w", path, err)
+		return nil, printf.Errorf("debug shell: open %s (O_RDWR|O_NOCTTY): %w", path, err)
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
@@ -124,7 +124,7 @@ func OpenConsole(path string) (*os.File, error) {
 	path = cmp.Or(path, "/dev/console")
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOCTTY, 0)
 	if err != nil {
-		return nil, fmt.Errorf("debug shell: %w", err)
+		return nil, printf.Errorf("debug shell: %w", err)
 	}
 	return f, nil
 }

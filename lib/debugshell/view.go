@@ -2,9 +2,10 @@ package debugshell
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"sync"
+
+	"pantavisor/lib/printf"
 )
 
 // DefaultHeld is how much log a paused View keeps when Options.Held is 0.
@@ -67,7 +68,7 @@ func (v *View) Resume() {
 	}
 	v.paused = false
 	if v.dropped > 0 {
-		fmt.Fprintf(v.W, "pantavisor: %d bytes of console log dropped while the debug shell was open\n", v.dropped)
+		printf.Fprintf(v.W, "pantavisor: %d bytes of console log dropped while the debug shell was open\n", v.dropped)
 	}
 	if len(v.held) > 0 {
 		_, _ = v.W.Write(v.held) // the console: nothing to do about a failure
@@ -79,5 +80,5 @@ func (v *View) Resume() {
 func (v *View) Say(format string, args ...any) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	fmt.Fprintf(v.W, "pantavisor: "+format+"\n", args...)
+	printf.Fprintf(v.W, "pantavisor: "+format+"\n", args...)
 }

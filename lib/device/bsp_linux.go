@@ -2,13 +2,13 @@ package device
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/volume"
@@ -51,7 +51,7 @@ func mountBSP(b BSP, st *storage.Storage, rev string, bsp *state.BSP) (*volume.M
 			return nil, errors.Join(err, vols.Unmount())
 		}
 		if err := mount.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
-			return nil, errors.Join(fmt.Errorf("bsp: %w", err), vols.Unmount())
+			return nil, errors.Join(printf.Errorf("bsp: %w", err), vols.Unmount())
 		}
 		vols.Points = append(vols.Points, dst)
 	}

@@ -8,7 +8,6 @@ package device
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"runtime/debug"
 	"slices"
@@ -27,6 +26,7 @@ import (
 	"pantavisor/lib/logs"
 	"pantavisor/lib/meta"
 	"pantavisor/lib/netpool"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
@@ -240,7 +240,7 @@ func (d *Device) run(ctx context.Context, updating bool) (engine.Outcome, error)
 	defer func() { d.retire(d.starts) }() // the engine stopped every container
 	c, err := d.serveControl(cancel)
 	if err != nil {
-		return engine.Outcome{}, fmt.Errorf("control socket: %w", err)
+		return engine.Outcome{}, printf.Errorf("control socket: %w", err)
 	}
 	d.maybeStartHub()
 	out := d.e.Run(ctx)
@@ -261,7 +261,7 @@ func (d *Device) load() ([]byte, error) {
 	s, err := state.Parse(data, state.Options{KernelRelease: d.o.Launch.Host.KernelRelease,
 		FitConfig: d.cfg.Get(config.BootloaderFitconfig).String()})
 	if err != nil {
-		return nil, fmt.Errorf("revision %s: %w", d.rev, err)
+		return nil, printf.Errorf("revision %s: %w", d.rev, err)
 	}
 	d.running(s)
 	return data, nil
@@ -352,7 +352,7 @@ func (d *Device) verify() error {
 // verifyLine is the console line of a passed check: how each object was
 // checked and, when fs-verity was not used for some, why.
 func verifyLine(rep storage.VerifyReport) string {
-	line := fmt.Sprintf("verify: %d objects: %d by fs-verity digest, %d hashed (%d sealed with fs-verity now), %d skipped",
+	line := printf.Sprintf("verify: %d objects: %d by fs-verity digest, %d hashed (%d sealed with fs-verity now), %d skipped",
 		rep.Objects, rep.Measured, rep.Hashed, rep.Sealed, rep.Skipped)
 	if rep.Verity != nil {
 		line += "; fs-verity not used: " + rep.Verity.Error()
@@ -409,7 +409,7 @@ func (d *Device) onTick() {
 // once it runs, and notes it for the updater.
 func (d *Device) log(l engine.Level, msg string) {
 	if d.o.Console != nil {
-		fmt.Fprintf(d.o.Console, "pantavisor: %s\n", logs.Escape(msg))
+		printf.Fprintf(d.o.Console, "pantavisor: %s\n", logs.Escape(msg))
 	}
 	if d.logsOn {
 		_ = d.o.Logs.Log(logs.Level(l), "pantavisor", msg) // the console has the line; the server reports its own errors

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"pantavisor/lib/hub"
 	"pantavisor/lib/hub/hubhttp"
 	"pantavisor/lib/meta"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/update"
 )
@@ -49,7 +49,7 @@ func hubOptions(cfg *config.Config, p config.Paths, machine string, console io.W
 	}
 	for _, w := range warns {
 		if console != nil {
-			fmt.Fprintf(console, "pantavisor: config: %v\n", w)
+			printf.Fprintf(console, "pantavisor: config: %v\n", w)
 		}
 	}
 	c := hubhttp.Client{
@@ -256,7 +256,7 @@ func flag(b bool) string {
 type hubLogger struct{ d *Device }
 
 func (l hubLogger) Printf(format string, args ...any) {
-	l.d.log(engine.LevelInfo, fmt.Sprintf(format, args...))
+	l.d.log(engine.LevelInfo, printf.Sprintf(format, args...))
 }
 
 // hubDevice is the device as the hub client sees it (hub.Device). A hub

@@ -1,7 +1,6 @@
 package device
 
 import (
-	"fmt"
 	"io"
 	"os"
 
@@ -11,6 +10,7 @@ import (
 	"pantavisor/lib/hooks"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/multicall"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/sysinfo"
 )
@@ -67,7 +67,7 @@ func FromConfig(cfg *config.Config, mode Mode, console io.Writer) (Options, erro
 	o.Hub = hubOptions(cfg, p, machine, console)
 	o.Logs = logServer(cfg, p, console)
 	if o.Networks, err = networks(cfg); err != nil && console != nil {
-		fmt.Fprintf(console, "pantavisor: legacy bridge: %v (it gets no address)\n", err)
+		printf.Fprintf(console, "pantavisor: legacy bridge: %v (it gets no address)\n", err)
 	}
 	switch mode {
 	case Embedded:
@@ -120,7 +120,7 @@ func secureboot(cfg *config.Config, dir string) (*pvs.Options, error) {
 	trust, err := pvs.LoadTrust(dir, cfg.Get(config.SecurebootTruststore).String()+".crt",
 		cfg.Get(config.SecurebootOEMTruststore).String()+".crt")
 	if err != nil {
-		return nil, fmt.Errorf("secureboot trust stores in %s: %w", dir, err)
+		return nil, printf.Errorf("secureboot trust stores in %s: %w", dir, err)
 	}
 	trust.OEMName = cfg.Get(config.OEMName).String()
 	return &pvs.Options{Mode: mode, Trust: trust}, nil

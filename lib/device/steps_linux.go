@@ -2,7 +2,6 @@ package device
 
 import (
 	"cmp"
-	"fmt"
 	"path/filepath"
 
 	"pantavisor/lib/config"
@@ -10,6 +9,7 @@ import (
 	"pantavisor/lib/hooks"
 	"pantavisor/lib/logs"
 	"pantavisor/lib/meta"
+	"pantavisor/lib/printf"
 )
 
 // The system hook points the device runs.
@@ -105,7 +105,7 @@ func (d *Device) startLogs() error {
 	}
 	srv.Rev = d.rev
 	if err := srv.Start(); err != nil {
-		return fmt.Errorf("log server: %w", err)
+		return printf.Errorf("log server: %w", err)
 	}
 	d.logsOn = true
 	if d.o.KernelLog {

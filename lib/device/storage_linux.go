@@ -1,7 +1,6 @@
 package device
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"pantavisor/lib/blkid"
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 )
 
 // MountStorage waits up to wait for the device named by spec
@@ -20,13 +20,13 @@ import (
 func MountStorage(f blkid.Finder, spec, target string, wait time.Duration) (string, error) {
 	dev, err := f.Wait(spec, wait)
 	if err != nil {
-		return "", fmt.Errorf("storage %s: %w (waited %s)", spec, err, wait)
+		return "", printf.Errorf("storage %s: %w (waited %s)", spec, err, wait)
 	}
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return "", err
 	}
 	if err := mount.Mount(dev, target, "ext4", unix.MS_NOATIME, ""); err != nil {
-		return "", fmt.Errorf("storage %s: %w", spec, err)
+		return "", printf.Errorf("storage %s: %w", spec, err)
 	}
 	f2, err := os.OpenFile(target+"/.pvmounted", os.O_CREATE|os.O_WRONLY, 0o644)
 	if err == nil {
@@ -52,14 +52,14 @@ func MountBootLatch(f blkid.Finder, kind, spec, target string, wait time.Duratio
 	}
 	dev, err := f.Wait(spec, wait)
 	if err != nil {
-		return o, "", fmt.Errorf("boot partition %s: %w (waited %s)", spec, err, wait)
+		return o, "", printf.Errorf("boot partition %s: %w (waited %s)", spec, err, wait)
 	}
 	if err := os.MkdirAll(target, 0o755); err != nil {
-		return o, "", fmt.Errorf("boot partition %s: %w", spec, err)
+		return o, "", printf.Errorf("boot partition %s: %w", spec, err)
 	}
 	flags := uintptr(unix.MS_NOATIME | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	if err := mount.Mount(dev, target, "vfat", flags, "codepage=437,iocharset=ascii"); err != nil {
-		return o, "", fmt.Errorf("boot partition %s: %w", spec, err)
+		return o, "", printf.Errorf("boot partition %s: %w", spec, err)
 	}
 	o.UbootLatch = filepath.Join(target, bootloader.UbootLatchFile)
 	return o, target, nil

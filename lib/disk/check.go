@@ -1,9 +1,9 @@
 package disk
 
 import (
-	"fmt"
 	"path/filepath"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 	"pantavisor/lib/swap"
 	"pantavisor/lib/zram"
@@ -17,11 +17,11 @@ import (
 // the setup succeeds: the kernel, the storage and zram decide at boot.
 func Check(d state.Disk, opts Options) ([]string, error) {
 	if d.Name == "" {
-		return nil, fmt.Errorf("disk: %w: no name", ErrBadDisk)
+		return nil, printf.Errorf("disk: %w: no name", ErrBadDisk)
 	}
 	w, err := check(d, opts)
 	if err != nil {
-		return w, fmt.Errorf("disk %q: %w", d.Name, err)
+		return w, printf.Errorf("disk %q: %w", d.Name, err)
 	}
 	return w, nil
 }
@@ -40,30 +40,30 @@ func check(d state.Disk, opts Options) ([]string, error) {
 	case TypeVolume:
 		return checkVolume(d)
 	case TypeDual:
-		return nil, fmt.Errorf("%w: a dual disk is checked with the state's other disks (Plan)", ErrBadDisk)
+		return nil, printf.Errorf("%w: a dual disk is checked with the state's other disks (Plan)", ErrBadDisk)
 	}
-	return nil, fmt.Errorf("%w: unknown type %q", ErrBadDisk, d.Type)
+	return nil, printf.Errorf("%w: unknown type %q", ErrBadDisk, d.Type)
 }
 
 // checkSwap is setupSwap's checks of the definition.
 func checkSwap(d state.Disk) ([]string, error) {
 	var warn []string
 	if d.FormatOptions != "" {
-		warn = append(warn, fmt.Sprintf("format_options %q ignored: the swap header is written without mkswap", d.FormatOptions))
+		warn = append(warn, printf.Sprintf("format_options %q ignored: the swap header is written without mkswap", d.FormatOptions))
 	}
 	if _, err := swap.ParseFlags(d.MountOptions); err != nil {
-		return warn, fmt.Errorf("%w: mount_options: %w", ErrBadDisk, err)
+		return warn, printf.Errorf("%w: mount_options: %w", ErrBadDisk, err)
 	}
 	switch d.Provision {
 	case "":
-		return warn, fmt.Errorf("%w: a swap-disk needs a provision (zram, file, or block for the device at path)", ErrBadDisk)
+		return warn, printf.Errorf("%w: a swap-disk needs a provision (zram, file, or block for the device at path)", ErrBadDisk)
 	case ProvisionZram:
 		if _, err := zram.ParseOptions(d.ProvisionOptions); err != nil {
-			return warn, fmt.Errorf("%w: provision_options: %w", ErrBadDisk, err)
+			return warn, printf.Errorf("%w: provision_options: %w", ErrBadDisk, err)
 		}
 	case ProvisionFile:
 		if d.Path == "" || !filepath.IsAbs(d.Path) {
-			return warn, fmt.Errorf("%w: a swap file needs an absolute path, got %q", ErrBadDisk, d.Path)
+			return warn, printf.Errorf("%w: a swap file needs an absolute path, got %q", ErrBadDisk, d.Path)
 		}
 		_, err := optionSize(d.ProvisionOptions, "size")
 		return warn, err
@@ -77,16 +77,16 @@ func checkVolume(d state.Disk) ([]string, error) {
 		return nil, nil
 	}
 	if d.Format != "ext4" && d.Format != "ext3" {
-		return nil, fmt.Errorf("%w: format %q: want ext4 or ext3", ErrBadDisk, d.Format)
+		return nil, printf.Errorf("%w: format %q: want ext4 or ext3", ErrBadDisk, d.Format)
 	}
 	if d.MountTarget == "" || !filepath.IsAbs(d.MountTarget) {
-		return nil, fmt.Errorf("%w: mount_target %q must be an absolute path", ErrBadDisk, d.MountTarget)
+		return nil, printf.Errorf("%w: mount_target %q must be an absolute path", ErrBadDisk, d.MountTarget)
 	}
 	if _, err := MountFlags(d.MountOptions); err != nil {
-		return nil, fmt.Errorf("%w: mount_options: %w", ErrBadDisk, err)
+		return nil, printf.Errorf("%w: mount_options: %w", ErrBadDisk, err)
 	}
 	if d.FormatOptions != "" {
-		return []string{fmt.Sprintf("format_options %q ignored: formatted without mkfs", d.FormatOptions)}, nil
+		return []string{printf.Sprintf("format_options %q ignored: formatted without mkfs", d.FormatOptions)}, nil
 	}
 	return nil, nil
 }
@@ -112,7 +112,7 @@ func Plan(s *state.State, opts Options) []Usage {
 		if d.Type == TypeDual {
 			out[i].Warnings, out[i].Err = checkDualSubs(d, s.Device.Disks, opts)
 			if out[i].Err != nil {
-				out[i].Err = fmt.Errorf("disk %q: %w", d.Name, out[i].Err)
+				out[i].Err = printf.Errorf("disk %q: %w", d.Name, out[i].Err)
 			}
 		} else {
 			out[i].Warnings, out[i].Err = Check(d, opts)
@@ -145,7 +145,7 @@ func Plan(s *state.State, opts Options) []Usage {
 	}
 	for i, u := range out {
 		if u.Disk.Type == TypeSwap && len(u.Volumes) > 0 && u.Err == nil {
-			out[i].Err = fmt.Errorf("disk %q: %w: a swap-disk holds no volumes", u.Disk.Name, ErrBadDisk)
+			out[i].Err = printf.Errorf("disk %q: %w: a swap-disk holds no volumes", u.Disk.Name, ErrBadDisk)
 		}
 	}
 	return out

@@ -2,7 +2,6 @@ package disk
 
 import (
 	"crypto/rand"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"pantavisor/lib/loop"
 	"pantavisor/lib/mkext"
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -36,15 +36,15 @@ func ParseCryptPath(p string) (CryptPath, error) {
 	dir, base := filepath.Split(p)
 	f := strings.Split(base, ",")
 	if len(f) != 3 || f[0] == "" || f[2] == "" || !filepath.IsAbs(dir) {
-		return CryptPath{}, fmt.Errorf("%w: path %q: want /<dir>/<image>,<size-in-MiB>,<keyname>", ErrBadDisk, p)
+		return CryptPath{}, printf.Errorf("%w: path %q: want /<dir>/<image>,<size-in-MiB>,<keyname>", ErrBadDisk, p)
 	}
 	size, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil || size <= 0 || size > 1<<20 {
-		return CryptPath{}, fmt.Errorf("%w: path %q: size %q is not a number of MiB", ErrBadDisk, p, f[1])
+		return CryptPath{}, printf.Errorf("%w: path %q: size %q is not a number of MiB", ErrBadDisk, p, f[1])
 	}
 	name, _, _ := strings.Cut(f[0], ".")
 	if name == "" {
-		return CryptPath{}, fmt.Errorf("%w: path %q: image name %q gives no device name", ErrBadDisk, p, f[0])
+		return CryptPath{}, printf.Errorf("%w: path %q: image name %q gives no device name", ErrBadDisk, p, f[0])
 	}
 	dir = filepath.Clean(dir)
 	return CryptPath{
@@ -67,7 +67,7 @@ func setupVersatile(d state.Disk, opts Options) (Result, error) {
 	}
 	if !exists(cp.InitDone) {
 		if opts.NoCreate {
-			return Result{}, fmt.Errorf("%w: %s missing", ErrNotInitialized, cp.InitDone)
+			return Result{}, printf.Errorf("%w: %s missing", ErrNotInitialized, cp.InitDone)
 		}
 		if err := initVersatile(cp, opts); err != nil {
 			return Result{}, err
@@ -84,7 +84,7 @@ func setupVersatile(d state.Disk, opts Options) (Result, error) {
 		return Result{}, u.fail(err)
 	}
 	if err := checkFormatted(node); err != nil {
-		return Result{}, u.fail(fmt.Errorf("%s: %w (wrong key or corrupt image; not reformatted)", cp.Image, err))
+		return Result{}, u.fail(printf.Errorf("%s: %w (wrong key or corrupt image; not reformatted)", cp.Image, err))
 	}
 	mnt := opts.CryptDir(d.Name)
 	if err := mountExt4(node, mnt, unix.MS_NOATIME, u); err != nil {
@@ -100,7 +100,7 @@ func setupVersatile(d state.Disk, opts Options) (Result, error) {
 // loss.
 func initVersatile(cp CryptPath, opts Options) error {
 	if err := os.MkdirAll(cp.Dir, 0o700); err != nil {
-		return fmt.Errorf("creating crypt dir: %w", err)
+		return printf.Errorf("creating crypt dir: %w", err)
 	}
 	if !exists(cp.Key) {
 		if err := newKey(cp.Key, opts); err != nil {
@@ -121,7 +121,7 @@ func newKey(path string, opts Options) error {
 	key := make([]byte, dm.CryptKeySize)
 	defer clear(key)
 	if err := randomKey(key, opts); err != nil {
-		return fmt.Errorf("creating key %s: %w", path, err)
+		return printf.Errorf("creating key %s: %w", path, err)
 	}
 	return writeFileSync(path, key, 0o600)
 }
@@ -147,11 +147,11 @@ func randomKey(key []byte, opts Options) error {
 func readKey(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading crypt key: %w", err)
+		return nil, printf.Errorf("reading crypt key: %w", err)
 	}
 	if len(b) < dm.CryptKeySize {
 		clear(b)
-		return nil, fmt.Errorf("crypt key %s: %d bytes, want %d", path, len(b), dm.CryptKeySize)
+		return nil, printf.Errorf("crypt key %s: %d bytes, want %d", path, len(b), dm.CryptKeySize)
 	}
 	return b[:dm.CryptKeySize], nil
 }
@@ -163,12 +163,12 @@ func newImage(cp CryptPath, opts Options) error {
 	tmp := cp.Image + ".new"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("creating image: %w", err)
+		return printf.Errorf("creating image: %w", err)
 	}
 	err = f.Truncate(cp.SizeMiB << 20)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("sizing image %s: %w", tmp, err)
+		return printf.Errorf("sizing image %s: %w", tmp, err)
 	}
 	key, err := readKey(cp.Key)
 	if err != nil {
@@ -187,7 +187,7 @@ func newImage(cp CryptPath, opts Options) error {
 		return u.fail(err)
 	}
 	if err := os.Rename(tmp, cp.Image); err != nil {
-		return fmt.Errorf("installing image: %w", err)
+		return printf.Errorf("installing image: %w", err)
 	}
 	return syncDir(cp.Dir)
 }
@@ -199,7 +199,7 @@ func openCrypt(image, name string, key []byte, opts Options, u *undoer) (string,
 	ctl := dm.Control{Dev: opts.Dev}
 	if _, err := ctl.Status(name); err == nil {
 		if err := ctl.Remove(name); err != nil {
-			return "", fmt.Errorf("removing stale mapping: %w", err)
+			return "", printf.Errorf("removing stale mapping: %w", err)
 		}
 	}
 	lo, err := loop.Attacher{Dev: opts.Dev}.Attach(image, false)
@@ -233,10 +233,10 @@ func checkFormatted(node string) error {
 	defer f.Close()
 	ok, err := mkext.Formatted(f)
 	if err != nil {
-		return fmt.Errorf("probing %s: %w", node, err)
+		return printf.Errorf("probing %s: %w", node, err)
 	}
 	if !ok {
-		return fmt.Errorf("%s holds no ext4 filesystem", node)
+		return printf.Errorf("%s holds no ext4 filesystem", node)
 	}
 	return nil
 }
@@ -247,12 +247,12 @@ func checkFormatted(node string) error {
 func formatDevice(node string) error {
 	f, err := os.OpenFile(node, os.O_RDWR, 0)
 	if err != nil {
-		return fmt.Errorf("formatting: %w", err)
+		return printf.Errorf("formatting: %w", err)
 	}
 	defer f.Close()
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return fmt.Errorf("sizing %s: %w", node, err)
+		return printf.Errorf("sizing %s: %w", node, err)
 	}
 	var mo mkext.Options
 	if lbs, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKSSZGET); err == nil {
@@ -263,10 +263,10 @@ func formatDevice(node string) error {
 		}
 	}
 	if _, err := mkext.Format(f, size, mo); err != nil {
-		return fmt.Errorf("formatting %s: %w", node, err)
+		return printf.Errorf("formatting %s: %w", node, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("formatting %s: sync: %w", node, err)
+		return printf.Errorf("formatting %s: sync: %w", node, err)
 	}
 	return nil
 }
@@ -275,7 +275,7 @@ func formatDevice(node string) error {
 // and the removal of the then empty mount point (upstream rm -r's it).
 func mountExt4(node, mnt string, flags uintptr, u *undoer) error {
 	if err := os.MkdirAll(mnt, 0o755); err != nil {
-		return fmt.Errorf("creating mount point: %w", err)
+		return printf.Errorf("creating mount point: %w", err)
 	}
 	if err := mount.Mount(node, mnt, "ext4", flags, ""); err != nil {
 		return err

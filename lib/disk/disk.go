@@ -1,10 +1,10 @@
 package disk
 
 import (
-	"fmt"
 	"io"
 	"path/filepath"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/zram"
@@ -115,11 +115,11 @@ type Result struct {
 //     ErrBadDisk.
 func Setup(d state.Disk, opts Options) (Result, error) {
 	if d.Name == "" {
-		return Result{}, fmt.Errorf("disk: %w: no name", ErrBadDisk)
+		return Result{}, printf.Errorf("disk: %w: no name", ErrBadDisk)
 	}
 	r, err := setup(d, opts)
 	if err != nil {
-		return Result{}, fmt.Errorf("disk %q: %w", d.Name, err)
+		return Result{}, printf.Errorf("disk %q: %w", d.Name, err)
 	}
 	return r, nil
 }
@@ -137,9 +137,9 @@ func setup(d state.Disk, opts Options) (Result, error) {
 	case TypeVolume:
 		return setupVolume(d, opts)
 	case TypeDual:
-		return Result{}, fmt.Errorf("%w: a dual disk is set up with the state's other disks (disk.Set)", ErrBadDisk)
+		return Result{}, printf.Errorf("%w: a dual disk is set up with the state's other disks (disk.Set)", ErrBadDisk)
 	}
-	return Result{}, fmt.Errorf("%w: unknown type %q", ErrBadDisk, d.Type)
+	return Result{}, printf.Errorf("%w: unknown type %q", ErrBadDisk, d.Type)
 }
 
 // HardwareError refuses an NXP crypt disk on a board without its key
@@ -148,7 +148,7 @@ func setup(d state.Disk, opts Options) (Result, error) {
 type HardwareError struct{ Type, Hardware string }
 
 func (e *HardwareError) Error() string {
-	return fmt.Sprintf("%s needs NXP %s key hardware, which this board does not have", e.Type, e.Hardware)
+	return printf.Sprintf("%s needs NXP %s key hardware, which this board does not have", e.Type, e.Hardware)
 }
 
 // Is makes errors.Is(err, ErrNoKeyHardware) true.
@@ -158,5 +158,5 @@ func needHardware(d state.Disk, hw string, has bool) error {
 	if !has {
 		return &HardwareError{d.Type, hw}
 	}
-	return fmt.Errorf("%s (mode %q) with NXP %s keys: %w", d.Type, d.Mode, hw, ErrUnsupported)
+	return printf.Errorf("%s (mode %q) with NXP %s keys: %w", d.Type, d.Mode, hw, ErrUnsupported)
 }

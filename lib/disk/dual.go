@@ -3,7 +3,6 @@ package disk
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -42,29 +42,29 @@ var errStepDone error = &sentinel.Error{Text: "already done"}
 // init_order step each, whose sub-disks exist. It returns the sub-disks.
 func checkDual(d state.Disk, all []state.Disk) ([]state.Disk, error) {
 	if len(d.Disks) == 0 || len(d.Disks) > 2 {
-		return nil, fmt.Errorf("%w: a dual disk needs \"disks\": [primary] or [primary, secondary], got %q", ErrBadDisk, d.Disks)
+		return nil, printf.Errorf("%w: a dual disk needs \"disks\": [primary] or [primary, secondary], got %q", ErrBadDisk, d.Disks)
 	}
 	subs := make([]state.Disk, len(d.Disks))
 	for i, name := range d.Disks {
 		j := slices.IndexFunc(all, func(x state.Disk) bool { return x.Name == name })
 		switch {
 		case j < 0:
-			return nil, fmt.Errorf("%w: sub-disk %q is not defined", ErrBadDisk, name)
+			return nil, printf.Errorf("%w: sub-disk %q is not defined", ErrBadDisk, name)
 		case all[j].Type == TypeDual || all[j].Type == TypeSwap:
-			return nil, fmt.Errorf("%w: sub-disk %q is a %s", ErrBadDisk, name, all[j].Type)
+			return nil, printf.Errorf("%w: sub-disk %q is a %s", ErrBadDisk, name, all[j].Type)
 		}
 		subs[i] = all[j]
 	}
 	if len(d.InitOrder) == 0 {
-		return nil, fmt.Errorf("%w: a dual disk needs an init_order", ErrBadDisk)
+		return nil, printf.Errorf("%w: a dual disk needs an init_order", ErrBadDisk)
 	}
 	for _, step := range d.InitOrder {
 		uses, ok := stepDisks(step)
 		if !ok {
-			return nil, fmt.Errorf("%w: init_order step %q: want primary, secondary, create-primary, create-secondary or copy-once-to-primary", ErrBadDisk, step)
+			return nil, printf.Errorf("%w: init_order step %q: want primary, secondary, create-primary, create-secondary or copy-once-to-primary", ErrBadDisk, step)
 		}
 		if slices.Max(uses) >= len(subs) {
-			return nil, fmt.Errorf("%w: init_order step %q needs a secondary disk", ErrBadDisk, step)
+			return nil, printf.Errorf("%w: init_order step %q needs a secondary disk", ErrBadDisk, step)
 		}
 	}
 	return subs, nil
@@ -114,13 +114,13 @@ func checkDualSubs(d state.Disk, all []state.Disk, opts Options) ([]string, erro
 			ok = true
 			continue
 		}
-		warn = append(warn, fmt.Sprintf("init_order step %q cannot work: %v", step, stepErr))
+		warn = append(warn, printf.Sprintf("init_order step %q cannot work: %v", step, stepErr))
 		if first == nil {
 			first = stepErr
 		}
 	}
 	if !ok {
-		return warn, fmt.Errorf("dual disk: no init_order step can work: %w", first)
+		return warn, printf.Errorf("dual disk: no init_order step can work: %w", first)
 	}
 	return warn, nil
 }
@@ -153,20 +153,20 @@ func (s *Set) setupDual(d state.Disk) (Result, error) {
 			continue
 		}
 		if err != nil {
-			failed = append(failed, fmt.Errorf("%s: %w", step, err))
+			failed = append(failed, printf.Errorf("%s: %w", step, err))
 			continue
 		}
 		r, err := s.bindDual(d, mnt)
 		if err != nil {
-			return Result{}, fmt.Errorf("dual disk: step %s: %w", step, err)
+			return Result{}, printf.Errorf("dual disk: step %s: %w", step, err)
 		}
-		r.Warnings = []string{fmt.Sprintf("dual: step %s mounted %s", step, mnt)}
+		r.Warnings = []string{printf.Sprintf("dual: step %s mounted %s", step, mnt)}
 		return r, nil
 	}
 	if len(failed) == 0 {
-		return Result{}, fmt.Errorf("%w: dual disk: copy-once-to-primary was done before and no other init_order step follows it", ErrBadDisk)
+		return Result{}, printf.Errorf("%w: dual disk: copy-once-to-primary was done before and no other init_order step follows it", ErrBadDisk)
 	}
-	return Result{}, fmt.Errorf("dual disk: every init_order step failed: %w", failed)
+	return Result{}, printf.Errorf("dual disk: every init_order step failed: %w", failed)
 }
 
 // stepErrors are the failed steps of a dual disk, on one line; errors.Is
@@ -228,22 +228,22 @@ func (s *Set) dualStep(d state.Disk, subs []state.Disk, step string) (string, er
 		return "", errStepDone
 	}
 	if _, ok := s.mounted[subs[0].Name]; ok {
-		return "", fmt.Errorf("primary %q is in use already: not copying into it", subs[0].Name)
+		return "", printf.Errorf("primary %q is in use already: not copying into it", subs[0].Name)
 	}
 	sec, err := s.attach(subs[1], true)
 	if err != nil {
-		return "", fmt.Errorf("secondary: %w", err)
+		return "", printf.Errorf("secondary: %w", err)
 	}
 	pri, err := s.attach(subs[0], false)
 	if err != nil {
-		return "", errors.Join(fmt.Errorf("primary: %w", err), sec.Undo())
+		return "", errors.Join(printf.Errorf("primary: %w", err), sec.Undo())
 	}
 	err = copyTree(sec.Mountpoint, pri.Mountpoint)
 	if uerr := sec.Undo(); err == nil && uerr != nil {
-		err = fmt.Errorf("unmounting the secondary: %w", uerr)
+		err = printf.Errorf("unmounting the secondary: %w", uerr)
 	}
 	if err != nil {
-		return "", errors.Join(fmt.Errorf("copying %q into %q: %w", subs[1].Name, subs[0].Name, err), pri.Undo())
+		return "", errors.Join(printf.Errorf("copying %q into %q: %w", subs[1].Name, subs[0].Name, err), pri.Undo())
 	}
 	s.keep(subs[0].Name, pri)
 	return pri.Mountpoint, nil
@@ -307,7 +307,7 @@ func copyTree(src, dst string) error {
 				return err
 			}
 		default:
-			return fmt.Errorf("%s: not a file, directory or symlink (%s)", p, fi.Mode().Type())
+			return printf.Errorf("%s: not a file, directory or symlink (%s)", p, fi.Mode().Type())
 		}
 		if st != nil {
 			if err := os.Lchown(to, int(st.Uid), int(st.Gid)); err != nil {
@@ -335,10 +335,10 @@ func copyVerify(src, dst string, perm fs.FileMode) error {
 	}
 	defer out.Close()
 	if _, err := io.Copy(out, in); err != nil {
-		return fmt.Errorf("copying %s: %w", src, err)
+		return printf.Errorf("copying %s: %w", src, err)
 	}
 	if err := out.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dst, err)
+		return printf.Errorf("syncing %s: %w", dst, err)
 	}
 	if _, err := in.Seek(0, io.SeekStart); err != nil {
 		return err
@@ -348,10 +348,10 @@ func copyVerify(src, dst string, perm fs.FileMode) error {
 	}
 	same, err := sameContent(in, out)
 	if err != nil {
-		return fmt.Errorf("verifying %s: %w", dst, err)
+		return printf.Errorf("verifying %s: %w", dst, err)
 	}
 	if !same {
-		return fmt.Errorf("verifying %s: it reads back different from %s", dst, src)
+		return printf.Errorf("verifying %s: it reads back different from %s", dst, src)
 	}
 	return nil
 }

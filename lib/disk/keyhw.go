@@ -3,10 +3,11 @@ package disk
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // KeyHardwareFile lists the board's NXP key hardware, one name a line
@@ -32,7 +33,7 @@ func (o *Options) SetKeyHardware(name string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown key hardware %q (want caam or dcp)", name)
+	return printf.Errorf("unknown key hardware %q (want caam or dcp)", name)
 }
 
 // ReadKeyHardware sets HasCAAM and HasDCP from a KeyHardwareFile.
@@ -44,7 +45,7 @@ func (o *Options) ReadKeyHardware(r io.Reader) error {
 			continue
 		}
 		if err := o.SetKeyHardware(line); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+			return printf.Errorf("line %d: %w", n, err)
 		}
 	}
 	return sc.Err()
@@ -58,11 +59,11 @@ func (o *Options) LoadKeyHardware(path string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("key hardware: %w", err)
+		return printf.Errorf("key hardware: %w", err)
 	}
 	defer f.Close()
 	if err := o.ReadKeyHardware(f); err != nil {
-		return fmt.Errorf("key hardware %s: %w", path, err)
+		return printf.Errorf("key hardware %s: %w", path, err)
 	}
 	return nil
 }

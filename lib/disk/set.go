@@ -2,11 +2,11 @@ package disk
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 
 	"pantavisor/lib/kmod"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -59,7 +59,7 @@ func (s *Set) Lookup(ref string) (*state.Disk, error) {
 	if ref == "" {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("disk %q: %w in device.json", ref, ErrNoDisk)
+	return nil, printf.Errorf("disk %q: %w in device.json", ref, ErrNoDisk)
 }
 
 // Mount returns the mount point of the disk ref names (Lookup), setting
@@ -71,7 +71,7 @@ func (s *Set) Mount(ref string) (string, []string, error) {
 		return "", nil, err
 	}
 	if d.Type == TypeSwap {
-		return "", nil, fmt.Errorf("disk %q: %w: a swap-disk holds no volumes", d.Name, ErrBadDisk)
+		return "", nil, printf.Errorf("disk %q: %w: a swap-disk holds no volumes", d.Name, ErrBadDisk)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,7 +115,7 @@ func (s *Set) setup(d state.Disk) (Result, error) {
 	if d.Type == TypeDual {
 		r, err := s.setupDual(d)
 		if err != nil {
-			return Result{}, fmt.Errorf("disk %q: %w", d.Name, err)
+			return Result{}, printf.Errorf("disk %q: %w", d.Name, err)
 		}
 		s.undo = append(s.undo, r.Undo)
 		return r, nil
@@ -146,7 +146,7 @@ func (s *Set) attach(d state.Disk, noCreate bool) (Result, error) {
 	r, err := Setup(d, opts)
 	if err != nil {
 		if len(loadErrs) > 0 {
-			err = fmt.Errorf("%w (modules: %w)", err, errors.Join(loadErrs...))
+			err = printf.Errorf("%w (modules: %w)", err, errors.Join(loadErrs...))
 		}
 		return Result{}, err
 	}
@@ -179,7 +179,7 @@ func (s *Set) Close() error {
 func prefix(name string, ws []string) []string {
 	out := make([]string, len(ws))
 	for i, w := range ws {
-		out[i] = fmt.Sprintf("disk %q: %s", name, w)
+		out[i] = printf.Sprintf("disk %q: %s", name, w)
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package disk
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 	"pantavisor/lib/swap"
 	"pantavisor/lib/zram"
@@ -21,17 +21,17 @@ import (
 func setupSwap(d state.Disk, opts Options) (Result, error) {
 	flags, err := swap.ParseFlags(d.MountOptions)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: mount_options: %w", ErrBadDisk, err)
+		return Result{}, printf.Errorf("%w: mount_options: %w", ErrBadDisk, err)
 	}
 	var warn []string
 	if d.FormatOptions != "" {
-		warn = append(warn, fmt.Sprintf("format_options %q ignored: the swap header is written without mkswap", d.FormatOptions))
+		warn = append(warn, printf.Sprintf("format_options %q ignored: the swap header is written without mkswap", d.FormatOptions))
 	}
 	u := &undoer{}
 	var path string
 	switch d.Provision {
 	case "":
-		return Result{}, fmt.Errorf("%w: a swap-disk needs a provision (zram, file, or block for the device at path)", ErrBadDisk)
+		return Result{}, printf.Errorf("%w: a swap-disk needs a provision (zram, file, or block for the device at path)", ErrBadDisk)
 	case ProvisionZram:
 		var w []string
 		path, w, err = zramDevice(d, opts, u)
@@ -59,7 +59,7 @@ func setupSwap(d state.Disk, opts Options) (Result, error) {
 func zramDevice(d state.Disk, opts Options, u *undoer) (string, []string, error) {
 	ops, err := zram.ParseOptions(d.ProvisionOptions)
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: provision_options: %w", ErrBadDisk, err)
+		return "", nil, printf.Errorf("%w: provision_options: %w", ErrBadDisk, err)
 	}
 	z := opts.zram()
 	dev, err := z.Get()
@@ -87,16 +87,16 @@ func ensureNode(path, devFile string) error {
 	}
 	b, err := os.ReadFile(devFile)
 	if err != nil {
-		return fmt.Errorf("device node %s: %w", path, err)
+		return printf.Errorf("device node %s: %w", path, err)
 	}
 	maj, min, ok := strings.Cut(strings.TrimSpace(string(b)), ":")
 	ma, err1 := strconv.ParseUint(maj, 10, 32)
 	mi, err2 := strconv.ParseUint(min, 10, 32)
 	if !ok || err1 != nil || err2 != nil {
-		return fmt.Errorf("device node %s: %s says %q", path, devFile, b)
+		return printf.Errorf("device node %s: %s says %q", path, devFile, b)
 	}
 	if err := unix.Mknod(path, unix.S_IFBLK|0o600, int(unix.Mkdev(uint32(ma), uint32(mi)))); err != nil && !exists(path) {
-		return fmt.Errorf("mknod %s: %w", path, err)
+		return printf.Errorf("mknod %s: %w", path, err)
 	}
 	return nil
 }
@@ -106,7 +106,7 @@ func ensureNode(path, devFile string) error {
 // already has that size.
 func swapFile(d state.Disk) (string, error) {
 	if d.Path == "" || !filepath.IsAbs(d.Path) {
-		return "", fmt.Errorf("%w: a swap file needs an absolute path, got %q", ErrBadDisk, d.Path)
+		return "", printf.Errorf("%w: a swap file needs an absolute path, got %q", ErrBadDisk, d.Path)
 	}
 	size, err := optionSize(d.ProvisionOptions, "size")
 	if err != nil {
@@ -116,21 +116,21 @@ func swapFile(d state.Disk) (string, error) {
 		return d.Path, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(d.Path), 0o755); err != nil {
-		return "", fmt.Errorf("creating swap file: %w", err)
+		return "", printf.Errorf("creating swap file: %w", err)
 	}
 	f, err := os.OpenFile(d.Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("creating swap file: %w", err)
+		return "", printf.Errorf("creating swap file: %w", err)
 	}
 	defer f.Close()
 	zero := make([]byte, 1<<20)
 	for off := int64(0); off < size; off += int64(len(zero)) {
 		if _, err := f.Write(zero[:min(int64(len(zero)), size-off)]); err != nil {
-			return "", fmt.Errorf("writing swap file %s: %w", d.Path, err)
+			return "", printf.Errorf("writing swap file %s: %w", d.Path, err)
 		}
 	}
 	if err := f.Sync(); err != nil {
-		return "", fmt.Errorf("writing swap file %s: %w", d.Path, err)
+		return "", printf.Errorf("writing swap file %s: %w", d.Path, err)
 	}
 	return d.Path, nil
 }
@@ -139,10 +139,10 @@ func swapFile(d state.Disk) (string, error) {
 func blockDevice(d state.Disk) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(d.Path, &st); err != nil {
-		return "", fmt.Errorf("%w: path %q: %w", ErrBadDisk, d.Path, err)
+		return "", printf.Errorf("%w: path %q: %w", ErrBadDisk, d.Path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
-		return "", fmt.Errorf("%w: path %q is not a block device", ErrBadDisk, d.Path)
+		return "", printf.Errorf("%w: path %q is not a block device", ErrBadDisk, d.Path)
 	}
 	return d.Path, nil
 }
@@ -158,14 +158,14 @@ func writeSwapHeader(path string, pageSize int) error {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("swap header: %w", err)
+		return printf.Errorf("swap header: %w", err)
 	}
 	defer f.Close()
 	if err := swap.Write(f, int64(sectors)*512, pageSize, swap.HeaderOptions{}); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return printf.Errorf("%s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("swap header %s: sync: %w", path, err)
+		return printf.Errorf("swap header %s: sync: %w", path, err)
 	}
 	return nil
 }
@@ -179,12 +179,12 @@ func optionSize(options, key string) (int64, error) {
 		if k == key {
 			n, err := parseSize(v)
 			if err != nil {
-				return 0, fmt.Errorf("%w: provision_options %s=%q: %w", ErrBadDisk, key, v, err)
+				return 0, printf.Errorf("%w: provision_options %s=%q: %w", ErrBadDisk, key, v, err)
 			}
 			return n, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: provision_options %q has no %s=", ErrBadDisk, options, key)
+	return 0, printf.Errorf("%w: provision_options %q has no %s=", ErrBadDisk, options, key)
 }
 
 // sizeSuffixes are dd's multipliers, longest first.
@@ -206,7 +206,7 @@ func parseSize(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 || n > (1<<50)/mult {
-		return 0, fmt.Errorf("not a positive size")
+		return 0, printf.Errorf("not a positive size")
 	}
 	return n * mult, nil
 }

@@ -2,11 +2,12 @@ package disk
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // undoer collects undo steps and runs them in reverse.
@@ -28,7 +29,7 @@ func (u *undoer) run() error {
 // fail undoes and returns err with any undo error joined.
 func (u *undoer) fail(err error) error {
 	if uerr := u.run(); uerr != nil {
-		return errors.Join(err, fmt.Errorf("undoing: %w", uerr))
+		return errors.Join(err, printf.Errorf("undoing: %w", uerr))
 	}
 	return err
 }
@@ -39,7 +40,7 @@ func writeFileSync(path string, b []byte, perm os.FileMode) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return printf.Errorf("writing %s: %w", path, err)
 	}
 	_, err = f.Write(b)
 	if err == nil {
@@ -53,7 +54,7 @@ func writeFileSync(path string, b []byte, perm os.FileMode) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
+		return printf.Errorf("writing %s: %w", path, err)
 	}
 	return syncDir(filepath.Dir(path))
 }
@@ -61,11 +62,11 @@ func writeFileSync(path string, b []byte, perm os.FileMode) error {
 func syncDir(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
+		return printf.Errorf("syncing %s: %w", dir, err)
 	}
 	defer f.Close()
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
+		return printf.Errorf("syncing %s: %w", dir, err)
 	}
 	return nil
 }
@@ -79,7 +80,7 @@ func deviceSectors(path string) (uint64, error) {
 	defer f.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return 0, fmt.Errorf("stat %s: %w", path, err)
+		return 0, printf.Errorf("stat %s: %w", path, err)
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
@@ -87,9 +88,9 @@ func deviceSectors(path string) (uint64, error) {
 	case unix.S_IFBLK:
 		n, err := unix.IoctlGetUint64(int(f.Fd()), unix.BLKGETSIZE64)
 		if err != nil {
-			return 0, fmt.Errorf("BLKGETSIZE64 %s: %w", path, err)
+			return 0, printf.Errorf("BLKGETSIZE64 %s: %w", path, err)
 		}
 		return n / 512, nil
 	}
-	return 0, fmt.Errorf("%s: %w", path, errNotBlock)
+	return 0, printf.Errorf("%s: %w", path, errNotBlock)
 }

@@ -1,7 +1,6 @@
 package disk
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"pantavisor/lib/mkext"
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -26,18 +26,18 @@ func setupVolume(d state.Disk, opts Options) (Result, error) {
 		return bindVolume(d, opts)
 	}
 	if d.Format != "ext4" && d.Format != "ext3" {
-		return Result{}, fmt.Errorf("%w: format %q: want ext4 or ext3", ErrBadDisk, d.Format)
+		return Result{}, printf.Errorf("%w: format %q: want ext4 or ext3", ErrBadDisk, d.Format)
 	}
 	if d.MountTarget == "" || !filepath.IsAbs(d.MountTarget) {
-		return Result{}, fmt.Errorf("%w: mount_target %q must be an absolute path", ErrBadDisk, d.MountTarget)
+		return Result{}, printf.Errorf("%w: mount_target %q must be an absolute path", ErrBadDisk, d.MountTarget)
 	}
 	flags, err := MountFlags(d.MountOptions)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: mount_options: %w", ErrBadDisk, err)
+		return Result{}, printf.Errorf("%w: mount_options: %w", ErrBadDisk, err)
 	}
 	var warn []string
 	if d.FormatOptions != "" {
-		warn = append(warn, fmt.Sprintf("format_options %q ignored: formatted without mkfs", d.FormatOptions))
+		warn = append(warn, printf.Sprintf("format_options %q ignored: formatted without mkfs", d.FormatOptions))
 	}
 	u := &undoer{}
 	var node string
@@ -72,7 +72,7 @@ func formatIfEmpty(node string) error {
 	ok, err := mkext.Formatted(f)
 	f.Close()
 	if err != nil {
-		return fmt.Errorf("probing %s: %w", node, err)
+		return printf.Errorf("probing %s: %w", node, err)
 	}
 	if ok {
 		return nil
@@ -86,7 +86,7 @@ func formatIfEmpty(node string) error {
 func bindVolume(d state.Disk, opts Options) (Result, error) {
 	backing := filepath.Join(opts.storageDir(), "pv", "volume-disk", d.Name)
 	if opts.NoCreate && !exists(backing) {
-		return Result{}, fmt.Errorf("%w: %s missing", ErrNotInitialized, backing)
+		return Result{}, printf.Errorf("%w: %s missing", ErrNotInitialized, backing)
 	}
 	target := d.MountTarget
 	if target == "" {
@@ -94,7 +94,7 @@ func bindVolume(d state.Disk, opts Options) (Result, error) {
 	}
 	for _, dir := range []string{backing, target} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return Result{}, fmt.Errorf("volume disk: %w", err)
+			return Result{}, printf.Errorf("volume disk: %w", err)
 		}
 	}
 	if err := mount.Mount(backing, target, "", unix.MS_BIND, ""); err != nil {
@@ -142,7 +142,7 @@ func MountFlags(s string) (uintptr, error) {
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("unknown mount flag %q", name)
+			return 0, printf.Errorf("unknown mount flag %q", name)
 		}
 	}
 	return flags, nil

@@ -2,8 +2,9 @@ package dm
 
 import (
 	"encoding/hex"
-	"fmt"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // CryptCipher is the cipher of upstream's dm-crypt-versatile disks:
@@ -23,11 +24,11 @@ const CryptKeySize = 32
 func CryptTable(cipher string, key []byte, device string) (string, error) {
 	switch {
 	case cipher == "" || strings.ContainsAny(cipher, " \t\n"):
-		return "", fmt.Errorf("dm: crypt cipher %q is empty or has blanks", cipher)
+		return "", printf.Errorf("dm: crypt cipher %q is empty or has blanks", cipher)
 	case len(key) == 0:
-		return "", fmt.Errorf("dm: crypt key is empty")
+		return "", printf.Errorf("dm: crypt key is empty")
 	case device == "" || strings.ContainsAny(device, " \t\n"):
-		return "", fmt.Errorf("dm: crypt device %q is empty or has blanks", device)
+		return "", printf.Errorf("dm: crypt device %q is empty or has blanks", device)
 	}
 	return cipher + " " + hex.EncodeToString(key) + " 0 " + device + " 0", nil
 }

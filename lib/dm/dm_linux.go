@@ -2,7 +2,6 @@ package dm
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -37,7 +37,7 @@ type IoctlError struct {
 }
 
 func (e *IoctlError) Error() string {
-	return fmt.Sprintf("dm: %s %q: %v", e.Cmd, e.Name, e.Err)
+	return printf.Sprintf("dm: %s %q: %v", e.Cmd, e.Name, e.Err)
 }
 
 func (e *IoctlError) Unwrap() error { return e.Err }
@@ -61,7 +61,7 @@ func cmdName(cmd uintptr) string {
 			return c.name
 		}
 	}
-	return fmt.Sprintf("ioctl %#x", cmd)
+	return printf.Sprintf("ioctl %#x", cmd)
 }
 
 // open opens the control node.
@@ -69,10 +69,10 @@ func (c Control) open() (int, error) {
 	path := filepath.Join(c.dev(), "mapper", "control")
 	fd, err := eintr.Value(func() (int, error) { return unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0) })
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) {
-		return -1, fmt.Errorf("%w: %s: %w", ErrNoDM, path, err)
+		return -1, printf.Errorf("%w: %s: %w", ErrNoDM, path, err)
 	}
 	if err != nil {
-		return -1, fmt.Errorf("dm: opening %s: %w", path, err)
+		return -1, printf.Errorf("dm: opening %s: %w", path, err)
 	}
 	return fd, nil
 }
@@ -129,7 +129,7 @@ func (c Control) Version() ([3]uint32, error) {
 // after the create removes the half-made device.
 func (c Control) Create(name string, sectors uint64, target, params string) (string, error) {
 	if sectors == 0 {
-		return "", fmt.Errorf("dm: creating %q: zero sectors", name)
+		return "", printf.Errorf("dm: creating %q: zero sectors", name)
 	}
 	if err := checkName(name); err != nil {
 		return "", err
@@ -176,14 +176,14 @@ func (c Control) makeNode(name string, dev uint64) (string, error) {
 			return node, nil
 		}
 		if err := os.Remove(node); err != nil {
-			return "", fmt.Errorf("dm: replacing stale node: %w", err)
+			return "", printf.Errorf("dm: replacing stale node: %w", err)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(node), 0o755); err != nil {
-		return "", fmt.Errorf("dm: %w", err)
+		return "", printf.Errorf("dm: %w", err)
 	}
 	if err := unix.Mknod(node, unix.S_IFBLK|0o600, int(dev)); err != nil && !errors.Is(err, unix.EEXIST) {
-		return "", fmt.Errorf("dm: mknod %s (%d:%d): %w", node, unix.Major(dev), unix.Minor(dev), err)
+		return "", printf.Errorf("dm: mknod %s (%d:%d): %w", node, unix.Major(dev), unix.Minor(dev), err)
 	}
 	return node, nil
 }
@@ -226,7 +226,7 @@ func (c Control) Remove(name string) error {
 	}
 	node := filepath.Join(c.dev(), "mapper", name)
 	if err := os.Remove(node); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("dm: removing node: %w", err)
+		return printf.Errorf("dm: removing node: %w", err)
 	}
 	return nil
 }

@@ -3,8 +3,8 @@ package dm
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -85,11 +85,11 @@ type Target struct {
 func checkName(name string) error {
 	switch {
 	case name == "", name == ".", name == "..":
-		return fmt.Errorf("%w: %q", ErrName, name)
+		return printf.Errorf("%w: %q", ErrName, name)
 	case len(name) >= nameLen:
-		return fmt.Errorf("%w: %q is %d bytes, the limit is %d", ErrName, name, len(name), nameLen-1)
+		return printf.Errorf("%w: %q is %d bytes, the limit is %d", ErrName, name, len(name), nameLen-1)
 	case bytes.ContainsAny([]byte(name), "/\x00"):
-		return fmt.Errorf("%w: %q contains '/' or NUL", ErrName, name)
+		return printf.Errorf("%w: %q contains '/' or NUL", ErrName, name)
 	}
 	return nil
 }
@@ -106,10 +106,10 @@ func encode(name string, flags uint32, targets []Target) ([]byte, error) {
 	body := 0
 	for _, t := range targets {
 		if len(t.Type) >= typeLen || t.Type == "" {
-			return nil, fmt.Errorf("dm: target type %q must be 1..%d bytes", t.Type, typeLen-1)
+			return nil, printf.Errorf("dm: target type %q must be 1..%d bytes", t.Type, typeLen-1)
 		}
 		if bytes.IndexByte([]byte(t.Params), 0) >= 0 {
-			return nil, fmt.Errorf("dm: target %s parameters contain NUL", t.Type)
+			return nil, printf.Errorf("dm: target %s parameters contain NUL", t.Type)
 		}
 		body += specLen(t.Params)
 	}
@@ -146,7 +146,7 @@ func specLen(params string) int {
 // decodeHeader reads the header of a reply.
 func decodeHeader(b []byte) (Header, error) {
 	if len(b) < headerSize {
-		return Header{}, fmt.Errorf("%w: %d bytes, a header is %d", ErrShortData, len(b), headerSize)
+		return Header{}, printf.Errorf("%w: %d bytes, a header is %d", ErrShortData, len(b), headerSize)
 	}
 	le := binary.NativeEndian
 	var h Header
@@ -176,24 +176,24 @@ func decodeTargets(b []byte) (Header, []Target, error) {
 	end := int(min(uint64(h.DataSize), uint64(len(b))))
 	first := int(h.DataStart)
 	if h.DataStart < headerSize || first > end {
-		return h, nil, fmt.Errorf("%w: data_start %d outside [%d, %d]", ErrBadReply, h.DataStart, headerSize, end)
+		return h, nil, printf.Errorf("%w: data_start %d outside [%d, %d]", ErrBadReply, h.DataStart, headerSize, end)
 	}
 	if h.TargetCount > uint32(end-first)/specSize {
-		return h, nil, fmt.Errorf("%w: %d targets cannot fit in %d bytes", ErrBadReply, h.TargetCount, end-first)
+		return h, nil, printf.Errorf("%w: %d targets cannot fit in %d bytes", ErrBadReply, h.TargetCount, end-first)
 	}
 	le := binary.NativeEndian
 	ts := make([]Target, 0, h.TargetCount)
 	off := first
 	for i := uint32(0); i < h.TargetCount; i++ {
 		if off < first || off+specSize > end {
-			return h, nil, fmt.Errorf("%w: target %d at %d outside the data", ErrBadReply, i, off)
+			return h, nil, printf.Errorf("%w: target %d at %d outside the data", ErrBadReply, i, off)
 		}
 		s := b[off:end]
 		next := le.Uint32(s[specOffNext:])
 		pend := end
 		if i+1 < h.TargetCount {
 			if uint64(first)+uint64(next) <= uint64(off+specSize) || uint64(first)+uint64(next) > uint64(end) {
-				return h, nil, fmt.Errorf("%w: target %d next %d points outside the data", ErrBadReply, i, next)
+				return h, nil, printf.Errorf("%w: target %d next %d points outside the data", ErrBadReply, i, next)
 			}
 			pend = first + int(next)
 		}

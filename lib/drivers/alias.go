@@ -1,9 +1,9 @@
 package drivers
 
 import (
-	"fmt"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -72,15 +72,15 @@ func Expand(line string, um UserMeta) (string, error) {
 		b.WriteString(rest[:i])
 		rest = rest[i+1:]
 		if !strings.HasPrefix(rest, "{") {
-			return "", fmt.Errorf("%w %q: '$' without '{'", ErrBadLine, line)
+			return "", printf.Errorf("%w %q: '$' without '{'", ErrBadLine, line)
 		}
 		ref, after, ok := strings.Cut(rest[1:], "}")
 		if !ok {
-			return "", fmt.Errorf("%w %q: unterminated ${", ErrBadLine, line)
+			return "", printf.Errorf("%w %q: unterminated ${", ErrBadLine, line)
 		}
 		src, key, ok := strings.Cut(ref, ":")
 		if !ok || key == "" || src != "user-meta" {
-			return "", fmt.Errorf("%w %q: want ${user-meta:KEY}, got ${%s}", ErrBadLine, line, ref)
+			return "", printf.Errorf("%w %q: want ${user-meta:KEY}, got ${%s}", ErrBadLine, line, ref)
 		}
 		if um != nil {
 			if v, ok := um.UserMeta(key); ok {
@@ -114,7 +114,7 @@ func Check(st *state.State) []string {
 		for _, l := range kinds(c.Drivers) {
 			for _, a := range l.names {
 				if !defined[a] {
-					out = append(out, fmt.Sprintf("%s/run.json: drivers.%s: alias %s is not defined in bsp/drivers.json",
+					out = append(out, printf.Sprintf("%s/run.json: drivers.%s: alias %s is not defined in bsp/drivers.json",
 						c.Name, strings.ToLower(l.kind.String()), a))
 				}
 			}

@@ -2,12 +2,12 @@ package drivers
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
 
 	"pantavisor/lib/kmod"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -135,7 +135,7 @@ func (m *Manager) Require(container string, aliases []string) error {
 	defer m.mu.Unlock()
 	for _, a := range aliases {
 		if err := m.load(container, a); err != nil {
-			return fmt.Errorf("required %w", err)
+			return printf.Errorf("required %w", err)
 		}
 	}
 	return nil
@@ -150,7 +150,7 @@ func (m *Manager) Optional(container string, aliases []string) []error {
 	var warns []error
 	for _, a := range aliases {
 		if err := m.load(container, a); err != nil {
-			warns = append(warns, fmt.Errorf("optional %w", err))
+			warns = append(warns, printf.Errorf("optional %w", err))
 		}
 	}
 	return warns
@@ -170,7 +170,7 @@ func (m *Manager) Load(container, alias string) error {
 func (m *Manager) load(container, alias string) error {
 	a, e := m.alias(alias)
 	if a == nil {
-		return fmt.Errorf("driver %s: %w", alias, ErrUnknownAlias)
+		return printf.Errorf("driver %s: %w", alias, ErrUnknownAlias)
 	}
 	var errs []error
 	for _, line := range a.Modules {
@@ -179,7 +179,7 @@ func (m *Manager) load(container, alias string) error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("driver %s: %w", alias, errors.Join(errs...))
+		return printf.Errorf("driver %s: %w", alias, errors.Join(errs...))
 	}
 	if len(a.Modules) > 0 {
 		e.loaded = true
@@ -198,7 +198,7 @@ func (m *Manager) probe(line string) error {
 	}
 	mod, params := splitLine(x)
 	if mod == "" {
-		return fmt.Errorf("%w %q: no module name", ErrBadLine, line)
+		return printf.Errorf("%w %q: no module name", ErrBadLine, line)
 	}
 	if err := m.loader().Probe(mod, params); err != nil {
 		return namedModule(mod, err)
@@ -213,7 +213,7 @@ func namedModule(mod string, err error) error {
 	if msg := err.Error(); strings.HasPrefix(msg, "module "+mod+": ") || strings.HasPrefix(msg, "module "+mod+" ") {
 		return err
 	}
-	return fmt.Errorf("module %s: %w", mod, err)
+	return printf.Errorf("module %s: %w", mod, err)
 }
 
 // Unload drops container's hold on alias and, when no other container
@@ -226,11 +226,11 @@ func (m *Manager) Unload(container, alias string) error {
 	defer m.mu.Unlock()
 	a, e := m.alias(alias)
 	if a == nil {
-		return fmt.Errorf("driver %s: %w", alias, ErrUnknownAlias)
+		return printf.Errorf("driver %s: %w", alias, ErrUnknownAlias)
 	}
 	e.holders = slices.DeleteFunc(e.holders, func(c string) bool { return c == container })
 	if len(e.holders) > 0 {
-		return fmt.Errorf("driver %s: %w by %s", alias, ErrInUse, strings.Join(e.holders, ", "))
+		return printf.Errorf("driver %s: %w by %s", alias, ErrInUse, strings.Join(e.holders, ", "))
 	}
 	if !e.loaded {
 		return nil
@@ -239,11 +239,11 @@ func (m *Manager) Unload(container, alias string) error {
 	for i := len(a.Modules) - 1; i >= 0; i-- {
 		mod, _ := splitLine(a.Modules[i])
 		if err := m.loader().Unload(mod); err != nil {
-			errs = append(errs, fmt.Errorf("module %s: %w", mod, err))
+			errs = append(errs, printf.Errorf("module %s: %w", mod, err))
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("driver %s: %w", alias, errors.Join(errs...))
+		return printf.Errorf("driver %s: %w", alias, errors.Join(errs...))
 	}
 	e.loaded = false
 	return nil

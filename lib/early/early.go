@@ -4,12 +4,12 @@ package early
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 )
 
 // Creator is one step of early boot.
@@ -27,12 +27,12 @@ type Dir struct {
 // Create makes the directory; an existing one is fine.
 func (d Dir) Create() error {
 	if err := os.MkdirAll(d.Path, d.Mode); err != nil {
-		return fmt.Errorf("mkdir %s: %w", d.Path, err)
+		return printf.Errorf("mkdir %s: %w", d.Path, err)
 	}
 	return nil
 }
 
-func (d Dir) String() string { return fmt.Sprintf("dir %s (%o)", d.Path, d.Mode) }
+func (d Dir) String() string { return printf.Sprintf("dir %s (%o)", d.Path, uint32(d.Mode)) }
 
 // Mount mounts a filesystem, creating the target directory first. A target
 // that already has this filesystem type mounted (EBUSY) is not an error, so
@@ -45,7 +45,7 @@ type Mount struct {
 // Create mounts m.
 func (m Mount) Create() error {
 	if err := os.MkdirAll(m.Target, 0o755); err != nil {
-		return fmt.Errorf("mkdir %s: %w", m.Target, err)
+		return printf.Errorf("mkdir %s: %w", m.Target, err)
 	}
 	err := mount.Mount(m.Source, m.Target, m.FSType, m.Flags, m.Data)
 	if errors.Is(err, unix.EBUSY) {
@@ -55,7 +55,7 @@ func (m Mount) Create() error {
 }
 
 func (m Mount) String() string {
-	s := fmt.Sprintf("mount %s on %s type %s (%s", m.Source, m.Target, m.FSType, mount.FlagString(m.Flags))
+	s := printf.Sprintf("mount %s on %s type %s (%s", m.Source, m.Target, m.FSType, mount.FlagString(m.Flags))
 	if m.Data != "" {
 		s += "," + m.Data
 	}
@@ -73,12 +73,12 @@ type Node struct {
 func (n Node) Create() error {
 	err := unix.Mknod(n.Path, n.Mode, int(unix.Mkdev(n.Major, n.Minor)))
 	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("mknod %s %d:%d: %w", n.Path, n.Major, n.Minor, err)
+		return printf.Errorf("mknod %s %d:%d: %w", n.Path, n.Major, n.Minor, err)
 	}
 	return nil
 }
 
-func (n Node) String() string { return fmt.Sprintf("node %s %d:%d", n.Path, n.Major, n.Minor) }
+func (n Node) String() string { return printf.Sprintf("node %s %d:%d", n.Path, n.Major, n.Minor) }
 
 // Symlink creates Path pointing at Target unless Path exists.
 type Symlink struct {
@@ -89,12 +89,12 @@ type Symlink struct {
 func (s Symlink) Create() error {
 	err := os.Symlink(s.Target, s.Path)
 	if err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("symlink %s -> %s: %w", s.Path, s.Target, err)
+		return printf.Errorf("symlink %s -> %s: %w", s.Path, s.Target, err)
 	}
 	return nil
 }
 
-func (s Symlink) String() string { return fmt.Sprintf("symlink %s -> %s", s.Path, s.Target) }
+func (s Symlink) String() string { return printf.Sprintf("symlink %s -> %s", s.Path, s.Target) }
 
 // Optional marks a step whose failure is reported but not fatal.
 type Optional struct{ Creator }

@@ -2,8 +2,8 @@ package engine
 
 import (
 	"bytes"
-	"fmt"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -90,7 +90,7 @@ func blame(cur, next *state.State, a, b *state.Key) (owner, why string) {
 	}
 	switch {
 	case a != nil && b != nil && a.Owner != b.Owner:
-		return "", fmt.Sprintf("%s changed owner (%q to %q)", a.Name, a.Owner, b.Owner)
+		return "", printf.Sprintf("%s changed owner (%q to %q)", a.Name, a.Owner, b.Owner)
 	case a != nil:
 		owner = a.Owner
 	default:
@@ -101,7 +101,7 @@ func blame(cur, next *state.State, a, b *state.Key) (owner, why string) {
 	}
 	for _, st := range []*state.State{cur, next} {
 		if c := st.Container(owner); c != nil && c.RestartPolicy != state.PolicyContainer {
-			return "", fmt.Sprintf("%s changed and container %s has restart_policy %q", k.Name, owner, c.RestartPolicy)
+			return "", printf.Sprintf("%s changed and container %s has restart_policy %q", k.Name, owner, c.RestartPolicy)
 		}
 	}
 	return owner, ""

@@ -6,10 +6,10 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -225,7 +225,7 @@ func groupIndex(st *state.State, name string) int {
 }
 
 func (e *Engine) logf(l Level, format string, args ...any) {
-	e.o.Log(l, fmt.Sprintf(format, args...))
+	e.o.Log(l, printf.Sprintf(format, args...))
 }
 
 // Run is the main loop: every tick (and whenever a container exits or an
@@ -331,13 +331,13 @@ func (e *Engine) handle(ev event) error {
 // whose goal is READY to READY.
 func (e *Engine) signal(c *ctr, name, kind string) error {
 	if c == nil {
-		return fmt.Errorf("no container %q", name)
+		return printf.Errorf("no container %q", name)
 	}
 	if kind != "ready" {
-		return fmt.Errorf("unknown signal %q", kind)
+		return printf.Errorf("unknown signal %q", kind)
 	}
 	if c.c.StatusGoal != state.GoalReady || (c.status != Started && c.status != Ready) {
-		return fmt.Errorf("container %s does not wait for ready (goal %s, status %s)", c.c.Name, c.c.StatusGoal, c.status)
+		return printf.Errorf("container %s does not wait for ready (goal %s, status %s)", c.c.Name, c.c.StatusGoal, c.status)
 	}
 	if c.status == Started {
 		c.status = Ready

@@ -1,7 +1,6 @@
 package enter
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 // namespaces are joined in this order (util-linux nsenter's, less user
@@ -49,7 +49,7 @@ func openNamespaces(proc string, pid int) ([]nsFile, error) {
 		}
 		if err := unix.Stat(theirs, &b); err != nil {
 			closeNamespaces(out)
-			return nil, fmt.Errorf("%s namespace of pid %d: %w", ns.name, pid, err)
+			return nil, printf.Errorf("%s namespace of pid %d: %w", ns.name, pid, err)
 		}
 		if a.Dev == b.Dev && a.Ino == b.Ino {
 			continue
@@ -57,7 +57,7 @@ func openNamespaces(proc string, pid int) ([]nsFile, error) {
 		f, err := os.Open(theirs)
 		if err != nil {
 			closeNamespaces(out)
-			return nil, fmt.Errorf("open %s namespace of pid %d: %w", ns.name, pid, err)
+			return nil, printf.Errorf("open %s namespace of pid %d: %w", ns.name, pid, err)
 		}
 		out = append(out, nsFile{ns.name, ns.flag, f})
 	}
@@ -73,7 +73,7 @@ func closeNamespaces(nss []nsFile) {
 // setns joins namespace ns with the calling thread.
 func setns(ns nsFile) error {
 	if err := eintr.Retry(func() error { return unix.Setns(int(ns.f.Fd()), ns.flag) }); err != nil {
-		return fmt.Errorf("setns %s (CLONE_NEW%s): %w", ns.name, flagName(ns.flag), err)
+		return printf.Errorf("setns %s (CLONE_NEW%s): %w", ns.name, flagName(ns.flag), err)
 	}
 	return nil
 }
@@ -133,7 +133,7 @@ func joinAndStart(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.
 	defer closeNamespaces(nss)
 	if len(nss) > 0 && nss[len(nss)-1].flag == unix.CLONE_NEWNS {
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			return nil, fmt.Errorf("unshare CLONE_FS: %w", err)
+			return nil, printf.Errorf("unshare CLONE_FS: %w", err)
 		}
 	}
 	for _, ns := range nss {
@@ -146,7 +146,7 @@ func joinAndStart(proc string, pid int, build func() (*exec.Cmd, error)) (*exec.
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+		return nil, printf.Errorf("start %s: %w", cmd.Path, err)
 	}
 	return cmd, nil
 }

@@ -2,7 +2,6 @@ package enter
 
 import (
 	"cmp"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"pantavisor/lib/cgroup"
+	"pantavisor/lib/printf"
 )
 
 // Options say which container to enter and what to run there. Empty
@@ -70,14 +70,14 @@ func Run(o Options) (int, error) {
 	}
 	environ, err := os.ReadFile(filepath.Join(o.Proc, strconv.Itoa(pid), "environ"))
 	if err != nil {
-		return 0, fmt.Errorf("environment of %s: %w", o.Container, err)
+		return 0, printf.Errorf("environment of %s: %w", o.Container, err)
 	}
 	env := parseEnviron(environ)
 	cmd, err := StartInside(o.Proc, pid, func() (*exec.Cmd, error) {
 		return command(o, env)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("enter %s (pid %d): %w", o.Container, pid, err)
+		return 0, printf.Errorf("enter %s (pid %d): %w", o.Container, pid, err)
 	}
 	return wait(cmd, o.Signals)
 }
@@ -107,7 +107,7 @@ func joinCgroups(o Options, pid int) error {
 		err = g.Add(o.Self)
 	}
 	if err != nil {
-		return fmt.Errorf("join cgroups of %s (init pid %d): %w", o.Container, pid, err)
+		return printf.Errorf("join cgroups of %s (init pid %d): %w", o.Container, pid, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"pantavisor/lib/cgroup"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -53,7 +53,7 @@ func FindInit(proc, parent, name string) (int, error) {
 		}
 	}
 	if len(cands) == 0 {
-		return 0, fmt.Errorf("%w: %s", ErrNoContainer, name)
+		return 0, printf.Errorf("%w: %s", ErrNoContainer, name)
 	}
 	for _, pid := range cands {
 		if isNsInit(proc, pid) {
@@ -67,7 +67,7 @@ func FindInit(proc, parent, name string) (int, error) {
 func listPids(proc string) ([]int, error) {
 	ents, err := os.ReadDir(proc)
 	if err != nil {
-		return nil, fmt.Errorf("list processes in %s: %w", proc, err)
+		return nil, printf.Errorf("list processes in %s: %w", proc, err)
 	}
 	var pids []int
 	for _, e := range ents {
@@ -94,11 +94,11 @@ func ppidOf(proc string, pid int) (int, error) {
 func parseStatPpid(s string) (int, error) {
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("stat %q: no command name", s)
+		return 0, printf.Errorf("stat %q: no command name", s)
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 2 {
-		return 0, fmt.Errorf("stat %q: no parent pid", s)
+		return 0, printf.Errorf("stat %q: no parent pid", s)
 	}
 	return strconv.Atoi(f[1])
 }
@@ -139,7 +139,7 @@ func parsePasswd(r io.Reader, user string) (account, bool, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return account{}, false, fmt.Errorf("read passwd: %w", err)
+		return account{}, false, printf.Errorf("read passwd: %w", err)
 	}
 	return account{}, false, nil
 }

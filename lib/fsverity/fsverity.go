@@ -6,9 +6,10 @@ package fsverity
 
 import (
 	"encoding/hex"
-	"fmt"
 	"strings"
 
+	"pantavisor/lib/hexbytes"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -46,7 +47,7 @@ var algorithms = [...]struct {
 
 // String is "<algorithm>:<hex>", e.g. "sha256:9f86…"; what Parse reads.
 func (d Digest) String() string {
-	name := fmt.Sprintf("alg%d", d.Algorithm)
+	name := printf.Sprintf("alg%d", d.Algorithm)
 	for _, a := range algorithms {
 		if a.id == d.Algorithm {
 			name = a.name
@@ -68,11 +69,11 @@ func Parse(s string) (Digest, error) {
 		if !ok || a.name != name {
 			continue
 		}
-		sum, err := hex.DecodeString(hexSum)
-		if err != nil || len(sum) != a.size {
+		sum, ok := hexbytes.Decode(hexSum)
+		if !ok || len(sum) != a.size {
 			break
 		}
 		return Digest{Algorithm: a.id, Sum: sum}, nil
 	}
-	return Digest{}, fmt.Errorf("%w: %q", ErrBadDigest, s)
+	return Digest{}, printf.Errorf("%w: %q", ErrBadDigest, s)
 }

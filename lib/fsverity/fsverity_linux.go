@@ -2,13 +2,13 @@ package fsverity
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 // Error is a failed fs-verity ioctl: the operation, the file and the
@@ -110,7 +110,7 @@ func Measure(path string) (Digest, error) {
 		return Digest{}, &Error{Op: opMeasure, Path: path, Err: err}
 	}
 	if int(buf.Size) > maxDigest {
-		return Digest{}, &Error{Op: opMeasure, Path: path, Err: fmt.Errorf("digest of %d bytes", buf.Size)}
+		return Digest{}, &Error{Op: opMeasure, Path: path, Err: printf.Errorf("digest of %d bytes", buf.Size)}
 	}
 	return Digest{Algorithm: buf.Algorithm, Sum: append([]byte(nil), buf.sum[:buf.Size]...)}, nil
 }

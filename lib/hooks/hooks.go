@@ -5,11 +5,12 @@ package hooks
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+
+	"pantavisor/lib/printf"
 )
 
 // Dir is where upstream keeps system hooks.
@@ -63,7 +64,7 @@ func Run(dir string, e Env) ([]Result, error) {
 		err = cmd.Run()
 		out = append(out, Result{Path: p, Output: buf.Bytes()})
 		if err != nil {
-			return out, fmt.Errorf("hook %s (%s): %w", p, e.Op, err)
+			return out, printf.Errorf("hook %s (%s): %w", p, e.Op, err)
 		}
 	}
 	return out, nil

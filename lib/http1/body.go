@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 
+	"pantavisor/lib/hexbytes"
 	"pantavisor/lib/sentinel"
 )
 
@@ -146,8 +147,8 @@ func parseChunkSize(line []byte) (int64, bool) {
 	var n int64
 	i := 0
 	for ; i < len(line) && i < 16; i++ {
-		d := unhex(line[i])
-		if d < 0 {
+		d, ok := hexbytes.Digit(line[i])
+		if !ok {
 			break
 		}
 		n = n<<4 | int64(d)
@@ -162,19 +163,6 @@ func parseChunkSize(line []byte) (int64, bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// unhex returns the value of a hex digit, -1 for another byte.
-func unhex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c - 'a' + 10)
-	case 'A' <= c && c <= 'F':
-		return int(c - 'A' + 10)
-	}
-	return -1
 }
 
 // chunkWriter writes each Write as one chunk of the chunked coding.

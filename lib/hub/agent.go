@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"pantavisor/lib/hub/hubhttp"
 	"pantavisor/lib/hub/proto"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/storage"
 )
@@ -356,7 +356,7 @@ func (a *Agent) logf(format string, args ...any) {
 	if a.o.Log == nil {
 		return
 	}
-	line := fmt.Sprintf(format, args...)
+	line := printf.Sprintf(format, args...)
 	if line == a.lastLine {
 		a.repeats++
 		return

@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"pantavisor/lib/hub/proto"
 	logsrv "pantavisor/lib/logs"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -266,13 +266,13 @@ func (p *LogPusher) pushFile(ctx context.Context, tf treeFile) (sent bool, err e
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil // rotated or removed since the scan
 		}
-		return false, fmt.Errorf("reading log %s: %w", tf.rel, err)
+		return false, printf.Errorf("reading log %s: %w", tf.rel, err)
 	}
 	defer p.lr.close()
 	for {
 		line, end, ok, err := p.lr.next()
 		if err != nil {
-			return sent, fmt.Errorf("reading log %s: %w", tf.rel, err)
+			return sent, printf.Errorf("reading log %s: %w", tf.rel, err)
 		}
 		if !ok {
 			return sent, nil

@@ -3,7 +3,6 @@ package hub
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"io"
 	"io/fs"
@@ -17,6 +16,7 @@ import (
 
 	"pantavisor/lib/hub/proto"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -71,7 +71,7 @@ func scanTree(dir string) (files []treeFile, complete bool, err error) {
 		return nil
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("listing log tree %s: %w", dir, err)
+		return nil, false, printf.Errorf("listing log tree %s: %w", dir, err)
 	}
 	return files, complete, nil
 }
@@ -159,11 +159,11 @@ type positions struct {
 func (ps *positions) load() error {
 	ps.m = map[string]position{}
 	if err := os.MkdirAll(ps.dir, 0o755); err != nil {
-		return fmt.Errorf("creating log position dir: %w", err)
+		return printf.Errorf("creating log position dir: %w", err)
 	}
 	ents, err := os.ReadDir(ps.dir)
 	if err != nil {
-		return fmt.Errorf("reading log position dir: %w", err)
+		return printf.Errorf("reading log position dir: %w", err)
 	}
 	for _, e := range ents {
 		if !strings.HasSuffix(e.Name(), ".pos") {
@@ -185,7 +185,7 @@ func (ps *positions) save(p position) error {
 	ps.m[p.rel] = p
 	path := filepath.Join(ps.dir, posName(p.rel))
 	if err := ps.w.WriteFile(path, p.encode(), 0o644); err != nil {
-		return fmt.Errorf("saving log position of %s: %w", p.rel, err)
+		return printf.Errorf("saving log position of %s: %w", p.rel, err)
 	}
 	return nil
 }

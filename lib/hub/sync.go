@@ -2,11 +2,11 @@ package hub
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"pantavisor/lib/hub/proto"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -24,7 +24,7 @@ func stateObjects(data []byte) ([]object, error) {
 		return nil, err
 	}
 	if v.Kind != rawjson.Object {
-		return nil, fmt.Errorf("state is a %s, want an object", v.Kind)
+		return nil, printf.Errorf("state is a %s, want an object", v.Kind)
 	}
 	var out []object
 	for _, m := range v.Members {
@@ -32,10 +32,10 @@ func stateObjects(data []byte) ([]object, error) {
 			continue
 		}
 		if m.Value.Kind != rawjson.String {
-			return nil, fmt.Errorf("object %q is a %s, want a sha256 string", m.Key, m.Value.Kind)
+			return nil, printf.Errorf("object %q is a %s, want a sha256 string", m.Key, m.Value.Kind)
 		}
 		if err := proto.CheckSha(m.Value.Str); err != nil {
-			return nil, fmt.Errorf("object %q: %w", m.Key, err)
+			return nil, printf.Errorf("object %q: %w", m.Key, err)
 		}
 		out = append(out, object{m.Key, m.Value.Str})
 	}
@@ -80,7 +80,7 @@ func (a *Agent) factorySync(ctx context.Context) error {
 	run := a.dev.Running()
 	objs, err := stateObjects(run.State)
 	if err != nil {
-		return fmt.Errorf("revision %s: %w", run.Rev, err)
+		return printf.Errorf("revision %s: %w", run.Rev, err)
 	}
 	for _, o := range objs {
 		if err := a.uploadObject(ctx, o); err != nil {
@@ -95,12 +95,12 @@ func (a *Agent) factorySync(ctx context.Context) error {
 func (a *Agent) uploadObject(ctx context.Context, o object) error {
 	f, err := a.o.Storage.OpenObject(o.sha)
 	if err != nil {
-		return fmt.Errorf("object %q: %w", o.name, err)
+		return printf.Errorf("object %q: %w", o.name, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("object %q: %w", o.name, err)
+		return printf.Errorf("object %q: %w", o.name, err)
 	}
 	body := proto.AppendObjectPost(nil, o.name, fi.Size(), o.sha)
 	status, data, err := a.request(ctx, true, "POST", proto.ObjectsPath, body, nil, 200, 409)
@@ -112,10 +112,10 @@ func (a *Agent) uploadObject(ctx context.Context, o object) error {
 		u, err = proto.UploadPath(u)
 	}
 	if err != nil {
-		return fmt.Errorf("object %q: %w", o.name, err)
+		return printf.Errorf("object %q: %w", o.name, err)
 	}
 	if _, _, err := a.send(ctx, "PUT", u, f, fi.Size()); err != nil {
-		return fmt.Errorf("uploading object %q: %w", o.name, err)
+		return printf.Errorf("uploading object %q: %w", o.name, err)
 	}
 	return nil
 }

@@ -3,12 +3,12 @@ package hub
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"pantavisor/lib/hub/fetch"
 	"pantavisor/lib/hub/hubhttp"
 	"pantavisor/lib/hub/proto"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/storage"
 )
@@ -117,7 +117,7 @@ func (a *Agent) takeStep(ctx context.Context, st proto.Step) {
 	}
 	u := &update{rev: rev, retries: local.Retries + 1, meta: map[string]bool{}}
 	q := local
-	q.Status, q.Msg, q.Retries = progress.Queued, fmt.Sprintf(MsgRetried, u.retries, a.o.Retries), u.retries
+	q.Status, q.Msg, q.Retries = progress.Queued, printf.Sprintf(MsgRetried, u.retries, a.o.Retries), u.retries
 	a.put(ctx, rev, q)
 	objs, err := stateObjects(st.State)
 	if err != nil {
@@ -138,7 +138,7 @@ func (a *Agent) takeStep(ctx context.Context, st proto.Step) {
 	}
 	u.objs = objs
 	a.upd = u
-	a.put(ctx, rev, progress.Progress{Status: progress.Queued, Msg: fmt.Sprintf(MsgMetadata, u.retries, a.o.Retries), Retries: u.retries})
+	a.put(ctx, rev, progress.Progress{Status: progress.Queued, Msg: printf.Sprintf(MsgMetadata, u.retries, a.o.Retries), Retries: u.retries})
 	a.next = time.Time{}
 }
 
@@ -215,14 +215,14 @@ func (a *Agent) prepare(ctx context.Context, now time.Time) {
 func (a *Agent) objectMeta(ctx context.Context, o object) (fetch.Want, error) {
 	_, body, err := a.request(ctx, true, "GET", proto.ObjectPath(o.sha), nil, nil)
 	if err != nil {
-		return fetch.Want{}, fmt.Errorf("object %s metadata: %w", o.sha, err)
+		return fetch.Want{}, printf.Errorf("object %s metadata: %w", o.sha, err)
 	}
 	m, err := proto.ParseObject(body)
 	if err != nil {
-		return fetch.Want{}, fmt.Errorf("object %s metadata: %w", o.sha, err)
+		return fetch.Want{}, printf.Errorf("object %s metadata: %w", o.sha, err)
 	}
 	if m.Sha256sum != o.sha {
-		return fetch.Want{}, fmt.Errorf("object %s metadata: %w: names object %s", o.sha, proto.ErrAnswer, m.Sha256sum)
+		return fetch.Want{}, printf.Errorf("object %s metadata: %w: names object %s", o.sha, proto.ErrAnswer, m.Sha256sum)
 	}
 	return fetch.Want{SHA: o.sha, Size: m.Size, URL: m.SignedGetURL}, nil
 }
@@ -274,7 +274,7 @@ func (a *Agent) heartbeat(ctx context.Context, now time.Time) {
 		total += w.Size
 	}
 	u.beat, u.lastDone = now.Add(ReqInterval), u.dl.Done()
-	a.put(ctx, u.rev, progress.Progress{Status: progress.Downloading, Msg: fmt.Sprintf(MsgArtifacts, u.retries, a.o.Retries),
+	a.put(ctx, u.rev, progress.Progress{Status: progress.Downloading, Msg: printf.Sprintf(MsgArtifacts, u.retries, a.o.Retries),
 		Retries: u.retries, Downloads: &progress.Downloads{TotalSize: total, Downloaded: u.lastDone,
 			StartTime: u.start.Unix(), Now: now.Unix()}})
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"pantavisor/lib/cgroup"
 	"pantavisor/lib/loop"
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/unixsock"
 )
 
@@ -94,12 +94,12 @@ func (r Report) String() string {
 	}
 	procs := make([]string, len(r.Processes))
 	for i, p := range r.Processes {
-		procs[i] = fmt.Sprintf("%s:%d(%s)", p.Group, p.Pid, p.Comm)
+		procs[i] = printf.Sprintf("%s:%d(%s)", p.Group, p.Pid, p.Comm)
 	}
 	var parts []string
 	add := func(n int, what string, names []string) {
 		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s [%s]", n, what, strings.Join(names, " ")))
+			parts = append(parts, printf.Sprintf("%d %s [%s]", n, what, strings.Join(names, " ")))
 		}
 	}
 	add(len(r.Processes), "processes killed", procs)
@@ -188,7 +188,7 @@ func (o *Options) groupNames(m cgroup.Manager) ([]string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list cgroups of %s: %w", o.CgroupParent, err)
+			return nil, printf.Errorf("list cgroups of %s: %w", o.CgroupParent, err)
 		}
 		for _, e := range ents {
 			if e.IsDir() {
@@ -246,7 +246,7 @@ func (o *Options) cleanMounts(r *Report) error {
 	}
 	points, err := o.mountsBelow(dirs)
 	if err == nil && len(points) > 0 {
-		err = fmt.Errorf("%w: mounts %v", ErrLeftover, points)
+		err = printf.Errorf("%w: mounts %v", ErrLeftover, points)
 	}
 	return err
 }
@@ -254,7 +254,7 @@ func (o *Options) cleanMounts(r *Report) error {
 func (o *Options) mountsBelow(dirs []string) ([]string, error) {
 	f, err := os.Open(o.mountinfo())
 	if err != nil {
-		return nil, fmt.Errorf("list mounts: %w", err)
+		return nil, printf.Errorf("list mounts: %w", err)
 	}
 	defer f.Close()
 	return MountsBelow(f, dirs)
@@ -336,7 +336,7 @@ func (o *Options) cleanSockets(r *Report) error {
 		}
 		if c, err := unixsock.Dial(p, dialTimeout); err == nil {
 			c.Close()
-			errs = append(errs, fmt.Errorf("%w: %s", ErrSocketInUse, p))
+			errs = append(errs, printf.Errorf("%w: %s", ErrSocketInUse, p))
 			continue
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -1,9 +1,9 @@
 package instance
 
 import (
-	"fmt"
 	"strconv"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -26,7 +26,7 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
-	s := fmt.Sprintf("%s %s: %v", e.What, e.Path, ErrLocked)
+	s := printf.Sprintf("%s %s: %v", e.What, e.Path, ErrLocked)
 	if e.Pid > 0 {
 		s += " (pid " + strconv.Itoa(e.Pid) + ")"
 	}

@@ -3,13 +3,13 @@ package instance
 import (
 	"cmp"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/cgroup"
+	"pantavisor/lib/printf"
 )
 
 // LockOptions say what Acquire locks. Zero values take defaults.
@@ -44,7 +44,7 @@ func Acquire(o LockOptions) (*Lock, error) {
 		return nil, errors.New("lock: no storage directory")
 	}
 	if err := os.MkdirAll(o.Storage, 0o755); err != nil {
-		return nil, fmt.Errorf("lock storage: %w", err)
+		return nil, printf.Errorf("lock storage: %w", err)
 	}
 	l := &Lock{}
 	if err := l.add("storage", o.Storage, o.proc()); err != nil {
@@ -78,7 +78,7 @@ func parentDir(o LockOptions) (string, error) {
 	}
 	g, err := m.Create(name)
 	if err != nil {
-		return "", fmt.Errorf("lock cgroup parent %s: %w", o.CgroupParent, err)
+		return "", printf.Errorf("lock cgroup parent %s: %w", o.CgroupParent, err)
 	}
 	if d := g.UnifiedDir(); d != "" {
 		return d, nil
@@ -91,7 +91,7 @@ func parentDir(o LockOptions) (string, error) {
 func (l *Lock) add(what, dir, proc string) error {
 	f, err := os.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("lock %s: %w", what, err)
+		return printf.Errorf("lock %s: %w", what, err)
 	}
 	err = flock(f, unix.LOCK_EX|unix.LOCK_NB)
 	if errors.Is(err, unix.EWOULDBLOCK) {
@@ -101,7 +101,7 @@ func (l *Lock) add(what, dir, proc string) error {
 	}
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("lock %s: %w", what, err)
+		return printf.Errorf("lock %s: %w", what, err)
 	}
 	l.files = append(l.files, f)
 	return nil
@@ -148,7 +148,7 @@ func flockString(how int) string {
 	case unix.LOCK_UN:
 		s = "LOCK_UN"
 	default:
-		s = fmt.Sprintf("%#x", how&^unix.LOCK_NB)
+		s = printf.Sprintf("%#x", how&^unix.LOCK_NB)
 	}
 	if how&unix.LOCK_NB != 0 {
 		s += "|LOCK_NB"

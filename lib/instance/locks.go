@@ -2,10 +2,11 @@ package instance
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // LockID names a file in /proc/locks: the device's major and minor
@@ -20,7 +21,7 @@ type LockID struct {
 // Waiters ("->" lines) are skipped. The kernel prints the device as
 // hex "MAJ:MIN" and the inode in decimal.
 func HolderPid(r io.Reader, id LockID) (int, error) {
-	want := fmt.Sprintf("%02x:%02x:%d", id.Major, id.Minor, id.Inode)
+	want := printf.Sprintf("%02x:%02x:%d", id.Major, id.Minor, id.Inode)
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -35,7 +36,7 @@ func HolderPid(r io.Reader, id LockID) (int, error) {
 		return pid, nil
 	}
 	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("read locks: %w", err)
+		return 0, printf.Errorf("read locks: %w", err)
 	}
 	return 0, nil
 }

@@ -2,13 +2,13 @@ package instance
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 )
 
 // MountsBelow parses a mountinfo text (proc(5)) and returns the mount
@@ -30,7 +30,7 @@ func MountsBelow(r io.Reader, dirs []string) ([]string, error) {
 			continue
 		}
 		if len(f) < 5 {
-			return nil, fmt.Errorf("mountinfo line %d: malformed: %q", n, sc.Text())
+			return nil, printf.Errorf("mountinfo line %d: malformed: %q", n, sc.Text())
 		}
 		p := mount.Unescape(f[4])
 		if slices.ContainsFunc(dirs, func(d string) bool { return below(p, d) }) {
@@ -38,7 +38,7 @@ func MountsBelow(r io.Reader, dirs []string) ([]string, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mountinfo: %w", err)
+		return nil, printf.Errorf("read mountinfo: %w", err)
 	}
 	slices.SortStableFunc(found, func(a, b entry) int {
 		if da, db := depth(a.point), depth(b.point); da != db {

@@ -1,11 +1,11 @@
 package ipam
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -186,7 +186,7 @@ func macFor(static string, addr ip4.Addr) string {
 		a := addr.As4()
 		b = [6]byte{0x02, 0x00, a[0], a[1], a[2], a[3]}
 	}
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
+	return printf.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
 }
 
 // owner names who holds ip in the pool: "the gateway", `container "web"`

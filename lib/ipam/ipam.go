@@ -1,11 +1,11 @@
 package ipam
 
 import (
-	"fmt"
 	"strconv"
 	"sync"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -43,7 +43,7 @@ func (e *Error) Unwrap() error { return e.Err }
 //
 //go:noinline
 func poolErr(pool string, sentinel error, format string, args ...any) *Error {
-	return &Error{Pool: pool, Err: sentinel, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Pool: pool, Err: sentinel, Msg: printf.Sprintf(format, args...)}
 }
 
 // Request is one interface a container asks for (state.Interface with

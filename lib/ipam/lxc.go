@@ -1,11 +1,11 @@
 package ipam
 
 import (
-	"fmt"
 	"strings"
 
 	"pantavisor/lib/ip4"
 	"pantavisor/lib/lxcconf"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -23,7 +23,7 @@ func CheckLXCNet(cfg *lxcconf.Config) error {
 	if len(cfg.Net) == 0 {
 		return nil
 	}
-	return fmt.Errorf("ipam: lxc.net.%d.* is set: %w (remove the lxc.net keys or the pool)", cfg.Net[0].Index, ErrLXCNet)
+	return printf.Errorf("ipam: lxc.net.%d.* is set: %w (remove the lxc.net keys or the pool)", cfg.Net[0].Index, ErrLXCNet)
 }
 
 // StaticAddrs returns the IPv4 addresses an LXC config hard-codes

@@ -1,9 +1,8 @@
 package ipam
 
 import (
-	"fmt"
-
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )
@@ -92,7 +91,7 @@ func ParsePools(v rawjson.Value) ([]Pool, error) {
 //
 //go:noinline
 func fail(at, format string, args ...any) *state.Error {
-	return &state.Error{Key: "device.json", Reason: at + ": " + fmt.Sprintf(format, args...)}
+	return &state.Error{Key: "device.json", Reason: at + ": " + printf.Sprintf(format, args...)}
 }
 
 // parsePool reads and checks one pool. Steps: the strings, the type and

@@ -2,10 +2,11 @@ package kmod
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"path"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // Alias is one modules.alias line: modules whose alias matches Pattern
@@ -26,12 +27,12 @@ func ParseAlias(r io.Reader) ([]Alias, error) {
 			continue
 		}
 		if len(f) != 3 || f[0] != "alias" {
-			return nil, fmt.Errorf("modules.alias line %d: want \"alias PATTERN MODULE\", got %q", n, sc.Text())
+			return nil, printf.Errorf("modules.alias line %d: want \"alias PATTERN MODULE\", got %q", n, sc.Text())
 		}
 		out = append(out, Alias{Pattern: f[1], Module: f[2]})
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading modules.alias: %w", err)
+		return nil, printf.Errorf("reading modules.alias: %w", err)
 	}
 	return out, nil
 }

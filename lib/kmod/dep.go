@@ -2,11 +2,11 @@ package kmod
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"path"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -45,12 +45,12 @@ func ParseDep(r io.Reader) (*Deps, error) {
 		mod, rest, ok := strings.Cut(line, ":")
 		mod = strings.TrimSpace(mod)
 		if !ok || mod == "" {
-			return nil, fmt.Errorf("modules.dep line %d: want \"path: deps\", got %q", n, line)
+			return nil, printf.Errorf("modules.dep line %d: want \"path: deps\", got %q", n, line)
 		}
 		d.Add(mod, strings.Fields(rest))
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading modules.dep: %w", err)
+		return nil, printf.Errorf("reading modules.dep: %w", err)
 	}
 	return d, nil
 }
@@ -82,13 +82,13 @@ func (d *Deps) Order(names ...string) ([]string, error) {
 	visit = func(file, from string) error {
 		switch state[file] {
 		case 1:
-			return fmt.Errorf("module %s: dependency cycle through %s", from, file)
+			return printf.Errorf("module %s: dependency cycle through %s", from, file)
 		case 2:
 			return nil
 		}
 		deps, ok := d.deps[file]
 		if !ok {
-			return fmt.Errorf("module %s needs %s: %w", from, file, ErrNotFound)
+			return printf.Errorf("module %s needs %s: %w", from, file, ErrNotFound)
 		}
 		state[file] = 1
 		for _, dep := range deps {
@@ -103,7 +103,7 @@ func (d *Deps) Order(names ...string) ([]string, error) {
 	for _, name := range names {
 		file, ok := d.Path(name)
 		if !ok {
-			return nil, fmt.Errorf("module %s: %w", name, ErrNotFound)
+			return nil, printf.Errorf("module %s: %w", name, ErrNotFound)
 		}
 		if err := visit(file, name); err != nil {
 			return nil, err
@@ -140,7 +140,7 @@ func ParseList(r io.Reader) ([]string, error) {
 		out = append(out, line)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading module list: %w", err)
+		return nil, printf.Errorf("reading module list: %w", err)
 	}
 	return out, nil
 }

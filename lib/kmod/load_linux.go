@@ -2,13 +2,13 @@ package kmod
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 // Loader loads module files. The zero value loads real modules from
@@ -27,12 +27,12 @@ type Loader struct {
 func LoadFile(file, params string) error {
 	f, err := os.Open(file)
 	if err != nil {
-		return fmt.Errorf("loading module %s: %w", file, err)
+		return printf.Errorf("loading module %s: %w", file, err)
 	}
 	defer f.Close()
 	err = eintr.Retry(func() error { return unix.FinitModule(int(f.Fd()), params, 0) })
 	if err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("finit_module %s: %w", file, err)
+		return printf.Errorf("finit_module %s: %w", file, err)
 	}
 	return nil
 }
@@ -44,7 +44,7 @@ func RemoveModule(name string) error {
 	name = Name(name)
 	err := eintr.Retry(func() error { return unix.DeleteModule(name, unix.O_NONBLOCK) })
 	if err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("delete_module %s: %w", name, err)
+		return printf.Errorf("delete_module %s: %w", name, err)
 	}
 	return nil
 }
@@ -62,7 +62,7 @@ func (l *Loader) Unload(name string) error {
 func ModulesDir() (string, error) {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
-		return "", fmt.Errorf("uname: %w", err)
+		return "", printf.Errorf("uname: %w", err)
 	}
 	return filepath.Join("/lib/modules", unix.ByteSliceToString(u.Release[:])), nil
 }
@@ -89,7 +89,7 @@ func (l *Loader) load(file, params string) error {
 func (l *Loader) Probe(name, params string) error {
 	t, err := l.tables()
 	if err != nil {
-		return fmt.Errorf("modprobe %s: %w", name, err)
+		return printf.Errorf("modprobe %s: %w", name, err)
 	}
 	return t.probe(name, params)
 }
@@ -100,7 +100,7 @@ func (l *Loader) Probe(name, params string) error {
 func (l *Loader) ProbeEach(names ...string) []error {
 	t, err := l.tables()
 	if err != nil {
-		return []error{fmt.Errorf("modprobe %v: %w", names, err)}
+		return []error{printf.Errorf("modprobe %v: %w", names, err)}
 	}
 	var errs []error
 	for _, name := range names {

@@ -7,7 +7,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/mount"
 	"pantavisor/lib/netpool"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
 	"pantavisor/lib/volume"
@@ -215,7 +215,7 @@ func (r *Revision) Start(name string, o Options) (*Instance, error) {
 		in.Warning = append(in.Warning, w.Error())
 	}
 	if err := in.planNetwork(c, cfg, o); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
+		return nil, printf.Errorf("starting %s: %w", name, err)
 	}
 	if o.Host.LogDir == "" {
 		o.Host.LogDir = filepath.Join(r.Storage.Root, "logs", r.Rev, name)
@@ -229,7 +229,7 @@ func (r *Revision) Start(name string, o Options) (*Instance, error) {
 // config loads container c's LXC config.
 func (r *Revision) config(c *state.Container) (*lxcconf.Config, []lxcconf.Warning, error) {
 	if c.Config == "" {
-		return nil, nil, fmt.Errorf("container %s has no LXC config (a data-only container)", c.Name)
+		return nil, nil, printf.Errorf("container %s has no LXC config (a data-only container)", c.Name)
 	}
 	return lxcconf.Options{NotApplied: container.NotApplied}.Load(filepath.Join(r.Storage.TrailPath(r.Rev), c.Dir, c.Config))
 }
@@ -258,7 +258,7 @@ func (r *Revision) Mount(name string, o Options) (*Instance, error) {
 func (r *Revision) container(name string) (*state.Container, error) {
 	c := r.State.Container(name)
 	if c == nil {
-		return nil, fmt.Errorf("revision %s has no container %q", r.Rev, name)
+		return nil, printf.Errorf("revision %s has no container %q", r.Rev, name)
 	}
 	return c, nil
 }
@@ -288,7 +288,7 @@ func (in *Instance) start(req container.Request, set volume.Set, configSrc strin
 	err := in.steps(req, set, configSrc, o)
 	if err != nil {
 		_ = in.Close() // undo what was done; the step's error is the one to report
-		return nil, fmt.Errorf("starting %s: %w", req.Name, err)
+		return nil, printf.Errorf("starting %s: %w", req.Name, err)
 	}
 	return in, nil
 }
@@ -319,7 +319,7 @@ func (in *Instance) steps(req container.Request, set volume.Set, configSrc strin
 	in.vols = vols
 	in.Warning = append(in.Warning, vols.Warnings...)
 	if err := in.prepareRunDir(o.Host.Run(), o.Exe, o.Applets); err != nil {
-		return fmt.Errorf("preparing the run dir: %w", err)
+		return printf.Errorf("preparing the run dir: %w", err)
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
@@ -371,7 +371,7 @@ func (in *Instance) shiftWritable(set volume.Set) error {
 			continue
 		}
 		if err := os.Lchown(d, uid, gid); err != nil {
-			return fmt.Errorf("giving %s to the container's root (uid %d): %w", d, uid, err)
+			return printf.Errorf("giving %s to the container's root (uid %d): %w", d, uid, err)
 		}
 	}
 	return nil
@@ -451,7 +451,7 @@ func (in *Instance) copyConfig(src, dst string) error {
 	os.RemoveAll(dst)
 	in.undo = append(in.undo, func() error { return os.RemoveAll(dst) })
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		return fmt.Errorf("copying config overlay: %w", err)
+		return printf.Errorf("copying config overlay: %w", err)
 	}
 	return nil
 }
@@ -509,7 +509,7 @@ func (in *Instance) prepareRunDir(run, exe string, names []string) error {
 func appletNames(exe string) ([]string, error) {
 	out, err := exec.Command(exe, "--list").Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s --list: %w", exe, err)
+		return nil, printf.Errorf("%s --list: %w", exe, err)
 	}
 	return strings.Fields(string(out)), nil
 }
@@ -579,10 +579,10 @@ func (in *Instance) Close() error {
 // volumes.
 func StartLoose(configPath, image, name string, o Options) (*Instance, error) {
 	if err := state.CheckName(name); err != nil {
-		return nil, fmt.Errorf("container name %q: %w", name, err)
+		return nil, printf.Errorf("container name %q: %w", name, err)
 	}
 	if _, err := os.Stat(image); err != nil {
-		return nil, fmt.Errorf("rootfs image: %w", err)
+		return nil, printf.Errorf("rootfs image: %w", err)
 	}
 	cfg, warns, err := lxcconf.Options{NotApplied: container.NotApplied}.Load(configPath)
 	if err != nil {
@@ -593,7 +593,7 @@ func StartLoose(configPath, image, name string, o Options) (*Instance, error) {
 		in.Warning = append(in.Warning, w.Error())
 	}
 	if err := in.planNetwork(&state.Container{Name: name}, cfg, o); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
+		return nil, printf.Errorf("starting %s: %w", name, err)
 	}
 	base := filepath.Base(image)
 	vols := []state.Volume{{Name: "lxc-overlay", Persistence: volume.Boot}}

@@ -59,13 +59,13 @@ func newNetFixture(t testing.TB, legacy netpool.Bridge) *netFixture {
 	t.Helper()
 	f := newFixture(t)
 	h := testenv.NewNetns(t)
-	rt, err := rtnl.DialNetns(h)
+	rt, err := rtnl.DialNetns(rtnl.Netns(h))
 	require.NoError(t, err)
 	t.Cleanup(func() { rt.Close() })
 	lo, err := rt.LinkByName("lo")
 	require.NoError(t, err)
 	require.NoError(t, rt.SetUp(lo))
-	nf := &netFixture{fixture: f, host: h, rt: rt, nets: netpool.New(h, legacy, nil)}
+	nf := &netFixture{fixture: f, host: h, rt: rt, nets: netpool.New(rtnl.Netns(h), legacy, nil)}
 	f.opts.Networks = nf.nets
 	t.Cleanup(func() { assert.Empty(t, nf.vethsGone(t), "no veth left in the host namespace") })
 	return nf
@@ -184,7 +184,7 @@ func (nf *netFixture) outside(t *testing.T, hostEnd, hostAddr, outAddr string) n
 	t.Helper()
 	o := testenv.NewNetns(t)
 	require.NoError(t, nf.rt.AddVeth(hostEnd, "eth0", int(o)))
-	oc, err := rtnl.DialNetns(o)
+	oc, err := rtnl.DialNetns(rtnl.Netns(o))
 	require.NoError(t, err)
 	defer oc.Close()
 	for _, s := range []struct {

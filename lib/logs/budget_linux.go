@@ -1,9 +1,9 @@
 package logs
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Budget returns the log dir budget in bytes for PV_LOG_DIR_MAXSIZE: size
@@ -16,7 +16,7 @@ func Budget(size int64, percent bool, dir string) (int64, error) {
 	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
-		return 0, fmt.Errorf("statfs %s for the log budget: %w", dir, err)
+		return 0, printf.Errorf("statfs %s for the log budget: %w", dir, err)
 	}
 	total := int64(st.Blocks) * int64(st.Bsize)
 	switch {

@@ -3,10 +3,10 @@ package logs
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -57,7 +57,7 @@ var (
 )
 
 func badf(sentinel error, format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
+	return printf.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
 }
 
 // Message is one log message. Parse fills what the wire carries; the server

@@ -4,12 +4,13 @@ package loop
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Attacher attaches files to free loop devices. The zero value uses the
@@ -50,18 +51,18 @@ func (a Attacher) Attach(file string, readOnly bool) (*Device, error) {
 	}
 	f, err := os.OpenFile(file, mode|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("loop: %w", err)
+		return nil, printf.Errorf("loop: %w", err)
 	}
 	defer f.Close()
 	ctl, err := os.OpenFile(a.dev()+"/loop-control", os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("loop: %w (is the loop module loaded?)", err)
+		return nil, printf.Errorf("loop: %w (is the loop module loaded?)", err)
 	}
 	defer ctl.Close()
 	for try := 0; try < maxTries; try++ {
 		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
 		if err != nil {
-			return nil, fmt.Errorf("loop: LOOP_CTL_GET_FREE: %w", err)
+			return nil, printf.Errorf("loop: LOOP_CTL_GET_FREE: %w", err)
 		}
 		dev := a.dev() + "/loop" + strconv.Itoa(n)
 		d, err := configure(dev, f, readOnly)
@@ -69,11 +70,11 @@ func (a Attacher) Attach(file string, readOnly bool) (*Device, error) {
 			return &Device{Path: dev, f: d}, nil
 		}
 		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("loop: attaching %s to %s: %w", file, dev, err)
+			return nil, printf.Errorf("loop: attaching %s to %s: %w", file, dev, err)
 		}
 		time.Sleep(time.Millisecond) // lost the race (or udev/devtmpfs is late)
 	}
-	return nil, fmt.Errorf("loop: attaching %s: no free device after %d tries", file, maxTries)
+	return nil, printf.Errorf("loop: attaching %s: no free device after %d tries", file, maxTries)
 }
 
 // configure sets up one loop device with LOOP_CONFIGURE (Linux 5.8+): one
@@ -107,11 +108,11 @@ func configure(dev string, f *os.File, readOnly bool) (*os.File, error) {
 func Detach(dev string) error {
 	d, err := os.OpenFile(dev, os.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("loop: %w", err)
+		return printf.Errorf("loop: %w", err)
 	}
 	defer d.Close()
 	if err := unix.IoctlSetInt(int(d.Fd()), unix.LOOP_CLR_FD, 0); err != nil && !errors.Is(err, unix.ENXIO) {
-		return fmt.Errorf("loop: detaching %s: %w", dev, err)
+		return printf.Errorf("loop: detaching %s: %w", dev, err)
 	}
 	return nil
 }

@@ -1,13 +1,14 @@
 package lxcconf
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Config is one container's configuration after includes, with LXC's rules
@@ -122,7 +123,7 @@ func (c *Config) Environ(lookup func(string) (string, bool)) ([]string, error) {
 		}
 		v, ok := lookup(e)
 		if !ok {
-			return nil, fmt.Errorf("lxc.environment %s: %w", e, ErrNoEnv)
+			return nil, printf.Errorf("lxc.environment %s: %w", e, ErrNoEnv)
 		}
 		out = append(out, e+"="+v)
 	}

@@ -1,10 +1,11 @@
 package lxcconf
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // set applies one key with LXC's semantics. Its errors carry no position;
@@ -273,7 +274,7 @@ func setNamespaces(dst *uintptr, other uintptr, v string) error {
 		return nil
 	}
 	if other != 0 {
-		return fmt.Errorf("%w: lxc.namespace.keep with lxc.namespace.clone (LXC accepts only one)", ErrConflict)
+		return printf.Errorf("%w: lxc.namespace.keep with lxc.namespace.clone (LXC accepts only one)", ErrConflict)
 	}
 	f, err := parseNamespaces(v)
 	*dst |= f

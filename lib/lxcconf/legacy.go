@@ -1,8 +1,9 @@
 package lxcconf
 
 import (
-	"fmt"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // legacyName maps a key LXC 3.0 renamed (lxc-update-config's list) to its
@@ -38,7 +39,7 @@ var legacyKeys = [...]legacyName{
 }
 
 // legacyErr is the warning for a legacy key applied as cur.
-func legacyErr(cur string) error { return fmt.Errorf("%w: use %s", ErrLegacyKey, cur) }
+func legacyErr(cur string) error { return printf.Errorf("%w: use %s", ErrLegacyKey, cur) }
 
 // setLegacy applies a legacy key under its current name with a warning,
 // and reports whether key was one. Dropped keys are ignored with a warning.
@@ -55,7 +56,7 @@ func (p *parser) setLegacy(at pos, key, v string) (bool, error) {
 			return false, nil
 		}
 		if cur = legacyKeys[i].cur; cur == "" {
-			p.warn(at, key, fmt.Errorf("%w: dropped by LXC 3.0, ignored", ErrLegacyKey))
+			p.warn(at, key, printf.Errorf("%w: dropped by LXC 3.0, ignored", ErrLegacyKey))
 			return true, nil
 		}
 	}

@@ -2,12 +2,13 @@ package lxcconf
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // MountEntry is one lxc.mount.entry, or one line of an lxc.mount.fstab
@@ -102,12 +103,12 @@ func ReadFstab(r io.Reader, name string) ([]MountEntry, error) {
 		}
 		m, err := ParseMountEntry(line)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
+			return nil, printf.Errorf("%s:%d: %w", name, n, err)
 		}
 		out = append(out, m)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, printf.Errorf("reading %s: %w", name, err)
 	}
 	return out, nil
 }

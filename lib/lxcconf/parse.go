@@ -2,13 +2,14 @@ package lxcconf
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 const (
@@ -60,7 +61,7 @@ func Load(path string) (*Config, []Warning, error) { return Options{}.Load(path)
 func (o Options) Load(path string) (*Config, []Warning, error) {
 	f, err := o.fsys().Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening lxc config: %w", err)
+		return nil, nil, printf.Errorf("opening lxc config: %w", err)
 	}
 	defer f.Close()
 	return o.Parse(f, path)
@@ -106,7 +107,7 @@ type parser struct {
 // read parses the lines of the file name, whose content r holds.
 func (p *parser) read(r io.Reader, name string) error {
 	if len(p.stack) >= maxDepth || slices.Contains(p.stack, name) {
-		return fmt.Errorf("%w: %s", ErrInclude, strings.Join(append(slices.Clip(p.stack), name), " -> "))
+		return printf.Errorf("%w: %s", ErrInclude, strings.Join(append(slices.Clip(p.stack), name), " -> "))
 	}
 	p.stack = append(p.stack, name)
 	defer func() { p.stack = p.stack[:len(p.stack)-1] }()
@@ -118,7 +119,7 @@ func (p *parser) read(r io.Reader, name string) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading %s: %w", name, err)
+		return printf.Errorf("reading %s: %w", name, err)
 	}
 	return nil
 }
@@ -178,14 +179,14 @@ func (p *parser) include(at pos, v string) error {
 	path := resolve(at.file, v)
 	st, err := fs.Stat(p.fsys, path)
 	if err != nil {
-		return fmt.Errorf("including: %w", err)
+		return printf.Errorf("including: %w", err)
 	}
 	if !st.IsDir() {
 		return p.readFile(path)
 	}
 	ents, err := fs.ReadDir(p.fsys, path)
 	if err != nil {
-		return fmt.Errorf("including: %w", err)
+		return printf.Errorf("including: %w", err)
 	}
 	for _, e := range ents {
 		if n := e.Name(); len(n) > len(".conf") && strings.HasSuffix(n, ".conf") {
@@ -201,7 +202,7 @@ func (p *parser) include(at pos, v string) error {
 func (p *parser) readFile(path string) error {
 	f, err := p.fsys.Open(path)
 	if err != nil {
-		return fmt.Errorf("including: %w", err)
+		return printf.Errorf("including: %w", err)
 	}
 	defer f.Close()
 	return p.read(f, path)
@@ -211,7 +212,7 @@ func (p *parser) readFile(path string) error {
 func (p *parser) finish() error {
 	c := p.cfg
 	if (c.CapKeepNone || len(c.CapKeep) > 0) && len(c.CapDrop) > 0 {
-		return fmt.Errorf("%w: lxc.cap.keep (%s) and lxc.cap.drop (%s): LXC accepts only one of them",
+		return printf.Errorf("%w: lxc.cap.keep (%s) and lxc.cap.drop (%s): LXC accepts only one of them",
 			ErrConflict, p.capKeepAt, p.capDropAt)
 	}
 	if c.Fstab == "" {

@@ -1,9 +1,9 @@
 package lxcconf
 
 import (
-	"fmt"
 	"strconv"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -48,10 +48,10 @@ func (p pos) String() string { return p.file + ":" + strconv.Itoa(p.line) }
 
 // lineError names the file, line and key of a refused line.
 func lineError(at pos, key string, err error) error {
-	return fmt.Errorf("%s: %s: %w", at, key, err)
+	return printf.Errorf("%s: %s: %w", at, key, err)
 }
 
 // badValue wraps ErrBadValue with what was wrong.
 func badValue(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrBadValue}, args...)...)
+	return printf.Errorf("%w: "+format, append([]any{ErrBadValue}, args...)...)
 }

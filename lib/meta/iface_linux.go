@@ -3,9 +3,10 @@ package meta
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"strconv"
 	"syscall"
+
+	"pantavisor/lib/printf"
 )
 
 // readInterfaces lists the network interfaces with their addresses over
@@ -58,7 +59,7 @@ func (l *ifList) readLinks() error {
 		index := binary.NativeEndian.Uint32(m.Data[4:8]) // ifinfomsg.ifi_index
 		attrs, err := syscall.ParseNetlinkRouteAttr(&m)
 		if err != nil {
-			return fmt.Errorf("parsing link %d: %w", index, err)
+			return printf.Errorf("parsing link %d: %w", index, err)
 		}
 		var name, mac string
 		for _, a := range attrs {
@@ -90,7 +91,7 @@ func (l *ifList) readAddrs() error {
 		family, index := m.Data[0], binary.NativeEndian.Uint32(m.Data[4:8]) // ifaddrmsg
 		attrs, err := syscall.ParseNetlinkRouteAttr(&m)
 		if err != nil {
-			return fmt.Errorf("parsing address of link %d: %w", index, err)
+			return printf.Errorf("parsing address of link %d: %w", index, err)
 		}
 		var addr, local []byte
 		name := l.names[index]
@@ -130,11 +131,11 @@ func (l *ifList) readAddrs() error {
 func netlinkDump(req int) ([]syscall.NetlinkMessage, error) {
 	b, err := syscall.NetlinkRIB(req, syscall.AF_UNSPEC)
 	if err != nil {
-		return nil, fmt.Errorf("netlink dump %d: %w", req, err)
+		return nil, printf.Errorf("netlink dump %d: %w", req, err)
 	}
 	msgs, err := syscall.ParseNetlinkMessage(b)
 	if err != nil {
-		return nil, fmt.Errorf("parsing netlink dump %d: %w", req, err)
+		return nil, printf.Errorf("parsing netlink dump %d: %w", req, err)
 	}
 	return msgs, nil
 }

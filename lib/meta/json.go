@@ -1,8 +1,7 @@
 package meta
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -35,10 +34,10 @@ func AppendJSON(dst []byte, entries []Entry) []byte {
 func DecodeObject(data []byte) (map[string]string, error) {
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("parsing metadata: %w", err)
+		return nil, printf.Errorf("parsing metadata: %w", err)
 	}
 	if v.Kind != rawjson.Object {
-		return nil, fmt.Errorf("parsing metadata: %s is not an object", v.Kind)
+		return nil, printf.Errorf("parsing metadata: %s is not an object", v.Kind)
 	}
 	out := make(map[string]string, len(v.Members))
 	for _, m := range v.Members {

@@ -1,9 +1,9 @@
 package meta
 
 import (
-	"fmt"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -53,7 +53,7 @@ func CheckKey(key string) error {
 	case key == "":
 		why = "empty"
 	case len(key) > MaxKey:
-		why = fmt.Sprintf("%d bytes, at most %d", len(key), MaxKey)
+		why = printf.Sprintf("%d bytes, at most %d", len(key), MaxKey)
 	case strings.Contains(key, ".."):
 		why = `contains ".."`
 	case key[0] == '.':
@@ -66,7 +66,7 @@ func CheckKey(key string) error {
 				why = "contains '/'"
 				break
 			} else if c < 0x20 || c == 0x7f {
-				why = fmt.Sprintf("contains control character 0x%02x", c)
+				why = printf.Sprintf("contains control character 0x%02x", c)
 				break
 			}
 		}
@@ -77,13 +77,13 @@ func CheckKey(key string) error {
 	if len(key) > MaxKey {
 		key = key[:MaxKey] + "…"
 	}
-	return fmt.Errorf("%w %q: %s", ErrInvalidKey, key, why)
+	return printf.Errorf("%w %q: %s", ErrInvalidKey, key, why)
 }
 
 // checkValue bounds a value's size.
 func checkValue(key, value string) error {
 	if len(value) > MaxValue {
-		return fmt.Errorf("%w: key %q has %d bytes, at most %d", ErrValueTooLarge, key, len(value), MaxValue)
+		return printf.Errorf("%w: key %q has %d bytes, at most %d", ErrValueTooLarge, key, len(value), MaxValue)
 	}
 	return nil
 }

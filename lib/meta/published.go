@@ -1,9 +1,9 @@
 package meta
 
 import (
-	"fmt"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -42,7 +42,7 @@ func Published(key string) bool {
 // clientCheck refuses a client's change of a published device-meta key.
 func (s *Store) clientCheck(key string) error {
 	if s.Kind == Device && Published(key) {
-		return fmt.Errorf("%s %q: %w", s.Kind, key, ErrReadOnly)
+		return printf.Errorf("%s %q: %w", s.Kind, key, ErrReadOnly)
 	}
 	return nil
 }

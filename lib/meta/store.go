@@ -2,7 +2,6 @@ package meta
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"pantavisor/lib/config"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 )
 
 // DefaultRunDir is Pantavisor's run directory ($RUNDIR).
@@ -95,11 +95,11 @@ func (s *Store) ContainerDir(c string) string {
 // keys yet) so it can be bind-mounted, and returns its path.
 func (s *Store) PrepareContainer(c string) (string, error) {
 	if err := CheckKey(c); err != nil || strings.Contains(c, ".") {
-		return "", fmt.Errorf("preparing %s view: bad container name %q", s.Kind, c)
+		return "", printf.Errorf("preparing %s view: bad container name %q", s.Kind, c)
 	}
 	d := s.ContainerDir(c)
 	if err := s.writer().MkdirAll(d, 0o755); err != nil {
-		return "", fmt.Errorf("preparing %s view: %w", s.Kind, err)
+		return "", printf.Errorf("preparing %s view: %w", s.Kind, err)
 	}
 	return d, nil
 }
@@ -118,7 +118,7 @@ func (s *Store) Get(key string) (string, error) {
 func (s *Store) get(key string) (string, error) {
 	v, err := readValue(filepath.Join(s.dir(), key))
 	if errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("%s %q: %w", s.Kind, key, ErrNotFound)
+		return "", printf.Errorf("%s %q: %w", s.Kind, key, ErrNotFound)
 	}
 	return v, err
 }
@@ -132,10 +132,10 @@ func readValue(path string) (string, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, MaxValue+1))
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
+		return "", printf.Errorf("reading %s: %w", path, err)
 	}
 	if len(b) > MaxValue {
-		return "", fmt.Errorf("%w: %s is larger than %d bytes", ErrValueTooLarge, path, MaxValue)
+		return "", printf.Errorf("%w: %s is larger than %d bytes", ErrValueTooLarge, path, MaxValue)
 	}
 	return string(b), nil
 }
@@ -155,7 +155,7 @@ func (s *Store) list(dir string) ([]Entry, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", s.Kind, err)
+		return nil, printf.Errorf("listing %s: %w", s.Kind, err)
 	}
 	var out []Entry
 	var errs []error
@@ -224,12 +224,12 @@ func (s *Store) writeViews(key, value string) error {
 func (s *Store) writeFile(dir, name, value string, dirPerm os.FileMode) error {
 	w := s.writer()
 	if err := w.MkdirAll(dir, dirPerm); err != nil {
-		return fmt.Errorf("writing %s %q: %w", s.Kind, name, err)
+		return printf.Errorf("writing %s %q: %w", s.Kind, name, err)
 	}
 	path := filepath.Join(dir, name)
 	// ".<key>.tmp" can never be a valid key, unlike "<key>.tmp".
 	if err := w.WriteFileVia(path, filepath.Join(dir, "."+name+".tmp"), []byte(value), 0o644); err != nil {
-		return fmt.Errorf("writing %s %q: %w", s.Kind, name, err)
+		return printf.Errorf("writing %s %q: %w", s.Kind, name, err)
 	}
 	return nil
 }
@@ -244,9 +244,9 @@ func (s *Store) Delete(key string) error {
 	defer s.mu.Unlock()
 	if _, err := os.Lstat(filepath.Join(s.dir(), key)); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s %q: %w", s.Kind, key, ErrNotFound)
+			return printf.Errorf("%s %q: %w", s.Kind, key, ErrNotFound)
 		}
-		return fmt.Errorf("deleting %s %q: %w", s.Kind, key, err)
+		return printf.Errorf("deleting %s %q: %w", s.Kind, key, err)
 	}
 	return s.delete(key)
 }
@@ -286,7 +286,7 @@ func (s *Store) removeFile(dir, name string) error {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("deleting %s: %w", path, err)
+		return printf.Errorf("deleting %s: %w", path, err)
 	}
 	return w.SyncDir(dir)
 }
@@ -388,7 +388,7 @@ func (s *Store) removeTemps(dir string) error {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("loading %s: %w", s.Kind, err)
+		return printf.Errorf("loading %s: %w", s.Kind, err)
 	}
 	for _, de := range des {
 		if n := de.Name(); strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".tmp") && de.Type().IsRegular() {

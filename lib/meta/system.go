@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/buildinfo"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -90,7 +90,7 @@ func (sys *System) Collect(keys ...string) ([]Entry, error) {
 	for _, k := range keys {
 		v, err := sys.value(k)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("device-meta %s: %w", k, err))
+			errs = append(errs, printf.Errorf("device-meta %s: %w", k, err))
 			continue
 		}
 		out = append(out, Entry{Key: k, Value: v})
@@ -184,7 +184,7 @@ func ParseDTModel(r io.Reader) (string, error) {
 		b = b[:i]
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading device-tree model: %w", err)
+		return "", printf.Errorf("reading device-tree model: %w", err)
 	}
 	return string(bytes.TrimSpace(b)), nil
 }
@@ -228,7 +228,7 @@ func ParseCPUModel(r io.Reader) (string, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("reading cpuinfo: %w", err)
+		return "", printf.Errorf("reading cpuinfo: %w", err)
 	}
 	if hardware != "" {
 		return hardware, nil
@@ -245,7 +245,7 @@ func (sys *System) uname() (string, error) {
 	}
 	var u unix.Utsname
 	if err := f(&u); err != nil {
-		return "", fmt.Errorf("uname: %w", err)
+		return "", printf.Errorf("uname: %w", err)
 	}
 	var o object
 	o.str("kernel.name", unix.ByteSliceToString(u.Sysname[:]))
@@ -267,7 +267,7 @@ func (sys *System) sysinfo() (string, error) {
 	}
 	var si unix.Sysinfo_t
 	if err := f(&si); err != nil {
-		return "", fmt.Errorf("sysinfo: %w", err)
+		return "", printf.Errorf("sysinfo: %w", err)
 	}
 	var o object
 	o.int("uptime", int64(si.Uptime))
@@ -306,7 +306,7 @@ func (sys *System) storage() (string, error) {
 	}
 	var st unix.Statfs_t
 	if err := f(path, &st); err != nil {
-		return "", fmt.Errorf("statfs %s: %w", path, err)
+		return "", printf.Errorf("statfs %s: %w", path, err)
 	}
 	bsize := uint64(st.Bsize)
 	total, free := bsize*uint64(st.Blocks), bsize*uint64(st.Bfree)
@@ -332,7 +332,7 @@ func (sys *System) time() (string, error) {
 	}
 	tv, tz, err := f()
 	if err != nil {
-		return "", fmt.Errorf("gettimeofday: %w", err)
+		return "", printf.Errorf("gettimeofday: %w", err)
 	}
 	var in object
 	in.int("tv_sec", int64(tv.Sec))
@@ -356,7 +356,7 @@ func (sys *System) interfaces() (string, error) {
 	}
 	ifs, err := f()
 	if err != nil {
-		return "", fmt.Errorf("listing network interfaces: %w", err)
+		return "", printf.Errorf("listing network interfaces: %w", err)
 	}
 	insertionSort(len(ifs), func(i int) bool { return ifs[i].Name < ifs[i-1].Name }, func(i int) { ifs[i], ifs[i-1] = ifs[i-1], ifs[i] })
 	var o object

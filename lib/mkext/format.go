@@ -3,9 +3,10 @@ package mkext
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"time"
+
+	"pantavisor/lib/printf"
 )
 
 // Options tune Format. The zero value formats with a random UUID, the
@@ -46,7 +47,7 @@ func Format(w io.WriterAt, size int64, opts Options) (Layout, error) {
 		return l, err
 	}
 	if len(opts.Label) > 16 {
-		return l, fmt.Errorf("mkext: label %q is longer than 16 bytes", opts.Label)
+		return l, printf.Errorf("mkext: label %q is longer than 16 bytes", opts.Label)
 	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -75,7 +76,7 @@ func Format(w io.WriterAt, size int64, opts Options) (Layout, error) {
 
 func writeAt(w io.WriterAt, b []byte, off int64, what string, g int64) error {
 	if _, err := w.WriteAt(b, off); err != nil {
-		return fmt.Errorf("mkext: writing %s %d at %d: %w", what, g, off, err)
+		return printf.Errorf("mkext: writing %s %d at %d: %w", what, g, off, err)
 	}
 	return nil
 }
@@ -86,7 +87,7 @@ func newUUID(u *[16]byte, r io.Reader) error {
 		r = rand.Reader
 	}
 	if _, err := io.ReadFull(r, u[:]); err != nil {
-		return fmt.Errorf("mkext: uuid: %w", err)
+		return printf.Errorf("mkext: uuid: %w", err)
 	}
 	u[6] = u[6]&0x0f | 0x40
 	u[8] = u[8]&0x3f | 0x80

@@ -1,8 +1,7 @@
 package mkext
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -51,7 +50,7 @@ func NewLayout(size, blockSize int64) (Layout, error) {
 		}
 	}
 	if blockSize != 1024 && blockSize != 2048 && blockSize != 4096 {
-		return Layout{}, fmt.Errorf("mkext: block size %d: want 1024, 2048 or 4096", blockSize)
+		return Layout{}, printf.Errorf("mkext: block size %d: want 1024, 2048 or 4096", blockSize)
 	}
 	ratio := int64(16384)
 	switch {
@@ -62,7 +61,7 @@ func NewLayout(size, blockSize int64) (Layout, error) {
 	}
 	l := Layout{BlockSize: blockSize, Blocks: size / blockSize, BlocksPerGroup: 8 * blockSize}
 	if size < 0 || l.Blocks < minBlocks || l.Blocks > 1<<32-1 {
-		return Layout{}, fmt.Errorf("%w: %d bytes is %d blocks of %d (want %d to 2^32-1)", ErrTooSmall, size, max(l.Blocks, 0), blockSize, minBlocks)
+		return Layout{}, printf.Errorf("%w: %d bytes is %d blocks of %d (want %d to 2^32-1)", ErrTooSmall, size, max(l.Blocks, 0), blockSize, minBlocks)
 	}
 	if blockSize == 1024 {
 		l.FirstDataBlock = 1
@@ -77,7 +76,7 @@ func NewLayout(size, blockSize int64) (Layout, error) {
 		l.setInodes(l.Blocks * blockSize / ratio)
 	}
 	if l.groupBlocks(l.Groups-1) < l.overhead(l.Groups-1)+2 {
-		return Layout{}, fmt.Errorf("%w: %d bytes leave no data blocks", ErrTooSmall, size)
+		return Layout{}, printf.Errorf("%w: %d bytes leave no data blocks", ErrTooSmall, size)
 	}
 	l.Reserved = l.Blocks * 5 / 100
 	return l, nil

@@ -3,7 +3,6 @@
 package mount
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 var flagNames = []struct {
@@ -43,7 +43,7 @@ func FlagString(flags uintptr) string {
 		}
 	}
 	if flags != 0 {
-		parts = append(parts, fmt.Sprintf("%#x", flags))
+		parts = append(parts, printf.Sprintf("%#x", flags))
 	}
 	if len(parts) == 0 {
 		return "rw"
@@ -60,7 +60,7 @@ type MountError struct {
 }
 
 func (e *MountError) Error() string {
-	return fmt.Sprintf("mount %s on %s type %s (%s) data %q: %v", e.Source, e.Target, e.FSType, FlagString(e.Flags), e.Data, e.Err)
+	return printf.Sprintf("mount %s on %s type %s (%s) data %q: %v", e.Source, e.Target, e.FSType, FlagString(e.Flags), e.Data, e.Err)
 }
 
 func (e *MountError) Unwrap() error { return e.Err }
@@ -78,7 +78,7 @@ func Mount(source, target, fstype string, flags uintptr, data string) error {
 // Unmount is the one wrapper of umount2(2), retrying EINTR.
 func Unmount(target string, flags int) error {
 	if err := eintr.Retry(func() error { return unix.Unmount(target, flags) }); err != nil {
-		return fmt.Errorf("umount %s: %w", target, err)
+		return printf.Errorf("umount %s: %w", target, err)
 	}
 	return nil
 }

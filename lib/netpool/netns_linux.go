@@ -1,16 +1,14 @@
 package netpool
 
 import (
-	"fmt"
 	"runtime"
 
-	"github.com/vishvananda/netns"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rtnl"
 )
 
 // dial opens an rtnetlink connection in namespace h (0: the caller's).
-func dial(h netns.NsHandle) (*rtnl.Conn, error) {
+func dial(h rtnl.Netns) (*rtnl.Conn, error) {
 	if h == 0 {
 		return rtnl.Dial()
 	}
@@ -21,24 +19,24 @@ func dial(h netns.NsHandle) (*rtnl.Conn, error) {
 // own, no switch), for what acts on the calling thread's namespace:
 // nftables sockets and /proc/sys/net. If the thread cannot return to its
 // namespace it stays locked, so Go retires it rather than reuse it.
-func inNetns(h netns.NsHandle, f func() error) error {
+func inNetns(h rtnl.Netns, f func() error) error {
 	if h == 0 {
 		return f()
 	}
 	runtime.LockOSThread()
-	orig, err := netns.Get()
+	orig, err := rtnl.CurrentNetns()
 	if err != nil {
 		runtime.UnlockOSThread()
-		return fmt.Errorf("current network namespace: %w", err)
+		return printf.Errorf("current network namespace: %w", err)
 	}
 	defer orig.Close()
-	if err := netns.Set(h); err != nil {
+	if err := h.Enter(); err != nil {
 		runtime.UnlockOSThread()
-		return fmt.Errorf("entering the host network namespace: %w", err)
+		return printf.Errorf("entering the host network namespace: %w", err)
 	}
 	ferr := f()
-	if err := netns.Set(orig); err != nil {
-		return fmt.Errorf("returning to the network namespace: %w", err)
+	if err := orig.Enter(); err != nil {
+		return printf.Errorf("returning to the network namespace: %w", err)
 	}
 	runtime.UnlockOSThread()
 	return ferr

@@ -11,19 +11,17 @@ package netpool
 import (
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/vishvananda/netns"
 
 	"pantavisor/lib/container"
 	"pantavisor/lib/ip4"
 	"pantavisor/lib/ipam"
 	"pantavisor/lib/lxcconf"
 	"pantavisor/lib/nft"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rtnl"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
@@ -59,7 +57,7 @@ type Firewall interface {
 type Networks struct {
 	// Host is the namespace the bridges live in; 0 = the caller's
 	// (tests point it at a namespace of their own).
-	Host netns.NsHandle
+	Host rtnl.Netns
 	// Legacy is the bridge lxc.net.<n>.link may name without a pool
 	// (PV_NET_BRDEV, PV_NET_BRADDRESS4/BRMASK4), created on first use.
 	Legacy Bridge
@@ -77,7 +75,7 @@ type Networks struct {
 
 // New returns the networks of a device with no pools yet (SetPools adds
 // them); fw programs NAT (nil: &nft.NAT{}).
-func New(host netns.NsHandle, legacy Bridge, fw Firewall) *Networks {
+func New(host rtnl.Netns, legacy Bridge, fw Firewall) *Networks {
 	if fw == nil {
 		fw = &nft.NAT{}
 	}
@@ -114,9 +112,9 @@ func (n *Networks) SetPools(pools []ipam.Pool) (warnings []string) {
 	for _, p := range pools {
 		if err := setupLink(c, p); err != nil {
 			n.broken[p.Name] = err
-			warnings = append(warnings, fmt.Sprintf("network pool %s: %v", p.Name, err))
+			warnings = append(warnings, printf.Sprintf("network pool %s: %v", p.Name, err))
 		} else if p.Type == ipam.TypeMacvlan && p.NAT {
-			warnings = append(warnings, fmt.Sprintf("network pool %s: no NAT: a macvlan pool's traffic does not pass the device's routing", p.Name))
+			warnings = append(warnings, printf.Sprintf("network pool %s: no NAT: a macvlan pool's traffic does not pass the device's routing", p.Name))
 		}
 	}
 	if err := n.setRules(pools); err != nil {
@@ -152,7 +150,7 @@ func (n *Networks) setRules(pools []ipam.Pool) error {
 	})
 	n.ruled = err != nil || len(iso) > 0
 	if err != nil && len(iso) > 0 {
-		return fmt.Errorf("network pools: no NAT and no isolation: %w", err)
+		return printf.Errorf("network pools: no NAT and no isolation: %w", err)
 	}
 	return nil
 }
@@ -162,7 +160,7 @@ func (n *Networks) setRules(pools []ipam.Pool) error {
 func setupLink(c *rtnl.Conn, p ipam.Pool) error {
 	if p.Type == ipam.TypeMacvlan {
 		if _, err := c.LinkByName(p.Parent); err != nil {
-			return fmt.Errorf("parent interface %s: %w", p.Parent, err)
+			return printf.Errorf("parent interface %s: %w", p.Parent, err)
 		}
 		return nil
 	}
@@ -235,7 +233,7 @@ func (n *Networks) poolPlan(c *state.Container, reqs []ipam.Request) (Plan, erro
 	defer n.mu.Unlock()
 	for _, q := range reqs {
 		if err := n.broken[q.Pool]; err != nil {
-			return Plan{}, fmt.Errorf("network pool %s: %w", q.Pool, err)
+			return Plan{}, printf.Errorf("network pool %s: %w", q.Pool, err)
 		}
 	}
 	leases, err := n.reg.Allocate(c.Name, reqs)
@@ -293,7 +291,7 @@ func (n *Networks) forward(c *state.Container, leases []ipam.Lease) error {
 		return n.fw.ReplaceForwards(prev, fs)
 	})
 	if err != nil {
-		return fmt.Errorf("network ports: %w", err)
+		return printf.Errorf("network ports: %w", err)
 	}
 	delete(n.fwd, c.Name)
 	if len(fs) > 0 {
@@ -321,7 +319,7 @@ func (n *Networks) lxcPlan(name string, cfg *lxcconf.Config) (Plan, []string, er
 			continue
 		case "veth":
 			if err := n.legacyBridge(d.Link); err != nil {
-				return Plan{}, nil, fmt.Errorf("%s.link %s: %w", key, d.Link, err)
+				return Plan{}, nil, printf.Errorf("%s.link %s: %w", key, d.Link, err)
 			}
 			host := rtnl.HostName(name, i)
 			if v := setting(d.Other, "veth.pair"); v != "" {
@@ -331,7 +329,7 @@ func (n *Networks) lxcPlan(name string, cfg *lxcconf.Config) (Plan, []string, er
 		case "macvlan":
 			links = append(links, rtnl.Macvlan{Parent: d.Link, PeerName: tmp, Netns: n.Host})
 		default:
-			return Plan{}, nil, fmt.Errorf("%s.type %s: %w", key, d.Type, ErrUnsupported)
+			return Plan{}, nil, printf.Errorf("%s.type %s: %w", key, d.Type, ErrUnsupported)
 		}
 		if !d.Up {
 			warns = append(warns, key+".flags: the interface is brought up all the same")
@@ -361,7 +359,7 @@ func lxcIface(key, tmp string, i int, d lxcconf.NetDev) (container.NetIface, err
 	if d.HWAddr != "" {
 		mac, err := fillMAC(d.HWAddr)
 		if err != nil {
-			return ifc, fmt.Errorf("%s.hwaddr: %w", key, err)
+			return ifc, printf.Errorf("%s.hwaddr: %w", key, err)
 		}
 		ifc.MAC = mac
 	}
@@ -375,7 +373,7 @@ func lxcIface(key, tmp string, i int, d lxcconf.NetDev) (container.NetIface, err
 		}
 	}
 	if ifc.Gateway == "auto" || ifc.Gateway == "dev" {
-		return ifc, fmt.Errorf("%s.ipv4.gateway %s: %w (write the address)", key, ifc.Gateway, ErrUnsupported)
+		return ifc, printf.Errorf("%s.ipv4.gateway %s: %w (write the address)", key, ifc.Gateway, ErrUnsupported)
 	}
 	return ifc, nil
 }

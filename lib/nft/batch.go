@@ -1,9 +1,9 @@
 package nft
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // batch is one nfnetlink transaction and what each of its messages does,
@@ -51,7 +51,7 @@ func (b *batch) describe(seq uint32) string {
 	if i := seq - b.first; seq >= b.first && i < uint32(len(b.what)) {
 		return b.what[i]
 	}
-	return fmt.Sprintf("message %d", seq)
+	return printf.Sprintf("message %d", seq)
 }
 
 // applyBatch builds the transaction that makes our table hold exactly

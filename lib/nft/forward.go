@@ -2,11 +2,11 @@ package nft
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 )
 
 // Forward sends connections to Port of the device's own addresses on to
@@ -39,7 +39,7 @@ const prioDstNAT = -100
 
 // String returns the rule in nft syntax.
 func (f Forward) String() string {
-	return fmt.Sprintf("fib daddr type local %s dport %d dnat to %s", f.Proto, f.Port, f.To)
+	return printf.Sprintf("fib daddr type local %s dport %d dnat to %s", f.Proto, f.Port, f.To)
 }
 
 // protoNum returns the IP protocol number of a Forward's Proto.
@@ -59,11 +59,11 @@ func (f Forward) check() error {
 	_, ok := protoNum(f.Proto)
 	switch {
 	case !ok:
-		return fmt.Errorf("%w: protocol %q is not tcp or udp", ErrInvalidRule, f.Proto)
+		return printf.Errorf("%w: protocol %q is not tcp or udp", ErrInvalidRule, f.Proto)
 	case f.Port == 0:
-		return fmt.Errorf("%w: forward of port 0", ErrInvalidRule)
+		return printf.Errorf("%w: forward of port 0", ErrInvalidRule)
 	case !f.To.IsValid() || f.To.Port() == 0:
-		return fmt.Errorf("%w: forward target %v is not an IPv4 address and port", ErrInvalidRule, f.To)
+		return printf.Errorf("%w: forward target %v is not an IPv4 address and port", ErrInvalidRule, f.To)
 	}
 	return nil
 }
@@ -78,7 +78,7 @@ func addForward(fs []Forward, f Forward) ([]Forward, error) {
 	for _, x := range fs {
 		if x.Proto == f.Proto && x.Port == f.Port {
 			if x.To != f.To {
-				return fs, fmt.Errorf("%w: %s port %d forwarded to both %s and %s", ErrInvalidRule, f.Proto, f.Port, x.To, f.To)
+				return fs, printf.Errorf("%w: %s port %d forwarded to both %s and %s", ErrInvalidRule, f.Proto, f.Port, x.To, f.To)
 			}
 			return fs, nil
 		}

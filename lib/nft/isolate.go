@@ -2,11 +2,11 @@ package nft
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 )
 
 // ChainInput is the chain of our table that holds the Isolation rules:
@@ -49,7 +49,7 @@ type Isolation struct {
 
 // String returns the rule in nft syntax.
 func (i Isolation) String() string {
-	return fmt.Sprintf("iifname %q ip daddr != %s ct state ! established,related drop", i.Bridge, i.Gateway)
+	return printf.Sprintf("iifname %q ip daddr != %s ct state ! established,related drop", i.Bridge, i.Gateway)
 }
 
 // check returns ErrInvalidRule, wrapped with the reason, for an isolation
@@ -57,9 +57,9 @@ func (i Isolation) String() string {
 func (i Isolation) check() error {
 	switch {
 	case !i.Gateway.IsValid():
-		return fmt.Errorf("%w: gateway %v is not an IPv4 address", ErrInvalidRule, i.Gateway)
+		return printf.Errorf("%w: gateway %v is not an IPv4 address", ErrInvalidRule, i.Gateway)
 	case i.Bridge == "" || len(i.Bridge) >= unix.IFNAMSIZ:
-		return fmt.Errorf("%w: bridge name %q must be 1 to %d bytes", ErrInvalidRule, i.Bridge, unix.IFNAMSIZ-1)
+		return printf.Errorf("%w: bridge name %q must be 1 to %d bytes", ErrInvalidRule, i.Bridge, unix.IFNAMSIZ-1)
 	}
 	return nil
 }

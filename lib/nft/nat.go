@@ -1,9 +1,8 @@
 package nft
 
 import (
-	"fmt"
-
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 )
 
 // Set is everything our table holds: the masquerade rules of NAT pools,
@@ -90,7 +89,7 @@ type NAT struct {
 func (n *NAT) Masquerade(subnet ip4.Prefix, bridge string) error {
 	r := Rule{Subnet: subnet.Masked(), Bridge: bridge}
 	if err := r.check(); err != nil {
-		return fmt.Errorf("nft: %w", err)
+		return printf.Errorf("nft: %w", err)
 	}
 	set := n.set
 	if !contains(set.Masquerade, r) {
@@ -107,7 +106,7 @@ func (n *NAT) Masquerade(subnet ip4.Prefix, bridge string) error {
 func (n *NAT) SetPools(masq []Rule, iso []Isolation) error {
 	set, err := Set{Masquerade: masq, Forwards: n.set.Forwards, Isolate: iso}.clean()
 	if err != nil {
-		return fmt.Errorf("nft: %w", err)
+		return printf.Errorf("nft: %w", err)
 	}
 	return n.commit(set)
 }
@@ -121,7 +120,7 @@ func (n *NAT) Forward(f Forward) error {
 	set := n.set
 	var err error
 	if set.Forwards, err = addForward(set.Forwards, f); err != nil {
-		return fmt.Errorf("nft: %w", err)
+		return printf.Errorf("nft: %w", err)
 	}
 	return n.commit(set)
 }
@@ -151,7 +150,7 @@ func (n *NAT) ReplaceForwards(old ip4.Addr, fs []Forward) error {
 	for _, f := range fs {
 		var err error
 		if set.Forwards, err = addForward(set.Forwards, f); err != nil {
-			return fmt.Errorf("nft: %w", err)
+			return printf.Errorf("nft: %w", err)
 		}
 	}
 	return n.commit(set)

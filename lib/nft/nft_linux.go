@@ -2,11 +2,11 @@ package nft
 
 import (
 	"errors"
-	"fmt"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 // Apply makes our table (table ip pantavisor) hold exactly set,
@@ -26,7 +26,7 @@ import (
 func Apply(set Set) error {
 	set, err := set.clean()
 	if err != nil {
-		return fmt.Errorf("nft: %w", err)
+		return printf.Errorf("nft: %w", err)
 	}
 	return run(applyBatch(1, set))
 }
@@ -49,15 +49,15 @@ func run(b *batch) error {
 	msg := b.end()
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
-		return fmt.Errorf("nft: opening netfilter netlink socket: %w", err)
+		return printf.Errorf("nft: opening netfilter netlink socket: %w", err)
 	}
 	defer unix.Close(fd)
 	kernel := &unix.SockaddrNetlink{Family: unix.AF_NETLINK}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("nft: binding netfilter netlink socket: %w", err)
+		return printf.Errorf("nft: binding netfilter netlink socket: %w", err)
 	}
 	if err := eintr.Retry(func() error { return unix.Sendto(fd, msg, 0, kernel) }); err != nil {
-		return fmt.Errorf("nft: sending batch: %w", err)
+		return printf.Errorf("nft: sending batch: %w", err)
 	}
 	acks, err := readAcks(fd)
 	if err != nil {
@@ -79,12 +79,12 @@ func readAcks(fd int) ([]ack, error) {
 			return acks, nil
 		}
 		if err != nil {
-			return acks, fmt.Errorf("nft: reading replies: %w", err)
+			return acks, printf.Errorf("nft: reading replies: %w", err)
 		}
 		more, err := parseAcks(buf[:n])
 		acks = append(acks, more...)
 		if err != nil {
-			return acks, fmt.Errorf("nft: reading replies: %w", err)
+			return acks, printf.Errorf("nft: reading replies: %w", err)
 		}
 	}
 }

@@ -2,11 +2,11 @@ package nft
 
 import (
 	"encoding/binary"
-	"fmt"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -33,16 +33,16 @@ func parseAcks(b []byte) ([]ack, error) {
 	var acks []ack
 	for len(b) > 0 {
 		if len(b) < nlmsgHdrLen {
-			return acks, fmt.Errorf("%w: %d bytes left, less than a header", ErrMalformedReply, len(b))
+			return acks, printf.Errorf("%w: %d bytes left, less than a header", ErrMalformedReply, len(b))
 		}
 		n := int(binary.NativeEndian.Uint32(b[0:4]))
 		if n < nlmsgHdrLen || n > len(b) {
-			return acks, fmt.Errorf("%w: message length %d with %d bytes left", ErrMalformedReply, n, len(b))
+			return acks, printf.Errorf("%w: message length %d with %d bytes left", ErrMalformedReply, n, len(b))
 		}
 		typ, seq := binary.NativeEndian.Uint16(b[4:6]), binary.NativeEndian.Uint32(b[8:12])
 		if typ == unix.NLMSG_ERROR {
 			if n < nlmsgHdrLen+4 {
-				return acks, fmt.Errorf("%w: error message of %d bytes", ErrMalformedReply, n)
+				return acks, printf.Errorf("%w: error message of %d bytes", ErrMalformedReply, n)
 			}
 			code := int32(binary.NativeEndian.Uint32(b[nlmsgHdrLen:]))
 			acks = append(acks, ack{seq: seq, errno: syscall.Errno(-code)})
@@ -70,12 +70,12 @@ func (b *batch) check(acks []ack) error {
 		}
 	}
 	if failed != nil {
-		return fmt.Errorf("nft: %s: %w", b.describe(failed.seq), failed.errno)
+		return printf.Errorf("nft: %s: %w", b.describe(failed.seq), failed.errno)
 	}
 	// The begin and end messages carry no NLM_F_ACK and get no reply.
 	for i := 1; i < len(b.what)-1; i++ {
 		if seq := b.first + uint32(i); !got[seq] {
-			return fmt.Errorf("nft: %s: %w", b.describe(seq), ErrNoAck)
+			return printf.Errorf("nft: %s: %w", b.describe(seq), ErrNoAck)
 		}
 	}
 	return nil

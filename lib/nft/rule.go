@@ -1,11 +1,10 @@
 package nft
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -39,7 +38,7 @@ type Rule struct {
 
 // String returns the rule in nft syntax, with the subnet masked.
 func (r Rule) String() string {
-	return fmt.Sprintf("ip saddr %s oifname != %q masquerade", r.Subnet.Masked(), r.Bridge)
+	return printf.Sprintf("ip saddr %s oifname != %q masquerade", r.Subnet.Masked(), r.Bridge)
 }
 
 // check returns ErrInvalidRule, wrapped with the reason, for a rule that
@@ -47,9 +46,9 @@ func (r Rule) String() string {
 func (r Rule) check() error {
 	switch {
 	case !r.Subnet.IsValid():
-		return fmt.Errorf("%w: subnet %v is not an IPv4 prefix", ErrInvalidRule, r.Subnet)
+		return printf.Errorf("%w: subnet %v is not an IPv4 prefix", ErrInvalidRule, r.Subnet)
 	case r.Bridge == "" || len(r.Bridge) >= unix.IFNAMSIZ:
-		return fmt.Errorf("%w: bridge name %q must be 1 to %d bytes", ErrInvalidRule, r.Bridge, unix.IFNAMSIZ-1)
+		return printf.Errorf("%w: bridge name %q must be 1 to %d bytes", ErrInvalidRule, r.Bridge, unix.IFNAMSIZ-1)
 	}
 	return nil
 }

@@ -4,11 +4,12 @@
 package persist
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Writer performs durable writes. Crash, when set, is called with the name
@@ -40,12 +41,12 @@ func (w *Writer) WriteFileVia(path, tmp string, data []byte, perm os.FileMode) e
 	w.Point("write " + tmp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return printf.Errorf("writing %s: %w", path, err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", tmp, err)
+		return printf.Errorf("writing %s: %w", tmp, err)
 	}
 	if err := w.SyncClose(f); err != nil {
 		os.Remove(tmp)
@@ -59,10 +60,10 @@ func (w *Writer) SyncClose(f *os.File) error {
 	w.Point("fsync " + f.Name())
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("syncing %s: %w", f.Name(), err)
+		return printf.Errorf("syncing %s: %w", f.Name(), err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", f.Name(), err)
+		return printf.Errorf("closing %s: %w", f.Name(), err)
 	}
 	return nil
 }
@@ -109,7 +110,7 @@ func (w *Writer) Symlink(target, newpath string) error {
 func (w *Writer) MkdirAll(dir string, perm os.FileMode) error {
 	if fi, err := os.Stat(dir); err == nil {
 		if !fi.IsDir() {
-			return fmt.Errorf("creating %s: %w", dir, unix.ENOTDIR)
+			return printf.Errorf("creating %s: %w", dir, unix.ENOTDIR)
 		}
 		return nil
 	}
@@ -132,11 +133,11 @@ func (w *Writer) SyncDir(dir string) error {
 	w.Point("fsync " + dir)
 	f, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
+		return printf.Errorf("syncing directory %s: %w", dir, err)
 	}
 	defer f.Close()
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
+		return printf.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -10,8 +10,9 @@
 package pid1
 
 import (
-	"fmt"
 	"io"
+
+	"pantavisor/lib/printf"
 )
 
 // MainLoopArg runs the main loop: PID 1 forks it and only reaps, as upstream
@@ -38,5 +39,5 @@ func say(console io.Writer, format string, args ...any) {
 	if console == nil {
 		return
 	}
-	fmt.Fprintf(console, "pantavisor: "+format+"\n", args...)
+	printf.Fprintf(console, "pantavisor: "+format+"\n", args...)
 }

@@ -222,7 +222,21 @@ func (s *Supervisor) Halt(ctx context.Context, a power.Action) {
 // restarts the machine (Halt with ctx): PID 1 must never exit.
 func (s *Supervisor) RestartOnPanic(ctx context.Context) {
 	if r := recover(); r != nil {
-		say(s.Console, "PANIC: %v\n%s", r, debug.Stack())
+		say(s.Console, "PANIC: %s\n%s", panicText(r), debug.Stack())
 		s.Halt(ctx, power.Restart)
 	}
+}
+
+// panicText is the text of a panic's value: an error's (runtime errors
+// are errors) or a string; the printer has no reflection for other types.
+func panicText(r any) string {
+	switch r := r.(type) {
+	case error:
+		return r.Error()
+	case string:
+		return r
+	case interface{ String() string }:
+		return r.String()
+	}
+	return "(a value without a text)"
 }

@@ -2,9 +2,9 @@
 package power
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Action is what to do with the machine.
@@ -25,7 +25,7 @@ func (a Action) String() string {
 	case Restart:
 		return "restart"
 	}
-	return fmt.Sprintf("Action(%d)", int(a))
+	return printf.Sprintf("Action(%d)", int(a))
 }
 
 // cmd returns the reboot(2) command of a, or false for an unknown action.
@@ -47,11 +47,11 @@ func (a Action) cmd() (int, bool) {
 func Do(a Action) error {
 	cmd, ok := a.cmd()
 	if !ok {
-		return fmt.Errorf("reboot(%s): %w", a, unix.EINVAL)
+		return printf.Errorf("reboot(%s): %w", a, unix.EINVAL)
 	}
 	unix.Sync()
 	if err := unix.Reboot(cmd); err != nil {
-		return fmt.Errorf("reboot(%s): %w", a, err)
+		return printf.Errorf("reboot(%s): %w", a, err)
 	}
 	return nil
 }
@@ -60,7 +60,7 @@ func Do(a Action) error {
 // instead of restarting at once, so the init can stop cleanly.
 func DisableCtrlAltDel() error {
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF); err != nil {
-		return fmt.Errorf("reboot(CAD_OFF): %w", err)
+		return printf.Errorf("reboot(CAD_OFF): %w", err)
 	}
 	return nil
 }

@@ -4,8 +4,7 @@
 package progress
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -133,14 +132,14 @@ func (p Progress) Bytes() []byte { return p.Append(nil) }
 func Parse(data []byte) (Progress, error) {
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return Progress{}, fmt.Errorf("parsing progress: %w", err)
+		return Progress{}, printf.Errorf("parsing progress: %w", err)
 	}
 	if v.Kind != rawjson.Object {
-		return Progress{}, fmt.Errorf("parsing progress: want an object, got %s", v.Kind)
+		return Progress{}, printf.Errorf("parsing progress: want an object, got %s", v.Kind)
 	}
 	st, ok := v.Get("status")
 	if !ok || st.Kind != rawjson.String {
-		return Progress{}, fmt.Errorf("parsing progress: no status string")
+		return Progress{}, printf.Errorf("parsing progress: no status string")
 	}
 	p := Progress{Status: st.Str}
 	if m, ok := v.Get("status-msg"); ok && m.Kind == rawjson.String {

@@ -3,6 +3,8 @@ package pubkey
 import (
 	"errors"
 	"math/big"
+
+	"pantavisor/lib/hexbytes"
 )
 
 // Curve names a NIST prime curve.
@@ -78,7 +80,11 @@ func (c Curve) params() *params {
 	}
 	var v [5]*big.Int
 	for i := range h {
-		v[i], _ = new(big.Int).SetString(h[i], 16)
+		if len(h[i])%2 != 0 { // P-521's 521 bits: 131 digits
+			h[i] = "0" + h[i]
+		}
+		b, _ := hexbytes.Decode(h[i]) // not SetString: it links fmt
+		v[i] = new(big.Int).SetBytes(b)
 	}
 	return &params{p: v[0], n: v[1], b: v[2], gx: v[3], gy: v[4]}
 }

@@ -3,8 +3,9 @@ package pubkey
 import (
 	"bytes"
 	"crypto"
-	"fmt"
 	"math/big"
+
+	"pantavisor/lib/printf"
 )
 
 // RSA is an RSA public key.
@@ -21,17 +22,17 @@ func (k *RSA) Size() int { return (k.N.BitLen() + 7) / 8 }
 func (k *RSA) check() error {
 	switch {
 	case k.N == nil || k.N.Sign() <= 0:
-		return fmt.Errorf("rsa: missing public modulus")
+		return printf.Errorf("rsa: missing public modulus")
 	case k.N.BitLen() < 1024:
-		return fmt.Errorf("rsa: %d-bit keys are insecure", k.N.BitLen())
+		return printf.Errorf("rsa: %d-bit keys are insecure", k.N.BitLen())
 	case k.N.Bit(0) == 0:
-		return fmt.Errorf("rsa: public modulus is even")
+		return printf.Errorf("rsa: public modulus is even")
 	case k.E < 2:
-		return fmt.Errorf("rsa: public exponent too small or negative")
+		return printf.Errorf("rsa: public exponent too small or negative")
 	case k.E&1 == 0:
-		return fmt.Errorf("rsa: public exponent is even")
+		return printf.Errorf("rsa: public exponent is even")
 	case k.E > 1<<31-1:
-		return fmt.Errorf("rsa: public exponent too large")
+		return printf.Errorf("rsa: public exponent too large")
 	}
 	return nil
 }

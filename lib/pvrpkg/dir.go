@@ -2,12 +2,12 @@ package pvrpkg
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
@@ -33,7 +33,7 @@ func (l Layout) String() string {
 	case LayoutTrail:
 		return "trail"
 	}
-	return fmt.Sprintf("layout(%d)", l)
+	return printf.Sprintf("layout(%d)", int(l))
 }
 
 // Trail file names, relative to the trail directory.
@@ -80,7 +80,7 @@ func ReadDir(dir string) (Dir, error) {
 		}
 		d.ObjectsDir = od
 	default:
-		return Dir{}, fmt.Errorf("reading package directory %s: %w (want %s or %s)", dir, ErrNoState, StateFile, TrailStateFile)
+		return Dir{}, printf.Errorf("reading package directory %s: %w (want %s or %s)", dir, ErrNoState, StateFile, TrailStateFile)
 	}
 	return d, nil
 }
@@ -102,14 +102,14 @@ func readObjectsDir(name string) (string, error) {
 	}
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", name, err)
+		return "", printf.Errorf("reading %s: %w", name, err)
 	}
 	od, ok := v.Get("ObjectsDir")
 	switch {
 	case !ok || od.Kind == rawjson.Null:
 		return "", nil
 	case od.Kind != rawjson.String:
-		return "", fmt.Errorf("reading %s: ObjectsDir: want a string, got %s", name, od.Kind)
+		return "", printf.Errorf("reading %s: ObjectsDir: want a string, got %s", name, od.Kind)
 	}
 	return od.Str, nil
 }
@@ -124,10 +124,10 @@ func readLimited(name string, limit int64, tooLarge error) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, printf.Errorf("reading %s: %w", name, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("reading %s: %w: more than %d bytes", name, tooLarge, limit)
+		return nil, printf.Errorf("reading %s: %w: more than %d bytes", name, tooLarge, limit)
 	}
 	return data, nil
 }
@@ -191,7 +191,7 @@ func (d Dir) Has(o state.Object) (bool, error) {
 	case err != nil:
 		return false, err
 	case !fi.Mode().IsRegular():
-		return false, fmt.Errorf("object %s: %w", o.Name, ErrNotRegular)
+		return false, printf.Errorf("object %s: %w", o.Name, ErrNotRegular)
 	}
 	return true, nil
 }
@@ -201,10 +201,10 @@ func (d Dir) Has(o state.Object) (bool, error) {
 // and sha, then try the layout's places.
 func (d Dir) locate(o state.Object, try func(name string) error) error {
 	if err := state.CheckPath(o.Name); err != nil {
-		return fmt.Errorf("object %q: %w: %v", o.Name, ErrBadObject, err)
+		return printf.Errorf("object %q: %w: %v", o.Name, ErrBadObject, err)
 	}
 	if !state.IsSHA256(o.SHA) {
-		return fmt.Errorf("object %s: %w: sha256 %q", o.Name, ErrBadObject, o.SHA)
+		return printf.Errorf("object %s: %w: sha256 %q", o.Name, ErrBadObject, o.SHA)
 	}
 	if d.Layout != LayoutTrail {
 		return wrapObject(o, try(filepath.Join(d.Path, ObjectsPrefix+o.SHA)))
@@ -218,7 +218,7 @@ func (d Dir) locate(o state.Object, try func(name string) error) error {
 
 func wrapObject(o state.Object, err error) error {
 	if err != nil {
-		return fmt.Errorf("object %s (%s): %w", o.Name, o.SHA, err)
+		return printf.Errorf("object %s (%s): %w", o.Name, o.SHA, err)
 	}
 	return nil
 }

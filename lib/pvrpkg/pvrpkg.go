@@ -7,10 +7,10 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"fmt"
 	"io"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -67,7 +67,7 @@ func isGzip(head []byte) bool {
 // error is wrapped). Every error starts with "reading package: ".
 func Walk(r io.Reader, fn func(e Entry, body io.Reader) error) error {
 	if err := walk(r, fn); err != nil {
-		return fmt.Errorf("reading package: %w", err)
+		return printf.Errorf("reading package: %w", err)
 	}
 	return nil
 }
@@ -113,11 +113,11 @@ func walkTar(tr *tarReader, fn func(e Entry, body io.Reader) error) error {
 			continue
 		}
 		if seen[e.Name] {
-			return fmt.Errorf("entry %q: %w", e.Name, ErrDuplicate)
+			return printf.Errorf("entry %q: %w", e.Name, ErrDuplicate)
 		}
 		seen[e.Name] = true
 		if err := fn(e, tr); err != nil {
-			return fmt.Errorf("%s: %w", e.Name, err)
+			return printf.Errorf("%s: %w", e.Name, err)
 		}
 	}
 }
@@ -139,25 +139,25 @@ func checkEntry(hdr *tarHeader) (e Entry, ok bool, err error) {
 		}
 	}
 	if err := state.CheckPath(name); err != nil {
-		return Entry{}, false, fmt.Errorf("entry %q: %w: %v", hdr.Name, ErrUnsafeName, err)
+		return Entry{}, false, printf.Errorf("entry %q: %w: %v", hdr.Name, ErrUnsafeName, err)
 	}
 	switch hdr.Typeflag {
 	case typeDir:
 		return Entry{}, false, nil
 	case typeReg:
 	default:
-		return Entry{}, false, fmt.Errorf("entry %q: %w (%s)", name, ErrNotRegular, typeName(hdr.Typeflag))
+		return Entry{}, false, printf.Errorf("entry %q: %w (%s)", name, ErrNotRegular, typeName(hdr.Typeflag))
 	}
 	e = Entry{Name: name, Size: hdr.Size}
 	switch {
 	case name == StateFile:
 		if hdr.Size > MaxStateSize {
-			return Entry{}, false, fmt.Errorf("entry %q: %w: %d bytes, limit %d", name, ErrTooLarge, hdr.Size, MaxStateSize)
+			return Entry{}, false, printf.Errorf("entry %q: %w: %d bytes, limit %d", name, ErrTooLarge, hdr.Size, MaxStateSize)
 		}
 	case strings.HasPrefix(name, ObjectsPrefix) && state.IsSHA256(name[len(ObjectsPrefix):]):
 		e.SHA = name[len(ObjectsPrefix):]
 	default:
-		return Entry{}, false, fmt.Errorf("%w %q in package", ErrUnexpected, name)
+		return Entry{}, false, printf.Errorf("%w %q in package", ErrUnexpected, name)
 	}
 	return e, true, nil
 }
@@ -176,7 +176,7 @@ func typeName(t byte) string {
 	case typeFifo:
 		return "fifo"
 	}
-	return fmt.Sprintf("type %q", t)
+	return printf.Sprintf("type %q", t)
 }
 
 // drain reads the gzip stream to its end so its checksum and length are
@@ -188,7 +188,7 @@ func drain(zr *gzip.Reader) error {
 	case err != nil:
 		return err
 	case n > maxTrailing:
-		return fmt.Errorf("more than %d bytes after the end of the tar archive", maxTrailing)
+		return printf.Errorf("more than %d bytes after the end of the tar archive", maxTrailing)
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func Scan(r io.Reader) (*Contents, error) {
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("reading package: %w", ErrNoState)
+		return nil, printf.Errorf("reading package: %w", ErrNoState)
 	}
 	return c, nil
 }

@@ -3,10 +3,10 @@ package pvrpkg
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -137,7 +137,7 @@ func (tr *tarReader) readHeader() (*tarHeader, error) {
 	}
 	size, err := parseNumber(b[124:136])
 	if err != nil {
-		return nil, fmt.Errorf("%w: size: %v", errTarHeader, err)
+		return nil, printf.Errorf("%w: size: %v", errTarHeader, err)
 	}
 	h := &tarHeader{Name: cString(b[0:100]), Size: size, Typeflag: b[156]}
 	if string(b[257:263]) == "ustar\x00" { // POSIX: name may have a prefix
@@ -157,7 +157,7 @@ func (tr *tarReader) readHeader() (*tarHeader, error) {
 // readMeta reads the body of a metadata entry (pax, long name).
 func (tr *tarReader) readMeta(size int64) ([]byte, error) {
 	if size > maxMetaSize {
-		return nil, fmt.Errorf("%w: metadata entry of %d bytes", errTarHeader, size)
+		return nil, printf.Errorf("%w: metadata entry of %d bytes", errTarHeader, size)
 	}
 	buf := make([]byte, size)
 	if _, err := io.ReadFull(tr.r, buf); err != nil {
@@ -174,7 +174,7 @@ func (tr *tarReader) readMeta(size int64) ([]byte, error) {
 func checkSum(b []byte) error {
 	want, err := parseNumber(b[148:156])
 	if err != nil {
-		return fmt.Errorf("%w: checksum field: %v", errTarHeader, err)
+		return printf.Errorf("%w: checksum field: %v", errTarHeader, err)
 	}
 	var unsigned, signed int64
 	for i, c := range b {
@@ -185,7 +185,7 @@ func checkSum(b []byte) error {
 		signed += int64(int8(c))
 	}
 	if want != unsigned && want != signed {
-		return fmt.Errorf("%w: bad checksum", errTarHeader)
+		return printf.Errorf("%w: bad checksum", errTarHeader)
 	}
 	return nil
 }
@@ -211,7 +211,7 @@ func parseNumber(f []byte) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 8, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid octal %q", s)
+		return 0, printf.Errorf("invalid octal %q", s)
 	}
 	return n, nil
 }
@@ -221,22 +221,22 @@ func parsePax(meta []byte, path string, size int64) (string, int64, error) {
 	for len(meta) > 0 {
 		sp := bytes.IndexByte(meta, ' ')
 		if sp <= 0 {
-			return "", 0, fmt.Errorf("%w: pax record", errTarHeader)
+			return "", 0, printf.Errorf("%w: pax record", errTarHeader)
 		}
 		n, err := strconv.Atoi(string(meta[:sp]))
 		if err != nil || n <= sp+1 || n > len(meta) || meta[n-1] != '\n' {
-			return "", 0, fmt.Errorf("%w: pax record length", errTarHeader)
+			return "", 0, printf.Errorf("%w: pax record length", errTarHeader)
 		}
 		key, value, ok := bytes.Cut(meta[sp+1:n-1], []byte("="))
 		if !ok {
-			return "", 0, fmt.Errorf("%w: pax record without '='", errTarHeader)
+			return "", 0, printf.Errorf("%w: pax record without '='", errTarHeader)
 		}
 		switch string(key) {
 		case "path":
 			path = string(value)
 		case "size":
 			if size, err = strconv.ParseInt(string(value), 10, 64); err != nil || size < 0 {
-				return "", 0, fmt.Errorf("%w: pax size %q", errTarHeader, value)
+				return "", 0, printf.Errorf("%w: pax size %q", errTarHeader, value)
 			}
 		}
 		meta = meta[n:]

@@ -2,10 +2,10 @@ package pvs
 
 import (
 	"bytes"
-	"fmt"
 	"sort"
 	"strconv"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
 )
@@ -57,7 +57,7 @@ func AppendCanonical(dst []byte, v rawjson.Value) ([]byte, error) {
 	case rawjson.Object:
 		return appendObject(dst, v.Members)
 	}
-	return nil, fmt.Errorf("%w: value of kind %s", ErrCanonical, v.Kind)
+	return nil, printf.Errorf("%w: value of kind %s", ErrCanonical, v.Kind)
 }
 
 // appendObject writes members sorted by name.
@@ -69,7 +69,7 @@ func appendObject(dst []byte, members []rawjson.Member) ([]byte, error) {
 	for i, m := range sorted {
 		if i > 0 {
 			if sorted[i-1].Key == m.Key {
-				return nil, fmt.Errorf("%w: duplicate member %q", ErrCanonical, m.Key)
+				return nil, printf.Errorf("%w: duplicate member %q", ErrCanonical, m.Key)
 			}
 			dst = append(dst, ',')
 		}
@@ -128,7 +128,7 @@ func appendNumber(dst []byte, lit []byte) ([]byte, error) {
 	if expText != nil {
 		var err error
 		if exp, err = strconv.ParseInt(string(bytes.TrimPrefix(expText, []byte("+"))), 10, 32); err != nil {
-			return nil, fmt.Errorf("%w: exponent of %s out of range", ErrCanonical, lit)
+			return nil, printf.Errorf("%w: exponent of %s out of range", ErrCanonical, lit)
 		}
 	}
 	intPart, frac, _ := bytes.Cut(mant, []byte("."))
@@ -146,7 +146,7 @@ func appendNumber(dst []byte, lit []byte) ([]byte, error) {
 	}
 	if q >= 0 {
 		if q > maxZeros {
-			return nil, fmt.Errorf("%w: %s has more than %d digits", ErrCanonical, lit, maxZeros)
+			return nil, printf.Errorf("%w: %s has more than %d digits", ErrCanonical, lit, maxZeros)
 		}
 		dst = append(dst, digits...)
 		return append(dst, bytes.Repeat([]byte("0"), int(q))...), nil

@@ -1,11 +1,11 @@
 package pvs
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"pantavisor/lib/b64"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
 )
@@ -76,10 +76,10 @@ func Check(state rawjson.Value, opts Options) (Result, error) {
 		opts.Now = time.Now
 	}
 	if state.Kind != rawjson.Object {
-		return res, fmt.Errorf("%w: state is not an object", ErrValidation)
+		return res, printf.Errorf("%w: state is not an object", ErrValidation)
 	}
 	if k, dup := duplicateKey(state.Members); dup {
-		return res, fmt.Errorf("%w: duplicate key %q", ErrValidation, k)
+		return res, printf.Errorf("%w: duplicate key %q", ErrValidation, k)
 	}
 	covered := map[string]bool{}
 	var failed *SigResult
@@ -99,7 +99,7 @@ func Check(state rawjson.Value, opts Options) (Result, error) {
 		}
 	}
 	if failed != nil {
-		return res, fmt.Errorf("%w: %s: %w", ErrValidation, failed.Name, failed.Err)
+		return res, printf.Errorf("%w: %s: %w", ErrValidation, failed.Name, failed.Err)
 	}
 	if !opts.Mode.needsCoverage() {
 		return res, nil
@@ -110,7 +110,7 @@ func Check(state rawjson.Value, opts Options) (Result, error) {
 		}
 	}
 	if len(res.Uncovered) > 0 && opts.Mode == Strict {
-		return res, fmt.Errorf("%w: %d keys, first %q", ErrNotCovered, len(res.Uncovered), res.Uncovered[0])
+		return res, printf.Errorf("%w: %d keys, first %q", ErrNotCovered, len(res.Uncovered), res.Uncovered[0])
 	}
 	return res, nil
 }
@@ -144,7 +144,7 @@ func checkOne(state rawjson.Value, m rawjson.Member, opts *Options, res *Result)
 		}
 		key = cr.leaf.PublicKey
 	} else if key == nil {
-		sr.Err = fmt.Errorf("%w: no x5c and no device public key (%s)", ErrUntrusted, PubFile)
+		sr.Err = printf.Errorf("%w: no x5c and no device public key (%s)", ErrUntrusted, PubFile)
 		return sr, nil
 	}
 	input := b64.AppendURL(append([]byte(sig.Protected), '.'), payload)

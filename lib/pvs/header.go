@@ -2,10 +2,10 @@ package pvs
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"pantavisor/lib/b64"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
 )
@@ -49,7 +49,7 @@ func IsSignature(v rawjson.Value) bool {
 // value. Members other than these three are refused, as is a missing one.
 func ParseSignature(v rawjson.Value) (Signature, error) {
 	if !IsSignature(v) {
-		return Signature{}, fmt.Errorf("%w: not a %s object", ErrHeader, Spec)
+		return Signature{}, printf.Errorf("%w: not a %s object", ErrHeader, Spec)
 	}
 	var sig Signature
 	var prot, sg bool
@@ -58,28 +58,28 @@ func ParseSignature(v rawjson.Value) (Signature, error) {
 		case "#spec":
 		case "protected":
 			if m.Value.Kind != rawjson.String || prot {
-				return Signature{}, fmt.Errorf("%w: \"protected\" is not one string", ErrHeader)
+				return Signature{}, printf.Errorf("%w: \"protected\" is not one string", ErrHeader)
 			}
 			sig.Protected, prot = m.Value.Str, true
 		case "signature":
 			if m.Value.Kind != rawjson.String || sg {
-				return Signature{}, fmt.Errorf("%w: \"signature\" is not one string", ErrHeader)
+				return Signature{}, printf.Errorf("%w: \"signature\" is not one string", ErrHeader)
 			}
 			raw, ok := b64.DecodeURL(m.Value.Str)
 			if !ok || len(raw) == 0 {
-				return Signature{}, fmt.Errorf("%w: \"signature\" is not base64url", ErrHeader)
+				return Signature{}, printf.Errorf("%w: \"signature\" is not base64url", ErrHeader)
 			}
 			sig.Sig, sg = raw, true
 		default:
-			return Signature{}, fmt.Errorf("%w: unknown member %q", ErrHeader, m.Key)
+			return Signature{}, printf.Errorf("%w: unknown member %q", ErrHeader, m.Key)
 		}
 	}
 	if !prot || !sg {
-		return Signature{}, fmt.Errorf("%w: needs one \"protected\" and one \"signature\" string", ErrHeader)
+		return Signature{}, printf.Errorf("%w: needs one \"protected\" and one \"signature\" string", ErrHeader)
 	}
 	raw, ok := b64.DecodeURL(sig.Protected)
 	if !ok {
-		return Signature{}, fmt.Errorf("%w: \"protected\" is not base64url", ErrHeader)
+		return Signature{}, printf.Errorf("%w: \"protected\" is not base64url", ErrHeader)
 	}
 	h, err := ParseHeader(raw)
 	if err != nil {
@@ -97,29 +97,29 @@ func ParseSignature(v rawjson.Value) (Signature, error) {
 func ParseHeader(data []byte) (Header, error) {
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return Header{}, fmt.Errorf("%w: %w", ErrHeader, err)
+		return Header{}, printf.Errorf("%w: %w", ErrHeader, err)
 	}
 	if v.Kind != rawjson.Object {
-		return Header{}, fmt.Errorf("%w: not an object", ErrHeader)
+		return Header{}, printf.Errorf("%w: not an object", ErrHeader)
 	}
 	var h Header
 	seen := map[string]bool{}
 	for _, m := range v.Members {
 		if seen[m.Key] {
-			return Header{}, fmt.Errorf("%w: duplicate %q", ErrHeader, m.Key)
+			return Header{}, printf.Errorf("%w: duplicate %q", ErrHeader, m.Key)
 		}
 		seen[m.Key] = true
 		if err := h.member(m); err != nil {
-			return Header{}, fmt.Errorf("%w: %q: %w", ErrHeader, m.Key, err)
+			return Header{}, printf.Errorf("%w: %q: %w", ErrHeader, m.Key, err)
 		}
 	}
 	switch {
 	case hashOf(h.Alg) == 0:
-		return Header{}, fmt.Errorf("%w: unsupported alg %q", ErrHeader, h.Alg)
+		return Header{}, printf.Errorf("%w: unsupported alg %q", ErrHeader, h.Alg)
 	case !seen["typ"]:
-		return Header{}, fmt.Errorf("%w: no typ", ErrHeader)
+		return Header{}, printf.Errorf("%w: no typ", ErrHeader)
 	case len(h.Include) == 0:
-		return Header{}, fmt.Errorf("%w: no pvs.include", ErrHeader)
+		return Header{}, printf.Errorf("%w: no pvs.include", ErrHeader)
 	}
 	return h, nil
 }
@@ -157,15 +157,15 @@ func (h *Header) pvs(v rawjson.Value) error {
 		case "exclude":
 			dst = &h.Exclude
 		default:
-			return fmt.Errorf("unknown member %q", m.Key)
+			return printf.Errorf("unknown member %q", m.Key)
 		}
 		if *dst != nil || m.Value.Kind != rawjson.Array {
-			return fmt.Errorf("%s: want one array of strings", m.Key)
+			return printf.Errorf("%s: want one array of strings", m.Key)
 		}
 		*dst = []string{}
 		for _, it := range m.Value.Items {
 			if it.Kind != rawjson.String || strings.ContainsRune(it.Str, 0) {
-				return fmt.Errorf("%s: want one array of strings", m.Key)
+				return printf.Errorf("%s: want one array of strings", m.Key)
 			}
 			*dst = append(*dst, it.Str)
 		}
@@ -178,12 +178,12 @@ func (h *Header) x5c(v rawjson.Value) error {
 		return errors.New("want a non-empty array")
 	}
 	if len(v.Items) > MaxChain {
-		return fmt.Errorf("chain of %d certificates, at most %d", len(v.Items), MaxChain)
+		return printf.Errorf("chain of %d certificates, at most %d", len(v.Items), MaxChain)
 	}
 	for i, it := range v.Items {
 		der, ok := b64.DecodeStd(it.Str)
 		if it.Kind != rawjson.String || !ok || len(der) == 0 {
-			return fmt.Errorf("certificate %d is not base64", i)
+			return printf.Errorf("certificate %d is not base64", i)
 		}
 		h.X5C = append(h.X5C, der)
 	}

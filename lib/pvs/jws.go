@@ -2,9 +2,9 @@ package pvs
 
 import (
 	"crypto"
-	"fmt"
 	"math/big"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pubkey"
 	"pantavisor/lib/sentinel"
 )
@@ -46,26 +46,26 @@ func curveOf(alg string) pubkey.Curve {
 func VerifyJWS(alg string, key crypto.PublicKey, input, sig []byte) error {
 	h := hashOf(alg)
 	if h == 0 {
-		return fmt.Errorf("%w: unsupported alg %q", ErrBadSignature, alg)
+		return printf.Errorf("%w: unsupported alg %q", ErrBadSignature, alg)
 	}
 	sum := pubkey.Digest(h, input)
 	switch k := key.(type) {
 	case *pubkey.RSA:
 		if alg != "RS256" {
-			return fmt.Errorf("%w: alg %s with an RSA key", ErrBadSignature, alg)
+			return printf.Errorf("%w: alg %s with an RSA key", ErrBadSignature, alg)
 		}
 		if err := k.VerifyPKCS1v15(h, sum, sig); err != nil {
-			return fmt.Errorf("%w: %w", ErrBadSignature, err)
+			return printf.Errorf("%w: %w", ErrBadSignature, err)
 		}
 		return nil
 	case *pubkey.EC:
 		c := curveOf(alg)
 		if c == 0 || k.Curve != c {
-			return fmt.Errorf("%w: alg %s with an EC key on %s", ErrBadSignature, alg, k.Curve)
+			return printf.Errorf("%w: alg %s with an EC key on %s", ErrBadSignature, alg, k.Curve)
 		}
 		n := c.ByteSize()
 		if len(sig) != 2*n {
-			return fmt.Errorf("%w: %s signature of %d bytes, want %d", ErrBadSignature, alg, len(sig), 2*n)
+			return printf.Errorf("%w: %s signature of %d bytes, want %d", ErrBadSignature, alg, len(sig), 2*n)
 		}
 		r := new(big.Int).SetBytes(sig[:n])
 		s := new(big.Int).SetBytes(sig[n:])
@@ -74,5 +74,5 @@ func VerifyJWS(alg string, key crypto.PublicKey, input, sig []byte) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: unsupported key type %T", ErrBadSignature, key)
+	return printf.Errorf("%w: alg %s: a key neither RSA nor EC", ErrBadSignature, alg)
 }

@@ -1,8 +1,7 @@
 package pvs
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -27,7 +26,7 @@ func (m Mode) String() string {
 	if int(m) < len(modeNames) {
 		return modeNames[m]
 	}
-	return fmt.Sprintf("mode(%d)", uint8(m))
+	return printf.Sprintf("mode(%d)", uint8(m))
 }
 
 // ParseMode reads a PV_SECUREBOOT_MODE value.
@@ -37,7 +36,7 @@ func ParseMode(s string) (Mode, error) {
 			return Mode(m), nil
 		}
 	}
-	return 0, fmt.Errorf("%w %q (want disabled, audit, lenient or strict)", ErrMode, s)
+	return 0, printf.Errorf("%w %q (want disabled, audit, lenient or strict)", ErrMode, s)
 }
 
 // needsCoverage reports whether the mode looks at uncovered keys at all.

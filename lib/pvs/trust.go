@@ -3,7 +3,6 @@ package pvs
 import (
 	"crypto"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"pantavisor/lib/buildinfo"
 	"pantavisor/lib/cert"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -58,10 +58,10 @@ func LoadTrust(dir, ca, oem string) (Trust, error) {
 		return t, nil
 	}
 	if err != nil {
-		return Trust{}, fmt.Errorf("reading public key: %w", err)
+		return Trust{}, printf.Errorf("reading public key: %w", err)
 	}
 	if t.PubKey, err = ParsePublicKey(data); err != nil {
-		return Trust{}, fmt.Errorf("%s: %w", filepath.Join(dir, PubFile), err)
+		return Trust{}, printf.Errorf("%s: %w", filepath.Join(dir, PubFile), err)
 	}
 	return t, nil
 }
@@ -72,12 +72,12 @@ func loadBundle(path string) ([]*cert.Cert, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading trust store: %w", err)
+		return nil, printf.Errorf("reading trust store: %w", err)
 	}
 	defer f.Close()
 	certs, err := cert.ParseBundle(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, printf.Errorf("%s: %w", path, err)
 	}
 	return certs, nil
 }
@@ -149,7 +149,7 @@ func (t *Trust) verifyChain(x5c [][]byte, covered []string, at, now time.Time) (
 	for i, der := range x5c {
 		c, err := cert.Parse(der)
 		if err != nil {
-			return r, fmt.Errorf("%w: x5c certificate %d: %w", ErrUntrusted, i, err)
+			return r, printf.Errorf("%w: x5c certificate %d: %w", ErrUntrusted, i, err)
 		}
 		certs[i] = c
 	}
@@ -159,12 +159,12 @@ func (t *Trust) verifyChain(x5c [][]byte, covered []string, at, now time.Time) (
 		roots = append(append([]*cert.Cert(nil), t.OEMCA...), t.CA...)
 	}
 	if len(roots) == 0 {
-		return r, fmt.Errorf("%w: empty trust store", ErrUntrusted)
+		return r, printf.Errorf("%w: empty trust store", ErrUntrusted)
 	}
 	r.at, r.untrusted = clock(at, now, certs)
 	chain, err := cert.Verify(r.leaf, cert.Options{Roots: roots, Intermediates: certs[1:], At: r.at, MaxChain: MaxChain})
 	if err != nil {
-		return r, fmt.Errorf("%w: %w", ErrUntrusted, err)
+		return r, printf.Errorf("%w: %w", ErrUntrusted, err)
 	}
 	r.names = commonNames(chain)
 	return r, nil

@@ -2,13 +2,13 @@ package pvtx
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
@@ -68,15 +68,15 @@ func (t *Txn) Deploy(dir string) error {
 	dir = filepath.Clean(dir)
 	bak := dir + ".bak"
 	if _, err := os.Lstat(bak); err == nil {
-		return fmt.Errorf("%s exists (left by an interrupted deploy?): restore or remove it first", bak)
+		return printf.Errorf("%s exists (left by an interrupted deploy?): restore or remove it first", bak)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".tmp")
 	if err != nil {
-		return fmt.Errorf("creating the temporary directory: %w", err)
+		return printf.Errorf("creating the temporary directory: %w", err)
 	}
 	if err := build(tmp, dir, s.Objects, data, st); err != nil {
 		os.RemoveAll(tmp)
-		return fmt.Errorf("building %s: %w", tmp, err)
+		return printf.Errorf("building %s: %w", tmp, err)
 	}
 	if err := t.swap(tmp, dir, bak); err != nil {
 		os.RemoveAll(tmp)
@@ -126,7 +126,7 @@ func writeKey(tmp, objdir string, m rawjson.Member) error {
 	switch {
 	case v.Kind == rawjson.String && state.IsSHA256(v.Str):
 		if err := os.Link(filepath.Join(objdir, v.Str), dst); err != nil {
-			return fmt.Errorf("object of %s: %w", m.Key, err)
+			return printf.Errorf("object of %s: %w", m.Key, err)
 		}
 		return nil
 	case v.Kind == rawjson.String:
@@ -147,7 +147,7 @@ func linkBoot(tmp string) error {
 	}
 	run, err := rawjson.Parse(data)
 	if err != nil {
-		return fmt.Errorf("bsp/run.json: %w", err)
+		return printf.Errorf("bsp/run.json: %w", err)
 	}
 	for _, m := range run.Members {
 		for _, l := range bspLinks {
@@ -155,7 +155,7 @@ func linkBoot(tmp string) error {
 				continue
 			}
 			if err := checkKey("bsp/" + m.Value.Str); err != nil {
-				return fmt.Errorf("bsp/run.json %s: %w", m.Key, err)
+				return printf.Errorf("bsp/run.json %s: %w", m.Key, err)
 			}
 			src := filepath.Join(tmp, "bsp", m.Value.Str)
 			if _, err := os.Stat(src); err != nil {
@@ -181,14 +181,14 @@ func (t *Txn) swap(tmp, dir, bak string) error {
 	had := err == nil
 	if had {
 		if err := t.W.Rename(dir, bak); err != nil {
-			return fmt.Errorf("backing up %s: %w", dir, err)
+			return printf.Errorf("backing up %s: %w", dir, err)
 		}
 	}
 	if err := t.W.Rename(tmp, dir); err != nil {
-		err = fmt.Errorf("swapping in %s: %w", dir, err)
+		err = printf.Errorf("swapping in %s: %w", dir, err)
 		if had {
 			if rerr := os.Rename(bak, dir); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("restoring %s from %s: %w", dir, bak, rerr))
+				err = errors.Join(err, printf.Errorf("restoring %s from %s: %w", dir, bak, rerr))
 			}
 		}
 		return err
@@ -206,7 +206,7 @@ func syncfs(dir string) error {
 	}
 	defer f.Close()
 	if err := unix.Syncfs(int(f.Fd())); err != nil {
-		return fmt.Errorf("syncfs %s: %w", dir, err)
+		return printf.Errorf("syncfs %s: %w", dir, err)
 	}
 	return nil
 }

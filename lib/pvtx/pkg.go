@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"pantavisor/lib/digest"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
@@ -48,7 +48,7 @@ func (src source) readJSON() ([]byte, error) {
 		return nil, err
 	}
 	if len(data) > state.MaxSize {
-		return nil, fmt.Errorf("state json larger than %d bytes", state.MaxSize)
+		return nil, printf.Errorf("state json larger than %d bytes", state.MaxSize)
 	}
 	return data, nil
 }
@@ -82,7 +82,7 @@ func (src source) walk(obj func(sha string, size int64, body io.Reader) error) (
 		return nil, err
 	}
 	if js == nil {
-		return nil, fmt.Errorf("reading package: %w", ErrNoJSON)
+		return nil, printf.Errorf("reading package: %w", ErrNoJSON)
 	}
 	return js, nil
 }
@@ -100,14 +100,14 @@ func storeObject(w *persist.Writer, dir, sha string, body io.Reader) error {
 	}
 	f, err := os.CreateTemp(dir, "."+sha+".tmp*")
 	if err != nil {
-		return fmt.Errorf("storing object %s: %w", sha, err)
+		return printf.Errorf("storing object %s: %w", sha, err)
 	}
 	tmp := f.Name()
 	h := digest.New()
 	_, err = io.Copy(io.MultiWriter(f, h), body)
 	if err == nil {
 		if got := hex.EncodeToString(h.Sum(nil)); got != sha {
-			err = fmt.Errorf("%w: %s hashes to %s", ErrBadObject, sha, got)
+			err = printf.Errorf("%w: %s hashes to %s", ErrBadObject, sha, got)
 		}
 	}
 	if err == nil {
@@ -120,7 +120,7 @@ func storeObject(w *persist.Writer, dir, sha string, body io.Reader) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("storing object %s: %w", sha, err)
+		return printf.Errorf("storing object %s: %w", sha, err)
 	}
 	return nil
 }

@@ -2,12 +2,12 @@ package pvtx
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -62,7 +62,7 @@ func (t *Txn) queue() (Status, error) {
 		return s, ErrNoQueue
 	}
 	if fi, err := os.Stat(s.Queue); err != nil || !fi.IsDir() {
-		return s, fmt.Errorf("queue %s does not exist: %w", s.Queue, ErrNoQueue)
+		return s, printf.Errorf("queue %s does not exist: %w", s.Queue, ErrNoQueue)
 	}
 	return s, nil
 }
@@ -77,7 +77,7 @@ func (t *Txn) QueueRemove(part string) error {
 	if part == "" {
 		return errors.New("empty part name")
 	}
-	name := fmt.Sprintf("%03d%s%s%s", s.Count, entrySep, strings.ReplaceAll(part, "/", "%2F"), removeSuffix)
+	name := printf.Sprintf("%03d%s%s%s", s.Count, entrySep, strings.ReplaceAll(part, "/", "%2F"), removeSuffix)
 	if err := checkEntry(name); err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (t *Txn) QueueUnpackFrom(r io.Reader, name string) error {
 	if name == "" {
 		name = "package"
 	}
-	entry := fmt.Sprintf("%03d%s%s", s.Count, entrySep, name)
+	entry := printf.Sprintf("%03d%s%s", s.Count, entrySep, name)
 	if err := checkEntry(entry); err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (t *Txn) QueueUnpackFrom(r io.Reader, name string) error {
 // checkEntry refuses a queue entry name that is not one path component.
 func checkEntry(name string) error {
 	if len(name) > maxName || state.CheckName(name) != nil || name == "." || name == ".." {
-		return fmt.Errorf("queue entry %q: not a valid file name", name)
+		return printf.Errorf("queue entry %q: not a valid file name", name)
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func (t *Txn) QueueProcess(base, queue, objdir string) error {
 	}
 	for _, e := range entries {
 		if err := t.apply(cur, s, e); err != nil {
-			return fmt.Errorf("queue entry %s: %w", e.Name(), err)
+			return printf.Errorf("queue entry %s: %w", e.Name(), err)
 		}
 	}
 	return t.saveState(cur.Bytes())
@@ -240,10 +240,10 @@ func (t *Txn) moveObjects(from, objdir string) error {
 	for _, e := range entries {
 		src := filepath.Join(from, e.Name())
 		if !state.IsSHA256(e.Name()) {
-			return fmt.Errorf("%s: %w", src, ErrBadObject)
+			return printf.Errorf("%s: %w", src, ErrBadObject)
 		}
 		if ok, err := objectOK(src, e.Name()); !ok {
-			return fmt.Errorf("%s: %w (%v)", src, ErrBadObject, err)
+			return printf.Errorf("%s: %w (%v)", src, ErrBadObject, err)
 		}
 		if err := t.W.Rename(src, filepath.Join(objdir, e.Name())); err != nil {
 			return err

@@ -1,8 +1,7 @@
 package pvtx
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
@@ -23,14 +22,14 @@ func (t *Txn) secureboot(state []byte) error {
 	}
 	v, err := rawjson.Parse(state)
 	if err != nil {
-		return fmt.Errorf("%w: %w: %w", ErrSecureboot, pvs.ErrValidation, err)
+		return printf.Errorf("%w: %w: %w", ErrSecureboot, pvs.ErrValidation, err)
 	}
 	res, err := pvs.Check(v, *t.Secureboot)
 	if t.Report != nil {
 		t.Report(res)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrSecureboot, err)
+		return printf.Errorf("%w: %w", ErrSecureboot, err)
 	}
 	return nil
 }

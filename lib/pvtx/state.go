@@ -1,10 +1,10 @@
 package pvtx
 
 import (
-	"fmt"
 	"strings"
 
 	"pantavisor/lib/b64"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )
@@ -38,10 +38,10 @@ type State struct {
 func ParseState(data []byte) (*State, error) {
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("parsing state json: %w", err)
+		return nil, printf.Errorf("parsing state json: %w", err)
 	}
 	if v.Kind != rawjson.Object {
-		return nil, fmt.Errorf("parsing state json: %w: a %s, not an object", rawjson.ErrSyntax, v.Kind)
+		return nil, printf.Errorf("parsing state json: %w: a %s, not an object", rawjson.ErrSyntax, v.Kind)
 	}
 	s := &State{raw: data}
 	for _, m := range v.Members {

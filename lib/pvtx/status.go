@@ -2,8 +2,8 @@ package pvtx
 
 import (
 	"bytes"
-	"fmt"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -84,7 +84,7 @@ func (s *Status) MarshalBinary() ([]byte, error) {
 // struct are ignored).
 func ParseStatus(b []byte) (Status, error) {
 	if len(b) < txnSize {
-		return Status{}, fmt.Errorf("%w: %d bytes, want %d or %d", ErrBadStatus, len(b), txnSize, queueSize)
+		return Status{}, printf.Errorf("%w: %d bytes, want %d or %d", ErrBadStatus, len(b), txnSize, queueSize)
 	}
 	s := Status{
 		State:   getInt32(b[offStatus:]),
@@ -109,7 +109,7 @@ func getInt32(b []byte) int32 {
 
 func putPath(dst []byte, p string) error {
 	if len(p) > maxPathBytes || bytes.IndexByte([]byte(p), 0) >= 0 {
-		return fmt.Errorf("path %.40q...: longer than %d bytes or holds a NUL", p, maxPathBytes)
+		return printf.Errorf("path %.40q...: longer than %d bytes or holds a NUL", p, maxPathBytes)
 	}
 	copy(dst, p)
 	return nil

@@ -3,7 +3,6 @@ package pvtx
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +14,7 @@ import (
 
 	"pantavisor/lib/digest"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/sentinel"
@@ -53,7 +53,7 @@ type HTTPError struct {
 }
 
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("pv-ctrl %s %s: %d %s\nResponse: %s", e.Method, e.Target, e.Status, e.Reason, e.Body)
+	return printf.Sprintf("pv-ctrl %s %s: %d %s\nResponse: %s", e.Method, e.Target, e.Status, e.Reason, e.Body)
 }
 
 // Txn is the transaction kept in a directory (PVTXDIR): the .status file
@@ -88,7 +88,7 @@ func (t *Txn) Load() (s Status, ok bool, err error) {
 		s, err = ParseStatus(b)
 	}
 	if err != nil {
-		return Status{}, false, fmt.Errorf("reading %s: %w", t.path(statusFile), err)
+		return Status{}, false, printf.Errorf("reading %s: %w", t.path(statusFile), err)
 	}
 	return s, true, nil
 }
@@ -121,11 +121,11 @@ func (t *Txn) active() (Status, error) {
 func (t *Txn) current() (*State, error) {
 	data, err := os.ReadFile(t.path(currentFile))
 	if err != nil {
-		return nil, fmt.Errorf("reading the transaction state: %w", err)
+		return nil, printf.Errorf("reading the transaction state: %w", err)
 	}
 	st, err := ParseState(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t.path(currentFile), err)
+		return nil, printf.Errorf("%s: %w", t.path(currentFile), err)
 	}
 	return st, nil
 }
@@ -188,7 +188,7 @@ func (t *Txn) base(base string) ([]byte, error) {
 			return nil, ErrNoCtrl
 		}
 		if data, err = t.Ctrl.GetStep("current"); err != nil {
-			return nil, fmt.Errorf("reading the current revision: %w", err)
+			return nil, printf.Errorf("reading the current revision: %w", err)
 		}
 	case "empty":
 		return []byte(EmptyState), nil
@@ -198,7 +198,7 @@ func (t *Txn) base(base string) ([]byte, error) {
 		}
 	}
 	if _, err := ParseState(data); err != nil {
-		return nil, fmt.Errorf("%s: %w", base, err)
+		return nil, printf.Errorf("%s: %w", base, err)
 	}
 	return data, nil
 }
@@ -208,7 +208,7 @@ func (t *Txn) base(base string) ([]byte, error) {
 func readBase(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("no state json at %s: %w", path, err)
+		return nil, printf.Errorf("no state json at %s: %w", path, err)
 	}
 	if fi.IsDir() {
 		d, err := pvrpkg.ReadDir(path)
@@ -275,7 +275,7 @@ func (t *Txn) AddFrom(r io.Reader) error {
 func (t *Txn) merge(js []byte) error {
 	in, err := ParseState(js)
 	if err != nil {
-		return fmt.Errorf("incoming json: %w", err)
+		return printf.Errorf("incoming json: %w", err)
 	}
 	cur, err := t.current()
 	if err != nil {
@@ -355,7 +355,7 @@ func (t *Txn) Commit(name string) (string, error) {
 		return "", ErrNoCtrl
 	}
 	if err := t.Ctrl.PutStep(rev, data); err != nil {
-		return "", fmt.Errorf("uploading revision %s: %w", rev, err)
+		return "", printf.Errorf("uploading revision %s: %w", rev, err)
 	}
 	s.State = StateCommitted
 	return rev, t.save(s)
@@ -372,7 +372,7 @@ func (t *Txn) revName(data []byte) string {
 	if rnd == nil {
 		rnd = random
 	}
-	return fmt.Sprintf("locals/pvtx-%d-%s-%d", now().Unix(), hex.EncodeToString(sum[:4]), rnd()%1000)
+	return printf.Sprintf("locals/pvtx-%d-%s-%d", now().Unix(), hex.EncodeToString(sum[:4]), rnd()%1000)
 }
 
 // checkRevision applies pv-ctrl's rule for local revision names
@@ -380,7 +380,7 @@ func (t *Txn) revName(data []byte) string {
 func checkRevision(rev string) error {
 	name, ok := strings.CutPrefix(rev, "locals/")
 	if !ok || storage.CheckLocalName(name) != nil {
-		return fmt.Errorf("%q: %w", rev, ErrBadRevision)
+		return printf.Errorf("%q: %w", rev, ErrBadRevision)
 	}
 	return nil
 }
@@ -388,7 +388,7 @@ func checkRevision(rev string) error {
 // checkKey is state.CheckPath for a state key, with the key named.
 func checkKey(key string) error {
 	if err := state.CheckPath(key); err != nil {
-		return fmt.Errorf("state key %q: %w", key, err)
+		return printf.Errorf("state key %q: %w", key, err)
 	}
 	return nil
 }

@@ -8,11 +8,11 @@
 package rawjson
 
 import (
-	"fmt"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -70,7 +70,7 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
+	return printf.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
 }
 
 // Unwrap makes errors.Is(err, ErrSyntax) true.
@@ -105,11 +105,11 @@ func (v Value) Get(key string) (Value, bool) {
 // Int returns a Number as an int64; fractions and overflow are errors.
 func (v Value) Int() (int64, error) {
 	if v.Kind != Number {
-		return 0, fmt.Errorf("want a number, got %s", v.Kind)
+		return 0, printf.Errorf("want a number, got %s", v.Kind)
 	}
 	n, err := strconv.ParseInt(string(v.Raw), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("want an integer, got %s", v.Raw)
+		return 0, printf.Errorf("want an integer, got %s", v.Raw)
 	}
 	return n, nil
 }
@@ -117,7 +117,7 @@ func (v Value) Int() (int64, error) {
 // Float returns a Number as a float64.
 func (v Value) Float() (float64, error) {
 	if v.Kind != Number {
-		return 0, fmt.Errorf("want a number, got %s", v.Kind)
+		return 0, printf.Errorf("want a number, got %s", v.Kind)
 	}
 	return strconv.ParseFloat(string(v.Raw), 64)
 }
@@ -170,7 +170,7 @@ func (p *parser) value(depth int) (Value, error) {
 	case c == 'n':
 		v.Kind, err = Null, p.literal("null")
 	default:
-		return Value{}, p.fail(fmt.Sprintf("unexpected character %q", c))
+		return Value{}, p.fail(printf.Sprintf("unexpected character %q", c))
 	}
 	if err != nil {
 		return Value{}, err
@@ -370,7 +370,7 @@ func (p *parser) slowStr(start int) (string, error) {
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", p.fail(fmt.Sprintf("invalid escape \\%c", e))
+			return "", p.fail(printf.Sprintf("invalid escape \\%c", e))
 		}
 	}
 	return "", p.fail("unterminated string")

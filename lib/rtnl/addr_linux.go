@@ -2,11 +2,11 @@ package rtnl
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 )
 
 // AddAddr gives l the address p (ip addr replace p dev l): the address
@@ -14,7 +14,7 @@ import (
 // changes nothing.
 func (c *Conn) AddAddr(l Link, p ip4.Prefix) error {
 	if !p.IsValid() {
-		return fmt.Errorf("rtnl: adding an address to %s: invalid prefix %s", l.Name, p)
+		return printf.Errorf("rtnl: adding an address to %s: invalid prefix %s", l.Name, p)
 	}
 	a := p.Addr().As4()
 	var w builder
@@ -79,7 +79,7 @@ func parseAddr(m message) (ip4.Prefix, int, bool) {
 // nothing; another default route of the same family is replaced.
 func (c *Conn) AddDefaultRoute(gw ip4.Addr) error {
 	if !gw.IsValid() {
-		return fmt.Errorf("rtnl: adding a default route: invalid gateway")
+		return printf.Errorf("rtnl: adding a default route: invalid gateway")
 	}
 	var w builder
 	a := gw.As4()

@@ -1,9 +1,7 @@
 package rtnl
 
 import (
-	"fmt"
-
-	"github.com/vishvananda/netns"
+	"pantavisor/lib/printf"
 )
 
 // Veth puts a container on a bridge: Attach creates a veth pair, the host
@@ -17,7 +15,7 @@ type Veth struct {
 	PeerName string // container end, its name inside the container (e.g. "eth0")
 	// Netns is the host namespace to work in; 0 (the zero value) means
 	// the caller's. Tests point it at a namespace of their own.
-	Netns netns.NsHandle
+	Netns Netns
 }
 
 // Attach creates the pair for the container whose init is pid. Steps:
@@ -25,9 +23,9 @@ type Veth struct {
 // enslave and raise the host end; the host end is deleted again if a
 // step after its creation fails.
 func (v Veth) Attach(pid int) error {
-	target, err := netns.GetFromPid(pid)
+	target, err := NetnsOfPid(pid)
 	if err != nil {
-		return fmt.Errorf("rtnl: network namespace of pid %d: %w", pid, err)
+		return printf.Errorf("rtnl: network namespace of pid %d: %w", pid, err)
 	}
 	defer target.Close()
 	c, err := dialHost(v.Netns)
@@ -59,16 +57,16 @@ func (v Veth) Attach(pid int) error {
 // creates PeerName, a bridge-mode macvlan over Parent, directly in the
 // container's network namespace (down: the stage configures it).
 type Macvlan struct {
-	Parent   string         // host interface, e.g. "eth0"
-	PeerName string         // its name inside the container
-	Netns    netns.NsHandle // host namespace; 0 = the caller's
+	Parent   string // host interface, e.g. "eth0"
+	PeerName string // its name inside the container
+	Netns    Netns  // host namespace; 0 = the caller's
 }
 
 // Attach creates the macvlan for the container whose init is pid.
 func (m Macvlan) Attach(pid int) error {
-	target, err := netns.GetFromPid(pid)
+	target, err := NetnsOfPid(pid)
 	if err != nil {
-		return fmt.Errorf("rtnl: network namespace of pid %d: %w", pid, err)
+		return printf.Errorf("rtnl: network namespace of pid %d: %w", pid, err)
 	}
 	defer target.Close()
 	c, err := dialHost(m.Netns)
@@ -84,7 +82,7 @@ func (m Macvlan) Attach(pid int) error {
 }
 
 // dialHost opens a Conn in h, or in the caller's namespace for 0.
-func dialHost(h netns.NsHandle) (*Conn, error) {
+func dialHost(h Netns) (*Conn, error) {
 	if h == 0 {
 		return Dial()
 	}

@@ -2,13 +2,12 @@ package rtnl
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 // Conn is a NETLINK_ROUTE socket in one network namespace: the one it was
@@ -28,11 +27,11 @@ const recvSize = 1 << 16
 func Dial() (*Conn, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
-		return nil, fmt.Errorf("rtnl: opening netlink socket: %w", err)
+		return nil, printf.Errorf("rtnl: opening netlink socket: %w", err)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("rtnl: binding netlink socket: %w", err)
+		return nil, printf.Errorf("rtnl: binding netlink socket: %w", err)
 	}
 	// Best effort, both since Linux 4.12 or older: the kernel's text for
 	// a refused request, and acks without a copy of the request.
@@ -46,24 +45,24 @@ func Dial() (*Conn, error) {
 // open the socket, return to the thread's namespace. If the way back
 // fails the thread stays locked, so Go retires it with its goroutine
 // rather than running other goroutines in the wrong namespace.
-func DialNetns(h netns.NsHandle) (c *Conn, err error) {
+func DialNetns(h Netns) (c *Conn, err error) {
 	runtime.LockOSThread()
-	orig, err := netns.Get()
+	orig, err := CurrentNetns()
 	if err != nil {
 		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("rtnl: current network namespace: %w", err)
+		return nil, printf.Errorf("rtnl: current network namespace: %w", err)
 	}
 	defer orig.Close()
-	if err := netns.Set(h); err != nil {
+	if err := h.Enter(); err != nil {
 		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("rtnl: entering network namespace %s: %w", h, err)
+		return nil, printf.Errorf("rtnl: entering network namespace (fd %d): %w", int(h), err)
 	}
 	c, err = Dial()
-	if back := netns.Set(orig); back != nil {
+	if back := orig.Enter(); back != nil {
 		if c != nil {
 			c.Close()
 		}
-		return nil, fmt.Errorf("rtnl: returning to network namespace %s: %w", orig, back)
+		return nil, printf.Errorf("rtnl: returning to network namespace (fd %d): %w", int(orig), back)
 	}
 	runtime.UnlockOSThread()
 	return c, err
@@ -78,7 +77,7 @@ func (c *Conn) Close() error { return unix.Close(c.fd) }
 func (c *Conn) request(op string, typ, flags uint16, payload []byte) ([]message, error) {
 	msgs, err := c.exchange(typ, flags, payload)
 	if err != nil {
-		return nil, fmt.Errorf("rtnl: %s: %w", op, err)
+		return nil, printf.Errorf("rtnl: %s: %w", op, err)
 	}
 	return msgs, nil
 }

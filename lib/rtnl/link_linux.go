@@ -3,10 +3,11 @@ package rtnl
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // ErrNotBridge: EnsureBridge found a link of that name that is no bridge.
@@ -40,7 +41,7 @@ func (c *Conn) LinkByName(name string) (Link, error) {
 			return parseLink(m.Data)
 		}
 	}
-	return Link{}, fmt.Errorf("rtnl: looking up link %s: %w", name, syscall.ENODEV)
+	return Link{}, printf.Errorf("rtnl: looking up link %s: %w", name, syscall.ENODEV)
 }
 
 // Links lists every link of the namespace, in index order.
@@ -58,7 +59,7 @@ func (c *Conn) Links() ([]Link, error) {
 		}
 		l, err := parseLink(m.Data)
 		if err != nil {
-			return nil, fmt.Errorf("rtnl: listing links: %w", err)
+			return nil, printf.Errorf("rtnl: listing links: %w", err)
 		}
 		out = append(out, l)
 	}
@@ -185,7 +186,7 @@ func (c *Conn) EnsureBridge(name string) (Link, error) {
 		return Link{}, err
 	}
 	if l.Kind != "bridge" {
-		return Link{}, fmt.Errorf("rtnl: bridge %s: %w (kind %q)", name, ErrNotBridge, l.Kind)
+		return Link{}, printf.Errorf("rtnl: bridge %s: %w (kind %q)", name, ErrNotBridge, l.Kind)
 	}
 	if !l.Up() {
 		if err := c.SetUp(l); err != nil {

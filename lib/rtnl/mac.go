@@ -2,7 +2,9 @@ package rtnl
 
 import (
 	"errors"
-	"fmt"
+
+	"pantavisor/lib/hexbytes"
+	"pantavisor/lib/printf"
 )
 
 // ErrBadMAC: ParseMAC was given something other than six hex pairs.
@@ -12,30 +14,18 @@ var ErrBadMAC = errors.New("not a MAC address (six hex pairs joined by ':')")
 // ':' ("02:00:0a:00:00:02"), either case.
 func ParseMAC(s string) ([]byte, error) {
 	if len(s) != 17 {
-		return nil, fmt.Errorf("%q: %w", s, ErrBadMAC)
+		return nil, printf.Errorf("%q: %w", s, ErrBadMAC)
 	}
 	out := make([]byte, 6)
 	for i := range out {
-		hi, ok1 := unhex(s[3*i])
-		lo, ok2 := unhex(s[3*i+1])
+		hi, ok1 := hexbytes.Digit(s[3*i])
+		lo, ok2 := hexbytes.Digit(s[3*i+1])
 		if !ok1 || !ok2 || (i < 5 && s[3*i+2] != ':') {
-			return nil, fmt.Errorf("%q: %w", s, ErrBadMAC)
+			return nil, printf.Errorf("%q: %w", s, ErrBadMAC)
 		}
 		out[i] = hi<<4 | lo
 	}
 	return out, nil
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // FormatMAC writes a hardware address as lowercase hex pairs joined by ':'.

@@ -3,10 +3,11 @@ package rtnl
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Parse errors (the reply is not what the kernel writes).
@@ -97,7 +98,7 @@ func parseAck(m message) error {
 		return nil
 	}
 	if e > 0 {
-		return fmt.Errorf("%w: positive error %d", ErrTruncated, e)
+		return printf.Errorf("%w: positive error %d", ErrTruncated, e)
 	}
 	out := &Error{Errno: syscall.Errno(-e)}
 	if m.Flags&unix.NLM_F_ACK_TLVS == 0 {

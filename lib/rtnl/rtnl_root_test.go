@@ -21,7 +21,7 @@ import (
 func dial(t *testing.T) (*Conn, netns.NsHandle) {
 	t.Helper()
 	h := testenv.NewNetns(t)
-	c, err := DialNetns(h)
+	c, err := DialNetns(Netns(h))
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c, h
@@ -178,7 +178,7 @@ func TestVethAttach(t *testing.T) {
 	host, hostNS := dial(t)
 	pid := sleeper(t)
 	name := HostName("c1", 0)
-	v := Veth{Bridge: "pvbr0", HostName: name, PeerName: "eth0", Netns: hostNS}
+	v := Veth{Bridge: "pvbr0", HostName: name, PeerName: "eth0", Netns: Netns(hostNS)}
 	err := v.Attach(pid)
 	assert.ErrorIs(t, err, unix.ENODEV, "no bridge yet")
 	assert.ErrorContains(t, err, "rtnl: looking up link pvbr0: no such device")
@@ -193,7 +193,7 @@ func TestVethAttach(t *testing.T) {
 	ctrNS, err := netns.GetFromPid(pid)
 	require.NoError(t, err)
 	defer ctrNS.Close()
-	ctr, err := DialNetns(ctrNS)
+	ctr, err := DialNetns(Netns(ctrNS))
 	require.NoError(t, err)
 	defer ctr.Close()
 	p, err := ctr.LinkByName("eth0")
@@ -201,7 +201,7 @@ func TestVethAttach(t *testing.T) {
 	assert.Equal(t, "veth", p.Kind)
 	assert.False(t, p.Up(), "the stage brings its end up")
 
-	err = Veth{Bridge: "pvbr0", HostName: "pvother", PeerName: "eth0", Netns: hostNS}.Attach(pid)
+	err = Veth{Bridge: "pvbr0", HostName: "pvother", PeerName: "eth0", Netns: Netns(hostNS)}.Attach(pid)
 	assert.ErrorIs(t, err, unix.EEXIST, "eth0 exists in the container")
 	_, err = host.LinkByName("pvother")
 	assert.ErrorIs(t, err, unix.ENODEV, "nothing left behind")
@@ -210,14 +210,14 @@ func TestVethAttach(t *testing.T) {
 func TestMacvlanAttach(t *testing.T) {
 	host, hostNS := dial(t)
 	pid := sleeper(t)
-	m := Macvlan{Parent: "up0", PeerName: "eth1", Netns: hostNS}
+	m := Macvlan{Parent: "up0", PeerName: "eth1", Netns: Netns(hostNS)}
 	assert.ErrorContains(t, m.Attach(pid), "rtnl: looking up link up0: no such device")
 	require.NoError(t, host.AddVeth("up0", "up1", -1))
 	require.NoError(t, m.Attach(pid))
 	ctrNS, err := netns.GetFromPid(pid)
 	require.NoError(t, err)
 	defer ctrNS.Close()
-	ctr, err := DialNetns(ctrNS)
+	ctr, err := DialNetns(Netns(ctrNS))
 	require.NoError(t, err)
 	defer ctr.Close()
 	l, err := ctr.LinkByName("eth1")

@@ -1,8 +1,7 @@
 package state
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -115,7 +114,7 @@ func (b *BSP) assets() []asset {
 	add("firmware", b.Firmware)
 	add("modules", b.Modules)
 	for i, a := range b.Addons {
-		add(fmt.Sprintf("addons[%d]", i), a)
+		add(printf.Sprintf("addons[%d]", i), a)
 	}
 	return out
 }

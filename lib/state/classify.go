@@ -2,9 +2,9 @@ package state
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -33,7 +33,7 @@ func (c Class) String() string {
 	if int(c) < len(classNames) {
 		return classNames[c]
 	}
-	return fmt.Sprintf("class(%d)", c)
+	return printf.Sprintf("class(%d)", int(c))
 }
 
 // Classify returns the class of key name with value v, or why v cannot be
@@ -58,14 +58,14 @@ func Classify(name string, v rawjson.Value) (Class, error) {
 		return ClassRun, wantKind(v, rawjson.Object)
 	case strings.HasSuffix(name, "/services.json"):
 		if v.Kind != rawjson.Object && v.Kind != rawjson.Array {
-			return ClassServices, fmt.Errorf("want an object or array, got %s", v.Kind)
+			return ClassServices, printf.Errorf("want an object or array, got %s", v.Kind)
 		}
 		return ClassServices, nil
 	case strings.HasSuffix(name, "/src.json"), strings.HasSuffix(name, "/build.json"), strings.HasPrefix(name, "_sigs/"):
 		return ClassIgnored, nil
 	case v.Kind == rawjson.String:
 		if !IsSHA256(v.Str) {
-			return ClassObject, fmt.Errorf("want a 64-hex sha256, got %q", v.Str)
+			return ClassObject, printf.Errorf("want a 64-hex sha256, got %q", v.Str)
 		}
 		return ClassObject, nil
 	case strings.HasSuffix(name, ".json") && (v.Kind == rawjson.Object || v.Kind == rawjson.Array):
@@ -74,12 +74,12 @@ func Classify(name string, v rawjson.Value) (Class, error) {
 		// Upstream would take the JSON text for a sha256 and fail later.
 		return ClassJSON, errors.New("inline JSON is allowed only for keys ending in .json")
 	}
-	return ClassObject, fmt.Errorf("want a sha256 string or inline JSON, got %s", v.Kind)
+	return ClassObject, printf.Errorf("want a sha256 string or inline JSON, got %s", v.Kind)
 }
 
 func wantKind(v rawjson.Value, k rawjson.Kind) error {
 	if v.Kind != k {
-		return fmt.Errorf("want a JSON %s, got %s", k, v.Kind)
+		return printf.Errorf("want a JSON %s, got %s", k, v.Kind)
 	}
 	return nil
 }

@@ -1,8 +1,7 @@
 package state
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -158,9 +157,9 @@ func parseGroups(key, path string, v rawjson.Value, opts Options) ([]Group, erro
 	}
 	groups := []Group{}
 	for i, g := range v.Items {
-		p := fmt.Sprintf("%s[%d].", path, i)
+		p := printf.Sprintf("%s[%d].", path, i)
 		if path == "" {
-			p = fmt.Sprintf("[%d].", i)
+			p = printf.Sprintf("[%d].", i)
 		}
 		if g.Kind != rawjson.Object {
 			return nil, errorf(key, "%s: want an object, got %s", p[:len(p)-1], g.Kind)
@@ -202,7 +201,7 @@ func parseDisks(key, path string, v rawjson.Value, strict bool) ([]Disk, error) 
 	}
 	var disks []Disk
 	for i, d := range v.Items {
-		p := fmt.Sprintf("%s[%d].", path, i)
+		p := printf.Sprintf("%s[%d].", path, i)
 		f := newFields(key, p, d)
 		disk := Disk{
 			Name: f.str("name"), Path: f.str("path"), MountTarget: f.str("mount_target"),

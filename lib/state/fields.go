@@ -1,8 +1,7 @@
 package state
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -22,7 +21,7 @@ func newFields(key, path string, v rawjson.Value) *fields {
 
 func (f *fields) failf(name, format string, args ...any) {
 	if f.err == nil {
-		f.err = errorf(f.key, "%s%s: %s", f.path, name, fmt.Sprintf(format, args...))
+		f.err = errorf(f.key, "%s%s: %s", f.path, name, printf.Sprintf(format, args...))
 	}
 }
 
@@ -57,7 +56,7 @@ func (f *fields) strs(name string) []string {
 	out := make([]string, 0, len(m.Items))
 	for i, it := range m.Items {
 		if it.Kind != rawjson.String {
-			f.failf(fmt.Sprintf("%s[%d]", name, i), "want a string, got %s", it.Kind)
+			f.failf(printf.Sprintf("%s[%d]", name, i), "want a string, got %s", it.Kind)
 			return nil
 		}
 		out = append(out, it.Str)

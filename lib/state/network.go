@@ -1,11 +1,11 @@
 package state
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
 	"pantavisor/lib/ip4"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
 )
@@ -193,7 +193,7 @@ func (f *fields) ports() []Port {
 		if err == nil {
 			for _, q := range out {
 				if q.Proto == p.Proto && q.Port == p.Port {
-					err = fmt.Errorf("%s port %d forwarded twice", p.Proto, p.Port)
+					err = printf.Errorf("%s port %d forwarded twice", p.Proto, p.Port)
 				}
 			}
 		}
@@ -208,7 +208,7 @@ func (f *fields) ports() []Port {
 
 // ParsePort reads "DEVICE:CONTAINER[/tcp|/udp]", ports 1 to 65535.
 func ParsePort(s string) (Port, error) {
-	bad := fmt.Errorf("want DEVICEPORT:CONTAINERPORT[/tcp|/udp], got %q", s)
+	bad := printf.Errorf("want DEVICEPORT:CONTAINERPORT[/tcp|/udp], got %q", s)
 	spec, proto, hasProto := strings.Cut(s, "/")
 	if !hasProto {
 		proto = "tcp"
@@ -247,7 +247,7 @@ func ParseIPv4(s string) (addr ip4.Addr, bits int, err error) {
 		addr, err = ip4.ParseAddr(s)
 	}
 	if err != nil {
-		return ip4.Addr{}, 0, fmt.Errorf("want an IPv4 address or CIDR, got %q", s)
+		return ip4.Addr{}, 0, printf.Errorf("want an IPv4 address or CIDR, got %q", s)
 	}
 	return addr, bits, nil
 }
@@ -264,7 +264,7 @@ func ParseMAC(s string) ([6]byte, error) {
 		mac[i] = byte(b)
 	}
 	if !ok || mac[0]&1 != 0 || mac == [6]byte{} {
-		return [6]byte{}, fmt.Errorf("want a unicast MAC like 02:00:0a:00:05:02, got %q", s)
+		return [6]byte{}, printf.Errorf("want a unicast MAC like 02:00:0a:00:05:02, got %q", s)
 	}
 	return mac, nil
 }
@@ -278,11 +278,11 @@ var ErrIfName error = &sentinel.Error{Text: "invalid interface name"}
 func CheckIfName(s string) error {
 	switch {
 	case s == "" || len(s) > 15:
-		return fmt.Errorf("%w %q: want 1 to 15 bytes", ErrIfName, s)
+		return printf.Errorf("%w %q: want 1 to 15 bytes", ErrIfName, s)
 	case s == "." || s == "..":
-		return fmt.Errorf("%w %q", ErrIfName, s)
+		return printf.Errorf("%w %q", ErrIfName, s)
 	case strings.ContainsAny(s, "/: \t\n\v\f\r"):
-		return fmt.Errorf("%w %q: '/', ':' or white space", ErrIfName, s)
+		return printf.Errorf("%w %q: '/', ':' or white space", ErrIfName, s)
 	}
 	return nil
 }

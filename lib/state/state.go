@@ -4,10 +4,10 @@
 package state
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -66,7 +66,7 @@ type Error struct {
 func (e *Error) Error() string { return e.Key + ": " + e.Reason }
 
 func errorf(key, format string, args ...any) *Error {
-	return &Error{Key: key, Reason: fmt.Sprintf(format, args...)}
+	return &Error{Key: key, Reason: printf.Sprintf(format, args...)}
 }
 
 // Options are the configuration values parsing depends on. The zero value
@@ -81,7 +81,7 @@ type Options struct {
 func Read(r io.Reader, opts Options) (*State, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading state: %w", err)
+		return nil, printf.Errorf("reading state: %w", err)
 	}
 	if len(data) > MaxSize {
 		return nil, errorf("state", "larger than %d bytes", MaxSize)
@@ -222,5 +222,5 @@ func (s *State) linkOwners(Options) error {
 }
 
 func (s *State) warnf(format string, args ...any) {
-	s.Warnings = append(s.Warnings, fmt.Sprintf(format, args...))
+	s.Warnings = append(s.Warnings, printf.Sprintf(format, args...))
 }

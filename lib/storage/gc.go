@@ -1,12 +1,12 @@
 package storage
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/state"
 )
@@ -42,7 +42,7 @@ type GCReport struct {
 
 // String summarises a report for a log line.
 func (r GCReport) String() string {
-	return fmt.Sprintf("removed %d revisions %v and %d objects, reclaimed %d bytes", len(r.Revisions), r.Revisions, r.Objects, r.Bytes)
+	return printf.Sprintf("removed %d revisions %v and %d objects, reclaimed %d bytes", len(r.Revisions), r.Revisions, r.Objects, r.Bytes)
 }
 
 // GC removes every revision but the kept ones (and the one trails/current

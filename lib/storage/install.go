@@ -2,13 +2,13 @@ package storage
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -35,7 +35,7 @@ func (s *Storage) Install(rev string, stateJSON []byte, open Opener) (*state.Sta
 	}
 	if err != nil {
 		s.removeObjects(added)
-		return nil, fmt.Errorf("installing revision %s: %w", rev, err)
+		return nil, printf.Errorf("installing revision %s: %w", rev, err)
 	}
 	return st, nil
 }
@@ -46,11 +46,11 @@ func (s *Storage) checkInstall(rev string, stateJSON []byte) (*state.State, erro
 		return nil, err
 	}
 	if s.HasRevision(rev) {
-		return nil, fmt.Errorf("%w: %s", ErrRevisionExist, rev)
+		return nil, printf.Errorf("%w: %s", ErrRevisionExist, rev)
 	}
 	st, err := state.Parse(stateJSON, state.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("installing revision %s: %w", rev, err)
+		return nil, printf.Errorf("installing revision %s: %w", rev, err)
 	}
 	return st, nil
 }
@@ -64,16 +64,16 @@ func (s *Storage) installObjects(st *state.State, open Opener) (added []string, 
 		}
 		done[o.SHA] = true
 		if open == nil {
-			return added, fmt.Errorf("%w: %s (%s)", ErrMissingObject, o.Name, o.SHA)
+			return added, printf.Errorf("%w: %s (%s)", ErrMissingObject, o.Name, o.SHA)
 		}
 		rc, size, err := open(o)
 		if err != nil {
-			return added, fmt.Errorf("%w: %s (%s): %v", ErrMissingObject, o.Name, o.SHA, err)
+			return added, printf.Errorf("%w: %s (%s): %v", ErrMissingObject, o.Name, o.SHA, err)
 		}
 		ok, err := s.InstallObject(o.SHA, size, rc)
 		rc.Close()
 		if err != nil {
-			return added, fmt.Errorf("object %s: %w", o.Name, err)
+			return added, printf.Errorf("object %s: %w", o.Name, err)
 		}
 		if ok {
 			added = append(added, o.SHA)
@@ -146,7 +146,7 @@ func (s *Storage) placeObject(dir string, o state.Object) error {
 		return s.W.WriteFile(p, data, 0o644)
 	}
 	if err := s.W.Link(s.ObjectPath(o.SHA), p); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("linking object %s: %w", o.Name, err)
+		return printf.Errorf("linking object %s: %w", o.Name, err)
 	}
 	return nil
 }
@@ -193,7 +193,7 @@ func (s *Storage) linkBootAssets(dir string, st *state.State) error {
 	}
 	for _, a := range assets {
 		if err := s.W.Link(filepath.Join(dir, a[1]), filepath.Join(dir, ".pv", a[0])); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("linking boot asset %s: %w", a[0], err)
+			return printf.Errorf("linking boot asset %s: %w", a[0], err)
 		}
 	}
 	return nil

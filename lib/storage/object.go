@@ -3,7 +3,6 @@ package storage
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"pantavisor/lib/digest"
 	"pantavisor/lib/fsverity"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -41,30 +41,30 @@ func (s *Storage) HasObject(sha string) bool {
 // already link. Memory use does not depend on the object's size.
 func (s *Storage) InstallObject(sha string, size int64, r io.Reader) (added bool, err error) {
 	if !state.IsSHA256(sha) {
-		return false, fmt.Errorf("installing object %q: not a sha256", sha)
+		return false, printf.Errorf("installing object %q: not a sha256", sha)
 	}
 	if s.HasObject(sha) {
 		return false, nil
 	}
 	if size > 0 {
 		if err := s.CheckSpace(uint64(size)); err != nil {
-			return false, fmt.Errorf("installing object %s: %w", sha, err)
+			return false, printf.Errorf("installing object %s: %w", sha, err)
 		}
 	}
 	final := s.ObjectPath(sha)
 	s.W.Point("write " + final + ".tmp")
 	f, err := os.CreateTemp(filepath.Dir(final), sha+".*.tmp")
 	if err != nil {
-		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+		return false, printf.Errorf("installing object %s: %w", sha, noSpace(err))
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
 	if err := s.writeObject(f, sha, size, r); err != nil {
-		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+		return false, printf.Errorf("installing object %s: %w", sha, noSpace(err))
 	}
 	added, err = s.place(tmp, sha)
 	if err != nil {
-		return false, fmt.Errorf("installing object %s: %w", sha, noSpace(err))
+		return false, printf.Errorf("installing object %s: %w", sha, noSpace(err))
 	}
 	return added, nil
 }
@@ -133,12 +133,12 @@ func (s *Storage) writeObject(f *os.File, sha string, size int64, r io.Reader) e
 	if err == io.EOF {
 		err = nil
 		if size >= 0 && n != size {
-			err = fmt.Errorf("got %d bytes, want %d", n, size)
+			err = printf.Errorf("got %d bytes, want %d", n, size)
 		}
 	}
 	if err == nil {
 		if got := hex.EncodeToString(h.Sum(nil)); got != sha {
-			err = fmt.Errorf("%w: content hashes to %s", ErrHash, got)
+			err = printf.Errorf("%w: content hashes to %s", ErrHash, got)
 		}
 	}
 	if err != nil {
@@ -165,7 +165,7 @@ func fill(r io.Reader, buf []byte) (int, error) {
 // noSpace marks a full-disk error (ENOSPC, EDQUOT) as ErrNoSpace too.
 func noSpace(err error) error {
 	if (errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)) && !errors.Is(err, ErrNoSpace) {
-		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+		return printf.Errorf("%w: %w", ErrNoSpace, err)
 	}
 	return err
 }
@@ -174,11 +174,11 @@ func noSpace(err error) error {
 // a missing object is an ErrMissingObject error.
 func (s *Storage) OpenObject(sha string) (*os.File, error) {
 	if !state.IsSHA256(sha) {
-		return nil, fmt.Errorf("%w: %q is not a sha256", ErrMissingObject, sha)
+		return nil, printf.Errorf("%w: %q is not a sha256", ErrMissingObject, sha)
 	}
 	f, err := os.Open(s.ObjectPath(sha))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrMissingObject, sha)
+		return nil, printf.Errorf("%w: %s", ErrMissingObject, sha)
 	}
 	return f, err
 }
@@ -219,7 +219,7 @@ func HashFile(path string) (string, error) {
 	defer f.Close()
 	h := digest.New()
 	if _, err := io.CopyBuffer(h, f, make([]byte, hashBufSize)); err != nil {
-		return "", fmt.Errorf("hashing %s: %w", path, err)
+		return "", printf.Errorf("hashing %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -241,7 +241,7 @@ func (sp Space) Available() uint64 {
 func (s *Storage) Space() (Space, error) {
 	avail, total, err := s.statfs(s.Root)
 	if err != nil {
-		return Space{}, fmt.Errorf("statfs %s: %w", s.Root, err)
+		return Space{}, printf.Errorf("statfs %s: %w", s.Root, err)
 	}
 	return Space{Total: total, Free: avail, Reserved: total * uint64(s.Reserved) / 100}, nil
 }
@@ -254,7 +254,7 @@ func (s *Storage) CheckSpace(need uint64) error {
 		return err
 	}
 	if need > sp.Available() {
-		return fmt.Errorf("%w: Space required %d B, available %d B", ErrNoSpace, need, sp.Available())
+		return printf.Errorf("%w: Space required %d B, available %d B", ErrNoSpace, need, sp.Available())
 	}
 	return nil
 }

@@ -1,9 +1,9 @@
 package storage
 
 import (
-	"fmt"
 	"io"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/pvrpkg"
 	"pantavisor/lib/state"
 )
@@ -18,7 +18,7 @@ func (s *Storage) InstallPackage(rev string, r io.Reader) (*state.State, error) 
 		return nil, err
 	}
 	if s.HasRevision(rev) {
-		return nil, fmt.Errorf("%w: %s", ErrRevisionExist, rev)
+		return nil, printf.Errorf("%w: %s", ErrRevisionExist, rev)
 	}
 	var stateJSON []byte
 	var added []string
@@ -35,7 +35,7 @@ func (s *Storage) InstallPackage(rev string, r io.Reader) (*state.State, error) 
 		return err
 	})
 	if err == nil && stateJSON == nil {
-		err = fmt.Errorf("reading package: %w", pvrpkg.ErrNoState)
+		err = printf.Errorf("reading package: %w", pvrpkg.ErrNoState)
 	}
 	var st *state.State
 	if err == nil {

@@ -2,12 +2,12 @@ package storage
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/state"
 )
 
@@ -33,10 +33,10 @@ func (s *Storage) PartialPath(sha string) string { return s.path(partialDir, sha
 // symbolic link or other non-regular file in its place is refused.
 func (s *Storage) OpenPartial(sha string) (*os.File, error) {
 	if !state.IsSHA256(sha) {
-		return nil, fmt.Errorf("opening partial object %q: not a sha256", sha)
+		return nil, printf.Errorf("opening partial object %q: not a sha256", sha)
 	}
 	if err := s.W.MkdirAll(s.path(partialDir), 0o755); err != nil {
-		return nil, fmt.Errorf("opening partial object %s: %w", sha, noSpace(err))
+		return nil, printf.Errorf("opening partial object %s: %w", sha, noSpace(err))
 	}
 	f, err := os.OpenFile(s.PartialPath(sha), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
 	if errors.Is(err, unix.EPERM) {
@@ -47,11 +47,11 @@ func (s *Storage) OpenPartial(sha string) (*os.File, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening partial object %s: %w", sha, noSpace(err))
+		return nil, printf.Errorf("opening partial object %s: %w", sha, noSpace(err))
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("opening partial object %s: not a regular file", sha)
+		return nil, printf.Errorf("opening partial object %s: not a regular file", sha)
 	}
 	return f, nil
 }
@@ -73,14 +73,14 @@ func (s *Storage) PartialSize(sha string) int64 {
 // fsyncs its directory.
 func (s *Storage) RemovePartial(sha string) error {
 	if !state.IsSHA256(sha) {
-		return fmt.Errorf("removing partial object %q: not a sha256", sha)
+		return printf.Errorf("removing partial object %q: not a sha256", sha)
 	}
 	err := os.Remove(s.PartialPath(sha))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("removing partial object %s: %w", sha, err)
+		return printf.Errorf("removing partial object %s: %w", sha, err)
 	}
 	return s.W.SyncDir(s.path(partialDir))
 }
@@ -95,15 +95,15 @@ func (s *Storage) RemovePartial(sha string) error {
 // the same).
 func (s *Storage) InstallPartial(sha string) (added bool, err error) {
 	if !state.IsSHA256(sha) {
-		return false, fmt.Errorf("installing partial object %q: not a sha256", sha)
+		return false, printf.Errorf("installing partial object %q: not a sha256", sha)
 	}
 	p := s.PartialPath(sha)
 	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
-		return false, fmt.Errorf("installing partial object %s: no partial file", sha)
+		return false, printf.Errorf("installing partial object %s: no partial file", sha)
 	}
 	if !s.HasObject(sha) {
 		if added, err = s.place(p, sha); err != nil {
-			return false, fmt.Errorf("installing partial object %s: %w", sha, noSpace(err))
+			return false, printf.Errorf("installing partial object %s: %w", sha, noSpace(err))
 		}
 	}
 	return added, s.RemovePartial(sha)

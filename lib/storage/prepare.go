@@ -1,9 +1,9 @@
 package storage
 
 import (
-	"fmt"
 	"path/filepath"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )
@@ -20,13 +20,13 @@ func (s *Storage) Prepare(rev string, st *state.State) error {
 		return err
 	}
 	if !s.HasRevision(rev) {
-		return fmt.Errorf("preparing %w: %s", ErrNoRevision, rev)
+		return printf.Errorf("preparing %w: %s", ErrNoRevision, rev)
 	}
 	if miss := s.MissingObjects(st); len(miss) > 0 {
-		return fmt.Errorf("preparing %s: %w: %s (%s)", rev, ErrMissingObject, miss[0].Name, miss[0].SHA)
+		return printf.Errorf("preparing %s: %w: %s (%s)", rev, ErrMissingObject, miss[0].Name, miss[0].SHA)
 	}
 	if err := s.fillLinks(s.TrailPath(rev), st); err != nil {
-		return fmt.Errorf("preparing %s: %w", rev, noSpace(err))
+		return printf.Errorf("preparing %s: %w", rev, noSpace(err))
 	}
 	return nil
 }

@@ -2,12 +2,12 @@ package storage
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
@@ -39,20 +39,20 @@ func (s *Storage) PutState(rev string, size int64, r io.Reader) (*state.State, e
 		return nil, err
 	}
 	if size > state.MaxSize {
-		return nil, fmt.Errorf("storing state of %s: %w: %d bytes", rev, ErrTooBig, size)
+		return nil, printf.Errorf("storing state of %s: %w: %d bytes", rev, ErrTooBig, size)
 	}
 	if size > 0 {
 		if err := s.CheckSpace(uint64(size)); err != nil {
-			return nil, fmt.Errorf("storing state of %s: %w", rev, err)
+			return nil, printf.Errorf("storing state of %s: %w", rev, err)
 		}
 	}
 	final := s.TrailPath(rev)
 	if err := s.W.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return nil, fmt.Errorf("storing state of %s: %w", rev, noSpace(err))
+		return nil, printf.Errorf("storing state of %s: %w", rev, noSpace(err))
 	}
 	stage, err := os.MkdirTemp(filepath.Dir(final), stagingPrefix+filepath.Base(final)+".")
 	if err != nil {
-		return nil, fmt.Errorf("storing state of %s: %w", rev, noSpace(err))
+		return nil, printf.Errorf("storing state of %s: %w", rev, noSpace(err))
 	}
 	st, err := s.fillStep(stage, size, r)
 	if err == nil {
@@ -60,7 +60,7 @@ func (s *Storage) PutState(rev string, size int64, r io.Reader) (*state.State, e
 	}
 	if err != nil {
 		os.RemoveAll(stage)
-		return nil, fmt.Errorf("storing state of %s: %w", rev, noSpace(err))
+		return nil, printf.Errorf("storing state of %s: %w", rev, noSpace(err))
 	}
 	return st, nil
 }
@@ -86,11 +86,11 @@ func (s *Storage) fillStep(dir string, size int64, r io.Reader) (*state.State, e
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrReadState, err)
+		return nil, printf.Errorf("%w: %w", ErrReadState, err)
 	}
 	st, err := state.Parse(data, state.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadState, err)
+		return nil, printf.Errorf("%w: %w", ErrBadState, err)
 	}
 	return st, nil
 }
@@ -107,9 +107,9 @@ func (s *Storage) streamFile(p string, size int64, r io.Reader) error {
 	switch {
 	case err != nil:
 	case n > state.MaxSize:
-		err = fmt.Errorf("%w: over %d bytes", ErrTooBig, state.MaxSize)
+		err = printf.Errorf("%w: over %d bytes", ErrTooBig, state.MaxSize)
 	case size >= 0 && n != size:
-		err = fmt.Errorf("%w: got %d bytes, want %d", ErrReadState, n, size)
+		err = printf.Errorf("%w: got %d bytes, want %d", ErrReadState, n, size)
 	}
 	if err != nil {
 		f.Close()

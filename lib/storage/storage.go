@@ -5,13 +5,13 @@
 package storage
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -63,11 +63,11 @@ func Open(root string, opts Options) (*Storage, error) {
 	}
 	for _, d := range []string{"objects", "trails", "logs", "disks", "boot", "config", "cache/meta", "cache/devmeta"} {
 		if err := s.W.MkdirAll(s.path(d), 0o755); err != nil {
-			return nil, fmt.Errorf("opening storage %s: %w", root, err)
+			return nil, printf.Errorf("opening storage %s: %w", root, err)
 		}
 	}
 	if err := s.recover(); err != nil {
-		return nil, fmt.Errorf("opening storage %s: %w", root, err)
+		return nil, printf.Errorf("opening storage %s: %w", root, err)
 	}
 	return s, nil
 }
@@ -91,16 +91,16 @@ const MaxLocalName = 64
 func CheckRevision(rev string) error {
 	if name, ok := strings.CutPrefix(rev, "locals/"); ok {
 		if !localNameOK(name) {
-			return fmt.Errorf("%w %q: %w", ErrBadRevision, rev, errLocalName)
+			return printf.Errorf("%w %q: %w", ErrBadRevision, rev, errLocalName)
 		}
 		return nil
 	}
 	if rev == "" || len(rev) > 20 {
-		return fmt.Errorf("%w %q", ErrBadRevision, rev)
+		return printf.Errorf("%w %q", ErrBadRevision, rev)
 	}
 	for _, c := range rev {
 		if c < '0' || c > '9' {
-			return fmt.Errorf("%w %q: want a number or locals/<name>", ErrBadRevision, rev)
+			return printf.Errorf("%w %q: want a number or locals/<name>", ErrBadRevision, rev)
 		}
 	}
 	return nil
@@ -120,7 +120,7 @@ var errLocalName error = &sentinel.Error{Text: "a local name has 1 to 64 charact
 // Errors wrap ErrBadRevision.
 func CheckLocalName(name string) error {
 	if !localNameOK(name) {
-		return fmt.Errorf("%w %q: %w", ErrBadRevision, name, errLocalName)
+		return printf.Errorf("%w %q: %w", ErrBadRevision, name, errLocalName)
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func (s *Storage) StateJSON(rev string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(filepath.Join(s.TrailPath(rev), ".pvr", "json"))
 	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("%w: %s", ErrNoRevision, rev)
+		return nil, printf.Errorf("%w: %s", ErrNoRevision, rev)
 	}
 	return data, err
 }

@@ -2,10 +2,10 @@ package storage
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/progress"
 )
 
@@ -24,7 +24,7 @@ func (s *Storage) pvFile(rev, name string) (string, error) {
 		return "", err
 	}
 	if !s.HasRevision(rev) {
-		return "", fmt.Errorf("%w: %s", ErrNoRevision, rev)
+		return "", printf.Errorf("%w: %s", ErrNoRevision, rev)
 	}
 	return filepath.Join(s.TrailPath(rev), ".pv", name), nil
 }
@@ -75,7 +75,7 @@ func (s *Storage) IsDone(rev string) bool {
 // SetCommitMsg stores the commit message of rev (at most MaxCommitMsg bytes).
 func (s *Storage) SetCommitMsg(rev string, msg []byte) error {
 	if len(msg) > MaxCommitMsg {
-		return fmt.Errorf("commit message of %d bytes, at most %d", len(msg), MaxCommitMsg)
+		return printf.Errorf("commit message of %d bytes, at most %d", len(msg), MaxCommitMsg)
 	}
 	return s.writePV(rev, CommitMsgFile, msg)
 }
@@ -83,7 +83,7 @@ func (s *Storage) SetCommitMsg(rev string, msg []byte) error {
 // SetCurrent points trails/current (and logs/current) at rev, atomically.
 func (s *Storage) SetCurrent(rev string) error {
 	if !s.HasRevision(rev) {
-		return fmt.Errorf("%w: %s", ErrNoRevision, rev)
+		return printf.Errorf("%w: %s", ErrNoRevision, rev)
 	}
 	if err := s.W.Symlink(rev, s.path("trails", "current")); err != nil {
 		return err

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/state"
 )
@@ -47,7 +47,7 @@ func (s *Storage) Verify(rev string) (VerifyReport, error) {
 	}
 	st, err := state.Parse(data, state.Options{})
 	if err != nil {
-		return VerifyReport{}, fmt.Errorf("verifying %s: %w", rev, err)
+		return VerifyReport{}, printf.Errorf("verifying %s: %w", rev, err)
 	}
 	return s.VerifyState(rev, st)
 }
@@ -68,7 +68,7 @@ func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error)
 		rep.Objects++
 		cured, err := s.checkLink(trail, o)
 		if err != nil {
-			return rep, fmt.Errorf("verifying %s: %s: %w", rev, o.Name, err)
+			return rep, printf.Errorf("verifying %s: %s: %w", rev, o.Name, err)
 		}
 		if cured {
 			rep.Cured = append(rep.Cured, o.Name)
@@ -91,17 +91,17 @@ func (s *Storage) VerifyState(rev string, st *state.State) (VerifyReport, error)
 	})
 	for i, c := range checks {
 		if c.err != nil {
-			return rep, fmt.Errorf("verifying %s: %s: %w", rev, todo[i].Name, c.err)
+			return rep, printf.Errorf("verifying %s: %s: %w", rev, todo[i].Name, c.err)
 		}
 		rep.add(c)
 	}
 	for _, j := range st.JSONs {
 		got, err := os.ReadFile(filepath.Join(trail, j.Name))
 		if err != nil {
-			return rep, fmt.Errorf("verifying %s: %w", rev, err)
+			return rep, printf.Errorf("verifying %s: %w", rev, err)
 		}
 		if !bytes.Equal(got, j.Raw) {
-			return rep, fmt.Errorf("verifying %s: %s: %w: file differs from the state", rev, j.Name, ErrHash)
+			return rep, printf.Errorf("verifying %s: %s: %w: file differs from the state", rev, j.Name, ErrHash)
 		}
 	}
 	return rep, nil
@@ -156,13 +156,13 @@ func (s *Storage) checkLink(trail string, o state.Object) (cured bool, err error
 	fi, err := os.Lstat(p)
 	if os.IsNotExist(err) {
 		if strings.HasSuffix(o.Name, ".bind") {
-			return false, fmt.Errorf("%w: copy missing", ErrMissingObject)
+			return false, printf.Errorf("%w: copy missing", ErrMissingObject)
 		}
 		if err := s.W.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return false, err
 		}
 		if err := s.W.Link(s.ObjectPath(o.SHA), p); err != nil {
-			return false, fmt.Errorf("%w: cannot re-link: %v", ErrMissingObject, err)
+			return false, printf.Errorf("%w: cannot re-link: %v", ErrMissingObject, err)
 		}
 		return true, nil
 	}
@@ -174,10 +174,10 @@ func (s *Storage) checkLink(trail string, o state.Object) (cured bool, err error
 	}
 	obj, err := os.Stat(s.ObjectPath(o.SHA))
 	if err != nil {
-		return false, fmt.Errorf("%w: %v", ErrMissingObject, err)
+		return false, printf.Errorf("%w: %v", ErrMissingObject, err)
 	}
 	if !os.SameFile(fi, obj) {
-		return false, fmt.Errorf("%w: not a link to objects/%s", ErrHash, o.SHA)
+		return false, printf.Errorf("%w: not a link to objects/%s", ErrHash, o.SHA)
 	}
 	return false, nil
 }

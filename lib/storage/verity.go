@@ -2,11 +2,11 @@ package storage
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"pantavisor/lib/fsverity"
+	"pantavisor/lib/printf"
 )
 
 // Objects and fs-verity. An object whose content was checked against its
@@ -71,7 +71,7 @@ func (s *Storage) readRecord(sha string) (fsverity.Digest, error) {
 		return fsverity.Digest{}, err
 	}
 	if len(data) > 200 {
-		return fsverity.Digest{}, fmt.Errorf("%w: record of %d bytes", fsverity.ErrBadDigest, len(data))
+		return fsverity.Digest{}, printf.Errorf("%w: record of %d bytes", fsverity.ErrBadDigest, len(data))
 	}
 	return fsverity.Parse(string(data))
 }
@@ -97,7 +97,7 @@ func (s *Storage) checkContent(p, sha string, copy bool) (c objectCheck) {
 		if rerr == nil && merr == nil {
 			c.measured = true
 			if !got.Equal(rec) {
-				c.err = fmt.Errorf("%w: fs-verity digest %s, recorded %s", ErrHash, got, rec)
+				c.err = printf.Errorf("%w: fs-verity digest %s, recorded %s", ErrHash, got, rec)
 			}
 			return c
 		}
@@ -105,7 +105,7 @@ func (s *Storage) checkContent(p, sha string, copy bool) (c objectCheck) {
 	}
 	got, err := HashFile(p)
 	if err == nil && got != sha {
-		err = fmt.Errorf("%w: want %s, got %s", ErrHash, sha, got)
+		err = printf.Errorf("%w: want %s, got %s", ErrHash, sha, got)
 	}
 	if c.err = err; err != nil || copy || c.verityErr != nil {
 		return c

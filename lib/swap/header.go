@@ -3,9 +3,9 @@ package swap
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"fmt"
 	"io"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -43,17 +43,17 @@ type HeaderOptions struct {
 // page's end. Writing it at offset 0 is all mkswap does.
 func Header(size int64, pageSize int, opts HeaderOptions) ([]byte, error) {
 	if pageSize < 4096 || pageSize&(pageSize-1) != 0 {
-		return nil, fmt.Errorf("swap: page size %d is not a power of two of at least 4096", pageSize)
+		return nil, printf.Errorf("swap: page size %d is not a power of two of at least 4096", pageSize)
 	}
 	pages := size / int64(pageSize)
 	if pages < minPages {
-		return nil, fmt.Errorf("%w: %d bytes is %d pages of %d, want at least %d", ErrTooSmall, size, max(pages, 0), pageSize, minPages)
+		return nil, printf.Errorf("%w: %d bytes is %d pages of %d, want at least %d", ErrTooSmall, size, max(pages, 0), pageSize, minPages)
 	}
 	if pages-1 > 1<<32-1 {
-		return nil, fmt.Errorf("swap: %d pages do not fit a version-1 header", pages)
+		return nil, printf.Errorf("swap: %d pages do not fit a version-1 header", pages)
 	}
 	if len(opts.Label) > 16 {
-		return nil, fmt.Errorf("swap: label %q is longer than 16 bytes", opts.Label)
+		return nil, printf.Errorf("swap: label %q is longer than 16 bytes", opts.Label)
 	}
 	if opts.UUID == ([16]byte{}) {
 		r := opts.Rand
@@ -61,7 +61,7 @@ func Header(size int64, pageSize int, opts HeaderOptions) ([]byte, error) {
 			r = rand.Reader
 		}
 		if _, err := io.ReadFull(r, opts.UUID[:]); err != nil {
-			return nil, fmt.Errorf("swap: uuid: %w", err)
+			return nil, printf.Errorf("swap: uuid: %w", err)
 		}
 		opts.UUID[6] = opts.UUID[6]&0x0f | 0x40
 		opts.UUID[8] = opts.UUID[8]&0x3f | 0x80
@@ -84,7 +84,7 @@ func Write(w io.WriterAt, size int64, pageSize int, opts HeaderOptions) error {
 		return err
 	}
 	if _, err := w.WriteAt(h, 0); err != nil {
-		return fmt.Errorf("swap: writing header: %w", err)
+		return printf.Errorf("swap: writing header: %w", err)
 	}
 	return nil
 }

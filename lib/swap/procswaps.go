@@ -2,12 +2,12 @@ package swap
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 )
 
 // Area is one line of /proc/swaps.
@@ -29,7 +29,7 @@ func ParseSwaps(r io.Reader) ([]Area, error) {
 			continue
 		}
 		if len(f) != 5 {
-			return nil, fmt.Errorf("swap: /proc/swaps line %d: %d fields, want 5", line+1, len(f))
+			return nil, printf.Errorf("swap: /proc/swaps line %d: %d fields, want 5", line+1, len(f))
 		}
 		var a Area
 		var err error
@@ -40,7 +40,7 @@ func ParseSwaps(r io.Reader) ([]Area, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("swap: /proc/swaps line %d: %w", line+1, err)
+			return nil, printf.Errorf("swap: /proc/swaps line %d: %w", line+1, err)
 		}
 		out = append(out, a)
 	}

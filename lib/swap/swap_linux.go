@@ -1,7 +1,6 @@
 package swap
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -9,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/eintr"
+	"pantavisor/lib/printf"
 )
 
 // swapon(2) flags (linux/swap.h).
@@ -37,11 +37,11 @@ func ParseFlags(s string) (int, error) {
 		case strings.HasPrefix(f[i], "--priority="):
 			prio = strings.TrimPrefix(f[i], "--priority=")
 		default:
-			return 0, fmt.Errorf("swap: unsupported swapon option %q (want -p N or -d)", f[i])
+			return 0, printf.Errorf("swap: unsupported swapon option %q (want -p N or -d)", f[i])
 		}
 		n, err := strconv.Atoi(prio)
 		if err != nil || n < 0 || n > prioMask {
-			return 0, fmt.Errorf("swap: priority %q: want 0..%d", prio, prioMask)
+			return 0, printf.Errorf("swap: priority %q: want 0..%d", prio, prioMask)
 		}
 		flags = flags&^prioMask | flagPrefer | n
 	}
@@ -52,7 +52,7 @@ func ParseFlags(s string) (int, error) {
 func On(path string, flags int) error {
 	p, err := unix.BytePtrFromString(path)
 	if err != nil {
-		return fmt.Errorf("swapon %s: %w", path, err)
+		return printf.Errorf("swapon %s: %w", path, err)
 	}
 	err = eintr.Retry(func() error {
 		if _, _, e := unix.Syscall(unix.SYS_SWAPON, uintptr(unsafe.Pointer(p)), uintptr(flags), 0); e != 0 {
@@ -61,7 +61,7 @@ func On(path string, flags int) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("swapon %s (flags %#x): %w", path, flags, err)
+		return printf.Errorf("swapon %s (flags %#x): %w", path, flags, err)
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func On(path string, flags int) error {
 func Off(path string) error {
 	p, err := unix.BytePtrFromString(path)
 	if err != nil {
-		return fmt.Errorf("swapoff %s: %w", path, err)
+		return printf.Errorf("swapoff %s: %w", path, err)
 	}
 	err = eintr.Retry(func() error {
 		if _, _, e := unix.Syscall(unix.SYS_SWAPOFF, uintptr(unsafe.Pointer(p)), 0, 0); e != 0 {
@@ -79,7 +79,7 @@ func Off(path string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("swapoff %s: %w", path, err)
+		return printf.Errorf("swapoff %s: %w", path, err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@
 package sysinfo
 
 import (
-	"fmt"
 	"io"
 	"math"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Kernel is what uname(2) says.
@@ -23,7 +24,7 @@ type Kernel struct {
 func Uname() (Kernel, error) {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
-		return Kernel{}, fmt.Errorf("uname: %w", err)
+		return Kernel{}, printf.Errorf("uname: %w", err)
 	}
 	return Kernel{
 		Release: unix.ByteSliceToString(u.Release[:]),
@@ -36,15 +37,15 @@ func Uname() (Kernel, error) {
 func ParseUptime(r io.Reader) (time.Duration, error) {
 	b, err := io.ReadAll(io.LimitReader(r, 256))
 	if err != nil {
-		return 0, fmt.Errorf("reading uptime: %w", err)
+		return 0, printf.Errorf("reading uptime: %w", err)
 	}
 	f := strings.Fields(string(b))
 	if len(f) == 0 {
-		return 0, fmt.Errorf("parsing uptime %q: empty", b)
+		return 0, printf.Errorf("parsing uptime %q: empty", b)
 	}
 	s, err := strconv.ParseFloat(f[0], 64)
 	if err != nil || !(s >= 0 && s < maxSeconds) { // !(…) also catches NaN
-		return 0, fmt.Errorf("parsing uptime %q: not a number of seconds", f[0])
+		return 0, printf.Errorf("parsing uptime %q: not a number of seconds", f[0])
 	}
 	return time.Duration(s * float64(time.Second)), nil
 }

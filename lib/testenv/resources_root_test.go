@@ -23,7 +23,7 @@ func TestLeakCheckNetwork(t *testing.T) {
 	assert.Equal(t, []string{"lo"}, before.Links)
 
 	peer := ownNetns(t)
-	c, err := rtnl.DialNetns(host)
+	c, err := rtnl.DialNetns(rtnl.Netns(host))
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.AddVeth("pvleak0", "eth0", int(peer)))

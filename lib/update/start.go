@@ -2,12 +2,12 @@ package update
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
 	"pantavisor/lib/bootloader"
 	"pantavisor/lib/engine"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/rawjson"
@@ -67,12 +67,12 @@ func (u *Updater) Start(rev string, cur *state.State) (Plan, error) {
 // claim makes rev the update under way.
 func (u *Updater) claim(rev string) error {
 	if storage.CheckRevision(rev) != nil || !u.Storage.HasRevision(rev) {
-		return fmt.Errorf("%w: %q", ErrNoStep, rev)
+		return printf.Errorf("%w: %q", ErrNoStep, rev)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.phase != idle {
-		return fmt.Errorf("%w (%s)", ErrBusy, u.rev)
+		return printf.Errorf("%w (%s)", ErrBusy, u.rev)
 	}
 	u.rev, u.phase, u.reboot, u.logs = rev, starting, false, nil
 	return nil
@@ -86,7 +86,7 @@ func (u *Updater) start(rev string, cur *state.State) (Plan, error) {
 		return Plan{}, u.set(rev, progress.WontGo, MsgMaxRetries)
 	}
 	p.Retries++
-	p.Status, p.Msg, p.Progress, p.Logs = progress.Queued, fmt.Sprintf("Retried %d of %d", p.Retries, c.Retries), progress.Percent(progress.Queued), ""
+	p.Status, p.Msg, p.Progress, p.Logs = progress.Queued, printf.Sprintf("Retried %d of %d", p.Retries, c.Retries), progress.Percent(progress.Queued), ""
 	if err := u.Storage.SetProgress(rev, p.Bytes()); err != nil {
 		return Plan{}, u.abort(rev, err)
 	}
@@ -170,7 +170,7 @@ func (u *Updater) space(st *state.State) string {
 	if err != nil || need <= sp.Available() {
 		return ""
 	}
-	return fmt.Sprintf("Space required %d B, available %d B", need, sp.Available())
+	return printf.Sprintf("Space required %d B, available %d B", need, sp.Available())
 }
 
 // install completes rev's trail from the stored objects and checks it.
@@ -257,16 +257,16 @@ func (u *Updater) MakeFactory(src string, cur *state.State) (Plan, error) {
 	if src == "" {
 		var err error
 		if src, err = u.Storage.Current(); err != nil {
-			return Plan{}, fmt.Errorf("make factory: %w", err)
+			return Plan{}, printf.Errorf("make factory: %w", err)
 		}
 	}
 	if src != bootloader.FactoryRev {
 		data, err := u.Storage.StateJSON(src)
 		if err != nil {
-			return Plan{}, fmt.Errorf("make factory: %w", err)
+			return Plan{}, printf.Errorf("make factory: %w", err)
 		}
 		if _, err := u.Storage.PutState(bootloader.FactoryRev, int64(len(data)), strings.NewReader(string(data))); err != nil {
-			return Plan{}, fmt.Errorf("make factory: %w", err)
+			return Plan{}, printf.Errorf("make factory: %w", err)
 		}
 	}
 	return u.Start(bootloader.FactoryRev, cur)

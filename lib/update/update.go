@@ -14,12 +14,12 @@
 package update
 
 import (
-	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"pantavisor/lib/engine"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/progress"
 	"pantavisor/lib/pvs"
 	"pantavisor/lib/sentinel"
@@ -153,7 +153,7 @@ func (u *Updater) now() time.Time {
 
 func (u *Updater) logf(l engine.Level, format string, args ...any) {
 	if u.Log != nil {
-		u.Log(l, "updater: "+fmt.Sprintf(format, args...))
+		u.Log(l, "updater: "+printf.Sprintf(format, args...))
 	}
 }
 
@@ -236,7 +236,7 @@ func (u *Updater) set(rev, status, msg string) error {
 		u.mu.Unlock()
 	}
 	if err := u.Storage.SetProgress(rev, p.Bytes()); err != nil {
-		return fmt.Errorf("progress of %s: %w", rev, err)
+		return printf.Errorf("progress of %s: %w", rev, err)
 	}
 	// Logged once durable: whoever reads the line may cut the power.
 	u.logf(engine.LevelInfo, "revision %s: %s %q", rev, status, msg)

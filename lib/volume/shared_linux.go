@@ -2,7 +2,6 @@ package volume
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"pantavisor/lib/loop"
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 )
 
 // Shared keeps one loop device and read-only mount per image file (per
@@ -57,7 +57,7 @@ type shared struct {
 func (s *Shared) Acquire(src, fstype string) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(src, &st); err != nil {
-		return "", fmt.Errorf("volume %s: %w", src, err)
+		return "", printf.Errorf("volume %s: %w", src, err)
 	}
 	k := key{dev: st.Dev, ino: st.Ino, fstype: fstype}
 	s.mu.Lock()
@@ -146,7 +146,7 @@ func (s *Shared) Release(point string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("releasing %s: not a shared volume mount", point)
+	return printf.Errorf("releasing %s: not a shared volume mount", point)
 }
 
 // Retire ends the Shared (its revision stopped or was replaced): idle

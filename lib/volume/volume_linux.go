@@ -5,7 +5,6 @@
 package volume
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"pantavisor/lib/mount"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 )
@@ -74,7 +74,7 @@ func Mount(s Set) (*Mounted, error) {
 	err := m.mountAll(s)
 	if err != nil {
 		_ = m.Unmount() // undo; the mount error is the one to report
-		return nil, fmt.Errorf("volumes of %s: %w", s.Container, err)
+		return nil, printf.Errorf("volumes of %s: %w", s.Container, err)
 	}
 	return m, nil
 }
@@ -102,11 +102,11 @@ func (m *Mounted) mountAll(s Set) error {
 // (dm-verity) is noted and the image mounted plain.
 func (m *Mounted) mountImage(s Set, img string) error {
 	if handler, name, ok := strings.Cut(img, ":"); ok {
-		m.Warnings = append(m.Warnings, fmt.Sprintf("%s: volume handler %q not applied, mounted without verification", name, handler))
+		m.Warnings = append(m.Warnings, printf.Sprintf("%s: volume handler %q not applied, mounted without verification", name, handler))
 		img = name
 	}
 	if err := state.CheckPath(img); err != nil {
-		return fmt.Errorf("%w %q: %v", ErrName, img, err)
+		return printf.Errorf("%w %q: %v", ErrName, img, err)
 	}
 	src := filepath.Join(s.ImageDir, img)
 	dst := filepath.Join(s.Dir, img)
@@ -118,7 +118,7 @@ func (m *Mounted) mountImage(s Set, img string) error {
 		return m.bind(src, dst, true)
 	}
 	if ext == "" {
-		return fmt.Errorf("%w %q: no extension to tell its filesystem type", ErrName, img)
+		return printf.Errorf("%w %q: no extension to tell its filesystem type", ErrName, img)
 	}
 	if s.Shared != nil {
 		return m.bindShared(s.Shared, src, dst, ext, img)
@@ -127,7 +127,7 @@ func (m *Mounted) mountImage(s Set, img string) error {
 		return err
 	}
 	if err := mountImageOn(src, dst, ext); err != nil {
-		return fmt.Errorf("volume %s: %w", img, err)
+		return printf.Errorf("volume %s: %w", img, err)
 	}
 	m.Points = append(m.Points, dst)
 	return nil
@@ -138,7 +138,7 @@ func (m *Mounted) mountImage(s Set, img string) error {
 func (m *Mounted) bindShared(sh *Shared, src, dst, ext, img string) error {
 	point, err := sh.Acquire(src, ext)
 	if err != nil {
-		return fmt.Errorf("volume %s: %w", img, err)
+		return printf.Errorf("volume %s: %w", img, err)
 	}
 	m.shared = sh
 	m.held = append(m.held, point)
@@ -146,7 +146,7 @@ func (m *Mounted) bindShared(sh *Shared, src, dst, ext, img string) error {
 		return err
 	}
 	if err := mount.Mount(point, dst, "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("volume %s: %w", img, err)
+		return printf.Errorf("volume %s: %w", img, err)
 	}
 	m.Points = append(m.Points, dst)
 	return nil
@@ -172,7 +172,7 @@ func (m *Mounted) bind(src, dst string, dir bool) error {
 // (boot); a volume on a disk is a bind from the disk (mountDisk).
 func (m *Mounted) mountStorage(s Set, v state.Volume) error {
 	if err := state.CheckName(v.Name); err != nil {
-		return fmt.Errorf("%w %q: %v", ErrName, v.Name, err)
+		return printf.Errorf("%w %q: %v", ErrName, v.Name, err)
 	}
 	dst := filepath.Join(s.Dir, v.Name)
 	if err := os.MkdirAll(dst, 0o755); err != nil {
@@ -207,14 +207,14 @@ func (m *Mounted) mountStorage(s Set, v state.Volume) error {
 func (m *Mounted) mountDisk(s Set, v state.Volume, dst string) (bool, error) {
 	if s.Disks == nil {
 		if v.Disk != "" {
-			return true, fmt.Errorf("volume %s: disk %q: %w", v.Name, v.Disk, ErrNoDisks)
+			return true, printf.Errorf("volume %s: disk %q: %w", v.Name, v.Disk, ErrNoDisks)
 		}
 		return false, nil
 	}
 	root, warns, err := s.Disks.Mount(v.Disk)
 	m.Warnings = append(m.Warnings, warns...)
 	if err != nil {
-		return true, fmt.Errorf("volume %s: %w", v.Name, err)
+		return true, printf.Errorf("volume %s: %w", v.Name, err)
 	}
 	if root == "" {
 		return false, nil
@@ -225,13 +225,13 @@ func (m *Mounted) mountDisk(s Set, v state.Volume, dst string) (bool, error) {
 		src = filepath.Join(root, "perm", s.Container, v.Name)
 	case Revision:
 		if s.Revision == "" {
-			return true, fmt.Errorf("volume %s: a revision volume on a disk needs the revision's name", v.Name)
+			return true, printf.Errorf("volume %s: a revision volume on a disk needs the revision's name", v.Name)
 		}
 		src = filepath.Join(root, "rev", s.Revision, s.Container, v.Name)
 	default:
 		src = filepath.Join(root, "boot", s.Container, v.Name)
 		if err := os.RemoveAll(src); err != nil {
-			return true, fmt.Errorf("volume %s: emptying %s: %w", v.Name, src, err)
+			return true, printf.Errorf("volume %s: emptying %s: %w", v.Name, src, err)
 		}
 	}
 	if err := os.MkdirAll(src, 0o755); err != nil {

@@ -4,11 +4,12 @@
 package watchdog
 
 import (
-	"fmt"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"pantavisor/lib/printf"
 )
 
 // Modes of PV_WDT_MODE: when the watchdog is armed.
@@ -31,12 +32,12 @@ type Watchdog struct {
 func Open(path string, timeout time.Duration) (*Watchdog, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("watchdog: %w", err)
+		return nil, printf.Errorf("watchdog: %w", err)
 	}
 	w := &Watchdog{f: f, ioctl: unix.IoctlSetPointerInt}
 	if err := w.ioctl(int(f.Fd()), unix.WDIOC_SETTIMEOUT, int(timeout/time.Second)); err != nil {
 		// The device keeps its default timeout; still armed and usable.
-		return w, fmt.Errorf("watchdog: setting timeout %s: %w", timeout, err)
+		return w, printf.Errorf("watchdog: setting timeout %s: %w", timeout, err)
 	}
 	return w, nil
 }
@@ -47,7 +48,7 @@ func (w *Watchdog) Kick() error {
 		return nil
 	}
 	if err := w.ioctl(int(w.f.Fd()), unix.WDIOC_KEEPALIVE, 0); err != nil {
-		return fmt.Errorf("watchdog: keepalive: %w", err)
+		return printf.Errorf("watchdog: keepalive: %w", err)
 	}
 	return nil
 }
@@ -62,7 +63,7 @@ func (w *Watchdog) Close() error {
 	cerr := w.f.Close()
 	w.f = nil
 	if err != nil {
-		return fmt.Errorf("watchdog: magic close: %w", err)
+		return printf.Errorf("watchdog: magic close: %w", err)
 	}
 	return cerr
 }

@@ -5,12 +5,12 @@ package zram
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -80,14 +80,14 @@ func (c Control) hotAdd() (int, error) {
 	p := filepath.Join(c.sys(), "class", "zram-control", "hot_add")
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return -1, fmt.Errorf("%w: %w", ErrNoZram, err)
+		return -1, printf.Errorf("%w: %w", ErrNoZram, err)
 	}
 	if err != nil {
-		return -1, fmt.Errorf("zram: hot_add: %w", err)
+		return -1, printf.Errorf("zram: hot_add: %w", err)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || n < 0 {
-		return -1, fmt.Errorf("zram: hot_add returned %q", b)
+		return -1, printf.Errorf("zram: hot_add returned %q", b)
 	}
 	return n, nil
 }
@@ -104,10 +104,10 @@ func ParseOptions(s string) ([]Option, error) {
 	for _, f := range strings.Fields(s) {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("zram: option %q is not key=value", f)
+			return nil, printf.Errorf("zram: option %q is not key=value", f)
 		}
 		if strings.ContainsAny(k, "/\\") || k == "." || k == ".." {
-			return nil, fmt.Errorf("zram: option key %q is not an attribute name", k)
+			return nil, printf.Errorf("zram: option key %q is not an attribute name", k)
 		}
 		ops = append(ops, Option{k, v})
 	}
@@ -134,14 +134,14 @@ func (c Control) Configure(d Device, ops []Option) (warnings []error, err error)
 		}
 	}
 	if size == nil {
-		return warnings, fmt.Errorf("zram%d: no disksize in the options", d.N)
+		return warnings, printf.Errorf("zram%d: no disksize in the options", d.N)
 	}
 	return warnings, c.write(d.N, "disksize", size.Value)
 }
 
 func (c Control) write(n int, key, value string) error {
 	if err := os.WriteFile(c.attr(n, key), []byte(value), 0); err != nil {
-		return fmt.Errorf("zram%d: setting %s=%s: %w", n, key, value, err)
+		return printf.Errorf("zram%d: setting %s=%s: %w", n, key, value, err)
 	}
 	return nil
 }
@@ -150,11 +150,11 @@ func (c Control) write(n int, key, value string) error {
 func (c Control) Size(d Device) (int64, error) {
 	b, err := os.ReadFile(c.attr(d.N, "disksize"))
 	if err != nil {
-		return 0, fmt.Errorf("zram%d: %w", d.N, err)
+		return 0, printf.Errorf("zram%d: %w", d.N, err)
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("zram%d: disksize %q: %w", d.N, b, err)
+		return 0, printf.Errorf("zram%d: disksize %q: %w", d.N, b, err)
 	}
 	return n, nil
 }
@@ -170,7 +170,7 @@ func (c Control) Release(d Device) error {
 	}
 	p := filepath.Join(c.sys(), "class", "zram-control", "hot_remove")
 	if err := os.WriteFile(p, []byte(strconv.Itoa(d.N)), 0); err != nil {
-		return fmt.Errorf("zram%d: hot_remove: %w", d.N, err)
+		return printf.Errorf("zram%d: hot_remove: %w", d.N, err)
 	}
 	return nil
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"os"
 
 	"pantavisor/lib/digest"
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/storage"
 )
@@ -49,7 +49,7 @@ func (d *download) run(ctx context.Context) error {
 		err := d.transfer(ctx)
 		switch {
 		case errors.Is(err, errTooLarge), errors.Is(err, errRestart) && restarted:
-			return fmt.Errorf("%w: %w", ErrBadObject, err)
+			return printf.Errorf("%w: %w", ErrBadObject, err)
 		case errors.Is(err, errRestart):
 			restarted = true
 			if err := d.truncate(); err != nil {
@@ -64,7 +64,7 @@ func (d *download) run(ctx context.Context) error {
 			return nil
 		}
 		if !resumed || restarted {
-			return fmt.Errorf("%w: expected %s, got %s", ErrBadObject, d.w.SHA, got)
+			return printf.Errorf("%w: expected %s, got %s", ErrBadObject, d.w.SHA, got)
 		}
 		restarted = true // a torn partial: fetch it all again
 		if err := d.truncate(); err != nil {
@@ -86,7 +86,7 @@ func (d *download) resume() (bool, error) {
 	}
 	n, err := io.CopyBuffer(d.h, io.NewSectionReader(d.file, 0, fi.Size()), d.buf)
 	if err != nil {
-		return false, fmt.Errorf("reading partial: %w", err)
+		return false, printf.Errorf("reading partial: %w", err)
 	}
 	d.n = n
 	d.p.addDone(n)
@@ -96,10 +96,10 @@ func (d *download) resume() (bool, error) {
 // truncate empties the partial (durably) and the hash.
 func (d *download) truncate() error {
 	if err := d.file.Truncate(0); err != nil {
-		return fmt.Errorf("truncating partial: %w", err)
+		return printf.Errorf("truncating partial: %w", err)
 	}
 	if err := d.file.Sync(); err != nil {
-		return fmt.Errorf("syncing partial: %w", err)
+		return printf.Errorf("syncing partial: %w", err)
 	}
 	d.h.Reset()
 	d.p.addDone(-d.n)
@@ -118,7 +118,7 @@ func (d *download) transfer(ctx context.Context) error {
 	}
 	resp, err := d.get.Get(ctx, d.w.URL, d.n)
 	if err != nil {
-		return fmt.Errorf("%w at %d of %d bytes: %w", ErrIncomplete, d.n, d.w.Size, err)
+		return printf.Errorf("%w at %d of %d bytes: %w", ErrIncomplete, d.n, d.w.Size, err)
 	}
 	if resp.Body != nil {
 		defer resp.Body.Close()
@@ -133,14 +133,14 @@ func (d *download) transfer(ctx context.Context) error {
 			}
 		}
 	case resp.Status == 206, resp.Status == 200:
-		return fmt.Errorf("%w: status %d from byte %d of %d, asked from byte %d of %d", errRestart, resp.Status, resp.Start, resp.Total, d.n, d.w.Size)
+		return printf.Errorf("%w: status %d from byte %d of %d, asked from byte %d of %d", errRestart, resp.Status, resp.Start, resp.Total, d.n, d.w.Size)
 	case resp.Status == 416:
-		return fmt.Errorf("%w: status 416 for bytes from %d", errRestart, d.n)
+		return printf.Errorf("%w: status 416 for bytes from %d", errRestart, d.n)
 	default:
 		return &StatusError{Code: resp.Status}
 	}
 	if resp.Body == nil {
-		return fmt.Errorf("%w at %d of %d bytes: no body", ErrIncomplete, d.n, d.w.Size)
+		return printf.Errorf("%w at %d of %d bytes: no body", ErrIncomplete, d.n, d.w.Size)
 	}
 	return d.stream(ctx, resp.Body)
 }
@@ -161,7 +161,7 @@ func (d *download) stream(ctx context.Context, body io.Reader) error {
 			continue
 		}
 		if _, err := d.file.WriteAt(d.buf[:m], d.n); err != nil {
-			return errors.Join(fmt.Errorf("writing partial: %w", err), d.sync())
+			return errors.Join(printf.Errorf("writing partial: %w", err), d.sync())
 		}
 		d.h.Write(d.buf[:m])
 		d.n += int64(m)
@@ -183,11 +183,11 @@ func (d *download) stream(ctx context.Context, body io.Reader) error {
 		if rerr == nil || rerr == io.EOF {
 			rerr = io.ErrUnexpectedEOF
 		}
-		return fmt.Errorf("%w at %d of %d bytes: %w", ErrIncomplete, d.n, d.w.Size, rerr)
+		return printf.Errorf("%w at %d of %d bytes: %w", ErrIncomplete, d.n, d.w.Size, rerr)
 	}
 	if rerr == nil {
 		if m, _ := body.Read(d.buf[:1]); m > 0 {
-			return fmt.Errorf("%w: more than %d bytes", errTooLarge, d.w.Size)
+			return printf.Errorf("%w: more than %d bytes", errTooLarge, d.w.Size)
 		}
 	}
 	return nil
@@ -195,7 +195,7 @@ func (d *download) stream(ctx context.Context, body io.Reader) error {
 
 func (d *download) sync() error {
 	if err := d.file.Sync(); err != nil {
-		return fmt.Errorf("syncing partial: %w", err)
+		return printf.Errorf("syncing partial: %w", err)
 	}
 	return nil
 }

@@ -3,9 +3,9 @@ package fetch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 	"pantavisor/lib/state"
 	"pantavisor/lib/storage"
@@ -37,7 +37,7 @@ type StatusError struct {
 	Code int
 }
 
-func (e *StatusError) Error() string { return fmt.Sprintf("unexpected http status %d", e.Code) }
+func (e *StatusError) Error() string { return printf.Sprintf("unexpected http status %d", e.Code) }
 
 // Is makes a StatusError an ErrStatus.
 func (e *StatusError) Is(target error) bool { return target == ErrStatus }
@@ -80,11 +80,11 @@ type Want struct {
 func (w Want) check() error {
 	switch {
 	case !state.IsSHA256(w.SHA):
-		return fmt.Errorf("%w: object id %q is not a sha256", ErrInvalid, w.SHA)
+		return printf.Errorf("%w: object id %q is not a sha256", ErrInvalid, w.SHA)
 	case w.Size < 0:
-		return fmt.Errorf("%w: object %s has size %d", ErrInvalid, w.SHA, w.Size)
+		return printf.Errorf("%w: object %s has size %d", ErrInvalid, w.SHA, w.Size)
 	case w.URL == "":
-		return fmt.Errorf("%w: object %s has no URL", ErrInvalid, w.SHA)
+		return printf.Errorf("%w: object %s has no URL", ErrInvalid, w.SHA)
 	}
 	return nil
 }
@@ -123,7 +123,7 @@ func (f *Fetcher) Fetch(ctx context.Context, w Want, p *Progress) error {
 	}
 	file, err := f.Storage.OpenPartial(w.SHA)
 	if err != nil {
-		return fmt.Errorf("fetching object %s: %w", w.SHA, err)
+		return printf.Errorf("fetching object %s: %w", w.SHA, err)
 	}
 	d := &download{get: f.Getter, s: f.Storage, w: w, p: p, file: file, buf: make([]byte, bufSize)}
 	err = d.run(ctx)
@@ -136,10 +136,10 @@ func (f *Fetcher) Fetch(ctx context.Context, w Want, p *Progress) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("fetching object %s: %w", w.SHA, err)
+		return printf.Errorf("fetching object %s: %w", w.SHA, err)
 	}
 	if _, err := f.Storage.InstallPartial(w.SHA); err != nil {
-		return fmt.Errorf("fetching object %s: %w", w.SHA, err)
+		return printf.Errorf("fetching object %s: %w", w.SHA, err)
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ type SpaceError struct {
 }
 
 func (e *SpaceError) Error() string {
-	return fmt.Sprintf("Space required %d B, available %d B", e.Required, e.Available)
+	return printf.Sprintf("Space required %d B, available %d B", e.Required, e.Available)
 }
 
 // Is makes a SpaceError a storage.ErrNoSpace.

@@ -3,9 +3,10 @@ package fetch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"pantavisor/lib/printf"
 )
 
 // DefaultMax is how many objects FetchAll downloads at once when not told
@@ -71,13 +72,13 @@ func (f *Fetcher) FetchAll(ctx context.Context, wants []Want, max int, p *Progre
 	var wg sync.WaitGroup
 	for i, w := range wants {
 		if err := ctx.Err(); err != nil {
-			errs[i] = fmt.Errorf("fetching object %s: %w", w.SHA, err)
+			errs[i] = printf.Errorf("fetching object %s: %w", w.SHA, err)
 			continue
 		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			errs[i] = fmt.Errorf("fetching object %s: %w", w.SHA, ctx.Err())
+			errs[i] = printf.Errorf("fetching object %s: %w", w.SHA, ctx.Err())
 			continue
 		}
 		wg.Add(1)

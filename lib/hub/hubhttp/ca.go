@@ -2,11 +2,11 @@ package hubhttp
 
 import (
 	"crypto/x509"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/sentinel"
 )
 
@@ -22,12 +22,12 @@ var ErrNoCA error = &sentinel.Error{Text: "hubhttp: no CA certificate found"}
 func LoadCA(path string) (*x509.CertPool, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("hubhttp: loading CA: %w", err)
+		return nil, printf.Errorf("hubhttp: loading CA: %w", err)
 	}
 	files := []string{path}
 	if fi.IsDir() {
 		if files, err = caFiles(path); err != nil {
-			return nil, fmt.Errorf("hubhttp: loading CA: %w", err)
+			return nil, printf.Errorf("hubhttp: loading CA: %w", err)
 		}
 	}
 	pool := x509.NewCertPool()
@@ -35,12 +35,12 @@ func LoadCA(path string) (*x509.CertPool, error) {
 	for _, f := range files {
 		pem, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("hubhttp: loading CA: %w", err)
+			return nil, printf.Errorf("hubhttp: loading CA: %w", err)
 		}
 		found = pool.AppendCertsFromPEM(pem) || found
 	}
 	if !found {
-		return nil, fmt.Errorf("%w in %s", ErrNoCA, path)
+		return nil, printf.Errorf("%w in %s", ErrNoCA, path)
 	}
 	return pool, nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"pantavisor/lib/http1"
+	"pantavisor/lib/printf"
 )
 
 // Defaults of the Client fields.
@@ -108,14 +108,14 @@ func (r *Response) Expect(ok ...int) error {
 func ReadBody(r *Response, max int64) ([]byte, error) {
 	defer r.Body.Close()
 	if r.ContentLength > max {
-		return nil, fmt.Errorf("hubhttp: %s: %d bytes over %d: %w", r.op, r.ContentLength, max, ErrBodyTooLarge)
+		return nil, printf.Errorf("hubhttp: %s: %d bytes over %d: %w", r.op, r.ContentLength, max, ErrBodyTooLarge)
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("hubhttp: %s: body over %d bytes: %w", r.op, max, ErrBodyTooLarge)
+		return nil, printf.Errorf("hubhttp: %s: body over %d bytes: %w", r.op, max, ErrBodyTooLarge)
 	}
 	return b, nil
 }
@@ -148,10 +148,10 @@ func (c *Client) Send(ctx context.Context, method, path string, h http1.Header, 
 func (c *Client) roundTrip(ctx context.Context, op, method, target string, h http1.Header, body io.Reader, length int64) (*Response, error) {
 	addr := net.JoinHostPort(c.Host, strconv.Itoa(or(c.Port, DefaultPort)))
 	if !validHost(c.Host) {
-		return nil, fmt.Errorf("hubhttp: %s: invalid host %q", op, c.Host)
+		return nil, printf.Errorf("hubhttp: %s: invalid host %q", op, c.Host)
 	}
 	if !strings.HasPrefix(target, "/") || !visible(method) || !visible(target) {
-		return nil, fmt.Errorf("hubhttp: %s: invalid request line", op) // local: not "no response"
+		return nil, printf.Errorf("hubhttp: %s: invalid request line", op) // local: not "no response"
 	}
 	cfg, err := c.tlsConfig()
 	if err != nil {
@@ -240,7 +240,7 @@ func (c *Client) connect(ctx context.Context, addr string, deadline time.Time) (
 	paddr := net.JoinHostPort(c.ProxyHost, strconv.Itoa(or(c.ProxyPort, DefaultProxyPort)))
 	conn, err := d.DialContext(ctx, "tcp", paddr)
 	if err != nil {
-		return nil, fmt.Errorf("proxy %s: %w", paddr, err)
+		return nil, printf.Errorf("proxy %s: %w", paddr, err)
 	}
 	_ = conn.SetDeadline(deadline)
 	if c.NoProxyConnect {
@@ -248,7 +248,7 @@ func (c *Client) connect(ctx context.Context, addr string, deadline time.Time) (
 	}
 	if err := proxyConnect(conn, addr, c.UserAgent); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("proxy %s: %w", paddr, err)
+		return nil, printf.Errorf("proxy %s: %w", paddr, err)
 	}
 	return conn, nil
 }

@@ -2,13 +2,13 @@ package hubhttp
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"pantavisor/lib/http1"
+	"pantavisor/lib/printf"
 )
 
 // Download is an object download's response: 200 (the whole object) or
@@ -58,7 +58,7 @@ func (c *Client) GetURL(ctx context.Context, signedURL string, offset int64) (*D
 	first, total, ok := parseContentRange(r.Header.Get("Content-Range"))
 	if !ok || first != offset {
 		r.Body.Close()
-		return nil, fmt.Errorf("hubhttp: GET object: %q for offset %d: %w", r.Header.Get("Content-Range"), offset, ErrBadRange)
+		return nil, printf.Errorf("hubhttp: GET object: %q for offset %d: %w", r.Header.Get("Content-Range"), offset, ErrBadRange)
 	}
 	dl.Offset, dl.Total = first, total
 	return dl, nil
@@ -69,20 +69,20 @@ func (c *Client) GetURL(ctx context.Context, signedURL string, offset int64) (*D
 func (c *Client) forURL(raw string) (*Client, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("hubhttp: signed url: %w", ErrBadURL) // url's error quotes the URL
+		return nil, "", printf.Errorf("hubhttp: signed url: %w", ErrBadURL) // url's error quotes the URL
 	}
 	if u.Scheme != "https" {
 		return nil, "", ErrHTTPSMandatory
 	}
 	if u.Hostname() == "" {
-		return nil, "", fmt.Errorf("hubhttp: signed url without host: %w", ErrBadURL)
+		return nil, "", printf.Errorf("hubhttp: signed url without host: %w", ErrBadURL)
 	}
 	d := *c
 	d.Host, d.Port, d.Token = u.Hostname(), DefaultPort, ""
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return nil, "", fmt.Errorf("hubhttp: signed url port %q: %w", p, ErrBadURL)
+			return nil, "", printf.Errorf("hubhttp: signed url port %q: %w", p, ErrBadURL)
 		}
 		d.Port = n
 	}

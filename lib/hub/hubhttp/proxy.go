@@ -3,9 +3,10 @@ package hubhttp
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
+
+	"pantavisor/lib/printf"
 )
 
 // maxProxyHead bounds a proxy's answer to CONNECT.
@@ -30,7 +31,7 @@ func proxyConnect(conn io.ReadWriter, addr, userAgent string) error {
 		return err
 	}
 	if st < 200 || st > 299 {
-		return fmt.Errorf("%w: status %d", ErrProxy, st)
+		return printf.Errorf("%w: status %d", ErrProxy, st)
 	}
 	return nil
 }
@@ -52,7 +53,7 @@ func readHead(r io.Reader, max int) ([]byte, error) {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: answer head over %d bytes", ErrProxy, max)
+	return nil, printf.Errorf("%w: answer head over %d bytes", ErrProxy, max)
 }
 
 // connectStatus returns the status of a head's "HTTP/1.x NNN reason" line.
@@ -61,12 +62,12 @@ func connectStatus(head []byte) (int, error) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
-		return 0, fmt.Errorf("%w: bad status line %q", ErrProxy, line)
+		return 0, printf.Errorf("%w: bad status line %q", ErrProxy, line)
 	}
 	code := line[9:12]
 	for _, d := range code {
 		if d < '0' || d > '9' {
-			return 0, fmt.Errorf("%w: bad status line %q", ErrProxy, line)
+			return 0, printf.Errorf("%w: bad status line %q", ErrProxy, line)
 		}
 	}
 	n, _ := strconv.Atoi(string(code))

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"pantavisor/lib/config"
 	"pantavisor/lib/persist"
+	"pantavisor/lib/printf"
 )
 
 // Creds is the device identity kept in pantahub.config as creds.id,
@@ -68,7 +68,7 @@ func ReadCredsFile(path string) (Creds, error) {
 		return Creds{}, nil
 	}
 	if err != nil {
-		return Creds{}, fmt.Errorf("reading credentials: %w", err)
+		return Creds{}, printf.Errorf("reading credentials: %w", err)
 	}
 	defer f.Close()
 	return ReadCreds(f)
@@ -80,7 +80,7 @@ func ReadCredsFile(path string) (Creds, error) {
 // "creds.secret=…" are appended; every other line is kept as it was.
 func SetCreds(old []byte, c Creds) ([]byte, error) {
 	if err := c.Check(); err != nil {
-		return nil, fmt.Errorf("writing credentials: %w", err)
+		return nil, printf.Errorf("writing credentials: %w", err)
 	}
 	var out bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(old))
@@ -92,7 +92,7 @@ func SetCreds(old []byte, c Creds) ([]byte, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading credentials file: %w", err)
+		return nil, printf.Errorf("reading credentials file: %w", err)
 	}
 	out.WriteString("creds.id=" + c.ID + "\ncreds.prn=" + c.PRN + "\ncreds.secret=" + c.Secret + "\n")
 	return out.Bytes(), nil
@@ -115,14 +115,14 @@ func isCredLine(line string) bool {
 func WriteCredsFile(w *persist.Writer, path string, c Creds) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("writing credentials: %w", err)
+		return printf.Errorf("writing credentials: %w", err)
 	}
 	data, err := SetCreds(old, c)
 	if err != nil {
 		return err
 	}
 	if err := w.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("writing credentials: %w", err)
+		return printf.Errorf("writing credentials: %w", err)
 	}
 	return nil
 }

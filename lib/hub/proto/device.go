@@ -1,8 +1,9 @@
 package proto
 
 import (
-	"fmt"
 	"strings"
+
+	"pantavisor/lib/printf"
 )
 
 // IDLen is the length of a device id: a Mongo ObjectID in hex.
@@ -32,11 +33,11 @@ type Device struct {
 // id is used in URL paths and as a file's content, so nothing else passes.
 func CheckID(id string) error {
 	if len(id) != IDLen {
-		return fmt.Errorf("device id %q: %d characters, want %d hex digits", clip(id, 40), len(id), IDLen)
+		return printf.Errorf("device id %q: %d characters, want %d hex digits", clip(id, 40), len(id), IDLen)
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return fmt.Errorf("device id %q: want lowercase hex digits", id)
+			return printf.Errorf("device id %q: want lowercase hex digits", id)
 		}
 	}
 	return nil
@@ -48,15 +49,15 @@ func CheckID(id string) error {
 func checkCred(name, v string) error {
 	switch {
 	case v == "":
-		return fmt.Errorf("no %s", name)
+		return printf.Errorf("no %s", name)
 	case len(v) > MaxCred:
-		return fmt.Errorf("%s of %d bytes, at most %d", name, len(v), MaxCred)
+		return printf.Errorf("%s of %d bytes, at most %d", name, len(v), MaxCred)
 	case strings.TrimSpace(v) != v:
-		return fmt.Errorf("%s with surrounding space", name)
+		return printf.Errorf("%s with surrounding space", name)
 	}
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < 0x20 || c == 0x7f {
-			return fmt.Errorf("%s with control character 0x%02x", name, c)
+			return printf.Errorf("%s with control character 0x%02x", name, c)
 		}
 	}
 	return nil
@@ -72,7 +73,7 @@ func ParseRegister(data []byte) (Device, error) {
 		return Device{}, err
 	}
 	if d.PRN != PRNPrefix+d.ID {
-		return Device{}, answerErr(what, fmt.Sprintf("prn %q does not name device %s", clip(d.PRN, 80), d.ID))
+		return Device{}, answerErr(what, printf.Sprintf("prn %q does not name device %s", clip(d.PRN, 80), d.ID))
 	}
 	if err := checkCred("secret", d.Secret); err != nil {
 		return Device{}, answerErr(what, err.Error())

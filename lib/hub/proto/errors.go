@@ -1,8 +1,7 @@
 package proto
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 	"pantavisor/lib/sentinel"
 )
@@ -13,14 +12,14 @@ var ErrAnswer error = &sentinel.Error{Text: "bad hub answer"}
 
 // answerErr returns an error wrapping ErrAnswer: "<what>: <why>".
 func answerErr(what, why string) error {
-	return fmt.Errorf("%w: %s: %s", ErrAnswer, what, why)
+	return printf.Errorf("%w: %s: %s", ErrAnswer, what, why)
 }
 
 // parseObject parses data as one JSON object; what names the answer.
 func parseObject(what string, data []byte) (rawjson.Value, error) {
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return v, fmt.Errorf("%w: %s: %w", ErrAnswer, what, err)
+		return v, printf.Errorf("%w: %s: %w", ErrAnswer, what, err)
 	}
 	if v.Kind != rawjson.Object {
 		return v, answerErr(what, "want an object, got "+v.Kind.String())
@@ -36,7 +35,7 @@ func str(what string, v rawjson.Value, key string) (string, error) {
 	case !ok || m.Kind == rawjson.Null:
 		return "", nil
 	case m.Kind != rawjson.String:
-		return "", answerErr(what, fmt.Sprintf("%q is a %s, want a string", key, m.Kind))
+		return "", answerErr(what, printf.Sprintf("%q is a %s, want a string", key, m.Kind))
 	}
 	return m.Str, nil
 }

@@ -2,11 +2,11 @@ package proto
 
 import (
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 
 	"pantavisor/lib/meta"
+	"pantavisor/lib/printf"
 )
 
 // AppendDeviceMeta appends the PUT /devices/<id>/device-meta body: the
@@ -33,7 +33,7 @@ func DeviceMetaChanged(sent, cur map[string]string) bool {
 func ParseUserMeta(data []byte) (map[string]string, error) {
 	m, err := meta.DecodeObject(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: user-meta: %w", ErrAnswer, err)
+		return nil, printf.Errorf("%w: user-meta: %w", ErrAnswer, err)
 	}
 	return m, nil
 }
@@ -53,11 +53,11 @@ func UserMetaDiff(local, hub map[string]string) (set map[string]string, del []st
 	for _, k := range slices.Sorted(maps.Keys(hub)) {
 		v := hub[k]
 		if e := meta.CheckKey(k); e != nil {
-			errs = append(errs, fmt.Errorf("user-meta from the hub: %w", e))
+			errs = append(errs, printf.Errorf("user-meta from the hub: %w", e))
 			continue
 		}
 		if len(v) > meta.MaxValue {
-			errs = append(errs, fmt.Errorf("user-meta from the hub: %w: key %q has %d bytes, at most %d", meta.ErrValueTooLarge, k, len(v), meta.MaxValue))
+			errs = append(errs, printf.Errorf("user-meta from the hub: %w: key %q has %d bytes, at most %d", meta.ErrValueTooLarge, k, len(v), meta.MaxValue))
 			continue
 		}
 		if old, ok := local[k]; !ok || old != v {

@@ -1,10 +1,10 @@
 package proto
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -20,11 +20,11 @@ type Object struct {
 // CheckSha reports whether s is a sha256 in 64 lowercase hex digits.
 func CheckSha(s string) error {
 	if len(s) != 64 {
-		return fmt.Errorf("sha256 %q: %d characters, want 64 hex digits", clip(s, 80), len(s))
+		return printf.Errorf("sha256 %q: %d characters, want 64 hex digits", clip(s, 80), len(s))
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return fmt.Errorf("sha256 %q: want lowercase hex digits", s)
+			return printf.Errorf("sha256 %q: want lowercase hex digits", s)
 		}
 	}
 	return nil
@@ -68,20 +68,20 @@ func parseSize(v rawjson.Value) (int64, error) {
 	var text string
 	switch {
 	case !ok:
-		return 0, fmt.Errorf("no size")
+		return 0, printf.Errorf("no size")
 	case m.Kind == rawjson.String:
 		text = m.Str
 	case m.Kind == rawjson.Number:
 		text = string(m.Raw)
 	default:
-		return 0, fmt.Errorf("size is a %s, want a string or number", m.Kind)
+		return 0, printf.Errorf("size is a %s, want a string or number", m.Kind)
 	}
 	if text == "" || strings.TrimLeft(text, "0123456789") != "" {
-		return 0, fmt.Errorf("size %q: want decimal digits", clip(text, 40))
+		return 0, printf.Errorf("size %q: want decimal digits", clip(text, 40))
 	}
 	n, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("size %q: out of range", clip(text, 40))
+		return 0, printf.Errorf("size %q: out of range", clip(text, 40))
 	}
 	return n, nil
 }

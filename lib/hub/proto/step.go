@@ -2,8 +2,8 @@ package proto
 
 import (
 	"bytes"
-	"fmt"
 
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -28,7 +28,7 @@ func ParseSteps(data []byte) (s Step, ok bool, err error) {
 	const what = "pending steps"
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return Step{}, false, fmt.Errorf("%w: %s: %w", ErrAnswer, what, err)
+		return Step{}, false, printf.Errorf("%w: %s: %w", ErrAnswer, what, err)
 	}
 	if v.Kind != rawjson.Array {
 		return Step{}, false, answerErr(what, "want an array, got "+v.Kind.String())
@@ -45,14 +45,14 @@ func ParseSteps(data []byte) (s Step, ok bool, err error) {
 		return Step{}, false, answerErr(what, "step has no rev")
 	}
 	if s.Rev, err = rev.Int(); err != nil || s.Rev < 0 {
-		return Step{}, false, answerErr(what, fmt.Sprintf("rev %s: want an integer ≥ 0", clip(string(rev.Raw), 40)))
+		return Step{}, false, answerErr(what, printf.Sprintf("rev %s: want an integer ≥ 0", clip(string(rev.Raw), 40)))
 	}
 	state, found := st.Get("state")
 	if !found {
-		return Step{}, false, answerErr(what, fmt.Sprintf("rev %d: step has no state", s.Rev))
+		return Step{}, false, answerErr(what, printf.Sprintf("rev %d: step has no state", s.Rev))
 	}
 	if state.Kind != rawjson.Object {
-		return Step{}, false, answerErr(what, fmt.Sprintf("rev %d: state is a %s, want an object", s.Rev, state.Kind))
+		return Step{}, false, answerErr(what, printf.Sprintf("rev %d: state is a %s, want an object", s.Rev, state.Kind))
 	}
 	s.State = bytes.Clone(state.Raw)
 	if p, found := st.Get("progress"); found && p.Kind == rawjson.Object {

@@ -1,8 +1,7 @@
 package proto
 
 import (
-	"fmt"
-
+	"pantavisor/lib/printf"
 	"pantavisor/lib/rawjson"
 )
 
@@ -12,7 +11,7 @@ import (
 func ParseTrails(data []byte) (synced bool, err error) {
 	v, err := rawjson.Parse(data)
 	if err != nil {
-		return false, fmt.Errorf("%w: trails list: %w", ErrAnswer, err)
+		return false, printf.Errorf("%w: trails list: %w", ErrAnswer, err)
 	}
 	if v.Kind != rawjson.Array {
 		return false, answerErr("trails list", "want an array, got "+v.Kind.String())
