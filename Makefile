@@ -32,7 +32,7 @@ FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep 
            lib/hub/proto:FuzzParseDevice lib/hub/proto:FuzzParseSteps lib/hub/proto:FuzzParseObject lib/hub/proto:FuzzParseUserMeta \
            lib/rtnl:FuzzParse lib/nft:FuzzParseAcks lib/ip4:FuzzParse lib/kmod:FuzzParseAlias lib/dm:FuzzDecode \
            lib/mkext:FuzzNewLayout lib/swap:FuzzParseSwaps lib/blkid:FuzzProbe lib/cgroup:FuzzParseCgroups \
-           lib/meta:FuzzDecodeObject lib/meta:FuzzParseCPUModel lib/printf:FuzzLikeFmt lib/gz:FuzzRoundTrip lib/hexbytes:FuzzDecode
+           lib/meta:FuzzDecodeObject lib/meta:FuzzParseCPUModel lib/printf:FuzzLikeFmt lib/gz:FuzzRoundTrip lib/hexbytes:FuzzDecode lib/tcpdial:FuzzParseAnswer
 export PV_KERNEL_CACHE := $(KCACHE)
 
 .PHONY: all build nohub initrd image deps kernel size test test-unit lint fuzz bench bench-container bench-hub bench-boot bench-boot-objects run run-kernel clean

@@ -113,11 +113,12 @@ func run(o options, w io.Writer) error {
 		rows = append(rows, r)
 	}
 	over := printTable(w, rows, budget)
-	nohub, err := printPackages(w, o)
+	full, nohub, err := printPackages(w, o)
 	if err != nil {
 		return err
 	}
 	over = append(over, banned(w, nohub)...)
+	over = append(over, bannedSymbols(w, full)...)
 	if len(over) > 0 {
 		return fmt.Errorf("over budget: %s (see README: raising a budget)", strings.Join(over, ", "))
 	}
@@ -294,15 +295,16 @@ func printTable(w io.Writer, rows []row, budget map[string]int64) []string {
 // each. The estimates do not add up to the binary's xz size: a package
 // compressed alone has no shared dictionary, and .gopclntab (line tables,
 // a third of the binary) is not in any package's symbols.
-// It returns the nohub build's bytes by package.
-func printPackages(w io.Writer, o options) (map[string]int64, error) {
+// It returns the full build's symbols and the nohub build's bytes by
+// package.
+func printPackages(w io.Writer, o options) ([]elf.Symbol, map[string]int64, error) {
 	full, err := symbolTable(o, target{"full", "amd64"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	nohub, err := symbolTable(o, target{"nohub", "amd64"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sizes, nohubSizes := sumByPackage(full.syms, full.sections), sumByPackage(nohub.syms, nohub.sections)
 	type pkg struct {
@@ -324,7 +326,7 @@ func printPackages(w io.Writer, o options) (map[string]int64, error) {
 	}
 	data, err := symbolBytes(full.syms, full.sections, top)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(w, "\ntop %d packages by symbol size (amd64 full, unstripped; %d bytes of symbols in all)\n", o.top, total)
 	fmt.Fprintf(w, "%10s %10s %10s  %s\n", "bytes", "xz (est)", "nohub", "package")
@@ -334,11 +336,30 @@ func printPackages(w io.Writer, o options) (map[string]int64, error) {
 		}
 		x, err := xzLen(bytes.NewReader(data[p.name]))
 		if err != nil {
-			return nil, fmt.Errorf("xz of %s: %w", p.name, err)
+			return nil, nil, fmt.Errorf("xz of %s: %w", p.name, err)
 		}
 		fmt.Fprintf(w, "%10d %10d %+10d  %s\n", p.size, x, nohubSizes[p.name]-p.size, p.name)
 	}
-	return nohubSizes, nil
+	return full.syms, nohubSizes, nil
+}
+
+// bannedPrefixes are symbols kept out of the full binary: package net's
+// dialer and resolver, about 150 KB of symbols (lib/tcpdial dials).
+var bannedPrefixes = []string{"net.(*Dialer).", "net.(*Resolver)."}
+
+// bannedSymbols prints and returns the banned prefixes full links.
+func bannedSymbols(w io.Writer, syms []elf.Symbol) []string {
+	var over []string
+	for _, p := range bannedPrefixes {
+		for _, s := range syms {
+			if strings.HasPrefix(s.Name, p) {
+				fmt.Fprintf(w, "full links %s (%s...): find the caller with go build -ldflags=-dumpdep\n", s.Name, p)
+				over = append(over, "full links "+p)
+				break
+			}
+		}
+	}
+	return over
 }
 
 // bannedPackages are kept out of the nohub binary (README "Size budget"):

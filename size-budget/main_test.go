@@ -73,3 +73,10 @@ func TestBanned(t *testing.T) {
 	assert.Equal(t, []string{"nohub links reflect"}, over, "init-sized fmt and flag pass, reflect's 30 KB does not")
 	assert.Contains(t, out.String(), "nohub links 30000 bytes of reflect")
 }
+
+func TestBannedSymbols(t *testing.T) {
+	var out bytes.Buffer
+	over := bannedSymbols(&out, []elf.Symbol{{Name: "net.(*conn).Read"}, {Name: "net.(*Resolver).lookupIP"}, {Name: "main.main"}})
+	assert.Equal(t, []string{"full links net.(*Resolver)."}, over)
+	assert.Contains(t, out.String(), "full links net.(*Resolver).lookupIP")
+}

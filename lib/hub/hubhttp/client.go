@@ -13,6 +13,7 @@ import (
 
 	"pantavisor/lib/http1"
 	"pantavisor/lib/printf"
+	"pantavisor/lib/tcpdial"
 )
 
 // Defaults of the Client fields.
@@ -25,7 +26,8 @@ const (
 	MaxBody = 2 << 20
 )
 
-// Dialer opens TCP connections; *net.Dialer is the default.
+// Dialer opens TCP connections; *tcpdial.Dialer is the default (package
+// net's dialer would link its resolver: README "Size budget").
 type Dialer interface {
 	DialContext(ctx context.Context, network, address string) (net.Conn, error)
 }
@@ -68,7 +70,7 @@ type Client struct {
 	UserAgent string // sent as User-Agent when set; see UserAgent()
 	Token     string // sent as "Authorization: Bearer <Token>" when set
 
-	Dialer Dialer // nil: &net.Dialer{}
+	Dialer Dialer // nil: &tcpdial.Dialer{}
 }
 
 // UserAgent returns upstream's User-Agent: "Pantavisor/2 (Linux; <arch>)
@@ -228,7 +230,7 @@ func (c *Client) tlsConfig() (*tls.Config, error) {
 func (c *Client) connect(ctx context.Context, addr string, deadline time.Time) (net.Conn, error) {
 	d := c.Dialer
 	if d == nil {
-		d = &net.Dialer{}
+		d = &tcpdial.Dialer{}
 	}
 	if c.ProxyHost == "" {
 		conn, err := d.DialContext(ctx, "tcp", addr)
