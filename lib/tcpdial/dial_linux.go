@@ -16,7 +16,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -163,12 +165,30 @@ func waitConnected(ctx context.Context, f *os.File) error {
 	return cmp.Or(result, f.SetWriteDeadline(time.Time{}))
 }
 
-// sockaddr returns a's address family and socket address.
+// sockaddr returns a's address family and socket address; the zone of
+// a link-local IPv6 address (a resolv.conf nameserver fe80::1%eth0) is an
+// interface index or name.
 func sockaddr(a netip.AddrPort) (int, unix.Sockaddr) {
 	if a.Addr().Is4() {
 		return unix.AF_INET, &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
 	}
-	return unix.AF_INET6, &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
+	return unix.AF_INET6, &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16(), ZoneId: zoneIndex(a.Addr().Zone())}
+}
+
+// zoneIndex is the interface index a zone names (0: none or unknown).
+func zoneIndex(zone string) uint32 {
+	if zone == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(zone, 10, 32); err == nil {
+		return uint32(n)
+	}
+	b, err := os.ReadFile("/sys/class/net/" + filepath.Base(zone) + "/ifindex")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32)
+	return uint32(n)
 }
 
 func sockaddrString(sa unix.Sockaddr) string {

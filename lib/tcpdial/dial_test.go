@@ -391,3 +391,12 @@ func FuzzParseAnswer(f *testing.F) {
 		}
 	})
 }
+
+func TestZone(t *testing.T) {
+	_, sa := sockaddr(netip.MustParseAddrPort("[fe80::1%7]:53"))
+	assert.Equal(t, uint32(7), sa.(*unix.SockaddrInet6).ZoneId, "a numeric zone")
+	_, sa = sockaddr(netip.MustParseAddrPort("[fe80::1%lo]:53"))
+	assert.Equal(t, uint32(1), sa.(*unix.SockaddrInet6).ZoneId, "lo is interface 1")
+	assert.Equal(t, uint32(0), zoneIndex("no-such-if"))
+	assert.Equal(t, uint32(0), zoneIndex(""))
+}
