@@ -364,9 +364,11 @@ func bannedSymbols(w io.Writer, syms []elf.Symbol) []string {
 
 // bannedPackages are kept out of the nohub binary (README "Size budget"):
 // fmt's printer and reflect (lib/printf formats), flag (lib/cli parses),
-// vishvananda/netns (lib/rtnl.Netns). An import that remains (compress/flate
-// imports fmt) still links a package's init: up to bannedSlack bytes.
-var bannedPackages = []string{"fmt", "reflect", "flag", "github.com/vishvananda/netns"}
+// vishvananda/netns (lib/rtnl.Netns), math/big (lib/pubkey's own
+// arithmetic). An import that remains (compress/flate imports fmt,
+// crypto/rand math/big) still links a package's init: up to bannedSlack
+// bytes.
+var bannedPackages = []string{"fmt", "reflect", "flag", "github.com/vishvananda/netns", "math/big"}
 
 const bannedSlack = 1024
 

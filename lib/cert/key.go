@@ -3,7 +3,6 @@ package cert
 import (
 	"crypto"
 	"errors"
-	"math/big"
 
 	"pantavisor/lib/pubkey"
 )
@@ -152,7 +151,7 @@ func parseRSA(d der) (*pubkey.RSA, error) {
 	if !ok || e == 0 {
 		return nil, errors.New("RSA public exponent is not a positive number")
 	}
-	return &pubkey.RSA{N: new(big.Int).SetBytes(n), E: e}, nil
+	return &pubkey.RSA{N: n, E: e}, nil
 }
 
 // ParsePublicKey decodes a DER SubjectPublicKeyInfo (a PEM "PUBLIC KEY"

@@ -2,7 +2,6 @@ package cert
 
 import (
 	"bytes"
-	"math/big"
 	"time"
 
 	"pantavisor/lib/printf"
@@ -201,8 +200,9 @@ func (c *Cert) checkSignature(p *Cert) error {
 }
 
 // ecdsaSig decodes an ECDSA-Sig-Value (RFC 3279 §2.2.3): SEQUENCE { r
-// INTEGER, s INTEGER }, both positive, in DER with nothing after.
-func ecdsaSig(b []byte) (r, s *big.Int, ok bool) {
+// INTEGER, s INTEGER }, both positive, in DER with nothing after; r and s
+// are returned big-endian.
+func ecdsaSig(b []byte) (r, s []byte, ok bool) {
 	rb, sb, ok := twoIntegers(der(b))
 	if !ok {
 		return nil, nil, false
@@ -212,5 +212,5 @@ func ecdsaSig(b []byte) (r, s *big.Int, ok bool) {
 	if !ok1 || !ok2 {
 		return nil, nil, false
 	}
-	return new(big.Int).SetBytes(rv), new(big.Int).SetBytes(sv), true
+	return rv, sv, true
 }

@@ -2,7 +2,6 @@ package pubkey
 
 import (
 	"errors"
-	"math/big"
 
 	"pantavisor/lib/hexbytes"
 )
@@ -44,9 +43,14 @@ func (c Curve) ByteSize() int {
 }
 
 // params are a curve y² = x³ - 3x + b over GF(p) with base point (gx, gy)
-// of order n (FIPS 186-4 D.1.2). They are built at each use, so the
-// package keeps no state and does no work at init.
-type params struct{ p, n, b, gx, gy *big.Int }
+// of order n (FIPS 186-4 D.1.2), as moduli and, for b, gx and gy, field
+// elements in Montgomery form. They are built at each use, so the package
+// keeps no state and does no work at init.
+type params struct {
+	p, n      *modulus
+	b, gx, gy nat
+	size      int // bytes of a coordinate or scalar
+}
 
 func (c Curve) params() *params {
 	var h [5]string
@@ -78,37 +82,47 @@ func (c Curve) params() *params {
 	default:
 		return nil
 	}
-	var v [5]*big.Int
+	var v [5][]byte
 	for i := range h {
 		if len(h[i])%2 != 0 { // P-521's 521 bits: 131 digits
 			h[i] = "0" + h[i]
 		}
-		b, _ := hexbytes.Decode(h[i]) // not SetString: it links fmt
-		v[i] = new(big.Int).SetBytes(b)
+		v[i], _ = hexbytes.Decode(h[i])
 	}
-	return &params{p: v[0], n: v[1], b: v[2], gx: v[3], gy: v[4]}
+	p := &params{p: newModulus(v[0]), n: newModulus(v[1]), size: c.ByteSize()}
+	n := p.p.size()
+	b, _ := natFromBytes(v[2], n)
+	gx, _ := natFromBytes(v[3], n)
+	gy, _ := natFromBytes(v[4], n)
+	p.b, p.gx, p.gy = p.p.toMont(b), p.p.toMont(gx), p.p.toMont(gy)
+	return p
 }
 
-// onCurve reports whether 0 ≤ x, y < p and y² = x³ - 3x + b.
-func (p *params) onCurve(x, y *big.Int) bool {
-	if x.Sign() < 0 || y.Sign() < 0 || x.Cmp(p.p) >= 0 || y.Cmp(p.p) >= 0 {
-		return false
+// element reads big-endian b as a field element in Montgomery form,
+// refusing values of p or more.
+func (p *params) element(b []byte) (nat, bool) {
+	x, ok := natFromBytes(b, p.p.size())
+	if !ok || x.cmp(p.p.m) >= 0 {
+		return nil, false
 	}
-	y2 := new(big.Int).Mul(y, y)
-	y2.Mod(y2, p.p)
-	x3 := new(big.Int).Mul(x, x)
-	x3.Mul(x3, x)
-	x3.Sub(x3, new(big.Int).Lsh(x, 1))
-	x3.Sub(x3, x)
-	x3.Add(x3, p.b)
-	x3.Mod(x3, p.p)
-	return x3.Cmp(y2) == 0
+	return p.p.toMont(x), true
 }
 
-// EC is an ECDSA public key: a point of Curve other than infinity.
+// onCurve reports whether y² = x³ - 3x + b for x, y in Montgomery form.
+func (p *params) onCurve(x, y nat) bool {
+	f := p.p
+	y2 := f.mul(y, y)
+	x3 := f.mul(f.mul(x, x), x)
+	x3 = f.sub(x3, f.add(f.add(x, x), x))
+	x3 = f.add(x3, p.b)
+	return x3.cmp(y2) == 0
+}
+
+// EC is an ECDSA public key: a point of Curve other than infinity, its
+// coordinates big-endian, ByteSize bytes each.
 type EC struct {
 	Curve Curve
-	X, Y  *big.Int
+	x, y  []byte
 }
 
 // ParseUncompressed reads an uncompressed point (SEC 1 §2.3.3: 0x04 ‖ x ‖
@@ -122,49 +136,70 @@ func ParseUncompressed(c Curve, data []byte) (*EC, error) {
 	if len(data) != 1+2*n || data[0] != 4 {
 		return nil, errors.New("ecdsa: invalid uncompressed public key")
 	}
-	x := new(big.Int).SetBytes(data[1 : 1+n])
-	y := new(big.Int).SetBytes(data[1+n:])
-	if !p.onCurve(x, y) {
+	k := &EC{Curve: c, x: data[1 : 1+n : 1+n], y: data[1+n:]}
+	if _, _, ok := k.point(p); !ok {
 		return nil, errors.New("ecdsa: invalid public key: point not on curve")
 	}
-	return &EC{Curve: c, X: x, Y: y}, nil
+	return k, nil
 }
 
-// Verify checks the ECDSA signature (r, s) of digest (FIPS 186-4 §6.4.2):
-// r and s in [1, n-1], and r ≡ x(u₁G + u₂Q) mod n with w = s⁻¹, u₁ = e·w,
-// u₂ = r·w, where e is the leftmost bits of digest, as many as n has.
-func (k *EC) Verify(digest []byte, r, s *big.Int) bool {
+// point returns the key's coordinates in Montgomery form, if they are a
+// point of the curve.
+func (k *EC) point(p *params) (x, y nat, ok bool) {
+	x, okx := p.element(k.x)
+	y, oky := p.element(k.y)
+	if !okx || !oky || !p.onCurve(x, y) {
+		return nil, nil, false
+	}
+	return x, y, true
+}
+
+// Verify checks the ECDSA signature (r, s), big-endian, of digest (FIPS
+// 186-4 §6.4.2): r and s in [1, n-1], and r ≡ x(u₁G + u₂Q) mod n with
+// w = s⁻¹, u₁ = e·w, u₂ = r·w, where e is the leftmost bits of digest, as
+// many as n has.
+func (k *EC) Verify(digest, r, s []byte) bool {
 	p := k.Curve.params()
-	if p == nil || k.X == nil || k.Y == nil || !p.onCurve(k.X, k.Y) {
+	if p == nil {
 		return false
 	}
-	if r.Sign() <= 0 || s.Sign() <= 0 || r.Cmp(p.n) >= 0 || s.Cmp(p.n) >= 0 {
-		return false
-	}
-	e := hashToInt(digest, p.n)
-	w := new(big.Int).ModInverse(s, p.n)
-	u1 := e.Mul(e, w)
-	u1.Mod(u1, p.n)
-	u2 := w.Mul(r, w)
-	u2.Mod(u2, p.n)
-	x, ok := p.combinedMult(u1, u2, k.X, k.Y)
+	qx, qy, ok := k.point(p)
 	if !ok {
 		return false
 	}
-	return x.Mod(x, p.n).Cmp(r) == 0
+	n := p.n
+	rn, okr := natFromBytes(r, n.size())
+	sn, oks := natFromBytes(s, n.size())
+	if !okr || !oks || rn.isZero() || sn.isZero() || rn.cmp(n.m) >= 0 || sn.cmp(n.m) >= 0 {
+		return false
+	}
+	e := n.reduceOnce(hashToNat(digest, n))
+	// w = s^(n-2) (Fermat: n is prime), all in Montgomery form.
+	nMinus2 := append(nat(nil), n.m...)
+	nMinus2.subInPlace(smallNat(2, n.size()))
+	w := n.exp(n.toMont(sn), nMinus2)
+	u1 := n.fromMont(n.mul(n.toMont(e), w))
+	u2 := n.fromMont(n.mul(n.toMont(rn), w))
+	x, ok := p.combinedMult(u1, u2, qx, qy)
+	if !ok {
+		return false
+	}
+	// x < p < 2n: one subtraction reduces it modulo n.
+	xn, _ := natFromBytes(x.bytes(p.size), n.size())
+	return n.reduceOnce(xn).cmp(rn) == 0
 }
 
-// hashToInt converts digest to an integer of at most n's bit length,
+// hashToNat converts digest to an integer of at most n's bit length,
 // keeping its leftmost bits (SEC 1 §4.1.4 step 5).
-func hashToInt(digest []byte, n *big.Int) *big.Int {
-	bits := n.BitLen()
-	size := (bits + 7) / 8
+func hashToNat(digest []byte, n *modulus) nat {
+	bitLen := n.m.bitLen()
+	size := (bitLen + 7) / 8
 	if len(digest) > size {
 		digest = digest[:size]
 	}
-	e := new(big.Int).SetBytes(digest)
-	if excess := len(digest)*8 - bits; excess > 0 {
-		e.Rsh(e, uint(excess))
+	e, _ := natFromBytes(digest, n.size())
+	if excess := len(digest)*8 - bitLen; excess > 0 {
+		e = e.shiftRight(uint(excess))
 	}
 	return e
 }

@@ -1,94 +1,94 @@
 package pubkey
 
-import "math/big"
-
-// jacobian is the point (x/z², y/z³); z = 0 is the point at infinity.
-type jacobian struct{ x, y, z *big.Int }
-
-// mod reduces v into [0, p).
-func (p *params) mod(v *big.Int) *big.Int { return v.Mod(v, p.p) }
-
-// mul returns a·b mod p in a new integer.
-func (p *params) mul(a, b *big.Int) *big.Int { return p.mod(new(big.Int).Mul(a, b)) }
+// jacobian is the point (x/z², y/z³), coordinates in Montgomery form;
+// z = 0 is the point at infinity.
+type jacobian struct{ x, y, z nat }
 
 // double returns 2a ("dbl-2001-b", for a = -3).
 func (p *params) double(a jacobian) jacobian {
-	if a.z.Sign() == 0 {
+	if a.z.isZero() {
 		return a
 	}
-	delta := p.mul(a.z, a.z)
-	gamma := p.mul(a.y, a.y)
-	beta := p.mul(a.x, gamma)
-	alpha := p.mul(new(big.Int).Sub(a.x, delta), new(big.Int).Add(a.x, delta))
-	alpha = p.mod(alpha.Mul(alpha, big.NewInt(3)))
-	x := p.mul(alpha, alpha)
-	x = p.mod(x.Sub(x, new(big.Int).Lsh(beta, 3)))
-	z := new(big.Int).Add(a.y, a.z)
-	z = p.mul(z, z)
-	z = p.mod(z.Sub(z, gamma).Sub(z, delta))
-	y := new(big.Int).Lsh(beta, 2)
-	y = p.mul(alpha, y.Sub(y, x))
-	g2 := p.mul(gamma, gamma)
-	y = p.mod(y.Sub(y, g2.Lsh(g2, 3)))
+	f := p.p
+	delta := f.mul(a.z, a.z)
+	gamma := f.mul(a.y, a.y)
+	beta := f.mul(a.x, gamma)
+	alpha := f.mul(f.sub(a.x, delta), f.add(a.x, delta))
+	alpha = f.add(f.add(alpha, alpha), alpha)
+	beta4 := f.add(beta, beta)
+	beta4 = f.add(beta4, beta4)
+	x := f.sub(f.mul(alpha, alpha), f.add(beta4, beta4))
+	z := f.add(a.y, a.z)
+	z = f.sub(f.sub(f.mul(z, z), gamma), delta)
+	g2 := f.mul(gamma, gamma)
+	g2 = f.add(g2, g2)
+	g2 = f.add(g2, g2)
+	g2 = f.add(g2, g2)
+	y := f.sub(f.mul(alpha, f.sub(beta4, x)), g2)
 	return jacobian{x, y, z}
 }
 
 // add returns a + b ("add-2007-bl"), doubling when a = b.
 func (p *params) add(a, b jacobian) jacobian {
-	if a.z.Sign() == 0 {
+	if a.z.isZero() {
 		return b
 	}
-	if b.z.Sign() == 0 {
+	if b.z.isZero() {
 		return a
 	}
-	z1z1 := p.mul(a.z, a.z)
-	z2z2 := p.mul(b.z, b.z)
-	u1 := p.mul(a.x, z2z2)
-	u2 := p.mul(b.x, z1z1)
-	s1 := p.mul(a.y, p.mul(b.z, z2z2))
-	s2 := p.mul(b.y, p.mul(a.z, z1z1))
-	h := p.mod(new(big.Int).Sub(u2, u1))
-	r := p.mod(new(big.Int).Sub(s2, s1))
-	if h.Sign() == 0 {
-		if r.Sign() == 0 {
+	f := p.p
+	z1z1 := f.mul(a.z, a.z)
+	z2z2 := f.mul(b.z, b.z)
+	u1 := f.mul(a.x, z2z2)
+	u2 := f.mul(b.x, z1z1)
+	s1 := f.mul(a.y, f.mul(b.z, z2z2))
+	s2 := f.mul(b.y, f.mul(a.z, z1z1))
+	h := f.sub(u2, u1)
+	r := f.sub(s2, s1)
+	if h.isZero() {
+		if r.isZero() {
 			return p.double(a)
 		}
-		return jacobian{new(big.Int), new(big.Int), new(big.Int)}
+		zero := make(nat, f.size())
+		return jacobian{zero, zero, zero}
 	}
-	r = p.mod(r.Lsh(r, 1))
-	i := new(big.Int).Lsh(h, 1)
-	i = p.mul(i, i)
-	j := p.mul(h, i)
-	v := p.mul(u1, i)
-	x := p.mul(r, r)
-	x = p.mod(x.Sub(x, j).Sub(x, new(big.Int).Lsh(v, 1)))
-	y := p.mul(r, new(big.Int).Sub(v, x))
-	sj := p.mul(s1, j)
-	y = p.mod(y.Sub(y, sj.Lsh(sj, 1)))
-	z := new(big.Int).Add(a.z, b.z)
-	z = p.mul(z, z)
-	z = p.mul(z.Sub(z, z1z1).Sub(z, z2z2), h)
+	r = f.add(r, r)
+	i := f.add(h, h)
+	i = f.mul(i, i)
+	j := f.mul(h, i)
+	v := f.mul(u1, i)
+	x := f.sub(f.sub(f.mul(r, r), j), f.add(v, v))
+	sj := f.mul(s1, j)
+	y := f.sub(f.mul(r, f.sub(v, x)), f.add(sj, sj))
+	z := f.add(a.z, b.z)
+	z = f.mul(f.sub(f.sub(f.mul(z, z), z1z1), z2z2), h)
 	return jacobian{x, y, z}
 }
 
-// combinedMult returns the affine x of u1·G + u2·(qx, qy), or false at
+// combinedMult returns the affine x, in normal form, of u1·G + u2·(qx, qy)
+// (scalars in normal form, the point in Montgomery form), or false at
 // infinity. It walks both scalars' bits together (Shamir's trick), adding
 // G, Q or G+Q after each doubling.
-func (p *params) combinedMult(u1, u2, qx, qy *big.Int) (*big.Int, bool) {
-	one := big.NewInt(1)
+func (p *params) combinedMult(u1, u2, qx, qy nat) (nat, bool) {
+	f := p.p
+	one := f.mul(f.rr, smallNat(1, f.size())) // 1 in Montgomery form
 	g := jacobian{p.gx, p.gy, one}
 	q := jacobian{qx, qy, one}
 	table := [4]jacobian{{}, g, q, p.add(g, q)}
-	acc := jacobian{new(big.Int), new(big.Int), new(big.Int)}
-	for i := max(u1.BitLen(), u2.BitLen()) - 1; i >= 0; i-- {
+	zero := make(nat, f.size())
+	acc := jacobian{zero, zero, zero}
+	for i := max(u1.bitLen(), u2.bitLen()) - 1; i >= 0; i-- {
 		acc = p.double(acc)
-		if sel := u1.Bit(i) | u2.Bit(i)<<1; sel != 0 {
+		if sel := u1.bit(i) | u2.bit(i)<<1; sel != 0 {
 			acc = p.add(acc, table[sel])
 		}
 	}
-	if acc.z.Sign() == 0 {
+	if acc.z.isZero() {
 		return nil, false
 	}
-	zinv := new(big.Int).ModInverse(acc.z, p.p)
-	return p.mul(acc.x, p.mul(zinv, zinv)), true
+	// z⁻¹ = z^(p-2) (Fermat: p is prime).
+	pMinus2 := append(nat(nil), f.m...)
+	pMinus2.subInPlace(smallNat(2, f.size()))
+	zinv := f.exp(acc.z, pMinus2)
+	return f.fromMont(f.mul(acc.x, f.mul(zinv, zinv))), true
 }

@@ -3,29 +3,48 @@ package pubkey
 import (
 	"bytes"
 	"crypto"
-	"math/big"
+	"math/bits"
 
 	"pantavisor/lib/printf"
 )
 
 // RSA is an RSA public key.
 type RSA struct {
-	N *big.Int // modulus
-	E int      // public exponent
+	N []byte // modulus, big-endian
+	E int    // public exponent
+}
+
+// modulus returns N without its leading zero bytes.
+func (k *RSA) modulus() []byte {
+	n := k.N
+	for len(n) > 0 && n[0] == 0 {
+		n = n[1:]
+	}
+	return n
+}
+
+// bitLen is the modulus length in bits.
+func (k *RSA) bitLen() int {
+	n := k.modulus()
+	if len(n) == 0 {
+		return 0
+	}
+	return 8*(len(n)-1) + bits.Len8(n[0])
 }
 
 // Size returns the modulus length in bytes.
-func (k *RSA) Size() int { return (k.N.BitLen() + 7) / 8 }
+func (k *RSA) Size() int { return (k.bitLen() + 7) / 8 }
 
 // check refuses the keys crypto/rsa refuses: a modulus under 1024 bits
 // or even, an exponent under 2, even, or over 2³¹-1.
 func (k *RSA) check() error {
+	n := k.modulus()
 	switch {
-	case k.N == nil || k.N.Sign() <= 0:
+	case len(n) == 0:
 		return printf.Errorf("rsa: missing public modulus")
-	case k.N.BitLen() < 1024:
-		return printf.Errorf("rsa: %d-bit keys are insecure", k.N.BitLen())
-	case k.N.Bit(0) == 0:
+	case k.bitLen() < 1024:
+		return printf.Errorf("rsa: %d-bit keys are insecure", k.bitLen())
+	case n[len(n)-1]&1 == 0:
 		return printf.Errorf("rsa: public modulus is even")
 	case k.E < 2:
 		return printf.Errorf("rsa: public exponent too small or negative")
@@ -49,11 +68,12 @@ func (k *RSA) VerifyPKCS1v15(h crypto.Hash, digest, sig []byte) error {
 	if prefix == nil || len(digest) != h.Size() || len(sig) != size || size < len(prefix)+len(digest)+11 {
 		return ErrVerification
 	}
-	s := new(big.Int).SetBytes(sig)
-	if s.Cmp(k.N) >= 0 {
+	m := newModulus(k.modulus())
+	s, ok := natFromBytes(sig, m.size())
+	if !ok || s.cmp(m.m) >= 0 {
 		return ErrVerification
 	}
-	em := s.Exp(s, big.NewInt(int64(k.E)), k.N).FillBytes(make([]byte, size))
+	em := m.fromMont(m.exp(m.toMont(s), smallNat(uint64(k.E), 1))).bytes(size)
 	// EM = 0x00 || 0x01 || PS (0xff...) || 0x00 || DigestInfo || digest.
 	want := make([]byte, size)
 	want[1] = 1

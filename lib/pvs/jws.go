@@ -2,7 +2,6 @@ package pvs
 
 import (
 	"crypto"
-	"math/big"
 
 	"pantavisor/lib/printf"
 	"pantavisor/lib/pubkey"
@@ -67,9 +66,7 @@ func VerifyJWS(alg string, key crypto.PublicKey, input, sig []byte) error {
 		if len(sig) != 2*n {
 			return printf.Errorf("%w: %s signature of %d bytes, want %d", ErrBadSignature, alg, len(sig), 2*n)
 		}
-		r := new(big.Int).SetBytes(sig[:n])
-		s := new(big.Int).SetBytes(sig[n:])
-		if !k.Verify(sum, r, s) {
+		if !k.Verify(sum, sig[:n], sig[n:]) {
 			return ErrBadSignature
 		}
 		return nil

@@ -16,7 +16,7 @@ import (
 func From(k crypto.PublicKey) (crypto.PublicKey, error) {
 	switch k := k.(type) {
 	case *rsa.PublicKey:
-		return &pubkey.RSA{N: k.N, E: k.E}, nil
+		return &pubkey.RSA{N: k.N.Bytes(), E: k.E}, nil
 	case *ecdsa.PublicKey:
 		b, err := k.Bytes()
 		if err != nil {
