@@ -64,6 +64,11 @@ func parseBits(s string) (n int, ok bool) {
 			n = n*10 + int(s[i]-'0')
 		}
 	}
+	// netip.ParsePrefix reads the bits with strconv.Atoi: a number past
+	// an int is bad bits there, not out of range.
+	if _, err := strconv.Atoi(s); err != nil {
+		return 0, false
+	}
 	return n, true
 }
 
