@@ -47,14 +47,16 @@ func (d *Dialer) resolve(ctx context.Context, host string) ([]netip.Addr, error)
 		}
 		for _, qtype := range []uint16{typeA, typeAAAA} {
 			addrs, err := conf.query(ctx, name, qtype, port)
-			if err != nil && err != ErrNoSuchHost {
-				last = err // an answer for another name may still come
-			}
 			if len(addrs) > 0 {
 				return addrs, nil
 			}
-			if err == ErrNoSuchHost && qtype == typeA {
-				break // NXDOMAIN: the name has no records of any type
+			if err != nil && err != ErrNoSuchHost {
+				last = err // an answer for another name may still come
+			}
+			if err != nil {
+				// NXDOMAIN: the name has no records of any type; no
+				// answer: the AAAA query would wait as long for none.
+				break
 			}
 		}
 		if ctx.Err() != nil {
