@@ -20,9 +20,7 @@ import (
 // real pvwificonnect revision, publishes device-meta, and on SIGTERM
 // stops it with exit 0 and nothing leaked.
 func TestAppengineRunsRevision(t *testing.T) {
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	testenv.RequireLoopDevices(t)
 	bin := testenv.BuildDevice(t, filepath.Join(t.TempDir(), "pantavisor"), "")
 
 	dir := t.TempDir()

@@ -71,9 +71,7 @@ func (d *ctrlDevice) files(confs, extras map[string]string) (objects map[string]
 // the appengine on it. Cleanup stops it and checks nothing leaked.
 func newCtrlDevice(t *testing.T) *ctrlDevice {
 	t.Helper()
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	testenv.RequireLoopDevices(t)
 	d := &ctrlDevice{dir: t.TempDir()}
 	d.bin = testenv.BuildDevice(t, filepath.Join(t.TempDir(), "pantavisor"), "")
 	d.parent = "pvctrl-" + filepath.Base(filepath.Dir(d.dir))

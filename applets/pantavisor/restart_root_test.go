@@ -28,10 +28,9 @@ type restartFixture struct {
 }
 
 func newRestartFixture(t *testing.T) *restartFixture {
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	testenv.RequireLoopDevices(t)
 	f := &restartFixture{bin: testenv.BuildDevice(t, filepath.Join(t.TempDir(), "pantavisor"), "")}
+	var err error
 	f.dir, err = filepath.EvalSymlinks(t.TempDir())
 	require.NoError(t, err)
 	f.parent = "pvrestart-" + filepath.Base(filepath.Dir(f.dir))

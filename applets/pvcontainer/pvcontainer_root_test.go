@@ -43,8 +43,7 @@ const dbusConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Co
 func TestPvwificonnect(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireCommand(t, "dbus-daemon", "make deps installs dbus-daemon")
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	testenv.RequireLoopDevices(t)
 	bin := testenv.BuildDevice(t, filepath.Join(t.TempDir(), "pantavisor"), "")
 	dir := t.TempDir()
 	parent := "pvtest-" + filepath.Base(filepath.Dir(dir)) // unique per test and run

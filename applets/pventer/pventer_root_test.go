@@ -57,9 +57,7 @@ type box struct {
 // lives in /app/home and whose app user in /tmp.
 func startBox(t *testing.T) *box {
 	t.Helper()
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	testenv.RequireLoopDevices(t)
 	dir := t.TempDir()
 	parent := "pventer-" + filepath.Base(filepath.Dir(dir))
 	cfg := filepath.Join(dir, "configs", "box")

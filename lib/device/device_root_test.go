@@ -46,9 +46,7 @@ type rootFixture struct {
 
 func newRootFixture(t *testing.T) *rootFixture {
 	t.Helper()
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	testenv.RequireLoopDevices(t)
 	dir := t.TempDir()
 	st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
 	require.NoError(t, err)

@@ -71,9 +71,7 @@ func installConf(t *testing.T, f *fixture, rev, conf, script, roles string) {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	testenv.RequireLoopDevices(t)
 	dir := t.TempDir()
 	st, err := storage.Open(filepath.Join(dir, "storage"), storage.Options{})
 	require.NoError(t, err)

@@ -24,17 +24,10 @@ func squashfs(t *testing.T) string {
 	return img
 }
 
-func requireLoop(t *testing.T) {
-	t.Helper()
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
-}
-
 // TestAttachMountAutoclear: a squashfs attached read-only mounts, and its
 // loop device is freed by the kernel at unmount (autoclear).
 func TestAttachMountAutoclear(t *testing.T) {
-	requireLoop(t)
+	testenv.RequireLoopDevices(t)
 	img := squashfs(t)
 	d, err := Attacher{}.Attach(img, true)
 	require.NoError(t, err)
@@ -61,7 +54,7 @@ func TestAttachMountAutoclear(t *testing.T) {
 }
 
 func TestCloseWithoutMountFrees(t *testing.T) {
-	requireLoop(t)
+	testenv.RequireLoopDevices(t)
 	d, err := Attacher{}.Attach(squashfs(t), true)
 	require.NoError(t, err)
 	require.NoError(t, d.Close())
@@ -71,7 +64,7 @@ func TestCloseWithoutMountFrees(t *testing.T) {
 }
 
 func TestAttachDetachWithoutMount(t *testing.T) {
-	requireLoop(t)
+	testenv.RequireLoopDevices(t)
 	img := squashfs(t)
 	d, err := Attacher{}.Attach(img, true)
 	require.NoError(t, err)
@@ -85,7 +78,7 @@ func TestAttachDetachWithoutMount(t *testing.T) {
 }
 
 func TestCorruptImageFailsToMount(t *testing.T) {
-	requireLoop(t)
+	testenv.RequireLoopDevices(t)
 	img := filepath.Join(t.TempDir(), "bad.squashfs")
 	require.NoError(t, os.WriteFile(img, make([]byte, 8192), 0o644))
 	d, err := Attacher{}.Attach(img, true)

@@ -41,6 +41,14 @@ func RequireRoot(t testing.TB) {
 	Require(t, os.Geteuid() == 0, "needs root")
 }
 
+// RequireLoopDevices needs root and the loop driver (/dev/loop-control).
+func RequireLoopDevices(t testing.TB) {
+	t.Helper()
+	RequireRoot(t)
+	_, err := os.Stat("/dev/loop-control")
+	Require(t, err == nil, "needs /dev/loop-control (loop module)")
+}
+
 // RequireCommand needs an executable on PATH.
 func RequireCommand(t testing.TB, name, hint string) {
 	t.Helper()

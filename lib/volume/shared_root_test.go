@@ -15,9 +15,7 @@ import (
 // of one object share one loop device and mount; it outlives their
 // unmounts (idle, for a restart) until Retire, and nothing leaks.
 func TestSharedOnePerObject(t *testing.T) {
-	testenv.RequireRoot(t)
-	_, err := os.Stat("/dev/loop-control")
-	testenv.Require(t, err == nil, "needs /dev/loop-control (loop module)")
+	testenv.RequireLoopDevices(t)
 	data, err := os.ReadFile(testenv.BusyboxRootfs(t))
 	require.NoError(t, err)
 	dir := t.TempDir()
