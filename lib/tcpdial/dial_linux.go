@@ -102,18 +102,12 @@ var (
 // connect opens a non-blocking socket to a and waits for the connect
 // within ctx.
 func connect(ctx context.Context, a netip.AddrPort) (net.Conn, error) {
-	family, sa := sockaddr(a)
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, inProgress, err := openSocket(a, unix.SOCK_STREAM)
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	err = eintr.Retry(func() error { return unix.Connect(fd, sa) })
-	if err != nil && err != unix.EINPROGRESS {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("connect", err)
+		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), a.String()) // pollable: the socket is non-blocking
-	if err == unix.EINPROGRESS {
+	if inProgress {
 		if err := waitConnected(ctx, f); err != nil {
 			f.Close()
 			return nil, err
@@ -125,6 +119,23 @@ func connect(ctx context.Context, a netip.AddrPort) (net.Conn, error) {
 		local = sockaddrString(sa)
 	}
 	return &conn{File: f, local: addr(local), remote: addr(a.String())}, nil
+}
+
+// openSocket opens a non-blocking socket of type typ (SOCK_STREAM,
+// SOCK_DGRAM) and connects it to a; inProgress is a TCP connect not
+// finished yet (EINPROGRESS).
+func openSocket(a netip.AddrPort, typ int) (fd int, inProgress bool, err error) {
+	family, sa := sockaddr(a)
+	fd, err = unix.Socket(family, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, false, os.NewSyscallError("socket", err)
+	}
+	err = eintr.Retry(func() error { return unix.Connect(fd, sa) })
+	if err != nil && err != unix.EINPROGRESS {
+		unix.Close(fd)
+		return -1, false, os.NewSyscallError("connect", err)
+	}
+	return fd, err == unix.EINPROGRESS, nil
 }
 
 // waitConnected waits until the connect in progress on f ends, or ctx does.

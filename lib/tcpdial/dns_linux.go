@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"pantavisor/lib/eintr"
 	"pantavisor/lib/sentinel"
 )
 
@@ -87,14 +86,9 @@ func exchange(ctx context.Context, server netip.AddrPort, name string, qtype uin
 // udpSocket returns a non-blocking UDP socket connected to server, as a
 // pollable file: only server's datagrams reach it.
 func udpSocket(server netip.AddrPort) (*os.File, error) {
-	family, sa := sockaddr(server)
-	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, _, err := openSocket(server, unix.SOCK_DGRAM)
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	if err := eintr.Retry(func() error { return unix.Connect(fd, sa) }); err != nil {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("connect", err)
+		return nil, err
 	}
 	return os.NewFile(uintptr(fd), server.String()), nil
 }

@@ -1,8 +1,6 @@
 package tcpdial
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"net/netip"
 	"os"
@@ -116,9 +114,8 @@ type resolvConf struct {
 func readResolvConf(path string) *resolvConf {
 	c := &resolvConf{ndots: 1, timeout: 5 * time.Second, attempts: 2}
 	if b, err := os.ReadFile(path); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
+		for line := range strings.Lines(string(b)) {
+			f := strings.Fields(line)
 			if len(f) == 0 || f[0][0] == '#' || f[0][0] == ';' {
 				continue
 			}
