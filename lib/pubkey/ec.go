@@ -174,10 +174,7 @@ func (k *EC) Verify(digest, r, s []byte) bool {
 		return false
 	}
 	e := n.reduceOnce(hashToNat(digest, n))
-	// w = s^(n-2) (Fermat: n is prime), all in Montgomery form.
-	nMinus2 := append(nat(nil), n.m...)
-	nMinus2.subInPlace(smallNat(2, n.size()))
-	w := n.exp(n.toMont(sn), nMinus2)
+	w := n.inverse(n.toMont(sn)) // in Montgomery form, as u1 and u2 until fromMont
 	u1 := n.fromMont(n.mul(n.toMont(e), w))
 	u2 := n.fromMont(n.mul(n.toMont(rn), w))
 	x, ok := p.combinedMult(u1, u2, qx, qy)

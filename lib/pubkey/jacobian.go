@@ -71,7 +71,7 @@ func (p *params) add(a, b jacobian) jacobian {
 // G, Q or G+Q after each doubling.
 func (p *params) combinedMult(u1, u2, qx, qy nat) (nat, bool) {
 	f := p.p
-	one := f.mul(f.rr, smallNat(1, f.size())) // 1 in Montgomery form
+	one := f.one()
 	g := jacobian{p.gx, p.gy, one}
 	q := jacobian{qx, qy, one}
 	table := [4]jacobian{{}, g, q, p.add(g, q)}
@@ -86,9 +86,6 @@ func (p *params) combinedMult(u1, u2, qx, qy nat) (nat, bool) {
 	if acc.z.isZero() {
 		return nil, false
 	}
-	// z⁻¹ = z^(p-2) (Fermat: p is prime).
-	pMinus2 := append(nat(nil), f.m...)
-	pMinus2.subInPlace(smallNat(2, f.size()))
-	zinv := f.exp(acc.z, pMinus2)
+	zinv := f.inverse(acc.z)
 	return f.fromMont(f.mul(acc.x, f.mul(zinv, zinv))), true
 }

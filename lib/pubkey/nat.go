@@ -196,10 +196,13 @@ func (m *modulus) sub(a, b nat) nat {
 	return r
 }
 
+// one is 1 in Montgomery form: R² · 1 · R⁻¹ = R mod m.
+func (m *modulus) one() nat { return m.mul(m.rr, smallNat(1, len(m.m))) }
+
 // exp returns a^e in Montgomery form for a in Montgomery form, e a nat of
 // any length (left to right, square and multiply).
 func (m *modulus) exp(a, e nat) nat {
-	r := m.mul(m.rr, smallNat(1, len(m.m))) // R² · 1 · R⁻¹ = R: one in Montgomery form
+	r := m.one()
 	for i := e.bitLen() - 1; i >= 0; i-- {
 		r = m.mul(r, r)
 		if e.bit(i) == 1 {
@@ -207,6 +210,14 @@ func (m *modulus) exp(a, e nat) nat {
 		}
 	}
 	return r
+}
+
+// inverse returns a⁻¹ for a in Montgomery form, in Montgomery form, as
+// a^(m-2): m must be prime (Fermat).
+func (m *modulus) inverse(a nat) nat {
+	e := append(nat(nil), m.m...)
+	e.subInPlace(smallNat(2, len(m.m)))
+	return m.exp(a, e)
 }
 
 // smallNat is v in n limbs.
