@@ -136,7 +136,7 @@ func (f *Flags) Parse(args []string) (code int, done bool) {
 		f.PrintHelp()
 		return ExitOK, true
 	}
-	printf.Fprint(f.stderr, err.Error()+"\n")
+	printf.Fprintln(f.stderr, err)
 	f.UsageError("")
 	return ExitUsage, true
 }

@@ -99,9 +99,9 @@ func (e *encoder) encode(src io.Reader) (int64, error) {
 			for end := pos + length; pos < end; pos++ {
 				e.insert(pos)
 			}
-			if err := e.out.err; err != nil {
-				return total, err
-			}
+		}
+		if err := e.out.err; err != nil {
+			return total, err // a write failed: stop reading
 		}
 		if !eof && pos >= windowSize {
 			e.slide()
