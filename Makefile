@@ -39,11 +39,16 @@ export PV_KERNEL_CACHE := $(KCACHE)
 
 all: build
 
+# The binary ships without its file:line tables (linetab, README "Size
+# budget"); $(BIN).debug is the same build with them, for
+# `go run ./linetab/cmd/linetab symbolize $(BIN).debug < traceback`.
 build:
-	$(GOENV) go build $(BUILDFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./dispatch
+	$(GOENV) go build $(BUILDFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN).debug ./dispatch
+	go run ./linetab/cmd/linetab strip -o $(BIN) $(BIN).debug
 
 nohub:
-	$(GOENV) go build $(BUILDFLAGS) -tags nohub -ldflags '$(LDFLAGS)' -o $(BIN)-nohub ./dispatch
+	$(GOENV) go build $(BUILDFLAGS) -tags nohub -ldflags '$(LDFLAGS)' -o $(BIN)-nohub.debug ./dispatch
+	go run ./linetab/cmd/linetab strip -o $(BIN)-nohub $(BIN)-nohub.debug
 
 # A foreign-arch binary cannot list its applets here: the host build's
 # list is the same table (dispatch).

@@ -1,6 +1,7 @@
-// Package buildflags holds the one list of `go build` arguments the device
-// binary is built with, so the size gate measures exactly what ships. The
-// Makefile reads flags.txt itself; Go build tools call Args.
+// Package buildflags holds how the device binary is built: the one list of
+// `go build` arguments and the strip of its line tables, so the size gate
+// and the tests measure exactly what ships. The Makefile reads flags.txt
+// itself; Go build tools call Build.
 package buildflags
 
 import (

@@ -191,23 +191,16 @@ func measureBoard(o options, b boardRow) (row, error) {
 	return row{"board", b.board, "initramfs", n}, err
 }
 
-func goBuild(out string, t target, strip bool) error {
-	ldflags := "-X pantavisor/lib/buildinfo.Version=size-gate"
-	if strip {
-		ldflags = "-s -w " + ldflags
+// goBuild builds t as it ships, or with symbols and line tables (not
+// shipped) for the per-package figures.
+func goBuild(out string, t target, shipped bool) error {
+	b := buildflags.Build{Arch: t.arch, Tags: t.tags(), Out: out,
+		LDFlags: "-X pantavisor/lib/buildinfo.Version=size-gate", KeepLines: !shipped}
+	if shipped {
+		b.LDFlags = "-s -w " + b.LDFlags
 	}
-	args := append([]string{"build"}, buildflags.Args()...)
-	args = append(args, "-ldflags", ldflags, "-o", out)
-	if tags := t.tags(); tags != "" {
-		args = append(args, "-tags", tags)
-	}
-	cmd := exec.Command("go", append(args, "./dispatch")...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.arch)
-	if t.arch == "arm" {
-		cmd.Env = append(cmd.Env, "GOARM=7")
-	}
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building %s/%s: %v\n%s", t.variant, t.arch, err, b)
+	if err := b.Run(); err != nil {
+		return fmt.Errorf("building %s/%s: %w", t.variant, t.arch, err)
 	}
 	return nil
 }

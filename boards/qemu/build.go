@@ -39,14 +39,10 @@ func BuildInitrd(dir string, b *boards.Board, kernelDir, version string) (string
 		applets = []string{"-applets", names}
 	}
 	bin := filepath.Join(dir, "pantavisor")
-	args := append([]string{"build"}, buildflags.Args()...)
-	build := exec.Command("go", append(args,
-		"-ldflags", "-s -w -X pantavisor/lib/buildinfo.Version="+version,
-		"-o", bin, "./dispatch")...)
-	build.Dir = RepoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+b.Arch)
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	build := buildflags.Build{Dir: RepoRoot(), Arch: b.Arch, Out: bin,
+		LDFlags: "-s -w -X pantavisor/lib/buildinfo.Version=" + version}
+	if err := build.Run(); err != nil {
+		return "", err
 	}
 	initrd := filepath.Join(dir, "initrd.img")
 	mk := exec.Command("go", append([]string{"run", "./mkinitrd", "-binary", bin, "-board", b.Name,

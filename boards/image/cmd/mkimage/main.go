@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -76,12 +75,9 @@ func run(board, kdir, initrd, pv, work, out string, sizeMiB int, appendArgs stri
 	if pv == "" {
 		// Named pantavisor: "pantavisor install" runs the applet by argv[0].
 		pv = filepath.Join(work, "host", "pantavisor")
-		args := append([]string{"build"}, buildflags.Args()...)
-		build := exec.Command("go", append(args, "-o", pv, "./dispatch")...)
-		build.Dir = filepath.Dir(boards.Dir())
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if o, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./dispatch: %v\n%s", err, o)
+		build := buildflags.Build{Dir: filepath.Dir(boards.Dir()), Out: pv}
+		if err := build.Run(); err != nil {
+			return err
 		}
 	}
 	start := time.Now()

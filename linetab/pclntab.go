@@ -1,0 +1,208 @@
+// Package linetab removes the file and line tables from a Go binary's
+// .gopclntab, where nothing but tracebacks reads them, and puts file:line
+// back into a traceback with the copy that still has them.
+//
+// The runtime reads a function's pcfile and pcln tables only to print a
+// position (runtime.funcline1); an offset of 0 there means "no table" and
+// the traceback prints "?:0" with the function's name and pc offset, both
+// kept. Stack unwinding (pcsp), GC stack maps and preemption points
+// (pcdata), function names and inlining trees are kept byte for byte.
+// Strip zeroes the dropped bytes in place instead of moving the rest:
+// addresses stay, and the zeroes cost almost nothing once compressed.
+//
+// The layout read here is Go 1.20's (magic 0xfffffff1) and later, on
+// little-endian ELF; anything else is refused with an error.
+package linetab
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+const magic120 = 0xfffffff1
+
+// _func field offsets (runtime/runtime2.go) and sizes.
+const (
+	funcNameOff   = 4
+	funcPCSP      = 16
+	funcPCFile    = 20
+	funcPCLn      = 24
+	funcNPCData   = 28
+	funcCUOffset  = 32
+	funcNFuncData = 43
+	funcSize      = 44
+)
+
+// ErrFormat is wrapped by every error about a binary this package cannot
+// read: not ELF, no .gopclntab, another layout, or tables out of bounds.
+var ErrFormat = errors.New("not a Go 1.20+ little-endian ELF binary with a readable .gopclntab")
+
+// table is a binary's .gopclntab, cut into its parts, with the ELF facts
+// the symbolizer needs.
+type table struct {
+	pcln      []byte // the whole section, from the pcHeader on
+	ptrSize   int
+	minLC     uint64 // pc quantum
+	nfunc     int
+	funcnames []byte
+	cutab     []byte
+	filetab   []byte
+	pctab     []byte
+	funcs     []byte // functab + _func structs (the runtime's pclntable)
+	sectOff   uint64 // the section's offset in the file
+	sectAddr  uint64 // and its address when loaded
+}
+
+// parse finds .gopclntab in an ELF image and checks its header.
+func parse(bin []byte) (*table, error) {
+	f, err := elf.NewFile(bytes.NewReader(bin))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if f.ByteOrder != binary.LittleEndian {
+		return nil, fmt.Errorf("%w: big-endian", ErrFormat)
+	}
+	s := f.Section(".gopclntab")
+	if s == nil || s.Type == elf.SHT_NOBITS || s.Offset+s.Size > uint64(len(bin)) || s.Size < 8 {
+		return nil, fmt.Errorf("%w: no .gopclntab section in the file", ErrFormat)
+	}
+	t := &table{pcln: bin[s.Offset : s.Offset+s.Size], sectOff: s.Offset, sectAddr: s.Addr}
+	p := t.pcln
+	if binary.LittleEndian.Uint32(p) != magic120 || p[4] != 0 || p[5] != 0 {
+		return nil, fmt.Errorf("%w: pclntab magic %#x", ErrFormat, binary.LittleEndian.Uint32(p))
+	}
+	t.minLC, t.ptrSize = uint64(p[6]), int(p[7])
+	if t.ptrSize != 4 && t.ptrSize != 8 || t.minLC == 0 || len(p) < 8+8*t.ptrSize {
+		return nil, fmt.Errorf("%w: pclntab header (ptr size %d, pc quantum %d)", ErrFormat, t.ptrSize, t.minLC)
+	}
+	word := func(i int) uint64 {
+		if t.ptrSize == 4 {
+			return uint64(binary.LittleEndian.Uint32(p[8+4*i:]))
+		}
+		return binary.LittleEndian.Uint64(p[8+8*i:])
+	}
+	// Header words: nfunc, nfiles, unused, then the offsets of funcnametab,
+	// cutab, filetab, pctab and pclntable, in that order in the section.
+	offs := []uint64{word(3), word(4), word(5), word(6), word(7), uint64(len(p))}
+	for i := 1; i < len(offs); i++ {
+		if offs[i-1] > offs[i] || offs[0] < uint64(8+8*t.ptrSize) {
+			return nil, fmt.Errorf("%w: pclntab parts out of order", ErrFormat)
+		}
+	}
+	t.funcnames, t.cutab, t.filetab = p[offs[0]:offs[1]], p[offs[1]:offs[2]], p[offs[2]:offs[3]]
+	t.pctab, t.funcs = p[offs[3]:offs[4]], p[offs[4]:offs[5]]
+	t.nfunc = int(word(0))
+	if t.nfunc < 0 || uint64(t.nfunc+1)*8 > uint64(len(t.funcs)) {
+		return nil, fmt.Errorf("%w: %d functions in a table of %d bytes", ErrFormat, t.nfunc, len(t.funcs))
+	}
+	for i := range t.nfunc {
+		if _, err := t.fn(i); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// fn returns function i's _func struct with its pcdata and funcdata
+// offsets, checked to lie in the table.
+func (t *table) fn(i int) ([]byte, error) {
+	off := uint64(binary.LittleEndian.Uint32(t.funcs[8*i+4:]))
+	if off+funcSize > uint64(len(t.funcs)) {
+		return nil, fmt.Errorf("%w: function %d at %d past the table's end", ErrFormat, i, off)
+	}
+	f := t.funcs[off:]
+	n := funcSize + 4*uint64(binary.LittleEndian.Uint32(f[funcNPCData:])) + 4*uint64(f[funcNFuncData])
+	if off+n > uint64(len(t.funcs)) {
+		return nil, fmt.Errorf("%w: function %d's data past the table's end", ErrFormat, i)
+	}
+	return f[:n], nil
+}
+
+// entry returns function i's entry, as an offset from the start of text.
+func (t *table) entry(i int) uint64 { return uint64(binary.LittleEndian.Uint32(t.funcs[8*i:])) }
+
+// name returns the name at off in the function name table.
+func (t *table) name(off uint32) string {
+	if uint64(off) >= uint64(len(t.funcnames)) {
+		return "?"
+	}
+	s := t.funcnames[off:]
+	if i := bytes.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
+	return string(s)
+}
+
+// pcdata returns the offset of function f's pcdata table k, 0 for none.
+func pcdata(f []byte, k int) uint32 {
+	if uint32(k) >= binary.LittleEndian.Uint32(f[funcNPCData:]) {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(f[funcSize+4*k:])
+}
+
+// pcvalue walks the pc-value table at off for a function entered at entry
+// (an offset from text) and returns the value at pc, or -1 when the table
+// is absent, does not cover pc, or is cut short. The encoding is the
+// runtime's: pairs of a zig-zag value delta and a pc delta in quanta,
+// starting from -1 at entry, ended by a zero value delta.
+func (t *table) pcvalue(off uint32, entry, pc uint64) int32 {
+	if off == 0 {
+		return -1
+	}
+	val, start, end, ok := int32(-1), entry, entry, true
+	p := uint64(off)
+	for first := true; ok; first = false {
+		var delta, pcd uint64
+		if delta, p, ok = uvarint(t.pctab, p); !ok || delta == 0 && !first {
+			return -1
+		}
+		if pcd, p, ok = uvarint(t.pctab, p); !ok {
+			return -1
+		}
+		if delta&1 != 0 {
+			val += int32(^(delta >> 1))
+		} else {
+			val += int32(delta >> 1)
+		}
+		start, end = end, end+pcd*t.minLC
+		if start <= pc && pc < end {
+			return val
+		}
+	}
+	return -1
+}
+
+// tableLen returns how many bytes the pc-value table at off takes, 0 when
+// it runs past pctab's end.
+func (t *table) tableLen(off uint32) uint64 {
+	p := uint64(off)
+	for first := true; ; first = false {
+		delta, next, ok := uvarint(t.pctab, p)
+		if !ok {
+			return 0
+		}
+		if delta == 0 && !first {
+			return next - uint64(off)
+		}
+		if _, p, ok = uvarint(t.pctab, next); !ok {
+			return 0
+		}
+	}
+}
+
+// uvarint decodes an unsigned varint of b at p, returning the position
+// after it; ok is false past b's end or on an overlong encoding.
+func uvarint(b []byte, p uint64) (v, next uint64, ok bool) {
+	if p >= uint64(len(b)) {
+		return 0, p, false
+	}
+	v, n := binary.Uvarint(b[p:])
+	if n <= 0 {
+		return 0, p, false
+	}
+	return v, p + uint64(n), true
+}

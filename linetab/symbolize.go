@@ -1,0 +1,211 @@
+package linetab
+
+import (
+	"bufio"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Symbolizer puts file:line back into tracebacks of a stripped binary,
+// from the same build before Strip (same addresses, tables intact).
+type Symbolizer struct {
+	im     *image
+	byName map[string]int // function name as a traceback prints it → index
+}
+
+// NewSymbolizer reads the unstripped binary debug.
+func NewSymbolizer(debug []byte) (*Symbolizer, error) {
+	im, err := load(debug)
+	if err != nil {
+		return nil, err
+	}
+	s := &Symbolizer{im: im, byName: make(map[string]int, im.nfunc)}
+	for i := range im.nfunc {
+		f, _ := im.fn(i)
+		name := printName(im.name(leUint32(f[funcNameOff:])))
+		if _, dup := s.byName[name]; !dup {
+			s.byName[name] = i
+		}
+	}
+	return s, nil
+}
+
+// printName is a function's name as the runtime prints it in a traceback
+// (runtime.funcNameForPrint): type arguments shown as [...], and
+// runtime.gopanic as panic.
+func printName(name string) string {
+	if name == "runtime.gopanic" {
+		return "panic"
+	}
+	i := strings.IndexByte(name, '[')
+	j := strings.LastIndexByte(name, ']')
+	if i < 0 || j < i {
+		return name
+	}
+	return name[:i] + "[...]" + name[j+1:]
+}
+
+// Symbolize copies the traceback text r to w, replacing each "?:0" of a
+// stripped frame with the frame's file:line. A frame line is the name
+// line before it ("pkg.F(args)" or "created by pkg.F in goroutine N");
+// inlined frames have no "+0x" offset and share the next frame's pc. A
+// "[signal ... pc=0x...]" line marks the frame at that pc as faulting, so
+// its own pc is looked up instead of the call before a return address.
+// Frames it cannot place (an unknown name, another binary) stay as they
+// were. It returns how many positions it filled in.
+func (s *Symbolizer) Symbolize(r io.Reader, w io.Writer) (int, error) {
+	in := bufio.NewScanner(r)
+	in.Buffer(make([]byte, 64<<10), 1<<20)
+	out := bufio.NewWriter(w)
+	// pending holds name and position lines of frames not yet placed:
+	// pairs of inlined frames, then maybe a line that may be a name.
+	var pending []string
+	var trapPC uint64
+	filled := 0
+	var werr error // bufio's first write error, as Flush would return it
+	emit := func(l string) {
+		if werr == nil {
+			_, werr = out.WriteString(l + "\n")
+		}
+	}
+	flush := func() {
+		for _, l := range pending {
+			emit(l)
+		}
+		pending = pending[:0]
+	}
+	for in.Scan() {
+		line := in.Text()
+		if pc, ok := signalPC(line); ok {
+			trapPC = pc
+		}
+		if strings.HasPrefix(line, "\t?:0") && len(pending)%2 == 1 {
+			pending = append(pending, line)
+			if off, ok := pcOffset(line); ok {
+				filled += s.fill(pending, off, trapPC)
+				flush()
+			}
+			continue
+		}
+		if len(pending)%2 == 0 && len(pending) > 0 && !strings.HasPrefix(line, "\t") {
+			pending = append(pending, line) // maybe the next frame's name
+			continue
+		}
+		// Not a frame's position: the line before was no name line, and
+		// pairs without an offset end in a frame at its function's entry.
+		if len(pending)%2 == 1 {
+			last := pending[len(pending)-1]
+			pending = pending[:len(pending)-1]
+			if len(pending) > 0 {
+				filled += s.fill(pending, 0, trapPC)
+			}
+			flush()
+			pending = append(pending, last)
+		} else if len(pending) > 0 {
+			filled += s.fill(pending, 0, trapPC)
+		}
+		flush()
+		if strings.HasPrefix(line, "\t") {
+			emit(line)
+		} else {
+			pending = append(pending, line)
+		}
+	}
+	if len(pending)%2 == 0 && len(pending) > 0 {
+		filled += s.fill(pending, 0, trapPC)
+	}
+	flush()
+	if err := in.Err(); err != nil {
+		return filled, err
+	}
+	if werr != nil {
+		return filled, werr
+	}
+	return filled, out.Flush()
+}
+
+// fill rewrites the positions of one group (name, position, ... pairs,
+// the last one with the pc offset off) and returns how many it filled.
+func (s *Symbolizer) fill(group []string, off, trapPC uint64) int {
+	phys, ok := s.byName[frameName(group[len(group)-2])]
+	if !ok {
+		return 0
+	}
+	entry := s.im.entry(phys)
+	pc := entry + off
+	if off > 0 && s.im.text+pc != trapPC {
+		pc-- // a return address: the call is the instruction before it
+	}
+	frames := s.im.frames(phys, pc)
+	// Frames before the first one inlined here are of other functions,
+	// stopped at their entry (no offset printed either): the top of a stack.
+	start := 0
+	for start+2 < len(group) && !slices.ContainsFunc(frames, func(f frame) bool {
+		return printName(f.name) == frameName(group[start])
+	}) {
+		start += 2
+	}
+	filled, k := 0, 0
+	if start > 0 {
+		filled = s.fill(group[:start], 0, trapPC)
+	}
+	for i := start; i+1 < len(group); i += 2 {
+		name := frameName(group[i])
+		// Skip frames the runtime did not print (hidden runtime frames).
+		for k < len(frames) && printName(frames[k].name) != name {
+			k++
+		}
+		if k == len(frames) {
+			break
+		}
+		if frames[k].file != "?" {
+			group[i+1] = "\t" + frames[k].file + ":" + strconv.Itoa(int(frames[k].line)) + strings.TrimPrefix(group[i+1], "\t?:0")
+			filled++
+		}
+		k++
+	}
+	return filled
+}
+
+// frameName returns the function a traceback's name line names.
+func frameName(line string) string {
+	if rest, ok := strings.CutPrefix(line, "created by "); ok {
+		name, _, _ := strings.Cut(rest, " in goroutine ")
+		return name
+	}
+	if i := strings.LastIndexByte(line, '('); i > 0 {
+		return line[:i]
+	}
+	return line
+}
+
+// pcOffset returns the "+0x..." offset of a position line; there is none
+// for an inlined frame or a frame at its function's entry.
+func pcOffset(line string) (uint64, bool) {
+	_, rest, ok := strings.Cut(line, " +0x")
+	if !ok {
+		return 0, false
+	}
+	hex, _, _ := strings.Cut(rest, " ")
+	v, err := strconv.ParseUint(hex, 16, 64)
+	return v, err == nil
+}
+
+// signalPC returns the pc of a "[signal SIGSEGV: ... pc=0x46b1a2]" line.
+func signalPC(line string) (uint64, bool) {
+	if !strings.HasPrefix(line, "[signal ") {
+		return 0, false
+	}
+	_, rest, ok := strings.Cut(line, " pc=0x")
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 16, 64)
+	return v, err == nil
+}
+
+func leUint32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
