@@ -54,20 +54,35 @@ func positions(trace string) []string {
 	return out
 }
 
-// TestSymbolizeRestoresPositions runs the same program stripped and not:
-// the stripped one's tracebacks name every frame with "?:0" and the same
-// pc offsets, and Symbolize with the unstripped copy gives back exactly
-// the positions the unstripped one printed, inlined frames, a fault at a
-// function's entry, a generic function and "created by" included.
-func TestSymbolizeRestoresPositions(t *testing.T) {
+// frames returns a traceback's frames as function names and positions,
+// arguments left out (they print pointers that differ between runs).
+func frames(trace string) []string {
+	var out []string
+	for _, l := range strings.Split(trace, "\n") {
+		if strings.HasPrefix(l, "\t") {
+			out = append(out, l)
+		} else if strings.HasSuffix(l, ")") || strings.HasPrefix(l, "created by ") {
+			out = append(out, frameName(l))
+		}
+	}
+	return out
+}
+
+// TestSymbolizeRestoresFrames runs the same program stripped and not:
+// the stripped one's tracebacks print physical frames only, "?:0" for
+// their positions with the same pc offsets, and Symbolize with the
+// unstripped copy gives back exactly the frames and positions the
+// unstripped one printed: inlined frames, a fault at a function's entry,
+// a generic function and "created by" included.
+func TestSymbolizeRestoresFrames(t *testing.T) {
 	debug, debugPath := build(t, "amd64")
 	stripped := filepath.Join(t.TempDir(), "crash")
 	st, err := StripFile(debugPath, stripped)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Funcs == 0 || st.Tables == 0 || st.FileTab == 0 {
-		t.Fatalf("Strip = %+v, want functions, tables and file names removed", st)
+	if st.Funcs == 0 || st.Tables == 0 || st.FileTab == 0 || st.Inline == 0 {
+		t.Fatalf("Strip = %+v, want functions, tables, file names and inlining trees removed", st)
 	}
 	sym, err := NewSymbolizer(debug)
 	if err != nil {
@@ -76,21 +91,49 @@ func TestSymbolizeRestoresPositions(t *testing.T) {
 	for _, mode := range []string{"map", "nil", "generic", "goroutine"} {
 		want := crash(t, debugPath, mode)
 		got := crash(t, stripped, mode)
-		if strings.Contains(got, ".go:") || !strings.Contains(got, "\t?:0") {
-			t.Errorf("%s: the stripped binary printed positions:\n%s", mode, got)
+		if strings.Contains(got, ".go:") || !strings.Contains(got, "\t?:0 +0x") || strings.Contains(got, "(...)") {
+			t.Errorf("%s: the stripped binary printed positions or inlined frames:\n%s", mode, got)
 		}
 		var out bytes.Buffer
 		n, err := sym.Symbolize(strings.NewReader(got), &out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantPos, gotPos := positions(want), positions(out.String())
-		if n != len(wantPos) || strings.Join(gotPos, "\n") != strings.Join(wantPos, "\n") {
-			t.Errorf("%s: %d positions filled, want %d; symbolized:\n%s\nunstripped:\n%s", mode, n, len(wantPos), out.String(), want)
+		wantFrames, gotFrames := frames(want), frames(out.String())
+		if n != len(positions(want)) || strings.Join(gotFrames, "\n") != strings.Join(wantFrames, "\n") {
+			t.Errorf("%s: %d positions filled, want %d; symbolized:\n%s\nunstripped:\n%s", mode, n, len(positions(want)), out.String(), want)
 		}
-		if strings.Count(out.String(), "\n") != strings.Count(got, "\n") {
-			t.Errorf("%s: Symbolize changed the number of lines:\n%s", mode, out.String())
+	}
+}
+
+// TestSymbolizeInlinedFramesPrinted: a traceback that printed its inlined
+// frames (a binary whose inlining trees were kept) gets each of them its
+// position, none added twice.
+func TestSymbolizeInlinedFramesPrinted(t *testing.T) {
+	debug, debugPath := build(t, "amd64")
+	want := crash(t, debugPath, "map")
+	sym, err := NewSymbolizer(debug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The unstripped traceback with its positions taken out, offsets kept.
+	var in []string
+	for _, l := range strings.Split(want, "\n") {
+		if strings.HasPrefix(l, "\t") {
+			_, off, _ := strings.Cut(l, " +0x")
+			l = "\t?:0"
+			if off != "" {
+				l += " +0x" + off
+			}
 		}
+		in = append(in, l)
+	}
+	var out bytes.Buffer
+	if _, err := sym.Symbolize(strings.NewReader(strings.Join(in, "\n")), &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(frames(out.String()), "\n") != strings.Join(frames(want), "\n") {
+		t.Errorf("symbolized:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
 

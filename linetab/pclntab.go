@@ -1,14 +1,16 @@
-// Package linetab removes the file and line tables from a Go binary's
-// .gopclntab, where nothing but tracebacks reads them, and puts file:line
-// back into a traceback with the copy that still has them.
+// Package linetab removes from a Go binary's .gopclntab what only
+// tracebacks read, the file, line and inlining tables, and puts positions
+// and inlined frames back into a traceback with the copy that has them.
 //
 // The runtime reads a function's pcfile and pcln tables only to print a
 // position (runtime.funcline1); an offset of 0 there means "no table" and
 // the traceback prints "?:0" with the function's name and pc offset, both
-// kept. Stack unwinding (pcsp), GC stack maps and preemption points
-// (pcdata), function names and inlining trees are kept byte for byte.
-// Strip zeroes the dropped bytes in place instead of moving the rest:
-// addresses stay, and the zeroes cost almost nothing once compressed.
+// kept. Its inlining tree (funcdata 3) and index (pcdata 2) only name the
+// inlined calls at a pc, for tracebacks, runtime.Callers and FuncForPC;
+// without them those see the physical function. Stack unwinding (pcsp),
+// GC stack maps, preemption points and function names are kept byte for
+// byte. Strip zeroes the dropped bytes in place instead of moving the
+// rest: addresses stay, and the zeroes cost almost nothing once compressed.
 //
 // The layout read here is Go 1.20's (magic 0xfffffff1) and later, on
 // little-endian ELF; anything else is refused with an error.
@@ -163,11 +165,7 @@ func (t *table) pcvalue(off uint32, entry, pc uint64) int32 {
 		if pcd, p, ok = uvarint(t.pctab, p); !ok {
 			return -1
 		}
-		if delta&1 != 0 {
-			val += int32(^(delta >> 1))
-		} else {
-			val += int32(delta >> 1)
-		}
+		val += zigzag(delta)
 		start, end = end, end+pcd*t.minLC
 		if start <= pc && pc < end {
 			return val
@@ -176,22 +174,33 @@ func (t *table) pcvalue(off uint32, entry, pc uint64) int32 {
 	return -1
 }
 
-// tableLen returns how many bytes the pc-value table at off takes, 0 when
-// it runs past pctab's end.
-func (t *table) tableLen(off uint32) uint64 {
-	p := uint64(off)
+// scan returns how many bytes the pc-value table at off takes (0 when it
+// runs past pctab's end) and the largest value it holds.
+func (t *table) scan(off uint32) (n uint64, max int32) {
+	p, val, max := uint64(off), int32(-1), int32(-1)
 	for first := true; ; first = false {
 		delta, next, ok := uvarint(t.pctab, p)
 		if !ok {
-			return 0
+			return 0, -1
 		}
 		if delta == 0 && !first {
-			return next - uint64(off)
+			return next - uint64(off), max
 		}
 		if _, p, ok = uvarint(t.pctab, next); !ok {
-			return 0
+			return 0, -1
+		}
+		if val += zigzag(delta); val > max {
+			max = val
 		}
 	}
+}
+
+// zigzag decodes a pc-value table's signed value delta.
+func zigzag(d uint64) int32 {
+	if d&1 != 0 {
+		return int32(^(d >> 1))
+	}
+	return int32(d >> 1)
 }
 
 // uvarint decodes an unsigned varint of b at p, returning the position

@@ -84,7 +84,9 @@ func (s *Symbolizer) Symbolize(r io.Reader, w io.Writer) (int, error) {
 		if strings.HasPrefix(line, "\t?:0") && len(pending)%2 == 1 {
 			pending = append(pending, line)
 			if off, ok := pcOffset(line); ok {
-				filled += s.fill(pending, off, trapPC)
+				var n int
+				pending, n = s.fill(pending, off, trapPC)
+				filled += n
 				flush()
 			}
 			continue
@@ -99,12 +101,12 @@ func (s *Symbolizer) Symbolize(r io.Reader, w io.Writer) (int, error) {
 			last := pending[len(pending)-1]
 			pending = pending[:len(pending)-1]
 			if len(pending) > 0 {
-				filled += s.fill(pending, 0, trapPC)
+				pending = s.fillAtEntry(pending, &filled)
 			}
 			flush()
 			pending = append(pending, last)
 		} else if len(pending) > 0 {
-			filled += s.fill(pending, 0, trapPC)
+			pending = s.fillAtEntry(pending, &filled)
 		}
 		flush()
 		if strings.HasPrefix(line, "\t") {
@@ -114,7 +116,7 @@ func (s *Symbolizer) Symbolize(r io.Reader, w io.Writer) (int, error) {
 		}
 	}
 	if len(pending)%2 == 0 && len(pending) > 0 {
-		filled += s.fill(pending, 0, trapPC)
+		pending = s.fillAtEntry(pending, &filled)
 	}
 	flush()
 	if err := in.Err(); err != nil {
@@ -126,12 +128,14 @@ func (s *Symbolizer) Symbolize(r io.Reader, w io.Writer) (int, error) {
 	return filled, out.Flush()
 }
 
-// fill rewrites the positions of one group (name, position, ... pairs,
-// the last one with the pc offset off) and returns how many it filled.
-func (s *Symbolizer) fill(group []string, off, trapPC uint64) int {
+// fill places one group (name and position line pairs, the last one with
+// the pc offset off) and returns it with positions filled in and the
+// inlined frames the traceback did not print put back, and how many
+// positions it filled.
+func (s *Symbolizer) fill(group []string, off, trapPC uint64) ([]string, int) {
 	phys, ok := s.byName[frameName(group[len(group)-2])]
 	if !ok {
-		return 0
+		return group, 0
 	}
 	entry := s.im.entry(phys)
 	pc := entry + off
@@ -147,26 +151,61 @@ func (s *Symbolizer) fill(group []string, off, trapPC uint64) int {
 	}) {
 		start += 2
 	}
-	filled, k := 0, 0
+	var out []string
+	filled := 0
 	if start > 0 {
-		filled = s.fill(group[:start], 0, trapPC)
+		out, filled = s.fill(group[:start:start], 0, trapPC) // capped: appends copy
 	}
+	k := 0
 	for i := start; i+1 < len(group); i += 2 {
-		name := frameName(group[i])
-		// Skip frames the runtime did not print (hidden runtime frames).
-		for k < len(frames) && printName(frames[k].name) != name {
-			k++
+		j := k
+		for j < len(frames) && printName(frames[j].name) != frameName(group[i]) {
+			j++
 		}
-		if k == len(frames) {
-			break
+		if j == len(frames) {
+			return append(out, group[i:]...), filled
 		}
-		if frames[k].file != "?" {
-			group[i+1] = "\t" + frames[k].file + ":" + strconv.Itoa(int(frames[k].line)) + strings.TrimPrefix(group[i+1], "\t?:0")
+		// Frames k..j-1 were not printed: inlined calls (a stripped binary
+		// has no inlining trees) and runtime frames tracebacks hide.
+		for ; k < j && !strings.HasPrefix(group[i], "created by "); k++ {
+			if shown(frames[k].name) && frames[k].file != "?" {
+				out = append(out, printName(frames[k].name)+"(...)", position(frames[k]))
+				filled++
+			}
+		}
+		pos := group[i+1]
+		if frames[j].file != "?" {
+			pos = position(frames[j]) + strings.TrimPrefix(pos, "\t?:0")
 			filled++
 		}
-		k++
+		out = append(out, group[i], pos)
+		k = j + 1
 	}
-	return filled
+	return out, filled
+}
+
+// fillAtEntry places a group whose last frame is at its function's entry
+// (no offset printed), adding what it filled to *filled.
+func (s *Symbolizer) fillAtEntry(group []string, filled *int) []string {
+	out, n := s.fill(group, 0, 0)
+	*filled += n
+	return out
+}
+
+// position is a frame's position line as a traceback prints it.
+func position(f frame) string {
+	return "\t" + f.file + ":" + strconv.Itoa(int(f.line))
+}
+
+// shown says whether a traceback prints a frame of this function
+// (runtime.showfuncinfo): a qualified name, outside the runtime unless
+// exported.
+func shown(name string) bool {
+	rest, rt := strings.CutPrefix(name, "runtime.")
+	if rt {
+		return rest != "" && 'A' <= rest[0] && rest[0] <= 'Z'
+	}
+	return strings.Contains(name, ".")
 }
 
 // frameName returns the function a traceback's name line names.
