@@ -39,7 +39,7 @@ export PV_KERNEL_CACHE := $(KCACHE)
 
 all: build
 
-# The binary ships without its file:line tables (linetab, README "Size
+# The binary ships without the tables only tracebacks read (linetab, README "Size
 # budget"); $(BIN).debug is the same build with them, for
 # `go run ./linetab/cmd/linetab symbolize $(BIN).debug < traceback`.
 build:

@@ -70,7 +70,8 @@ func frames(trace string) []string {
 
 // TestSymbolizeRestoresFrames runs the same program stripped and not:
 // the stripped one's tracebacks print physical frames only, "?:0" for
-// their positions with the same pc offsets, and Symbolize with the
+// their positions with the same pc offsets and no argument values, and
+// Symbolize with the
 // unstripped copy gives back exactly the frames and positions the
 // unstripped one printed: inlined frames, a fault at a function's entry,
 // a generic function and "created by" included.
@@ -81,8 +82,8 @@ func TestSymbolizeRestoresFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Funcs == 0 || st.Tables == 0 || st.FileTab == 0 || st.Inline == 0 {
-		t.Fatalf("Strip = %+v, want functions, tables, file names and inlining trees removed", st)
+	if st.Funcs == 0 || st.Tables == 0 || st.FileTab == 0 || st.Inline == 0 || st.Args == 0 {
+		t.Fatalf("Strip = %+v, want functions, tables, file names, inlining trees and argument layouts removed", st)
 	}
 	sym, err := NewSymbolizer(debug)
 	if err != nil {
@@ -91,8 +92,8 @@ func TestSymbolizeRestoresFrames(t *testing.T) {
 	for _, mode := range []string{"map", "nil", "generic", "goroutine"} {
 		want := crash(t, debugPath, mode)
 		got := crash(t, stripped, mode)
-		if strings.Contains(got, ".go:") || !strings.Contains(got, "\t?:0 +0x") || strings.Contains(got, "(...)") {
-			t.Errorf("%s: the stripped binary printed positions or inlined frames:\n%s", mode, got)
+		if strings.Contains(got, ".go:") || !strings.Contains(got, "\t?:0 +0x") || strings.Contains(got, "(...)") || strings.Contains(got, "(0x") {
+			t.Errorf("%s: the stripped binary printed positions, inlined frames or arguments:\n%s", mode, got)
 		}
 		var out bytes.Buffer
 		n, err := sym.Symbolize(strings.NewReader(got), &out)

@@ -1,13 +1,16 @@
 // Package linetab removes from a Go binary's .gopclntab what only
-// tracebacks read, the file, line and inlining tables, and puts positions
-// and inlined frames back into a traceback with the copy that has them.
+// tracebacks read, the file, line, inlining and argument tables, and puts
+// positions and inlined frames back into a traceback with the copy that
+// has them.
 //
 // The runtime reads a function's pcfile and pcln tables only to print a
 // position (runtime.funcline1); an offset of 0 there means "no table" and
 // the traceback prints "?:0" with the function's name and pc offset, both
 // kept. Its inlining tree (funcdata 3) and index (pcdata 2) only name the
 // inlined calls at a pc, for tracebacks, runtime.Callers and FuncForPC;
-// without them those see the physical function. Stack unwinding (pcsp),
+// without them those see the physical function. The argument layout
+// (funcdata 5, 6 and pcdata 3) serves runtime.printArgs alone; without it
+// a frame prints "()". Stack unwinding (pcsp),
 // GC stack maps, preemption points and function names are kept byte for
 // byte. Strip zeroes the dropped bytes in place instead of moving the
 // rest: addresses stay, and the zeroes cost almost nothing once compressed.

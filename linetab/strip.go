@@ -9,24 +9,46 @@ import (
 
 // Stats says what Strip removed, in bytes of .gopclntab.
 type Stats struct {
-	Funcs   int // functions whose position or inlining tables were cleared
+	Funcs   int // functions whose tables were cleared
 	Tables  int // bytes of pc-value tables zeroed (no kept table shares them)
 	FileTab int // bytes of cutab and filetab zeroed
 	Inline  int // bytes of inlining trees zeroed
+	Args    int // bytes of argument layouts and their liveness zeroed
 }
 
-// tree is a function's inlining tree in funcdata, as an address and its
-// length: one 16-byte entry per index its index table holds.
-type tree struct{ addr, n uint64 }
+// The runtime's table indexes Strip drops (internal/abi/symtab.go), and
+// the argument layout's format (internal/abi/type.go, TraceArgs*).
+const (
+	pcdataArgLiveIndex  = 3
+	funcdataArgInfo     = 5
+	funcdataArgLiveInfo = 6
+	argsMaxLen          = 171 // TraceArgsMaxLen
+	argsEndSeq          = 0xff
+	argsOneByteOps      = 0xfb // 0xfb-0xfe take one byte, others an offset and a size
+)
+
+// droppedPCData and droppedFuncData are the tables only tracebacks read.
+var (
+	droppedPCData   = []int{pcdataInlTreeIndex, pcdataArgLiveIndex}
+	droppedFuncData = []int{funcdataInlTree, funcdataArgInfo, funcdataArgLiveInfo}
+)
+
+// span is a dropped funcdata blob: its address, length and kind.
+type span struct {
+	addr, n uint64
+	kind    int
+}
 
 // Strip removes what only tracebacks read from the Go binary bin, in place:
-//  1. every function's pcfile and pcln offsets become 0 ("no table"), and
-//     so does its inlining index (pcdata 2), and its inlining tree
-//     (funcdata 3) becomes ^0 ("none"): tracebacks then print physical
-//     frames only, with "?:0" for positions;
+//  1. every function's pcfile and pcln offsets become 0 ("no table"), as
+//     do its inlining index (pcdata 2) and argument liveness index (3),
+//     and its inlining tree (funcdata 3), argument layout (5) and its
+//     liveness (6) become ^0 ("none"): tracebacks then print physical
+//     frames only, with "?:0" for positions and "()" for arguments;
 //  2. the bytes of those pc-value tables are zeroed, except where the
 //     linker let a kept table (pcsp, the other pcdata) share them;
-//  3. the trees' bytes are zeroed, unless other funcdata starts in them;
+//  3. the bytes of those funcdata are zeroed, unless kept funcdata (stack
+//     maps, open-coded defers, wrapper info) starts in them;
 //  4. cutab and filetab, read only through pcfile, are zeroed.
 //
 // Every table is checked before anything is written: on error bin is
@@ -52,14 +74,17 @@ func Strip(bin []byte) (Stats, error) {
 		return max, nil
 	}
 	le := binary.LittleEndian
-	var trees []tree
-	var others []uint64 // where other funcdata start
+	var spans []span
+	var kept []uint64 // where kept funcdata start
 	for i := range im.nfunc {
 		f, _ := im.fn(i) // load checked every function
 		np := int(le.Uint32(f[funcNPCData:]))
 		_, err := mark(keep, le.Uint32(f[funcPCSP:]))
+		var max [pcdataArgLiveIndex + 1]int32 // largest value of each dropped pcdata
 		for k := 0; err == nil && k < np; k++ {
-			if k != pcdataInlTreeIndex {
+			if slices.Contains(droppedPCData, k) {
+				max[k], err = mark(drop, pcdata(f, k))
+			} else {
 				_, err = mark(keep, pcdata(f, k))
 			}
 		}
@@ -68,25 +93,34 @@ func Strip(bin []byte) (Stats, error) {
 				_, err = mark(drop, off)
 			}
 		}
-		var maxIndex int32
-		if err == nil {
-			maxIndex, err = mark(drop, pcdata(f, pcdataInlTreeIndex))
-		}
 		if err != nil {
 			return Stats{}, err
 		}
 		for k := range int(f[funcNFuncData]) {
 			off := le.Uint32(f[funcSize+4*np+4*k:])
-			switch {
-			case off == ^uint32(0):
-			case k == funcdataInlTree && maxIndex >= 0:
-				trees = append(trees, tree{im.gofunc + uint64(off), inlinedCallSize * uint64(maxIndex+1)})
-			case k != funcdataInlTree:
-				others = append(others, im.gofunc+uint64(off))
+			if off == ^uint32(0) {
+				continue
 			}
+			addr := im.gofunc + uint64(off)
+			if !slices.Contains(droppedFuncData, k) {
+				kept = append(kept, addr)
+				continue
+			}
+			var n uint64
+			switch k {
+			case funcdataInlTree: // an entry per index
+				n = inlinedCallSize * uint64(max[pcdataInlTreeIndex]+1)
+			case funcdataArgLiveInfo: // a start offset, then bitmaps at each index
+				n = uint64(max[pcdataArgLiveIndex]+1) + 1
+			case funcdataArgInfo:
+				if n = im.argsLen(addr); n == 0 {
+					return Stats{}, fmt.Errorf("%w: function %d's argument layout has no end", ErrFormat, i)
+				}
+			}
+			spans = append(spans, span{addr, n, k})
 		}
 	}
-	slices.Sort(others)
+	slices.Sort(kept)
 
 	var st Stats
 	for i := range im.nfunc {
@@ -94,11 +128,16 @@ func Strip(bin []byte) (Stats, error) {
 		np := int(le.Uint32(f[funcNPCData:]))
 		file, line := clear32(f[funcPCFile:]), clear32(f[funcPCLn:])
 		changed := file || line
-		if np > pcdataInlTreeIndex && clear32(f[funcSize+4*pcdataInlTreeIndex:]) {
-			changed = true
+		for _, k := range droppedPCData {
+			if k < np && clear32(f[funcSize+4*k:]) {
+				changed = true
+			}
 		}
-		if int(f[funcNFuncData]) > funcdataInlTree {
-			if fd := f[funcSize+4*np+4*funcdataInlTree:]; le.Uint32(fd) != ^uint32(0) {
+		for _, k := range droppedFuncData {
+			if k >= int(f[funcNFuncData]) {
+				continue
+			}
+			if fd := f[funcSize+4*np+4*k:]; le.Uint32(fd) != ^uint32(0) {
 				le.PutUint32(fd, ^uint32(0))
 				changed = true
 			}
@@ -108,17 +147,39 @@ func Strip(bin []byte) (Stats, error) {
 		}
 	}
 	st.Tables = zero(im.pctab, func(i int) bool { return drop[i] && !keep[i] })
-	for _, tr := range trees {
-		j, _ := slices.BinarySearch(others, tr.addr)
-		if j < len(others) && others[j] < tr.addr+tr.n {
-			continue // shared with other funcdata: left as it is
+	for _, sp := range spans {
+		j, _ := slices.BinarySearch(kept, sp.addr)
+		if j < len(kept) && kept[j] < sp.addr+sp.n {
+			continue // kept funcdata starts in it: left as it is
 		}
-		if b := im.read(tr.addr, tr.n); b != nil {
+		b := im.read(sp.addr, sp.n)
+		if sp.kind == funcdataInlTree {
 			st.Inline += zero(b, nil)
+		} else {
+			st.Args += zero(b, nil)
 		}
 	}
 	st.FileTab = zero(im.cutab, nil) + zero(im.filetab, nil)
 	return st, nil
+}
+
+// argsLen returns the length of the argument layout at addr (the ops
+// runtime.printArgs reads, up to the end op), 0 when it has no end.
+func (im *image) argsLen(addr uint64) uint64 {
+	for n := uint64(0); n < argsMaxLen; {
+		b := im.read(addr+n, 1)
+		switch {
+		case b == nil:
+			return 0
+		case b[0] == argsEndSeq:
+			return n + 1
+		case b[0] >= argsOneByteOps:
+			n++
+		default:
+			n += 2
+		}
+	}
+	return 0
 }
 
 // clear32 sets a little-endian uint32 to 0 and says whether it was not.

@@ -1,6 +1,6 @@
-// Command linetab strips the file, line and inlining tables from the
-// device binary and puts the positions and inlined frames back into its
-// tracebacks (package linetab).
+// Command linetab strips the tables only tracebacks read (positions,
+// inlining, argument layouts) from the device binary and puts positions
+// and inlined frames back into its tracebacks (package linetab).
 //
 //	linetab strip [-o OUT] BINARY      strip BINARY (in place without -o)
 //	linetab symbolize DEBUG < TRACE    TRACE with file:line from DEBUG,
@@ -36,8 +36,8 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		fmt.Printf("linetab: %s: line and inlining tables of %d functions removed (%d bytes of pc tables, %d of inlining trees, %d of file names)\n",
-			*out, st.Funcs, st.Tables, st.Inline, st.FileTab)
+		fmt.Printf("linetab: %s: traceback tables of %d functions removed (bytes: %d of pc tables, %d of inlining trees, %d of argument layouts, %d of file names)\n",
+			*out, st.Funcs, st.Tables, st.Inline, st.Args, st.FileTab)
 	case "symbolize":
 		if len(os.Args) != 3 {
 			usage()
