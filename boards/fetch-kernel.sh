@@ -9,7 +9,9 @@
 # one real kernel package it depends on with `apt-cache depends`; only that
 # single .deb is downloaded (never a glob), and it is reused when present.
 # The package's device trees (usr/lib/linux-image-<release>/) are kept as
-# CACHE/<board>/dtbs.
+# CACHE/<board>/dtbs, and its build configuration (boot/config-<release>)
+# as CACHE/<board>/config: mkinitrd reads which xz BCJ filters the
+# kernel's decoder has.
 #
 # A board with "boot_packages" (rpi64: "raspi-firmware u-boot-rpi", the
 # firmware and U-Boot its boot partition holds) gets those packages of its
@@ -98,7 +100,7 @@ boot_packages() {
 	mv "$dest/boot.tmp" "$dest/boot"
 }
 
-if [ -f "$dest/vmlinuz" ] && [ -d "$dest/modules" ] && [ -d "$dest/dtbs" ]; then
+if [ -f "$dest/vmlinuz" ] && [ -d "$dest/modules" ] && [ -d "$dest/dtbs" ] && [ -f "$dest/config" ]; then
 	foreign_busybox
 	boot_packages
 	echo "$dest"
@@ -131,6 +133,7 @@ rm -rf "$tmp"
 mkdir -p "$tmp/x"
 dpkg-deb -x "$debdir/$deb" "$tmp/x"
 cp "$tmp"/x/boot/vmlinuz-* "$tmp/vmlinuz"
+cp "$tmp"/x/boot/config-* "$tmp/config"
 mv "$tmp"/x/lib/modules "$tmp/modules" 2>/dev/null || mv "$tmp"/x/usr/lib/modules "$tmp/modules"
 mkdir -p "$tmp/dtbs"
 for d in "$tmp"/x/usr/lib/linux-image-*; do

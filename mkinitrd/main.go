@@ -5,7 +5,9 @@
 // stores of signed revisions (-trust, else the board's "trust") at
 // /etc/pantavisor/pvs/trust, each checked with lib/pvs as the device loads
 // it; compressed by xz(1) with a CRC32 check and a 1 MiB dictionary, which
-// the kernel's decoder accepts (cpio.XZ).
+// the kernel's decoder accepts, and the BCJ filter of the binary's
+// architecture when the kernel's config (-kernel DIR/config) says its
+// decoder has it (cpio.XZ, bcjFor).
 //
 // Usage:
 //
@@ -65,7 +67,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.StringVar(&o.out, "o", "out/initrd.img", "output file")
 	fs.StringVar(&o.board, "board", "", "board whose modules to include (none: no modules)")
 	fs.StringVar(&o.boardsDir, "boards", boards.Dir(), "boards directory")
-	fs.StringVar(&o.kernel, "kernel", "", "fetched kernel directory (with modules/), needed with -board")
+	fs.StringVar(&o.kernel, "kernel", "", "fetched kernel directory (modules/, config), needed with -board; its config decides the xz BCJ filter")
 	fs.StringVar(&o.applets, "applets", "", "file with applet names, one a line (default: run BINARY --list)")
 	fs.StringVar(&o.trust, "trust", "", "trust store directory (*.crt, pub.pem) shipped at /etc/pantavisor/pvs/trust (default: the board's \"trust\")")
 	if err := fs.Parse(args); err != nil {
@@ -82,7 +84,16 @@ func run(args []string, stderr io.Writer) error {
 	if err := cpio.Write(&archive, cpio.Reproducible(entries)); err != nil {
 		return err
 	}
-	packed, err := cpio.XZ(archive.Bytes())
+	bin, err := os.ReadFile(o.binary)
+	if err != nil {
+		return err
+	}
+	bcj, note, err := bcjFor(bin, o.kernel)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "mkinitrd: %s\n", note)
+	packed, err := cpio.XZ(archive.Bytes(), bcj)
 	if err != nil {
 		return err
 	}

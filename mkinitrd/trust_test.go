@@ -15,7 +15,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/ulikunitz/xz"
 
 	"pantavisor/boards"
 	"pantavisor/lib/ctrl"
@@ -28,9 +27,9 @@ const confTrust = "../testdata/conformance/pvs/trust"
 // archive reads an xz initramfs back into its entries, by name.
 func archive(t *testing.T, img []byte) map[string]cpio.Entry {
 	t.Helper()
-	zr, err := xz.NewReader(bytes.NewReader(img))
+	archive, err := cpio.Unxz(img)
 	require.NoError(t, err)
-	es, err := cpio.Read(zr, 64<<20)
+	es, err := cpio.Read(bytes.NewReader(archive), 64<<20)
 	require.NoError(t, err)
 	out := map[string]cpio.Entry{}
 	for _, e := range es {

@@ -57,6 +57,17 @@ type options struct {
 	top                               int
 }
 
+// kernelOf is the fetched board kernel of an arch ("" for none).
+func (o options) kernelOf(arch string) string {
+	switch arch {
+	case "amd64":
+		return o.kernel
+	case "arm64":
+		return o.kernelARM64
+	}
+	return ""
+}
+
 // kernelDir is the fetched kernel of a board row ("" when not given):
 // the arm64 boards share Debian's linux-image-arm64, so its modules.
 func (o options) kernelDir(board string) string {
@@ -169,8 +180,14 @@ func measure(o options, t target) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The binary alone, packed as for its arch's board kernel: with the
+	// xz BCJ filter that kernel's config builds (mkinitrd's bcjFor).
+	var kernel []string
+	if k := o.kernelOf(t.arch); k != "" {
+		kernel = []string{"-kernel", k}
+	}
 	initrd := bin + ".initrd"
-	if err := mkinitrd(o, bin, initrd, nil); err != nil {
+	if err := mkinitrd(o, bin, initrd, kernel); err != nil {
 		return nil, err
 	}
 	ir, err := fileSize(initrd)

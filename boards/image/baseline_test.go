@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/ulikunitz/xz"
 
 	"pantavisor/lib/testenv"
 	"pantavisor/mkinitrd/cpio"
@@ -70,21 +69,24 @@ poweroff -f
 `, modulesLoad, label, strings.Join(names, " "), rev, len(names))
 }
 
-// buildBaselineInitrd writes out, an initramfs (newc, xz with CRC32 and a
-// 1 MiB dictionary, as mkinitrd) holding script as /init, busybox as
+// buildBaselineInitrd writes out, an initramfs (newc, xz with CRC32, a
+// 1 MiB dictionary and ours' BCJ filter, as mkinitrd packed ours) holding script as /init, busybox as
 // bin/busybox with a symlink per applet, the directories the script uses,
 // and the kernel modules and load list of ours (our initramfs) unchanged.
 func buildBaselineInitrd(ctx context.Context, ours, busybox, script, out string) error {
-	f, err := os.Open(ours)
+	packed, err := os.ReadFile(ours)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	zr, err := xz.NewReader(f)
+	bcj, err := cpio.BCJOf(packed)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ours, err)
 	}
-	all, err := cpio.Read(zr, 64<<20)
+	archive, err := cpio.Unxz(packed)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ours, err)
+	}
+	all, err := cpio.Read(bytes.NewReader(archive), 64<<20)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ours, err)
 	}
@@ -115,11 +117,11 @@ func buildBaselineInitrd(ctx context.Context, ours, busybox, script, out string)
 	for _, a := range applets {
 		es = append(es, cpio.Entry{Name: a, Mode: cpio.TypeLink | 0o777, Link: "/bin/busybox"})
 	}
-	var archive bytes.Buffer
-	if err := cpio.Write(&archive, cpio.Reproducible(es)); err != nil {
+	var baseline bytes.Buffer
+	if err := cpio.Write(&baseline, cpio.Reproducible(es)); err != nil {
 		return err
 	}
-	packed, err := cpio.XZ(archive.Bytes()) // as mkinitrd packs ours
+	packed, err = cpio.XZ(baseline.Bytes(), bcj) // as mkinitrd packed ours
 	if err != nil {
 		return err
 	}
@@ -135,30 +137,30 @@ func TestBaselineInitrd(t *testing.T) {
 	dir := t.TempDir()
 	ko := []byte("\x7fELF not really a module")
 	list := "# modules in load order\n/lib/modules/6.1.0-test/kernel/drivers/block/virtio_blk.ko\n"
-	var archive, packed bytes.Buffer
+	testenv.RequireCommand(t, "xz", "make deps")
+	var archive bytes.Buffer
 	require.NoError(t, cpio.Write(&archive, cpio.Reproducible([]cpio.Entry{
 		{Name: "init", Mode: cpio.TypeLink | 0o777, Link: "usr/bin/pantavisor"},
 		{Name: "usr/bin/pantavisor", Mode: cpio.TypeReg | 0o755, Data: []byte("our binary")},
 		{Name: "lib/modules/6.1.0-test/kernel/drivers/block/virtio_blk.ko", Mode: cpio.TypeReg | 0o644, Data: ko},
 		{Name: modulesLoad, Mode: cpio.TypeReg | 0o644, Data: []byte(list)},
 	})))
-	zw, err := xz.WriterConfig{DictCap: 1 << 20, CheckSum: xz.CRC32}.NewWriter(&packed)
+	packed, err := cpio.XZ(archive.Bytes(), "x86") // as mkinitrd packs for a kernel with CONFIG_XZ_DEC_X86
 	require.NoError(t, err)
-	_, err = zw.Write(archive.Bytes())
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
 	ours := filepath.Join(dir, "ours.img")
-	require.NoError(t, os.WriteFile(ours, packed.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(ours, packed, 0o644))
 
 	script := baselineInit("pvstorage", "0", []string{"os", "mgmt", "web"})
 	out := filepath.Join(dir, "baseline.img")
 	require.NoError(t, buildBaselineInitrd(context.Background(), ours, "/bin/busybox", script, out))
-	f, err := os.Open(out)
+	img, err := os.ReadFile(out)
 	require.NoError(t, err)
-	defer f.Close()
-	zr, err := xz.NewReader(f)
+	bcj, err := cpio.BCJOf(img)
 	require.NoError(t, err)
-	es, err := cpio.Read(zr, 64<<20)
+	assert.Equal(t, "x86", bcj, "packed with ours' BCJ filter")
+	unpacked, err := cpio.Unxz(img)
+	require.NoError(t, err)
+	es, err := cpio.Read(bytes.NewReader(unpacked), 64<<20)
 	require.NoError(t, err)
 	byName := map[string]cpio.Entry{}
 	for _, e := range es {

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/ulikunitz/xz"
-
 	"pantavisor/boards"
 	"pantavisor/buildflags"
 	"pantavisor/lib/kmod"
@@ -57,16 +55,15 @@ func BuildInitrd(dir string, b *boards.Board, kernelDir, version string) (string
 // ModuleList returns the load list (etc/pantavisor/modules.load) inside an
 // xz-compressed initramfs, one module path per entry.
 func ModuleList(initrd string) ([]string, error) {
-	f, err := os.Open(initrd)
+	packed, err := os.ReadFile(initrd)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	zr, err := xz.NewReader(f)
+	archive, err := cpio.Unxz(packed) // BCJ filters too, which Go's xz package lacks
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", initrd, err)
 	}
-	es, err := cpio.Read(zr, 64<<20)
+	es, err := cpio.Read(bytes.NewReader(archive), 64<<20)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", initrd, err)
 	}

@@ -144,29 +144,51 @@ func FuzzWrite(f *testing.F) {
 }
 
 // TestXZ: the packed archive is one xz stream with the CRC32 check the
-// kernel's decoder needs and a dictionary no larger than 1 MiB, and
-// unpacks to the archive; without xz(1) the error says so.
+// kernel's decoder needs, a dictionary no larger than 1 MiB and the BCJ
+// filter asked for (xz --list and BCJOf both say which), and Unxz and
+// xz -dc unpack it to the archive; an unknown filter and a missing xz(1)
+// get an error.
 func TestXZ(t *testing.T) {
 	if _, err := exec.LookPath("xz"); err != nil {
 		t.Skip("SKIPPED, MISSING CAPABILITY: needs xz on PATH (make deps installs xz-utils)")
 	}
 	var archive bytes.Buffer
 	require.NoError(t, Write(&archive, Reproducible(sample())))
-	packed, err := XZ(archive.Bytes())
-	require.NoError(t, err)
-	require.Greater(t, len(packed), 12)
-	assert.Equal(t, []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 0x01}, packed[:8], "xz magic, stream flags: CRC32")
-	f := t.TempDir() + "/a.xz"
-	require.NoError(t, os.WriteFile(f, packed, 0o644))
-	list, err := exec.Command("xz", "--robot", "--list", "-vv", f).Output()
-	require.NoError(t, err)
-	assert.Contains(t, string(list), "\tCRC32\t", "check")
-	assert.Contains(t, string(list), "--lzma2=dict=1MiB", "dictionary")
-	out, err := exec.Command("xz", "-dc", f).Output()
-	require.NoError(t, err)
-	assert.Equal(t, archive.Bytes(), out)
+	for _, bcj := range []string{"", "x86", "arm64", "arm"} {
+		packed, err := XZ(archive.Bytes(), bcj)
+		require.NoError(t, err)
+		require.Greater(t, len(packed), 12)
+		assert.Equal(t, []byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 0x01}, packed[:8], "xz magic, stream flags: CRC32")
+		f := t.TempDir() + "/a.xz"
+		require.NoError(t, os.WriteFile(f, packed, 0o644))
+		list, err := exec.Command("xz", "--robot", "--list", "-vv", f).Output()
+		require.NoError(t, err)
+		assert.Contains(t, string(list), "\tCRC32\t", "check")
+		filters := "--lzma2=dict=1MiB"
+		if bcj != "" {
+			filters = "--" + bcj + " " + filters
+		}
+		assert.Contains(t, string(list), "\t"+filters+"\n", "filters")
+		got, err := BCJOf(packed)
+		require.NoError(t, err)
+		assert.Equal(t, bcj, got)
+		out, err := exec.Command("xz", "-dc", f).Output()
+		require.NoError(t, err)
+		assert.Equal(t, archive.Bytes(), out)
+		out, err = Unxz(packed)
+		require.NoError(t, err)
+		assert.Equal(t, archive.Bytes(), out)
+	}
 
+	_, err := XZ(archive.Bytes(), "m68k")
+	assert.ErrorContains(t, err, `no BCJ filter "m68k"`)
+	for _, bad := range [][]byte{nil, []byte("\xfd7zXZ\x00\x00\x01"), []byte("not xz at all, but long")} {
+		_, err = BCJOf(bad)
+		assert.Error(t, err, "BCJOf(%q)", bad)
+	}
+	_, err = Unxz([]byte("not xz"))
+	assert.ErrorContains(t, err, "xz: ")
 	t.Setenv("PATH", "")
-	_, err = XZ(archive.Bytes())
+	_, err = XZ(archive.Bytes(), "")
 	assert.ErrorContains(t, err, "xz: ")
 }
