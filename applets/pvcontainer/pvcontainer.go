@@ -148,7 +148,7 @@ func start(o options, cmd string) (*launch.Instance, error) {
 	if cmd == "run" {
 		return launch.StartLoose(o.config, o.rootfs, o.name, o.launch)
 	}
-	st, err := storage.Open(o.storage, storage.Options{})
+	st, err := storage.Open(o.storage, storage.Options{Existing: true})
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ var (
 	ErrHash          error = &sentinel.Error{Text: "checksum mismatch"}
 	ErrMissingObject error = &sentinel.Error{Text: "missing object"}
 	ErrNoSpace       error = &sentinel.Error{Text: "not enough space"}
+	ErrNoStorage     error = &sentinel.Error{Text: "no storage there (no trails directory)"}
 )
 
 // Storage is a storage directory (/storage on a device). Create it with
@@ -46,11 +47,20 @@ type Options struct {
 	DevicePath string
 	Reserved   int
 	Writer     *persist.Writer
+	// Existing refuses a root that is not a storage yet (no trails/) with
+	// ErrNoStorage and creates nothing, for users of installed revisions.
+	Existing bool
 }
 
-// Open creates the storage layout under root if needed and removes what an
-// interrupted write left behind (staging trails, *.tmp objects).
+// Open creates the storage layout under root if needed (not with
+// Existing) and removes what an interrupted write left behind (staging
+// trails, *.tmp objects).
 func Open(root string, opts Options) (*Storage, error) {
+	if opts.Existing {
+		if fi, err := os.Stat(filepath.Join(root, "trails")); err != nil || !fi.IsDir() {
+			return nil, printf.Errorf("opening storage %s: %w", root, ErrNoStorage)
+		}
+	}
 	s := &Storage{Root: root, DevicePath: opts.DevicePath, Reserved: opts.Reserved, W: opts.Writer, statfs: statfs, verity: kernelVerity}
 	if s.DevicePath == "" {
 		s.DevicePath = "/storage"

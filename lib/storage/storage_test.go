@@ -179,6 +179,30 @@ func TestOpenRemovesLeftovers(t *testing.T) {
 	assert.Empty(t, entries, "local staging trail removed")
 }
 
+// TestOpenExisting: with Existing, a missing root, an empty directory and
+// a file get ErrNoStorage and nothing is created; a storage opens.
+func TestOpenExisting(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.Mkdir(empty, 0o755))
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	for _, root := range []string{missing, empty, file} {
+		_, err := Open(root, Options{Existing: true})
+		require.ErrorIs(t, err, ErrNoStorage, root)
+		assert.ErrorContains(t, err, "opening storage "+root)
+	}
+	assert.NoDirExists(t, missing, "nothing created")
+	entries, err := os.ReadDir(empty)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing created in an empty directory")
+
+	openStorage(t, empty)
+	_, err = Open(empty, Options{Existing: true})
+	assert.NoError(t, err, "a storage made by Open opens")
+}
+
 func TestVerifyCuresAndCatches(t *testing.T) {
 	fx := newFixture("a")
 	setup := func(t *testing.T) (*Storage, string) {
