@@ -8,8 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // build compiles testdata/crash for arch as the device binary is linked
@@ -251,6 +254,15 @@ func TestStripRefusesBadInput(t *testing.T) {
 		// at each pc instead of all at once.
 		symbolizes bool
 	}{
+		{"another Go release", corrupt(func(b []byte) {
+			f, err := elf.NewFile(bytes.NewReader(b))
+			require.NoError(t, err)
+			bi := f.Section(".go.buildinfo")
+			sec := b[bi.Offset : bi.Offset+bi.Size]
+			i := bytes.Index(sec, []byte(runtime.Version()))
+			require.GreaterOrEqual(t, i, 0, "the Go version in .go.buildinfo")
+			copy(sec[i:], "go1.99")
+		}), false},
 		{"empty", nil, false},
 		{"not ELF", []byte("#!/bin/sh\necho hi\n"), false},
 		{"truncated ELF", good[:4096], false},
@@ -266,8 +278,12 @@ func TestStripRefusesBadInput(t *testing.T) {
 		}), true},
 	} {
 		orig := bytes.Clone(c.bin)
-		if _, err := Strip(c.bin); !errors.Is(err, ErrFormat) {
+		_, err := Strip(c.bin)
+		if !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: Strip error %v, want ErrFormat", c.name, err)
+		}
+		if c.name == "another Go release" && (err == nil || !strings.Contains(err.Error(), "built by go1.99")) {
+			t.Errorf("%s: Strip error %v, want it to name the release", c.name, err)
 		}
 		if !bytes.Equal(c.bin, orig) {
 			t.Errorf("%s: Strip changed the input on error", c.name)

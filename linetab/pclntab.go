@@ -15,19 +15,29 @@
 // byte. Strip zeroes the dropped bytes in place instead of moving the
 // rest: addresses stay, and the zeroes cost almost nothing once compressed.
 //
-// The layout read here is Go 1.20's (magic 0xfffffff1) and later, on
-// little-endian ELF; anything else is refused with an error.
+// The layout read here is Go 1.26's (pclntab magic 0xfffffff1, the _func
+// and moduledata of runtime/runtime2.go and runtime/symtab.go), on
+// little-endian ELF; anything else, a binary of another Go release
+// included, is refused with an error, since a field moved there would
+// make Strip zero what the runtime needs.
 package linetab
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 const magic120 = 0xfffffff1
+
+// goRelease is the Go release whose tables this package knows; a binary
+// built by another is refused (check the files named above, then change
+// it).
+const goRelease = "go1.26"
 
 // _func field offsets (runtime/runtime2.go) and sizes.
 const (
@@ -43,7 +53,7 @@ const (
 
 // ErrFormat is wrapped by every error about a binary this package cannot
 // read: not ELF, no .gopclntab, another layout, or tables out of bounds.
-var ErrFormat = errors.New("not a Go 1.20+ little-endian ELF binary with a readable .gopclntab")
+var ErrFormat = errors.New("not a " + goRelease + " little-endian ELF binary with a readable .gopclntab")
 
 // table is a binary's .gopclntab, cut into its parts, with the ELF facts
 // the symbolizer needs.
@@ -69,6 +79,13 @@ func parse(bin []byte) (*table, error) {
 	}
 	if f.ByteOrder != binary.LittleEndian {
 		return nil, fmt.Errorf("%w: big-endian", ErrFormat)
+	}
+	bi, err := buildinfo.Read(bytes.NewReader(bin))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if v := bi.GoVersion; v != goRelease && !strings.HasPrefix(v, goRelease+".") && !strings.HasPrefix(v, goRelease+"rc") {
+		return nil, fmt.Errorf("%w: built by %s, whose tables linetab does not know", ErrFormat, v)
 	}
 	s := f.Section(".gopclntab")
 	if s == nil || s.Type == elf.SHT_NOBITS || s.Offset+s.Size > uint64(len(bin)) || s.Size < 8 {
