@@ -165,26 +165,37 @@ func TestSymbolizeLeavesOthers(t *testing.T) {
 	}
 }
 
-// TestStripTwice: a stripped binary strips to itself, and Strip changes
-// nothing outside .gopclntab.
+// TestStripTwice: Strip leaves its input as it was and .text and .rodata
+// byte for byte, makes the file shorter, and a stripped binary strips to
+// itself.
 func TestStripTwice(t *testing.T) {
 	bin, _ := build(t, "amd64")
 	orig := bytes.Clone(bin)
-	if _, err := Strip(bin); err != nil {
+	out, st, err := Strip(bin)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Equal(bin, orig) {
+		t.Error("Strip changed its input")
 	}
 	tab, err := parse(orig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, hi := int(tab.sectOff), int(tab.sectOff)+len(tab.pcln)
-	if !bytes.Equal(bin[:lo], orig[:lo]) || !bytes.Equal(bin[hi:], orig[hi:]) {
-		t.Error("Strip changed bytes outside .gopclntab")
+	f, err := elf.NewFile(bytes.NewReader(orig))
+	if err != nil {
+		t.Fatal(err)
 	}
-	once := bytes.Clone(bin)
-	st, err := Strip(bin)
-	if err != nil || st != (Stats{}) || !bytes.Equal(bin, once) {
-		t.Errorf("second Strip = %+v, %v, changed %v; want nothing to do", st, err, !bytes.Equal(bin, once))
+	lo, hi := f.Section(".text").Offset, tab.sectOff // .text, .rodata: code and data stay
+	if !bytes.Equal(out[lo:hi], orig[lo:hi]) {
+		t.Error("Strip changed bytes of .text or .rodata")
+	}
+	if st.Saved <= 0 || len(out) != len(orig)-st.Saved {
+		t.Errorf("Strip saved %d bytes: %d -> %d", st.Saved, len(orig), len(out))
+	}
+	again, st, err := Strip(out)
+	if err != nil || st != (Stats{}) || !bytes.Equal(again, out) {
+		t.Errorf("second Strip = %+v, %v, changed %v; want nothing to do", st, err, !bytes.Equal(again, out))
 	}
 }
 
@@ -192,11 +203,13 @@ func TestStripTwice(t *testing.T) {
 // symbolizer finds their moduledata (text at the .text section).
 func TestForeignArches(t *testing.T) {
 	for _, arch := range []string{"arm64", "arm"} {
-		bin, _ := build(t, arch)
-		debug := bytes.Clone(bin)
-		st, err := Strip(bin)
-		if err != nil || st.Funcs == 0 {
+		debug, _ := build(t, arch)
+		out, st, err := Strip(debug)
+		if err != nil || st.Funcs == 0 || st.Saved == 0 {
 			t.Fatalf("%s: Strip = %+v, %v", arch, st, err)
+		}
+		if _, err := load(out); err != nil {
+			t.Fatalf("%s: the stripped binary: %v", arch, err)
 		}
 		im, err := load(debug)
 		if err != nil {
@@ -278,8 +291,8 @@ func TestStripRefusesBadInput(t *testing.T) {
 		}), true},
 	} {
 		orig := bytes.Clone(c.bin)
-		_, err := Strip(c.bin)
-		if !errors.Is(err, ErrFormat) {
+		stripped, _, err := Strip(c.bin)
+		if !errors.Is(err, ErrFormat) || stripped != nil {
 			t.Errorf("%s: Strip error %v, want ErrFormat", c.name, err)
 		}
 		if c.name == "another Go release" && (err == nil || !strings.Contains(err.Error(), "built by go1.99")) {

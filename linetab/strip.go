@@ -1,6 +1,7 @@
 package linetab
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ type Stats struct {
 	FileTab int // bytes of cutab and filetab zeroed
 	Inline  int // bytes of inlining trees zeroed
 	Args    int // bytes of argument layouts and their liveness zeroed
+	Saved   int // bytes the file got shorter by (compact)
 }
 
 // The runtime's table indexes Strip drops (internal/abi/symtab.go), and
@@ -49,14 +51,18 @@ type span struct {
 //     linker let a kept table (pcsp, the other pcdata) share them;
 //  3. the bytes of those funcdata are zeroed, unless kept funcdata (stack
 //     maps, open-coded defers, wrapper info) starts in them;
-//  4. cutab and filetab, read only through pcfile, are zeroed.
+//  4. cutab and filetab, read only through pcfile, are zeroed;
+//  5. compact takes the dropped pc-value tables, cutab and filetab out of
+//     the file, and it returns the result.
 //
-// Every table is checked before anything is written: on error bin is
-// unchanged. Stripping a stripped binary changes nothing.
-func Strip(bin []byte) (Stats, error) {
+// Every table is checked before anything is written, and the result
+// against the input: on error bin is unchanged and no file is returned.
+// Stripping a stripped binary gives the same bytes.
+func Strip(bin []byte) ([]byte, Stats, error) {
+	bin = bytes.Clone(bin)
 	im, err := load(bin)
 	if err != nil {
-		return Stats{}, err
+		return nil, Stats{}, err
 	}
 	keep := make([]bool, len(im.pctab))
 	drop := make([]bool, len(im.pctab))
@@ -94,7 +100,7 @@ func Strip(bin []byte) (Stats, error) {
 			}
 		}
 		if err != nil {
-			return Stats{}, err
+			return nil, Stats{}, err
 		}
 		for k := range int(f[funcNFuncData]) {
 			off := le.Uint32(f[funcSize+4*np+4*k:])
@@ -114,7 +120,7 @@ func Strip(bin []byte) (Stats, error) {
 				n = uint64(max[pcdataArgLiveIndex]+1) + 1
 			case funcdataArgInfo:
 				if n = im.argsLen(addr); n == 0 {
-					return Stats{}, fmt.Errorf("%w: function %d's argument layout has no end", ErrFormat, i)
+					return nil, Stats{}, fmt.Errorf("%w: function %d's argument layout has no end", ErrFormat, i)
 				}
 			}
 			spans = append(spans, span{addr, n, k})
@@ -160,7 +166,12 @@ func Strip(bin []byte) (Stats, error) {
 		}
 	}
 	st.FileTab = zero(im.cutab, nil) + zero(im.filetab, nil)
-	return st, nil
+	out, err := compact(im, keep)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	st.Saved = len(bin) - len(out)
+	return out, st, nil
 }
 
 // argsLen returns the length of the argument layout at addr (the ops
@@ -215,12 +226,12 @@ func StripFile(in, out string) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	st, err := Strip(bin)
+	stripped, st, err := Strip(bin)
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", in, err)
 	}
 	tmp := out + ".tmp"
-	if err := os.WriteFile(tmp, bin, fi.Mode().Perm()); err != nil {
+	if err := os.WriteFile(tmp, stripped, fi.Mode().Perm()); err != nil {
 		return Stats{}, err
 	}
 	if err := os.Rename(tmp, out); err != nil {
