@@ -10,10 +10,10 @@
 // inlined calls at a pc, for tracebacks, runtime.Callers and FuncForPC;
 // without them those see the physical function. The argument layout
 // (funcdata 5, 6 and pcdata 3) serves runtime.printArgs alone; without it
-// a frame prints "()". Stack unwinding (pcsp),
-// GC stack maps, preemption points and function names are kept byte for
-// byte. Strip zeroes the dropped bytes in place instead of moving the
-// rest: addresses stay, and the zeroes cost almost nothing once compressed.
+// a frame prints "()". Stack unwinding (pcsp), GC stack maps, preemption
+// points and function names are kept byte for byte. Strip zeroes what it
+// drops, then takes the dropped pc-value tables and file names out of the
+// file (compact); code and data do not move.
 //
 // The layout read here is Go 1.26's (pclntab magic 0xfffffff1, the _func
 // and moduledata of runtime/runtime2.go and runtime/symtab.go), on
