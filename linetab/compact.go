@@ -11,9 +11,11 @@ import (
 // move: a multiple of the largest one there (.typelink's 32).
 const moveAlign = 64
 
-// moduledata words compact patches (runtime/symtab.go, Go 1.26): a slice
-// is three words (pointer, length, capacity).
+// moduledata words read and patched (runtime/symtab.go, Go 1.26), at the
+// same index on 32- and 64-bit: a slice is three words (pointer, length,
+// capacity).
 const (
+	mdText       = 22
 	mdCutab      = 4
 	mdFiletab    = 7
 	mdPctab      = 10
@@ -51,17 +53,20 @@ func newELFLayout(bin []byte) *elfLayout {
 	return l
 }
 
-// word reads or (with set) writes an address-sized field at off.
-func (l *elfLayout) word(off uint64, add int64) uint64 {
-	le := binary.LittleEndian
+// field reads the address-sized field at off; lower subtracts by from it.
+func (l *elfLayout) field(off uint64) uint64 {
 	if l.is64 {
-		v := le.Uint64(l.bin[off:])
-		le.PutUint64(l.bin[off:], uint64(int64(v)+add))
-		return v
+		return binary.LittleEndian.Uint64(l.bin[off:])
 	}
-	v := uint64(le.Uint32(l.bin[off:]))
-	le.PutUint32(l.bin[off:], uint32(int64(v)+add))
-	return v
+	return uint64(binary.LittleEndian.Uint32(l.bin[off:]))
+}
+
+func (l *elfLayout) lower(off, by uint64) {
+	if l.is64 {
+		binary.LittleEndian.PutUint64(l.bin[off:], l.field(off)-by)
+	} else {
+		binary.LittleEndian.PutUint32(l.bin[off:], uint32(l.field(off)-by))
+	}
 }
 
 // Program and section header field offsets: offset, vaddr, filesz,
@@ -126,18 +131,11 @@ func compact(im *image, keep []bool) ([]byte, error) {
 	newSect = append(newSect, sect[pclnOff:]...)
 
 	le := binary.LittleEndian
-	ps := uint64(im.ptrSize)
-	hdr := func(i int, v uint64) {
-		if ps == 4 {
-			le.PutUint32(newSect[8+4*i:], uint32(v))
-		} else {
-			le.PutUint64(newSect[8+8*i:], v)
-		}
-	}
-	hdr(1, 0) // nfiles
-	hdr(5, cuOff)
-	hdr(6, cuOff)
-	hdr(7, pclnOff-move)
+	hdr := newSect[8:]
+	putWord(hdr, im.ptrSize, 1, 0) // nfiles
+	putWord(hdr, im.ptrSize, 5, cuOff)
+	putWord(hdr, im.ptrSize, 6, cuOff)
+	putWord(hdr, im.ptrSize, 7, pclnOff-move)
 
 	nt := *im.table
 	nt.funcs = newSect[pclnOff-move:]
@@ -182,12 +180,11 @@ func relayout(im *image, sect []byte, move uint64) ([]byte, error) {
 	l := newELFLayout(im.bin)
 	sectStart := im.sectOff
 	sectEnd := sectStart + uint64(len(im.pcln))
-	var segStart, segEnd, next uint64
-	next = uint64(len(im.bin))
+	var segStart, segEnd uint64
+	next := uint64(len(im.bin)) // where the next segment's data starts
 	for i := range l.phnum {
 		off, _, filesz, _, _ := l.ph(i)
-		o, n := l.word(off, 0), l.word(filesz, 0)
-		if o <= sectStart && sectEnd <= o+n {
+		if o, n := l.field(off), l.field(filesz); o <= sectStart && sectEnd <= o+n {
 			segStart, segEnd = o, o+n
 		}
 	}
@@ -197,15 +194,14 @@ func relayout(im *image, sect []byte, move uint64) ([]byte, error) {
 	align := uint64(4096)
 	for i := range l.phnum {
 		off, _, _, _, al := l.ph(i)
-		if o := l.word(off, 0); o >= segEnd && o < next {
-			next = o
-		}
-		if a := l.word(al, 0); a > align && l.word(off, 0) >= segEnd {
-			align = a
+		if o := l.field(off); o >= segEnd {
+			next, align = min(next, o), max(align, l.field(al))
 		}
 	}
 	fileMove := move / align * align
-	_ = segStart
+	if l.phoff >= next {
+		return nil, fmt.Errorf("%w: program headers after the data", ErrFormat)
+	}
 
 	out := make([]byte, 0, uint64(len(im.bin))-fileMove)
 	out = append(out, im.bin[:sectStart]...)
@@ -216,40 +212,41 @@ func relayout(im *image, sect []byte, move uint64) ([]byte, error) {
 
 	nl := newELFLayout(out)
 	if nl.shoff >= next {
-		nl.shoff -= fileMove
 		if nl.is64 {
-			binary.LittleEndian.PutUint64(out[40:], nl.shoff)
+			nl.lower(40, fileMove)
 		} else {
-			binary.LittleEndian.PutUint32(out[32:], uint32(nl.shoff))
+			nl.lower(32, fileMove)
 		}
 	}
-	if nl.phoff >= next {
-		return nil, fmt.Errorf("%w: program headers after the data", ErrFormat)
+	nl = newELFLayout(out)
+	// relocate moves a header whose data moved: after .gopclntab in its
+	// segment (in memory and in the file), or in a later segment (in the
+	// file only).
+	relocate := func(off, addr uint64) {
+		switch o := nl.field(off); {
+		case o >= sectEnd && o < segEnd:
+			nl.lower(off, move)
+			nl.lower(addr, move)
+		case o >= next:
+			nl.lower(off, fileMove)
+		}
 	}
 	for i := range nl.phnum {
 		off, vaddr, filesz, memsz, _ := nl.ph(i)
-		switch o := nl.word(off, 0); {
-		case o == segStart && nl.word(filesz, 0) == segEnd-segStart:
-			nl.word(filesz, -int64(move))
-			nl.word(memsz, -int64(move))
-		case o >= sectEnd && o < segEnd:
-			nl.word(off, -int64(move))
-			nl.word(vaddr, -int64(move))
-		case o >= next:
-			nl.word(off, -int64(fileMove))
+		if nl.field(off) == segStart && nl.field(filesz) == segEnd-segStart {
+			nl.lower(filesz, move)
+			nl.lower(memsz, move)
+			continue
 		}
+		relocate(off, vaddr)
 	}
 	for i := range nl.shnum {
 		addr, off, size := nl.sh(i)
-		switch o := nl.word(off, 0); {
-		case o == sectStart:
-			nl.word(size, -int64(move))
-		case o >= sectEnd && o < segEnd:
-			nl.word(off, -int64(move))
-			nl.word(addr, -int64(move))
-		case o >= next:
-			nl.word(off, -int64(fileMove))
+		if nl.field(off) == sectStart {
+			nl.lower(size, move)
+			continue
 		}
+		relocate(off, addr)
 	}
 	return out, nil
 }
@@ -261,33 +258,13 @@ func patchModuledata(im *image, out []byte, cuOff, pctabLen, pclnOff, move uint6
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrFormat, err)
 	}
-	var md []byte
-	for _, name := range []string{".go.module", ".noptrdata"} {
-		if s := f.Section(name); s != nil && s.Offset+s.Size <= uint64(len(out)) {
-			data := out[s.Offset : s.Offset+s.Size]
-			if i := findModuledata(data, im.ptrSize, im.sectAddr); i >= 0 && i+mdWordsKnown*im.ptrSize <= len(data) {
-				md = data[i:]
-				break
-			}
-		}
-	}
+	md := moduledata(f, out, im.table)
 	if md == nil {
 		return fmt.Errorf("%w: the runtime's moduledata is in neither .go.module nor .noptrdata", ErrFormat)
 	}
 	ps := im.ptrSize
-	get := func(i int) uint64 {
-		if ps == 4 {
-			return uint64(binary.LittleEndian.Uint32(md[4*i:]))
-		}
-		return binary.LittleEndian.Uint64(md[8*i:])
-	}
-	put := func(i int, v uint64) {
-		if ps == 4 {
-			binary.LittleEndian.PutUint32(md[4*i:], uint32(v))
-		} else {
-			binary.LittleEndian.PutUint64(md[8*i:], v)
-		}
-	}
+	get := func(i int) uint64 { return word(md, ps, i) }
+	put := func(i int, v uint64) { putWord(md, ps, i, v) }
 	base := im.sectAddr
 	moved := func(i int, want uint64) error {
 		if v := get(i); v != want {
@@ -329,8 +306,9 @@ func patchModuledata(im *image, out []byte, cuOff, pctabLen, pclnOff, move uint6
 			return err
 		}
 	}
-	if get(mdCutab) != base+cuOff || get(mdFiletab) != base+cuOff+uint64(len(im.cutab)) {
-		return fmt.Errorf("%w: moduledata cutab and filetab are not where the pcHeader says", ErrFormat)
+	if get(mdCutab) != base+cuOff || get(mdFiletab) != base+cuOff+uint64(len(im.cutab)) ||
+		get(mdPctab) != base+cuOff+uint64(len(im.cutab)+len(im.filetab)) || get(mdPctab+1) != uint64(len(im.pctab)) {
+		return fmt.Errorf("%w: moduledata cutab, filetab and pctab are not where the pcHeader says", ErrFormat)
 	}
 	for _, w := range []int{mdCutab, mdFiletab} {
 		put(w, base+cuOff)
@@ -341,23 +319,6 @@ func patchModuledata(im *image, out []byte, cuOff, pctabLen, pclnOff, move uint6
 	put(mdPctab+1, pctabLen)
 	put(mdPctab+2, pctabLen)
 	return nil
-}
-
-// findModuledata returns where in data the runtime's moduledata starts
-// (its first word is the pcHeader's address), or -1.
-func findModuledata(data []byte, ptrSize int, pcHeader uint64) int {
-	for i := 0; i+ptrSize <= len(data); i += ptrSize {
-		var v uint64
-		if ptrSize == 4 {
-			v = uint64(binary.LittleEndian.Uint32(data[i:]))
-		} else {
-			v = binary.LittleEndian.Uint64(data[i:])
-		}
-		if v == pcHeader {
-			return i
-		}
-	}
-	return -1
 }
 
 // checkCompact loads the compacted file and compares it with the input,

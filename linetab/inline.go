@@ -24,10 +24,8 @@ type image struct {
 	gofunc uint64
 }
 
-// load parses bin and finds the runtime's moduledata (in .go.module since
-// Go 1.26, in .noptrdata before): the structure that starts with the pcHeader's address and funcnametab's.
-// Its words 22 (text) and 40 (gofunc) are at the same index on 32- and
-// 64-bit (runtime/symtab.go, six slices before them).
+// load parses bin and reads text and gofunc from the runtime's
+// moduledata.
 func load(bin []byte) (*image, error) {
 	t, err := parse(bin)
 	if err != nil {
@@ -38,29 +36,31 @@ func load(bin []byte) (*image, error) {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	im := &image{table: t, elf: f, bin: bin}
-	ps := t.ptrSize
-	word := func(b []byte, i int) uint64 {
-		if ps == 4 {
-			return uint64(binary.LittleEndian.Uint32(b[4*i:]))
-		}
-		return binary.LittleEndian.Uint64(b[8*i:])
+	if md := moduledata(f, bin, t); md != nil {
+		im.text, im.gofunc = word(md, t.ptrSize, mdText), word(md, t.ptrSize, mdGofunc)
+		return im, nil
 	}
+	return nil, fmt.Errorf("%w: the runtime's moduledata is in neither .go.module nor .noptrdata", ErrFormat)
+}
+
+// moduledata returns the runtime's moduledata in bin (in .go.module
+// since Go 1.26, in .noptrdata before): the words that start with the
+// pcHeader's address and funcnametab's, nil when there is none.
+func moduledata(f *elf.File, bin []byte, t *table) []byte {
 	names := t.sectAddr + uint64(len(t.pcln)-len(t.funcs)-len(t.pctab)-len(t.filetab)-len(t.cutab)-len(t.funcnames))
-	for _, name := range []string{".go.module", ".noptrdata"} { // Go 1.26, earlier
+	for _, name := range []string{".go.module", ".noptrdata"} {
 		s := f.Section(name)
 		if s == nil || s.Offset+s.Size > uint64(len(bin)) {
 			continue
 		}
 		data := bin[s.Offset : s.Offset+s.Size]
-		for i := 0; i+41*ps <= len(data); i += ps {
-			m := data[i:]
-			if word(m, 0) == t.sectAddr && word(m, 1) == names {
-				im.text, im.gofunc = word(m, 22), word(m, 40)
-				return im, nil
+		for i := 0; i+mdWordsKnown*t.ptrSize <= len(data); i += t.ptrSize {
+			if m := data[i:]; word(m, t.ptrSize, 0) == t.sectAddr && word(m, t.ptrSize, 1) == names {
+				return m
 			}
 		}
 	}
-	return nil, fmt.Errorf("%w: the runtime's moduledata is in neither .go.module nor .noptrdata", ErrFormat)
+	return nil
 }
 
 // read returns n bytes at the loaded address addr, nil when no section

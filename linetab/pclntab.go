@@ -100,15 +100,10 @@ func parse(bin []byte) (*table, error) {
 	if t.ptrSize != 4 && t.ptrSize != 8 || t.minLC == 0 || len(p) < 8+8*t.ptrSize {
 		return nil, fmt.Errorf("%w: pclntab header (ptr size %d, pc quantum %d)", ErrFormat, t.ptrSize, t.minLC)
 	}
-	word := func(i int) uint64 {
-		if t.ptrSize == 4 {
-			return uint64(binary.LittleEndian.Uint32(p[8+4*i:]))
-		}
-		return binary.LittleEndian.Uint64(p[8+8*i:])
-	}
+	hdr := func(i int) uint64 { return word(p[8:], t.ptrSize, i) }
 	// Header words: nfunc, nfiles, unused, then the offsets of funcnametab,
 	// cutab, filetab, pctab and pclntable, in that order in the section.
-	offs := []uint64{word(3), word(4), word(5), word(6), word(7), uint64(len(p))}
+	offs := []uint64{hdr(3), hdr(4), hdr(5), hdr(6), hdr(7), uint64(len(p))}
 	for i := 1; i < len(offs); i++ {
 		if offs[i-1] > offs[i] || offs[0] < uint64(8+8*t.ptrSize) {
 			return nil, fmt.Errorf("%w: pclntab parts out of order", ErrFormat)
@@ -116,7 +111,7 @@ func parse(bin []byte) (*table, error) {
 	}
 	t.funcnames, t.cutab, t.filetab = p[offs[0]:offs[1]], p[offs[1]:offs[2]], p[offs[2]:offs[3]]
 	t.pctab, t.funcs = p[offs[3]:offs[4]], p[offs[4]:offs[5]]
-	t.nfunc = int(word(0))
+	t.nfunc = int(hdr(0))
 	if t.nfunc < 0 || uint64(t.nfunc+1)*8 > uint64(len(t.funcs)) {
 		return nil, fmt.Errorf("%w: %d functions in a table of %d bytes", ErrFormat, t.nfunc, len(t.funcs))
 	}
@@ -221,6 +216,23 @@ func zigzag(d uint64) int32 {
 		return int32(^(d >> 1))
 	}
 	return int32(d >> 1)
+}
+
+// word returns word i of b, a little-endian address of size bytes (4 or
+// 8); putWord writes one.
+func word(b []byte, size, i int) uint64 {
+	if size == 4 {
+		return uint64(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return binary.LittleEndian.Uint64(b[8*i:])
+}
+
+func putWord(b []byte, size, i int, v uint64) {
+	if size == 4 {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
+	} else {
+		binary.LittleEndian.PutUint64(b[8*i:], v)
+	}
 }
 
 // uvarint decodes an unsigned varint of b at p, returning the position
