@@ -2,14 +2,16 @@ package linetab
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// Symbolizer puts file:line back into tracebacks of a stripped binary,
-// from the same build before Strip (same addresses, tables intact).
+// Symbolizer puts positions and inlined frames back into tracebacks of a
+// stripped binary, from the same build before Strip (same code
+// addresses, tables intact).
 type Symbolizer struct {
 	im     *image
 	byName map[string]int // function name as a traceback prints it → index
@@ -24,7 +26,7 @@ func NewSymbolizer(debug []byte) (*Symbolizer, error) {
 	s := &Symbolizer{im: im, byName: make(map[string]int, im.nfunc)}
 	for i := range im.nfunc {
 		f, _ := im.fn(i)
-		name := printName(im.name(leUint32(f[funcNameOff:])))
+		name := printName(im.name(binary.LittleEndian.Uint32(f[funcNameOff:])))
 		if _, dup := s.byName[name]; !dup {
 			s.byName[name] = i
 		}
@@ -48,9 +50,11 @@ func printName(name string) string {
 }
 
 // Symbolize copies the traceback text r to w, replacing each "?:0" of a
-// stripped frame with the frame's file:line. A frame line is the name
-// line before it ("pkg.F(args)" or "created by pkg.F in goroutine N");
-// inlined frames have no "+0x" offset and share the next frame's pc. A
+// stripped frame with the frame's file:line and putting the calls inlined
+// at its pc back before it as "pkg.f(...)" frames. A frame's position
+// line follows its name line ("pkg.F(args)" or "created by pkg.F in
+// goroutine N"); inlined frames a traceback printed have no "+0x" offset
+// and share the next frame's pc. A
 // "[signal ... pc=0x...]" line marks the frame at that pc as faulting, so
 // its own pc is looked up instead of the call before a return address.
 // Frames it cannot place (an unknown name, another binary) stay as they
@@ -243,8 +247,4 @@ func signalPC(line string) (uint64, bool) {
 	}
 	v, err := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 16, 64)
 	return v, err == nil
-}
-
-func leUint32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }

@@ -14,8 +14,9 @@ const (
 	inlinedCallSize    = 16 // funcID, pad, nameOff, parentPc, startLine
 )
 
-// image is a binary loaded for symbolizing: its pclntab, where text
-// starts, and where the runtime keeps funcdata (moduledata.gofunc).
+// image is a loaded binary (for Strip and the Symbolizer): its pclntab,
+// where text starts, and where the runtime keeps funcdata
+// (moduledata.gofunc).
 type image struct {
 	*table
 	elf    *elf.File
