@@ -20,7 +20,7 @@ BUILDFLAGS := $(shell sed -e 's/\#.*//' buildflags/flags.txt)
 GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(if $(filter arm,$(ARCH)),GOARM=7)
 DEB_PKGS := qemu-system-x86 squashfs-tools e2fsprogs busybox-static cpio xz-utils dbus-daemon \
             grub-pc-bin grub-common fdisk kmod curl netcat-openbsd \
-            qemu-system-arm u-boot-qemu u-boot-tools dosfstools nftables iproute2
+            qemu-system-arm u-boot-qemu u-boot-tools dosfstools nftables iproute2 qemu-user
 FUZZ    := mkinitrd/cpio:FuzzRead mkinitrd/cpio:FuzzWrite lib/kmod:FuzzParseDep lib/cmdline:FuzzParse lib/config:FuzzParse \
            lib/rawjson:FuzzParse lib/state:FuzzParse lib/ipam:FuzzParsePools lib/pvrpkg:FuzzWalk lib/lxcconf:FuzzParse \
            lib/cgroup:FuzzParseMountinfo lib/cgroup:FuzzParseProcCgroup lib/sysinfo:FuzzParseUptime \
