@@ -7,7 +7,8 @@
 // it; compressed by xz(1) with a CRC32 check and a 1 MiB dictionary, which
 // the kernel's decoder accepts, and the BCJ filter of the binary's
 // architecture when the kernel's config (-kernel DIR/config) says its
-// decoder has it (cpio.XZ, bcjFor).
+// decoder has it, the modules then in a second archive without it
+// (cpio.Pack, bcjFor).
 //
 // Usage:
 //
@@ -80,10 +81,6 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var archive bytes.Buffer
-	if err := cpio.Write(&archive, cpio.Reproducible(entries)); err != nil {
-		return err
-	}
 	bin, err := os.ReadFile(o.binary)
 	if err != nil {
 		return err
@@ -93,7 +90,7 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "mkinitrd: %s\n", note)
-	packed, err := cpio.XZ(archive.Bytes(), bcj)
+	packed, err := cpio.Pack(entries, bcj)
 	if err != nil {
 		return err
 	}

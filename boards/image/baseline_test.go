@@ -1,7 +1,6 @@
 package image
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -82,11 +81,7 @@ func buildBaselineInitrd(ctx context.Context, ours, busybox, script, out string)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ours, err)
 	}
-	archive, err := cpio.Unxz(packed)
-	if err != nil {
-		return fmt.Errorf("%s: %w", ours, err)
-	}
-	all, err := cpio.Read(bytes.NewReader(archive), 64<<20)
+	all, err := cpio.Unpack(packed, 64<<20)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ours, err)
 	}
@@ -117,11 +112,7 @@ func buildBaselineInitrd(ctx context.Context, ours, busybox, script, out string)
 	for _, a := range applets {
 		es = append(es, cpio.Entry{Name: a, Mode: cpio.TypeLink | 0o777, Link: "/bin/busybox"})
 	}
-	var baseline bytes.Buffer
-	if err := cpio.Write(&baseline, cpio.Reproducible(es)); err != nil {
-		return err
-	}
-	packed, err = cpio.XZ(baseline.Bytes(), bcj) // as mkinitrd packed ours
+	packed, err = cpio.Pack(es, bcj) // as mkinitrd packed ours
 	if err != nil {
 		return err
 	}
@@ -138,14 +129,13 @@ func TestBaselineInitrd(t *testing.T) {
 	ko := []byte("\x7fELF not really a module")
 	list := "# modules in load order\n/lib/modules/6.1.0-test/kernel/drivers/block/virtio_blk.ko\n"
 	testenv.RequireCommand(t, "xz", "make deps")
-	var archive bytes.Buffer
-	require.NoError(t, cpio.Write(&archive, cpio.Reproducible([]cpio.Entry{
+	entries := []cpio.Entry{
 		{Name: "init", Mode: cpio.TypeLink | 0o777, Link: "usr/bin/pantavisor"},
 		{Name: "usr/bin/pantavisor", Mode: cpio.TypeReg | 0o755, Data: []byte("our binary")},
 		{Name: "lib/modules/6.1.0-test/kernel/drivers/block/virtio_blk.ko", Mode: cpio.TypeReg | 0o644, Data: ko},
 		{Name: modulesLoad, Mode: cpio.TypeReg | 0o644, Data: []byte(list)},
-	})))
-	packed, err := cpio.XZ(archive.Bytes(), "x86") // as mkinitrd packs for a kernel with CONFIG_XZ_DEC_X86
+	}
+	packed, err := cpio.Pack(entries, "x86") // as mkinitrd packs for a kernel with CONFIG_XZ_DEC_X86
 	require.NoError(t, err)
 	ours := filepath.Join(dir, "ours.img")
 	require.NoError(t, os.WriteFile(ours, packed, 0o644))
@@ -158,9 +148,7 @@ func TestBaselineInitrd(t *testing.T) {
 	bcj, err := cpio.BCJOf(img)
 	require.NoError(t, err)
 	assert.Equal(t, "x86", bcj, "packed with ours' BCJ filter")
-	unpacked, err := cpio.Unxz(img)
-	require.NoError(t, err)
-	es, err := cpio.Read(bytes.NewReader(unpacked), 64<<20)
+	es, err := cpio.Unpack(img, 64<<20)
 	require.NoError(t, err)
 	byName := map[string]cpio.Entry{}
 	for _, e := range es {

@@ -59,11 +59,7 @@ func ModuleList(initrd string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	archive, err := cpio.Unxz(packed) // BCJ filters too, which Go's xz package lacks
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", initrd, err)
-	}
-	es, err := cpio.Read(bytes.NewReader(archive), 64<<20)
+	es, err := cpio.Unpack(packed, 64<<20) // with xz(1): Go's xz package reads no BCJ filter
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", initrd, err)
 	}
