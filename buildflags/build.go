@@ -9,24 +9,21 @@ import (
 )
 
 // Build is one `go build` of the device binary (./dispatch) as it ships:
-// static, for Linux, with Args, then its file and line tables stripped
-// (package linetab; tracebacks print "?:0" and `linetab symbolize` puts
-// the positions back from a copy kept with KeepLines or Debug).
+// static, for Linux, with Args, then without the tables only tracebacks
+// read (linetab.Strip: tracebacks print "?:0", and `linetab symbolize`
+// puts positions back from a build with KeepLines).
 type Build struct {
 	Dir     string // the module's root; "" is the current directory
 	Arch    string // GOARCH; "" is the host's (arm builds GOARM=7)
 	Tags    string // -tags; "" for none
 	LDFlags string // -ldflags; "" for none
 	Out     string // the binary to write
-	// Debug, when set, keeps the binary as linked (line tables in) there;
-	// not with KeepLines.
-	Debug string
-	// KeepLines ships the line tables: the size gate's per-package
-	// figures read the symbol table of such a build.
+	// KeepLines skips the strip: the size gate's per-package figures read
+	// the symbol table of such a build.
 	KeepLines bool
 }
 
-// Run builds, then strips the line tables unless KeepLines.
+// Run builds, then strips unless KeepLines.
 func (b Build) Run() error {
 	args := append([]string{"build"}, Args()...)
 	if b.LDFlags != "" {
@@ -35,11 +32,7 @@ func (b Build) Run() error {
 	if b.Tags != "" {
 		args = append(args, "-tags", b.Tags)
 	}
-	linked := b.Out
-	if b.Debug != "" && !b.KeepLines {
-		linked = b.Debug
-	}
-	cmd := exec.Command("go", append(args, "-o", linked, "./dispatch")...)
+	cmd := exec.Command("go", append(args, "-o", b.Out, "./dispatch")...)
 	cmd.Dir = b.Dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if b.Arch != "" {
@@ -51,6 +44,6 @@ func (b Build) Run() error {
 	if b.KeepLines {
 		return nil
 	}
-	_, err := linetab.StripFile(linked, b.Out)
+	_, err := linetab.StripFile(b.Out, b.Out)
 	return err
 }
