@@ -41,7 +41,7 @@ type span struct {
 	kind    int
 }
 
-// Strip removes what only tracebacks read from the Go binary bin, in place:
+// Strip returns bin without what only tracebacks read:
 //  1. every function's pcfile and pcln offsets become 0 ("no table"), as
 //     do its inlining index (pcdata 2) and argument liveness index (3),
 //     and its inlining tree (funcdata 3), argument layout (5) and its
@@ -53,19 +53,57 @@ type span struct {
 //     maps, open-coded defers, wrapper info) starts in them;
 //  4. cutab and filetab, read only through pcfile, are zeroed;
 //  5. compact takes the dropped pc-value tables, cutab and filetab out of
-//     the file, and it returns the result.
+//     the file.
 //
-// Every table is checked before anything is written, and the result
-// against the input: on error bin is unchanged and no file is returned.
-// Stripping a stripped binary gives the same bytes.
+// bin itself is not changed. Every table is checked before anything is
+// written, and the result against the input: on error no file is
+// returned. Stripping a stripped binary gives the same bytes.
 func Strip(bin []byte) ([]byte, Stats, error) {
 	bin = bytes.Clone(bin)
 	im, err := load(bin)
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	keep := make([]bool, len(im.pctab))
-	drop := make([]bool, len(im.pctab))
+	p, err := planStrip(im)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	st := Stats{Funcs: clearOffsets(im)}
+	st.Tables = zero(im.pctab, func(i int) bool { return p.drop[i] && !p.keep[i] })
+	for _, sp := range p.spans {
+		j, _ := slices.BinarySearch(p.kept, sp.addr)
+		if j < len(p.kept) && p.kept[j] < sp.addr+sp.n {
+			continue // kept funcdata starts in it: left as it is
+		}
+		b := im.read(sp.addr, sp.n)
+		if sp.kind == funcdataInlTree {
+			st.Inline += zero(b, nil)
+		} else {
+			st.Args += zero(b, nil)
+		}
+	}
+	st.FileTab = zero(im.cutab, nil) + zero(im.filetab, nil)
+	out, err := compact(im, p.keep)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	st.Saved = len(bin) - len(out)
+	return out, st, nil
+}
+
+// stripPlan is what Strip drops and keeps: pctab bytes of kept and of
+// dropped tables, the dropped funcdata, and where kept funcdata start
+// (sorted).
+type stripPlan struct {
+	keep, drop []bool
+	spans      []span
+	kept       []uint64
+}
+
+// planStrip walks every function's tables, checking each one, and
+// changes nothing.
+func planStrip(im *image) (*stripPlan, error) {
+	p := &stripPlan{keep: make([]bool, len(im.pctab)), drop: make([]bool, len(im.pctab))}
 	mark := func(m []bool, off uint32) (int32, error) {
 		if off == 0 {
 			return -1, nil
@@ -80,27 +118,25 @@ func Strip(bin []byte) ([]byte, Stats, error) {
 		return max, nil
 	}
 	le := binary.LittleEndian
-	var spans []span
-	var kept []uint64 // where kept funcdata start
 	for i := range im.nfunc {
 		f, _ := im.fn(i) // load checked every function
 		np := int(le.Uint32(f[funcNPCData:]))
-		_, err := mark(keep, le.Uint32(f[funcPCSP:]))
+		_, err := mark(p.keep, le.Uint32(f[funcPCSP:]))
 		var max [pcdataArgLiveIndex + 1]int32 // largest value of each dropped pcdata
 		for k := 0; err == nil && k < np; k++ {
 			if slices.Contains(droppedPCData, k) {
-				max[k], err = mark(drop, pcdata(f, k))
+				max[k], err = mark(p.drop, pcdata(f, k))
 			} else {
-				_, err = mark(keep, pcdata(f, k))
+				_, err = mark(p.keep, pcdata(f, k))
 			}
 		}
 		for _, off := range []uint32{le.Uint32(f[funcPCFile:]), le.Uint32(f[funcPCLn:])} {
 			if err == nil {
-				_, err = mark(drop, off)
+				_, err = mark(p.drop, off)
 			}
 		}
 		if err != nil {
-			return nil, Stats{}, err
+			return nil, err
 		}
 		for k := range int(f[funcNFuncData]) {
 			off := le.Uint32(f[funcSize+4*np+4*k:])
@@ -109,7 +145,7 @@ func Strip(bin []byte) ([]byte, Stats, error) {
 			}
 			addr := im.gofunc + uint64(off)
 			if !slices.Contains(droppedFuncData, k) {
-				kept = append(kept, addr)
+				p.kept = append(p.kept, addr)
 				continue
 			}
 			var n uint64
@@ -120,23 +156,29 @@ func Strip(bin []byte) ([]byte, Stats, error) {
 				n = uint64(max[pcdataArgLiveIndex]+1) + 1
 			case funcdataArgInfo:
 				if n = im.argsLen(addr); n == 0 {
-					return nil, Stats{}, fmt.Errorf("%w: function %d's argument layout has no end", ErrFormat, i)
+					return nil, fmt.Errorf("%w: function %d's argument layout has no end", ErrFormat, i)
 				}
 			}
-			spans = append(spans, span{addr, n, k})
+			p.spans = append(p.spans, span{addr, n, k})
 		}
 	}
-	slices.Sort(kept)
+	slices.Sort(p.kept)
+	return p, nil
+}
 
-	var st Stats
+// clearOffsets points every function's dropped tables at "none" and
+// returns how many functions it changed.
+func clearOffsets(im *image) int {
+	le := binary.LittleEndian
+	changed := 0
 	for i := range im.nfunc {
 		f, _ := im.fn(i)
 		np := int(le.Uint32(f[funcNPCData:]))
 		file, line := clear32(f[funcPCFile:]), clear32(f[funcPCLn:])
-		changed := file || line
+		c := file || line
 		for _, k := range droppedPCData {
 			if k < np && clear32(f[funcSize+4*k:]) {
-				changed = true
+				c = true
 			}
 		}
 		for _, k := range droppedFuncData {
@@ -145,33 +187,14 @@ func Strip(bin []byte) ([]byte, Stats, error) {
 			}
 			if fd := f[funcSize+4*np+4*k:]; le.Uint32(fd) != ^uint32(0) {
 				le.PutUint32(fd, ^uint32(0))
-				changed = true
+				c = true
 			}
 		}
-		if changed {
-			st.Funcs++
+		if c {
+			changed++
 		}
 	}
-	st.Tables = zero(im.pctab, func(i int) bool { return drop[i] && !keep[i] })
-	for _, sp := range spans {
-		j, _ := slices.BinarySearch(kept, sp.addr)
-		if j < len(kept) && kept[j] < sp.addr+sp.n {
-			continue // kept funcdata starts in it: left as it is
-		}
-		b := im.read(sp.addr, sp.n)
-		if sp.kind == funcdataInlTree {
-			st.Inline += zero(b, nil)
-		} else {
-			st.Args += zero(b, nil)
-		}
-	}
-	st.FileTab = zero(im.cutab, nil) + zero(im.filetab, nil)
-	out, err := compact(im, keep)
-	if err != nil {
-		return nil, Stats{}, err
-	}
-	st.Saved = len(bin) - len(out)
-	return out, st, nil
+	return changed
 }
 
 // argsLen returns the length of the argument layout at addr (the ops
