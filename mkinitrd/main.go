@@ -81,9 +81,11 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bin, err := os.ReadFile(o.binary)
-	if err != nil {
-		return err
+	var bin []byte // build read it into its entry
+	for _, e := range entries {
+		if e.Name == binPath {
+			bin = e.Data
+		}
 	}
 	bcj, note, err := bcjFor(bin, o.kernel)
 	if err != nil {
